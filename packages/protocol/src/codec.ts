@@ -1,0 +1,148 @@
+/**
+ * Encoding and validation of protocol v1 frames. Hand-written rather than schema-driven: it runs once per
+ * inbound frame on the server's hot path and ships in the browser SDK, where size matters.
+ */
+import { ERROR_CODE_INFO, ErrorCode } from './codes.js';
+import { channelNameProblem, DEFAULT_MAX_CHANNEL_LENGTH } from './channel-name.js';
+import type { ClientCommand, ErrorPayload, ServerFrame } from './frames.js';
+
+/** Why a frame was rejected, with the command id when one could be read (so the error can be a reply). */
+export interface DecodeFailure {
+  readonly ok: false;
+  readonly id?: number;
+  readonly error: ErrorPayload;
+}
+
+/** A successfully decoded command. */
+export interface DecodeSuccess {
+  readonly ok: true;
+  readonly command: ClientCommand;
+}
+
+/** The outcome of {@link decodeCommand}. */
+export type DecodeResult = DecodeSuccess | DecodeFailure;
+
+/** Options for {@link decodeCommand}. */
+export interface DecodeOptions {
+  /** Maximum channel-name length. Default {@link DEFAULT_MAX_CHANNEL_LENGTH}. */
+  readonly maxChannelLength?: number;
+}
+
+/** Build an error payload with the `temporary` flag the code table assigns. */
+export function errorPayload(code: ErrorCode, message: string): ErrorPayload {
+  return { code, message, temporary: ERROR_CODE_INFO[code].temporary };
+}
+
+function fail(code: ErrorCode, message: string, id: number | undefined): DecodeFailure {
+  const error = errorPayload(code, message);
+  return id === undefined ? { ok: false, error } : { ok: false, id, error };
+}
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** Whether `value` is a valid command id: a non-negative safe integer. */
+export function isValidCommandId(value: unknown): value is number {
+  return typeof value === 'number' && Number.isSafeInteger(value) && value >= 0;
+}
+
+/**
+ * Parse and validate one text frame from a client.
+ * Never throws: every problem becomes a {@link DecodeFailure} with a stable code.
+ */
+export function decodeCommand(text: string, options: DecodeOptions = {}): DecodeResult {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    return fail(ErrorCode.InvalidJson, 'frame is not valid JSON', undefined);
+  }
+  return validateCommand(value, options);
+}
+
+/** Validate an already-parsed value as a client command. */
+export function validateCommand(value: unknown, options: DecodeOptions = {}): DecodeResult {
+  if (!isPlainObject(value)) return fail(ErrorCode.InvalidFrame, 'frame must be a JSON object', undefined);
+  const rawId = value['id'];
+  let id: number | undefined;
+  if (rawId !== undefined) {
+    if (!isValidCommandId(rawId)) {
+      return fail(ErrorCode.BadRequest, 'id must be a non-negative integer', undefined);
+    }
+    id = rawId;
+  }
+  const type = value['type'];
+  if (typeof type !== 'string') return fail(ErrorCode.UnknownCommand, 'type must be a string', id);
+  const maxChannelLength = options.maxChannelLength ?? DEFAULT_MAX_CHANNEL_LENGTH;
+  switch (type) {
+    case 'ping':
+    case 'pong':
+      return { ok: true, command: id === undefined ? { type } : { type, id } };
+    case 'subscribe':
+    case 'unsubscribe': {
+      const channel = value['channel'];
+      const problem = channelNameProblem(channel, maxChannelLength);
+      if (problem !== null) return fail(ErrorCode.InvalidChannel, problem, id);
+      const command = { type, channel: channel as string };
+      return { ok: true, command: id === undefined ? command : { ...command, id } };
+    }
+    case 'publish': {
+      const channel = value['channel'];
+      const problem = channelNameProblem(channel, maxChannelLength);
+      if (problem !== null) return fail(ErrorCode.InvalidChannel, problem, id);
+      if (!('data' in value) || value['data'] === undefined) return fail(ErrorCode.BadRequest, 'data is required', id);
+      const ephemeral = value['ephemeral'];
+      if (ephemeral !== undefined && typeof ephemeral !== 'boolean') {
+        return fail(ErrorCode.BadRequest, 'ephemeral must be a boolean', id);
+      }
+      const excludeSelf = value['excludeSelf'];
+      if (excludeSelf !== undefined && typeof excludeSelf !== 'boolean') {
+        return fail(ErrorCode.BadRequest, 'excludeSelf must be a boolean', id);
+      }
+      return {
+        ok: true,
+        command: {
+          type,
+          channel: channel as string,
+          data: value['data'],
+          ...(id === undefined ? {} : { id }),
+          ...(ephemeral === undefined ? {} : { ephemeral }),
+          ...(excludeSelf === undefined ? {} : { excludeSelf }),
+        },
+      };
+    }
+    case 'send': {
+      if (!('data' in value) || value['data'] === undefined) return fail(ErrorCode.BadRequest, 'data is required', id);
+      const command = { type, data: value['data'] };
+      return { ok: true, command: id === undefined ? command : { ...command, id } };
+    }
+    default:
+      return fail(ErrorCode.UnknownCommand, `unknown command type ${JSON.stringify(type.slice(0, 64))}`, id);
+  }
+}
+
+/** Serialize a server frame. One call per frame; a broadcast encodes once and shares the string. */
+export function encodeServerFrame(frame: ServerFrame): string {
+  return JSON.stringify(frame);
+}
+
+/** Serialize a client command. */
+export function encodeCommand(command: ClientCommand): string {
+  return JSON.stringify(command);
+}
+
+/**
+ * Parse a frame from the server (client side). Returns null for anything that is not an object with a
+ * string `type`; unknown types are returned as they are so that callers can ignore them.
+ */
+export function decodeServerFrame(text: string): ServerFrame | null {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    return null;
+  }
+  if (!isPlainObject(value) || typeof value['type'] !== 'string') return null;
+  return value as unknown as ServerFrame;
+}

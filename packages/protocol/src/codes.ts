@@ -1,0 +1,185 @@
+/**
+ * Close codes and error codes of wire protocol v1.
+ *
+ * Close-code ranges tell a client whether to reconnect without a table lookup:
+ * - 4000-4499: Switchboard codes after which a client SHOULD reconnect (with backoff);
+ * - 4500-4999: Switchboard codes after which a client MUST NOT reconnect on its own;
+ * - 1000-2999: the RFC 6455 codes, each listed in {@link CLOSE_CODE_INFO} with its advice;
+ *   any other code below 4000 is treated as "reconnect" (a dropped transport).
+ * The split at x500 follows Centrifugo's convention, which client authors already know.
+ */
+export const CloseCode = {
+  /** The client asked to close, or the server ended the connection normally. */
+  Normal: 1000,
+  /** The server is shutting down or restarting; reconnect (to another node). */
+  GoingAway: 1001,
+  /** The peer broke the WebSocket protocol itself (set by the ws library). */
+  ProtocolError: 1002,
+  /** A binary frame arrived where the protocol expects text. */
+  UnsupportedData: 1003,
+  /** The connection dropped without a close frame (never sent on the wire). */
+  Abnormal: 1006,
+  /** A text frame was not valid UTF-8. */
+  InvalidFramePayload: 1007,
+  /** A generic policy violation (for example a forbidden origin). */
+  PolicyViolation: 1008,
+  /** A frame was larger than the server's limit. */
+  MessageTooBig: 1009,
+  /** The server hit an unexpected error. */
+  InternalError: 1011,
+  /** The server is restarting; reconnect after a short delay. */
+  ServiceRestart: 1012,
+  /** The server is overloaded; reconnect later with backoff. */
+  TryAgainLater: 1013,
+  /** No frame arrived from the client within the heartbeat timeout. */
+  HeartbeatTimeout: 4000,
+  /** The client read too slowly: its outbound buffer stayed over the limit. */
+  SlowConsumer: 4001,
+  /** The server asks the client to reconnect (for example to rebalance nodes). */
+  ForceReconnect: 4002,
+  /** The client sent more than its rate limit allows. */
+  RateLimited: 4003,
+  /** The client's credentials expired; reconnect with fresh ones. */
+  TokenExpired: 4004,
+  /** A newer connection took over this session. */
+  Replaced: 4500,
+  /** The client sent too many invalid frames in a short time. */
+  TooManyErrors: 4501,
+  /** The server or the application disconnected the client and does not want it back. */
+  Kicked: 4502,
+  /** The room the client tried to join is at its member limit. */
+  ChannelFull: 4503,
+  /** Authentication failed or is missing. */
+  Unauthorized: 4504,
+  /** The client is not allowed to use this endpoint or channel. */
+  Forbidden: 4505,
+  /** The client did not complete its handshake in time. */
+  HandshakeTimeout: 4506,
+} as const;
+
+/** One of the close codes in {@link CloseCode}. */
+export type CloseCode = (typeof CloseCode)[keyof typeof CloseCode];
+
+/** What a close code means and whether the client should reconnect after it. */
+export interface CloseCodeInfo {
+  readonly name: string;
+  readonly reconnect: boolean;
+  readonly description: string;
+}
+
+/** Documentation for every close code Switchboard sends; docs/codes.md is checked against it. */
+export const CLOSE_CODE_INFO: Readonly<Record<CloseCode, CloseCodeInfo>> = {
+  1000: { name: 'normal', reconnect: false, description: 'Normal closure: the client or server ended the session on purpose.' },
+  1001: { name: 'going_away', reconnect: true, description: 'The server is shutting down or restarting.' },
+  1002: { name: 'protocol_error', reconnect: false, description: 'The WebSocket protocol itself was violated.' },
+  1003: { name: 'unsupported_data', reconnect: false, description: 'A binary frame arrived where text is expected.' },
+  1006: { name: 'abnormal', reconnect: true, description: 'The transport dropped without a close frame (local only, never sent).' },
+  1007: { name: 'invalid_frame_payload', reconnect: false, description: 'A text frame was not valid UTF-8.' },
+  1008: { name: 'policy_violation', reconnect: false, description: 'The connection broke a server policy.' },
+  1009: { name: 'message_too_big', reconnect: false, description: 'A frame exceeded the maximum message size.' },
+  1011: { name: 'internal_error', reconnect: true, description: 'The server hit an unexpected error.' },
+  1012: { name: 'service_restart', reconnect: true, description: 'The server is restarting.' },
+  1013: { name: 'try_again_later', reconnect: true, description: 'The server is overloaded; reconnect later with backoff.' },
+  4000: { name: 'heartbeat_timeout', reconnect: true, description: 'No frame arrived within the heartbeat timeout.' },
+  4001: { name: 'slow_consumer', reconnect: true, description: 'The outbound buffer stayed over its limit; the client read too slowly.' },
+  4002: { name: 'force_reconnect', reconnect: true, description: 'The server asked the client to reconnect.' },
+  4003: { name: 'rate_limited', reconnect: true, description: 'The client exceeded its rate limit; reconnect with backoff.' },
+  4004: { name: 'token_expired', reconnect: true, description: 'The credentials expired; reconnect with fresh ones.' },
+  4500: { name: 'replaced', reconnect: false, description: 'A newer connection for the same session replaced this one.' },
+  4501: { name: 'too_many_errors', reconnect: false, description: 'Too many invalid frames in a short time.' },
+  4502: { name: 'kicked', reconnect: false, description: 'The server or application disconnected the client.' },
+  4503: { name: 'channel_full', reconnect: false, description: 'The room is at its member limit.' },
+  4504: { name: 'unauthorized', reconnect: false, description: 'Authentication failed or is missing.' },
+  4505: { name: 'forbidden', reconnect: false, description: 'The client may not use this endpoint or channel.' },
+  4506: { name: 'handshake_timeout', reconnect: false, description: 'The handshake or first message did not arrive in time.' },
+};
+
+/**
+ * Whether a client should reconnect after the server closed with `code`.
+ * Unknown codes follow the ranges: 4500-4999 stop, everything else reconnects.
+ */
+export function shouldReconnect(code: number): boolean {
+  const info = (CLOSE_CODE_INFO as Readonly<Record<number, CloseCodeInfo | undefined>>)[code];
+  if (info !== undefined) return info.reconnect;
+  return !(code >= 4500 && code <= 4999);
+}
+
+/** Stable string codes carried by error replies and error pushes. */
+export const ErrorCode = {
+  /** The frame was not valid JSON. */
+  InvalidJson: 'invalid_json',
+  /** The frame was JSON but not a command object (for example an array or a number). */
+  InvalidFrame: 'invalid_frame',
+  /** The command's `type` is missing or unknown. */
+  UnknownCommand: 'unknown_command',
+  /** A field is missing or has the wrong type or value. */
+  BadRequest: 'bad_request',
+  /** The channel name breaks the naming rules (length, characters). */
+  InvalidChannel: 'invalid_channel',
+  /** The connection is already subscribed to that channel. */
+  AlreadySubscribed: 'already_subscribed',
+  /** The connection is not subscribed to that channel. */
+  NotSubscribed: 'not_subscribed',
+  /** The channel is at its member limit. */
+  ChannelFull: 'channel_full',
+  /** The connection holds its maximum number of subscriptions. */
+  TooManySubscriptions: 'too_many_subscriptions',
+  /** The request was rejected by a rate limit; retry later. */
+  RateLimited: 'rate_limited',
+  /** The message exceeds the size limit. */
+  MessageTooLarge: 'message_too_large',
+  /** Authentication is missing or invalid. */
+  Unauthorized: 'unauthorized',
+  /** The caller is not allowed to do this. */
+  PermissionDenied: 'permission_denied',
+  /** The target (user, connection, route) does not exist. */
+  NotFound: 'not_found',
+  /** The operation is not available (for example no application handler is installed). */
+  NotAvailable: 'not_available',
+  /** The application's handler rejected the request. */
+  ApplicationError: 'application_error',
+  /** A dependency is unavailable; retry later. */
+  Unavailable: 'unavailable',
+  /** The server is shutting down; retry on another node. */
+  ShuttingDown: 'shutting_down',
+  /** An unexpected server error. */
+  Internal: 'internal',
+} as const;
+
+/** One of the error codes in {@link ErrorCode}. */
+export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
+
+/** What an error code means, whether retrying may succeed, and the HTTP status the server API uses. */
+export interface ErrorCodeInfo {
+  readonly temporary: boolean;
+  readonly httpStatus: number;
+  readonly description: string;
+}
+
+/** Documentation for every error code; docs/codes.md is checked against it. */
+export const ERROR_CODE_INFO: Readonly<Record<ErrorCode, ErrorCodeInfo>> = {
+  invalid_json: { temporary: false, httpStatus: 400, description: 'The frame or request body is not valid JSON.' },
+  invalid_frame: { temporary: false, httpStatus: 400, description: 'The JSON value is not a command object.' },
+  unknown_command: { temporary: false, httpStatus: 400, description: 'The command type is missing or unknown.' },
+  bad_request: { temporary: false, httpStatus: 400, description: 'A field is missing or has the wrong type or value.' },
+  invalid_channel: { temporary: false, httpStatus: 400, description: 'The channel name breaks the naming rules.' },
+  already_subscribed: { temporary: false, httpStatus: 409, description: 'Already subscribed to this channel.' },
+  not_subscribed: { temporary: false, httpStatus: 409, description: 'Not subscribed to this channel.' },
+  channel_full: { temporary: true, httpStatus: 409, description: 'The channel is at its member limit.' },
+  too_many_subscriptions: { temporary: false, httpStatus: 409, description: 'The connection holds its maximum number of subscriptions.' },
+  rate_limited: { temporary: true, httpStatus: 429, description: 'A rate limit rejected the request; retry later.' },
+  message_too_large: { temporary: false, httpStatus: 413, description: 'The message exceeds the size limit.' },
+  unauthorized: { temporary: false, httpStatus: 401, description: 'Authentication is missing or invalid.' },
+  permission_denied: { temporary: false, httpStatus: 403, description: 'The caller is not allowed to do this.' },
+  not_found: { temporary: false, httpStatus: 404, description: 'The target does not exist.' },
+  not_available: { temporary: false, httpStatus: 501, description: 'The operation is not available on this server.' },
+  application_error: { temporary: false, httpStatus: 422, description: "The application's handler rejected the request." },
+  unavailable: { temporary: true, httpStatus: 503, description: 'A dependency is unavailable; retry later.' },
+  shutting_down: { temporary: true, httpStatus: 503, description: 'The server is shutting down; retry on another node.' },
+  internal: { temporary: true, httpStatus: 500, description: 'An unexpected server error.' },
+};
+
+/** Whether `value` is one of the protocol's error codes. */
+export function isErrorCode(value: unknown): value is ErrorCode {
+  return typeof value === 'string' && Object.hasOwn(ERROR_CODE_INFO, value);
+}

@@ -1,0 +1,4 @@
+export * from './codes.js';
+export * from './frames.js';
+export * from './codec.js';
+export * from './channel-name.js';

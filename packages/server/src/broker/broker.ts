@@ -1,0 +1,74 @@
+/**
+ * The broker seam: how a publish reaches the subscribers of every node, and how targeted sends (a user,
+ * a connection, everyone) reach the node that holds the target. The memory broker loops everything back
+ * into this process; the Redis broker (a later issue) fans out over Redis pub/sub.
+ *
+ * Offsets belong to the broker because on several nodes only the shared store can hand out the next one
+ * atomically with the publish (one Lua script in Redis).
+ */
+
+/** Who must not receive a message: typically the sender. */
+export interface Exclusion {
+  readonly connectionId?: string;
+  readonly userId?: string;
+}
+
+/** What a publisher hands to the broker. */
+export interface PublicationInput {
+  readonly data: unknown;
+  /** Ephemeral messages get no offset, skip history and may be dropped under pressure. */
+  readonly ephemeral: boolean;
+  readonly exclude?: Exclusion;
+}
+
+/** A message on its way to a channel's subscribers. */
+export interface Publication {
+  readonly channel: string;
+  /** Sequential per channel, starting at 1; absent on ephemeral messages. */
+  readonly id?: number;
+  readonly data: unknown;
+  readonly ephemeral: boolean;
+  /** Server time (ms since the Unix epoch) when the broker accepted it. */
+  readonly time: number;
+  readonly exclude?: Exclusion;
+}
+
+/** A targeted delivery or command that must reach whichever node holds the target. */
+export type Envelope =
+  | { readonly kind: 'user'; readonly userId: string; readonly data: unknown; readonly time: number; readonly exclude?: Exclusion }
+  | { readonly kind: 'connection'; readonly connectionId: string; readonly data: unknown; readonly time: number }
+  | { readonly kind: 'broadcast'; readonly data: unknown; readonly time: number; readonly exclude?: Exclusion }
+  | {
+      readonly kind: 'membership';
+      readonly event: 'join' | 'leave';
+      readonly channel: string;
+      readonly connectionId: string;
+      readonly userId: string | null;
+      readonly time: number;
+    }
+  | { readonly kind: 'disconnect-user'; readonly userId: string; readonly code: number; readonly reason: string }
+  | { readonly kind: 'disconnect-connection'; readonly connectionId: string; readonly code: number; readonly reason: string };
+
+/** Where the broker delivers what reaches this node. */
+export interface BrokerHandler {
+  onPublication(publication: Publication): void;
+  onEnvelope(envelope: Envelope): void;
+}
+
+/** The broker seam. Implementations must deliver a channel's publications in offset order. */
+export interface Broker {
+  /** Connect and start delivering to `handler`. */
+  start(handler: BrokerHandler): Promise<void>;
+  /** Assign the next offset (unless ephemeral) and deliver to every node subscribed to `channel`. */
+  publish(channel: string, input: PublicationInput): Promise<Publication>;
+  /** Deliver an envelope to the node(s) holding its target. */
+  send(envelope: Envelope): Promise<void>;
+  /** This node now has local subscribers of `channel`. */
+  subscribe(channel: string): Promise<void>;
+  /** This node no longer has local subscribers of `channel`. */
+  unsubscribe(channel: string): Promise<void>;
+  /** The last offset assigned in `channel` (0 when none). */
+  lastOffset(channel: string): Promise<number>;
+  /** Stop delivering and release resources. */
+  close(): Promise<void>;
+}

@@ -1,0 +1,62 @@
+/**
+ * Typed errors of the server library. Each has a stable `code`; docs/codes.md lists them and a test keeps
+ * the list in sync. Expected rejections of clients (bad frames, limits, handshakes) never throw: they
+ * become error replies, HTTP statuses or close codes.
+ */
+import { ErrorCode } from '@switchboard/protocol';
+
+/** Base class: every error thrown by the library carries a stable `code`. */
+export class SwitchboardError extends Error {
+  override name = 'SwitchboardError';
+  constructor(
+    readonly code: string,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
+/** An option has an invalid value. Raised by validation at start-up. */
+export class InvalidOptionError extends SwitchboardError {
+  override name = 'InvalidOptionError';
+  constructor(
+    readonly option: string,
+    readonly value: unknown,
+    readonly allowed: string,
+  ) {
+    super('invalid_option', `invalid value ${formatValue(value)} for ${option}: expected ${allowed}`);
+  }
+}
+
+/** The server is not running (not started yet, or stopped). */
+export class ServerNotRunningError extends SwitchboardError {
+  override name = 'ServerNotRunningError';
+  constructor(message = 'server is not running') {
+    super(ErrorCode.ShuttingDown, message);
+  }
+}
+
+/** A call to the library API had a bad argument (for example an invalid channel name). */
+export class InvalidArgumentError extends SwitchboardError {
+  override name = 'InvalidArgumentError';
+  constructor(code: string, message: string) {
+    super(code, message);
+  }
+}
+
+/**
+ * Thrown by an application `onMessage` hook to answer a `send` command with a specific error code; any
+ * other thrown error becomes `application_error` with a generic message (internals never leak).
+ */
+export class ApplicationError extends SwitchboardError {
+  override name = 'ApplicationError';
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(ErrorCode.ApplicationError, message, options);
+  }
+}
+
+function formatValue(value: unknown): string {
+  if (typeof value === 'string') return JSON.stringify(value);
+  return String(value);
+}

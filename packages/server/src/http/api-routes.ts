@@ -1,0 +1,176 @@
+/**
+ * The server HTTP API (`/api/...`): any backend, in any language, publishes and sends through it.
+ * Documented in docs/http-api.md.
+ */
+import { ErrorCode, channelNameProblem } from '@switchboard/protocol';
+import type { Router, RouteContext } from './router.js';
+import type { ApiKeyGuard } from './api-key.js';
+import { readJsonBody, sendError, sendJson } from './http-utils.js';
+import type { SwitchboardServer } from '../server.js';
+import type { Exclusion } from '../broker/broker.js';
+import { ServerNotRunningError } from '../errors.js';
+
+type Body = Record<string, unknown>;
+
+/** Everything the API routes need from the server. */
+export interface ApiDependencies {
+  readonly server: SwitchboardServer;
+  readonly guard: ApiKeyGuard;
+  readonly maxBodyBytes: number;
+  readonly maxChannelLength: number;
+}
+
+class BadInput extends Error {
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+function exclusionOf(body: Body): Exclusion | undefined {
+  const value = body['exclude'];
+  if (value === undefined) return undefined;
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw new BadInput(ErrorCode.BadRequest, 'exclude must be an object');
+  }
+  const { connectionId, userId } = value as Body;
+  if (connectionId !== undefined && typeof connectionId !== 'string') {
+    throw new BadInput(ErrorCode.BadRequest, 'exclude.connectionId must be a string');
+  }
+  if (userId !== undefined && typeof userId !== 'string') throw new BadInput(ErrorCode.BadRequest, 'exclude.userId must be a string');
+  return {
+    ...(connectionId === undefined ? {} : { connectionId }),
+    ...(userId === undefined ? {} : { userId }),
+  };
+}
+
+function dataOf(body: Body): unknown {
+  if (!('data' in body) || body['data'] === undefined) throw new BadInput(ErrorCode.BadRequest, 'data is required');
+  return body['data'];
+}
+
+function closeOf(body: Body): { code: number; reason: string } {
+  const code = body['code'] ?? 4502;
+  const reason = body['reason'] ?? 'disconnected by the server';
+  if (typeof code !== 'number' || !Number.isInteger(code) || code < 4000 || code > 4999) {
+    throw new BadInput(ErrorCode.BadRequest, 'code must be an integer from 4000 to 4999');
+  }
+  if (typeof reason !== 'string' || Buffer.byteLength(reason) > 123) {
+    throw new BadInput(ErrorCode.BadRequest, 'reason must be a string of at most 123 bytes');
+  }
+  return { code, reason };
+}
+
+/** Register the API routes under `prefix` (for example `/api`). */
+export function addApiRoutes(router: Router, prefix: string, deps: ApiDependencies): void {
+  const { server } = deps;
+
+  const guarded =
+    (handler: (ctx: RouteContext, body: Body) => Promise<unknown>, readsBody = true) =>
+    async (ctx: RouteContext): Promise<void> => {
+      if (!deps.guard.allows(ctx.req)) {
+        ctx.req.resume();
+        sendError(ctx.res, ErrorCode.Unauthorized, 'missing or wrong API key', 401);
+        return;
+      }
+      let body: Body = {};
+      if (readsBody) {
+        const read = await readJsonBody(ctx.req, deps.maxBodyBytes);
+        if (!read.ok) {
+          sendError(ctx.res, read.code, read.message, read.status);
+          return;
+        }
+        if (typeof read.value !== 'object' || read.value === null || Array.isArray(read.value)) {
+          sendError(ctx.res, ErrorCode.BadRequest, 'body must be a JSON object');
+          return;
+        }
+        body = read.value as Body;
+      }
+      try {
+        sendJson(ctx.res, 200, await handler(ctx, body));
+      } catch (error) {
+        if (error instanceof BadInput) sendError(ctx.res, error.code, error.message);
+        else if (error instanceof ServerNotRunningError) sendError(ctx.res, ErrorCode.ShuttingDown, 'server is shutting down');
+        else throw error;
+      }
+    };
+
+  const channelOf = (value: unknown): string => {
+    const problem = channelNameProblem(value, deps.maxChannelLength);
+    if (problem !== null) throw new BadInput(ErrorCode.InvalidChannel, problem);
+    return value as string;
+  };
+
+  router.add(
+    'POST',
+    `${prefix}/publish`,
+    guarded(async (_ctx, body) => {
+      const channel = channelOf(body['channel']);
+      const ephemeral = body['ephemeral'] ?? false;
+      if (typeof ephemeral !== 'boolean') throw new BadInput(ErrorCode.BadRequest, 'ephemeral must be a boolean');
+      const data = dataOf(body);
+      const exclude = exclusionOf(body);
+      const result = await server.publish(channel, data, { ephemeral, ...(exclude === undefined ? {} : { exclude }) });
+      return result.id === undefined ? {} : { id: result.id };
+    }),
+  );
+  router.add(
+    'POST',
+    `${prefix}/broadcast`,
+    guarded(async (_ctx, body) => {
+      const data = dataOf(body);
+      const exclude = exclusionOf(body);
+      await server.broadcast(data, exclude === undefined ? {} : { exclude });
+      return {};
+    }),
+  );
+  router.add(
+    'POST',
+    `${prefix}/users/:userId/send`,
+    guarded(async (ctx, body) => {
+      const data = dataOf(body);
+      const exclude = exclusionOf(body);
+      await server.sendToUser(ctx.params['userId'] ?? '', data, exclude === undefined ? {} : { exclude });
+      return {};
+    }),
+  );
+  router.add(
+    'POST',
+    `${prefix}/connections/:connectionId/send`,
+    guarded(async (ctx, body) => {
+      await server.sendToConnection(ctx.params['connectionId'] ?? '', dataOf(body));
+      return {};
+    }),
+  );
+  router.add(
+    'POST',
+    `${prefix}/users/:userId/disconnect`,
+    guarded(async (ctx, body) => {
+      await server.disconnectUser(ctx.params['userId'] ?? '', closeOf(body));
+      return {};
+    }),
+  );
+  router.add(
+    'POST',
+    `${prefix}/connections/:connectionId/disconnect`,
+    guarded(async (ctx, body) => {
+      await server.disconnectConnection(ctx.params['connectionId'] ?? '', closeOf(body));
+      return {};
+    }),
+  );
+  router.add(
+    'GET',
+    `${prefix}/stats`,
+    guarded(() => Promise.resolve(server.stats()), false),
+  );
+  router.add(
+    'GET',
+    `${prefix}/channels/:channel`,
+    guarded(async (ctx) => {
+      const channel = channelOf(ctx.params['channel']);
+      return server.channelInfo(channel);
+    }, false),
+  );
+}

@@ -1,0 +1,83 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { STATUS_CODES } from 'node:http';
+import { ERROR_CODE_INFO } from '@switchboard/protocol';
+import type { ErrorCode } from '@switchboard/protocol';
+
+/** Write a JSON response. */
+export function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+  const text = JSON.stringify(body);
+  res.writeHead(status, {
+    'content-type': 'application/json; charset=utf-8',
+    'content-length': Buffer.byteLength(text),
+    'cache-control': 'no-store',
+    ...headers,
+  });
+  res.end(text);
+}
+
+/** Write a JSON error `{ "error": { code, message, temporary } }` with the code's HTTP status unless given. */
+export function sendError(res: ServerResponse, code: ErrorCode, message: string, status?: number): void {
+  const info = ERROR_CODE_INFO[code];
+  sendJson(res, status ?? info.httpStatus, { error: { code, message, temporary: info.temporary } });
+}
+
+/**
+ * Refuse a WebSocket upgrade with an HTTP status and a JSON error body, then close the socket. An
+ * expected rejection is an answer, never an exception (ws's abortHandshake pattern).
+ */
+export function rejectUpgrade(socket: Duplex, status: number, code: ErrorCode, message: string, headers: Record<string, string> = {}): void {
+  if (!socket.writable) {
+    socket.destroy();
+    return;
+  }
+  const body = JSON.stringify({ error: { code, message, temporary: ERROR_CODE_INFO[code].temporary } });
+  const extra = Object.entries(headers)
+    .map(([k, v]) => `${k}: ${v}\r\n`)
+    .join('');
+  socket.end(
+    `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? 'Error'}\r\n` +
+      'Connection: close\r\n' +
+      'Content-Type: application/json; charset=utf-8\r\n' +
+      `Content-Length: ${Buffer.byteLength(body)}\r\n${extra}\r\n${body}`,
+  );
+}
+
+/** Why a request body could not be read as JSON. */
+export type BodyProblem = { readonly status: number; readonly code: ErrorCode; readonly message: string };
+
+/** Read a JSON request body of at most `limit` bytes. */
+export async function readJsonBody(req: IncomingMessage, limit: number): Promise<{ ok: true; value: unknown } | ({ ok: false } & BodyProblem)> {
+  const type = req.headers['content-type'] ?? '';
+  if (!/^application\/json\b/i.test(type)) {
+    return { ok: false, status: 415, code: 'bad_request', message: 'content-type must be application/json' };
+  }
+  const declared = Number(req.headers['content-length'] ?? 0);
+  if (declared > limit) {
+    req.resume();
+    return { ok: false, status: 413, code: 'message_too_large', message: `body is larger than ${limit} bytes` };
+  }
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > limit) {
+      req.resume();
+      return { ok: false, status: 413, code: 'message_too_large', message: `body is larger than ${limit} bytes` };
+    }
+    chunks.push(chunk);
+  }
+  const text = Buffer.concat(chunks).toString('utf8');
+  if (text.length === 0) return { ok: false, status: 400, code: 'invalid_json', message: 'body is empty' };
+  try {
+    return { ok: true, value: JSON.parse(text) as unknown };
+  } catch {
+    return { ok: false, status: 400, code: 'invalid_json', message: 'body is not valid JSON' };
+  }
+}
+
+/** The peer address of a request, without the IPv4-mapped IPv6 prefix. */
+export function remoteAddressOf(req: IncomingMessage): string {
+  const address = req.socket.remoteAddress ?? '';
+  return address.startsWith('::ffff:') ? address.slice(7) : address;
+}

@@ -1,0 +1,64 @@
+import type { HeartbeatTarget } from './heartbeat-scheduler.js';
+import type { WireFormat } from './outbound.js';
+import type { TransportKind, TransportSocket } from '../transports/transport.js';
+import type { TokenBucket } from '../limits/token-bucket.js';
+
+/** Lifecycle of a connection: it only moves forward. */
+export type ConnectionState = 'open' | 'closing' | 'closed';
+
+/** What the application sees of a connection in hooks and API results. */
+export interface ConnectionInfo {
+  readonly id: string;
+  readonly userId: string | null;
+  readonly sessionId: string;
+  readonly transport: TransportKind;
+  readonly format: WireFormat;
+  readonly remoteAddress: string;
+  /** Milliseconds since the Unix epoch. */
+  readonly connectedAt: number;
+  /** Whatever the authenticator attached (for example token claims). */
+  readonly info: unknown;
+  /** Channels the connection is subscribed to right now. */
+  channels(): string[];
+}
+
+/**
+ * One client connection as the hub tracks it. Deliberately a plain record with no timers and no closures:
+ * its size is paid once per connection (see docs/benchmarks.md).
+ */
+export class Connection implements HeartbeatTarget, ConnectionInfo {
+  heartbeatSlot = 0;
+  state: ConnectionState = 'open';
+  /** Last time any frame (including a transport pong) arrived. */
+  lastReceived: number;
+  /** An application ping went out and no application frame came back since. */
+  awaitingPong = true;
+  /** When the outbound buffer went over the soft limit; 0 while under it. */
+  overBufferSince = 0;
+  /** Created on the first client error only: most connections never need one. */
+  errorBudget: TokenBucket | null = null;
+  readonly subscriptions = new Set<string>();
+  /** The channel a `room`-format connection belongs to; null for v1 connections. */
+  room: string | null = null;
+
+  constructor(
+    readonly id: string,
+    readonly userId: string | null,
+    readonly sessionId: string,
+    readonly format: WireFormat,
+    readonly socket: TransportSocket,
+    readonly remoteAddress: string,
+    readonly connectedAt: number,
+    readonly info: unknown,
+  ) {
+    this.lastReceived = connectedAt;
+  }
+
+  get transport(): TransportKind {
+    return this.socket.kind;
+  }
+
+  channels(): string[] {
+    return [...this.subscriptions];
+  }
+}

@@ -1,0 +1,64 @@
+/** Dispatch of protocol v1 commands (the multiplexed `/ws` endpoint). */
+import { ErrorCode, decodeCommand } from '@switchboard/protocol';
+import type { ClientCommand } from '@switchboard/protocol';
+import { ApplicationError } from '../errors.js';
+import type { Connection } from './connection.js';
+import type { Hub, Outcome } from './hub.js';
+
+/** Handle one text frame from a v1 connection. */
+export function handleV1Frame(hub: Hub, connection: Connection, text: string): void {
+  const decoded = decodeCommand(text, { maxChannelLength: hub.settings.maxChannelLength });
+  if (!decoded.ok) {
+    hub.clientError(connection, decoded.error.code, decoded.error.message, decoded.id);
+    return;
+  }
+  dispatch(hub, connection, decoded.command);
+}
+
+function answer<T>(hub: Hub, connection: Connection, id: number | undefined, outcome: Outcome<T>): void {
+  if (!outcome.ok) hub.clientError(connection, outcome.code, outcome.message, id);
+  else if (id !== undefined) hub.reply(connection, id, outcome.value);
+}
+
+function dispatch(hub: Hub, connection: Connection, command: ClientCommand): void {
+  const id = command.id;
+  switch (command.type) {
+    case 'pong':
+      return;
+    case 'ping':
+      if (id !== undefined) hub.reply(connection, id, {});
+      return;
+    case 'subscribe':
+      void hub.subscribe(connection, command.channel).then((outcome) => answer(hub, connection, id, outcome));
+      return;
+    case 'unsubscribe':
+      answer(hub, connection, id, hub.unsubscribe(connection, command.channel));
+      return;
+    case 'publish': {
+      const exclude = command.excludeSelf === true ? { connectionId: connection.id } : undefined;
+      hub.publish(command.channel, command.data, command.ephemeral === true, exclude).then(
+        (publication) => answer(hub, connection, id, { ok: true, value: publication.id === undefined ? {} : { id: publication.id } }),
+        (error: unknown) => hub.failed(connection, id, error),
+      );
+      return;
+    }
+    case 'send':
+      void runMessageHook(hub, connection, command.data).then((outcome) => answer(hub, connection, id, outcome));
+      return;
+  }
+}
+
+async function runMessageHook(hub: Hub, connection: Connection, data: unknown): Promise<Outcome<unknown>> {
+  const hook = hub.hooks.onMessage;
+  if (hook === undefined) {
+    return { ok: false, code: ErrorCode.NotAvailable, message: 'this server has no message handler' };
+  }
+  try {
+    const result: unknown = await hook(connection, data);
+    return { ok: true, value: result === undefined ? null : result };
+  } catch (error) {
+    if (error instanceof ApplicationError) return { ok: false, code: ErrorCode.ApplicationError, message: error.message };
+    hub.logger.error({ err: error, connectionId: connection.id }, 'onMessage hook failed');
+    return { ok: false, code: ErrorCode.ApplicationError, message: 'the application failed to handle the message' };
+  }
+}

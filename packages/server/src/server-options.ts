@@ -1,0 +1,177 @@
+import type { Server as HttpServer } from 'node:http';
+import type { Broker } from './broker/broker.js';
+import type { Metrics } from './metrics/metrics.js';
+import type { Logger } from './util/logger.js';
+import type { Clock } from './util/clock.js';
+import type { ConnectionInfo } from './hub/connection.js';
+import type { Authenticator } from './auth/authenticator.js';
+import { InvalidOptionError } from './errors.js';
+
+/** Settings for the channels whose names match `pattern` (`*` matches any run of characters). */
+export interface ChannelRule {
+  readonly pattern: string;
+  /** Member limit per channel; 0 means unlimited. Default: the server's `maxChannelMembers`. */
+  readonly maxMembers?: number;
+  /** Push `join`/`leave` notices to the channel's members. Default false. */
+  readonly joinLeave?: boolean;
+}
+
+/** Why a connection closed, as given to the disconnect hook. */
+export interface DisconnectInfo {
+  readonly code: number;
+  readonly reason: string;
+}
+
+/** Application hooks. Each runs outside the hot path; a hook that throws is logged and never breaks a connection. */
+export interface ServerHooks {
+  /** A connection was accepted and registered. */
+  onConnect?: (connection: ConnectionInfo) => void | Promise<void>;
+  /** A connection closed and was removed everywhere. */
+  onDisconnect?: (connection: ConnectionInfo, info: DisconnectInfo) => void | Promise<void>;
+  /**
+   * A `send` command arrived. The resolved value is the reply's `result` (`null` when undefined);
+   * throw {@link ApplicationError} to answer with an `application_error` carrying your message.
+   */
+  onMessage?: (connection: ConnectionInfo, data: unknown) => unknown;
+}
+
+/** Options of {@link createServer}. Every numeric option is validated at start-up. */
+export interface ServerOptions extends ServerHooks {
+  /** Port to listen on when no `server` is given; 0 picks a free port. Default 8080. */
+  readonly port?: number;
+  /** Interface to listen on. Default: every interface (Node's default). */
+  readonly host?: string;
+  /** Attach to this existing HTTP(S) server instead of creating one; it keeps its own routes. */
+  readonly server?: HttpServer;
+  /** Prefix of every Switchboard route (`${basePath}/ws`, `${basePath}/health`, ...). Default ''. */
+  readonly basePath?: string;
+  /** Ping a connection quiet for this long (ms). Default 15000; minimum 10. */
+  readonly heartbeatIntervalMs?: number;
+  /** Close a connection silent for this long (ms) with 4000. Default 45000; at least twice the interval. */
+  readonly heartbeatTimeoutMs?: number;
+  /** Largest inbound frame or API body (bytes); larger frames close with 1009. Default 65536. */
+  readonly maxMessageBytes?: number;
+  /** Outbound buffer soft limit per connection (bytes). Default 1048576 (1 MiB). */
+  readonly maxBufferedBytes?: number;
+  /** Close a connection whose outbound buffer stays over the soft limit this long (ms). Default 10000. */
+  readonly slowConsumerTimeoutMs?: number;
+  /** Longest channel name. Default 128. */
+  readonly maxChannelLength?: number;
+  /** Subscriptions one connection may hold. Default 1000. */
+  readonly maxSubscriptionsPerConnection?: number;
+  /** Default member limit per channel; 0 means unlimited. Default 0. */
+  readonly maxChannelMembers?: number;
+  /** Error replies a connection may earn in a burst before it is closed with 4501. Default 20. */
+  readonly errorBurst?: number;
+  /** Error allowance regained per second. Default 1. */
+  readonly errorRefillPerSecond?: number;
+  /** How long `stop()` waits for connections to close before dropping them (ms). Default 10000. */
+  readonly shutdownTimeoutMs?: number;
+  /** Require this key on the HTTP API (`Authorization: Bearer <key>` or `X-API-Key`). Default: none. */
+  readonly apiKey?: string;
+  /** Serve the demo chat page at `${basePath}/`. Default false (the CLI turns it on). */
+  readonly demo?: boolean;
+  /** Expose Prometheus metrics at `${basePath}/metrics`. Default true. */
+  readonly metricsEndpoint?: boolean;
+  /** Per-channel settings; the first matching rule wins. Default []. */
+  readonly channels?: readonly ChannelRule[];
+  /** Decides who a connection belongs to. Default: everyone is anonymous. */
+  readonly authenticator?: Authenticator;
+  /** Default: a pub/sub broker inside this process. */
+  readonly broker?: Broker;
+  /** Default: Prometheus metrics in a registry of this server's own. */
+  readonly metrics?: Metrics;
+  /** Default: silent. The CLI passes a pino logger. */
+  readonly logger?: Logger;
+  /** Default: the system clock. */
+  readonly clock?: Clock;
+}
+
+/** The numeric limits after defaults and validation. */
+export interface ResolvedLimits {
+  readonly heartbeatIntervalMs: number;
+  readonly heartbeatTimeoutMs: number;
+  readonly maxMessageBytes: number;
+  readonly maxBufferedBytes: number;
+  readonly slowConsumerTimeoutMs: number;
+  readonly maxChannelLength: number;
+  readonly maxSubscriptionsPerConnection: number;
+  readonly maxChannelMembers: number;
+  readonly errorBurst: number;
+  readonly errorRefillPerSecond: number;
+  readonly shutdownTimeoutMs: number;
+}
+
+/** Defaults of every numeric option. */
+export const DEFAULT_LIMITS: ResolvedLimits = {
+  heartbeatIntervalMs: 15_000,
+  heartbeatTimeoutMs: 45_000,
+  maxMessageBytes: 65_536,
+  maxBufferedBytes: 1_048_576,
+  slowConsumerTimeoutMs: 10_000,
+  maxChannelLength: 128,
+  maxSubscriptionsPerConnection: 1000,
+  maxChannelMembers: 0,
+  errorBurst: 20,
+  errorRefillPerSecond: 1,
+  shutdownTimeoutMs: 10_000,
+};
+
+/** Inclusive bounds of each numeric option; `integer` unless stated. */
+export const LIMIT_BOUNDS: Readonly<Record<keyof ResolvedLimits, { min: number; max: number; integer: boolean }>> = {
+  heartbeatIntervalMs: { min: 10, max: 3_600_000, integer: true },
+  heartbeatTimeoutMs: { min: 20, max: 7_200_000, integer: true },
+  maxMessageBytes: { min: 64, max: 104_857_600, integer: true },
+  maxBufferedBytes: { min: 1024, max: 1_073_741_824, integer: true },
+  slowConsumerTimeoutMs: { min: 10, max: 3_600_000, integer: true },
+  maxChannelLength: { min: 1, max: 1024, integer: true },
+  maxSubscriptionsPerConnection: { min: 1, max: 1_000_000, integer: true },
+  maxChannelMembers: { min: 0, max: 100_000_000, integer: true },
+  errorBurst: { min: 1, max: 1_000_000, integer: true },
+  errorRefillPerSecond: { min: 0, max: 1_000_000, integer: false },
+  shutdownTimeoutMs: { min: 0, max: 3_600_000, integer: true },
+};
+
+/** Apply defaults and validate; throws {@link InvalidOptionError} naming the option, value and bounds. */
+export function resolveLimits(options: ServerOptions): ResolvedLimits {
+  const out: Record<string, number> = {};
+  for (const key of Object.keys(DEFAULT_LIMITS) as (keyof ResolvedLimits)[]) {
+    const value = options[key] ?? DEFAULT_LIMITS[key];
+    const { min, max, integer } = LIMIT_BOUNDS[key];
+    const kind = integer ? 'an integer' : 'a number';
+    if (typeof value !== 'number' || !Number.isFinite(value) || (integer && !Number.isInteger(value))) {
+      throw new InvalidOptionError(key, value, `${kind} from ${min} to ${max}`);
+    }
+    if (value < min || value > max) throw new InvalidOptionError(key, value, `${kind} from ${min} to ${max}`);
+    out[key] = value;
+  }
+  const limits = out as unknown as ResolvedLimits;
+  if (limits.heartbeatTimeoutMs < 2 * limits.heartbeatIntervalMs) {
+    throw new InvalidOptionError(
+      'heartbeatTimeoutMs',
+      limits.heartbeatTimeoutMs,
+      `at least twice heartbeatIntervalMs (${2 * limits.heartbeatIntervalMs})`,
+    );
+  }
+  return limits;
+}
+
+/** Validate the options that are not numeric limits. */
+export function validateOtherOptions(options: ServerOptions): void {
+  const port = options.port;
+  if (port !== undefined && (!Number.isInteger(port) || port < 0 || port > 65535)) {
+    throw new InvalidOptionError('port', port, 'an integer from 0 to 65535');
+  }
+  const basePath = options.basePath;
+  if (basePath !== undefined && basePath !== '' && (!basePath.startsWith('/') || basePath.endsWith('/'))) {
+    throw new InvalidOptionError('basePath', basePath, "'' or a path starting with / and not ending with /");
+  }
+  if (options.apiKey !== undefined && options.apiKey.length < 16) {
+    throw new InvalidOptionError('apiKey', '<redacted>', 'a key of at least 16 characters');
+  }
+  for (const rule of options.channels ?? []) {
+    if (rule.maxMembers !== undefined && (!Number.isInteger(rule.maxMembers) || rule.maxMembers < 0)) {
+      throw new InvalidOptionError(`channels[${rule.pattern}].maxMembers`, rule.maxMembers, 'an integer >= 0');
+    }
+  }
+}

@@ -1,0 +1,443 @@
+import { createServer as createHttpServer } from 'node:http';
+import type { IncomingMessage, Server as HttpServer, ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Duplex } from 'node:stream';
+import { randomBytes } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { CloseCode, ErrorCode, channelNameProblem } from '@switchboard/protocol';
+import { Hub } from './hub/hub.js';
+import type { HubStats } from './hub/hub.js';
+import type { ConnectionInfo } from './hub/connection.js';
+import type { WireFormat } from './hub/outbound.js';
+import { MemoryBroker } from './broker/memory-broker.js';
+import type { Broker, Exclusion } from './broker/broker.js';
+import { PrometheusMetrics } from './metrics/prometheus-metrics.js';
+import type { Metrics } from './metrics/metrics.js';
+import { WebSocketTransport } from './transports/websocket-transport.js';
+import { AnonymousAuthenticator } from './auth/authenticator.js';
+import type { Authenticator } from './auth/authenticator.js';
+import { Router } from './http/router.js';
+import { ApiKeyGuard } from './http/api-key.js';
+import { addApiRoutes } from './http/api-routes.js';
+import { rejectUpgrade, remoteAddressOf, sendError, sendJson } from './http/http-utils.js';
+import { systemClock } from './util/clock.js';
+import type { Clock } from './util/clock.js';
+import { silentLogger } from './util/logger.js';
+import type { Logger } from './util/logger.js';
+import { resolveLimits, validateOtherOptions } from './server-options.js';
+import type { ResolvedLimits, ServerOptions } from './server-options.js';
+import { InvalidArgumentError, ServerNotRunningError } from './errors.js';
+
+/** Lifecycle of a server: it only moves forward. */
+export type ServerState = 'idle' | 'starting' | 'running' | 'stopping' | 'stopped';
+
+/** Options of a publish through the library API. */
+export interface PublishOptions {
+  /** Skip history; may be dropped under backpressure. Default false. */
+  readonly ephemeral?: boolean;
+  /** Do not deliver to this connection or user (typically the sender). */
+  readonly exclude?: Exclusion;
+}
+
+/** Options of sends to users and broadcasts. */
+export interface SendOptions {
+  readonly exclude?: Exclusion;
+}
+
+/** How to close connections through the library API. */
+export interface DisconnectOptions {
+  /** Close code; default 4502 (kicked, no reconnect). */
+  readonly code?: number;
+  /** Close reason (at most 123 bytes); default "disconnected by the server". */
+  readonly reason?: string;
+}
+
+/** The /stats document. */
+export interface ServerStats extends HubStats {
+  readonly uptimeMs: number;
+  readonly startedAt: string;
+  readonly state: ServerState;
+}
+
+/** What the server knows about one channel. */
+export interface ChannelInfo {
+  readonly channel: string;
+  /** Subscribers on this node. */
+  readonly members: number;
+  /** The last message id assigned in the channel (0 when none). */
+  readonly offset: number;
+}
+
+const DEMO_PAGE = new URL('../public/index.html', import.meta.url);
+
+/**
+ * A Switchboard server: the WebSocket endpoints, the hub behind them, the HTTP API, health and metrics.
+ * Create it with {@link createServer}, then `start()`.
+ */
+export class SwitchboardServer {
+  /** This node's id, the prefix of every connection id it assigns. */
+  readonly nodeId = randomBytes(4).toString('hex');
+  private stateValue: ServerState = 'idle';
+  private readonly limits: ResolvedLimits;
+  private readonly hub: Hub;
+  private readonly broker: Broker;
+  private readonly metrics: Metrics;
+  private readonly logger: Logger;
+  private readonly clock: Clock;
+  private readonly authenticator: Authenticator;
+  private readonly transport: WebSocketTransport;
+  private readonly router = new Router();
+  private readonly basePath: string;
+  private readonly ownsHttpServer: boolean;
+  private readonly http: HttpServer;
+  private startedAt = 0;
+  private demoPage: Buffer | null = null;
+  private detachListeners: (() => void) | null = null;
+  private stopping: Promise<void> | null = null;
+
+  constructor(private readonly options: ServerOptions = {}) {
+    this.limits = resolveLimits(options);
+    validateOtherOptions(options);
+    this.clock = options.clock ?? systemClock;
+    this.logger = options.logger ?? silentLogger;
+    this.metrics = options.metrics ?? new PrometheusMetrics();
+    this.broker = options.broker ?? new MemoryBroker(this.clock);
+    this.authenticator = options.authenticator ?? new AnonymousAuthenticator();
+    this.basePath = options.basePath ?? '';
+    this.hub = new Hub({
+      nodeId: this.nodeId,
+      limits: this.limits,
+      channelRules: options.channels ?? [],
+      hooks: options,
+      broker: this.broker,
+      metrics: this.metrics,
+      logger: this.logger,
+      clock: this.clock,
+    });
+    this.transport = new WebSocketTransport({ maxPayload: this.limits.maxMessageBytes });
+    this.ownsHttpServer = options.server === undefined;
+    this.http = options.server ?? createHttpServer();
+    this.addRoutes();
+  }
+
+  /** Where the server is in its lifecycle. */
+  get state(): ServerState {
+    return this.stateValue;
+  }
+
+  /** The HTTP server Switchboard listens on (its own, or the one it was attached to). */
+  get httpServer(): HttpServer {
+    return this.http;
+  }
+
+  /** The bound port, once listening. */
+  get port(): number {
+    const address = this.http.address();
+    if (address === null || typeof address === 'string') throw new ServerNotRunningError('server is not listening');
+    return (address as AddressInfo).port;
+  }
+
+  /** The base URL for people (`http://localhost:8080` when listening on every interface). */
+  get url(): string {
+    const address = this.http.address() as AddressInfo | null;
+    if (address === null) throw new ServerNotRunningError('server is not listening');
+    const host = this.options.host;
+    const shown = host === undefined || host === '0.0.0.0' || host === '::' ? 'localhost' : host.includes(':') ? `[${host}]` : host;
+    const scheme = 'cert' in this.http ? 'https' : 'http';
+    return `${scheme}://${shown}:${address.port}${this.basePath}`;
+  }
+
+  /** Start serving: the broker, the heartbeat, and (unless attached) listening on the port. */
+  async start(): Promise<void> {
+    if (this.stateValue !== 'idle') throw new ServerNotRunningError(`cannot start a server that is ${this.stateValue}`);
+    this.stateValue = 'starting';
+    if (this.options.demo === true) this.demoPage = await readFile(DEMO_PAGE);
+    await this.hub.start();
+    this.attachListeners();
+    if (this.ownsHttpServer) {
+      await new Promise<void>((resolve, reject) => {
+        const onError = (error: Error): void => reject(error);
+        this.http.once('error', onError);
+        this.http.listen(this.options.port ?? 8080, this.options.host, () => {
+          this.http.off('error', onError);
+          resolve();
+        });
+      });
+    }
+    this.startedAt = this.clock.now();
+    this.stateValue = 'running';
+  }
+
+  /**
+   * Graceful stop: refuse new connections, close every connection with 1001 (going away), wait for them
+   * at most `shutdownTimeoutMs`, then drop the rest and close the HTTP server (when it is ours).
+   */
+  stop(): Promise<void> {
+    this.stopping ??= this.doStop();
+    return this.stopping;
+  }
+
+  private async doStop(): Promise<void> {
+    const wasRunning = this.stateValue === 'running';
+    this.stateValue = 'stopping';
+    if (wasRunning) {
+      await this.hub.closeAll(CloseCode.GoingAway, 'server shutting down', this.limits.shutdownTimeoutMs);
+    }
+    await this.hub.shutdown();
+    await this.transport.close();
+    this.detachListeners?.();
+    if (this.ownsHttpServer && this.http.listening) {
+      await new Promise<void>((resolve) => {
+        this.http.close(() => resolve());
+        this.http.closeAllConnections();
+      });
+    }
+    this.stateValue = 'stopped';
+  }
+
+  // ---------------------------------------------------------------- library API
+
+  private assertRunning(): void {
+    if (this.stateValue !== 'running') throw new ServerNotRunningError();
+  }
+
+  /** Publish to a channel on every node. Resolves with the message id (absent for ephemeral messages). */
+  async publish(channel: string, data: unknown, options: PublishOptions = {}): Promise<{ id?: number }> {
+    this.assertRunning();
+    const problem = channelNameProblem(channel, this.limits.maxChannelLength);
+    if (problem !== null) throw new InvalidArgumentError(ErrorCode.InvalidChannel, problem);
+    const publication = await this.hub.publish(channel, data, options.ephemeral ?? false, options.exclude);
+    return publication.id === undefined ? {} : { id: publication.id };
+  }
+
+  /** Send to every connection of a user, on every node. */
+  async sendToUser(userId: string, data: unknown, options: SendOptions = {}): Promise<void> {
+    this.assertRunning();
+    const time = this.clock.now();
+    await this.hub.send(options.exclude === undefined ? { kind: 'user', userId, data, time } : { kind: 'user', userId, data, time, exclude: options.exclude });
+  }
+
+  /** Send to one connection, wherever it is. */
+  async sendToConnection(connectionId: string, data: unknown): Promise<void> {
+    this.assertRunning();
+    await this.hub.send({ kind: 'connection', connectionId, data, time: this.clock.now() });
+  }
+
+  /** Send to every connection on every node. */
+  async broadcast(data: unknown, options: SendOptions = {}): Promise<void> {
+    this.assertRunning();
+    const time = this.clock.now();
+    await this.hub.send(options.exclude === undefined ? { kind: 'broadcast', data, time } : { kind: 'broadcast', data, time, exclude: options.exclude });
+  }
+
+  /** Close every connection of a user (default code 4502: kicked, do not reconnect). */
+  async disconnectUser(userId: string, options: DisconnectOptions = {}): Promise<void> {
+    this.assertRunning();
+    await this.hub.send({ kind: 'disconnect-user', userId, ...closeArgs(options) });
+  }
+
+  /** Close one connection (default code 4502: kicked, do not reconnect). */
+  async disconnectConnection(connectionId: string, options: DisconnectOptions = {}): Promise<void> {
+    this.assertRunning();
+    await this.hub.send({ kind: 'disconnect-connection', connectionId, ...closeArgs(options) });
+  }
+
+  /** A connection on this node. */
+  getConnection(connectionId: string): ConnectionInfo | undefined {
+    return this.hub.connection(connectionId);
+  }
+
+  /** A user's connections on this node. */
+  getUserConnections(userId: string): ConnectionInfo[] {
+    return this.hub.userConnections(userId);
+  }
+
+  /** Members on this node and the last message id of a channel. */
+  async channelInfo(channel: string): Promise<ChannelInfo> {
+    return { channel, members: this.hub.channelMembers(channel), offset: await this.broker.lastOffset(channel) };
+  }
+
+  /** The /stats document. */
+  stats(): ServerStats {
+    const now = this.clock.now();
+    return {
+      ...this.hub.stats(),
+      state: this.stateValue,
+      uptimeMs: this.startedAt === 0 ? 0 : now - this.startedAt,
+      startedAt: new Date(this.startedAt === 0 ? now : this.startedAt).toISOString(),
+    };
+  }
+
+  // ---------------------------------------------------------------- HTTP
+
+  /**
+   * Answer a request if its path is one of Switchboard's; returns false otherwise, so a framework can
+   * mount Switchboard as a fallback-aware handler.
+   */
+  handleRequest(req: IncomingMessage, res: ServerResponse): boolean {
+    const url = new URL(req.url ?? '/', 'http://localhost');
+    if (this.basePath !== '' && url.pathname !== this.basePath && !url.pathname.startsWith(`${this.basePath}/`)) return false;
+    const path = url.pathname.slice(this.basePath.length) || '/';
+    const match = this.router.match(req.method ?? 'GET', path);
+    if (match.kind === 'not-found') return false;
+    if (match.kind === 'method-not-allowed') {
+      req.resume();
+      sendJson(res, 405, { error: { code: ErrorCode.BadRequest, message: `use ${match.allowed.join(' or ')}`, temporary: false } }, { allow: match.allowed.join(', ') });
+      return true;
+    }
+    Promise.resolve(match.handler({ req, res, url, params: match.params })).catch((error: unknown) => {
+      this.logger.error({ err: error, path }, 'request failed');
+      if (!res.headersSent) sendError(res, ErrorCode.Internal, 'internal error');
+      else res.destroy();
+    });
+    return true;
+  }
+
+  /** Handle an upgrade if its path is one of Switchboard's; returns false otherwise. */
+  handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): boolean {
+    const url = new URL(req.url ?? '/', 'http://localhost');
+    const path = url.pathname;
+    const wsPath = `${this.basePath}/ws`;
+    let format: WireFormat;
+    let room: string | undefined;
+    if (path === wsPath) {
+      format = 'v1';
+    } else if (path.startsWith(`${wsPath}/`)) {
+      format = 'room';
+      let name: string;
+      try {
+        name = decodeURIComponent(path.slice(wsPath.length + 1));
+      } catch {
+        name = '';
+      }
+      const problem = channelNameProblem(name, this.limits.maxChannelLength);
+      if (problem !== null) {
+        socket.on('error', () => socket.destroy());
+        this.reject(socket, 400, ErrorCode.InvalidChannel, `room ${problem.replace(/^channel /, '')}`);
+        return true;
+      }
+      room = name;
+    } else {
+      return false;
+    }
+    socket.on('error', () => socket.destroy());
+    if (this.stateValue !== 'running') {
+      this.reject(socket, 503, ErrorCode.ShuttingDown, 'server is not accepting connections');
+      return true;
+    }
+    const remoteAddress = remoteAddressOf(req);
+    this.authenticator
+      .authenticate({ url, headers: req.headers, remoteAddress })
+      .then((outcome) => {
+        if (!outcome.ok) {
+          this.reject(socket, outcome.status, outcome.code, outcome.message);
+          return;
+        }
+        if (this.stateValue !== 'running') {
+          this.reject(socket, 503, ErrorCode.ShuttingDown, 'server is not accepting connections');
+          return;
+        }
+        this.transport.upgrade(req, socket, head, (transportSocket) =>
+          this.hub.accept(transportSocket, outcome.principal, format, remoteAddress, room),
+        );
+      })
+      .catch((error: unknown) => {
+        this.logger.error({ err: error }, 'authenticator failed');
+        this.reject(socket, 500, ErrorCode.Internal, 'internal error');
+      });
+    return true;
+  }
+
+  private reject(socket: Duplex, status: number, code: ErrorCode, message: string): void {
+    this.metrics.handshakeRejected(status, code);
+    rejectUpgrade(socket, status, code, message);
+  }
+
+  private attachListeners(): void {
+    const server = this.http;
+    // In attach mode the application's listeners keep every path Switchboard does not own.
+    const requestListeners = server.listeners('request') as ((req: IncomingMessage, res: ServerResponse) => void)[];
+    const upgradeListeners = server.listeners('upgrade') as ((req: IncomingMessage, socket: Duplex, head: Buffer) => void)[];
+    server.removeAllListeners('request');
+    server.removeAllListeners('upgrade');
+    const onRequest = (req: IncomingMessage, res: ServerResponse): void => {
+      if (this.handleRequest(req, res)) return;
+      if (requestListeners.length === 0) {
+        req.resume();
+        sendError(res, ErrorCode.NotFound, 'no such route');
+        return;
+      }
+      for (const listener of requestListeners) listener.call(server, req, res);
+    };
+    const onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
+      if (this.handleUpgrade(req, socket, head)) return;
+      if (upgradeListeners.length === 0) {
+        socket.on('error', () => socket.destroy());
+        this.reject(socket, 404, ErrorCode.NotFound, 'no WebSocket endpoint at this path');
+        return;
+      }
+      for (const listener of upgradeListeners) listener.call(server, req, socket, head);
+    };
+    server.on('request', onRequest);
+    server.on('upgrade', onUpgrade);
+    this.detachListeners = () => {
+      server.off('request', onRequest);
+      server.off('upgrade', onUpgrade);
+      for (const listener of requestListeners) server.on('request', listener);
+      for (const listener of upgradeListeners) server.on('upgrade', listener);
+    };
+  }
+
+  private addRoutes(): void {
+    const guard = new ApiKeyGuard(this.options.apiKey);
+    const router = this.router;
+    router.add('GET', '/health', ({ res }) => sendJson(res, 200, { status: 'ok' }));
+    router.add('GET', '/ready', ({ res }) => {
+      if (this.stateValue === 'running') sendJson(res, 200, { status: 'ready' });
+      else sendJson(res, 503, { status: this.stateValue });
+    });
+    router.add('GET', '/stats', ({ req, res }) => {
+      if (!guard.allows(req)) sendError(res, ErrorCode.Unauthorized, 'missing or wrong API key', 401);
+      else sendJson(res, 200, this.stats());
+    });
+    if (this.options.metricsEndpoint ?? true) {
+      router.add('GET', '/metrics', async ({ res }) => {
+        const rendered = await this.metrics.render();
+        if (rendered === null) {
+          sendError(res, ErrorCode.NotAvailable, 'metrics are not exported by this server', 404);
+          return;
+        }
+        res.writeHead(200, { 'content-type': rendered.contentType, 'cache-control': 'no-store' });
+        res.end(rendered.body);
+      });
+    }
+    if (this.options.demo === true) {
+      router.add('GET', '/', ({ res }) => {
+        const page = this.demoPage ?? Buffer.from('');
+        res.writeHead(200, {
+          'content-type': 'text/html; charset=utf-8',
+          'content-length': page.length,
+          // The demo renders every message as text; the policy forbids inline scripts from messages anyway.
+          'content-security-policy': "default-src 'self'; connect-src 'self' ws: wss:; style-src 'self' 'unsafe-inline'; script-src 'self' 'unsafe-inline'",
+          'x-content-type-options': 'nosniff',
+        });
+        res.end(page);
+      });
+    }
+    addApiRoutes(router, '/api', {
+      server: this,
+      guard,
+      maxBodyBytes: this.limits.maxMessageBytes,
+      maxChannelLength: this.limits.maxChannelLength,
+    });
+  }
+}
+
+function closeArgs(options: DisconnectOptions): { code: number; reason: string } {
+  return { code: options.code ?? CloseCode.Kicked, reason: options.reason ?? 'disconnected by the server' };
+}
+
+/** Create a Switchboard server; options are validated here and throw {@link InvalidOptionError}. */
+export function createServer(options: ServerOptions = {}): SwitchboardServer {
+  return new SwitchboardServer(options);
+}

@@ -1,0 +1,102 @@
+import type { IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { WebSocketServer } from 'ws';
+import type { WebSocket } from 'ws';
+import type { ConnectionHandle, TransportSocket } from './transport.js';
+
+/** Options for {@link WebSocketTransport}. */
+export interface WebSocketTransportOptions {
+  /** Frames larger than this close the connection with 1009 (enforced by ws while reading). */
+  readonly maxPayload: number;
+  /** Subprotocols the server accepts, in order of preference. Default: none is required. */
+  readonly protocols?: readonly string[];
+}
+
+const HANDLE = Symbol('switchboard.handle');
+
+type TaggedSocket = WebSocket & { [HANDLE]?: ConnectionHandle | undefined };
+
+// One set of listener functions shared by every socket (they read the handle from `this`), so a
+// connection costs no closures.
+function onMessage(this: TaggedSocket, data: Buffer, isBinary: boolean): void {
+  const handle = this[HANDLE];
+  if (handle === undefined) return;
+  if (isBinary) handle.receiveUnsupported();
+  else handle.receiveText(data.toString('utf8'));
+}
+function onPong(this: TaggedSocket): void {
+  this[HANDLE]?.receiveTransportPong();
+}
+function onClose(this: TaggedSocket, code: number, reason: Buffer): void {
+  const handle = this[HANDLE];
+  this[HANDLE] = undefined;
+  handle?.closed(code, reason.toString('utf8'));
+}
+function onError(): void {
+  // ws follows every error with a close (1002, 1007 or 1009 as the error requires); 'close' reports it.
+}
+
+/** A ws socket seen through the transport seam. */
+class WebSocketTransportSocket implements TransportSocket {
+  readonly kind = 'websocket' as const;
+  constructor(private readonly ws: WebSocket) {}
+  send(frame: Buffer): void {
+    this.ws.send(frame, { binary: false });
+  }
+  get bufferedAmount(): number {
+    return this.ws.bufferedAmount;
+  }
+  ping(): void {
+    if (this.ws.readyState === this.ws.OPEN) this.ws.ping();
+  }
+  close(code: number, reason: string): void {
+    this.ws.close(code, truncateReason(reason));
+  }
+  terminate(): void {
+    this.ws.terminate();
+  }
+}
+
+/** A close reason must fit in a control frame: 123 bytes of UTF-8. */
+function truncateReason(reason: string): string {
+  if (Buffer.byteLength(reason) <= 123) return reason;
+  let out = reason.slice(0, 123);
+  while (Buffer.byteLength(out) > 123) out = out.slice(0, -1);
+  return out;
+}
+
+/** The WebSocket transport: ws in no-server mode, so it rides on any Node HTTP(S) server. */
+export class WebSocketTransport {
+  private readonly wss: WebSocketServer;
+
+  constructor(options: WebSocketTransportOptions) {
+    const protocols = options.protocols ?? [];
+    this.wss = new WebSocketServer({
+      noServer: true,
+      maxPayload: options.maxPayload,
+      // Compression costs ~300 KB of zlib state per socket and a deflate per recipient; off by default.
+      perMessageDeflate: false,
+      clientTracking: false,
+      handleProtocols: (offered) => protocols.find((p) => offered.has(p)) ?? false,
+    });
+  }
+
+  /**
+   * Complete the upgrade and register the socket. `accept` returns the handle the socket reports to;
+   * nothing is read from the socket before it is attached.
+   */
+  upgrade(request: IncomingMessage, socket: Duplex, head: Buffer, accept: (socket: TransportSocket) => ConnectionHandle): void {
+    this.wss.handleUpgrade(request, socket, head, (ws: TaggedSocket) => {
+      ws.on('error', onError);
+      ws[HANDLE] = accept(new WebSocketTransportSocket(ws));
+      ws.on('message', onMessage);
+      ws.on('pong', onPong);
+      ws.on('close', onClose);
+    });
+  }
+
+  /** Release the server object (open sockets are closed by the hub). */
+  close(): Promise<void> {
+    return new Promise((resolve) => this.wss.close(() => resolve()));
+  }
+}

@@ -1,0 +1,18 @@
+/**
+ * The logging seam: the subset of pino's API Switchboard calls. A pino logger satisfies it as it is; the
+ * library default is silent, and the CLI passes a pino logger.
+ */
+export interface Logger {
+  debug(obj: object, msg?: string): void;
+  info(obj: object, msg?: string): void;
+  warn(obj: object, msg?: string): void;
+  error(obj: object, msg?: string): void;
+}
+
+/** A logger that discards everything. */
+export const silentLogger: Logger = {
+  debug: () => {},
+  info: () => {},
+  warn: () => {},
+  error: () => {},
+};
