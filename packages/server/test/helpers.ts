@@ -1,0 +1,171 @@
+/**
+ * Test harness: a real server on port 0 and real ws clients. Waits are event-driven; every wait has a
+ * deadline so a broken test fails with a message instead of hanging.
+ */
+import WebSocket from 'ws';
+import type { ClientOptions } from 'ws';
+import { createServer } from '../src/index.js';
+import type { ServerOptions, SwitchboardServer } from '../src/index.js';
+
+/** A running server and its URLs. */
+export interface TestServer {
+  readonly server: SwitchboardServer;
+  /** `ws://127.0.0.1:PORT` */
+  readonly wsUrl: string;
+  /** `http://127.0.0.1:PORT` */
+  readonly httpUrl: string;
+  stop(): Promise<void>;
+}
+
+/** Start a server on 127.0.0.1 and a free port. */
+export async function startServer(options: ServerOptions = {}): Promise<TestServer> {
+  const server = createServer({ host: '127.0.0.1', port: 0, ...options });
+  await server.start();
+  const base = `127.0.0.1:${server.port}${options.basePath ?? ''}`;
+  return { server, wsUrl: `ws://${base}`, httpUrl: `http://${base}`, stop: () => server.stop() };
+}
+
+/** How a test client's socket ended. */
+export interface CloseEvent {
+  readonly code: number;
+  readonly reason: string;
+}
+
+/** A ws client that queues parsed JSON frames so tests can await them in order. */
+export class TestClient {
+  readonly messages: unknown[] = [];
+  private readonly waiters: { match: (m: unknown) => boolean; resolve: (m: unknown) => void }[] = [];
+  private cursor = 0;
+  readonly closed: Promise<CloseEvent>;
+
+  constructor(readonly ws: WebSocket) {
+    ws.on('message', (data, isBinary) => {
+      const text = isBinary ? '' : data.toString();
+      let value: unknown;
+      try {
+        value = JSON.parse(text);
+      } catch {
+        value = text;
+      }
+      this.messages.push(value);
+      this.flush();
+    });
+    this.closed = new Promise((resolve) => ws.on('close', (code, reason) => resolve({ code, reason: reason.toString() })));
+  }
+
+  private flush(): void {
+    for (let i = 0; i < this.waiters.length; i++) {
+      const waiter = this.waiters[i];
+      if (waiter === undefined) continue;
+      const index = this.messages.findIndex((m, j) => j >= this.cursor && waiter.match(m));
+      if (index !== -1) {
+        const [message] = this.messages.splice(index, 1);
+        this.waiters.splice(i--, 1);
+        waiter.resolve(message);
+      }
+    }
+  }
+
+  /** Send a JSON value (or a raw string as it is). */
+  send(value: unknown): void {
+    this.ws.send(typeof value === 'string' ? value : JSON.stringify(value));
+  }
+
+  /**
+   * The next queued frame matching `match` (default: any frame other than a heartbeat ping), removed
+   * from the queue. Rejects after `timeoutMs`.
+   */
+  next<T = Record<string, unknown>>(match: (m: Record<string, unknown>) => boolean = notPing, timeoutMs = 3000): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      const waiter = {
+        match: (m: unknown) => typeof m === 'object' && m !== null && match(m as Record<string, unknown>),
+        resolve: (m: unknown) => {
+          clearTimeout(timer);
+          resolve(m as T);
+        },
+      };
+      const timer = setTimeout(() => {
+        const i = this.waiters.indexOf(waiter);
+        if (i !== -1) this.waiters.splice(i, 1);
+        reject(new Error(`no matching frame within ${timeoutMs} ms; queued: ${JSON.stringify(this.messages).slice(0, 500)}`));
+      }, timeoutMs);
+      this.waiters.push(waiter);
+      this.flush();
+    });
+  }
+
+  /** The next frame of a given `type`. */
+  nextOfType<T = Record<string, unknown>>(type: string, timeoutMs = 3000): Promise<T> {
+    return this.next<T>((m) => m['type'] === type, timeoutMs);
+  }
+
+  /** The reply to command `id`. */
+  reply<T = Record<string, unknown>>(id: number, timeoutMs = 3000): Promise<T> {
+    return this.next<T>((m) => m['type'] === 'reply' && m['id'] === id, timeoutMs);
+  }
+
+  /** Send a command with `id` and await its reply. */
+  async request<T = Record<string, unknown>>(command: Record<string, unknown> & { id: number }): Promise<T> {
+    const reply = this.reply<T>(command.id);
+    this.send(command);
+    return reply;
+  }
+
+  /** Frames other than pings received so far and not yet consumed. */
+  pending(): unknown[] {
+    return this.messages.filter((m) => notPing(m as Record<string, unknown>));
+  }
+
+  close(): void {
+    this.ws.close();
+  }
+}
+
+function notPing(m: Record<string, unknown>): boolean {
+  return m['type'] !== 'ping';
+}
+
+/** Open a ws connection and wait until it is open (rejects on an HTTP error status). */
+export async function connect(url: string, options: ClientOptions = {}): Promise<TestClient> {
+  const ws = new WebSocket(url, options);
+  const client = new TestClient(ws);
+  await new Promise<void>((resolve, reject) => {
+    ws.once('open', () => resolve());
+    ws.once('error', reject);
+    ws.once('unexpected-response', (_req, res) => reject(new Error(`HTTP ${res.statusCode}`)));
+  });
+  return client;
+}
+
+/** Connect to the v1 endpoint and consume the `connected` push. */
+export async function connectV1(t: TestServer, options: ClientOptions = {}, query = ''): Promise<{ client: TestClient; connected: Record<string, unknown> }> {
+  const client = await connect(`${t.wsUrl}/ws${query}`, options);
+  const connected = await client.nextOfType('connected');
+  return { client, connected };
+}
+
+/** The HTTP status a refused upgrade answered with. */
+export function upgradeStatus(url: string, options: ClientOptions = {}): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const ws = new WebSocket(url, options);
+    ws.on('unexpected-response', (_req, res) => {
+      let body = '';
+      res.on('data', (chunk: Buffer) => (body += chunk.toString()));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+    });
+    ws.on('open', () => {
+      ws.close();
+      reject(new Error('upgrade unexpectedly succeeded'));
+    });
+    ws.on('error', () => {});
+  });
+}
+
+/** Resolve when `predicate` holds, polling on the event loop's own turns (for server-side state). */
+export async function until(predicate: () => boolean, timeoutMs = 3000, what = 'condition'): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!predicate()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
