@@ -169,3 +169,52 @@ export async function until(predicate: () => boolean, timeoutMs = 3000, what = '
     await new Promise((r) => setTimeout(r, 5));
   }
 }
+
+/** Resolve when `channel` has at least `members` subscribers on the server (state with no client-visible event). */
+export async function waitMembers(t: TestServer, channel: string, members: number, timeoutMs = 3000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while ((await t.server.channelInfo(channel)).members < members) {
+    if (Date.now() > deadline) throw new Error(`${channel} never reached ${members} members`);
+    await new Promise((r) => setImmediate(r));
+  }
+}
+
+/** An authenticator for tests: the user id comes from the `user` query parameter (anonymous without it). */
+export const queryUserAuthenticator = {
+  authenticate(request: { url: URL }): Promise<{ ok: true; principal: { userId: string | null } }> {
+    return Promise.resolve({ ok: true, principal: { userId: request.url.searchParams.get('user') } });
+  },
+};
+
+/**
+ * A real client that completes the WebSocket handshake and then stops reading, like a ghost whose
+ * network vanished or a consumer too slow to keep up. Returns the paused TCP socket.
+ */
+export async function stalledClient(url: string): Promise<import('node:net').Socket> {
+  const { connect: netConnect } = await import('node:net');
+  const target = new URL(url);
+  const socket = netConnect({ host: target.hostname, port: Number(target.port) });
+  socket.setNoDelay(true);
+  await new Promise<void>((resolve, reject) => {
+    socket.once('connect', () => resolve());
+    socket.once('error', reject);
+  });
+  socket.write(
+    `GET ${target.pathname}${target.search} HTTP/1.1\r\nHost: ${target.host}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
+      'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n',
+  );
+  await new Promise<void>((resolve, reject) => {
+    let head = '';
+    const onData = (chunk: Buffer): void => {
+      head += chunk.toString('latin1');
+      if (!head.includes('\r\n\r\n')) return;
+      socket.off('data', onData);
+      socket.pause();
+      if (head.startsWith('HTTP/1.1 101')) resolve();
+      else reject(new Error(`upgrade refused: ${head.split('\r\n')[0]}`));
+    };
+    socket.on('data', onData);
+  });
+  socket.on('error', () => {});
+  return socket;
+}

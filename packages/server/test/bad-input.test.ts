@@ -1,0 +1,113 @@
+// Every kind of bad input gets its documented answer, and other clients keep their service.
+import { test, describe, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { connectV1, startServer } from './helpers.js';
+import type { TestClient, TestServer } from './helpers.js';
+
+describe('bad input on /ws', () => {
+  let t: TestServer;
+  let bystander: TestClient;
+  let seq = 0;
+  before(async () => {
+    t = await startServer({ maxMessageBytes: 1024, errorBurst: 5, errorRefillPerSecond: 0.001 });
+    bystander = (await connectV1(t)).client;
+    await bystander.request({ id: 1, type: 'subscribe', channel: 'bystander' });
+  });
+  after(async () => {
+    bystander.close();
+    await t.stop();
+  });
+
+  /** The bystander still gets service: a publish reaches it. */
+  async function bystanderServed(): Promise<void> {
+    const marker = `marker-${++seq}`;
+    await t.server.publish('bystander', marker);
+    assert.equal((await bystander.nextOfType('message'))['data'], marker);
+  }
+
+  async function errorFor(frame: string | Record<string, unknown>): Promise<Record<string, unknown>> {
+    const { client } = await connectV1(t);
+    client.send(frame);
+    const answer = await client.next((m) => m['type'] === 'error' || m['type'] === 'reply');
+    // the connection stays: a ping still gets its reply
+    assert.deepEqual((await client.request({ id: 999, type: 'ping' }))['result'], {});
+    client.close();
+    await bystanderServed();
+    return answer;
+  }
+
+  test('invalid JSON: an error push with invalid_json', async () => {
+    const answer = await errorFor('{"type": "subscribe", ');
+    assert.deepEqual(answer, { type: 'error', code: 'invalid_json', message: 'frame is not valid JSON', temporary: false });
+  });
+
+  test('a JSON value that is not an object: invalid_frame', async () => {
+    for (const frame of ['[1,2,3]', '42', '"subscribe"', 'null']) {
+      assert.equal((await errorFor(frame))['code'], 'invalid_frame', frame);
+    }
+  });
+
+  test('an unknown command: unknown_command, replied to by id', async () => {
+    const answer = await errorFor({ id: 5, type: 'teleport' });
+    assert.equal(answer['type'], 'reply');
+    assert.equal(answer['id'], 5);
+    assert.equal((answer['error'] as { code: string }).code, 'unknown_command');
+  });
+
+  test('a missing type: unknown_command', async () => {
+    assert.equal(((await errorFor({ id: 6 }))['error'] as { code: string }).code, 'unknown_command');
+  });
+
+  test('missing or invalid fields: bad_request / invalid_channel with the id', async () => {
+    const noData = await errorFor({ id: 7, type: 'publish', channel: 'c' });
+    assert.deepEqual([noData['id'], (noData['error'] as { code: string }).code], [7, 'bad_request']);
+    const noChannel = await errorFor({ id: 8, type: 'subscribe' });
+    assert.equal((noChannel['error'] as { code: string }).code, 'invalid_channel');
+    const badChannel = await errorFor({ id: 9, type: 'subscribe', channel: 'has space' });
+    assert.equal((badChannel['error'] as { code: string }).code, 'invalid_channel');
+    const longChannel = await errorFor({ id: 10, type: 'subscribe', channel: 'x'.repeat(129) });
+    assert.equal((longChannel['error'] as { code: string }).code, 'invalid_channel');
+    const badFlag = await errorFor({ id: 11, type: 'publish', channel: 'c', data: 1, ephemeral: 'yes' });
+    assert.equal((badFlag['error'] as { code: string }).code, 'bad_request');
+  });
+
+  test('an invalid id: bad_request as a push (there is no id to reply to)', async () => {
+    const answer = await errorFor({ id: -1, type: 'ping' });
+    assert.deepEqual([answer['type'], answer['code']], ['error', 'bad_request']);
+  });
+
+  test('a binary frame closes with 1003', async () => {
+    const { client } = await connectV1(t);
+    client.ws.send(Buffer.from([1, 2, 3]), { binary: true });
+    assert.equal((await client.closed).code, 1003);
+    await bystanderServed();
+  });
+
+  test('a frame over the size limit closes with 1009', async () => {
+    const { client } = await connectV1(t);
+    client.send({ type: 'publish', channel: 'c', data: 'x'.repeat(2000) });
+    assert.equal((await client.closed).code, 1009);
+    await bystanderServed();
+  });
+
+  test('a text frame that is not UTF-8 closes with 1007', async () => {
+    const { client } = await connectV1(t);
+    client.ws.send(Buffer.from([0x7b, 0xff, 0xfe, 0x7d]), { binary: false });
+    assert.equal((await client.closed).code, 1007);
+    await bystanderServed();
+  });
+
+  test('a burst of errors closes with 4501 after the allowance', async () => {
+    const { client } = await connectV1(t);
+    for (let i = 0; i < 10; i++) client.send('garbage');
+    const closed = await client.closed;
+    assert.equal(closed.code, 4501);
+    const errors = client.messages.filter((m) => (m as { type?: string }).type === 'error');
+    assert.equal(errors.length, 6, 'five allowed errors, the sixth error is answered and then the connection closes');
+    await bystanderServed();
+  });
+
+  test('stats count the errors', () => {
+    assert.ok(t.server.stats().errors >= 10);
+  });
+});

@@ -1,0 +1,99 @@
+// A client that stops reading never holds up a fan-out; it is cut off with 4001 and every drop is counted.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { connect, stalledClient, startServer, waitMembers } from './helpers.js';
+import type { DisconnectInfo } from '../src/index.js';
+
+function metric(text: string, line: string): number {
+  const found = text.split('\n').find((l) => l.startsWith(line));
+  return found === undefined ? 0 : Number(found.split(' ').pop());
+}
+
+test('a stalled member is closed as a slow consumer while a healthy member gets every message in order', async () => {
+  let resolveClose: (info: DisconnectInfo) => void = () => {};
+  const stalledClosed = new Promise<DisconnectInfo>((r) => (resolveClose = r));
+  const t = await startServer({
+    maxBufferedBytes: 64 * 1024,
+    heartbeatIntervalMs: 1000,
+    heartbeatTimeoutMs: 60_000,
+    onDisconnect: (_c, info) => {
+      if (info.code === 4001) resolveClose(info);
+    },
+  });
+  try {
+    const healthy = await connect(`${t.wsUrl}/ws/firehose`);
+    const stalled = await stalledClient(`${t.wsUrl}/ws/firehose`);
+    await waitMembers(t, 'firehose', 2);
+    const payload = 'x'.repeat(32 * 1024);
+    let published = 0;
+    let closed: DisconnectInfo | null = null;
+    void stalledClosed.then((info) => (closed = info));
+    // Bounded: kernel buffers on loopback hold a few MB; 2,000 x 32 KB is far beyond them.
+    while (closed === null && published < 2000) {
+      await t.server.publish('firehose', { n: ++published, payload });
+      // ephemeral traffic in between: dropped for the stalled member once its buffer is over the limit
+      await t.server.publish('firehose', { probe: published }, { ephemeral: true });
+      if (published % 20 === 0) await new Promise((r) => setImmediate(r));
+    }
+    assert.ok(closed !== null, `stalled member still open after ${published} messages`);
+    assert.equal((closed as DisconnectInfo).code, 4001);
+    // The healthy member got all reliable messages, in order, with no gap.
+    for (let n = 1; n <= published; n++) {
+      const message = await healthy.next((m) => typeof m['n'] === 'number', 10_000);
+      assert.equal(message['n'], n);
+    }
+    const metrics = await (await fetch(`${t.httpUrl}/metrics`)).text();
+    assert.ok(metric(metrics, 'switchboard_messages_dropped_total{reason="backpressure"}') > 0, 'ephemeral drops are counted');
+    assert.ok(metric(metrics, 'switchboard_messages_dropped_total{reason="slow_consumer"}') >= 1, 'the cut-off is counted');
+    healthy.close();
+    stalled.destroy();
+  } finally {
+    await t.stop();
+  }
+});
+
+test('a member that stays over the soft limit is closed after slowConsumerTimeoutMs', async () => {
+  let resolveClose: (info: DisconnectInfo) => void = () => {};
+  const slowClosed = new Promise<DisconnectInfo>((r) => (resolveClose = r));
+  const t = await startServer({
+    maxBufferedBytes: 16 * 1024,
+    slowConsumerTimeoutMs: 100,
+    heartbeatIntervalMs: 20,
+    heartbeatTimeoutMs: 60_000,
+    onDisconnect: (_c, info) => resolveClose(info),
+  });
+  try {
+    const stalled = await stalledClient(`${t.wsUrl}/ws/trickle`);
+    await waitMembers(t, 'trickle', 1);
+    // Fill kernel buffers until an ephemeral probe is dropped: the member is now over the soft limit.
+    const payload = 'y'.repeat(4 * 1024);
+    for (let i = 0; i < 5000 && t.server.stats().messages.dropped === 0; i++) {
+      await t.server.publish('trickle', { payload });
+      await t.server.publish('trickle', { probe: i }, { ephemeral: true });
+      if (i % 20 === 0) await new Promise((r) => setImmediate(r));
+    }
+    assert.ok(t.server.stats().messages.dropped > 0, 'the member went over the soft limit');
+    // No more traffic: only the heartbeat sweep can close it now.
+    assert.deepEqual(await slowClosed, { code: 4001, reason: 'slow consumer' });
+    stalled.destroy();
+  } finally {
+    await t.stop();
+  }
+});
+
+test('ghost members do not slow a broadcast to hundreds of members', async () => {
+  const t = await startServer({ maxBufferedBytes: 64 * 1024, heartbeatIntervalMs: 1000, heartbeatTimeoutMs: 60_000 });
+  try {
+    const ghosts = await Promise.all(Array.from({ length: 5 }, () => stalledClient(`${t.wsUrl}/ws/big`)));
+    const members = await Promise.all(Array.from({ length: 200 }, () => connect(`${t.wsUrl}/ws/big`)));
+    await waitMembers(t, 'big', 205);
+    for (let n = 1; n <= 20; n++) await t.server.publish('big', { n, pad: 'z'.repeat(8 * 1024) });
+    for (const member of members) {
+      for (let n = 1; n <= 20; n++) assert.equal((await member.next((m) => typeof m['n'] === 'number'))['n'], n);
+    }
+    for (const member of members) member.close();
+    for (const ghost of ghosts) ghost.destroy();
+  } finally {
+    await t.stop();
+  }
+});
