@@ -26,6 +26,37 @@ export type DecodeResult = DecodeSuccess | DecodeFailure;
 export interface DecodeOptions {
   /** Maximum channel-name length. Default {@link DEFAULT_MAX_CHANNEL_LENGTH}. */
   readonly maxChannelLength?: number;
+  /** Maximum nesting of arrays and objects in `data`. Default {@link DEFAULT_MAX_DATA_DEPTH}. */
+  readonly maxDataDepth?: number;
+}
+
+/**
+ * Default maximum nesting of a command's `data`. JSON.parse accepts any depth, but JSON.stringify
+ * recurses and throws RangeError past a few thousand levels (~4,000 on Node 20), so a 12 KB frame of
+ * `[[[[...]]]]` that decodes fine would throw later, when the server re-encodes it for fan-out.
+ */
+export const DEFAULT_MAX_DATA_DEPTH = 64;
+
+/**
+ * Whether `value` nests arrays and objects more than `maxDepth` levels deep (a scalar has depth 0, `[]`
+ * depth 1). Iterative, so the check cannot overflow the stack itself; stops at the first deep branch.
+ */
+export function exceedsDepth(value: unknown, maxDepth: number): boolean {
+  if (typeof value !== 'object' || value === null) return false;
+  if (maxDepth < 1) return true;
+  const nodes: object[] = [value];
+  const depths: number[] = [1];
+  for (;;) {
+    const node = nodes.pop();
+    const depth = depths.pop();
+    if (node === undefined || depth === undefined) return false;
+    for (const child of Array.isArray(node) ? (node as unknown[]) : Object.values(node)) {
+      if (typeof child !== 'object' || child === null) continue;
+      if (depth >= maxDepth) return true;
+      nodes.push(child);
+      depths.push(depth + 1);
+    }
+  }
 }
 
 /** Build an error payload with the `temporary` flag the code table assigns. */
@@ -75,6 +106,7 @@ export function validateCommand(value: unknown, options: DecodeOptions = {}): De
   const type = value['type'];
   if (typeof type !== 'string') return fail(ErrorCode.UnknownCommand, 'type must be a string', id);
   const maxChannelLength = options.maxChannelLength ?? DEFAULT_MAX_CHANNEL_LENGTH;
+  const maxDataDepth = options.maxDataDepth ?? DEFAULT_MAX_DATA_DEPTH;
   switch (type) {
     case 'ping':
     case 'pong':
@@ -91,7 +123,11 @@ export function validateCommand(value: unknown, options: DecodeOptions = {}): De
       const channel = value['channel'];
       const problem = channelNameProblem(channel, maxChannelLength);
       if (problem !== null) return fail(ErrorCode.InvalidChannel, problem, id);
-      if (!('data' in value) || value['data'] === undefined) return fail(ErrorCode.BadRequest, 'data is required', id);
+      if (!('data' in value) || value['data'] === undefined)
+        return fail(ErrorCode.BadRequest, 'data is required', id);
+      if (exceedsDepth(value['data'], maxDataDepth)) {
+        return fail(ErrorCode.BadRequest, `data is nested more than ${maxDataDepth} levels deep`, id);
+      }
       const ephemeral = value['ephemeral'];
       if (ephemeral !== undefined && typeof ephemeral !== 'boolean') {
         return fail(ErrorCode.BadRequest, 'ephemeral must be a boolean', id);
@@ -113,7 +149,11 @@ export function validateCommand(value: unknown, options: DecodeOptions = {}): De
       };
     }
     case 'send': {
-      if (!('data' in value) || value['data'] === undefined) return fail(ErrorCode.BadRequest, 'data is required', id);
+      if (!('data' in value) || value['data'] === undefined)
+        return fail(ErrorCode.BadRequest, 'data is required', id);
+      if (exceedsDepth(value['data'], maxDataDepth)) {
+        return fail(ErrorCode.BadRequest, `data is nested more than ${maxDataDepth} levels deep`, id);
+      }
       const command = { type, data: value['data'] };
       return { ok: true, command: id === undefined ? command : { ...command, id } };
     }

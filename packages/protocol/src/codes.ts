@@ -69,29 +69,93 @@ export interface CloseCodeInfo {
 
 /** Documentation for every close code Switchboard sends; docs/codes.md is checked against it. */
 export const CLOSE_CODE_INFO: Readonly<Record<CloseCode, CloseCodeInfo>> = {
-  1000: { name: 'normal', reconnect: false, description: 'Normal closure: the client or server ended the session on purpose.' },
+  1000: {
+    name: 'normal',
+    reconnect: false,
+    description: 'Normal closure: the client or server ended the session on purpose.',
+  },
   1001: { name: 'going_away', reconnect: true, description: 'The server is shutting down or restarting.' },
-  1002: { name: 'protocol_error', reconnect: false, description: 'The WebSocket protocol itself was violated.' },
-  1003: { name: 'unsupported_data', reconnect: false, description: 'A binary frame arrived where text is expected.' },
-  1006: { name: 'abnormal', reconnect: true, description: 'The transport dropped without a close frame (local only, never sent).' },
+  1002: {
+    name: 'protocol_error',
+    reconnect: false,
+    description: 'The WebSocket protocol itself was violated.',
+  },
+  1003: {
+    name: 'unsupported_data',
+    reconnect: false,
+    description: 'A binary frame arrived where text is expected.',
+  },
+  1006: {
+    name: 'abnormal',
+    reconnect: true,
+    description: 'The transport dropped without a close frame (local only, never sent).',
+  },
   1007: { name: 'invalid_frame_payload', reconnect: false, description: 'A text frame was not valid UTF-8.' },
   1008: { name: 'policy_violation', reconnect: false, description: 'The connection broke a server policy.' },
-  1009: { name: 'message_too_big', reconnect: false, description: 'A frame exceeded the maximum message size.' },
+  1009: {
+    name: 'message_too_big',
+    reconnect: false,
+    description: 'A frame exceeded the maximum message size.',
+  },
   1011: { name: 'internal_error', reconnect: true, description: 'The server hit an unexpected error.' },
   1012: { name: 'service_restart', reconnect: true, description: 'The server is restarting.' },
-  1013: { name: 'try_again_later', reconnect: true, description: 'The server is overloaded; reconnect later with backoff.' },
-  4000: { name: 'heartbeat_timeout', reconnect: true, description: 'No frame arrived within the heartbeat timeout.' },
-  4001: { name: 'slow_consumer', reconnect: true, description: 'The outbound buffer stayed over its limit; the client read too slowly.' },
-  4002: { name: 'force_reconnect', reconnect: true, description: 'The server asked the client to reconnect.' },
-  4003: { name: 'rate_limited', reconnect: true, description: 'The client exceeded its rate limit; reconnect with backoff.' },
-  4004: { name: 'token_expired', reconnect: true, description: 'The credentials expired; reconnect with fresh ones.' },
-  4500: { name: 'replaced', reconnect: false, description: 'A newer connection for the same session replaced this one.' },
-  4501: { name: 'too_many_errors', reconnect: false, description: 'Too many invalid frames in a short time.' },
-  4502: { name: 'kicked', reconnect: false, description: 'The server or application disconnected the client.' },
+  1013: {
+    name: 'try_again_later',
+    reconnect: true,
+    description: 'The server is overloaded; reconnect later with backoff.',
+  },
+  4000: {
+    name: 'heartbeat_timeout',
+    reconnect: true,
+    description: 'No frame arrived within the heartbeat timeout.',
+  },
+  4001: {
+    name: 'slow_consumer',
+    reconnect: true,
+    description: 'The outbound buffer stayed over its limit; the client read too slowly.',
+  },
+  4002: {
+    name: 'force_reconnect',
+    reconnect: true,
+    description: 'The server asked the client to reconnect.',
+  },
+  4003: {
+    name: 'rate_limited',
+    reconnect: true,
+    description: 'The client exceeded its rate limit; reconnect with backoff.',
+  },
+  4004: {
+    name: 'token_expired',
+    reconnect: true,
+    description: 'The credentials expired; reconnect with fresh ones.',
+  },
+  4500: {
+    name: 'replaced',
+    reconnect: false,
+    description: 'A newer connection for the same session replaced this one.',
+  },
+  4501: {
+    name: 'too_many_errors',
+    reconnect: false,
+    description: 'Too many invalid frames in a short time.',
+  },
+  4502: {
+    name: 'kicked',
+    reconnect: false,
+    description: 'The server or application disconnected the client.',
+  },
   4503: { name: 'channel_full', reconnect: false, description: 'The room is at its member limit.' },
   4504: { name: 'unauthorized', reconnect: false, description: 'Authentication failed or is missing.' },
-  4505: { name: 'forbidden', reconnect: false, description: 'The client may not use this endpoint or channel.' },
-  4506: { name: 'handshake_timeout', reconnect: false, description: 'The handshake or first message did not arrive in time.' },
+  4505: {
+    name: 'forbidden',
+    reconnect: false,
+    description: 'The client may not use this endpoint or channel.',
+  },
+  4506: {
+    name: 'handshake_timeout',
+    reconnect: false,
+    description: 'The handshake or first message did not arrive in time.',
+  },
 };
 
 /**
@@ -158,24 +222,76 @@ export interface ErrorCodeInfo {
 
 /** Documentation for every error code; docs/codes.md is checked against it. */
 export const ERROR_CODE_INFO: Readonly<Record<ErrorCode, ErrorCodeInfo>> = {
-  invalid_json: { temporary: false, httpStatus: 400, description: 'The frame or request body is not valid JSON.' },
-  invalid_frame: { temporary: false, httpStatus: 400, description: 'The JSON value is not a command object.' },
-  unknown_command: { temporary: false, httpStatus: 400, description: 'The command type is missing or unknown.' },
-  bad_request: { temporary: false, httpStatus: 400, description: 'A field is missing or has the wrong type or value.' },
-  invalid_channel: { temporary: false, httpStatus: 400, description: 'The channel name breaks the naming rules.' },
-  already_subscribed: { temporary: false, httpStatus: 409, description: 'Already subscribed to this channel.' },
+  invalid_json: {
+    temporary: false,
+    httpStatus: 400,
+    description: 'The frame or request body is not valid JSON.',
+  },
+  invalid_frame: {
+    temporary: false,
+    httpStatus: 400,
+    description: 'The JSON value is not a command object.',
+  },
+  unknown_command: {
+    temporary: false,
+    httpStatus: 400,
+    description: 'The command type is missing or unknown.',
+  },
+  bad_request: {
+    temporary: false,
+    httpStatus: 400,
+    description: 'A field is missing or has the wrong type or value.',
+  },
+  invalid_channel: {
+    temporary: false,
+    httpStatus: 400,
+    description: 'The channel name breaks the naming rules.',
+  },
+  already_subscribed: {
+    temporary: false,
+    httpStatus: 409,
+    description: 'Already subscribed to this channel.',
+  },
   not_subscribed: { temporary: false, httpStatus: 409, description: 'Not subscribed to this channel.' },
   channel_full: { temporary: true, httpStatus: 409, description: 'The channel is at its member limit.' },
-  too_many_subscriptions: { temporary: false, httpStatus: 409, description: 'The connection holds its maximum number of subscriptions.' },
-  rate_limited: { temporary: true, httpStatus: 429, description: 'A rate limit rejected the request; retry later.' },
-  message_too_large: { temporary: false, httpStatus: 413, description: 'The message exceeds the size limit.' },
+  too_many_subscriptions: {
+    temporary: false,
+    httpStatus: 409,
+    description: 'The connection holds its maximum number of subscriptions.',
+  },
+  rate_limited: {
+    temporary: true,
+    httpStatus: 429,
+    description: 'A rate limit rejected the request; retry later.',
+  },
+  message_too_large: {
+    temporary: false,
+    httpStatus: 413,
+    description: 'The message exceeds the size limit.',
+  },
   unauthorized: { temporary: false, httpStatus: 401, description: 'Authentication is missing or invalid.' },
-  permission_denied: { temporary: false, httpStatus: 403, description: 'The caller is not allowed to do this.' },
+  permission_denied: {
+    temporary: false,
+    httpStatus: 403,
+    description: 'The caller is not allowed to do this.',
+  },
   not_found: { temporary: false, httpStatus: 404, description: 'The target does not exist.' },
-  not_available: { temporary: false, httpStatus: 501, description: 'The operation is not available on this server.' },
-  application_error: { temporary: false, httpStatus: 422, description: "The application's handler rejected the request." },
+  not_available: {
+    temporary: false,
+    httpStatus: 501,
+    description: 'The operation is not available on this server.',
+  },
+  application_error: {
+    temporary: false,
+    httpStatus: 422,
+    description: "The application's handler rejected the request.",
+  },
   unavailable: { temporary: true, httpStatus: 503, description: 'A dependency is unavailable; retry later.' },
-  shutting_down: { temporary: true, httpStatus: 503, description: 'The server is shutting down; retry on another node.' },
+  shutting_down: {
+    temporary: true,
+    httpStatus: 503,
+    description: 'The server is shutting down; retry on another node.',
+  },
   internal: { temporary: true, httpStatus: 500, description: 'An unexpected server error.' },
 };
 

@@ -57,12 +57,7 @@ export interface PongCommand extends CommandBase {
 
 /** Every command a client may send on the multiplexed endpoint. */
 export type ClientCommand =
-  | SubscribeCommand
-  | UnsubscribeCommand
-  | PublishCommand
-  | SendCommand
-  | PingCommand
-  | PongCommand;
+  SubscribeCommand | UnsubscribeCommand | PublishCommand | SendCommand | PingCommand | PongCommand;
 
 /** The `type` of a client command. */
 export type CommandType = ClientCommand['type'];
@@ -170,14 +165,7 @@ export interface ErrorPush extends ErrorPayload {
 
 /** Every frame the server sends on the multiplexed endpoint. */
 export type ServerFrame =
-  | Reply
-  | ConnectedPush
-  | MessagePush
-  | DirectPush
-  | BroadcastPush
-  | MembershipPush
-  | PingPush
-  | ErrorPush;
+  Reply | ConnectedPush | MessagePush | DirectPush | BroadcastPush | MembershipPush | PingPush | ErrorPush;
 
 /** The `type` of a server frame. */
 export type ServerFrameType = ServerFrame['type'];

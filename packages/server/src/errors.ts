@@ -40,9 +40,6 @@ export class ServerNotRunningError extends SwitchboardError {
 /** A call to the library API had a bad argument (for example an invalid channel name). */
 export class InvalidArgumentError extends SwitchboardError {
   override name = 'InvalidArgumentError';
-  constructor(code: string, message: string) {
-    super(code, message);
-  }
 }
 
 /**

@@ -1,11 +1,31 @@
 export { createServer, SwitchboardServer } from './server.js';
-export type { ServerState, PublishOptions, SendOptions, DisconnectOptions, ServerStats, ChannelInfo } from './server.js';
+export type {
+  ServerState,
+  PublishOptions,
+  SendOptions,
+  DisconnectOptions,
+  ServerStats,
+  ChannelInfo,
+} from './server.js';
 export { DEFAULT_LIMITS, LIMIT_BOUNDS, resolveLimits } from './server-options.js';
-export type { ServerOptions, ServerHooks, ChannelRule, DisconnectInfo, ResolvedLimits } from './server-options.js';
+export type {
+  ServerOptions,
+  ServerHooks,
+  ChannelRule,
+  DisconnectInfo,
+  ResolvedLimits,
+} from './server-options.js';
 export type { ConnectionInfo } from './hub/connection.js';
 export type { WireFormat } from './hub/outbound.js';
 export type { HubStats, ChannelStats } from './hub/hub.js';
-export type { Broker, BrokerHandler, Envelope, Exclusion, Publication, PublicationInput } from './broker/broker.js';
+export type {
+  Broker,
+  BrokerHandler,
+  Envelope,
+  Exclusion,
+  Publication,
+  PublicationInput,
+} from './broker/broker.js';
 export { MemoryBroker } from './broker/memory-broker.js';
 export type { Metrics, DropReason, GaugeSnapshot } from './metrics/metrics.js';
 export { NoopMetrics } from './metrics/metrics.js';
@@ -17,5 +37,11 @@ export type { Clock, TimerHandle } from './util/clock.js';
 export { systemClock } from './util/clock.js';
 export type { Logger } from './util/logger.js';
 export { silentLogger } from './util/logger.js';
-export { SwitchboardError, InvalidOptionError, ServerNotRunningError, InvalidArgumentError, ApplicationError } from './errors.js';
+export {
+  SwitchboardError,
+  InvalidOptionError,
+  ServerNotRunningError,
+  InvalidArgumentError,
+  ApplicationError,
+} from './errors.js';
 export type { TransportKind, TransportSocket, ConnectionHandle } from './transports/transport.js';

@@ -118,7 +118,9 @@ export const DEFAULT_LIMITS: ResolvedLimits = {
 };
 
 /** Inclusive bounds of each numeric option; `integer` unless stated. */
-export const LIMIT_BOUNDS: Readonly<Record<keyof ResolvedLimits, { min: number; max: number; integer: boolean }>> = {
+export const LIMIT_BOUNDS: Readonly<
+  Record<keyof ResolvedLimits, { min: number; max: number; integer: boolean }>
+> = {
   heartbeatIntervalMs: { min: 10, max: 3_600_000, integer: true },
   heartbeatTimeoutMs: { min: 20, max: 7_200_000, integer: true },
   maxMessageBytes: { min: 64, max: 104_857_600, integer: true },
@@ -171,7 +173,11 @@ export function validateOtherOptions(options: ServerOptions): void {
   }
   for (const rule of options.channels ?? []) {
     if (rule.maxMembers !== undefined && (!Number.isInteger(rule.maxMembers) || rule.maxMembers < 0)) {
-      throw new InvalidOptionError(`channels[${rule.pattern}].maxMembers`, rule.maxMembers, 'an integer >= 0');
+      throw new InvalidOptionError(
+        `channels[${rule.pattern}].maxMembers`,
+        rule.maxMembers,
+        'an integer >= 0',
+      );
     }
   }
 }

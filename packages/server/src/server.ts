@@ -133,7 +133,8 @@ export class SwitchboardServer {
   /** The bound port, once listening. */
   get port(): number {
     const address = this.http.address();
-    if (address === null || typeof address === 'string') throw new ServerNotRunningError('server is not listening');
+    if (address === null || typeof address === 'string')
+      throw new ServerNotRunningError('server is not listening');
     return (address as AddressInfo).port;
   }
 
@@ -142,14 +143,20 @@ export class SwitchboardServer {
     const address = this.http.address() as AddressInfo | null;
     if (address === null) throw new ServerNotRunningError('server is not listening');
     const host = this.options.host;
-    const shown = host === undefined || host === '0.0.0.0' || host === '::' ? 'localhost' : host.includes(':') ? `[${host}]` : host;
+    const shown =
+      host === undefined || host === '0.0.0.0' || host === '::'
+        ? 'localhost'
+        : host.includes(':')
+          ? `[${host}]`
+          : host;
     const scheme = 'cert' in this.http ? 'https' : 'http';
     return `${scheme}://${shown}:${address.port}${this.basePath}`;
   }
 
   /** Start serving: the broker, the heartbeat, and (unless attached) listening on the port. */
   async start(): Promise<void> {
-    if (this.stateValue !== 'idle') throw new ServerNotRunningError(`cannot start a server that is ${this.stateValue}`);
+    if (this.stateValue !== 'idle')
+      throw new ServerNotRunningError(`cannot start a server that is ${this.stateValue}`);
     this.stateValue = 'starting';
     if (this.options.demo === true) this.demoPage = await readFile(DEMO_PAGE);
     await this.hub.start();
@@ -214,7 +221,11 @@ export class SwitchboardServer {
   async sendToUser(userId: string, data: unknown, options: SendOptions = {}): Promise<void> {
     this.assertRunning();
     const time = this.clock.now();
-    await this.hub.send(options.exclude === undefined ? { kind: 'user', userId, data, time } : { kind: 'user', userId, data, time, exclude: options.exclude });
+    await this.hub.send(
+      options.exclude === undefined
+        ? { kind: 'user', userId, data, time }
+        : { kind: 'user', userId, data, time, exclude: options.exclude },
+    );
   }
 
   /** Send to one connection, wherever it is. */
@@ -227,7 +238,11 @@ export class SwitchboardServer {
   async broadcast(data: unknown, options: SendOptions = {}): Promise<void> {
     this.assertRunning();
     const time = this.clock.now();
-    await this.hub.send(options.exclude === undefined ? { kind: 'broadcast', data, time } : { kind: 'broadcast', data, time, exclude: options.exclude });
+    await this.hub.send(
+      options.exclude === undefined
+        ? { kind: 'broadcast', data, time }
+        : { kind: 'broadcast', data, time, exclude: options.exclude },
+    );
   }
 
   /** Close every connection of a user (default code 4502: kicked, do not reconnect). */
@@ -254,7 +269,11 @@ export class SwitchboardServer {
 
   /** Members on this node and the last message id of a channel. */
   async channelInfo(channel: string): Promise<ChannelInfo> {
-    return { channel, members: this.hub.channelMembers(channel), offset: await this.broker.lastOffset(channel) };
+    return {
+      channel,
+      members: this.hub.channelMembers(channel),
+      offset: await this.broker.lastOffset(channel),
+    };
   }
 
   /** The /stats document. */
@@ -276,13 +295,29 @@ export class SwitchboardServer {
    */
   handleRequest(req: IncomingMessage, res: ServerResponse): boolean {
     const url = new URL(req.url ?? '/', 'http://localhost');
-    if (this.basePath !== '' && url.pathname !== this.basePath && !url.pathname.startsWith(`${this.basePath}/`)) return false;
+    if (
+      this.basePath !== '' &&
+      url.pathname !== this.basePath &&
+      !url.pathname.startsWith(`${this.basePath}/`)
+    )
+      return false;
     const path = url.pathname.slice(this.basePath.length) || '/';
     const match = this.router.match(req.method ?? 'GET', path);
     if (match.kind === 'not-found') return false;
     if (match.kind === 'method-not-allowed') {
       req.resume();
-      sendJson(res, 405, { error: { code: ErrorCode.BadRequest, message: `use ${match.allowed.join(' or ')}`, temporary: false } }, { allow: match.allowed.join(', ') });
+      sendJson(
+        res,
+        405,
+        {
+          error: {
+            code: ErrorCode.BadRequest,
+            message: `use ${match.allowed.join(' or ')}`,
+            temporary: false,
+          },
+        },
+        { allow: match.allowed.join(', ') },
+      );
       return true;
     }
     Promise.resolve(match.handler({ req, res, url, params: match.params })).catch((error: unknown) => {
@@ -356,8 +391,15 @@ export class SwitchboardServer {
   private attachListeners(): void {
     const server = this.http;
     // In attach mode the application's listeners keep every path Switchboard does not own.
-    const requestListeners = server.listeners('request') as ((req: IncomingMessage, res: ServerResponse) => void)[];
-    const upgradeListeners = server.listeners('upgrade') as ((req: IncomingMessage, socket: Duplex, head: Buffer) => void)[];
+    const requestListeners = server.listeners('request') as ((
+      req: IncomingMessage,
+      res: ServerResponse,
+    ) => void)[];
+    const upgradeListeners = server.listeners('upgrade') as ((
+      req: IncomingMessage,
+      socket: Duplex,
+      head: Buffer,
+    ) => void)[];
     server.removeAllListeners('request');
     server.removeAllListeners('upgrade');
     const onRequest = (req: IncomingMessage, res: ServerResponse): void => {
@@ -418,7 +460,8 @@ export class SwitchboardServer {
           'content-type': 'text/html; charset=utf-8',
           'content-length': page.length,
           // The demo renders every message as text; the policy forbids inline scripts from messages anyway.
-          'content-security-policy': "default-src 'self'; connect-src 'self' ws: wss:; style-src 'self' 'unsafe-inline'; script-src 'self' 'unsafe-inline'",
+          'content-security-policy':
+            "default-src 'self'; connect-src 'self' ws: wss:; style-src 'self' 'unsafe-inline'; script-src 'self' 'unsafe-inline'",
           'x-content-type-options': 'nosniff',
         });
         res.end(page);

@@ -38,7 +38,12 @@ describe('bad input on /ws', () => {
 
   test('invalid JSON: an error push with invalid_json', async () => {
     const answer = await errorFor('{"type": "subscribe", ');
-    assert.deepEqual(answer, { type: 'error', code: 'invalid_json', message: 'frame is not valid JSON', temporary: false });
+    assert.deepEqual(answer, {
+      type: 'error',
+      code: 'invalid_json',
+      message: 'frame is not valid JSON',
+      temporary: false,
+    });
   });
 
   test('a JSON value that is not an object: invalid_frame', async () => {
@@ -103,7 +108,11 @@ describe('bad input on /ws', () => {
     const closed = await client.closed;
     assert.equal(closed.code, 4501);
     const errors = client.messages.filter((m) => (m as { type?: string }).type === 'error');
-    assert.equal(errors.length, 6, 'five allowed errors, the sixth error is answered and then the connection closes');
+    assert.equal(
+      errors.length,
+      6,
+      'five allowed errors, the sixth error is answered and then the connection closes',
+    );
     await bystanderServed();
   });
 

@@ -40,11 +40,18 @@ describe('heartbeat', () => {
     const closed = await silent.client.closed;
     assert.equal(closed.code, 4000);
     assert.equal(closed.reason, 'heartbeat timeout');
-    assert.deepEqual(closes.get(silent.connected['connectionId'] as string), { code: 4000, reason: 'heartbeat timeout' });
+    assert.deepEqual(closes.get(silent.connected['connectionId'] as string), {
+      code: 4000,
+      reason: 'heartbeat timeout',
+    });
     // The answering client outlives several more timeouts: count its pings rather than sleeping.
     for (let i = 0; i < 8; i++) await answering.client.nextOfType('ping', 1000);
     assert.deepEqual((await answering.client.request({ id: 1, type: 'ping' }))['result'], {});
-    assert.equal(t.server.getConnection(silent.connected['connectionId'] as string), undefined, 'removed everywhere');
+    assert.equal(
+      t.server.getConnection(silent.connected['connectionId'] as string),
+      undefined,
+      'removed everywhere',
+    );
     answering.client.close();
   });
 

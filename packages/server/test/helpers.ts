@@ -50,7 +50,9 @@ export class TestClient {
       this.messages.push(value);
       this.flush();
     });
-    this.closed = new Promise((resolve) => ws.on('close', (code, reason) => resolve({ code, reason: reason.toString() })));
+    this.closed = new Promise((resolve) =>
+      ws.on('close', (code, reason) => resolve({ code, reason: reason.toString() })),
+    );
   }
 
   private flush(): void {
@@ -75,7 +77,10 @@ export class TestClient {
    * The next queued frame matching `match` (default: any frame other than a heartbeat ping), removed
    * from the queue. Rejects after `timeoutMs`.
    */
-  next<T = Record<string, unknown>>(match: (m: Record<string, unknown>) => boolean = notPing, timeoutMs = 3000): Promise<T> {
+  next<T = Record<string, unknown>>(
+    match: (m: Record<string, unknown>) => boolean = notPing,
+    timeoutMs = 3000,
+  ): Promise<T> {
     return new Promise<T>((resolve, reject) => {
       const waiter = {
         match: (m: unknown) => typeof m === 'object' && m !== null && match(m as Record<string, unknown>),
@@ -87,7 +92,11 @@ export class TestClient {
       const timer = setTimeout(() => {
         const i = this.waiters.indexOf(waiter);
         if (i !== -1) this.waiters.splice(i, 1);
-        reject(new Error(`no matching frame within ${timeoutMs} ms; queued: ${JSON.stringify(this.messages).slice(0, 500)}`));
+        reject(
+          new Error(
+            `no matching frame within ${timeoutMs} ms; queued: ${JSON.stringify(this.messages).slice(0, 500)}`,
+          ),
+        );
       }, timeoutMs);
       this.waiters.push(waiter);
       this.flush();
@@ -138,14 +147,21 @@ export async function connect(url: string, options: ClientOptions = {}): Promise
 }
 
 /** Connect to the v1 endpoint and consume the `connected` push. */
-export async function connectV1(t: TestServer, options: ClientOptions = {}, query = ''): Promise<{ client: TestClient; connected: Record<string, unknown> }> {
+export async function connectV1(
+  t: TestServer,
+  options: ClientOptions = {},
+  query = '',
+): Promise<{ client: TestClient; connected: Record<string, unknown> }> {
   const client = await connect(`${t.wsUrl}/ws${query}`, options);
   const connected = await client.nextOfType('connected');
   return { client, connected };
 }
 
 /** The HTTP status a refused upgrade answered with. */
-export function upgradeStatus(url: string, options: ClientOptions = {}): Promise<{ status: number; body: string }> {
+export function upgradeStatus(
+  url: string,
+  options: ClientOptions = {},
+): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
     const ws = new WebSocket(url, options);
     ws.on('unexpected-response', (_req, res) => {
@@ -171,7 +187,12 @@ export async function until(predicate: () => boolean, timeoutMs = 3000, what = '
 }
 
 /** Resolve when `channel` has at least `members` subscribers on the server (state with no client-visible event). */
-export async function waitMembers(t: TestServer, channel: string, members: number, timeoutMs = 3000): Promise<void> {
+export async function waitMembers(
+  t: TestServer,
+  channel: string,
+  members: number,
+  timeoutMs = 3000,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while ((await t.server.channelInfo(channel)).members < members) {
     if (Date.now() > deadline) throw new Error(`${channel} never reached ${members} members`);

@@ -43,8 +43,14 @@ test('a stalled member is closed as a slow consumer while a healthy member gets 
       assert.equal(message['n'], n);
     }
     const metrics = await (await fetch(`${t.httpUrl}/metrics`)).text();
-    assert.ok(metric(metrics, 'switchboard_messages_dropped_total{reason="backpressure"}') > 0, 'ephemeral drops are counted');
-    assert.ok(metric(metrics, 'switchboard_messages_dropped_total{reason="slow_consumer"}') >= 1, 'the cut-off is counted');
+    assert.ok(
+      metric(metrics, 'switchboard_messages_dropped_total{reason="backpressure"}') > 0,
+      'ephemeral drops are counted',
+    );
+    assert.ok(
+      metric(metrics, 'switchboard_messages_dropped_total{reason="slow_consumer"}') >= 1,
+      'the cut-off is counted',
+    );
     healthy.close();
     stalled.destroy();
   } finally {
@@ -82,14 +88,19 @@ test('a member that stays over the soft limit is closed after slowConsumerTimeou
 });
 
 test('ghost members do not slow a broadcast to hundreds of members', async () => {
-  const t = await startServer({ maxBufferedBytes: 64 * 1024, heartbeatIntervalMs: 1000, heartbeatTimeoutMs: 60_000 });
+  const t = await startServer({
+    maxBufferedBytes: 64 * 1024,
+    heartbeatIntervalMs: 1000,
+    heartbeatTimeoutMs: 60_000,
+  });
   try {
     const ghosts = await Promise.all(Array.from({ length: 5 }, () => stalledClient(`${t.wsUrl}/ws/big`)));
     const members = await Promise.all(Array.from({ length: 200 }, () => connect(`${t.wsUrl}/ws/big`)));
     await waitMembers(t, 'big', 205);
     for (let n = 1; n <= 20; n++) await t.server.publish('big', { n, pad: 'z'.repeat(8 * 1024) });
     for (const member of members) {
-      for (let n = 1; n <= 20; n++) assert.equal((await member.next((m) => typeof m['n'] === 'number'))['n'], n);
+      for (let n = 1; n <= 20; n++)
+        assert.equal((await member.next((m) => typeof m['n'] === 'number'))['n'], n);
     }
     for (const member of members) member.close();
     for (const ghost of ghosts) ghost.destroy();

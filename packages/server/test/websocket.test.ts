@@ -48,7 +48,10 @@ describe('/ws protocol v1', () => {
   test('subscribe, publish and receive with sequential per-channel ids', async () => {
     const { client: a } = await connectV1(t);
     const { client: b } = await connectV1(t);
-    assert.deepEqual((await a.request({ id: 1, type: 'subscribe', channel: 'news' }))['result'], { channel: 'news', offset: 0 });
+    assert.deepEqual((await a.request({ id: 1, type: 'subscribe', channel: 'news' }))['result'], {
+      channel: 'news',
+      offset: 0,
+    });
     await b.request({ id: 1, type: 'subscribe', channel: 'news' });
     const r1 = await b.request({ id: 2, type: 'publish', channel: 'news', data: { n: 1 } });
     const r2 = await b.request({ id: 3, type: 'publish', channel: 'news', data: { n: 2 } });
@@ -63,7 +66,10 @@ describe('/ws protocol v1', () => {
     }
     // a later subscriber learns the current offset from the reply
     const { client: c } = await connectV1(t);
-    assert.deepEqual((await c.request({ id: 9, type: 'subscribe', channel: 'news' }))['result'], { channel: 'news', offset: 2 });
+    assert.deepEqual((await c.request({ id: 9, type: 'subscribe', channel: 'news' }))['result'], {
+      channel: 'news',
+      offset: 2,
+    });
     for (const client of [a, b, c]) client.close();
   });
 
@@ -108,7 +114,9 @@ describe('/ws protocol v1', () => {
     await t.server.sendToUser('bob', { note: 'hi bob' });
     assert.deepEqual((await bob1.client.nextOfType('direct'))['data'], { note: 'hi bob' });
     assert.deepEqual((await bob2.client.nextOfType('direct'))['data'], { note: 'hi bob' });
-    await t.server.sendToUser('bob', 'second', { exclude: { connectionId: bob1.connected['connectionId'] as string } });
+    await t.server.sendToUser('bob', 'second', {
+      exclude: { connectionId: bob1.connected['connectionId'] as string },
+    });
     assert.equal((await bob2.client.nextOfType('direct'))['data'], 'second');
     await t.server.sendToConnection(bob1.connected['connectionId'] as string, 'only bob1');
     assert.equal((await bob1.client.nextOfType('direct'))['data'], 'only bob1');
@@ -164,7 +172,11 @@ describe('/ws protocol v1', () => {
     const failed = await client.request({ id: 2, type: 'send', data: { op: 'fail' } });
     assert.deepEqual(failed['error'], { code: 'application_error', message: 'nope', temporary: false });
     const crashed = await client.request({ id: 3, type: 'send', data: { op: 'crash' } });
-    assert.equal((crashed['error'] as { message: string }).message.includes('secret'), false, 'internals never leak');
+    assert.equal(
+      (crashed['error'] as { message: string }).message.includes('secret'),
+      false,
+      'internals never leak',
+    );
     client.close();
   });
 
@@ -205,13 +217,20 @@ describe('/ws without a message hook', () => {
   });
 
   test('subscription and member limits answer with their codes', async () => {
-    const t = await startServer({ maxSubscriptionsPerConnection: 2, channels: [{ pattern: 'one', maxMembers: 1 }] });
+    const t = await startServer({
+      maxSubscriptionsPerConnection: 2,
+      channels: [{ pattern: 'one', maxMembers: 1 }],
+    });
     try {
       const { client: a } = await connectV1(t);
       const { client: b } = await connectV1(t);
       await a.request({ id: 1, type: 'subscribe', channel: 'one' });
       const full = await b.request({ id: 1, type: 'subscribe', channel: 'one' });
-      assert.deepEqual(full['error'], { code: 'channel_full', message: 'one is full (1 members)', temporary: true });
+      assert.deepEqual(full['error'], {
+        code: 'channel_full',
+        message: 'one is full (1 members)',
+        temporary: true,
+      });
       await a.request({ id: 2, type: 'subscribe', channel: 'two' });
       const tooMany = await a.request({ id: 3, type: 'subscribe', channel: 'three' });
       assert.equal((tooMany['error'] as { code: string }).code, 'too_many_subscriptions');

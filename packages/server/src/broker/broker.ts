@@ -35,9 +35,25 @@ export interface Publication {
 
 /** A targeted delivery or command that must reach whichever node holds the target. */
 export type Envelope =
-  | { readonly kind: 'user'; readonly userId: string; readonly data: unknown; readonly time: number; readonly exclude?: Exclusion }
-  | { readonly kind: 'connection'; readonly connectionId: string; readonly data: unknown; readonly time: number }
-  | { readonly kind: 'broadcast'; readonly data: unknown; readonly time: number; readonly exclude?: Exclusion }
+  | {
+      readonly kind: 'user';
+      readonly userId: string;
+      readonly data: unknown;
+      readonly time: number;
+      readonly exclude?: Exclusion;
+    }
+  | {
+      readonly kind: 'connection';
+      readonly connectionId: string;
+      readonly data: unknown;
+      readonly time: number;
+    }
+  | {
+      readonly kind: 'broadcast';
+      readonly data: unknown;
+      readonly time: number;
+      readonly exclude?: Exclusion;
+    }
   | {
       readonly kind: 'membership';
       readonly event: 'join' | 'leave';
@@ -46,8 +62,18 @@ export type Envelope =
       readonly userId: string | null;
       readonly time: number;
     }
-  | { readonly kind: 'disconnect-user'; readonly userId: string; readonly code: number; readonly reason: string }
-  | { readonly kind: 'disconnect-connection'; readonly connectionId: string; readonly code: number; readonly reason: string };
+  | {
+      readonly kind: 'disconnect-user';
+      readonly userId: string;
+      readonly code: number;
+      readonly reason: string;
+    }
+  | {
+      readonly kind: 'disconnect-connection';
+      readonly connectionId: string;
+      readonly code: number;
+      readonly reason: string;
+    };
 
 /** Where the broker delivers what reaches this node. */
 export interface BrokerHandler {

@@ -47,7 +47,8 @@ export class Router {
       if (route.method === method || (method === 'HEAD' && route.method === 'GET')) {
         return { kind: 'found', handler: route.handler, params };
       }
-      allowed.push(route.method);
+      // Two patterns can match one path (`/a/:x` and `/a/b`): list each method once.
+      if (!allowed.includes(route.method)) allowed.push(route.method);
     }
     return allowed.length > 0 ? { kind: 'method-not-allowed', allowed } : { kind: 'not-found' };
   }

@@ -49,13 +49,16 @@ export class HeartbeatScheduler<T extends HeartbeatTarget> {
     return this.size;
   }
 
-  /** Schedule `target`; round-robin placement keeps slots even however bursty the arrivals. */
+  /** Schedule `target`; round-robin placement keeps slots even however bursty the arrivals. Idempotent. */
   add(target: T): void {
+    // Already scheduled: placing it again would leave it in two slots, visited twice per pass and still
+    // visited after remove(), which only looks in the slot recorded last.
+    if (this.slots[target.heartbeatSlot]?.has(target) === true) return;
     const slot = this.nextSlot;
     this.nextSlot = (this.nextSlot + 1) % this.slotCount;
     target.heartbeatSlot = slot;
     const set = this.slots[slot];
-    if (set !== undefined && !set.has(target)) {
+    if (set !== undefined) {
       set.add(target);
       this.size++;
     }
@@ -86,9 +89,14 @@ export class HeartbeatScheduler<T extends HeartbeatTarget> {
     if (set === undefined || set.size === 0) return;
     const now = this.options.clock.now();
     const started = performance.now();
-    // A visit may remove the target (closing it); iterate a snapshot only when the set is non-empty.
-    const targets = [...set];
-    for (const target of targets) this.options.visit(target, now);
-    this.options.onTick?.(targets.length, performance.now() - started);
+    // A visit may remove targets (closing a connection can close others), so iterate a snapshot and skip
+    // any target removed since it was taken; targets added meanwhile wait for the next pass.
+    let visited = 0;
+    for (const target of [...set]) {
+      if (!set.has(target)) continue;
+      this.options.visit(target, now);
+      visited++;
+    }
+    this.options.onTick?.(visited, performance.now() - started);
   }
 }

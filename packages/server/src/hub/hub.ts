@@ -1,5 +1,12 @@
 import { randomBytes } from 'node:crypto';
-import { CloseCode, ERROR_CODE_INFO, ErrorCode, encodeServerFrame, errorPayload, matchChannelPattern } from '@switchboard/protocol';
+import {
+  CloseCode,
+  ERROR_CODE_INFO,
+  ErrorCode,
+  encodeServerFrame,
+  errorPayload,
+  matchChannelPattern,
+} from '@switchboard/protocol';
 import type { ServerFrame, SubscribeResult } from '@switchboard/protocol';
 import type { Broker, BrokerHandler, Envelope, Exclusion, Publication } from '../broker/broker.js';
 import type { Metrics } from '../metrics/metrics.js';
@@ -19,7 +26,9 @@ import { handleV1Frame } from './v1-handler.js';
 import { handleRoomFrame } from './room-handler.js';
 
 /** The outcome of a hub operation a client asked for: a value, or an error with a stable code. */
-export type Outcome<T> = { readonly ok: true; readonly value: T } | { readonly ok: false; readonly code: ErrorCode; readonly message: string };
+export type Outcome<T> =
+  | { readonly ok: true; readonly value: T }
+  | { readonly ok: false; readonly code: ErrorCode; readonly message: string };
 
 /** Closes after which the peer is presumed dead or stuck, so the close handshake gets only a short linger. */
 const LINGER_CODES: ReadonlySet<number> = new Set([CloseCode.HeartbeatTimeout, CloseCode.SlowConsumer]);
@@ -66,11 +75,25 @@ export interface HubStats {
   readonly nodeId: string;
   readonly connections: number;
   readonly users: number;
-  readonly channels: { readonly total: number; readonly truncated: boolean; readonly list: readonly ChannelStats[] };
-  readonly messages: { readonly received: number; readonly published: number; readonly delivered: number; readonly dropped: number };
+  readonly channels: {
+    readonly total: number;
+    readonly truncated: boolean;
+    readonly list: readonly ChannelStats[];
+  };
+  readonly messages: {
+    readonly received: number;
+    readonly published: number;
+    readonly delivered: number;
+    readonly dropped: number;
+  };
   readonly errors: number;
   readonly connectionsAccepted: number;
-  readonly heartbeat: { readonly intervalMs: number; readonly timeoutMs: number; readonly slots: number; readonly tickMs: number };
+  readonly heartbeat: {
+    readonly intervalMs: number;
+    readonly timeoutMs: number;
+    readonly slots: number;
+    readonly tickMs: number;
+  };
 }
 
 /** Everything the hub needs, passed in by the server. */
@@ -158,11 +181,26 @@ export class Hub implements BrokerHandler {
    * Register a connection the transport has opened. Returns the handle the transport reports to.
    * For the `room` format, `room` is the channel the connection joins.
    */
-  accept(socket: TransportSocket, principal: Principal, format: WireFormat, remoteAddress: string, room?: string): ConnectionHandle {
+  accept(
+    socket: TransportSocket,
+    principal: Principal,
+    format: WireFormat,
+    remoteAddress: string,
+    room?: string,
+  ): ConnectionHandle {
     const now = this.options.clock.now();
     const id = `${this.options.nodeId}-${(++this.connectionCounter).toString(36)}`;
     const sessionId = randomBytes(16).toString('base64url');
-    const connection = new Connection(id, principal.userId, sessionId, format, socket, remoteAddress, now, principal.info);
+    const connection = new Connection(
+      id,
+      principal.userId,
+      sessionId,
+      format,
+      socket,
+      remoteAddress,
+      now,
+      principal.info,
+    );
     this.connections.set(id, connection);
     this.live.add(connection);
     if (connection.userId !== null) {
@@ -195,7 +233,8 @@ export class Hub implements BrokerHandler {
     this.runHook('onConnect', () => this.options.hooks.onConnect?.(connection));
     return {
       receiveText: (text) => this.receiveText(connection, text),
-      receiveUnsupported: () => this.close(connection, CloseCode.UnsupportedData, 'binary frames are not supported'),
+      receiveUnsupported: () =>
+        this.close(connection, CloseCode.UnsupportedData, 'binary frames are not supported'),
       receiveTransportPong: () => {
         connection.lastReceived = this.options.clock.now();
       },
@@ -268,11 +307,15 @@ export class Hub implements BrokerHandler {
     this.counters.errors++;
     this.options.metrics.clientError(code);
     const error = errorPayload(code, message);
-    this.writeFrame(connection, id === undefined ? { type: 'error', ...error } : { type: 'reply', id, error });
+    this.writeFrame(
+      connection,
+      id === undefined ? { type: 'error', ...error } : { type: 'reply', id, error },
+    );
     if (ERROR_CODE_INFO[code].temporary) return;
     const now = this.options.clock.now();
     connection.errorBudget ??= new TokenBucket(this.limits.errorBurst, this.limits.errorRefillPerSecond, now);
-    if (!connection.errorBudget.take(now)) this.close(connection, CloseCode.TooManyErrors, 'too many invalid frames');
+    if (!connection.errorBudget.take(now))
+      this.close(connection, CloseCode.TooManyErrors, 'too many invalid frames');
   }
 
   /** Answer a command whose operation threw: a temporary error, never the internals. */
@@ -390,7 +433,10 @@ export class Hub implements BrokerHandler {
   publish(channel: string, data: unknown, ephemeral: boolean, exclude?: Exclusion): Promise<Publication> {
     this.counters.messagesPublished++;
     this.options.metrics.messagePublished('channel');
-    return this.options.broker.publish(channel, exclude === undefined ? { data, ephemeral } : { data, ephemeral, exclude });
+    return this.options.broker.publish(
+      channel,
+      exclude === undefined ? { data, ephemeral } : { data, ephemeral, exclude },
+    );
   }
 
   /** Route an envelope through the broker to whichever node holds its target. */
@@ -424,16 +470,28 @@ export class Hub implements BrokerHandler {
     switch (envelope.kind) {
       case 'user': {
         const set = this.users.get(envelope.userId);
-        if (set !== undefined) this.fanOut(set, this.directOutbound('direct', envelope.data, envelope.time), false, envelope.exclude);
+        if (set !== undefined)
+          this.fanOut(
+            set,
+            this.directOutbound('direct', envelope.data, envelope.time),
+            false,
+            envelope.exclude,
+          );
         return;
       }
       case 'connection': {
         const connection = this.connections.get(envelope.connectionId);
-        if (connection !== undefined) this.fanOut([connection], this.directOutbound('direct', envelope.data, envelope.time), false);
+        if (connection !== undefined)
+          this.fanOut([connection], this.directOutbound('direct', envelope.data, envelope.time), false);
         return;
       }
       case 'broadcast':
-        this.fanOut(this.connections.values(), this.directOutbound('broadcast', envelope.data, envelope.time), false, envelope.exclude);
+        this.fanOut(
+          this.connections.values(),
+          this.directOutbound('broadcast', envelope.data, envelope.time),
+          false,
+          envelope.exclude,
+        );
         return;
       case 'membership': {
         const channel = this.channels.get(envelope.channel);
@@ -468,7 +526,12 @@ export class Hub implements BrokerHandler {
     );
   }
 
-  private fanOut(targets: Iterable<Connection>, outbound: Outbound, ephemeral: boolean, exclude?: Exclusion): void {
+  private fanOut(
+    targets: Iterable<Connection>,
+    outbound: Outbound,
+    ephemeral: boolean,
+    exclude?: Exclusion,
+  ): void {
     const excludeConnection = exclude?.connectionId;
     const excludeUser = exclude?.userId;
     let delivered = 0;
@@ -575,14 +638,19 @@ export class Hub implements BrokerHandler {
   /** A snapshot of this node for /stats. */
   stats(): HubStats {
     const all: ChannelStats[] = [];
-    for (const channel of this.channels.values()) all.push({ name: channel.name, members: channel.members.size });
+    for (const channel of this.channels.values())
+      all.push({ name: channel.name, members: channel.members.size });
     all.sort((a, b) => b.members - a.members || (a.name < b.name ? -1 : 1));
     const c = this.counters;
     return {
       nodeId: this.options.nodeId,
       connections: this.connections.size,
       users: this.users.size,
-      channels: { total: all.length, truncated: all.length > STATS_CHANNEL_LIMIT, list: all.slice(0, STATS_CHANNEL_LIMIT) },
+      channels: {
+        total: all.length,
+        truncated: all.length > STATS_CHANNEL_LIMIT,
+        list: all.slice(0, STATS_CHANNEL_LIMIT),
+      },
       messages: {
         received: c.framesReceived,
         published: c.messagesPublished,
@@ -604,7 +672,9 @@ export class Hub implements BrokerHandler {
     try {
       const result = call();
       if (result instanceof Promise) {
-        result.catch((error: unknown) => this.options.logger.error({ err: error, hook: name }, 'hook failed'));
+        result.catch((error: unknown) =>
+          this.options.logger.error({ err: error, hook: name }, 'hook failed'),
+        );
       }
     } catch (error) {
       this.options.logger.error({ err: error, hook: name }, 'hook failed');

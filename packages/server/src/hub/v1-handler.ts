@@ -37,13 +37,19 @@ function dispatch(hub: Hub, connection: Connection, command: ClientCommand): voi
     case 'publish': {
       const exclude = command.excludeSelf === true ? { connectionId: connection.id } : undefined;
       hub.publish(command.channel, command.data, command.ephemeral === true, exclude).then(
-        (publication) => answer(hub, connection, id, { ok: true, value: publication.id === undefined ? {} : { id: publication.id } }),
+        (publication) =>
+          answer(hub, connection, id, {
+            ok: true,
+            value: publication.id === undefined ? {} : { id: publication.id },
+          }),
         (error: unknown) => hub.failed(connection, id, error),
       );
       return;
     }
     case 'send':
-      void runMessageHook(hub, connection, command.data).then((outcome) => answer(hub, connection, id, outcome));
+      void runMessageHook(hub, connection, command.data).then((outcome) =>
+        answer(hub, connection, id, outcome),
+      );
       return;
   }
 }
@@ -57,8 +63,13 @@ async function runMessageHook(hub: Hub, connection: Connection, data: unknown): 
     const result: unknown = await hook(connection, data);
     return { ok: true, value: result === undefined ? null : result };
   } catch (error) {
-    if (error instanceof ApplicationError) return { ok: false, code: ErrorCode.ApplicationError, message: error.message };
+    if (error instanceof ApplicationError)
+      return { ok: false, code: ErrorCode.ApplicationError, message: error.message };
     hub.logger.error({ err: error, connectionId: connection.id }, 'onMessage hook failed');
-    return { ok: false, code: ErrorCode.ApplicationError, message: 'the application failed to handle the message' };
+    return {
+      ok: false,
+      code: ErrorCode.ApplicationError,
+      message: 'the application failed to handle the message',
+    };
   }
 }

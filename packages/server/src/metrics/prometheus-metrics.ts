@@ -28,14 +28,52 @@ export class PrometheusMetrics implements Metrics {
     const p = options.prefix ?? 'switchboard_';
     const registers = [this.registry];
     if (options.processMetrics ?? true) collectDefaultMetrics({ register: this.registry, prefix: p });
-    this.opened = new Counter({ name: `${p}connections_opened_total`, help: 'Connections accepted', labelNames: ['transport'], registers });
-    this.closed = new Counter({ name: `${p}connections_closed_total`, help: 'Connections closed, by close code', labelNames: ['transport', 'code'], registers });
-    this.rejected = new Counter({ name: `${p}handshakes_rejected_total`, help: 'Connection attempts refused', labelNames: ['status', 'reason'], registers });
-    this.received = new Counter({ name: `${p}frames_received_total`, help: 'Frames received from clients', registers });
-    this.delivered = new Counter({ name: `${p}messages_delivered_total`, help: 'Messages written to client connections', registers });
-    this.published = new Counter({ name: `${p}messages_published_total`, help: 'Messages that entered the hub', labelNames: ['kind'], registers });
-    this.dropped = new Counter({ name: `${p}messages_dropped_total`, help: 'Messages not delivered to a connection, by reason', labelNames: ['reason'], registers });
-    this.errors = new Counter({ name: `${p}client_errors_total`, help: 'Error replies and pushes sent, by code', labelNames: ['code'], registers });
+    this.opened = new Counter({
+      name: `${p}connections_opened_total`,
+      help: 'Connections accepted',
+      labelNames: ['transport'],
+      registers,
+    });
+    this.closed = new Counter({
+      name: `${p}connections_closed_total`,
+      help: 'Connections closed, by close code',
+      labelNames: ['transport', 'code'],
+      registers,
+    });
+    this.rejected = new Counter({
+      name: `${p}handshakes_rejected_total`,
+      help: 'Connection attempts refused',
+      labelNames: ['status', 'reason'],
+      registers,
+    });
+    this.received = new Counter({
+      name: `${p}frames_received_total`,
+      help: 'Frames received from clients',
+      registers,
+    });
+    this.delivered = new Counter({
+      name: `${p}messages_delivered_total`,
+      help: 'Messages written to client connections',
+      registers,
+    });
+    this.published = new Counter({
+      name: `${p}messages_published_total`,
+      help: 'Messages that entered the hub',
+      labelNames: ['kind'],
+      registers,
+    });
+    this.dropped = new Counter({
+      name: `${p}messages_dropped_total`,
+      help: 'Messages not delivered to a connection, by reason',
+      labelNames: ['reason'],
+      registers,
+    });
+    this.errors = new Counter({
+      name: `${p}client_errors_total`,
+      help: 'Error replies and pushes sent, by code',
+      labelNames: ['code'],
+      registers,
+    });
     this.tick = new Histogram({
       name: `${p}heartbeat_tick_seconds`,
       help: 'Duration of one heartbeat scheduler tick',

@@ -85,7 +85,12 @@ export class WebSocketTransport {
    * Complete the upgrade and register the socket. `accept` returns the handle the socket reports to;
    * nothing is read from the socket before it is attached.
    */
-  upgrade(request: IncomingMessage, socket: Duplex, head: Buffer, accept: (socket: TransportSocket) => ConnectionHandle): void {
+  upgrade(
+    request: IncomingMessage,
+    socket: Duplex,
+    head: Buffer,
+    accept: (socket: TransportSocket) => ConnectionHandle,
+  ): void {
     this.wss.handleUpgrade(request, socket, head, (ws: TaggedSocket) => {
       ws.on('error', onError);
       ws[HANDLE] = accept(new WebSocketTransportSocket(ws));
