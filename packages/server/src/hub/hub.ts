@@ -9,7 +9,7 @@ import {
 } from '@switchboard/protocol';
 import type { ServerFrame, SubscribeResult } from '@switchboard/protocol';
 import type { Broker, BrokerHandler, Envelope, Exclusion, Publication } from '../broker/broker.js';
-import type { Metrics } from '../metrics/metrics.js';
+import type { DropReason, Metrics } from '../metrics/metrics.js';
 import type { Clock } from '../util/clock.js';
 import type { Logger } from '../util/logger.js';
 import type { ChannelRule, ResolvedLimits, ServerHooks } from '../server-options.js';
@@ -555,7 +555,11 @@ export class Hub implements BrokerHandler {
    * hard limit the connection is closed at once as a slow consumer: the client will reconnect and recover.
    */
   private write(connection: Connection, frame: Buffer, ephemeral: boolean): boolean {
-    if (connection.state !== 'open') return false;
+    if (connection.state !== 'open') {
+      // A reply or push racing the connection's close: nobody can receive it, but it is still counted.
+      this.drop('closed');
+      return false;
+    }
     const buffered = connection.socket.bufferedAmount;
     if (buffered + frame.length > this.limits.maxBufferedBytes) {
       if (ephemeral) {
@@ -573,7 +577,7 @@ export class Hub implements BrokerHandler {
     return true;
   }
 
-  private drop(reason: 'backpressure' | 'slow_consumer'): void {
+  private drop(reason: DropReason): void {
     this.counters.messagesDropped++;
     this.options.metrics.messagesDropped(reason, 1);
   }
@@ -603,7 +607,8 @@ export class Hub implements BrokerHandler {
     if (silent >= this.halfInterval) {
       if (connection.awaitingPong) connection.socket.ping();
       connection.awaitingPong = true;
-      this.write(connection, PING_FRAME, true);
+      // Heartbeats are never dropped as ephemeral: a slow connection is handled by the slow-consumer rule.
+      this.write(connection, PING_FRAME, false);
     }
   }
 
