@@ -1,0 +1,222 @@
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { DEFAULT_LIMITS, LIMIT_BOUNDS, resolveLimits, validateOtherOptions } from '../src/server-options.js';
+import type { ResolvedLimits, ServerOptions } from '../src/server-options.js';
+import { InvalidOptionError } from '../src/errors.js';
+
+type LimitKey = keyof ResolvedLimits;
+const LIMIT_KEYS = Object.keys(DEFAULT_LIMITS) as LimitKey[];
+
+/** Options with `key` set to `value`, bypassing the type so tests can pass what a JS caller might. */
+function withLimit(key: string, value: unknown, base: ServerOptions = {}): ServerOptions {
+  return { ...base, [key]: value } as ServerOptions;
+}
+
+/** Options that keep the heartbeat pair valid while `key` is set, so each bound is tested on its own. */
+function isolated(key: LimitKey, value: unknown): ServerOptions {
+  if (key === 'heartbeatIntervalMs') return withLimit(key, value, { heartbeatTimeoutMs: 7_200_000 });
+  if (key === 'heartbeatTimeoutMs') return withLimit(key, value, { heartbeatIntervalMs: 10 });
+  return withLimit(key, value);
+}
+
+/** The InvalidOptionError `fn` throws, failing the test when it throws nothing or something else. */
+function invalidOption(fn: () => unknown): InvalidOptionError {
+  try {
+    fn();
+  } catch (error) {
+    assert.ok(error instanceof InvalidOptionError, `expected InvalidOptionError, got ${String(error)}`);
+    return error;
+  }
+  assert.fail('expected an InvalidOptionError');
+}
+
+describe('resolveLimits: defaults', () => {
+  it('returns the documented defaults for empty options', () => {
+    assert.deepEqual(resolveLimits({}), DEFAULT_LIMITS);
+    assert.deepEqual(DEFAULT_LIMITS, {
+      heartbeatIntervalMs: 15_000,
+      heartbeatTimeoutMs: 45_000,
+      maxMessageBytes: 65_536,
+      maxBufferedBytes: 1_048_576,
+      slowConsumerTimeoutMs: 10_000,
+      maxChannelLength: 128,
+      maxSubscriptionsPerConnection: 1000,
+      maxChannelMembers: 0,
+      errorBurst: 20,
+      errorRefillPerSecond: 1,
+      shutdownTimeoutMs: 10_000,
+    });
+  });
+
+  it('has defaults inside their own bounds', () => {
+    for (const key of LIMIT_KEYS) {
+      const { min, max } = LIMIT_BOUNDS[key];
+      assert.ok(DEFAULT_LIMITS[key] >= min && DEFAULT_LIMITS[key] <= max, key);
+    }
+  });
+
+  it('treats an explicit undefined as the default', () => {
+    assert.deepEqual(
+      resolveLimits({ maxMessageBytes: undefined } as unknown as ServerOptions),
+      DEFAULT_LIMITS,
+    );
+  });
+
+  it('returns only the limit keys, ignoring other options', () => {
+    const limits = resolveLimits({ port: 1, basePath: '/x', maxChannelLength: 64 });
+    assert.deepEqual(Object.keys(limits).sort(), [...LIMIT_KEYS].sort());
+    assert.equal(limits.maxChannelLength, 64);
+  });
+});
+
+describe('resolveLimits: bounds', () => {
+  for (const key of LIMIT_KEYS) {
+    const { min, max, integer } = LIMIT_BOUNDS[key];
+    const range = `${integer ? 'an integer' : 'a number'} from ${min} to ${max}`;
+
+    it(`${key}: accepts ${min} and ${max}`, () => {
+      assert.equal(resolveLimits(isolated(key, min))[key], min);
+      assert.equal(resolveLimits(isolated(key, max))[key], max);
+    });
+
+    it(`${key}: rejects ${min} - 1 and ${max} + 1, naming the option, value and range`, () => {
+      for (const value of [min - 1, max + 1]) {
+        const error = invalidOption(() => resolveLimits(isolated(key, value)));
+        assert.equal(error.option, key);
+        assert.equal(error.value, value);
+        assert.equal(error.allowed, range);
+        assert.equal(error.code, 'invalid_option');
+        assert.equal(error.name, 'InvalidOptionError');
+        assert.ok(error.message.includes(key), error.message);
+        assert.ok(error.message.includes(String(value)), error.message);
+        assert.ok(error.message.includes(range), error.message);
+      }
+    });
+
+    it(`${key}: rejects NaN, Infinity, -Infinity and non-numbers`, () => {
+      for (const value of [Number.NaN, Infinity, -Infinity, '100', `${min}`, true, null, [], {}, 10n]) {
+        // null reads as "not given" (??) and takes the default, which is fine.
+        if (value === null) continue;
+        const error = invalidOption(() => resolveLimits(isolated(key, value)));
+        assert.equal(error.option, key);
+        assert.equal(error.allowed, range);
+      }
+    });
+
+    if (integer) {
+      it(`${key}: rejects a non-integer inside the range`, () => {
+        const error = invalidOption(() => resolveLimits(isolated(key, min + 0.5)));
+        assert.equal(error.option, key);
+        assert.equal(error.value, min + 0.5);
+      });
+    }
+  }
+
+  it('accepts a fractional errorRefillPerSecond', () => {
+    assert.equal(resolveLimits({ errorRefillPerSecond: 0.25 }).errorRefillPerSecond, 0.25);
+  });
+
+  it('formats a string value in quotes, so "100" and 100 are told apart', () => {
+    const error = invalidOption(() => resolveLimits(withLimit('maxMessageBytes', '100')));
+    assert.ok(error.message.includes('"100"'), error.message);
+  });
+});
+
+describe('resolveLimits: heartbeat timeout against the interval', () => {
+  it('accepts a timeout of exactly twice the interval', () => {
+    const limits = resolveLimits({ heartbeatIntervalMs: 1000, heartbeatTimeoutMs: 2000 });
+    assert.equal(limits.heartbeatTimeoutMs, 2000);
+  });
+
+  it('rejects a timeout shorter than twice the interval, naming heartbeatTimeoutMs, its value and the minimum', () => {
+    const error = invalidOption(() => resolveLimits({ heartbeatIntervalMs: 1000, heartbeatTimeoutMs: 1999 }));
+    assert.equal(error.option, 'heartbeatTimeoutMs');
+    assert.equal(error.value, 1999);
+    assert.match(error.allowed, /twice heartbeatIntervalMs \(2000\)/);
+    assert.ok(error.message.includes('1999') && error.message.includes('2000'), error.message);
+  });
+
+  it('checks the default timeout against a configured interval', () => {
+    // 45 s default timeout < 2 x 30 s: the error names the option to change.
+    const error = invalidOption(() => resolveLimits({ heartbeatIntervalMs: 30_000 }));
+    assert.equal(error.option, 'heartbeatTimeoutMs');
+    assert.equal(error.value, 45_000);
+  });
+
+  it('reports a bound violation before the pair check', () => {
+    const error = invalidOption(() => resolveLimits({ heartbeatIntervalMs: 5, heartbeatTimeoutMs: 5 }));
+    assert.equal(error.option, 'heartbeatIntervalMs');
+  });
+});
+
+describe('validateOtherOptions: port', () => {
+  it('accepts 0 to 65535 and no port', () => {
+    for (const port of [0, 1, 8080, 65_535]) validateOtherOptions({ port });
+    validateOtherOptions({});
+  });
+
+  it('rejects out-of-range, fractional, non-finite and non-number ports', () => {
+    for (const port of [-1, 65_536, 80.5, Number.NaN, Infinity, '8080', null]) {
+      const error = invalidOption(() => validateOtherOptions(withLimit('port', port)));
+      assert.equal(error.option, 'port');
+      assert.equal(error.allowed, 'an integer from 0 to 65535');
+      assert.equal(error.value, port);
+    }
+  });
+});
+
+describe('validateOtherOptions: basePath', () => {
+  it("accepts '' and paths that start with / and do not end with /", () => {
+    for (const basePath of ['', '/sb', '/a/b', '/switchboard-v1']) validateOtherOptions({ basePath });
+  });
+
+  it('rejects a path without a leading slash, with a trailing slash, or "/" alone', () => {
+    for (const basePath of ['sb', 'sb/', '/sb/', '/', '//', ' /sb']) {
+      const error = invalidOption(() => validateOtherOptions({ basePath }));
+      assert.equal(error.option, 'basePath');
+      assert.equal(error.value, basePath);
+    }
+  });
+});
+
+describe('validateOtherOptions: apiKey', () => {
+  it('accepts a key of 16 characters or more', () => {
+    validateOtherOptions({ apiKey: 'k'.repeat(16) });
+    validateOtherOptions({ apiKey: 'k'.repeat(200) });
+  });
+
+  it('rejects a short key without revealing it in the message, the value or the stack', () => {
+    const secret = 'hunter2-secret';
+    const error = invalidOption(() => validateOtherOptions({ apiKey: secret }));
+    assert.equal(error.option, 'apiKey');
+    assert.equal(error.value, '<redacted>');
+    assert.match(error.message, /<redacted>/);
+    assert.match(error.message, /16 characters/);
+    for (const text of [error.message, String(error.stack), JSON.stringify(error), String(error.value)]) {
+      assert.ok(!text.includes(secret), text);
+      assert.ok(!text.includes('hunter2'), text);
+    }
+  });
+
+  it('rejects an empty key', () => {
+    assert.equal(invalidOption(() => validateOtherOptions({ apiKey: '' })).option, 'apiKey');
+  });
+});
+
+describe('validateOtherOptions: channel rules', () => {
+  it('accepts rules with no limit, 0 (unlimited) or a positive integer', () => {
+    validateOtherOptions({
+      channels: [{ pattern: 'a:*' }, { pattern: 'b:*', maxMembers: 0 }, { pattern: 'c', maxMembers: 10 }],
+    });
+  });
+
+  it('rejects a negative or fractional maxMembers, naming the rule', () => {
+    for (const maxMembers of [-1, 1.5, Number.NaN]) {
+      const error = invalidOption(() =>
+        validateOtherOptions({ channels: [{ pattern: 'chat:*', maxMembers }] }),
+      );
+      assert.equal(error.option, 'channels[chat:*].maxMembers');
+      assert.equal(error.value, maxMembers);
+    }
+  });
+});
