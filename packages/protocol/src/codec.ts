@@ -59,6 +59,29 @@ export function exceedsDepth(value: unknown, maxDepth: number): boolean {
   }
 }
 
+/** The outcome of {@link encodeData}. */
+export type EncodedData =
+  { readonly ok: true; readonly json: string } | { readonly ok: false; readonly message: string };
+
+/**
+ * Encode an application payload once, for every recipient and every node. Refuses what cannot be
+ * delivered intact: `undefined`, values nested deeper than `maxDepth` (or cyclic), and values
+ * JSON.stringify rejects (BigInt, a throwing toJSON).
+ */
+export function encodeData(data: unknown, maxDepth = DEFAULT_MAX_DATA_DEPTH): EncodedData {
+  if (data === undefined) return { ok: false, message: 'data is required' };
+  if (exceedsDepth(data, maxDepth))
+    return { ok: false, message: `data is nested more than ${maxDepth} levels deep` };
+  let json: string | undefined;
+  try {
+    json = JSON.stringify(data);
+  } catch {
+    return { ok: false, message: 'data is not serializable as JSON' };
+  }
+  if (json === undefined) return { ok: false, message: 'data is not serializable as JSON' };
+  return { ok: true, json };
+}
+
 /** Build an error payload with the `temporary` flag the code table assigns. */
 export function errorPayload(code: ErrorCode, message: string): ErrorPayload {
   return { code, message, temporary: ERROR_CODE_INFO[code].temporary };

@@ -158,18 +158,27 @@ export class SwitchboardServer {
     if (this.stateValue !== 'idle')
       throw new ServerNotRunningError(`cannot start a server that is ${this.stateValue}`);
     this.stateValue = 'starting';
-    if (this.options.demo === true) this.demoPage = await readFile(DEMO_PAGE);
-    await this.hub.start();
-    this.attachListeners();
-    if (this.ownsHttpServer) {
-      await new Promise<void>((resolve, reject) => {
-        const onError = (error: Error): void => reject(error);
-        this.http.once('error', onError);
-        this.http.listen(this.options.port ?? 8080, this.options.host, () => {
-          this.http.off('error', onError);
-          resolve();
+    try {
+      if (this.options.demo === true) this.demoPage = await readFile(DEMO_PAGE);
+      await this.hub.start();
+      this.attachListeners();
+      if (this.ownsHttpServer) {
+        await new Promise<void>((resolve, reject) => {
+          const onError = (error: Error): void => reject(error);
+          this.http.once('error', onError);
+          this.http.listen(this.options.port ?? 8080, this.options.host, () => {
+            this.http.off('error', onError);
+            resolve();
+          });
         });
-      });
+      }
+    } catch (error) {
+      // A failed start (EADDRINUSE, a broker that cannot connect) leaves nothing running behind it.
+      await this.hub.shutdown().catch(() => {});
+      this.detachListeners?.();
+      this.detachListeners = null;
+      this.stateValue = 'stopped';
+      throw error;
     }
     this.startedAt = this.clock.now();
     this.stateValue = 'running';
@@ -220,28 +229,35 @@ export class SwitchboardServer {
   /** Send to every connection of a user, on every node. */
   async sendToUser(userId: string, data: unknown, options: SendOptions = {}): Promise<void> {
     this.assertRunning();
+    const json = this.hub.encode(data);
     const time = this.clock.now();
     await this.hub.send(
       options.exclude === undefined
-        ? { kind: 'user', userId, data, time }
-        : { kind: 'user', userId, data, time, exclude: options.exclude },
+        ? { kind: 'user', userId, json, time }
+        : { kind: 'user', userId, json, time, exclude: options.exclude },
     );
   }
 
   /** Send to one connection, wherever it is. */
   async sendToConnection(connectionId: string, data: unknown): Promise<void> {
     this.assertRunning();
-    await this.hub.send({ kind: 'connection', connectionId, data, time: this.clock.now() });
+    await this.hub.send({
+      kind: 'connection',
+      connectionId,
+      json: this.hub.encode(data),
+      time: this.clock.now(),
+    });
   }
 
   /** Send to every connection on every node. */
   async broadcast(data: unknown, options: SendOptions = {}): Promise<void> {
     this.assertRunning();
+    const json = this.hub.encode(data);
     const time = this.clock.now();
     await this.hub.send(
       options.exclude === undefined
-        ? { kind: 'broadcast', data, time }
-        : { kind: 'broadcast', data, time, exclude: options.exclude },
+        ? { kind: 'broadcast', json, time }
+        : { kind: 'broadcast', json, time, exclude: options.exclude },
     );
   }
 

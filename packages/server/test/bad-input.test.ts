@@ -120,3 +120,23 @@ describe('bad input on /ws', () => {
     assert.ok(t.server.stats().errors >= 10);
   });
 });
+
+test('data nested past the depth limit: bad_request, and the server survives to serve others', async () => {
+  // 6,000 levels (12 KB) decode fine but would overflow JSON.stringify during fan-out.
+  const t = await startServer();
+  try {
+    const { client: bystander } = await connectV1(t);
+    await bystander.request({ id: 1, type: 'subscribe', channel: 'deep' });
+    const { client } = await connectV1(t);
+    client.send(`{"id":2,"type":"publish","channel":"deep","data":${'['.repeat(6000)}${']'.repeat(6000)}}`);
+    const reply = await client.reply(2);
+    assert.equal((reply['error'] as { code: string }).code, 'bad_request');
+    await client.request({ id: 3, type: 'publish', channel: 'deep', data: 'fine' });
+    const message = await bystander.nextOfType('message');
+    assert.deepEqual([message['id'], message['data']], [1, 'fine'], 'no id was spent on the refused publish');
+    client.close();
+    bystander.close();
+  } finally {
+    await t.stop();
+  }
+});

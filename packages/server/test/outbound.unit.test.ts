@@ -2,35 +2,36 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { Outbound, PING_FRAME, renderRoomPayload } from '../src/hub/outbound.js';
 
+// renderRoomPayload takes the payload already encoded as JSON (the hub encodes once per publish).
 describe('renderRoomPayload: object payloads', () => {
   it('delivers an object as itself with the message id added', () => {
-    assert.equal(renderRoomPayload('message', { text: 'hi', n: 1 }, 7), '{"text":"hi","n":1,"id":7}');
+    assert.equal(renderRoomPayload('message', JSON.stringify({ text: 'hi', n: 1 }), 7), '{"text":"hi","n":1,"id":7}');
   });
 
   it('overrides an id the payload carried with the message id', () => {
-    const text = renderRoomPayload('message', { id: 'spoofed', text: 'hi' }, 7);
+    const text = renderRoomPayload('message', JSON.stringify({ id: 'spoofed', text: 'hi' }), 7);
     assert.deepEqual(JSON.parse(text), { id: 7, text: 'hi' });
   });
 
   it('keeps an id of 0 (not treated as missing)', () => {
-    assert.deepEqual(JSON.parse(renderRoomPayload('message', { a: 1 }, 0)), { a: 1, id: 0 });
+    assert.deepEqual(JSON.parse(renderRoomPayload('message', JSON.stringify({ a: 1 }), 0)), { a: 1, id: 0 });
   });
 
   it('adds no id when there is none (ephemeral messages, direct and broadcast)', () => {
-    const text = renderRoomPayload('message', { text: 'typing' }, undefined);
+    const text = renderRoomPayload('message', JSON.stringify({ text: 'typing' }), undefined);
     assert.equal(text, '{"text":"typing"}');
     assert.equal(Object.hasOwn(JSON.parse(text) as object, 'id'), false);
   });
 
   it('does not modify the payload object it was given', () => {
     const data = { id: 1, text: 'x' };
-    renderRoomPayload('message', data, 99);
+    renderRoomPayload('message', JSON.stringify(data), 99);
     assert.deepEqual(data, { id: 1, text: 'x' });
   });
 
   it('keeps an own "__proto__" key as data and changes no prototype', () => {
     const data = JSON.parse('{"__proto__":{"isAdmin":true},"a":1}') as unknown;
-    const text = renderRoomPayload('message', data, 3);
+    const text = renderRoomPayload('message', JSON.stringify(data), 3);
     assert.equal(text, '{"__proto__":{"isAdmin":true},"a":1,"id":3}');
     assert.equal(({} as Record<string, unknown>)['isAdmin'], undefined);
   });
@@ -41,7 +42,7 @@ describe('renderRoomPayload: other payloads', () => {
     const values: unknown[] = ['hello', 42, 0, true, false, null, [1, 2], [], ''];
     for (const data of values) {
       assert.deepEqual(
-        JSON.parse(renderRoomPayload('message', data, 5)),
+        JSON.parse(renderRoomPayload('message', JSON.stringify(data), 5)),
         { type: 'message', data, id: 5 },
         JSON.stringify(data),
       );
@@ -50,18 +51,18 @@ describe('renderRoomPayload: other payloads', () => {
 
   it('wraps non-objects as {type, data} with no id key when there is none', () => {
     for (const data of ['hello', 1, null, [{ id: 1 }]]) {
-      const parsed = JSON.parse(renderRoomPayload('broadcast', data, undefined)) as Record<string, unknown>;
+      const parsed = JSON.parse(renderRoomPayload('broadcast', JSON.stringify(data), undefined)) as Record<string, unknown>;
       assert.deepEqual(parsed, { type: 'broadcast', data });
       assert.equal(Object.hasOwn(parsed, 'id'), false);
     }
   });
 
   it('uses the kind it is given as the type', () => {
-    assert.equal(renderRoomPayload('direct', 'x', undefined), '{"type":"direct","data":"x"}');
+    assert.equal(renderRoomPayload('direct', JSON.stringify('x'), undefined), '{"type":"direct","data":"x"}');
   });
 
   it('wraps an array even when its elements are objects with ids', () => {
-    assert.equal(renderRoomPayload('message', [{ id: 1 }], 2), '{"type":"message","data":[{"id":1}],"id":2}');
+    assert.equal(renderRoomPayload('message', JSON.stringify([{ id: 1 }]), 2), '{"type":"message","data":[{"id":1}],"id":2}');
   });
 });
 

@@ -82,6 +82,20 @@ describe('/ws/:room (seeds style)', () => {
     ws.close();
   });
 
+  test('a frame nested past the depth limit is refused with bad_request and takes nothing down', async () => {
+    const ws = await connect(`${t.wsUrl}/ws/deep`);
+    const other = await connect(`${t.wsUrl}/ws/deep`);
+    await waitMembers(t, 'deep', 2);
+    ws.send(`{"type":"message","data":${'['.repeat(6000)}${']'.repeat(6000)}}`);
+    assert.equal((await ws.nextOfType('error'))['code'], 'bad_request');
+    ws.send({ type: 'message', text: 'after' });
+    // no id was spent on the refused frame
+    const after = await other.next();
+    assert.deepEqual([after['text'], after['id']], ['after', 1]);
+    ws.close();
+    other.close();
+  });
+
   test('an invalid room name is refused before the upgrade with 400', async () => {
     const { status, body } = await upgradeStatus(`${t.wsUrl}/ws/${encodeURIComponent('bad room')}`);
     assert.equal(status, 400);

@@ -2,6 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { connect, connectV1, stalledClient, startServer, upgradeStatus } from './helpers.js';
+import { createServer } from '../src/index.js';
 
 test('stop() closes every connection with 1001 and a reason, then refuses new ones', async () => {
   const t = await startServer();
@@ -44,4 +45,16 @@ test('library calls after stop() reject with a typed error', async () => {
   await t.stop();
   await assert.rejects(t.server.publish('c', 1), { name: 'ServerNotRunningError', code: 'shutting_down' });
   await t.stop(); // idempotent
+});
+
+test('a start that cannot listen (port in use) rejects and leaves nothing running', async () => {
+  const first = await startServer();
+  const second = createServer({ host: '127.0.0.1', port: first.server.port });
+  try {
+    await assert.rejects(second.start(), { code: 'EADDRINUSE' });
+    assert.equal(second.state, 'stopped');
+    await second.stop(); // still safe to call
+  } finally {
+    await first.stop();
+  }
 });

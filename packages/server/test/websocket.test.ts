@@ -241,3 +241,42 @@ describe('/ws without a message hook', () => {
     }
   });
 });
+
+describe('library calls with undeliverable payloads', () => {
+  test('reject with InvalidArgumentError and leave no gap in message ids', async () => {
+    const t = await startServer();
+    try {
+      const { client } = await connectV1(t);
+      await client.request({ id: 1, type: 'subscribe', channel: 'gapless' });
+      const cyclic: Record<string, unknown> = {};
+      cyclic['self'] = cyclic;
+      for (const bad of [
+        undefined,
+        10n,
+        cyclic,
+        {
+          toJSON: () => {
+            throw new Error('no');
+          },
+        },
+      ]) {
+        await assert.rejects(t.server.publish('gapless', bad), {
+          name: 'InvalidArgumentError',
+          code: 'bad_request',
+        });
+      }
+      await assert.rejects(t.server.broadcast(10n), { name: 'InvalidArgumentError' });
+      await assert.rejects(t.server.sendToUser('u', cyclic), { name: 'InvalidArgumentError' });
+      await assert.rejects(t.server.publish('bad channel', 1), {
+        name: 'InvalidArgumentError',
+        code: 'invalid_channel',
+      });
+      assert.deepEqual(await t.server.publish('gapless', 'ok'), { id: 1 });
+      const message = await client.nextOfType('message');
+      assert.deepEqual([message['id'], message['data']], [1, 'ok']);
+      client.close();
+    } finally {
+      await t.stop();
+    }
+  });
+});

@@ -15,7 +15,8 @@ export interface Exclusion {
 
 /** What a publisher hands to the broker. */
 export interface PublicationInput {
-  readonly data: unknown;
+  /** The payload, encoded once as JSON by the hub; brokers carry it as it is. */
+  readonly json: string;
   /** Ephemeral messages get no offset, skip history and may be dropped under pressure. */
   readonly ephemeral: boolean;
   readonly exclude?: Exclusion;
@@ -26,7 +27,8 @@ export interface Publication {
   readonly channel: string;
   /** Sequential per channel, starting at 1; absent on ephemeral messages. */
   readonly id?: number;
-  readonly data: unknown;
+  /** The payload as JSON. */
+  readonly json: string;
   readonly ephemeral: boolean;
   /** Server time (ms since the Unix epoch) when the broker accepted it. */
   readonly time: number;
@@ -38,19 +40,19 @@ export type Envelope =
   | {
       readonly kind: 'user';
       readonly userId: string;
-      readonly data: unknown;
+      readonly json: string;
       readonly time: number;
       readonly exclude?: Exclusion;
     }
   | {
       readonly kind: 'connection';
       readonly connectionId: string;
-      readonly data: unknown;
+      readonly json: string;
       readonly time: number;
     }
   | {
       readonly kind: 'broadcast';
-      readonly data: unknown;
+      readonly json: string;
       readonly time: number;
       readonly exclude?: Exclusion;
     }
@@ -81,7 +83,10 @@ export interface BrokerHandler {
   onEnvelope(envelope: Envelope): void;
 }
 
-/** The broker seam. Implementations must deliver a channel's publications in offset order. */
+/**
+ * The broker seam. Implementations must deliver a channel's publications in offset order, and report
+ * every failure as a rejected promise, never a synchronous throw.
+ */
 export interface Broker {
   /** Connect and start delivering to `handler`. */
   start(handler: BrokerHandler): Promise<void>;

@@ -22,7 +22,7 @@ export class MemoryBroker implements Broker {
     const handler = this.handler;
     if (handler === null) return Promise.reject(new ServerNotRunningError('broker is not started'));
     let publication: Publication;
-    const base = { channel, data: input.data, ephemeral: input.ephemeral, time: this.clock.now() };
+    const base = { channel, json: input.json, ephemeral: input.ephemeral, time: this.clock.now() };
     const withExclude = input.exclude === undefined ? base : { ...base, exclude: input.exclude };
     if (input.ephemeral) {
       publication = withExclude;
@@ -31,14 +31,22 @@ export class MemoryBroker implements Broker {
       this.offsets.set(channel, id);
       publication = { ...withExclude, id };
     }
-    handler.onPublication(publication);
+    try {
+      handler.onPublication(publication);
+    } catch (error) {
+      return Promise.reject(error as Error);
+    }
     return Promise.resolve(publication);
   }
 
   send(envelope: Envelope): Promise<void> {
     const handler = this.handler;
     if (handler === null) return Promise.reject(new ServerNotRunningError('broker is not started'));
-    handler.onEnvelope(envelope);
+    try {
+      handler.onEnvelope(envelope);
+    } catch (error) {
+      return Promise.reject(error as Error);
+    }
     return Promise.resolve();
   }
 

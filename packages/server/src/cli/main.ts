@@ -1,6 +1,36 @@
 #!/usr/bin/env node
-import { createServer } from '../server.js';
+/**
+ * The `switchboard` command (`npm start`, `npx switchboard`): a standalone server with the in-memory
+ * broker and the demo page, configured by flags and environment variables (see docs/configuration.md).
+ */
+import { readFileSync } from 'node:fs';
+import { EXIT_OK, EXIT_USAGE, exitWithMessage } from './exit.js';
+import { renderHelp } from './help.js';
+import { createCliLogger } from './logger.js';
+import { parseCommandLine } from './parse-options.js';
+import type { CliCommand } from './parse-options.js';
+import { serve } from './serve.js';
+import { isUsageError } from './usage-errors.js';
+import { readVersion } from './version.js';
 
-const server = createServer({ port: Number(process.env['PORT'] ?? 8080), demo: true });
-await server.start();
-console.log(`switchboard listening on ${server.url}`);
+let command: CliCommand;
+try {
+  command = parseCommandLine(process.argv.slice(2), process.env, (path) => readFileSync(path, 'utf8'));
+} catch (error) {
+  if (!isUsageError(error)) throw error;
+  exitWithMessage(EXIT_USAGE, error.message);
+}
+
+switch (command.kind) {
+  case 'help':
+    process.stdout.write(renderHelp());
+    process.exitCode = EXIT_OK;
+    break;
+  case 'version':
+    process.stdout.write(`${readVersion()}\n`);
+    process.exitCode = EXIT_OK;
+    break;
+  case 'run':
+    await serve(command.config, createCliLogger(command.config.logLevel));
+    break;
+}

@@ -3,6 +3,8 @@ import {
   CloseCode,
   ERROR_CODE_INFO,
   ErrorCode,
+  encodeData,
+  isErrorCode,
   encodeServerFrame,
   errorPayload,
   matchChannelPattern,
@@ -16,11 +18,11 @@ import type { ChannelRule, ResolvedLimits, ServerHooks } from '../server-options
 import type { Principal } from '../auth/authenticator.js';
 import type { ConnectionHandle, TransportSocket } from '../transports/transport.js';
 import { TokenBucket } from '../limits/token-bucket.js';
-import { ServerNotRunningError } from '../errors.js';
+import { InvalidArgumentError, ServerNotRunningError } from '../errors.js';
 import { Connection } from './connection.js';
 import type { ConnectionInfo } from './connection.js';
 import { HeartbeatScheduler } from './heartbeat-scheduler.js';
-import { Outbound, PING_FRAME, renderRoomPayload } from './outbound.js';
+import { Outbound, PING_FRAME, renderRoomPayload, renderV1Message, renderV1Push } from './outbound.js';
 import type { WireFormat } from './outbound.js';
 import { handleV1Frame } from './v1-handler.js';
 import { handleRoomFrame } from './room-handler.js';
@@ -324,6 +326,10 @@ export class Hub implements BrokerHandler {
       this.clientError(connection, ErrorCode.ShuttingDown, 'server is shutting down', id);
       return;
     }
+    if (error instanceof InvalidArgumentError && isErrorCode(error.code)) {
+      this.clientError(connection, error.code, error.message, id);
+      return;
+    }
     this.options.logger.error({ err: error, connectionId: connection.id }, 'operation failed');
     this.clientError(connection, ErrorCode.Internal, 'internal error', id);
   }
@@ -429,14 +435,25 @@ export class Hub implements BrokerHandler {
 
   // ---------------------------------------------------------------- publishing
 
-  /** Publish to a channel on every node; resolves with the publication (its `id` is the offset). */
+  /**
+   * Publish to a channel on every node; resolves with the publication (its `id` is the offset). The
+   * payload is validated and encoded before an offset is taken, so a payload that cannot be delivered
+   * never leaves a gap in the channel's ids.
+   */
   publish(channel: string, data: unknown, ephemeral: boolean, exclude?: Exclusion): Promise<Publication> {
+    const encoded = encodeData(data);
+    if (!encoded.ok) return Promise.reject(new InvalidArgumentError(ErrorCode.BadRequest, encoded.message));
     this.counters.messagesPublished++;
     this.options.metrics.messagePublished('channel');
-    return this.options.broker.publish(
-      channel,
-      exclude === undefined ? { data, ephemeral } : { data, ephemeral, exclude },
-    );
+    const input = { json: encoded.json, ephemeral };
+    return this.options.broker.publish(channel, exclude === undefined ? input : { ...input, exclude });
+  }
+
+  /** Encode a payload for a targeted send; throws {@link InvalidArgumentError} when it cannot be delivered. */
+  encode(data: unknown): string {
+    const encoded = encodeData(data);
+    if (!encoded.ok) throw new InvalidArgumentError(ErrorCode.BadRequest, encoded.message);
+    return encoded.json;
   }
 
   /** Route an envelope through the broker to whichever node holds its target. */
@@ -452,15 +469,10 @@ export class Hub implements BrokerHandler {
   onPublication(publication: Publication): void {
     const channel = this.channels.get(publication.channel);
     if (channel === undefined) return;
-    const { id, data, time, exclude, ephemeral } = publication;
+    const { id, json, time, exclude, ephemeral } = publication;
     const outbound = new Outbound(
-      () =>
-        encodeServerFrame(
-          id === undefined
-            ? { type: 'message', channel: publication.channel, data, time }
-            : { type: 'message', channel: publication.channel, id, data, time },
-        ),
-      () => renderRoomPayload('message', data, id),
+      () => renderV1Message(publication.channel, id, json, time),
+      () => renderRoomPayload('message', json, id),
     );
     this.fanOut(channel.members, outbound, ephemeral, exclude);
   }
@@ -473,7 +485,7 @@ export class Hub implements BrokerHandler {
         if (set !== undefined)
           this.fanOut(
             set,
-            this.directOutbound('direct', envelope.data, envelope.time),
+            this.directOutbound('direct', envelope.json, envelope.time),
             false,
             envelope.exclude,
           );
@@ -482,13 +494,13 @@ export class Hub implements BrokerHandler {
       case 'connection': {
         const connection = this.connections.get(envelope.connectionId);
         if (connection !== undefined)
-          this.fanOut([connection], this.directOutbound('direct', envelope.data, envelope.time), false);
+          this.fanOut([connection], this.directOutbound('direct', envelope.json, envelope.time), false);
         return;
       }
       case 'broadcast':
         this.fanOut(
           this.connections.values(),
-          this.directOutbound('broadcast', envelope.data, envelope.time),
+          this.directOutbound('broadcast', envelope.json, envelope.time),
           false,
           envelope.exclude,
         );
@@ -519,10 +531,10 @@ export class Hub implements BrokerHandler {
     }
   }
 
-  private directOutbound(type: 'direct' | 'broadcast', data: unknown, time: number): Outbound {
+  private directOutbound(type: 'direct' | 'broadcast', json: string, time: number): Outbound {
     return new Outbound(
-      () => encodeServerFrame({ type, data, time }),
-      () => renderRoomPayload(type, data, undefined),
+      () => renderV1Push(type, json, time),
+      () => renderRoomPayload(type, json, undefined),
     );
   }
 

@@ -39,17 +39,30 @@ export class Outbound {
   }
 }
 
-function isPlainObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
+/**
+ * The room format of a payload given as JSON: a JSON object is delivered as itself, plus `id` when there
+ * is one (replacing any `id` the payload carried); any other value is wrapped as
+ * `{"type": kind, "data": value}`. Called once per fan-out, never per recipient.
+ */
+export function renderRoomPayload(kind: string, json: string, id: number | undefined): string {
+  if (json.startsWith('{')) {
+    if (id === undefined) return json;
+    return JSON.stringify({ ...(JSON.parse(json) as Record<string, unknown>), id });
+  }
+  return id === undefined
+    ? `{"type":${JSON.stringify(kind)},"data":${json}}`
+    : `{"type":${JSON.stringify(kind)},"data":${json},"id":${id}}`;
 }
 
-/**
- * The room format of a payload: a JSON object is delivered as itself (plus `id` when it has one, which
- * overrides any `id` the payload carried); any other value is wrapped as `{"type": kind, "data": value}`.
- */
-export function renderRoomPayload(kind: string, data: unknown, id: number | undefined): string {
-  if (isPlainObject(data)) return JSON.stringify(id === undefined ? data : { ...data, id });
-  return JSON.stringify(id === undefined ? { type: kind, data } : { type: kind, data, id });
+/** The v1 `message` push, assembled around the already-encoded payload. */
+export function renderV1Message(channel: string, id: number | undefined, json: string, time: number): string {
+  const idPart = id === undefined ? '' : `,"id":${id}`;
+  return `{"type":"message","channel":${JSON.stringify(channel)}${idPart},"data":${json},"time":${time}}`;
+}
+
+/** The v1 `direct` or `broadcast` push, assembled around the already-encoded payload. */
+export function renderV1Push(type: 'direct' | 'broadcast', json: string, time: number): string {
+  return `{"type":"${type}","data":${json},"time":${time}}`;
 }
 
 /** The shared heartbeat ping; identical in both formats. */

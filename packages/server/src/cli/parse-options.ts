@@ -1,0 +1,227 @@
+/**
+ * argv + environment -> createServer options, or a typed error. Pure: the only I/O, reading the API key
+ * file, goes through an injected function, so every bad-input class is unit-tested without a process.
+ */
+import { InvalidOptionError } from '../errors.js';
+import { resolveLimits, validateOtherOptions } from '../server-options.js';
+import type { ResolvedLimits, ServerOptions } from '../server-options.js';
+import { DEFAULT_LOG_LEVEL, OPTION_TABLE, describeAllowed } from './option-table.js';
+import type { BooleanOption, LogLevel, NumberOption, OptionSpec, StringOption } from './option-table.js';
+import {
+  MissingValueError,
+  UnexpectedArgumentError,
+  UnexpectedValueError,
+  UnknownOptionError,
+} from './usage-errors.js';
+
+/** What the command line asks for. */
+export type CliCommand =
+  | { readonly kind: 'help' }
+  | { readonly kind: 'version' }
+  | { readonly kind: 'run'; readonly config: CliConfig };
+
+/** A validated configuration, ready for createServer. */
+export interface CliConfig {
+  /** createServer options, every one set (defaults applied), minus the logger. */
+  readonly server: ServerOptions;
+  /** The numeric limits as the server will resolve them (the CLI needs shutdownTimeoutMs). */
+  readonly limits: ResolvedLimits;
+  /** Level of the pino logger. */
+  readonly logLevel: LogLevel;
+}
+
+/** The environment as `process.env` gives it. */
+export type Environment = Readonly<Record<string, string | undefined>>;
+
+/** Read a file as UTF-8 text, throwing on failure; injected so the parser does no I/O of its own. */
+export type ReadTextFile = (path: string) => string;
+
+/** A value and where it came from, spelled as the user wrote it (`--port`, `PORT`). */
+interface Found {
+  readonly raw: string;
+  readonly source: string;
+}
+
+const REDACTED = '<redacted>';
+const INTEGER = /^[+-]?\d+$/;
+const DECIMAL = /^[+-]?(\d+\.?\d*|\.\d+)$/;
+const TRUE = /^(true|1)$/i;
+const FALSE = /^(false|0)$/i;
+
+/** Every spelling of every flag; an on/off option answers to `--x` and `--no-x`. */
+const FLAGS: ReadonlyMap<string, OptionSpec> = new Map(
+  OPTION_TABLE.flatMap((spec): [string, OptionSpec][] => {
+    if (spec.flag === null) return [];
+    if (spec.type === 'boolean')
+      return [
+        [spec.flag, spec],
+        [`--no-${spec.flag.slice(2)}`, spec],
+      ];
+    return [[spec.flag, spec]];
+  }),
+);
+
+/**
+ * Parse the arguments (without `node` and the script) and the environment. A flag wins over its
+ * variable, which wins over the default. Throws a UsageError subclass or an InvalidOptionError whose
+ * `option` is the flag or variable as the user wrote it; secrets show as `<redacted>`.
+ */
+export function parseCommandLine(
+  argv: readonly string[],
+  env: Environment,
+  readTextFile: ReadTextFile,
+): CliCommand {
+  // Help and version win over everything else, so a broken environment cannot hide the help.
+  if (argv.includes('--help') || argv.includes('-h')) return { kind: 'help' };
+  if (argv.includes('--version')) return { kind: 'version' };
+
+  const fromFlags = scanFlags(argv);
+  const found = new Map<OptionSpec['name'], Found>();
+  const numbers: Partial<Record<NumberOption['name'], number>> = {};
+  const booleans: Partial<Record<BooleanOption['name'], boolean>> = {};
+  const strings: Partial<Record<StringOption['name'], string>> = {};
+  let logLevel: LogLevel | undefined;
+
+  for (const spec of OPTION_TABLE) {
+    const value = fromFlags.get(spec) ?? fromEnv(spec, env);
+    if (value !== undefined) found.set(spec.name, value);
+    switch (spec.type) {
+      case 'number':
+        numbers[spec.name] = value === undefined ? spec.default : parseNumber(spec, value);
+        break;
+      case 'boolean':
+        booleans[spec.name] = value === undefined ? spec.default : parseBoolean(spec, value);
+        break;
+      case 'string':
+        if (value !== undefined) strings[spec.name] = value.raw;
+        break;
+      case 'choice': {
+        const choice =
+          value === undefined ? spec.default : spec.choices.find((c) => c === value.raw.toLowerCase());
+        if (choice === undefined) throw invalid(spec, value);
+        logLevel = choice;
+        break;
+      }
+    }
+  }
+
+  const { apiKey: keyFromEnv, apiKeyFile, ...listen } = strings;
+  const apiKey = resolveApiKey(keyFromEnv, apiKeyFile, found, readTextFile);
+  const server: ServerOptions = {
+    ...numbers,
+    ...booleans,
+    ...listen,
+    ...(apiKey === undefined ? {} : { apiKey }),
+  };
+  let limits: ResolvedLimits;
+  try {
+    limits = resolveLimits(server);
+    validateOtherOptions(server);
+  } catch (error) {
+    throw error instanceof InvalidOptionError ? renameOption(error, found) : error;
+  }
+  return { kind: 'run', config: { server, limits, logLevel: logLevel ?? DEFAULT_LOG_LEVEL } };
+}
+
+function scanFlags(argv: readonly string[]): Map<OptionSpec, Found> {
+  const out = new Map<OptionSpec, Found>();
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i] ?? '';
+    if (!arg.startsWith('-')) throw new UnexpectedArgumentError(arg);
+    const eq = arg.indexOf('=');
+    const flag = eq === -1 ? arg : arg.slice(0, eq);
+    const spec = FLAGS.get(flag);
+    if (spec === undefined) throw new UnknownOptionError(flag);
+    if (spec.type === 'boolean') {
+      if (eq !== -1) throw new UnexpectedValueError(flag);
+      out.set(spec, { raw: flag.startsWith('--no-') ? 'false' : 'true', source: flag });
+      continue;
+    }
+    let raw: string;
+    if (eq !== -1) {
+      raw = arg.slice(eq + 1);
+    } else {
+      // `--port --host x` is a forgotten value, not a port named "--host"; `-1` stays a value.
+      const next = argv[i + 1];
+      if (next === undefined || next.startsWith('--')) throw new MissingValueError(flag);
+      raw = next;
+      i++;
+    }
+    out.set(spec, { raw, source: flag });
+  }
+  return out;
+}
+
+function fromEnv(spec: OptionSpec, env: Environment): Found | undefined {
+  const raw = env[spec.env];
+  // Empty means unset: `FOO=` in a compose file or `FOO=${FOO:-}` in a script should not be an error.
+  return raw === undefined || raw === '' ? undefined : { raw, source: spec.env };
+}
+
+function invalid(spec: OptionSpec, value: Found | undefined): InvalidOptionError {
+  const shown = spec.secret === true ? REDACTED : (value?.raw ?? '');
+  return new InvalidOptionError(value?.source ?? spec.env, shown, describeAllowed(spec));
+}
+
+function parseNumber(spec: NumberOption, value: Found): number {
+  const { min, max, integer } = spec.bounds;
+  const n = Number(value.raw);
+  // Number() alone would take '', ' 8', '0x10' and '1e3'; an operator who wrote those meant something else.
+  if (!(integer ? INTEGER : DECIMAL).test(value.raw) || n < min || n > max) throw invalid(spec, value);
+  return n;
+}
+
+function parseBoolean(spec: BooleanOption, value: Found): boolean {
+  if (TRUE.test(value.raw)) return true;
+  if (FALSE.test(value.raw)) return false;
+  throw invalid(spec, value);
+}
+
+function resolveApiKey(
+  keyFromEnv: string | undefined,
+  path: string | undefined,
+  found: Map<OptionSpec['name'], Found>,
+  readTextFile: ReadTextFile,
+): string | undefined {
+  const file = found.get('apiKeyFile');
+  if (path === undefined || file === undefined) return keyFromEnv;
+  const key = found.get('apiKey');
+  // Both variables set is ambiguous; `--api-key-file` on the command line simply wins (flag over env).
+  if (key !== undefined && file.source !== '--api-key-file') {
+    throw new InvalidOptionError(
+      file.source,
+      path,
+      `no file while ${key.source} is set (set only one of them)`,
+    );
+  }
+  let text: string;
+  try {
+    text = readTextFile(path);
+  } catch (error) {
+    // "ENOENT: no such file or directory, open '/x'" -> "ENOENT: no such file or directory".
+    const reason = error instanceof Error ? (error.message.split(',')[0] ?? error.message) : String(error);
+    throw new InvalidOptionError(file.source, path, `a readable file (${reason})`);
+  }
+  const trimmed = text.trim();
+  if (trimmed === '')
+    throw new InvalidOptionError(file.source, path, 'a file holding the API key (it is empty)');
+  // A later complaint about the key (too short) must name the file the key came from.
+  found.set('apiKey', { raw: REDACTED, source: file.source });
+  return trimmed;
+}
+
+/**
+ * The server names options in camelCase (`heartbeatTimeoutMs`); say instead what the user wrote, or the
+ * variable that would set it when the offending value is a default.
+ */
+function renameOption(error: InvalidOptionError, found: Map<OptionSpec['name'], Found>): InvalidOptionError {
+  const spec = OPTION_TABLE.find((s) => s.name === error.option);
+  if (spec === undefined) return error;
+  const label = (s: OptionSpec): string => found.get(s.name)?.source ?? s.env;
+  const value = found.get(spec.name);
+  const option = value === undefined ? `${spec.env} (default)` : value.source;
+  const shown = spec.secret === true ? REDACTED : (value?.raw ?? error.value);
+  let allowed = error.allowed;
+  for (const s of OPTION_TABLE) allowed = allowed.replace(new RegExp(`\\b${s.name}\\b`, 'g'), label(s));
+  return new InvalidOptionError(option, shown, allowed);
+}

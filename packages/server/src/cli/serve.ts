@@ -1,0 +1,73 @@
+/**
+ * The running part of the CLI: start the server, log its URL once, and turn SIGTERM / SIGINT into a
+ * graceful stop (every connection closed with 1001) followed by exit 0.
+ */
+import { createServer } from '../server.js';
+import type { ServerOptions } from '../server-options.js';
+import type { Logger } from '../util/logger.js';
+import { EXIT_FAILURE, EXIT_OK, exitWithMessage } from './exit.js';
+import type { CliConfig } from './parse-options.js';
+
+/**
+ * Extra time past shutdownTimeoutMs before a hung stop is abandoned: after the connection drain, stop()
+ * still closes the broker and the HTTP server, which normally takes milliseconds.
+ */
+export const SHUTDOWN_MARGIN_MS = 5000;
+
+/** Start serving `config`; every way out of the process from here on goes through process.exit. */
+export async function serve(config: CliConfig, logger: Logger): Promise<void> {
+  const server = createServer({ ...config.server, logger });
+  try {
+    await server.start();
+  } catch (error) {
+    exitWithMessage(EXIT_FAILURE, describeStartError(error, config.server));
+  }
+  // Installed only once listening: stopping a half-started server would race its listen(), and a
+  // signal before this point finds nothing to drain, so the default (die at once) is right.
+  let stopping = false;
+  const onSignal = (signal: NodeJS.Signals): void => {
+    if (stopping) {
+      logger.warn({ signal }, 'second signal: exiting without waiting for connections');
+      process.exit(EXIT_FAILURE);
+    }
+    stopping = true;
+    logger.info({ signal }, 'switchboard stopping');
+    const deadlineMs = config.limits.shutdownTimeoutMs + SHUTDOWN_MARGIN_MS;
+    setTimeout(() => {
+      logger.error({ deadlineMs }, 'shutdown did not finish in time: exiting anyway');
+      process.exit(EXIT_FAILURE);
+    }, deadlineMs);
+    server.stop().then(
+      () => {
+        logger.info({}, 'switchboard stopped');
+        process.exit(EXIT_OK);
+      },
+      (error: unknown) => {
+        logger.error({ err: error }, 'shutdown failed');
+        process.exit(EXIT_FAILURE);
+      },
+    );
+  };
+  process.on('SIGTERM', onSignal);
+  process.on('SIGINT', onSignal);
+  // Last, after the handlers: the kernel delivers a signal whenever it is sent, not on a JS tick, so a
+  // supervisor that signals as soon as it reads this line would otherwise kill the process outright.
+  logger.info({ url: server.url }, 'switchboard listening');
+}
+
+/** What a listen error means for the operator, in one line. */
+function describeStartError(error: unknown, options: ServerOptions): string {
+  const where = `${options.host ?? 'every interface'}, port ${options.port ?? '(default)'}`;
+  if (error instanceof Error && 'code' in error && typeof error.code === 'string') {
+    const hint = LISTEN_HINTS[error.code];
+    if (hint !== undefined) return `cannot listen on ${where}: ${hint} (${error.code})`;
+  }
+  return `failed to start: ${error instanceof Error ? error.message : String(error)}`;
+}
+
+const LISTEN_HINTS: Readonly<Record<string, string>> = {
+  EADDRINUSE: 'the address is already in use; stop the other process or choose another --port / PORT',
+  EACCES: 'permission denied; ports below 1024 need privileges, choose another --port / PORT',
+  EADDRNOTAVAIL: 'no such address on this machine; check --host / HOST',
+  ENOTFOUND: 'the host name does not resolve; check --host / HOST',
+};
