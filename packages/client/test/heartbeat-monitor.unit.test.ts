@@ -1,0 +1,38 @@
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { HeartbeatMonitor } from '../src/heartbeat-monitor.js';
+
+const settings = { interval: 100, timeout: 300 };
+
+describe('HeartbeatMonitor', () => {
+  it('asks for one ping after an interval of silence, then declares the server dead at the timeout', () => {
+    const monitor = new HeartbeatMonitor(settings, 1000);
+    assert.equal(monitor.nextCheckAt, 1100);
+    assert.equal(monitor.check(1099), 'none');
+    assert.equal(monitor.check(1100), 'ping');
+    assert.equal(monitor.nextCheckAt, 1300);
+    assert.equal(monitor.check(1200), 'none');
+    assert.equal(monitor.check(1299), 'none');
+    assert.equal(monitor.check(1300), 'dead');
+  });
+
+  it('a received frame restarts the silence', () => {
+    const monitor = new HeartbeatMonitor(settings, 0);
+    assert.equal(monitor.check(100), 'ping');
+    monitor.received(150);
+    assert.equal(monitor.nextCheckAt, 250);
+    assert.equal(monitor.check(249), 'none');
+    assert.equal(monitor.check(250), 'ping');
+    assert.equal(monitor.check(449), 'none');
+    assert.equal(monitor.check(450), 'dead');
+  });
+
+  it('accepts only positive settings with timeout >= interval', () => {
+    assert.equal(HeartbeatMonitor.usable({ interval: 15000, timeout: 45000 }), true);
+    assert.equal(HeartbeatMonitor.usable({ interval: 0, timeout: 45000 }), false);
+    assert.equal(HeartbeatMonitor.usable({ interval: 100, timeout: 50 }), false);
+    assert.equal(HeartbeatMonitor.usable({ interval: '100', timeout: 500 }), false);
+    assert.equal(HeartbeatMonitor.usable(undefined), false);
+    assert.equal(HeartbeatMonitor.usable(null), false);
+  });
+});
