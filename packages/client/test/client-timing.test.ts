@@ -109,11 +109,11 @@ describe('server pings', () => {
 });
 
 describe('client heartbeat', () => {
-  it('pings a server silent for an interval; the reply resets the silence', async () => {
+  it('pings a server silent for 1.5 intervals; the reply resets the silence', async () => {
     const t = await server({ heartbeatIntervalMs: 10_000, heartbeatTimeoutMs: 30_000 });
     const { client, clock, socket } = tappedClient(t);
     await client.connect();
-    clock.advance(9_999);
+    clock.advance(14_999);
     assert.equal(socket().sent.length, 0);
     clock.advance(1);
     const ping = socket().sent[0];
@@ -123,16 +123,16 @@ describe('client heartbeat', () => {
       (s) => s.received.some((f) => f['type'] === 'reply' && f['id'] === ping?.['id']),
       'the ping reply',
     );
-    // The reply (at 10 s) restarted the silence: a second ping an interval later, and the timeout counts
-    // from the reply too. Without it the server would have been dead at 30 s; now it is at 40 s.
-    clock.advance(9_999);
+    // The reply (at 15 s) restarted the silence: a second ping 15 s later, and the timeout counts from the
+    // reply too. Without it the server would have been dead at 30 s; now it is at 45 s.
+    clock.advance(14_999);
     assert.equal(socket().sent.length, 1);
     clock.advance(1);
     assert.deepEqual(
       socket().sent.map((f) => f['type']),
       ['ping', 'ping'],
     );
-    clock.advance(19_999);
+    clock.advance(14_999);
     assert.equal(client.state, 'connected');
     clock.advance(1);
     assert.equal(client.state, 'disconnected');
@@ -150,12 +150,12 @@ describe('client heartbeat', () => {
     const pending = client.send('lost', { timeoutMs: 60_000 });
     const states = record(client, 'state');
     const disconnected = record(client, 'disconnected');
-    clock.advance(10_000);
+    clock.advance(15_000);
     assert.deepEqual(
       socket().sent.map((f) => f['type']),
       ['send', 'ping'],
     );
-    clock.advance(19_999);
+    clock.advance(14_999);
     assert.equal(client.state, 'connected');
     clock.advance(1);
     const reason = 'no frame from the server within the heartbeat timeout';

@@ -1,7 +1,7 @@
 // The multiplexed protocol v1 endpoint (`/ws`): handshake, channels, users, exclusions, application hooks.
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { connect, connectV1, queryUserAuthenticator, startServer } from './helpers.js';
+import { connect, connectV1, queryUserAuthenticator, startServer, until } from './helpers.js';
 import type { TestServer } from './helpers.js';
 import { ApplicationError } from '../src/index.js';
 import type { ConnectionInfo, DisconnectInfo } from '../src/index.js';
@@ -276,6 +276,61 @@ describe('library calls with undeliverable payloads', () => {
       assert.deepEqual([message['id'], message['data']], [1, 'ok']);
       client.close();
     } finally {
+      await t.stop();
+    }
+  });
+});
+
+describe('refused requests are not bad input', () => {
+  test('many application errors do not close the connection; only malformed frames spend the error budget', async () => {
+    const t = await startServer({
+      errorBurst: 3,
+      errorRefillPerSecond: 0.001,
+      onMessage: () => {
+        throw new ApplicationError('refused');
+      },
+    });
+    try {
+      const { client } = await connectV1(t);
+      for (let id = 1; id <= 10; id++) {
+        const reply = await client.request({ id, type: 'send', data: id });
+        assert.equal((reply['error'] as { code: string }).code, 'application_error');
+      }
+      for (let id = 11; id <= 15; id++) {
+        const reply = await client.request({ id, type: 'unsubscribe', channel: 'never' });
+        assert.equal((reply['error'] as { code: string }).code, 'not_subscribed');
+      }
+      assert.deepEqual((await client.request({ id: 99, type: 'ping' }))['result'], {});
+      client.close();
+    } finally {
+      await t.stop();
+    }
+  });
+
+  test('at most 32 send commands wait on the hook at once; the rest get rate_limited', async () => {
+    const release: (() => void)[] = [];
+    const t = await startServer({
+      onMessage: () => new Promise<string>((resolve) => release.push(() => resolve('done'))),
+    });
+    try {
+      const { client } = await connectV1(t);
+      for (let id = 1; id <= 33; id++) client.send({ id, type: 'send', data: id });
+      const limited = await client.reply(33);
+      assert.deepEqual(limited['error'], {
+        code: 'rate_limited',
+        message: 'at most 32 send commands in flight',
+        temporary: true,
+      });
+      for (const r of release.splice(0)) r();
+      assert.equal((await client.reply(1))['result'], 'done');
+      const again = client.reply(34);
+      client.send({ id: 34, type: 'send', data: 'again' });
+      await until(() => release.length === 1, 3000, 'the hook to be called again');
+      for (const r of release.splice(0)) r();
+      assert.equal((await again)['result'], 'done', 'capacity came back once hooks finished');
+      client.close();
+    } finally {
+      for (const r of release) r();
       await t.stop();
     }
   });

@@ -35,6 +35,8 @@ export class Connection implements HeartbeatTarget, ConnectionInfo {
   awaitingPong = true;
   /** When the outbound buffer went over the soft limit; 0 while under it. */
   overBufferSince = 0;
+  /** `send` commands waiting on the application's hook. */
+  pendingSends = 0;
   /** Created on the first client error only: most connections never need one. */
   errorBudget: TokenBucket | null = null;
   readonly subscriptions = new Set<string>();

@@ -1,7 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import {
   CloseCode,
-  ERROR_CODE_INFO,
   ErrorCode,
   encodeData,
   isErrorCode,
@@ -34,6 +33,19 @@ export type Outcome<T> =
 
 /** Closes after which the peer is presumed dead or stuck, so the close handshake gets only a short linger. */
 const LINGER_CODES: ReadonlySet<number> = new Set([CloseCode.HeartbeatTimeout, CloseCode.SlowConsumer]);
+
+/**
+ * Errors that mean the client sent something malformed. Only these spend the error budget: a client whose
+ * requests are merely refused (by the application, a limit, a missing subscription) is not a broken client
+ * and must not be closed with a terminal code.
+ */
+const BUDGETED_ERRORS: ReadonlySet<ErrorCode> = new Set([
+  ErrorCode.InvalidJson,
+  ErrorCode.InvalidFrame,
+  ErrorCode.UnknownCommand,
+  ErrorCode.BadRequest,
+  ErrorCode.InvalidChannel,
+]);
 
 /** The outbound hard limit is this multiple of the soft limit: past it, even reliable messages cannot wait. */
 export const HARD_BUFFER_FACTOR = 4;
@@ -313,7 +325,7 @@ export class Hub implements BrokerHandler {
       connection,
       id === undefined ? { type: 'error', ...error } : { type: 'reply', id, error },
     );
-    if (ERROR_CODE_INFO[code].temporary) return;
+    if (!BUDGETED_ERRORS.has(code)) return;
     const now = this.options.clock.now();
     connection.errorBudget ??= new TokenBucket(this.limits.errorBurst, this.limits.errorRefillPerSecond, now);
     if (!connection.errorBudget.take(now))

@@ -5,6 +5,12 @@ import { ApplicationError } from '../errors.js';
 import type { Connection } from './connection.js';
 import type { Hub, Outcome } from './hub.js';
 
+/**
+ * `send` commands one connection may have waiting on the application's hook at once: a slow or stuck hook
+ * must not let one client pile up unbounded work. Past it, `rate_limited` (temporary).
+ */
+export const MAX_PENDING_SENDS = 32;
+
 /** Handle one text frame from a v1 connection. */
 export function handleV1Frame(hub: Hub, connection: Connection, text: string): void {
   const decoded = decodeCommand(text, { maxChannelLength: hub.settings.maxChannelLength });
@@ -47,9 +53,20 @@ function dispatch(hub: Hub, connection: Connection, command: ClientCommand): voi
       return;
     }
     case 'send':
-      void runMessageHook(hub, connection, command.data).then((outcome) =>
-        answer(hub, connection, id, outcome),
-      );
+      if (connection.pendingSends >= MAX_PENDING_SENDS) {
+        hub.clientError(
+          connection,
+          ErrorCode.RateLimited,
+          `at most ${MAX_PENDING_SENDS} send commands in flight`,
+          id,
+        );
+        return;
+      }
+      connection.pendingSends++;
+      void runMessageHook(hub, connection, command.data).then((outcome) => {
+        connection.pendingSends--;
+        answer(hub, connection, id, outcome);
+      });
       return;
   }
 }
