@@ -23,7 +23,8 @@ export class ApiKeyGuard {
     const header = req.headers['x-api-key'];
     let presented = typeof header === 'string' ? header : undefined;
     const auth = req.headers.authorization;
-    if (presented === undefined && auth !== undefined && /^bearer /i.test(auth)) presented = auth.slice(7).trim();
+    if (presented === undefined && auth !== undefined && /^bearer /i.test(auth))
+      presented = auth.slice(7).trim();
     if (presented === undefined) return false;
     return timingSafeEqual(digest(presented), this.expected);
   }

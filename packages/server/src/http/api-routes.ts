@@ -2,15 +2,18 @@
  * The server HTTP API (`/api/...`): any backend, in any language, publishes and sends through it.
  * Documented in docs/http-api.md.
  */
-import { ErrorCode, channelNameProblem } from '@switchboard/protocol';
+import { ErrorCode, channelNameProblem, isErrorCode } from '@switchboard/protocol';
 import type { Router, RouteContext } from './router.js';
 import type { ApiKeyGuard } from './api-key.js';
-import { readJsonBody, sendError, sendJson } from './http-utils.js';
+import { hasBody, readJsonBody, sendError, sendJson } from './http-utils.js';
 import type { SwitchboardServer } from '../server.js';
 import type { Exclusion } from '../broker/broker.js';
-import { ServerNotRunningError } from '../errors.js';
+import { InvalidArgumentError, ServerNotRunningError } from '../errors.js';
 
 type Body = Record<string, unknown>;
+
+/** Whether a route reads a JSON body: always, only when the request has one, or never. */
+type BodyRule = 'required' | 'optional' | 'none';
 
 /** Everything the API routes need from the server. */
 export interface ApiDependencies {
@@ -39,7 +42,8 @@ function exclusionOf(body: Body): Exclusion | undefined {
   if (connectionId !== undefined && typeof connectionId !== 'string') {
     throw new BadInput(ErrorCode.BadRequest, 'exclude.connectionId must be a string');
   }
-  if (userId !== undefined && typeof userId !== 'string') throw new BadInput(ErrorCode.BadRequest, 'exclude.userId must be a string');
+  if (userId !== undefined && typeof userId !== 'string')
+    throw new BadInput(ErrorCode.BadRequest, 'exclude.userId must be a string');
   return {
     ...(connectionId === undefined ? {} : { connectionId }),
     ...(userId === undefined ? {} : { userId }),
@@ -47,7 +51,8 @@ function exclusionOf(body: Body): Exclusion | undefined {
 }
 
 function dataOf(body: Body): unknown {
-  if (!('data' in body) || body['data'] === undefined) throw new BadInput(ErrorCode.BadRequest, 'data is required');
+  if (!('data' in body) || body['data'] === undefined)
+    throw new BadInput(ErrorCode.BadRequest, 'data is required');
   return body['data'];
 }
 
@@ -68,7 +73,7 @@ export function addApiRoutes(router: Router, prefix: string, deps: ApiDependenci
   const { server } = deps;
 
   const guarded =
-    (handler: (ctx: RouteContext, body: Body) => Promise<unknown>, readsBody = true) =>
+    (handler: (ctx: RouteContext, body: Body) => Promise<unknown>, bodyRule: BodyRule = 'required') =>
     async (ctx: RouteContext): Promise<void> => {
       if (!deps.guard.allows(ctx.req)) {
         ctx.req.resume();
@@ -76,7 +81,8 @@ export function addApiRoutes(router: Router, prefix: string, deps: ApiDependenci
         return;
       }
       let body: Body = {};
-      if (readsBody) {
+      // A route whose fields are all optional accepts a bare `curl -X POST` (no body, no content-type).
+      if (bodyRule === 'required' || (bodyRule === 'optional' && hasBody(ctx.req))) {
         const read = await readJsonBody(ctx.req, deps.maxBodyBytes);
         if (!read.ok) {
           sendError(ctx.res, read.code, read.message, read.status);
@@ -92,7 +98,10 @@ export function addApiRoutes(router: Router, prefix: string, deps: ApiDependenci
         sendJson(ctx.res, 200, await handler(ctx, body));
       } catch (error) {
         if (error instanceof BadInput) sendError(ctx.res, error.code, error.message);
-        else if (error instanceof ServerNotRunningError) sendError(ctx.res, ErrorCode.ShuttingDown, 'server is shutting down');
+        else if (error instanceof InvalidArgumentError && isErrorCode(error.code))
+          sendError(ctx.res, error.code, error.message);
+        else if (error instanceof ServerNotRunningError)
+          sendError(ctx.res, ErrorCode.ShuttingDown, 'server is shutting down');
         else throw error;
       }
     };
@@ -109,10 +118,14 @@ export function addApiRoutes(router: Router, prefix: string, deps: ApiDependenci
     guarded(async (_ctx, body) => {
       const channel = channelOf(body['channel']);
       const ephemeral = body['ephemeral'] ?? false;
-      if (typeof ephemeral !== 'boolean') throw new BadInput(ErrorCode.BadRequest, 'ephemeral must be a boolean');
+      if (typeof ephemeral !== 'boolean')
+        throw new BadInput(ErrorCode.BadRequest, 'ephemeral must be a boolean');
       const data = dataOf(body);
       const exclude = exclusionOf(body);
-      const result = await server.publish(channel, data, { ephemeral, ...(exclude === undefined ? {} : { exclude }) });
+      const result = await server.publish(channel, data, {
+        ephemeral,
+        ...(exclude === undefined ? {} : { exclude }),
+      });
       return result.id === undefined ? {} : { id: result.id };
     }),
   );
@@ -150,7 +163,7 @@ export function addApiRoutes(router: Router, prefix: string, deps: ApiDependenci
     guarded(async (ctx, body) => {
       await server.disconnectUser(ctx.params['userId'] ?? '', closeOf(body));
       return {};
-    }),
+    }, 'optional'),
   );
   router.add(
     'POST',
@@ -158,12 +171,12 @@ export function addApiRoutes(router: Router, prefix: string, deps: ApiDependenci
     guarded(async (ctx, body) => {
       await server.disconnectConnection(ctx.params['connectionId'] ?? '', closeOf(body));
       return {};
-    }),
+    }, 'optional'),
   );
   router.add(
     'GET',
     `${prefix}/stats`,
-    guarded(() => Promise.resolve(server.stats()), false),
+    guarded(() => Promise.resolve(server.stats()), 'none'),
   );
   router.add(
     'GET',
@@ -171,6 +184,6 @@ export function addApiRoutes(router: Router, prefix: string, deps: ApiDependenci
     guarded(async (ctx) => {
       const channel = channelOf(ctx.params['channel']);
       return server.channelInfo(channel);
-    }, false),
+    }, 'none'),
   );
 }

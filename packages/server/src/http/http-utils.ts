@@ -5,7 +5,12 @@ import { ERROR_CODE_INFO } from '@switchboard/protocol';
 import type { ErrorCode } from '@switchboard/protocol';
 
 /** Write a JSON response. */
-export function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+export function sendJson(
+  res: ServerResponse,
+  status: number,
+  body: unknown,
+  headers: Record<string, string> = {},
+): void {
   const text = JSON.stringify(body);
   res.writeHead(status, {
     'content-type': 'application/json; charset=utf-8',
@@ -26,7 +31,13 @@ export function sendError(res: ServerResponse, code: ErrorCode, message: string,
  * Refuse a WebSocket upgrade with an HTTP status and a JSON error body, then close the socket. An
  * expected rejection is an answer, never an exception (ws's abortHandshake pattern).
  */
-export function rejectUpgrade(socket: Duplex, status: number, code: ErrorCode, message: string, headers: Record<string, string> = {}): void {
+export function rejectUpgrade(
+  socket: Duplex,
+  status: number,
+  code: ErrorCode,
+  message: string,
+  headers: Record<string, string> = {},
+): void {
   if (!socket.writable) {
     socket.destroy();
     return;
@@ -46,8 +57,16 @@ export function rejectUpgrade(socket: Duplex, status: number, code: ErrorCode, m
 /** Why a request body could not be read as JSON. */
 export type BodyProblem = { readonly status: number; readonly code: ErrorCode; readonly message: string };
 
+/** Whether a request carries a body (RFC 9112 section 6.3: a Transfer-Encoding or a non-zero Content-Length). */
+export function hasBody(req: IncomingMessage): boolean {
+  return req.headers['transfer-encoding'] !== undefined || Number(req.headers['content-length'] ?? 0) > 0;
+}
+
 /** Read a JSON request body of at most `limit` bytes. */
-export async function readJsonBody(req: IncomingMessage, limit: number): Promise<{ ok: true; value: unknown } | ({ ok: false } & BodyProblem)> {
+export async function readJsonBody(
+  req: IncomingMessage,
+  limit: number,
+): Promise<{ ok: true; value: unknown } | ({ ok: false } & BodyProblem)> {
   const type = req.headers['content-type'] ?? '';
   if (!/^application\/json\b/i.test(type)) {
     return { ok: false, status: 415, code: 'bad_request', message: 'content-type must be application/json' };
@@ -55,7 +74,12 @@ export async function readJsonBody(req: IncomingMessage, limit: number): Promise
   const declared = Number(req.headers['content-length'] ?? 0);
   if (declared > limit) {
     req.resume();
-    return { ok: false, status: 413, code: 'message_too_large', message: `body is larger than ${limit} bytes` };
+    return {
+      ok: false,
+      status: 413,
+      code: 'message_too_large',
+      message: `body is larger than ${limit} bytes`,
+    };
   }
   const chunks: Buffer[] = [];
   let size = 0;
@@ -63,7 +87,12 @@ export async function readJsonBody(req: IncomingMessage, limit: number): Promise
     size += chunk.length;
     if (size > limit) {
       req.resume();
-      return { ok: false, status: 413, code: 'message_too_large', message: `body is larger than ${limit} bytes` };
+      return {
+        ok: false,
+        status: 413,
+        code: 'message_too_large',
+        message: `body is larger than ${limit} bytes`,
+      };
     }
     chunks.push(chunk);
   }
