@@ -39,8 +39,11 @@ export interface ServerMessage {
 /** Someone joined or left a channel whose join/leave notices are enabled. */
 export interface MembershipChange {
   readonly channel: string;
-  readonly connectionId: string;
+  /** The user who joined or left; null for an anonymous connection (then `connectionId` says which). */
   readonly userId: string | null;
+  readonly connectionId?: string;
+  /** What the application attached to the user's connection. */
+  readonly info?: unknown;
   readonly time: number;
 }
 

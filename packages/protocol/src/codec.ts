@@ -4,7 +4,7 @@
  */
 import { ERROR_CODE_INFO, ErrorCode } from './codes.js';
 import { channelNameProblem, DEFAULT_MAX_CHANNEL_LENGTH } from './channel-name.js';
-import type { ClientCommand, ErrorPayload, ServerFrame } from './frames.js';
+import type { ClientCommand, ErrorPayload, ServerFrame, StreamPosition } from './frames.js';
 
 /** Why a frame was rejected, with the command id when one could be read (so the error can be a reply). */
 export interface DecodeFailure {
@@ -96,6 +96,26 @@ function isPlainObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
+/** The most messages one `history` command may ask for. */
+export const MAX_HISTORY_LIMIT = 1000;
+
+/** The number of messages `history` returns when the command gives no `limit`. */
+export const DEFAULT_HISTORY_LIMIT = 100;
+
+/** Maximum length of a stream epoch string. */
+const MAX_EPOCH_LENGTH = 64;
+
+function isOffset(value: unknown): value is number {
+  return typeof value === 'number' && Number.isSafeInteger(value) && value >= 0;
+}
+
+/** Whether `value` is a well-formed {@link StreamPosition}. */
+export function isStreamPosition(value: unknown): value is StreamPosition {
+  if (!isPlainObject(value)) return false;
+  const { offset, epoch } = value;
+  return isOffset(offset) && typeof epoch === 'string' && epoch.length <= MAX_EPOCH_LENGTH;
+}
+
 /** Whether `value` is a valid command id: a non-negative safe integer. */
 export function isValidCommandId(value: unknown): value is number {
   return typeof value === 'number' && Number.isSafeInteger(value) && value >= 0;
@@ -134,13 +154,63 @@ export function validateCommand(value: unknown, options: DecodeOptions = {}): De
     case 'ping':
     case 'pong':
       return { ok: true, command: id === undefined ? { type } : { type, id } };
-    case 'subscribe':
-    case 'unsubscribe': {
+    case 'subscribe': {
       const channel = value['channel'];
       const problem = channelNameProblem(channel, maxChannelLength);
       if (problem !== null) return fail(ErrorCode.InvalidChannel, problem, id);
-      const command = { type, channel: channel as string };
+      const rawSince = value['since'];
+      let since: StreamPosition | undefined;
+      if (rawSince !== undefined) {
+        if (!isStreamPosition(rawSince)) {
+          return fail(
+            ErrorCode.BadRequest,
+            'since must be {"offset": a non-negative integer, "epoch": a string}',
+            id,
+          );
+        }
+        since = { offset: rawSince.offset, epoch: rawSince.epoch };
+      }
+      const command = {
+        type,
+        channel: channel as string,
+        ...(since === undefined ? {} : { since }),
+      };
       return { ok: true, command: id === undefined ? command : { ...command, id } };
+    }
+    case 'unsubscribe':
+    case 'presence':
+    case 'presence_stats': {
+      const channel = value['channel'];
+      const problem = channelNameProblem(channel, maxChannelLength);
+      if (problem !== null) return fail(ErrorCode.InvalidChannel, problem, id);
+      const command = { type, channel: channel as string } as
+        | { type: 'unsubscribe'; channel: string }
+        | { type: 'presence'; channel: string }
+        | { type: 'presence_stats'; channel: string };
+      return { ok: true, command: id === undefined ? command : { ...command, id } };
+    }
+    case 'history': {
+      const channel = value['channel'];
+      const problem = channelNameProblem(channel, maxChannelLength);
+      if (problem !== null) return fail(ErrorCode.InvalidChannel, problem, id);
+      const since = value['since'];
+      if (since !== undefined && !isOffset(since)) {
+        return fail(ErrorCode.BadRequest, 'since must be a non-negative integer', id);
+      }
+      const limit = value['limit'];
+      if (limit !== undefined && (!isOffset(limit) || limit < 1 || limit > MAX_HISTORY_LIMIT)) {
+        return fail(ErrorCode.BadRequest, `limit must be an integer from 1 to ${MAX_HISTORY_LIMIT}`, id);
+      }
+      return {
+        ok: true,
+        command: {
+          type,
+          channel: channel as string,
+          ...(id === undefined ? {} : { id }),
+          ...(since === undefined ? {} : { since }),
+          ...(limit === undefined ? {} : { limit }),
+        },
+      };
     }
     case 'publish': {
       const channel = value['channel'];

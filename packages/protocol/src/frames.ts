@@ -16,10 +16,25 @@ export interface CommandBase {
   readonly id?: number;
 }
 
-/** Join a channel; the reply's result is {@link SubscribeResult}. */
+/**
+ * A position in a channel's stream: the offset of the last message seen, and the epoch of the stream it
+ * belongs to. A stream's epoch changes whenever its history is lost, so a position from another epoch
+ * can never be recovered from.
+ */
+export interface StreamPosition {
+  readonly offset: number;
+  readonly epoch: string;
+}
+
+/**
+ * Join a channel; the reply's result is {@link SubscribeResult}. With `since`, recover what was missed
+ * after that position. Subscribing again to a channel the connection already holds, with `since`,
+ * re-synchronises it (the server replays from `since`; the client drops what it already has).
+ */
 export interface SubscribeCommand extends CommandBase {
   readonly type: 'subscribe';
   readonly channel: string;
+  readonly since?: StreamPosition;
 }
 
 /** Leave a channel; the reply's result is `{}`. */
@@ -45,6 +60,28 @@ export interface SendCommand extends CommandBase {
   readonly data: unknown;
 }
 
+/** Read a channel's retained history; the reply's result is {@link HistoryResult}. */
+export interface HistoryCommand extends CommandBase {
+  readonly type: 'history';
+  readonly channel: string;
+  /** Only messages after this offset. Default: the oldest retained. */
+  readonly since?: number;
+  /** At most this many messages (1-1000). Default 100. */
+  readonly limit?: number;
+}
+
+/** Who is in a channel; the reply's result is {@link PresenceResult}. */
+export interface PresenceCommand extends CommandBase {
+  readonly type: 'presence';
+  readonly channel: string;
+}
+
+/** How many are in a channel; the reply's result is {@link PresenceStatsResult}. */
+export interface PresenceStatsCommand extends CommandBase {
+  readonly type: 'presence_stats';
+  readonly channel: string;
+}
+
 /** Ask the server for a reply (`{}`), proving both directions work. */
 export interface PingCommand extends CommandBase {
   readonly type: 'ping';
@@ -57,7 +94,15 @@ export interface PongCommand extends CommandBase {
 
 /** Every command a client may send on the multiplexed endpoint. */
 export type ClientCommand =
-  SubscribeCommand | UnsubscribeCommand | PublishCommand | SendCommand | PingCommand | PongCommand;
+  | SubscribeCommand
+  | UnsubscribeCommand
+  | PublishCommand
+  | SendCommand
+  | HistoryCommand
+  | PresenceCommand
+  | PresenceStatsCommand
+  | PingCommand
+  | PongCommand;
 
 /** The `type` of a client command. */
 export type CommandType = ClientCommand['type'];
@@ -87,11 +132,62 @@ export interface ErrorReply {
 /** The answer to a command with an `id`. */
 export type Reply = ResultReply | ErrorReply;
 
+/** A message as history and recovery return it: a `message` push without `type` and `channel`. */
+export interface HistoryMessage {
+  readonly id: number;
+  readonly data: unknown;
+  readonly time: number;
+}
+
 /** The result of a successful `subscribe`. */
 export interface SubscribeResult {
   readonly channel: string;
-  /** The channel's last assigned message id (0 when nothing was published yet). */
+  /** The channel's position when the subscription started (offset 0 when nothing was published yet). */
   readonly offset: number;
+  readonly epoch: string;
+  /**
+   * Present when the command had `since`: true when every message after `since` is in `messages` (the
+   * client missed nothing); false when the position could not be recovered (other epoch, or history
+   * already trimmed past it) and nothing is replayed: the application must reload its state.
+   */
+  readonly recovered?: boolean;
+  /** With `since` and `recovered: true`: the missed messages, in order, before any live message. */
+  readonly messages?: readonly HistoryMessage[];
+}
+
+/** The result of `history`. */
+export interface HistoryResult {
+  readonly channel: string;
+  /** The channel's current position. */
+  readonly offset: number;
+  readonly epoch: string;
+  readonly messages: readonly HistoryMessage[];
+  /** False when messages after `since` were already trimmed, so the list does not start right after it. */
+  readonly complete: boolean;
+}
+
+/** One user present in a channel. */
+export interface PresenceEntry {
+  /** The user id, or null for an anonymous connection (then `connectionId` says which). */
+  readonly userId: string | null;
+  readonly connectionId?: string;
+  /** This user's connections in the channel. */
+  readonly connections: number;
+  /** What the application attached to the user's connection (from the authenticator). */
+  readonly info?: unknown;
+}
+
+/** The result of `presence`. */
+export interface PresenceResult {
+  readonly channel: string;
+  readonly users: readonly PresenceEntry[];
+}
+
+/** The result of `presence_stats`. */
+export interface PresenceStatsResult {
+  readonly channel: string;
+  readonly users: number;
+  readonly connections: number;
 }
 
 /** The result of a successful `publish`. Ephemeral publishes carry no `id`. */
@@ -118,6 +214,19 @@ export interface ConnectedPush {
   readonly heartbeat: HeartbeatSettings;
   /** Server time, milliseconds since the Unix epoch. */
   readonly time: number;
+  /**
+   * True when the connection resumed a session (`/ws?session=ID` within the grace period): its
+   * subscriptions were restored, listed in `subscriptions` with their recovery outcome.
+   */
+  readonly resumed?: boolean;
+  /** On resume: each restored channel and whether the messages missed while away were replayed. */
+  readonly subscriptions?: readonly RestoredSubscription[];
+}
+
+/** A subscription restored on session resume. */
+export interface RestoredSubscription extends StreamPosition {
+  readonly channel: string;
+  readonly recovered: boolean;
 }
 
 /** A message published to a channel the connection is subscribed to. */
@@ -144,13 +253,30 @@ export interface BroadcastPush {
   readonly time: number;
 }
 
-/** Someone joined or left a channel that has join/leave notices enabled. */
+/**
+ * A user joined or left a channel with presence enabled. A user whose last connection drops is announced
+ * as leaving only after the presence grace period, and only if they have not come back.
+ */
 export interface MembershipPush {
   readonly type: 'join' | 'leave';
   readonly channel: string;
-  readonly connectionId: string;
   readonly userId: string | null;
+  /** Set for anonymous connections, whose presence is per connection. */
+  readonly connectionId?: string;
+  readonly info?: unknown;
   readonly time: number;
+}
+
+/**
+ * The server ended a subscription. With `resubscribe: true` the client must subscribe again from its
+ * last position (for example after the server detected a gap it could not fill); otherwise the
+ * subscription is over.
+ */
+export interface UnsubscribedPush {
+  readonly type: 'unsubscribed';
+  readonly channel: string;
+  readonly resubscribe: boolean;
+  readonly reason: string;
 }
 
 /** The server checks that the connection is alive; answer with a `pong` command. */
@@ -165,7 +291,15 @@ export interface ErrorPush extends ErrorPayload {
 
 /** Every frame the server sends on the multiplexed endpoint. */
 export type ServerFrame =
-  Reply | ConnectedPush | MessagePush | DirectPush | BroadcastPush | MembershipPush | PingPush | ErrorPush;
+  | Reply
+  | ConnectedPush
+  | MessagePush
+  | DirectPush
+  | BroadcastPush
+  | MembershipPush
+  | UnsubscribedPush
+  | PingPush
+  | ErrorPush;
 
 /** The `type` of a server frame. */
 export type ServerFrameType = ServerFrame['type'];

@@ -45,3 +45,15 @@ export {
   ApplicationError,
 } from './errors.js';
 export type { TransportKind, TransportSocket, ConnectionHandle } from './transports/transport.js';
+export { createMemoryEngine } from './engine/memory-engine.js';
+export type {
+  HistoryStore,
+  HistoryPolicy,
+  HistoryPage,
+  StoredMessage,
+  Recovery,
+} from './history/history-store.js';
+export { MemoryHistoryStore } from './history/memory-history-store.js';
+export type { MemoryHistoryStoreOptions } from './history/memory-history-store.js';
+export type { PresenceStore, PresenceMember } from './presence/presence-store.js';
+export { MemoryPresenceStore } from './presence/memory-presence-store.js';

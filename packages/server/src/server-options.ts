@@ -1,5 +1,7 @@
 import type { Server as HttpServer } from 'node:http';
 import type { Broker } from './broker/broker.js';
+import type { HistoryStore } from './history/history-store.js';
+import type { PresenceStore } from './presence/presence-store.js';
 import type { Metrics } from './metrics/metrics.js';
 import type { Logger } from './util/logger.js';
 import type { Clock } from './util/clock.js';
@@ -12,8 +14,17 @@ export interface ChannelRule {
   readonly pattern: string;
   /** Member limit per channel; 0 means unlimited. Default: the server's `maxChannelMembers`. */
   readonly maxMembers?: number;
-  /** Push `join`/`leave` notices to the channel's members. Default false. */
-  readonly joinLeave?: boolean;
+  /** History kept for recovery. Default: the server's `historySize` and `historyTtlMs`. */
+  readonly history?: { readonly size?: number; readonly ttlMs?: number };
+  /** Track presence and push user-level `join`/`leave` (with the presence grace period). Default false. */
+  readonly presence?: boolean;
+}
+
+/** The three stores a deployment shares between nodes. */
+export interface Engine {
+  readonly broker: Broker;
+  readonly history: HistoryStore;
+  readonly presence: PresenceStore;
 }
 
 /** Why a connection closed, as given to the disconnect hook. */
@@ -67,6 +78,14 @@ export interface ServerOptions extends ServerHooks {
   readonly errorRefillPerSecond?: number;
   /** How long `stop()` waits for connections to close before dropping them (ms). Default 10000. */
   readonly shutdownTimeoutMs?: number;
+  /** Messages kept per channel for recovery (0 keeps none). Default 100. */
+  readonly historySize?: number;
+  /** Age (ms) past which a kept message is dropped. Default 300000 (5 minutes). */
+  readonly historyTtlMs?: number;
+  /** How long a session outlives its connection, for resume (ms). Default 60000. */
+  readonly sessionGraceMs?: number;
+  /** How long a departed user stays present before `leave` is announced (ms). Default 10000. */
+  readonly presenceGraceMs?: number;
   /** Require this key on the HTTP API (`Authorization: Bearer <key>` or `X-API-Key`). Default: none. */
   readonly apiKey?: string;
   /** Serve the demo chat page at `${basePath}/`. Default false (the CLI turns it on). */
@@ -77,8 +96,11 @@ export interface ServerOptions extends ServerHooks {
   readonly channels?: readonly ChannelRule[];
   /** Decides who a connection belongs to. Default: everyone is anonymous. */
   readonly authenticator?: Authenticator;
-  /** Default: a pub/sub broker inside this process. */
-  readonly broker?: Broker;
+  /**
+   * The broker, history store and presence store, which must share their storage (the memory engine, or
+   * later Redis). Default: the in-memory engine of this process.
+   */
+  readonly engine?: Engine;
   /** Default: Prometheus metrics in a registry of this server's own. */
   readonly metrics?: Metrics;
   /** Default: silent. The CLI passes a pino logger. */
@@ -100,6 +122,10 @@ export interface ResolvedLimits {
   readonly errorBurst: number;
   readonly errorRefillPerSecond: number;
   readonly shutdownTimeoutMs: number;
+  readonly historySize: number;
+  readonly historyTtlMs: number;
+  readonly sessionGraceMs: number;
+  readonly presenceGraceMs: number;
 }
 
 /** Defaults of every numeric option. */
@@ -115,6 +141,10 @@ export const DEFAULT_LIMITS: ResolvedLimits = {
   errorBurst: 20,
   errorRefillPerSecond: 1,
   shutdownTimeoutMs: 10_000,
+  historySize: 100,
+  historyTtlMs: 300_000,
+  sessionGraceMs: 60_000,
+  presenceGraceMs: 10_000,
 };
 
 /** Inclusive bounds of each numeric option; `integer` unless stated. */
@@ -132,6 +162,10 @@ export const LIMIT_BOUNDS: Readonly<
   errorBurst: { min: 1, max: 1_000_000, integer: true },
   errorRefillPerSecond: { min: 0, max: 1_000_000, integer: false },
   shutdownTimeoutMs: { min: 0, max: 3_600_000, integer: true },
+  historySize: { min: 0, max: 100_000, integer: true },
+  historyTtlMs: { min: 1000, max: 604_800_000, integer: true },
+  sessionGraceMs: { min: 0, max: 86_400_000, integer: true },
+  presenceGraceMs: { min: 0, max: 3_600_000, integer: true },
 };
 
 /** Apply defaults and validate; throws {@link InvalidOptionError} naming the option, value and bounds. */
@@ -172,6 +206,24 @@ export function validateOtherOptions(options: ServerOptions): void {
     throw new InvalidOptionError('apiKey', '<redacted>', 'a key of at least 16 characters');
   }
   for (const rule of options.channels ?? []) {
+    const h = rule.history;
+    if (
+      h?.size !== undefined &&
+      (!Number.isInteger(h.size) || h.size < 0 || h.size > LIMIT_BOUNDS.historySize.max)
+    ) {
+      throw new InvalidOptionError(
+        `channels[${rule.pattern}].history.size`,
+        h.size,
+        `an integer from 0 to ${LIMIT_BOUNDS.historySize.max}`,
+      );
+    }
+    if (h?.ttlMs !== undefined && (!Number.isInteger(h.ttlMs) || h.ttlMs < LIMIT_BOUNDS.historyTtlMs.min)) {
+      throw new InvalidOptionError(
+        `channels[${rule.pattern}].history.ttlMs`,
+        h.ttlMs,
+        `an integer >= ${LIMIT_BOUNDS.historyTtlMs.min}`,
+      );
+    }
     if (rule.maxMembers !== undefined && (!Number.isInteger(rule.maxMembers) || rule.maxMembers < 0)) {
       throw new InvalidOptionError(
         `channels[${rule.pattern}].maxMembers`,

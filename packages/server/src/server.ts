@@ -4,13 +4,22 @@ import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
-import { CloseCode, ErrorCode, channelNameProblem } from '@switchboard/protocol';
+import {
+  CloseCode,
+  DEFAULT_HISTORY_LIMIT,
+  ErrorCode,
+  MAX_HISTORY_LIMIT,
+  channelNameProblem,
+} from '@switchboard/protocol';
+import type { PresenceEntry } from '@switchboard/protocol';
 import { Hub } from './hub/hub.js';
+import type { AcceptOptions } from './hub/hub.js';
 import type { HubStats } from './hub/hub.js';
 import type { ConnectionInfo } from './hub/connection.js';
 import type { WireFormat } from './hub/outbound.js';
-import { MemoryBroker } from './broker/memory-broker.js';
-import type { Broker, Exclusion } from './broker/broker.js';
+import { createMemoryEngine } from './engine/memory-engine.js';
+import type { Exclusion } from './broker/broker.js';
+import type { HistoryPage } from './history/history-store.js';
 import { PrometheusMetrics } from './metrics/prometheus-metrics.js';
 import type { Metrics } from './metrics/metrics.js';
 import { WebSocketTransport } from './transports/websocket-transport.js';
@@ -25,7 +34,7 @@ import type { Clock } from './util/clock.js';
 import { silentLogger } from './util/logger.js';
 import type { Logger } from './util/logger.js';
 import { resolveLimits, validateOtherOptions } from './server-options.js';
-import type { ResolvedLimits, ServerOptions } from './server-options.js';
+import type { Engine, ResolvedLimits, ServerOptions } from './server-options.js';
 import { InvalidArgumentError, ServerNotRunningError } from './errors.js';
 
 /** Lifecycle of a server: it only moves forward. */
@@ -66,6 +75,18 @@ export interface ChannelInfo {
   readonly members: number;
   /** The last message id assigned in the channel (0 when none). */
   readonly offset: number;
+  /** The epoch of the channel's stream. */
+  readonly epoch: string;
+}
+
+/** A page of a channel's history, as the library API returns it. */
+export interface HistoryResult {
+  readonly channel: string;
+  readonly offset: number;
+  readonly epoch: string;
+  readonly messages: readonly { readonly id: number; readonly data: unknown; readonly time: number }[];
+  /** False when messages after `since` were already trimmed. */
+  readonly complete: boolean;
 }
 
 const DEMO_PAGE = new URL('../public/index.html', import.meta.url);
@@ -80,7 +101,7 @@ export class SwitchboardServer {
   private stateValue: ServerState = 'idle';
   private readonly limits: ResolvedLimits;
   private readonly hub: Hub;
-  private readonly broker: Broker;
+  private readonly engine: Engine;
   private readonly metrics: Metrics;
   private readonly logger: Logger;
   private readonly clock: Clock;
@@ -101,7 +122,7 @@ export class SwitchboardServer {
     this.clock = options.clock ?? systemClock;
     this.logger = options.logger ?? silentLogger;
     this.metrics = options.metrics ?? new PrometheusMetrics();
-    this.broker = options.broker ?? new MemoryBroker(this.clock);
+    this.engine = options.engine ?? createMemoryEngine(this.clock);
     this.authenticator = options.authenticator ?? new AnonymousAuthenticator();
     this.basePath = options.basePath ?? '';
     this.hub = new Hub({
@@ -109,7 +130,9 @@ export class SwitchboardServer {
       limits: this.limits,
       channelRules: options.channels ?? [],
       hooks: options,
-      broker: this.broker,
+      broker: this.engine.broker,
+      history: this.engine.history,
+      presence: this.engine.presence,
       metrics: this.metrics,
       logger: this.logger,
       clock: this.clock,
@@ -288,8 +311,53 @@ export class SwitchboardServer {
     return {
       channel,
       members: this.hub.channelMembers(channel),
-      offset: await this.broker.lastOffset(channel),
+      ...(await this.hub.position(channel)),
     };
+  }
+
+  /** A channel's retained history: up to `limit` (default 100, at most 1000) messages after `since`. */
+  async history(
+    channel: string,
+    options: { readonly since?: number; readonly limit?: number } = {},
+  ): Promise<HistoryResult> {
+    this.assertRunning();
+    const problem = channelNameProblem(channel, this.limits.maxChannelLength);
+    if (problem !== null) throw new InvalidArgumentError(ErrorCode.InvalidChannel, problem);
+    const limit = options.limit ?? DEFAULT_HISTORY_LIMIT;
+    if (!Number.isInteger(limit) || limit < 1 || limit > MAX_HISTORY_LIMIT) {
+      throw new InvalidArgumentError(
+        ErrorCode.BadRequest,
+        `limit must be an integer from 1 to ${MAX_HISTORY_LIMIT}`,
+      );
+    }
+    const page: HistoryPage = await this.hub.history(channel, options.since, limit);
+    return {
+      channel,
+      offset: page.position.offset,
+      epoch: page.position.epoch,
+      messages: page.messages.map((m) => ({
+        id: m.offset,
+        data: JSON.parse(m.json) as unknown,
+        time: m.time,
+      })),
+      complete: page.complete,
+    };
+  }
+
+  /** Who is in a channel with presence enabled (every node). */
+  async presence(channel: string): Promise<readonly PresenceEntry[]> {
+    this.assertRunning();
+    const outcome = await this.hub.presenceOf(channel);
+    if (!outcome.ok) throw new InvalidArgumentError(outcome.code, outcome.message);
+    return outcome.value;
+  }
+
+  /** How many users and connections are in a channel with presence enabled. */
+  async presenceStats(channel: string): Promise<{ users: number; connections: number }> {
+    this.assertRunning();
+    const outcome = await this.hub.presenceStats(channel);
+    if (!outcome.ok) throw new InvalidArgumentError(outcome.code, outcome.message);
+    return outcome.value;
   }
 
   /** The /stats document. */
@@ -376,6 +444,11 @@ export class SwitchboardServer {
       this.reject(socket, 503, ErrorCode.ShuttingDown, 'server is not accepting connections');
       return true;
     }
+    const accept = this.acceptOptions(url, format, room);
+    if (typeof accept === 'string') {
+      this.reject(socket, 400, ErrorCode.BadRequest, accept);
+      return true;
+    }
     const remoteAddress = remoteAddressOf(req);
     this.authenticator
       .authenticate({ url, headers: req.headers, remoteAddress })
@@ -389,7 +462,7 @@ export class SwitchboardServer {
           return;
         }
         this.transport.upgrade(req, socket, head, (transportSocket) =>
-          this.hub.accept(transportSocket, outcome.principal, format, remoteAddress, room),
+          this.hub.accept(transportSocket, outcome.principal, format, remoteAddress, accept),
         );
       })
       .catch((error: unknown) => {
@@ -397,6 +470,29 @@ export class SwitchboardServer {
         this.reject(socket, 500, ErrorCode.Internal, 'internal error');
       });
     return true;
+  }
+
+  /** Query parameters of an upgrade: `session` (v1), `last_message_id` and `epoch` (rooms). A string is the problem. */
+  private acceptOptions(url: URL, format: WireFormat, room: string | undefined): AcceptOptions | string {
+    const params = url.searchParams;
+    if (format === 'v1') {
+      const session = params.get('session');
+      if (session === null || session === '') return {};
+      return session.length > 64 ? 'session must be at most 64 characters' : { sessionId: session };
+    }
+    const out: { room?: string; lastMessageId?: number; epoch?: string } = {};
+    if (room !== undefined) out.room = room;
+    const last = params.get('last_message_id');
+    if (last !== null) {
+      if (!/^\d{1,15}$/.test(last)) return 'last_message_id must be a non-negative integer';
+      out.lastMessageId = Number(last);
+    }
+    const epoch = params.get('epoch');
+    if (epoch !== null) {
+      if (epoch.length === 0 || epoch.length > 64) return 'epoch must be 1 to 64 characters';
+      out.epoch = epoch;
+    }
+    return out;
   }
 
   private reject(socket: Duplex, status: number, code: ErrorCode, message: string): void {

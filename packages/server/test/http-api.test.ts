@@ -82,6 +82,13 @@ function postChunked(t: TestServer, path: string, chunks: readonly string[]): Pr
   });
 }
 
+/** The stream epoch in a channel-info answer (random per stream, so tests read it rather than predict it). */
+function epochOf(res: ApiResponse): string {
+  const epoch = (res.body as { epoch?: unknown }).epoch;
+  assert.equal(typeof epoch, 'string');
+  return epoch as string;
+}
+
 function assertOk(res: ApiResponse, expected: unknown = {}): void {
   assert.equal(res.status, 200, `expected 200, got ${res.status}: ${JSON.stringify(res.body)}`);
   assert.deepEqual(res.body, expected);
@@ -190,7 +197,7 @@ describe('HTTP API deliveries', () => {
     assert.deepEqual(await room.next(), { status: 'done', id: 2 });
     assert.deepEqual(await room.next(), { type: 'message', data: 'plain text', id: 3 });
     const info = await call(t, 'GET', `/api/channels/${encodeURIComponent(channel)}`);
-    assertOk(info, { channel, members: 2, offset: 3 });
+    assertOk(info, { channel, members: 2, offset: 3, epoch: epochOf(info) });
     await closeAll(a, room);
   });
 
@@ -379,16 +386,10 @@ describe('HTTP API deliveries', () => {
       stats.channels.list.find((c) => c.name === channel),
       { name: channel, members: 2 },
     );
-    assertOk(await call(t, 'GET', `/api/channels/${encodeURIComponent(channel)}`), {
-      channel,
-      members: 2,
-      offset: 0,
-    });
-    assertOk(await call(t, 'GET', '/api/channels/never-used'), {
-      channel: 'never-used',
-      members: 0,
-      offset: 0,
-    });
+    const info = await call(t, 'GET', `/api/channels/${encodeURIComponent(channel)}`);
+    assertOk(info, { channel, members: 2, offset: 0, epoch: epochOf(info) });
+    const unused = await call(t, 'GET', '/api/channels/never-used');
+    assertOk(unused, { channel: 'never-used', members: 0, offset: 0, epoch: epochOf(unused) });
     await closeAll(judy1.client, judy2.client);
   });
 });

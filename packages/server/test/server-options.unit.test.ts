@@ -45,6 +45,10 @@ describe('resolveLimits: defaults', () => {
       errorBurst: 20,
       errorRefillPerSecond: 1,
       shutdownTimeoutMs: 10_000,
+      historySize: 100,
+      historyTtlMs: 300_000,
+      sessionGraceMs: 60_000,
+      presenceGraceMs: 10_000,
     });
   });
 

@@ -15,7 +15,8 @@ describe('/ws protocol v1', () => {
       heartbeatIntervalMs: 5000,
       heartbeatTimeoutMs: 10000,
       authenticator: queryUserAuthenticator,
-      channels: [{ pattern: 'lobby:*', joinLeave: true }],
+      presenceGraceMs: 50,
+      channels: [{ pattern: 'lobby:*', presence: true }],
       onConnect: (c) => {
         connected.push(c);
       },
@@ -48,10 +49,11 @@ describe('/ws protocol v1', () => {
   test('subscribe, publish and receive with sequential per-channel ids', async () => {
     const { client: a } = await connectV1(t);
     const { client: b } = await connectV1(t);
-    assert.deepEqual((await a.request({ id: 1, type: 'subscribe', channel: 'news' }))['result'], {
-      channel: 'news',
-      offset: 0,
-    });
+    const first = (await a.request({ id: 1, type: 'subscribe', channel: 'news' }))['result'] as {
+      epoch: string;
+    };
+    assert.deepEqual(first, { channel: 'news', offset: 0, epoch: first.epoch });
+    assert.equal(typeof first.epoch, 'string');
     await b.request({ id: 1, type: 'subscribe', channel: 'news' });
     const r1 = await b.request({ id: 2, type: 'publish', channel: 'news', data: { n: 1 } });
     const r2 = await b.request({ id: 3, type: 'publish', channel: 'news', data: { n: 2 } });
@@ -69,6 +71,7 @@ describe('/ws protocol v1', () => {
     assert.deepEqual((await c.request({ id: 9, type: 'subscribe', channel: 'news' }))['result'], {
       channel: 'news',
       offset: 2,
+      epoch: first.epoch,
     });
     for (const client of [a, b, c]) client.close();
   });
@@ -142,7 +145,7 @@ describe('/ws protocol v1', () => {
     excluded.client.close();
   });
 
-  test('join and leave notices on channels that enable them', async () => {
+  test('join and leave notices on channels with presence (leave after the grace period)', async () => {
     const a = await connectV1(t, {}, '?user=ann');
     const b = await connectV1(t, {}, '?user=ben');
     await a.client.request({ id: 1, type: 'subscribe', channel: 'lobby:1' });
@@ -150,7 +153,7 @@ describe('/ws protocol v1', () => {
     const join = await a.client.nextOfType('join');
     assert.equal(join['channel'], 'lobby:1');
     assert.equal(join['userId'], 'ben');
-    assert.equal(join['connectionId'], b.connected['connectionId']);
+    assert.equal(join['connectionId'], undefined, 'presence is per user for identified users');
     b.client.close();
     const leave = await a.client.nextOfType('leave');
     assert.equal(leave['userId'], 'ben');

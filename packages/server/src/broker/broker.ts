@@ -1,3 +1,4 @@
+import type { HistoryPolicy } from '../history/history-store.js';
 /**
  * The broker seam: how a publish reaches the subscribers of every node, and how targeted sends (a user,
  * a connection, everyone) reach the node that holds the target. The memory broker loops everything back
@@ -20,6 +21,8 @@ export interface PublicationInput {
   /** Ephemeral messages get no offset, skip history and may be dropped under pressure. */
   readonly ephemeral: boolean;
   readonly exclude?: Exclusion;
+  /** How much of the channel's history to keep; ignored for ephemeral messages. */
+  readonly history: HistoryPolicy;
 }
 
 /** A message on its way to a channel's subscribers. */
@@ -27,6 +30,8 @@ export interface Publication {
   readonly channel: string;
   /** Sequential per channel, starting at 1; absent on ephemeral messages. */
   readonly id?: number;
+  /** The epoch of the channel's stream; absent on ephemeral messages. */
+  readonly epoch?: string;
   /** The payload as JSON. */
   readonly json: string;
   readonly ephemeral: boolean;
@@ -60,8 +65,10 @@ export type Envelope =
       readonly kind: 'membership';
       readonly event: 'join' | 'leave';
       readonly channel: string;
-      readonly connectionId: string;
       readonly userId: string | null;
+      /** Set for anonymous members, whose presence is per connection. */
+      readonly connectionId?: string;
+      readonly info?: unknown;
       readonly time: number;
     }
   | {
@@ -98,8 +105,6 @@ export interface Broker {
   subscribe(channel: string): Promise<void>;
   /** This node no longer has local subscribers of `channel`. */
   unsubscribe(channel: string): Promise<void>;
-  /** The last offset assigned in `channel` (0 when none). */
-  lastOffset(channel: string): Promise<number>;
   /** Stop delivering and release resources. */
   close(): Promise<void>;
 }

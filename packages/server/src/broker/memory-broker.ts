@@ -2,16 +2,20 @@ import type { Broker, BrokerHandler, Envelope, Publication, PublicationInput } f
 import type { Clock } from '../util/clock.js';
 import { systemClock } from '../util/clock.js';
 import { ServerNotRunningError } from '../errors.js';
+import type { MemoryHistoryStore } from '../history/memory-history-store.js';
 
 /**
- * The single-process broker: offsets are counters in a Map and delivery is a synchronous call into the
+ * The single-process broker: offsets come from the memory history store and delivery is a synchronous call into the
  * local hub, so delivery order is publish order by construction.
  */
 export class MemoryBroker implements Broker {
   private handler: BrokerHandler | null = null;
-  private readonly offsets = new Map<string, number>();
 
-  constructor(private readonly clock: Clock = systemClock) {}
+  /** @param history the streams this broker appends to (and the history store reads). */
+  constructor(
+    private readonly history: MemoryHistoryStore,
+    private readonly clock: Clock = systemClock,
+  ) {}
 
   start(handler: BrokerHandler): Promise<void> {
     this.handler = handler;
@@ -21,15 +25,13 @@ export class MemoryBroker implements Broker {
   publish(channel: string, input: PublicationInput): Promise<Publication> {
     const handler = this.handler;
     if (handler === null) return Promise.reject(new ServerNotRunningError('broker is not started'));
-    let publication: Publication;
-    const base = { channel, json: input.json, ephemeral: input.ephemeral, time: this.clock.now() };
+    const time = this.clock.now();
+    const base = { channel, json: input.json, ephemeral: input.ephemeral, time };
     const withExclude = input.exclude === undefined ? base : { ...base, exclude: input.exclude };
-    if (input.ephemeral) {
-      publication = withExclude;
-    } else {
-      const id = (this.offsets.get(channel) ?? 0) + 1;
-      this.offsets.set(channel, id);
-      publication = { ...withExclude, id };
+    let publication: Publication = withExclude;
+    if (!input.ephemeral) {
+      const position = this.history.append(channel, input.json, time, input.history);
+      publication = { ...withExclude, id: position.offset, epoch: position.epoch };
     }
     try {
       handler.onPublication(publication);
@@ -56,10 +58,6 @@ export class MemoryBroker implements Broker {
 
   unsubscribe(): Promise<void> {
     return Promise.resolve();
-  }
-
-  lastOffset(channel: string): Promise<number> {
-    return Promise.resolve(this.offsets.get(channel) ?? 0);
   }
 
   close(): Promise<void> {

@@ -98,6 +98,10 @@ const LIMIT_DESCRIPTIONS: Readonly<Record<keyof ResolvedLimits, string>> = {
   errorBurst: 'Error replies a connection may earn in a burst before it is closed with 4501.',
   errorRefillPerSecond: 'Error allowance a connection regains per second (may be fractional).',
   shutdownTimeoutMs: 'How long a graceful stop waits for connections to close before dropping them (ms).',
+  historySize: 'Messages kept per channel for reconnect recovery; 0 keeps none (ids still advance).',
+  historyTtlMs: 'Age past which a kept message is dropped (ms).',
+  sessionGraceMs: 'How long a session outlives its connection so a reconnect can resume it (ms).',
+  presenceGraceMs: 'How long a departed user stays present before leave is announced (ms).',
 };
 
 /** `heartbeatIntervalMs` -> `heartbeat-interval-ms` (flags) or `HEARTBEAT_INTERVAL_MS` (variables). */

@@ -1,5 +1,8 @@
+import type { StreamPosition } from '@switchboard/protocol';
 import type { HeartbeatTarget } from './heartbeat-scheduler.js';
 import type { WireFormat } from './outbound.js';
+import type { SessionRecord } from './session-registry.js';
+import type { Publication } from '../broker/broker.js';
 import type { TransportKind, TransportSocket } from '../transports/transport.js';
 import type { TokenBucket } from '../limits/token-bucket.js';
 
@@ -10,6 +13,7 @@ export type ConnectionState = 'open' | 'closing' | 'closed';
 export interface ConnectionInfo {
   readonly id: string;
   readonly userId: string | null;
+  /** The session this connection holds; the same across resumes. */
   readonly sessionId: string;
   readonly transport: TransportKind;
   readonly format: WireFormat;
@@ -18,6 +22,8 @@ export interface ConnectionInfo {
   readonly connectedAt: number;
   /** Whatever the authenticator attached (for example token claims). */
   readonly info: unknown;
+  /** Application data kept with the session: it survives a resume within the session grace period. */
+  readonly data: Map<string, unknown>;
   /** Channels the connection is subscribed to right now. */
   channels(): string[];
 }
@@ -39,14 +45,20 @@ export class Connection implements HeartbeatTarget, ConnectionInfo {
   pendingSends = 0;
   /** Created on the first client error only: most connections never need one. */
   errorBudget: TokenBucket | null = null;
-  readonly subscriptions = new Set<string>();
+  /** Subscribed channels, each with the position its subscription started at (null until known). */
+  readonly subscriptions = new Map<string, StreamPosition | null>();
+  /** Live messages held back per channel while a subscription recovers; null when none is recovering. */
+  recovering: Map<string, Publication[]> | null = null;
+  /** Frames held back while a resumed session is restored, so that `connected` stays first; else null. */
+  held: Buffer[] | null = null;
   /** The channel a `room`-format connection belongs to; null for v1 connections. */
   room: string | null = null;
+  /** Set by the hub right after construction. */
+  session!: SessionRecord<Connection>;
 
   constructor(
     readonly id: string,
     readonly userId: string | null,
-    readonly sessionId: string,
     readonly format: WireFormat,
     readonly socket: TransportSocket,
     readonly remoteAddress: string,
@@ -56,11 +68,19 @@ export class Connection implements HeartbeatTarget, ConnectionInfo {
     this.lastReceived = connectedAt;
   }
 
+  get sessionId(): string {
+    return this.session.id;
+  }
+
+  get data(): Map<string, unknown> {
+    return this.session.state;
+  }
+
   get transport(): TransportKind {
     return this.socket.kind;
   }
 
   channels(): string[] {
-    return [...this.subscriptions];
+    return [...this.subscriptions.keys()];
   }
 }

@@ -1,15 +1,15 @@
-import { randomBytes } from 'node:crypto';
 import {
   CloseCode,
   ErrorCode,
   encodeData,
-  isErrorCode,
   encodeServerFrame,
   errorPayload,
-  matchChannelPattern,
+  isErrorCode,
 } from '@switchboard/protocol';
-import type { ServerFrame, SubscribeResult } from '@switchboard/protocol';
+import type { RestoredSubscription, ServerFrame, StreamPosition } from '@switchboard/protocol';
 import type { Broker, BrokerHandler, Envelope, Exclusion, Publication } from '../broker/broker.js';
+import type { HistoryPage, HistoryStore } from '../history/history-store.js';
+import type { PresenceStore } from '../presence/presence-store.js';
 import type { DropReason, Metrics } from '../metrics/metrics.js';
 import type { Clock } from '../util/clock.js';
 import type { Logger } from '../util/logger.js';
@@ -21,15 +21,18 @@ import { InvalidArgumentError, ServerNotRunningError } from '../errors.js';
 import { Connection } from './connection.js';
 import type { ConnectionInfo } from './connection.js';
 import { HeartbeatScheduler } from './heartbeat-scheduler.js';
-import { Outbound, PING_FRAME, renderRoomPayload, renderV1Message, renderV1Push } from './outbound.js';
+import { Outbound, PING_FRAME, renderRoomPayload, renderSubscribeReply, renderV1Push } from './outbound.js';
 import type { WireFormat } from './outbound.js';
+import { SessionRegistry } from './session-registry.js';
+import { PresenceTracker } from './presence-tracker.js';
+import { ChannelRegistry } from './channel-registry.js';
+import type { Joined, Outcome } from './channel-registry.js';
+import type { HubCounters, HubStats } from './hub-stats.js';
 import { handleV1Frame } from './v1-handler.js';
 import { handleRoomFrame } from './room-handler.js';
 
-/** The outcome of a hub operation a client asked for: a value, or an error with a stable code. */
-export type Outcome<T> =
-  | { readonly ok: true; readonly value: T }
-  | { readonly ok: false; readonly code: ErrorCode; readonly message: string };
+export type { Outcome } from './channel-registry.js';
+export type { HubStats, ChannelStats, HubCounters } from './hub-stats.js';
 
 /** Closes after which the peer is presumed dead or stuck, so the close handshake gets only a short linger. */
 const LINGER_CODES: ReadonlySet<number> = new Set([CloseCode.HeartbeatTimeout, CloseCode.SlowConsumer]);
@@ -53,62 +56,8 @@ export const HARD_BUFFER_FACTOR = 4;
 /** How long a connection we closed for being dead or slow may linger before it is destroyed (ms). */
 const CLOSE_LINGER_MS = 1000;
 
-/** Resolved per-channel settings. */
-interface ChannelSettings {
-  readonly maxMembers: number;
-  readonly joinLeave: boolean;
-}
-
-class Channel {
-  readonly members = new Set<Connection>();
-  constructor(
-    readonly name: string,
-    readonly settings: ChannelSettings,
-    readonly ready: Promise<void>,
-  ) {}
-}
-
-/** Counters shown in /stats. */
-export interface HubCounters {
-  framesReceived: number;
-  messagesPublished: number;
-  messagesDelivered: number;
-  messagesDropped: number;
-  errors: number;
-  connectionsAccepted: number;
-}
-
-/** One channel in /stats. */
-export interface ChannelStats {
-  readonly name: string;
-  readonly members: number;
-}
-
-/** A snapshot of this node, as /stats returns it. */
-export interface HubStats {
-  readonly nodeId: string;
-  readonly connections: number;
-  readonly users: number;
-  readonly channels: {
-    readonly total: number;
-    readonly truncated: boolean;
-    readonly list: readonly ChannelStats[];
-  };
-  readonly messages: {
-    readonly received: number;
-    readonly published: number;
-    readonly delivered: number;
-    readonly dropped: number;
-  };
-  readonly errors: number;
-  readonly connectionsAccepted: number;
-  readonly heartbeat: {
-    readonly intervalMs: number;
-    readonly timeoutMs: number;
-    readonly slots: number;
-    readonly tickMs: number;
-  };
-}
+/** The most channels /stats lists (largest first). */
+const STATS_CHANNEL_LIMIT = 1000;
 
 /** Everything the hub needs, passed in by the server. */
 export interface HubOptions {
@@ -117,16 +66,27 @@ export interface HubOptions {
   readonly channelRules: readonly ChannelRule[];
   readonly hooks: ServerHooks;
   readonly broker: Broker;
+  readonly history: HistoryStore;
+  readonly presence: PresenceStore;
   readonly metrics: Metrics;
   readonly logger: Logger;
   readonly clock: Clock;
 }
 
-/** The most channels /stats lists (largest first). */
-const STATS_CHANNEL_LIMIT = 1000;
+/** How a transport asks the hub to set a new connection up. */
+export interface AcceptOptions {
+  /** v1: resume this session if it is still within its grace period. */
+  readonly sessionId?: string;
+  /** Room format: the channel to join. */
+  readonly room?: string;
+  /** Room format: replay every message after this id (`?last_message_id=N`). */
+  readonly lastMessageId?: number;
+  /** Room format: the epoch `lastMessageId` belongs to (`?epoch=`), when the client knows it. */
+  readonly epoch?: string;
+}
 
 /**
- * The hub: which connections exist, which channels and users they belong to, and how a message reaches
+ * The hub: which connections exist, which users and sessions they belong to, and how a message reaches
  * them. Single-threaded by design: every registry change and every fan-out runs to completion without an
  * await in between, so a fan-out never sees a half-registered connection.
  */
@@ -138,13 +98,18 @@ export class Hub implements BrokerHandler {
     messagesDropped: 0,
     errors: 0,
     connectionsAccepted: 0,
+    recoveries: 0,
+    recoveryFailures: 0,
+    sessionsResumed: 0,
   };
   private readonly connections = new Map<string, Connection>();
-  private readonly channels = new Map<string, Channel>();
   private readonly users = new Map<string, Set<Connection>>();
   /** Connections whose transport has not reported its close yet (including ones we are closing). */
   private readonly live = new Set<Connection>();
   private readonly scheduler: HeartbeatScheduler<Connection>;
+  private readonly sessions: SessionRegistry<Connection>;
+  private readonly presence: PresenceTracker;
+  private readonly channels: ChannelRegistry;
   private readonly limits: ResolvedLimits;
   private readonly hardBufferLimit: number;
   private readonly halfInterval: number;
@@ -161,6 +126,43 @@ export class Hub implements BrokerHandler {
       visit: (connection, now) => this.visit(connection, now),
       onTick: (visited, durationMs) => options.metrics.heartbeatTick(visited, durationMs),
     });
+    this.sessions = new SessionRegistry(options.limits.sessionGraceMs, options.clock);
+    this.presence = new PresenceTracker(
+      options.presence,
+      options.limits.presenceGraceMs,
+      options.clock,
+      (event, channel, member) => {
+        const envelope: Envelope = {
+          kind: 'membership',
+          event,
+          channel,
+          userId: member.userId,
+          time: this.options.clock.now(),
+          ...(member.connectionId === undefined ? {} : { connectionId: member.connectionId }),
+          ...(member.info === undefined ? {} : { info: member.info }),
+        };
+        this.options.broker.send(envelope).catch((error: unknown) => {
+          this.options.logger.warn({ err: error, channel }, `${event} notice not sent`);
+        });
+      },
+      options.logger,
+    );
+    this.channels = new ChannelRegistry(
+      {
+        limits: this.limits,
+        counters: this.counters,
+        logger: options.logger,
+        write: (connection, frame, ephemeral) => this.write(connection, frame, ephemeral),
+        writeFrame: (connection, frame) => this.writeFrame(connection, frame),
+        close: (connection, code, reason) => this.close(connection, code, reason),
+        delivered: (count) => this.delivered(count),
+      },
+      options.channelRules,
+      options.broker,
+      options.history,
+      options.presence,
+      this.presence,
+    );
     options.metrics.setGaugeSource(() => ({
       connections: this.connections.size,
       users: this.users.size,
@@ -183,38 +185,56 @@ export class Hub implements BrokerHandler {
     return this.options.logger;
   }
 
-  /** Start the broker and the heartbeat scheduler. */
+  /** Start the broker, the heartbeat and the grace-period sweepers. */
   async start(): Promise<void> {
     await this.options.broker.start(this);
     this.scheduler.start();
+    this.sessions.start();
+    this.presence.start();
   }
 
   // ---------------------------------------------------------------- connections
 
-  /**
-   * Register a connection the transport has opened. Returns the handle the transport reports to.
-   * For the `room` format, `room` is the channel the connection joins.
-   */
+  /** Register a connection the transport has opened. Returns the handle the transport reports to. */
   accept(
     socket: TransportSocket,
     principal: Principal,
     format: WireFormat,
     remoteAddress: string,
-    room?: string,
+    options: AcceptOptions = {},
   ): ConnectionHandle {
     const now = this.options.clock.now();
     const id = `${this.options.nodeId}-${(++this.connectionCounter).toString(36)}`;
-    const sessionId = randomBytes(16).toString('base64url');
     const connection = new Connection(
       id,
       principal.userId,
-      sessionId,
       format,
       socket,
       remoteAddress,
       now,
       principal.info,
     );
+    const claimed =
+      format === 'v1' && options.sessionId !== undefined
+        ? this.sessions.claim(options.sessionId, principal.userId, connection)
+        : null;
+    let restore: ReadonlyMap<string, StreamPosition | null> | null = null;
+    if (claimed !== null) {
+      connection.session = claimed.record;
+      restore = claimed.record.channels;
+      if (claimed.previous !== null) {
+        // The newer connection wins. Take over what the old one was subscribed to, then close it: its own
+        // cleanup cannot release the session any more (the registry checks who holds it).
+        restore = this.channels.leaveAll(claimed.previous);
+        this.close(claimed.previous, CloseCode.Replaced, 'replaced by a newer connection');
+      }
+      this.counters.sessionsResumed++;
+    } else {
+      connection.session =
+        format === 'v1'
+          ? this.sessions.create(principal.userId, connection)
+          : this.sessions.transient(principal.userId, connection);
+    }
     this.connections.set(id, connection);
     this.live.add(connection);
     if (connection.userId !== null) {
@@ -222,27 +242,15 @@ export class Hub implements BrokerHandler {
       if (set === undefined) this.users.set(connection.userId, (set = new Set()));
       set.add(connection);
     }
-    if (room !== undefined) connection.room = room;
     this.scheduler.add(connection);
     this.counters.connectionsAccepted++;
     this.options.metrics.connectionOpened(socket.kind);
     if (format === 'v1') {
-      this.writeFrame(connection, {
-        type: 'connected',
-        version: 1,
-        connectionId: id,
-        sessionId,
-        userId: connection.userId,
-        heartbeat: { interval: this.limits.heartbeatIntervalMs, timeout: this.limits.heartbeatTimeoutMs },
-        time: now,
-      });
-    }
-    if (room !== undefined) {
-      void this.subscribe(connection, room).then((outcome) => {
-        if (outcome.ok) return;
-        const code = outcome.code === ErrorCode.ChannelFull ? CloseCode.ChannelFull : CloseCode.TryAgainLater;
-        this.close(connection, code, outcome.message);
-      });
+      if (restore === null) this.writeFrame(connection, this.connectedFrame(connection, now));
+      else void this.resume(connection, restore);
+    } else if (options.room !== undefined) {
+      connection.room = options.room;
+      void this.joinRoom(connection, options.room, options);
     }
     this.runHook('onConnect', () => this.options.hooks.onConnect?.(connection));
     return {
@@ -254,6 +262,81 @@ export class Hub implements BrokerHandler {
       },
       closed: (code, reason) => this.transportClosed(connection, code, reason),
     };
+  }
+
+  private connectedFrame(
+    connection: Connection,
+    time: number,
+    restored?: readonly RestoredSubscription[],
+  ): ServerFrame {
+    return {
+      type: 'connected',
+      version: 1,
+      connectionId: connection.id,
+      sessionId: connection.sessionId,
+      userId: connection.userId,
+      heartbeat: { interval: this.limits.heartbeatIntervalMs, timeout: this.limits.heartbeatTimeoutMs },
+      time,
+      ...(restored === undefined ? {} : { resumed: true, subscriptions: restored }),
+    };
+  }
+
+  /**
+   * Restore a resumed session's subscriptions, recovering each from where it was. Everything else sent to
+   * the connection meanwhile is held so that `connected` stays the first frame.
+   */
+  private async resume(
+    connection: Connection,
+    restore: ReadonlyMap<string, StreamPosition | null>,
+  ): Promise<void> {
+    connection.held = [];
+    const joined: Joined[] = [];
+    for (const [channel, position] of restore) {
+      const outcome = await this.channels.join(connection, channel, position ?? undefined);
+      if (outcome.ok) joined.push(outcome.value);
+      else this.options.logger.info({ channel, code: outcome.code }, 'subscription not restored on resume');
+    }
+    if (connection.state !== 'open') return;
+    const held = connection.held;
+    connection.held = null;
+    const restored = joined.map((j) => ({
+      channel: j.channel,
+      offset: j.position.offset,
+      epoch: j.position.epoch,
+      recovered: j.recovered ?? false,
+    }));
+    this.writeFrame(connection, this.connectedFrame(connection, this.options.clock.now(), restored));
+    for (const frame of held ?? []) this.write(connection, frame, false);
+    for (const j of joined) {
+      this.channels.writeMissed(connection, j.channel, j.missed, j.position.epoch);
+      this.channels.release(connection, j.channel, lastOffset(j));
+    }
+  }
+
+  /** A room connection joins its room, replaying from `?last_message_id=` when given. */
+  private async joinRoom(connection: Connection, room: string, options: AcceptOptions): Promise<void> {
+    let since: StreamPosition | undefined;
+    if (options.lastMessageId !== undefined) {
+      const epoch = options.epoch ?? (await this.options.history.position(room)).epoch;
+      since = { offset: options.lastMessageId, epoch };
+    }
+    const outcome = await this.channels.join(connection, room, since);
+    if (!outcome.ok) {
+      const code = outcome.code === ErrorCode.ChannelFull ? CloseCode.ChannelFull : CloseCode.TryAgainLater;
+      this.close(connection, code, outcome.message);
+      return;
+    }
+    const joined = outcome.value;
+    this.channels.writeMissed(connection, room, joined.missed, joined.position.epoch);
+    if (since !== undefined) {
+      this.writeRaw(connection, {
+        type: 'recovery',
+        recovered: joined.recovered ?? false,
+        offset: joined.position.offset,
+        epoch: joined.position.epoch,
+      });
+    }
+    this.channels.release(connection, room, lastOffset(joined));
   }
 
   /** Close a connection with `code`; it leaves every registry at once. Idempotent. */
@@ -291,6 +374,7 @@ export class Hub implements BrokerHandler {
   /** Remove a connection from every registry, exactly once, and tell the application. */
   private detach(connection: Connection, code: number, reason: string): void {
     connection.state = 'closing';
+    connection.held = null;
     this.connections.delete(connection.id);
     this.scheduler.remove(connection);
     if (connection.userId !== null) {
@@ -298,8 +382,8 @@ export class Hub implements BrokerHandler {
       set?.delete(connection);
       if (set?.size === 0) this.users.delete(connection.userId);
     }
-    for (const name of connection.subscriptions) this.leaveChannel(connection, name);
-    connection.subscriptions.clear();
+    const positions = this.channels.leaveAll(connection);
+    this.sessions.release(connection.session, connection, positions);
     this.runHook('onDisconnect', () => this.options.hooks.onDisconnect?.(connection, { code, reason }));
   }
 
@@ -351,6 +435,11 @@ export class Hub implements BrokerHandler {
     this.write(connection, Buffer.from(JSON.stringify(value)), false);
   }
 
+  /** Write an already-encoded frame. */
+  writeText(connection: Connection, text: string): void {
+    this.write(connection, Buffer.from(text), false);
+  }
+
   /** Send a successful reply. */
   reply(connection: Connection, id: number, result: unknown): void {
     this.writeFrame(connection, { type: 'reply', id, result });
@@ -358,91 +447,56 @@ export class Hub implements BrokerHandler {
 
   // ---------------------------------------------------------------- channels
 
-  private settingsFor(channel: string): ChannelSettings {
-    const rule = this.options.channelRules.find((r) => matchChannelPattern(r.pattern, channel));
-    return {
-      maxMembers: rule?.maxMembers ?? this.limits.maxChannelMembers,
-      joinLeave: rule?.joinLeave ?? false,
-    };
-  }
-
-  /** Subscribe a connection to a channel. */
-  async subscribe(connection: Connection, name: string): Promise<Outcome<SubscribeResult>> {
-    if (connection.subscriptions.has(name)) {
-      return { ok: false, code: ErrorCode.AlreadySubscribed, message: `already subscribed to ${name}` };
-    }
-    if (connection.subscriptions.size >= this.limits.maxSubscriptionsPerConnection) {
-      return {
-        ok: false,
-        code: ErrorCode.TooManySubscriptions,
-        message: `at most ${this.limits.maxSubscriptionsPerConnection} subscriptions per connection`,
-      };
-    }
-    let channel = this.channels.get(name);
-    if (channel === undefined) {
-      const ready = this.options.broker.subscribe(name);
-      // Observed below; this handler only keeps an early rejection from being reported as unhandled.
-      ready.catch(() => {});
-      channel = new Channel(name, this.settingsFor(name), ready);
-      this.channels.set(name, channel);
-    }
-    const { maxMembers, joinLeave } = channel.settings;
-    if (maxMembers > 0 && channel.members.size >= maxMembers) {
-      return { ok: false, code: ErrorCode.ChannelFull, message: `${name} is full (${maxMembers} members)` };
-    }
-    channel.members.add(connection);
-    connection.subscriptions.add(name);
-    try {
-      await channel.ready;
-    } catch (error) {
-      this.options.logger.warn({ err: error, channel: name }, 'broker subscribe failed');
-      if (connection.subscriptions.delete(name)) this.leaveChannel(connection, name, false);
-      return { ok: false, code: ErrorCode.Unavailable, message: 'subscription backend unavailable' };
-    }
-    if (joinLeave) this.announce(connection, name, 'join');
-    const offset = await this.options.broker.lastOffset(name);
-    return { ok: true, value: { channel: name, offset } };
+  /**
+   * The v1 `subscribe` command: join (recovering from `since` when given), reply, then let live messages
+   * through. Reply and release happen in one synchronous step, so nothing live can slip in between.
+   */
+  subscribe(
+    connection: Connection,
+    channel: string,
+    since: StreamPosition | undefined,
+    id: number | undefined,
+  ): void {
+    void this.channels.join(connection, channel, since).then((outcome) => {
+      if (!outcome.ok) {
+        this.clientError(connection, outcome.code, outcome.message, id);
+        return;
+      }
+      const joined = outcome.value;
+      if (id !== undefined) this.write(connection, Buffer.from(renderSubscribeReply(id, joined)), false);
+      else this.channels.writeMissed(connection, channel, joined.missed, joined.position.epoch);
+      this.channels.release(connection, channel, lastOffset(joined));
+    });
   }
 
   /** Unsubscribe a connection from a channel. */
   unsubscribe(connection: Connection, name: string): Outcome<Record<string, never>> {
-    if (!connection.subscriptions.delete(name)) {
-      return { ok: false, code: ErrorCode.NotSubscribed, message: `not subscribed to ${name}` };
-    }
-    this.leaveChannel(connection, name);
-    return { ok: true, value: {} };
-  }
-
-  private leaveChannel(connection: Connection, name: string, announce = true): void {
-    const channel = this.channels.get(name);
-    if (channel === undefined || !channel.members.delete(connection)) return;
-    if (channel.members.size === 0) {
-      this.channels.delete(name);
-      this.options.broker.unsubscribe(name).catch((error: unknown) => {
-        this.options.logger.warn({ err: error, channel: name }, 'broker unsubscribe failed');
-      });
-    } else if (announce && channel.settings.joinLeave) {
-      this.announce(connection, name, 'leave');
-    }
-  }
-
-  private announce(connection: Connection, channel: string, event: 'join' | 'leave'): void {
-    const envelope: Envelope = {
-      kind: 'membership',
-      event,
-      channel,
-      connectionId: connection.id,
-      userId: connection.userId,
-      time: this.options.clock.now(),
-    };
-    this.options.broker.send(envelope).catch((error: unknown) => {
-      this.options.logger.warn({ err: error, channel }, `${event} notice not sent`);
-    });
+    return this.channels.unsubscribe(connection, name);
   }
 
   /** Members of a channel on this node. */
   channelMembers(name: string): number {
-    return this.channels.get(name)?.members.size ?? 0;
+    return this.channels.members(name);
+  }
+
+  /** A channel's retained history. */
+  history(channel: string, since: number | undefined, limit: number): Promise<HistoryPage> {
+    return this.channels.readHistory(channel, since, limit);
+  }
+
+  /** Presence in a channel. */
+  presenceOf(channel: string): ReturnType<ChannelRegistry['presenceOf']> {
+    return this.channels.presenceOf(channel);
+  }
+
+  /** Presence counts of a channel. */
+  presenceStats(channel: string): ReturnType<ChannelRegistry['presenceStats']> {
+    return this.channels.presenceStats(channel);
+  }
+
+  /** The current position of a channel's stream. */
+  position(channel: string): Promise<StreamPosition> {
+    return this.options.history.position(channel);
   }
 
   // ---------------------------------------------------------------- publishing
@@ -457,7 +511,7 @@ export class Hub implements BrokerHandler {
     if (!encoded.ok) return Promise.reject(new InvalidArgumentError(ErrorCode.BadRequest, encoded.message));
     this.counters.messagesPublished++;
     this.options.metrics.messagePublished('channel');
-    const input = { json: encoded.json, ephemeral };
+    const input = { json: encoded.json, ephemeral, history: this.channels.settings(channel).history };
     return this.options.broker.publish(channel, exclude === undefined ? input : { ...input, exclude });
   }
 
@@ -472,21 +526,14 @@ export class Hub implements BrokerHandler {
   send(envelope: Envelope): Promise<void> {
     if (envelope.kind === 'user' || envelope.kind === 'connection' || envelope.kind === 'broadcast') {
       this.counters.messagesPublished++;
-      this.options.metrics.messagePublished(envelope.kind === 'user' ? 'user' : envelope.kind);
+      this.options.metrics.messagePublished(envelope.kind);
     }
     return this.options.broker.send(envelope);
   }
 
   /** Fan a publication out to this node's subscribers. Called by the broker. */
   onPublication(publication: Publication): void {
-    const channel = this.channels.get(publication.channel);
-    if (channel === undefined) return;
-    const { id, json, time, exclude, ephemeral } = publication;
-    const outbound = new Outbound(
-      () => renderV1Message(publication.channel, id, json, time),
-      () => renderRoomPayload('message', json, id),
-    );
-    this.fanOut(channel.members, outbound, ephemeral, exclude);
+    this.channels.onPublication(publication);
   }
 
   /** Deliver an envelope to this node's targets. Called by the broker. */
@@ -518,22 +565,25 @@ export class Hub implements BrokerHandler {
         );
         return;
       case 'membership': {
-        const channel = this.channels.get(envelope.channel);
-        if (channel === undefined) return;
         const frame: ServerFrame = {
           type: envelope.event,
           channel: envelope.channel,
-          connectionId: envelope.connectionId,
           userId: envelope.userId,
+          ...(envelope.connectionId === undefined ? {} : { connectionId: envelope.connectionId }),
+          ...(envelope.info === undefined ? {} : { info: envelope.info }),
           time: envelope.time,
         };
-        this.fanOut(channel.members, Outbound.same(frame), true, { connectionId: envelope.connectionId });
+        // A member never hears about its own arrival or departure.
+        const exclude: Exclusion =
+          envelope.userId !== null
+            ? { userId: envelope.userId }
+            : { connectionId: envelope.connectionId ?? '' };
+        this.fanOut(this.channels.memberConnections(envelope.channel), Outbound.same(frame), true, exclude);
         return;
       }
       case 'disconnect-user':
-        for (const connection of [...(this.users.get(envelope.userId) ?? [])]) {
+        for (const connection of [...(this.users.get(envelope.userId) ?? [])])
           this.close(connection, envelope.code, envelope.reason);
-        }
         return;
       case 'disconnect-connection': {
         const connection = this.connections.get(envelope.connectionId);
@@ -564,8 +614,12 @@ export class Hub implements BrokerHandler {
       if (excludeUser !== undefined && connection.userId === excludeUser) continue;
       if (this.write(connection, outbound.frame(connection.format), ephemeral)) delivered++;
     }
-    this.counters.messagesDelivered += delivered;
-    this.options.metrics.messagesDelivered(delivered);
+    this.delivered(delivered);
+  }
+
+  private delivered(count: number): void {
+    this.counters.messagesDelivered += count;
+    this.options.metrics.messagesDelivered(count);
   }
 
   /** Encode and write one frame to one connection (replies, errors, the connected push). */
@@ -583,6 +637,10 @@ export class Hub implements BrokerHandler {
       // A reply or push racing the connection's close: nobody can receive it, but it is still counted.
       this.drop('closed');
       return false;
+    }
+    if (connection.held !== null) {
+      connection.held.push(frame);
+      return true;
     }
     const buffered = connection.socket.bufferedAmount;
     if (buffered + frame.length > this.limits.maxBufferedBytes) {
@@ -658,17 +716,21 @@ export class Hub implements BrokerHandler {
     this.drained = null;
   }
 
-  /** Stop the heartbeat and the broker. */
+  /** Stop the timers and the stores. Pending presence departures are announced now. */
   async shutdown(): Promise<void> {
     this.scheduler.stop();
+    this.sessions.stop();
+    this.sessions.clear();
+    this.presence.flush();
+    this.presence.stop();
     await this.options.broker.close();
+    await this.options.history.close();
+    await this.options.presence.close();
   }
 
   /** A snapshot of this node for /stats. */
   stats(): HubStats {
-    const all: ChannelStats[] = [];
-    for (const channel of this.channels.values())
-      all.push({ name: channel.name, members: channel.members.size });
+    const all = this.channels.list();
     all.sort((a, b) => b.members - a.members || (a.name < b.name ? -1 : 1));
     const c = this.counters;
     return {
@@ -688,6 +750,8 @@ export class Hub implements BrokerHandler {
       },
       errors: c.errors,
       connectionsAccepted: c.connectionsAccepted,
+      recovery: { recovered: c.recoveries, failed: c.recoveryFailures },
+      sessions: { resumed: c.sessionsResumed, detached: this.sessions.detachedCount },
       heartbeat: {
         intervalMs: this.limits.heartbeatIntervalMs,
         timeoutMs: this.limits.heartbeatTimeoutMs,
@@ -709,4 +773,9 @@ export class Hub implements BrokerHandler {
       this.options.logger.error({ err: error, hook: name }, 'hook failed');
     }
   }
+}
+
+/** The last offset a subscription's reply covered (its missed messages all come at or before it). */
+function lastOffset(joined: Joined): number {
+  return joined.position.offset;
 }

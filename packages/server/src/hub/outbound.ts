@@ -65,5 +65,38 @@ export function renderV1Push(type: 'direct' | 'broadcast', json: string, time: n
   return `{"type":"${type}","data":${json},"time":${time}}`;
 }
 
+/**
+ * The reply to `subscribe`, assembled around the stored JSON of the missed messages (no re-encoding).
+ * `joined` is what ChannelRegistry.join resolved with.
+ */
+export function renderSubscribeReply(
+  id: number,
+  joined: {
+    readonly channel: string;
+    readonly position: { offset: number; epoch: string };
+    readonly recovered?: boolean;
+    readonly missed: readonly { offset: number; json: string; time: number }[];
+  },
+): string {
+  const head = `{"type":"reply","id":${id},"result":{"channel":${JSON.stringify(joined.channel)},"offset":${joined.position.offset},"epoch":${JSON.stringify(joined.position.epoch)}`;
+  if (joined.recovered === undefined) return `${head}}}`;
+  const messages = joined.missed.map((m) => `{"id":${m.offset},"data":${m.json},"time":${m.time}}`).join(',');
+  return `${head},"recovered":${joined.recovered},"messages":[${messages}]}}`;
+}
+
+/** The reply to `history`, assembled around the stored JSON of the messages. */
+export function renderHistoryReply(
+  id: number,
+  channel: string,
+  page: {
+    readonly position: { offset: number; epoch: string };
+    readonly messages: readonly { offset: number; json: string; time: number }[];
+    readonly complete: boolean;
+  },
+): string {
+  const messages = page.messages.map((m) => `{"id":${m.offset},"data":${m.json},"time":${m.time}}`).join(',');
+  return `{"type":"reply","id":${id},"result":{"channel":${JSON.stringify(channel)},"offset":${page.position.offset},"epoch":${JSON.stringify(page.position.epoch)},"messages":[${messages}],"complete":${page.complete}}}`;
+}
+
 /** The shared heartbeat ping; identical in both formats. */
 export const PING_FRAME: Buffer = Buffer.from(encodeServerFrame({ type: 'ping' }));

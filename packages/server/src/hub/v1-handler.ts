@@ -1,9 +1,10 @@
 /** Dispatch of protocol v1 commands (the multiplexed `/ws` endpoint). */
-import { ErrorCode, decodeCommand } from '@switchboard/protocol';
+import { DEFAULT_HISTORY_LIMIT, ErrorCode, decodeCommand } from '@switchboard/protocol';
 import type { ClientCommand } from '@switchboard/protocol';
 import { ApplicationError } from '../errors.js';
 import type { Connection } from './connection.js';
 import type { Hub, Outcome } from './hub.js';
+import { renderHistoryReply } from './outbound.js';
 
 /**
  * `send` commands one connection may have waiting on the application's hook at once: a slow or stuck hook
@@ -35,7 +36,7 @@ function dispatch(hub: Hub, connection: Connection, command: ClientCommand): voi
       if (id !== undefined) hub.reply(connection, id, {});
       return;
     case 'subscribe':
-      void hub.subscribe(connection, command.channel).then((outcome) => answer(hub, connection, id, outcome));
+      hub.subscribe(connection, command.channel, command.since, id);
       return;
     case 'unsubscribe':
       answer(hub, connection, id, hub.unsubscribe(connection, command.channel));
@@ -68,6 +69,44 @@ function dispatch(hub: Hub, connection: Connection, command: ClientCommand): voi
         answer(hub, connection, id, outcome);
       });
       return;
+    case 'history': {
+      const { channel, since } = command;
+      hub.history(channel, since, command.limit ?? DEFAULT_HISTORY_LIMIT).then(
+        (page) => {
+          if (id !== undefined) hub.writeText(connection, renderHistoryReply(id, channel, page));
+        },
+        (error: unknown) => hub.failed(connection, id, error),
+      );
+      return;
+    }
+    case 'presence': {
+      const channel = command.channel;
+      hub.presenceOf(channel).then(
+        (outcome) =>
+          answer(
+            hub,
+            connection,
+            id,
+            outcome.ok ? { ok: true, value: { channel, users: outcome.value } } : outcome,
+          ),
+        (error: unknown) => hub.failed(connection, id, error),
+      );
+      return;
+    }
+    case 'presence_stats': {
+      const channel = command.channel;
+      hub.presenceStats(channel).then(
+        (outcome) =>
+          answer(
+            hub,
+            connection,
+            id,
+            outcome.ok ? { ok: true, value: { channel, ...outcome.value } } : outcome,
+          ),
+        (error: unknown) => hub.failed(connection, id, error),
+      );
+      return;
+    }
   }
 }
 

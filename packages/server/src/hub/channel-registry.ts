@@ -1,0 +1,399 @@
+import { CloseCode, ErrorCode } from '@switchboard/protocol';
+import type { PresenceEntry, ServerFrame, StreamPosition } from '@switchboard/protocol';
+import type { Broker, Exclusion, Publication } from '../broker/broker.js';
+import type { HistoryPage, HistoryStore, StoredMessage } from '../history/history-store.js';
+import type { PresenceMember, PresenceStore } from '../presence/presence-store.js';
+import type { ChannelRule, ResolvedLimits } from '../server-options.js';
+import type { Logger } from '../util/logger.js';
+import { Channel, resolveChannelSettings } from './channel.js';
+import type { ChannelSettings } from './channel.js';
+import type { Connection } from './connection.js';
+import { Outbound, renderRoomPayload, renderV1Message } from './outbound.js';
+import type { PresenceTracker } from './presence-tracker.js';
+import type { HubCounters } from './hub-stats.js';
+
+/** The outcome of a hub operation a client asked for: a value, or an error with a stable code. */
+export type Outcome<T> =
+  | { readonly ok: true; readonly value: T }
+  | { readonly ok: false; readonly code: ErrorCode; readonly message: string };
+
+/**
+ * The most messages a recovery replays. A client further behind than this gets `recovered: false` and
+ * reloads its state: replaying more would be slower than a reload and would flood the connection.
+ */
+export const MAX_RECOVERY_MESSAGES = 10_000;
+
+/** A subscription that is live and ready for its reply (the buffered live messages still held back). */
+export interface Joined {
+  readonly channel: string;
+  /** Where the subscription starts: messages after it are delivered live. */
+  readonly position: StreamPosition;
+  /** Present when recovery was asked for. */
+  readonly recovered?: boolean;
+  /** Missed messages to send before anything live (recovery only). */
+  readonly missed: readonly StoredMessage[];
+}
+
+/** What the registry needs from the hub: writing to connections and closing them. */
+export interface ChannelHost {
+  readonly limits: ResolvedLimits;
+  readonly counters: HubCounters;
+  readonly logger: Logger;
+  write(connection: Connection, frame: Buffer, ephemeral: boolean): boolean;
+  writeFrame(connection: Connection, frame: ServerFrame): void;
+  close(connection: Connection, code: number, reason: string): void;
+  delivered(count: number): void;
+}
+
+/** The presence member a connection counts as. */
+export function presenceMember(connection: Connection): PresenceMember {
+  return connection.userId === null
+    ? { key: `#${connection.id}`, userId: null, connectionId: connection.id, info: connection.info }
+    : { key: connection.userId, userId: connection.userId, info: connection.info };
+}
+
+/**
+ * Channels with local subscribers: membership, race-free recovery, fan-out of publications, and the
+ * stream continuity check that turns a gap into a refill from history (or an honest resubscribe).
+ */
+export class ChannelRegistry {
+  private readonly channels = new Map<string, Channel>();
+
+  constructor(
+    private readonly host: ChannelHost,
+    private readonly rules: readonly ChannelRule[],
+    private readonly broker: Broker,
+    private readonly history: HistoryStore,
+    private readonly presenceStore: PresenceStore,
+    private readonly presence: PresenceTracker,
+  ) {}
+
+  /** Channels with local subscribers. */
+  get size(): number {
+    return this.channels.size;
+  }
+
+  /** Local members of a channel. */
+  members(name: string): number {
+    return this.channels.get(name)?.members.size ?? 0;
+  }
+
+  /** The local members of a channel (empty when none). */
+  memberConnections(name: string): Iterable<Connection> {
+    return this.channels.get(name)?.members ?? [];
+  }
+
+  /** Every channel with its local member count. */
+  list(): { name: string; members: number }[] {
+    return [...this.channels.values()].map((c) => ({ name: c.name, members: c.members.size }));
+  }
+
+  /** Settings for a channel, subscribed or not. */
+  settings(name: string): ChannelSettings {
+    return this.channels.get(name)?.settings ?? resolveChannelSettings(this.rules, this.host.limits, name);
+  }
+
+  /**
+   * Subscribe `connection` to `name`, recovering from `since` when given. Live messages for this
+   * connection and channel are held back from the moment it is a member; the caller writes its reply (and
+   * the missed messages) and then calls {@link release}, which sends the held messages not already covered.
+   * A `since` on a channel the connection already holds re-synchronises it.
+   */
+  async join(
+    connection: Connection,
+    name: string,
+    since: StreamPosition | undefined,
+  ): Promise<Outcome<Joined>> {
+    const resync = connection.subscriptions.has(name);
+    if (resync && since === undefined) {
+      return { ok: false, code: ErrorCode.AlreadySubscribed, message: `already subscribed to ${name}` };
+    }
+    if (resync && connection.recovering?.has(name) === true) {
+      return {
+        ok: false,
+        code: ErrorCode.AlreadySubscribed,
+        message: `a subscription to ${name} is in progress`,
+      };
+    }
+    if (!resync && connection.subscriptions.size >= this.host.limits.maxSubscriptionsPerConnection) {
+      return {
+        ok: false,
+        code: ErrorCode.TooManySubscriptions,
+        message: `at most ${this.host.limits.maxSubscriptionsPerConnection} subscriptions per connection`,
+      };
+    }
+    let channel = this.channels.get(name);
+    if (channel === undefined) {
+      const ready = this.broker.subscribe(name);
+      // Observed below; this handler only keeps an early rejection from being reported as unhandled.
+      ready.catch(() => {});
+      channel = new Channel(name, resolveChannelSettings(this.rules, this.host.limits, name), ready);
+      this.channels.set(name, channel);
+    }
+    const { maxMembers } = channel.settings;
+    if (!resync && maxMembers > 0 && channel.members.size >= maxMembers) {
+      if (channel.members.size === 0) this.channels.delete(name);
+      return { ok: false, code: ErrorCode.ChannelFull, message: `${name} is full (${maxMembers} members)` };
+    }
+    (connection.recovering ??= new Map()).set(name, []);
+    if (!resync) {
+      channel.members.add(connection);
+      connection.subscriptions.set(name, null);
+    }
+    try {
+      await channel.ready;
+      let joined: Joined;
+      if (since === undefined) {
+        joined = { channel: name, position: await this.history.position(name), missed: [] };
+      } else {
+        const recovery = await this.history.recover(name, since, MAX_RECOVERY_MESSAGES);
+        if (recovery.recovered) this.host.counters.recoveries++;
+        else this.host.counters.recoveryFailures++;
+        joined = {
+          channel: name,
+          position: recovery.position,
+          recovered: recovery.recovered,
+          missed: recovery.recovered ? recovery.messages : [],
+        };
+      }
+      if (connection.state !== 'open' || !connection.subscriptions.has(name)) {
+        return { ok: false, code: ErrorCode.NotSubscribed, message: `subscription to ${name} ended` };
+      }
+      connection.subscriptions.set(name, joined.position);
+      if (!resync && channel.settings.presence) this.presence.joined(name, presenceMember(connection));
+      return { ok: true, value: joined };
+    } catch (error) {
+      this.host.logger.warn({ err: error, channel: name }, 'subscribe failed');
+      connection.recovering?.delete(name);
+      if (!resync && connection.subscriptions.delete(name)) this.leave(connection, name);
+      return { ok: false, code: ErrorCode.Unavailable, message: 'subscription backend unavailable' };
+    }
+  }
+
+  /**
+   * Send the live messages held back during {@link join} that come after `lastSent` (the last offset the
+   * connection was given), then deliver live again. Call right after writing the reply.
+   */
+  release(connection: Connection, name: string, lastSent: number): void {
+    const held = connection.recovering?.get(name);
+    if (held === undefined) return;
+    connection.recovering?.delete(name);
+    if (connection.recovering?.size === 0) connection.recovering = null;
+    let last = lastSent;
+    let delivered = 0;
+    for (const publication of held) {
+      if (publication.id !== undefined) {
+        if (publication.id <= last) continue;
+        last = publication.id;
+      }
+      if (
+        this.host.write(connection, this.render(publication).frame(connection.format), publication.ephemeral)
+      )
+        delivered++;
+    }
+    this.host.delivered(delivered);
+  }
+
+  /** Write the missed messages of a recovery, in order (room format frames or v1 `message` pushes). */
+  writeMissed(connection: Connection, name: string, messages: readonly StoredMessage[], epoch: string): void {
+    for (const m of messages) {
+      const publication: Publication = {
+        channel: name,
+        id: m.offset,
+        epoch,
+        json: m.json,
+        time: m.time,
+        ephemeral: false,
+      };
+      this.host.write(connection, this.render(publication).frame(connection.format), false);
+    }
+    this.host.delivered(messages.length);
+  }
+
+  /** Unsubscribe a connection from a channel. */
+  unsubscribe(connection: Connection, name: string): Outcome<Record<string, never>> {
+    if (!connection.subscriptions.delete(name)) {
+      return { ok: false, code: ErrorCode.NotSubscribed, message: `not subscribed to ${name}` };
+    }
+    connection.recovering?.delete(name);
+    this.leave(connection, name);
+    return { ok: true, value: {} };
+  }
+
+  /** A closing connection leaves every channel. Returns the position each subscription had reached. */
+  leaveAll(connection: Connection): Map<string, StreamPosition | null> {
+    const positions = new Map<string, StreamPosition | null>();
+    for (const [name, start] of connection.subscriptions) {
+      positions.set(name, this.reached(this.channels.get(name), start));
+      this.leave(connection, name);
+    }
+    connection.subscriptions.clear();
+    connection.recovering = null;
+    return positions;
+  }
+
+  /** The later of where a subscription started and what this node last delivered on its channel. */
+  private reached(channel: Channel | undefined, start: StreamPosition | null): StreamPosition | null {
+    const last = channel?.position ?? null;
+    if (start === null) return last;
+    if (last === null || last.epoch !== start.epoch || last.offset < start.offset) return start;
+    return last;
+  }
+
+  private leave(connection: Connection, name: string): void {
+    const channel = this.channels.get(name);
+    if (channel === undefined || !channel.members.delete(connection)) return;
+    if (channel.settings.presence) this.presence.left(name, presenceMember(connection));
+    if (channel.members.size === 0) {
+      this.channels.delete(name);
+      this.broker.unsubscribe(name).catch((error: unknown) => {
+        this.host.logger.warn({ err: error, channel: name }, 'broker unsubscribe failed');
+      });
+    }
+  }
+
+  // ---------------------------------------------------------------- publications
+
+  /** A publication for this node. Checks stream continuity, then fans out. */
+  onPublication(publication: Publication): void {
+    const channel = this.channels.get(publication.channel);
+    if (channel === undefined) return;
+    if (channel.filling !== null) {
+      channel.filling.push(publication);
+      return;
+    }
+    const { id, epoch } = publication;
+    if (id !== undefined && epoch !== undefined) {
+      const last = channel.position;
+      if (last !== null && last.epoch === epoch && id <= last.offset) return; // delivered already
+      if (last !== null && (last.epoch !== epoch || id !== last.offset + 1)) {
+        this.fillGap(channel, last, publication);
+        return;
+      }
+      channel.position = { offset: id, epoch };
+    }
+    this.fanOut(channel, publication);
+  }
+
+  private render(publication: Publication): Outbound {
+    const { channel, id, json, time } = publication;
+    return new Outbound(
+      () => renderV1Message(channel, id, json, time),
+      () => renderRoomPayload('message', json, id),
+    );
+  }
+
+  private fanOut(channel: Channel, publication: Publication): void {
+    const outbound = this.render(publication);
+    const exclude = publication.exclude;
+    let delivered = 0;
+    for (const connection of channel.members) {
+      if (excluded(connection, exclude)) continue;
+      if (connection.recovering !== null) {
+        const held = connection.recovering.get(channel.name);
+        if (held !== undefined) {
+          held.push(publication);
+          continue;
+        }
+      }
+      if (this.host.write(connection, outbound.frame(connection.format), publication.ephemeral)) delivered++;
+    }
+    this.host.delivered(delivered);
+  }
+
+  /**
+   * Messages went missing between this node and the broker (a pub/sub hiccup, a failover). Hold new ones,
+   * read the missing ones from history and deliver everything in order; if history cannot fill the gap
+   * (trimmed, or the stream's epoch changed), subscribers are told to resubscribe and recover themselves.
+   */
+  private fillGap(channel: Channel, last: StreamPosition, publication: Publication): void {
+    channel.filling = [publication];
+    const missing = (publication.id ?? last.offset) - last.offset;
+    const read: Promise<HistoryPage | null> =
+      publication.epoch === last.epoch && missing > 0 && missing <= MAX_RECOVERY_MESSAGES
+        ? this.history.read(channel.name, { since: last.offset, limit: missing })
+        : Promise.resolve(null);
+    read
+      .catch((error: unknown) => {
+        this.host.logger.warn({ err: error, channel: channel.name }, 'history read for a gap failed');
+        return null;
+      })
+      .then((page) => {
+        const held = channel.filling ?? [];
+        channel.filling = null;
+        if (this.channels.get(channel.name) !== channel) return;
+        if (page !== null && page.complete && page.position.epoch === last.epoch) {
+          for (const m of page.messages) {
+            if (m.offset <= last.offset) continue;
+            this.onPublication({
+              channel: channel.name,
+              id: m.offset,
+              epoch: last.epoch,
+              json: m.json,
+              time: m.time,
+              ephemeral: false,
+            });
+          }
+          for (const p of held) this.onPublication(p);
+          return;
+        }
+        this.host.logger.warn(
+          { channel: channel.name, last },
+          'stream gap could not be filled: subscribers resubscribe',
+        );
+        this.forceResubscribe(channel, 'messages were lost in transit; resubscribe from your position');
+      });
+  }
+
+  /** Every local subscriber must subscribe again from its own position (it will recover if it can). */
+  private forceResubscribe(channel: Channel, reason: string): void {
+    for (const connection of [...channel.members]) {
+      if (connection.format === 'room') {
+        // A room client resubscribes by reconnecting with ?last_message_id=N.
+        this.host.close(connection, CloseCode.ForceReconnect, reason);
+        continue;
+      }
+      connection.subscriptions.delete(channel.name);
+      connection.recovering?.delete(channel.name);
+      this.leave(connection, channel.name);
+      this.host.writeFrame(connection, {
+        type: 'unsubscribed',
+        channel: channel.name,
+        resubscribe: true,
+        reason,
+      });
+    }
+    channel.position = null;
+  }
+
+  // ---------------------------------------------------------------- history and presence queries
+
+  /** Retained history of a channel. */
+  readHistory(name: string, since: number | undefined, limit: number): Promise<HistoryPage> {
+    return this.history.read(name, since === undefined ? { limit } : { since, limit });
+  }
+
+  /** Who is in a channel (presence must be enabled on it). */
+  async presenceOf(name: string): Promise<Outcome<readonly PresenceEntry[]>> {
+    if (!this.settings(name).presence) return presenceOff(name);
+    return { ok: true, value: await this.presenceStore.list(name) };
+  }
+
+  /** How many are in a channel (presence must be enabled on it). */
+  async presenceStats(name: string): Promise<Outcome<{ users: number; connections: number }>> {
+    if (!this.settings(name).presence) return presenceOff(name);
+    return { ok: true, value: await this.presenceStore.stats(name) };
+  }
+}
+
+function presenceOff(name: string): Outcome<never> {
+  return { ok: false, code: ErrorCode.NotAvailable, message: `presence is not enabled on ${name}` };
+}
+
+function excluded(connection: Connection, exclude: Exclusion | undefined): boolean {
+  if (exclude === undefined) return false;
+  return (
+    connection.id === exclude.connectionId ||
+    (exclude.userId !== undefined && connection.userId === exclude.userId)
+  );
+}

@@ -1,0 +1,48 @@
+import { matchChannelPattern } from '@switchboard/protocol';
+import type { StreamPosition } from '@switchboard/protocol';
+import type { Publication } from '../broker/broker.js';
+import type { HistoryPolicy } from '../history/history-store.js';
+import type { ChannelRule, ResolvedLimits } from '../server-options.js';
+import type { Connection } from './connection.js';
+
+/** A channel's settings after its rule and the server defaults are applied. */
+export interface ChannelSettings {
+  /** 0 means unlimited. */
+  readonly maxMembers: number;
+  readonly history: HistoryPolicy;
+  /** Track presence and push user-level join/leave. */
+  readonly presence: boolean;
+}
+
+/** Settings for `name`: the first matching rule wins, the server defaults fill the rest. */
+export function resolveChannelSettings(
+  rules: readonly ChannelRule[],
+  limits: ResolvedLimits,
+  name: string,
+): ChannelSettings {
+  const rule = rules.find((r) => matchChannelPattern(r.pattern, name));
+  return {
+    maxMembers: rule?.maxMembers ?? limits.maxChannelMembers,
+    history: {
+      size: rule?.history?.size ?? limits.historySize,
+      ttlMs: rule?.history?.ttlMs ?? limits.historyTtlMs,
+    },
+    presence: rule?.presence ?? false,
+  };
+}
+
+/** A channel with local subscribers. */
+export class Channel {
+  readonly members = new Set<Connection>();
+  /** Position of the last publication delivered on this node; null until the first one is known. */
+  position: StreamPosition | null = null;
+  /** Publications held back, in arrival order, while a gap is filled from history. */
+  filling: Publication[] | null = null;
+
+  constructor(
+    readonly name: string,
+    readonly settings: ChannelSettings,
+    /** Settles when the broker delivers this channel to this node. */
+    readonly ready: Promise<void>,
+  ) {}
+}

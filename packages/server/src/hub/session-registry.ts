@@ -1,0 +1,142 @@
+import { randomBytes } from 'node:crypto';
+import type { StreamPosition } from '@switchboard/protocol';
+import type { Clock, TimerHandle } from '../util/clock.js';
+
+/** What survives a connection for the session's grace period. */
+export interface SessionRecord<C> {
+  readonly id: string;
+  readonly userId: string | null;
+  /** The connection holding the session now; null while it is away. */
+  connection: C | null;
+  /** While away: each subscribed channel with the position last delivered to it. */
+  channels: ReadonlyMap<string, StreamPosition | null>;
+  /** While away: when the session is forgotten (ms since the Unix epoch). */
+  expiresAt: number;
+  /** Application state kept across resumes (`connection.state`). */
+  readonly state: Map<string, unknown>;
+}
+
+/**
+ * Sessions and their grace period. A session id is a 128-bit bearer secret: whoever presents it (as the
+ * same user) within the grace period gets the session back. Only the connection that holds a session may
+ * release it, so a replaced connection's late cleanup can never drop the new connection's state (the
+ * seeds' step-7 race).
+ */
+export class SessionRegistry<C> {
+  private readonly sessions = new Map<string, SessionRecord<C>>();
+  private readonly away = new Set<SessionRecord<C>>();
+  private sweeper: TimerHandle | null = null;
+
+  constructor(
+    private readonly graceMs: number,
+    private readonly clock: Clock,
+  ) {}
+
+  /** Sessions whose connection is away and not yet expired. */
+  get detachedCount(): number {
+    return this.away.size;
+  }
+
+  /** Sessions known (held or away). */
+  get size(): number {
+    return this.sessions.size;
+  }
+
+  /** Start expiring sessions: one timer for all of them. */
+  start(): void {
+    this.sweeper ??= this.clock.setInterval(
+      () => this.sweep(),
+      Math.max(10, Math.min(1000, this.graceMs / 4)),
+    );
+  }
+
+  stop(): void {
+    this.sweeper?.cancel();
+    this.sweeper = null;
+  }
+
+  /** A new session held by `connection`. */
+  create(userId: string | null, connection: C): SessionRecord<C> {
+    const record: SessionRecord<C> = {
+      id: randomBytes(16).toString('base64url'),
+      userId,
+      connection,
+      channels: new Map(),
+      expiresAt: 0,
+      state: new Map(),
+    };
+    this.sessions.set(record.id, record);
+    return record;
+  }
+
+  /** A session that is never kept (room-format connections cannot resume). */
+  transient(userId: string | null, connection: C): SessionRecord<C> {
+    return {
+      id: randomBytes(16).toString('base64url'),
+      userId,
+      connection,
+      channels: new Map(),
+      expiresAt: 0,
+      state: new Map(),
+    };
+  }
+
+  /**
+   * Hand session `id` to `connection` if it exists, has not expired and belongs to `userId`. Returns the
+   * record and the connection that held it until now (to be closed as replaced), or null.
+   */
+  claim(
+    id: string,
+    userId: string | null,
+    connection: C,
+  ): { record: SessionRecord<C>; previous: C | null } | null {
+    const record = this.sessions.get(id);
+    if (record === undefined || record.userId !== userId) return null;
+    if (record.connection === null && record.expiresAt <= this.clock.now()) {
+      this.forget(record);
+      return null;
+    }
+    const previous = record.connection;
+    record.connection = connection;
+    this.away.delete(record);
+    return { record, previous };
+  }
+
+  /**
+   * `connection` went away. Keeps the session for the grace period with the given channel positions, but
+   * only if `connection` still holds it; returns whether it did.
+   */
+  release(
+    record: SessionRecord<C>,
+    connection: C,
+    channels: ReadonlyMap<string, StreamPosition | null>,
+  ): boolean {
+    if (record.connection !== connection) return false;
+    if (!this.sessions.has(record.id)) {
+      record.connection = null;
+      return false;
+    }
+    record.connection = null;
+    record.channels = channels;
+    record.expiresAt = this.clock.now() + this.graceMs;
+    if (this.graceMs === 0) this.forget(record);
+    else this.away.add(record);
+    return true;
+  }
+
+  /** Forget every session (shutdown). */
+  clear(): void {
+    this.sessions.clear();
+    this.away.clear();
+  }
+
+  private forget(record: SessionRecord<C>): void {
+    this.sessions.delete(record.id);
+    this.away.delete(record);
+  }
+
+  private sweep(): void {
+    const now = this.clock.now();
+    for (const record of this.away) if (record.expiresAt <= now) this.forget(record);
+  }
+}
