@@ -6,6 +6,7 @@ export type {
   DisconnectOptions,
   ServerStats,
   ChannelInfo,
+  HistoryResult,
 } from './server.js';
 export { DEFAULT_LIMITS, LIMIT_BOUNDS, resolveLimits } from './server-options.js';
 export type {
@@ -14,6 +15,7 @@ export type {
   ChannelRule,
   DisconnectInfo,
   ResolvedLimits,
+  Engine,
 } from './server-options.js';
 export type { ConnectionInfo } from './hub/connection.js';
 export type { WireFormat } from './hub/outbound.js';
