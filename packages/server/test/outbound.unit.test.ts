@@ -5,7 +5,10 @@ import { Outbound, PING_FRAME, renderRoomPayload } from '../src/hub/outbound.js'
 // renderRoomPayload takes the payload already encoded as JSON (the hub encodes once per publish).
 describe('renderRoomPayload: object payloads', () => {
   it('delivers an object as itself with the message id added', () => {
-    assert.equal(renderRoomPayload('message', JSON.stringify({ text: 'hi', n: 1 }), 7), '{"text":"hi","n":1,"id":7}');
+    assert.equal(
+      renderRoomPayload('message', JSON.stringify({ text: 'hi', n: 1 }), 7),
+      '{"text":"hi","n":1,"id":7}',
+    );
   });
 
   it('overrides an id the payload carried with the message id', () => {
@@ -51,7 +54,10 @@ describe('renderRoomPayload: other payloads', () => {
 
   it('wraps non-objects as {type, data} with no id key when there is none', () => {
     for (const data of ['hello', 1, null, [{ id: 1 }]]) {
-      const parsed = JSON.parse(renderRoomPayload('broadcast', JSON.stringify(data), undefined)) as Record<string, unknown>;
+      const parsed = JSON.parse(renderRoomPayload('broadcast', JSON.stringify(data), undefined)) as Record<
+        string,
+        unknown
+      >;
       assert.deepEqual(parsed, { type: 'broadcast', data });
       assert.equal(Object.hasOwn(parsed, 'id'), false);
     }
@@ -62,7 +68,10 @@ describe('renderRoomPayload: other payloads', () => {
   });
 
   it('wraps an array even when its elements are objects with ids', () => {
-    assert.equal(renderRoomPayload('message', JSON.stringify([{ id: 1 }]), 2), '{"type":"message","data":[{"id":1}],"id":2}');
+    assert.equal(
+      renderRoomPayload('message', JSON.stringify([{ id: 1 }]), 2),
+      '{"type":"message","data":[{"id":1}],"id":2}',
+    );
   });
 });
 
