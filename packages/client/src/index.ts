@@ -39,3 +39,36 @@ export {
   ServerError,
   SwitchboardClientError,
 } from './errors.js';
+export { Backoff, BACKOFF_DEFAULTS } from './backoff.js';
+export type { BackoffOptions } from './backoff.js';
+export { SendQueue, SEND_QUEUE_DEFAULTS } from './send-queue.js';
+export type {
+  DropCounts,
+  DropReason,
+  DroppedItem,
+  OverflowPolicy,
+  SendQueueLimits,
+  SendQueueOptions,
+} from './send-queue.js';
+export { ReconnectingWebSocket } from './reconnecting-websocket.js';
+export { RECONNECTING_WEBSOCKET_DEFAULTS, defaultShouldReconnect } from './reconnecting-websocket-options.js';
+export type {
+  ExternalWebSocket,
+  ExternalWebSocketConstructor,
+  PingOptions,
+  ReconnectingWebSocketOptions,
+  UrlSource,
+} from './reconnecting-websocket-options.js';
+export type { MessageInbox } from './reconnecting-websocket-inbox.js';
+export type {
+  DroppedMessages,
+  ReceivedMessage,
+  IteratedMessage,
+  OutgoingData,
+  ReconnectingState,
+  ReconnectingStateChange,
+  ReconnectingWebSocketEvents,
+  RetryScheduled,
+  SendResult,
+  SocketClosed,
+} from './reconnecting-websocket-events.js';
