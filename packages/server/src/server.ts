@@ -3,7 +3,6 @@ import type { IncomingMessage, Server as HttpServer, ServerResponse } from 'node
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { randomBytes } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
 import {
   CloseCode,
   DEFAULT_HISTORY_LIMIT,
@@ -28,6 +27,8 @@ import type { Authenticator } from './auth/authenticator.js';
 import { Router } from './http/router.js';
 import { ApiKeyGuard } from './http/api-key.js';
 import { addApiRoutes } from './http/api-routes.js';
+import { loadDemoPage } from './http/demo-page.js';
+import type { DemoPage } from './http/demo-page.js';
 import { rejectUpgrade, remoteAddressOf, sendError, sendJson } from './http/http-utils.js';
 import { systemClock } from './util/clock.js';
 import type { Clock } from './util/clock.js';
@@ -89,8 +90,6 @@ export interface HistoryResult {
   readonly complete: boolean;
 }
 
-const DEMO_PAGE = new URL('../public/index.html', import.meta.url);
-
 /**
  * A Switchboard server: the WebSocket endpoints, the hub behind them, the HTTP API, health and metrics.
  * Create it with {@link createServer}, then `start()`.
@@ -112,7 +111,7 @@ export class SwitchboardServer {
   private readonly ownsHttpServer: boolean;
   private readonly http: HttpServer;
   private startedAt = 0;
-  private demoPage: Buffer | null = null;
+  private demoPage: DemoPage | null = null;
   private detachListeners: (() => void) | null = null;
   private stopping: Promise<void> | null = null;
 
@@ -182,7 +181,7 @@ export class SwitchboardServer {
       throw new ServerNotRunningError(`cannot start a server that is ${this.stateValue}`);
     this.stateValue = 'starting';
     try {
-      if (this.options.demo === true) this.demoPage = await readFile(DEMO_PAGE);
+      if (this.options.demo === true) this.demoPage = await loadDemoPage();
       await this.hub.start();
       this.attachListeners();
       if (this.ownsHttpServer) {
@@ -567,16 +566,19 @@ export class SwitchboardServer {
     }
     if (this.options.demo === true) {
       router.add('GET', '/', ({ res }) => {
-        const page = this.demoPage ?? Buffer.from('');
+        const page = this.demoPage;
+        if (page === null) {
+          sendError(res, ErrorCode.NotAvailable, 'the demo page is not loaded', 503);
+          return;
+        }
         res.writeHead(200, {
           'content-type': 'text/html; charset=utf-8',
-          'content-length': page.length,
-          // The demo renders every message as text; the policy forbids inline scripts from messages anyway.
-          'content-security-policy':
-            "default-src 'self'; connect-src 'self' ws: wss:; style-src 'self' 'unsafe-inline'; script-src 'self' 'unsafe-inline'",
+          'content-length': page.body.length,
+          'content-security-policy': page.csp,
           'x-content-type-options': 'nosniff',
+          'referrer-policy': 'no-referrer',
         });
-        res.end(page);
+        res.end(page.body);
       });
     }
     addApiRoutes(router, '/api', {

@@ -162,7 +162,10 @@ describe('demo page', () => {
     const response = await fetch(`${t.httpUrl}/`);
     assert.equal(response.status, 200);
     assert.match(response.headers.get('content-type') ?? '', /^text\/html/);
-    assert.match(response.headers.get('content-security-policy') ?? '', /default-src 'self'/);
+    const csp = response.headers.get('content-security-policy') ?? '';
+    assert.match(csp, /default-src 'none'/);
+    assert.match(csp, /script-src 'sha256-[A-Za-z0-9+/=]+'/, 'only the page’s own script may run');
+    assert.doesNotMatch(csp, /unsafe-inline/);
     assert.equal(await alice.title(), '#general · Switchboard demo');
     assert.equal(await alice.locator('#room').inputValue(), 'general');
   });
