@@ -71,8 +71,7 @@ export async function readJsonBody(
   if (!/^application\/json\b/i.test(type)) {
     return { ok: false, status: 415, code: 'bad_request', message: 'content-type must be application/json' };
   }
-  const declared = Number(req.headers['content-length'] ?? 0);
-  if (declared > limit) {
+  const tooLarge = (): { ok: false } & BodyProblem => {
     req.resume();
     return {
       ok: false,
@@ -80,20 +79,14 @@ export async function readJsonBody(
       code: 'message_too_large',
       message: `body is larger than ${limit} bytes`,
     };
-  }
+  };
+  const declared = Number(req.headers['content-length'] ?? 0);
+  if (declared > limit) return tooLarge();
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of req as AsyncIterable<Buffer>) {
     size += chunk.length;
-    if (size > limit) {
-      req.resume();
-      return {
-        ok: false,
-        status: 413,
-        code: 'message_too_large',
-        message: `body is larger than ${limit} bytes`,
-      };
-    }
+    if (size > limit) return tooLarge();
     chunks.push(chunk);
   }
   const text = Buffer.concat(chunks).toString('utf8');

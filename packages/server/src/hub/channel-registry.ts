@@ -132,7 +132,6 @@ export class ChannelRegistry {
     }
     const { maxMembers } = channel.settings;
     if (!resync && maxMembers > 0 && channel.members.size >= maxMembers) {
-      if (channel.members.size === 0) this.channels.delete(name);
       return { ok: false, code: ErrorCode.ChannelFull, message: `${name} is full (${maxMembers} members)` };
     }
     (connection.recovering ??= new Map()).set(name, []);

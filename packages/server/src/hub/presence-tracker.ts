@@ -1,3 +1,4 @@
+import { sweepPeriod } from '../util/clock.js';
 import type { Clock, TimerHandle } from '../util/clock.js';
 import type { Logger } from '../util/logger.js';
 import type { PresenceMember, PresenceStore } from '../presence/presence-store.js';
@@ -37,10 +38,7 @@ export class PresenceTracker {
   }
 
   start(): void {
-    this.sweeper ??= this.clock.setInterval(
-      () => this.sweep(),
-      Math.max(10, Math.min(1000, this.graceMs / 4)),
-    );
+    this.sweeper ??= this.clock.setInterval(() => this.sweep(), sweepPeriod(this.graceMs));
   }
 
   stop(): void {

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { StreamPosition } from '@switchboard/protocol';
+import { sweepPeriod } from '../util/clock.js';
 import type { Clock, TimerHandle } from '../util/clock.js';
 
 /** What survives a connection for the session's grace period. */
@@ -44,29 +45,12 @@ export class SessionRegistry<C> {
 
   /** Start expiring sessions: one timer for all of them. */
   start(): void {
-    this.sweeper ??= this.clock.setInterval(
-      () => this.sweep(),
-      Math.max(10, Math.min(1000, this.graceMs / 4)),
-    );
+    this.sweeper ??= this.clock.setInterval(() => this.sweep(), sweepPeriod(this.graceMs));
   }
 
   stop(): void {
     this.sweeper?.cancel();
     this.sweeper = null;
-  }
-
-  /** A new session held by `connection`. */
-  create(userId: string | null, connection: C): SessionRecord<C> {
-    const record: SessionRecord<C> = {
-      id: randomBytes(16).toString('base64url'),
-      userId,
-      connection,
-      channels: new Map(),
-      expiresAt: 0,
-      state: new Map(),
-    };
-    this.sessions.set(record.id, record);
-    return record;
   }
 
   /** A session that is never kept (room-format connections cannot resume). */
@@ -79,6 +63,13 @@ export class SessionRegistry<C> {
       expiresAt: 0,
       state: new Map(),
     };
+  }
+
+  /** A new session held by `connection`, resumable until its grace period runs out. */
+  create(userId: string | null, connection: C): SessionRecord<C> {
+    const record = this.transient(userId, connection);
+    this.sessions.set(record.id, record);
+    return record;
   }
 
   /**

@@ -27,3 +27,11 @@ export const systemClock: Clock = {
     return { cancel: () => clearTimeout(timer) };
   },
 };
+
+/**
+ * The period of a sweeper that expires entries after `graceMs`: a quarter of the grace (so an entry
+ * outlives its grace by at most 25%), between 10 ms and 1 s.
+ */
+export function sweepPeriod(graceMs: number): number {
+  return Math.max(10, Math.min(1000, graceMs / 4));
+}
