@@ -102,6 +102,9 @@ export const MAX_HISTORY_LIMIT = 1000;
 /** The number of messages `history` returns when the command gives no `limit`. */
 export const DEFAULT_HISTORY_LIMIT = 100;
 
+/** Maximum length of a token in `auth` and `refresh` (a JWT with generous claims fits). */
+export const MAX_TOKEN_LENGTH = 8192;
+
 /** Maximum length of a stream epoch string. */
 const MAX_EPOCH_LENGTH = 64;
 
@@ -187,6 +190,19 @@ export function validateCommand(value: unknown, options: DecodeOptions = {}): De
         | { type: 'unsubscribe'; channel: string }
         | { type: 'presence'; channel: string }
         | { type: 'presence_stats'; channel: string };
+      return { ok: true, command: id === undefined ? command : { ...command, id } };
+    }
+    case 'auth':
+    case 'refresh': {
+      const token = value['token'];
+      if (typeof token !== 'string' || token.length === 0 || token.length > MAX_TOKEN_LENGTH) {
+        return fail(
+          ErrorCode.BadRequest,
+          `token must be a non-empty string of at most ${MAX_TOKEN_LENGTH} characters`,
+          id,
+        );
+      }
+      const command = { type, token } as { type: 'auth'; token: string } | { type: 'refresh'; token: string };
       return { ok: true, command: id === undefined ? command : { ...command, id } };
     }
     case 'history': {

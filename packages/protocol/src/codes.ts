@@ -55,6 +55,8 @@ export const CloseCode = {
   Forbidden: 4505,
   /** The client did not complete its handshake in time. */
   HandshakeTimeout: 4506,
+  /** The user or address holds as many connections as the server allows. */
+  ConnectionLimit: 4507,
 } as const;
 
 /** One of the close codes in {@link CloseCode}. */
@@ -156,6 +158,11 @@ export const CLOSE_CODE_INFO: Readonly<Record<CloseCode, CloseCodeInfo>> = {
     reconnect: false,
     description: 'The handshake or first message did not arrive in time.',
   },
+  4507: {
+    name: 'connection_limit',
+    reconnect: false,
+    description: 'The user or address already holds as many connections as allowed.',
+  },
 };
 
 /**
@@ -196,6 +203,8 @@ export const ErrorCode = {
   Unauthorized: 'unauthorized',
   /** The caller is not allowed to do this. */
   PermissionDenied: 'permission_denied',
+  /** The credentials expired; refresh them (the `refresh` command) or reconnect with fresh ones. */
+  TokenExpired: 'token_expired',
   /** The target (user, connection, route) does not exist. */
   NotFound: 'not_found',
   /** The operation is not available (for example no application handler is installed). */
@@ -274,6 +283,11 @@ export const ERROR_CODE_INFO: Readonly<Record<ErrorCode, ErrorCodeInfo>> = {
     temporary: false,
     httpStatus: 403,
     description: 'The caller is not allowed to do this.',
+  },
+  token_expired: {
+    temporary: false,
+    httpStatus: 401,
+    description: 'The credentials expired; refresh them or reconnect with fresh ones.',
   },
   not_found: { temporary: false, httpStatus: 404, description: 'The target does not exist.' },
   not_available: {

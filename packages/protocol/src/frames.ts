@@ -82,6 +82,31 @@ export interface PresenceStatsCommand extends CommandBase {
   readonly channel: string;
 }
 
+/**
+ * Authenticate with a token as the first frame (first-message auth, for clients that cannot put a token in
+ * the handshake). Until it succeeds, nothing else is accepted. The reply's result is {@link AuthResult}.
+ */
+export interface AuthCommand extends CommandBase {
+  readonly type: 'auth';
+  readonly token: string;
+}
+
+/**
+ * Replace the connection's credentials before they expire (same user). The reply's result is
+ * {@link AuthResult}; without it the server closes the connection with 4004 shortly after expiry.
+ */
+export interface RefreshCommand extends CommandBase {
+  readonly type: 'refresh';
+  readonly token: string;
+}
+
+/** The result of `auth` and `refresh`. */
+export interface AuthResult {
+  readonly userId: string | null;
+  /** When the credentials expire (ms since the Unix epoch), or null when they do not. */
+  readonly expiresAt: number | null;
+}
+
 /** Ask the server for a reply (`{}`), proving both directions work. */
 export interface PingCommand extends CommandBase {
   readonly type: 'ping';
@@ -101,6 +126,8 @@ export type ClientCommand =
   | HistoryCommand
   | PresenceCommand
   | PresenceStatsCommand
+  | AuthCommand
+  | RefreshCommand
   | PingCommand
   | PongCommand;
 

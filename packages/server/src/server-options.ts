@@ -86,6 +86,10 @@ export interface ServerOptions extends ServerHooks {
   readonly sessionGraceMs?: number;
   /** How long a departed user stays present before `leave` is announced (ms). Default 10000. */
   readonly presenceGraceMs?: number;
+  /** How long a connection without credentials has to send `{"type":"auth"}` (ms); then 4506. Default 5000. */
+  readonly authTimeoutMs?: number;
+  /** How long after its credentials expire a connection is closed with 4004, unless refreshed (ms). Default 5000. */
+  readonly tokenExpiryGraceMs?: number;
   /** Require this key on the HTTP API (`Authorization: Bearer <key>` or `X-API-Key`). Default: none. */
   readonly apiKey?: string;
   /** Serve the demo chat page at `${basePath}/`. Default false (the CLI turns it on). */
@@ -126,6 +130,8 @@ export interface ResolvedLimits {
   readonly historyTtlMs: number;
   readonly sessionGraceMs: number;
   readonly presenceGraceMs: number;
+  readonly authTimeoutMs: number;
+  readonly tokenExpiryGraceMs: number;
 }
 
 /** Defaults of every numeric option. */
@@ -145,6 +151,8 @@ export const DEFAULT_LIMITS: ResolvedLimits = {
   historyTtlMs: 300_000,
   sessionGraceMs: 60_000,
   presenceGraceMs: 10_000,
+  authTimeoutMs: 5000,
+  tokenExpiryGraceMs: 5000,
 };
 
 /** Inclusive bounds of each numeric option; `integer` unless stated. */
@@ -166,6 +174,8 @@ export const LIMIT_BOUNDS: Readonly<
   historyTtlMs: { min: 1000, max: 604_800_000, integer: true },
   sessionGraceMs: { min: 0, max: 86_400_000, integer: true },
   presenceGraceMs: { min: 0, max: 3_600_000, integer: true },
+  authTimeoutMs: { min: 10, max: 600_000, integer: true },
+  tokenExpiryGraceMs: { min: 0, max: 3_600_000, integer: true },
 };
 
 /** Apply defaults and validate; throws {@link InvalidOptionError} naming the option, value and bounds. */

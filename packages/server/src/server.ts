@@ -132,6 +132,7 @@ export class SwitchboardServer {
       broker: this.engine.broker,
       history: this.engine.history,
       presence: this.engine.presence,
+      authenticator: this.authenticator,
       metrics: this.metrics,
       logger: this.logger,
       clock: this.clock,
@@ -460,8 +461,10 @@ export class SwitchboardServer {
           this.reject(socket, 503, ErrorCode.ShuttingDown, 'server is not accepting connections');
           return;
         }
+        const principal = outcome.ok === 'deferred' ? { userId: null } : outcome.principal;
+        const options = outcome.ok === 'deferred' ? { ...accept, pendingAuth: true } : accept;
         this.transport.upgrade(req, socket, head, (transportSocket) =>
-          this.hub.accept(transportSocket, outcome.principal, format, remoteAddress, accept),
+          this.hub.accept(transportSocket, principal, format, remoteAddress, options),
         );
       })
       .catch((error: unknown) => {

@@ -49,6 +49,8 @@ describe('resolveLimits: defaults', () => {
       historyTtlMs: 300_000,
       sessionGraceMs: 60_000,
       presenceGraceMs: 10_000,
+      authTimeoutMs: 5000,
+      tokenExpiryGraceMs: 5000,
     });
   });
 

@@ -102,6 +102,10 @@ const LIMIT_DESCRIPTIONS: Readonly<Record<keyof ResolvedLimits, string>> = {
   historyTtlMs: 'Age past which a kept message is dropped (ms).',
   sessionGraceMs: 'How long a session outlives its connection so a reconnect can resume it (ms).',
   presenceGraceMs: 'How long a departed user stays present before leave is announced (ms).',
+  authTimeoutMs:
+    'How long a connection without credentials has to send its first-message auth (ms); then 4506.',
+  tokenExpiryGraceMs:
+    'How long after its token expires a connection is closed with 4004, unless refreshed (ms).',
 };
 
 /** `heartbeatIntervalMs` -> `heartbeat-interval-ms` (flags) or `HEARTBEAT_INTERVAL_MS` (variables). */

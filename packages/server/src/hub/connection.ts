@@ -53,17 +53,23 @@ export class Connection implements HeartbeatTarget, ConnectionInfo {
   held: Buffer[] | null = null;
   /** The channel a `room`-format connection belongs to; null for v1 connections. */
   room: string | null = null;
-  /** Set by the hub right after construction. */
+  /** Set by the hub right after construction (or after first-message authentication). */
   session!: SessionRecord<Connection>;
+  /** Waiting for a first-message `auth` until this time (ms since the Unix epoch); 0 once authenticated. */
+  authDeadline = 0;
+  /** When the credentials expire (ms since the Unix epoch); 0 when they do not. */
+  expiresAt = 0;
+  /** Scopes the credentials grant. */
+  scopes: readonly string[] = [];
 
   constructor(
     readonly id: string,
-    readonly userId: string | null,
+    public userId: string | null,
     readonly format: WireFormat,
     readonly socket: TransportSocket,
     readonly remoteAddress: string,
     readonly connectedAt: number,
-    readonly info: unknown,
+    public info: unknown,
   ) {
     this.lastReceived = connectedAt;
   }

@@ -1,6 +1,7 @@
 import {
   CloseCode,
   ErrorCode,
+  decodeCommand,
   encodeData,
   encodeServerFrame,
   errorPayload,
@@ -14,7 +15,7 @@ import type { DropReason, Metrics } from '../metrics/metrics.js';
 import type { Clock } from '../util/clock.js';
 import type { Logger } from '../util/logger.js';
 import type { ChannelRule, ResolvedLimits, ServerHooks } from '../server-options.js';
-import type { Principal } from '../auth/authenticator.js';
+import type { Authenticator, Principal } from '../auth/authenticator.js';
 import type { ConnectionHandle, TransportSocket } from '../transports/transport.js';
 import { TokenBucket } from '../limits/token-bucket.js';
 import { InvalidArgumentError, ServerNotRunningError } from '../errors.js';
@@ -24,6 +25,7 @@ import { HeartbeatScheduler } from './heartbeat-scheduler.js';
 import { Outbound, PING_FRAME, renderRoomPayload, renderSubscribeReply, renderV1Push } from './outbound.js';
 import type { WireFormat } from './outbound.js';
 import { SessionRegistry } from './session-registry.js';
+import { AuthClock } from './auth-clock.js';
 import { PresenceTracker } from './presence-tracker.js';
 import { ChannelRegistry } from './channel-registry.js';
 import type { Joined, Outcome } from './channel-registry.js';
@@ -68,6 +70,7 @@ export interface HubOptions {
   readonly broker: Broker;
   readonly history: HistoryStore;
   readonly presence: PresenceStore;
+  readonly authenticator: Authenticator;
   readonly metrics: Metrics;
   readonly logger: Logger;
   readonly clock: Clock;
@@ -83,6 +86,8 @@ export interface AcceptOptions {
   readonly lastMessageId?: number;
   /** Room format: the epoch `lastMessageId` belongs to (`?epoch=`), when the client knows it. */
   readonly epoch?: string;
+  /** The handshake had no credentials: the first frame must be `{"type":"auth","token":...}`. */
+  readonly pendingAuth?: boolean;
 }
 
 /**
@@ -108,6 +113,9 @@ export class Hub implements BrokerHandler {
   private readonly live = new Set<Connection>();
   private readonly scheduler: HeartbeatScheduler<Connection>;
   private readonly sessions: SessionRegistry<Connection>;
+  private readonly authClock: AuthClock<Connection>;
+  /** Accept options of connections waiting for first-message authentication. */
+  private readonly pendingSetup = new WeakMap<Connection, AcceptOptions>();
   private readonly presence: PresenceTracker;
   private readonly channels: ChannelRegistry;
   private readonly limits: ResolvedLimits;
@@ -127,6 +135,14 @@ export class Hub implements BrokerHandler {
       onTick: (visited, durationMs) => options.metrics.heartbeatTick(visited, durationMs),
     });
     this.sessions = new SessionRegistry(options.limits.sessionGraceMs, options.clock);
+    this.authClock = new AuthClock<Connection>(
+      options.clock,
+      options.limits.tokenExpiryGraceMs,
+      (connection, kind) => {
+        if (kind === 'auth') this.close(connection, CloseCode.HandshakeTimeout, 'no auth message in time');
+        else this.close(connection, CloseCode.TokenExpired, 'token expired');
+      },
+    );
     this.presence = new PresenceTracker(
       options.presence,
       options.limits.presenceGraceMs,
@@ -191,6 +207,7 @@ export class Hub implements BrokerHandler {
     this.scheduler.start();
     this.sessions.start();
     this.presence.start();
+    this.authClock.start();
   }
 
   // ---------------------------------------------------------------- connections
@@ -214,8 +231,39 @@ export class Hub implements BrokerHandler {
       now,
       principal.info,
     );
+    this.connections.set(id, connection);
+    this.live.add(connection);
+    this.scheduler.add(connection);
+    this.counters.connectionsAccepted++;
+    this.options.metrics.connectionOpened(socket.kind);
+    if (options.pendingAuth === true) {
+      // Nothing but an `auth` frame is accepted until the deadline; the session, the room and the
+      // `connected` push wait for the identity.
+      connection.session = this.sessions.transient(null, connection);
+      connection.authDeadline = now + this.limits.authTimeoutMs;
+      this.authClock.watch(connection);
+      this.pendingSetup.set(connection, options);
+    } else {
+      this.setUp(connection, principal, options);
+    }
+    return {
+      receiveText: (text) => this.receiveText(connection, text),
+      receiveUnsupported: () =>
+        this.close(connection, CloseCode.UnsupportedData, 'binary frames are not supported'),
+      receiveTransportPong: () => {
+        connection.lastReceived = this.options.clock.now();
+      },
+      closed: (code, reason) => this.transportClosed(connection, code, reason),
+    };
+  }
+
+  /** Give an authenticated connection its identity, session and room, and tell the application. */
+  private setUp(connection: Connection, principal: Principal, options: AcceptOptions): void {
+    connection.userId = principal.userId;
+    connection.info = principal.info;
+    this.setCredentials(connection, principal);
     const claimed =
-      format === 'v1' && options.sessionId !== undefined
+      connection.format === 'v1' && options.sessionId !== undefined
         ? this.sessions.claim(options.sessionId, principal.userId, connection)
         : null;
     let restore: ReadonlyMap<string, StreamPosition | null> | null = null;
@@ -229,39 +277,105 @@ export class Hub implements BrokerHandler {
         this.close(claimed.previous, CloseCode.Replaced, 'replaced by a newer connection');
       }
       this.counters.sessionsResumed++;
+    } else if (connection.format === 'v1') {
+      connection.session = this.sessions.create(principal.userId, connection);
     } else {
-      connection.session =
-        format === 'v1'
-          ? this.sessions.create(principal.userId, connection)
-          : this.sessions.transient(principal.userId, connection);
+      connection.session = this.sessions.transient(principal.userId, connection);
     }
-    this.connections.set(id, connection);
-    this.live.add(connection);
     if (connection.userId !== null) {
       let set = this.users.get(connection.userId);
       if (set === undefined) this.users.set(connection.userId, (set = new Set()));
       set.add(connection);
     }
-    this.scheduler.add(connection);
-    this.counters.connectionsAccepted++;
-    this.options.metrics.connectionOpened(socket.kind);
-    if (format === 'v1') {
-      if (restore === null) this.writeFrame(connection, this.connectedFrame(connection, now));
+    if (connection.format === 'v1') {
+      if (restore === null)
+        this.writeFrame(connection, this.connectedFrame(connection, this.options.clock.now()));
       else void this.resume(connection, restore);
     } else if (options.room !== undefined) {
       connection.room = options.room;
       void this.joinRoom(connection, options.room, options);
     }
     this.runHook('onConnect', () => this.options.hooks.onConnect?.(connection));
-    return {
-      receiveText: (text) => this.receiveText(connection, text),
-      receiveUnsupported: () =>
-        this.close(connection, CloseCode.UnsupportedData, 'binary frames are not supported'),
-      receiveTransportPong: () => {
-        connection.lastReceived = this.options.clock.now();
+  }
+
+  /** Record when the connection's credentials expire, and watch for it. */
+  private setCredentials(connection: Connection, principal: Principal): void {
+    this.authClock.unwatch(connection);
+    connection.authDeadline = 0;
+    connection.expiresAt = principal.expiresAt ?? 0;
+    connection.scopes = principal.scopes ?? [];
+    this.authClock.watch(connection);
+  }
+
+  /**
+   * `auth` (first-message authentication) and `refresh` (new credentials before expiry, same user).
+   * A failed first-message `auth` closes with 4504; a failed `refresh` is an error reply and the old
+   * credentials keep their expiry.
+   */
+  authCommand(connection: Connection, type: 'auth' | 'refresh', token: string, id: number | undefined): void {
+    const verify = this.options.authenticator.verifyToken?.bind(this.options.authenticator);
+    if (verify === undefined) {
+      this.clientError(
+        connection,
+        ErrorCode.NotAvailable,
+        `${type} is not available: this server does not verify tokens`,
+        id,
+      );
+      if (connection.authDeadline !== 0)
+        this.close(connection, CloseCode.Unauthorized, 'authentication is not available');
+      return;
+    }
+    const pending = connection.authDeadline !== 0;
+    if (type === 'auth' && !pending) {
+      this.clientError(
+        connection,
+        ErrorCode.BadRequest,
+        'already authenticated; use refresh to renew credentials',
+        id,
+      );
+      return;
+    }
+    if (type === 'refresh' && pending) {
+      this.refuseUnauthenticated(connection, id);
+      return;
+    }
+    verify(token).then(
+      (outcome) => {
+        if (connection.state !== 'open') return;
+        if (!outcome.ok) {
+          this.clientError(connection, outcome.code, outcome.message, id);
+          if (pending) this.close(connection, CloseCode.Unauthorized, outcome.message);
+          return;
+        }
+        const principal = outcome.principal;
+        if (type === 'refresh' && principal.userId !== connection.userId) {
+          this.clientError(connection, ErrorCode.PermissionDenied, 'refresh must be for the same user', id);
+          return;
+        }
+        if (id !== undefined) {
+          this.reply(connection, id, { userId: principal.userId, expiresAt: principal.expiresAt ?? null });
+        }
+        if (type === 'refresh') {
+          connection.info = principal.info;
+          this.setCredentials(connection, principal);
+          return;
+        }
+        const options = this.pendingSetup.get(connection) ?? {};
+        this.pendingSetup.delete(connection);
+        this.setUp(connection, principal, options);
       },
-      closed: (code, reason) => this.transportClosed(connection, code, reason),
-    };
+      (error: unknown) => this.failed(connection, id, error),
+    );
+  }
+
+  private refuseUnauthenticated(connection: Connection, id: number | undefined): void {
+    this.clientError(
+      connection,
+      ErrorCode.Unauthorized,
+      'the first message must be {"type":"auth","token":...}',
+      id,
+    );
+    this.close(connection, CloseCode.Unauthorized, 'authentication required');
   }
 
   private connectedFrame(
@@ -375,6 +489,7 @@ export class Hub implements BrokerHandler {
   private detach(connection: Connection, code: number, reason: string): void {
     connection.state = 'closing';
     connection.held = null;
+    this.authClock.unwatch(connection);
     this.connections.delete(connection.id);
     this.scheduler.remove(connection);
     if (connection.userId !== null) {
@@ -395,8 +510,22 @@ export class Hub implements BrokerHandler {
     connection.awaitingPong = false;
     this.counters.framesReceived++;
     this.options.metrics.framesReceived(1);
+    if (connection.authDeadline !== 0) {
+      this.receiveFirstFrame(connection, text);
+      return;
+    }
     if (connection.format === 'v1') handleV1Frame(this, connection, text);
     else handleRoomFrame(this, connection, text);
+  }
+
+  /** Before authentication only `{"type":"auth","token":...}` is accepted, in either wire format. */
+  private receiveFirstFrame(connection: Connection, text: string): void {
+    const decoded = decodeCommand(text, { maxChannelLength: this.limits.maxChannelLength });
+    if (decoded.ok && decoded.command.type === 'auth') {
+      this.authCommand(connection, 'auth', decoded.command.token, decoded.command.id);
+      return;
+    }
+    this.refuseUnauthenticated(connection, decoded.ok ? decoded.command.id : decoded.id);
   }
 
   /** Send an error to a client (a reply when `id` is given) and charge its error budget. */
@@ -721,6 +850,7 @@ export class Hub implements BrokerHandler {
     this.scheduler.stop();
     this.sessions.stop();
     this.sessions.clear();
+    this.authClock.stop();
     this.presence.flush();
     this.presence.stop();
     await this.options.broker.close();

@@ -93,6 +93,10 @@ function dispatch(hub: Hub, connection: Connection, command: ClientCommand): voi
       );
       return;
     }
+    case 'auth':
+    case 'refresh':
+      hub.authCommand(connection, command.type, command.token, id);
+      return;
     case 'presence_stats': {
       const channel = command.channel;
       hub.presenceStats(channel).then(
