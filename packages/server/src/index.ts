@@ -59,3 +59,12 @@ export { MemoryHistoryStore } from './history/memory-history-store.js';
 export type { MemoryHistoryStoreOptions } from './history/memory-history-store.js';
 export type { PresenceStore, PresenceMember } from './presence/presence-store.js';
 export { MemoryPresenceStore } from './presence/memory-presence-store.js';
+export { Authorizer } from './auth/authorizer.js';
+export type {
+  AuthorizeHook,
+  AuthorizationRequest,
+  ChannelOperation,
+  ChannelPermissions,
+  Permission,
+} from './auth/authorizer.js';
+export type { AuthRefusal } from './auth/authenticator.js';

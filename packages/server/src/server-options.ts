@@ -7,6 +7,8 @@ import type { Logger } from './util/logger.js';
 import type { Clock } from './util/clock.js';
 import type { ConnectionInfo } from './hub/connection.js';
 import type { Authenticator } from './auth/authenticator.js';
+import { permissionProblem } from './auth/authorizer.js';
+import type { AuthorizeHook, ChannelPermissions, Permission } from './auth/authorizer.js';
 import { InvalidOptionError } from './errors.js';
 
 /** Settings for the channels whose names match `pattern` (`*` matches any run of characters). */
@@ -18,6 +20,8 @@ export interface ChannelRule {
   readonly history?: { readonly size?: number; readonly ttlMs?: number };
   /** Track presence and push user-level `join`/`leave` (with the presence grace period). Default false. */
   readonly presence?: boolean;
+  /** Who may subscribe, publish, read history and presence here. Default: the server's `defaultPermission`. */
+  readonly permissions?: ChannelPermissions;
 }
 
 /** The three stores a deployment shares between nodes. */
@@ -48,6 +52,13 @@ export interface ServerHooks {
 
 /** Options of {@link createServer}. Every numeric option is validated at start-up. */
 export interface ServerOptions extends ServerHooks {
+  /**
+   * Permission for operations no channel rule sets. Default `'anyone'` (every client may subscribe and
+   * publish anywhere: fine for a demo, not for production — set rules, or `'claims'`).
+   */
+  readonly defaultPermission?: Permission;
+  /** The application's final word on each client operation on a channel (after the rules). */
+  readonly authorize?: AuthorizeHook;
   /** Port to listen on when no `server` is given; 0 picks a free port. Default 8080. */
   readonly port?: number;
   /** Interface to listen on. Default: every interface (Node's default). */
@@ -215,7 +226,27 @@ export function validateOtherOptions(options: ServerOptions): void {
   if (options.apiKey !== undefined && options.apiKey.length < 16) {
     throw new InvalidOptionError('apiKey', '<redacted>', 'a key of at least 16 characters');
   }
+  const defaultProblem = permissionProblem(options.defaultPermission);
+  if (defaultProblem !== null)
+    throw new InvalidOptionError('defaultPermission', String(options.defaultPermission), defaultProblem);
   for (const rule of options.channels ?? []) {
+    for (const [operation, permission] of Object.entries(rule.permissions ?? {})) {
+      const problem = permissionProblem(permission);
+      if (problem !== null) {
+        throw new InvalidOptionError(
+          `channels[${rule.pattern}].permissions.${operation}`,
+          JSON.stringify(permission),
+          problem,
+        );
+      }
+      if (permission === 'owner' && rule.pattern.split('*').length !== 2) {
+        throw new InvalidOptionError(
+          `channels[${rule.pattern}].permissions.${operation}`,
+          'owner',
+          "a pattern with exactly one '*' (for example user:*)",
+        );
+      }
+    }
     const h = rule.history;
     if (
       h?.size !== undefined &&

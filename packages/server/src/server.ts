@@ -23,6 +23,7 @@ import { PrometheusMetrics } from './metrics/prometheus-metrics.js';
 import type { Metrics } from './metrics/metrics.js';
 import { WebSocketTransport } from './transports/websocket-transport.js';
 import { AnonymousAuthenticator } from './auth/authenticator.js';
+import { Authorizer } from './auth/authorizer.js';
 import type { Authenticator } from './auth/authenticator.js';
 import { Router } from './http/router.js';
 import { ApiKeyGuard } from './http/api-key.js';
@@ -133,6 +134,7 @@ export class SwitchboardServer {
       history: this.engine.history,
       presence: this.engine.presence,
       authenticator: this.authenticator,
+      authorizer: new Authorizer(options.channels ?? [], options.defaultPermission ?? 'anyone', options.authorize),
       metrics: this.metrics,
       logger: this.logger,
       clock: this.clock,

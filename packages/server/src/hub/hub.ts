@@ -16,6 +16,7 @@ import type { Clock } from '../util/clock.js';
 import type { Logger } from '../util/logger.js';
 import type { ChannelRule, ResolvedLimits, ServerHooks } from '../server-options.js';
 import type { Authenticator, Principal } from '../auth/authenticator.js';
+import type { Authorizer } from '../auth/authorizer.js';
 import type { ConnectionHandle, TransportSocket } from '../transports/transport.js';
 import { TokenBucket } from '../limits/token-bucket.js';
 import { InvalidArgumentError, ServerNotRunningError } from '../errors.js';
@@ -71,6 +72,7 @@ export interface HubOptions {
   readonly history: HistoryStore;
   readonly presence: PresenceStore;
   readonly authenticator: Authenticator;
+  readonly authorizer: Authorizer;
   readonly metrics: Metrics;
   readonly logger: Logger;
   readonly clock: Clock;
@@ -194,6 +196,11 @@ export class Hub implements BrokerHandler {
   /** The application's hooks, for handlers. */
   get hooks(): ServerHooks {
     return this.options.hooks;
+  }
+
+  /** Channel authorization, for handlers. */
+  get authorizer(): Authorizer {
+    return this.options.authorizer;
   }
 
   /** The logger, for handlers. */
@@ -406,6 +413,12 @@ export class Hub implements BrokerHandler {
     connection.held = [];
     const joined: Joined[] = [];
     for (const [channel, position] of restore) {
+      // Credentials may have changed since the session was last held: check again.
+      if (
+        !this.options.authorizer.permissive &&
+        !(await this.options.authorizer.allows(connection, 'subscribe', channel))
+      )
+        continue;
       const outcome = await this.channels.join(connection, channel, position ?? undefined);
       if (outcome.ok) joined.push(outcome.value);
       else this.options.logger.info({ channel, code: outcome.code }, 'subscription not restored on resume');
@@ -429,6 +442,13 @@ export class Hub implements BrokerHandler {
 
   /** A room connection joins its room, replaying from `?last_message_id=` when given. */
   private async joinRoom(connection: Connection, room: string, options: AcceptOptions): Promise<void> {
+    if (
+      !this.options.authorizer.permissive &&
+      !(await this.options.authorizer.allows(connection, 'subscribe', room))
+    ) {
+      this.close(connection, CloseCode.Forbidden, `not allowed to join ${room}`);
+      return;
+    }
     let since: StreamPosition | undefined;
     if (options.lastMessageId !== undefined) {
       const epoch = options.epoch ?? (await this.options.history.position(room)).epoch;

@@ -29,5 +29,19 @@ export function handleRoomFrame(hub: Hub, connection: Connection, text: string):
   }
   const room = connection.room;
   if (room === null) return;
-  hub.publish(room, value, false).catch((error: unknown) => hub.failed(connection, undefined, error));
+  const publish = (): void => {
+    hub.publish(room, value, false).catch((error: unknown) => hub.failed(connection, undefined, error));
+  };
+  if (hub.authorizer.permissive) {
+    publish();
+    return;
+  }
+  hub.authorizer.allows(connection, 'publish', room, value).then(
+    (allowed) => {
+      if (connection.state !== 'open') return;
+      if (allowed) publish();
+      else hub.clientError(connection, ErrorCode.PermissionDenied, `not allowed to publish on ${room}`);
+    },
+    (error: unknown) => hub.failed(connection, undefined, error),
+  );
 }

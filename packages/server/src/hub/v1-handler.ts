@@ -2,6 +2,7 @@
 import { DEFAULT_HISTORY_LIMIT, ErrorCode, decodeCommand } from '@switchboard/protocol';
 import type { ClientCommand } from '@switchboard/protocol';
 import { ApplicationError } from '../errors.js';
+import type { ChannelOperation } from '../auth/authorizer.js';
 import type { Connection } from './connection.js';
 import type { Hub, Outcome } from './hub.js';
 import { renderHistoryReply } from './outbound.js';
@@ -27,6 +28,39 @@ function answer<T>(hub: Hub, connection: Connection, id: number | undefined, out
   else if (id !== undefined) hub.reply(connection, id, outcome.value);
 }
 
+/**
+ * Run `then` if the connection may perform `operation` on `channel`; otherwise answer
+ * `permission_denied`. Open servers (no rules, no hook) skip the check synchronously.
+ */
+function authorized(
+  hub: Hub,
+  connection: Connection,
+  operation: ChannelOperation,
+  channel: string,
+  id: number | undefined,
+  then: () => void,
+  data?: unknown,
+): void {
+  if (hub.authorizer.permissive) {
+    then();
+    return;
+  }
+  hub.authorizer.allows(connection, operation, channel, data).then(
+    (allowed) => {
+      if (connection.state !== 'open') return;
+      if (allowed) then();
+      else
+        hub.clientError(
+          connection,
+          ErrorCode.PermissionDenied,
+          `not allowed to ${operation} on ${channel}`,
+          id,
+        );
+    },
+    (error: unknown) => hub.failed(connection, id, error),
+  );
+}
+
 function dispatch(hub: Hub, connection: Connection, command: ClientCommand): void {
   const id = command.id;
   switch (command.type) {
@@ -36,21 +70,26 @@ function dispatch(hub: Hub, connection: Connection, command: ClientCommand): voi
       if (id !== undefined) hub.reply(connection, id, {});
       return;
     case 'subscribe':
-      hub.subscribe(connection, command.channel, command.since, id);
+      authorized(hub, connection, 'subscribe', command.channel, id, () =>
+        hub.subscribe(connection, command.channel, command.since, id),
+      );
       return;
     case 'unsubscribe':
       answer(hub, connection, id, hub.unsubscribe(connection, command.channel));
       return;
     case 'publish': {
       const exclude = command.excludeSelf === true ? { connectionId: connection.id } : undefined;
-      hub.publish(command.channel, command.data, command.ephemeral === true, exclude).then(
-        (publication) =>
-          answer(hub, connection, id, {
-            ok: true,
-            value: publication.id === undefined ? {} : { id: publication.id },
-          }),
-        (error: unknown) => hub.failed(connection, id, error),
-      );
+      const publish = (): void => {
+        hub.publish(command.channel, command.data, command.ephemeral === true, exclude).then(
+          (publication) =>
+            answer(hub, connection, id, {
+              ok: true,
+              value: publication.id === undefined ? {} : { id: publication.id },
+            }),
+          (error: unknown) => hub.failed(connection, id, error),
+        );
+      };
+      authorized(hub, connection, 'publish', command.channel, id, publish, command.data);
       return;
     }
     case 'send':
@@ -71,25 +110,29 @@ function dispatch(hub: Hub, connection: Connection, command: ClientCommand): voi
       return;
     case 'history': {
       const { channel, since } = command;
-      hub.history(channel, since, command.limit ?? DEFAULT_HISTORY_LIMIT).then(
-        (page) => {
-          if (id !== undefined) hub.writeText(connection, renderHistoryReply(id, channel, page));
-        },
-        (error: unknown) => hub.failed(connection, id, error),
+      authorized(hub, connection, 'history', channel, id, () =>
+        hub.history(channel, since, command.limit ?? DEFAULT_HISTORY_LIMIT).then(
+          (page) => {
+            if (id !== undefined) hub.writeText(connection, renderHistoryReply(id, channel, page));
+          },
+          (error: unknown) => hub.failed(connection, id, error),
+        ),
       );
       return;
     }
     case 'presence': {
       const channel = command.channel;
-      hub.presenceOf(channel).then(
-        (outcome) =>
-          answer(
-            hub,
-            connection,
-            id,
-            outcome.ok ? { ok: true, value: { channel, users: outcome.value } } : outcome,
-          ),
-        (error: unknown) => hub.failed(connection, id, error),
+      authorized(hub, connection, 'presence', channel, id, () =>
+        hub.presenceOf(channel).then(
+          (outcome) =>
+            answer(
+              hub,
+              connection,
+              id,
+              outcome.ok ? { ok: true, value: { channel, users: outcome.value } } : outcome,
+            ),
+          (error: unknown) => hub.failed(connection, id, error),
+        ),
       );
       return;
     }
@@ -99,15 +142,17 @@ function dispatch(hub: Hub, connection: Connection, command: ClientCommand): voi
       return;
     case 'presence_stats': {
       const channel = command.channel;
-      hub.presenceStats(channel).then(
-        (outcome) =>
-          answer(
-            hub,
-            connection,
-            id,
-            outcome.ok ? { ok: true, value: { channel, ...outcome.value } } : outcome,
-          ),
-        (error: unknown) => hub.failed(connection, id, error),
+      authorized(hub, connection, 'presence', channel, id, () =>
+        hub.presenceStats(channel).then(
+          (outcome) =>
+            answer(
+              hub,
+              connection,
+              id,
+              outcome.ok ? { ok: true, value: { channel, ...outcome.value } } : outcome,
+            ),
+          (error: unknown) => hub.failed(connection, id, error),
+        ),
       );
       return;
     }

@@ -1,0 +1,135 @@
+import { matchChannelPattern } from '@switchboard/protocol';
+import type { ChannelRule } from '../server-options.js';
+
+/** What a client may do on a channel. */
+export type ChannelOperation = 'subscribe' | 'publish' | 'history' | 'presence';
+
+/**
+ * Who may perform an operation:
+ * - `'anyone'`: every connection, anonymous ones included;
+ * - `'authenticated'`: connections with a user id;
+ * - `'owner'`: the user whose id fills the rule pattern's `*` (rule `user:*`: user `alice` on `user:alice`);
+ * - `'claims'`: the credentials list the channel, or a pattern matching it, in their `channels` claim;
+ * - `'none'`: nobody (server-side publishing through the library or the HTTP API only);
+ * - `{ scope }`: credentials carrying that scope (for example admin-only broadcast channels).
+ */
+export type Permission =
+  'anyone' | 'authenticated' | 'owner' | 'claims' | 'none' | { readonly scope: string };
+
+/** Per-operation permissions of a channel rule; unset operations use the server's default permission. */
+export interface ChannelPermissions {
+  readonly subscribe?: Permission;
+  readonly publish?: Permission;
+  readonly history?: Permission;
+  readonly presence?: Permission;
+}
+
+/** What an authorization decision looks at. */
+export interface AuthorizationRequest {
+  readonly connection: {
+    readonly id: string;
+    readonly userId: string | null;
+    readonly info: unknown;
+    readonly scopes: readonly string[];
+  };
+  readonly operation: ChannelOperation;
+  readonly channel: string;
+  /** The payload, for `publish`. */
+  readonly data?: unknown;
+  /** What the configured rules decided. */
+  readonly allowed: boolean;
+}
+
+/**
+ * The application's final word on an operation, given what the rules decided (`request.allowed`): return
+ * true to allow, false to refuse with `permission_denied`. It may grant what the rules refuse.
+ */
+export type AuthorizeHook = (request: AuthorizationRequest) => boolean | Promise<boolean>;
+
+/** Rules by channel pattern, then the application's hook. */
+export class Authorizer {
+  constructor(
+    private readonly rules: readonly ChannelRule[],
+    private readonly defaultPermission: Permission,
+    private readonly hook: AuthorizeHook | undefined,
+  ) {}
+
+  /** Whether any check can refuse anything (skips the work entirely on open servers). */
+  get permissive(): boolean {
+    return (
+      this.hook === undefined &&
+      this.defaultPermission === 'anyone' &&
+      this.rules.every((r) => r.permissions === undefined)
+    );
+  }
+
+  /** Decide; resolves true when the operation may go ahead. */
+  async allows(
+    connection: AuthorizationRequest['connection'],
+    operation: ChannelOperation,
+    channel: string,
+    data?: unknown,
+  ): Promise<boolean> {
+    const rule = this.rules.find((r) => matchChannelPattern(r.pattern, channel));
+    const permission = rule?.permissions?.[operation] ?? this.defaultPermission;
+    const allowed = granted(permission, connection, channel, rule?.pattern);
+    if (this.hook === undefined) return allowed;
+    return (
+      (await this.hook({
+        connection,
+        operation,
+        channel,
+        allowed,
+        ...(data === undefined ? {} : { data }),
+      })) === true
+    );
+  }
+}
+
+function granted(
+  permission: Permission,
+  connection: AuthorizationRequest['connection'],
+  channel: string,
+  pattern: string | undefined,
+): boolean {
+  if (typeof permission === 'object') return connection.scopes.includes(permission.scope);
+  switch (permission) {
+    case 'anyone':
+      return true;
+    case 'none':
+      return false;
+    case 'authenticated':
+      return connection.userId !== null;
+    case 'owner':
+      return (
+        connection.userId !== null &&
+        pattern !== undefined &&
+        channel === pattern.replace('*', connection.userId)
+      );
+    case 'claims':
+      return claimedChannels(connection.info).some((p) => matchChannelPattern(p, channel));
+  }
+}
+
+/** The `channels` claim: the channels (or patterns) the credentials grant. */
+function claimedChannels(info: unknown): readonly string[] {
+  if (typeof info !== 'object' || info === null) return [];
+  const channels = (info as { channels?: unknown }).channels;
+  return Array.isArray(channels) ? channels.filter((c): c is string => typeof c === 'string') : [];
+}
+
+/** Validate a permission value from configuration; returns a problem or null. */
+export function permissionProblem(value: unknown): string | null {
+  if (value === undefined) return null;
+  if (
+    value === 'anyone' ||
+    value === 'authenticated' ||
+    value === 'owner' ||
+    value === 'claims' ||
+    value === 'none'
+  )
+    return null;
+  if (typeof value === 'object' && value !== null && typeof (value as { scope?: unknown }).scope === 'string')
+    return null;
+  return "'anyone', 'authenticated', 'owner', 'claims', 'none' or { scope: string }";
+}

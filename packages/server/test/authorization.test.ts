@@ -1,0 +1,212 @@
+// Authorization per channel and operation: rules by pattern, scopes, the token's channels, and the hook.
+import { test, describe, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { connect, connectV1, startServer, waitMembers } from './helpers.js';
+import type { TestClient, TestServer } from './helpers.js';
+import type { Authenticator } from '../src/index.js';
+
+/** Test credentials in the query: `?user=alice&scopes=admin,ops&channels=room:1,team:*`. */
+const queryCredentials: Authenticator = {
+  authenticate: (request) => {
+    const p = request.url.searchParams;
+    const user = p.get('user');
+    const list = (name: string): string[] => (p.get(name) ?? '').split(',').filter((s) => s !== '');
+    return Promise.resolve({
+      ok: true,
+      principal: { userId: user, info: { channels: list('channels') }, scopes: list('scopes') },
+    });
+  },
+};
+
+function code(reply: Record<string, unknown>): string | undefined {
+  return (reply['error'] as { code?: string } | undefined)?.code;
+}
+
+describe('channel rules', () => {
+  let t: TestServer;
+  const clients: TestClient[] = [];
+  async function as(query: string): Promise<TestClient> {
+    const { client } = await connectV1(t, {}, query);
+    clients.push(client);
+    return client;
+  }
+  before(async () => {
+    t = await startServer({
+      authenticator: queryCredentials,
+      defaultPermission: 'claims',
+      channels: [
+        {
+          pattern: 'public:*',
+          permissions: { subscribe: 'anyone', publish: 'authenticated', history: 'anyone' },
+        },
+        { pattern: 'user:*', permissions: { subscribe: 'owner', publish: 'none', history: 'owner' } },
+        { pattern: 'announce:*', permissions: { subscribe: 'authenticated', publish: { scope: 'admin' } } },
+        {
+          pattern: 'lobby',
+          presence: true,
+          permissions: { subscribe: 'authenticated', presence: 'authenticated' },
+        },
+      ],
+    });
+  });
+  after(async () => {
+    for (const c of clients) c.close();
+    await t.stop();
+  });
+
+  test('public:* — anyone subscribes, only identified users publish', async () => {
+    const anonymous = await as('');
+    assert.equal(
+      code(await anonymous.request({ id: 1, type: 'subscribe', channel: 'public:news' })),
+      undefined,
+    );
+    assert.equal(
+      code(await anonymous.request({ id: 2, type: 'publish', channel: 'public:news', data: 1 })),
+      'permission_denied',
+    );
+    const alice = await as('?user=alice');
+    assert.deepEqual(
+      (await alice.request({ id: 1, type: 'publish', channel: 'public:news', data: 'hi' }))['result'],
+      { id: 1 },
+    );
+    assert.equal(
+      (await anonymous.nextOfType('message'))['data'],
+      'hi',
+      'the refused publish never reached anyone',
+    );
+  });
+
+  test('user:* — only that user subscribes to their channel; nobody publishes to it from a client', async () => {
+    const alice = await as('?user=alice');
+    const mallory = await as('?user=mallory');
+    assert.equal(code(await alice.request({ id: 1, type: 'subscribe', channel: 'user:alice' })), undefined);
+    const denied = await mallory.request({ id: 1, type: 'subscribe', channel: 'user:alice' });
+    assert.deepEqual(denied['error'], {
+      code: 'permission_denied',
+      message: 'not allowed to subscribe on user:alice',
+      temporary: false,
+    });
+    assert.equal(
+      code(await mallory.request({ id: 2, type: 'history', channel: 'user:alice' })),
+      'permission_denied',
+    );
+    assert.equal(
+      code(await alice.request({ id: 2, type: 'publish', channel: 'user:alice', data: 1 })),
+      'permission_denied',
+    );
+    await t.server.publish('user:alice', 'from the backend');
+    assert.equal(
+      (await alice.nextOfType('message'))['data'],
+      'from the backend',
+      'server-side publishing is not restricted',
+    );
+  });
+
+  test('announce:* — publishing needs the admin scope', async () => {
+    const admin = await as('?user=root&scopes=admin');
+    const user = await as('?user=bob&scopes=ops');
+    await user.request({ id: 1, type: 'subscribe', channel: 'announce:all' });
+    assert.equal(
+      code(await user.request({ id: 2, type: 'publish', channel: 'announce:all', data: 'x' })),
+      'permission_denied',
+    );
+    assert.deepEqual(
+      (await admin.request({ id: 1, type: 'publish', channel: 'announce:all', data: 'maintenance' }))[
+        'result'
+      ],
+      { id: 1 },
+    );
+    assert.equal((await user.nextOfType('message'))['data'], 'maintenance');
+  });
+
+  test('other channels only when the credentials’ channels claim grants them', async () => {
+    const member = await as('?user=carol&channels=team:*,room:1');
+    const outsider = await as('?user=dave&channels=room:2');
+    assert.equal(code(await member.request({ id: 1, type: 'subscribe', channel: 'team:red' })), undefined);
+    assert.equal(code(await member.request({ id: 2, type: 'subscribe', channel: 'room:1' })), undefined);
+    assert.equal(
+      code(await outsider.request({ id: 1, type: 'subscribe', channel: 'team:red' })),
+      'permission_denied',
+    );
+    assert.equal(
+      code(await outsider.request({ id: 2, type: 'publish', channel: 'room:1', data: 1 })),
+      'permission_denied',
+    );
+    assert.equal(
+      code(await outsider.request({ id: 3, type: 'history', channel: 'room:1' })),
+      'permission_denied',
+    );
+  });
+
+  test('presence queries follow their own permission; refusals never close the connection', async () => {
+    const anonymous = await as('');
+    const erin = await as('?user=erin');
+    assert.equal(
+      code(await anonymous.request({ id: 1, type: 'presence', channel: 'lobby' })),
+      'permission_denied',
+    );
+    assert.equal(code(await erin.request({ id: 1, type: 'subscribe', channel: 'lobby' })), undefined);
+    assert.equal(
+      (await erin.request({ id: 2, type: 'presence_stats', channel: 'lobby' }))['result'] !== undefined,
+      true,
+    );
+    for (let i = 0; i < 30; i++)
+      await anonymous.request({ id: 10 + i, type: 'subscribe', channel: 'user:erin' });
+    assert.deepEqual(
+      (await anonymous.request({ id: 99, type: 'ping' }))['result'],
+      {},
+      'refusals are not bad input',
+    );
+  });
+
+  test('the room dialect: a forbidden room closes with 4505; a forbidden publish is an error frame', async () => {
+    const forbidden = await connect(`${t.wsUrl}/ws/${encodeURIComponent('user:alice')}?user=mallory`);
+    assert.equal((await forbidden.closed).code, 4505);
+    const reader = await connect(`${t.wsUrl}/ws/public:room?`);
+    await waitMembers(t, 'public:room', 1);
+    reader.send({ text: 'anonymous may not publish here' });
+    assert.equal((await reader.nextOfType('error'))['code'], 'permission_denied');
+    reader.close();
+  });
+});
+
+test('the authorize hook has the last word, with the rules’ verdict and the payload', async () => {
+  const seen: string[] = [];
+  const t = await startServer({
+    defaultPermission: 'none',
+    authorize: async ({ operation, channel, allowed, data }) => {
+      seen.push(`${operation}:${channel}:${String(allowed)}`);
+      if (operation === 'publish') return (data as { clean?: boolean }).clean === true;
+      return channel.startsWith('open:');
+    },
+  });
+  try {
+    const { client } = await connectV1(t);
+    assert.equal(code(await client.request({ id: 1, type: 'subscribe', channel: 'open:1' })), undefined);
+    assert.equal(
+      code(await client.request({ id: 2, type: 'subscribe', channel: 'closed:1' })),
+      'permission_denied',
+    );
+    assert.equal(
+      code(await client.request({ id: 3, type: 'publish', channel: 'open:1', data: { clean: false } })),
+      'permission_denied',
+    );
+    assert.deepEqual(
+      (await client.request({ id: 4, type: 'publish', channel: 'open:1', data: { clean: true } }))['result'],
+      { id: 1 },
+    );
+    assert.ok(seen.includes('subscribe:open:1:false'), 'the hook saw the rules refuse, and granted anyway');
+    client.close();
+  } finally {
+    await t.stop();
+  }
+});
+
+test('bad permission configuration is refused at creation with the option named', async () => {
+  const { createServer } = await import('../src/index.js');
+  assert.throws(() => createServer({ defaultPermission: 'everyone' as never }), /defaultPermission/);
+  assert.throws(
+    () => createServer({ channels: [{ pattern: 'a:*:b:*', permissions: { subscribe: 'owner' } }] }),
+    /channels\[a:\*:b:\*\]\.permissions\.subscribe/,
+  );
+});
