@@ -1,0 +1,90 @@
+/**
+ * The JSON configuration file (`--config` / `SWITCHBOARD_CONFIG_FILE`): what a flag cannot express well,
+ * namely the per-channel rules (history, presence, member limits, permissions) and the default
+ * permission. Scalar options stay flags and variables, so a deployment can override them per
+ * environment without editing the file.
+ */
+import { InvalidOptionError } from '../errors.js';
+import type { ChannelRule, ServerOptions } from '../server-options.js';
+import type { Permission } from '../auth/authorizer.js';
+
+/** What the file may set. */
+export interface ConfigFileOptions {
+  readonly channels?: readonly ChannelRule[];
+  readonly defaultPermission?: Permission;
+}
+
+const KEYS: ReadonlySet<string> = new Set(['channels', 'defaultPermission', '$schema']);
+const RULE_KEYS: ReadonlySet<string> = new Set([
+  'pattern',
+  'maxMembers',
+  'history',
+  'presence',
+  'permissions',
+]);
+
+/**
+ * Parse and shape-check the file's text. Values are validated again, with the same messages, by
+ * createServer's option validation; this only refuses what is not the right shape.
+ * @param source how the user named the file (`--config path`), for messages.
+ */
+export function parseConfigFile(text: string, source: string): ConfigFileOptions {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (error) {
+    throw new InvalidOptionError(source, '<file>', `a JSON file (${(error as Error).message})`);
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw new InvalidOptionError(
+      source,
+      '<file>',
+      'a JSON object with "channels" and/or "defaultPermission"',
+    );
+  }
+  const object = value as Record<string, unknown>;
+  const unknown = Object.keys(object).filter((k) => !KEYS.has(k));
+  if (unknown.length > 0) {
+    throw new InvalidOptionError(
+      `${source}: ${unknown.join(', ')}`,
+      '<key>',
+      'only "channels" and "defaultPermission"',
+    );
+  }
+  const out: { channels?: ChannelRule[]; defaultPermission?: Permission } = {};
+  if (object['defaultPermission'] !== undefined)
+    out.defaultPermission = object['defaultPermission'] as Permission;
+  const channels = object['channels'];
+  if (channels !== undefined) {
+    if (!Array.isArray(channels))
+      throw new InvalidOptionError(`${source}: channels`, typeof channels, 'an array of rules');
+    out.channels = channels.map((rule: unknown, i) => {
+      if (
+        typeof rule !== 'object' ||
+        rule === null ||
+        typeof (rule as { pattern?: unknown }).pattern !== 'string'
+      ) {
+        throw new InvalidOptionError(
+          `${source}: channels[${i}]`,
+          JSON.stringify(rule),
+          'an object with a string "pattern"',
+        );
+      }
+      const extra = Object.keys(rule).filter((k) => !RULE_KEYS.has(k));
+      if (extra.length > 0) {
+        throw new InvalidOptionError(
+          `${source}: channels[${i}].${extra.join(', ')}`,
+          '<key>',
+          [...RULE_KEYS].join(', '),
+        );
+      }
+      return rule as ChannelRule;
+    });
+  }
+  return out;
+}
+
+/** Merge file options under the rest (the file never overrides a flag or variable: it has none of theirs). */
+export function withConfigFile(options: ServerOptions, file: ConfigFileOptions): ServerOptions {
+  return { ...file, ...options };
+}
