@@ -53,6 +53,18 @@ export class ApplicationError extends SwitchboardError {
   }
 }
 
+/**
+ * The `tls` certificate, key or CA file could not be loaded (unreadable, not PEM, encrypted, or a key that
+ * does not match the certificate), or `reloadTls()` was called without a `tls` option. A failed reload
+ * changes nothing: the server keeps presenting its previous certificate.
+ */
+export class TlsLoadError extends SwitchboardError {
+  override name = 'TlsLoadError';
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('tls_load_failed', message, options);
+  }
+}
+
 function formatValue(value: unknown): string {
   if (typeof value === 'string') return JSON.stringify(value);
   return String(value);

@@ -45,7 +45,9 @@ export {
   ServerNotRunningError,
   InvalidArgumentError,
   ApplicationError,
+  TlsLoadError,
 } from './errors.js';
+export type { TlsOptions } from './http/tls.js';
 export type { TransportKind, TransportSocket, ConnectionHandle } from './transports/transport.js';
 export { createMemoryEngine } from './engine/memory-engine.js';
 export type {
@@ -68,3 +70,10 @@ export type {
   Permission,
 } from './auth/authorizer.js';
 export type { AuthRefusal } from './auth/authenticator.js';
+export { TokenAuthenticator } from './auth/token-authenticator.js';
+export type { IssuedTicket, TokenAuthenticatorDependencies } from './auth/token-authenticator.js';
+export type { AuthOptions, JwtAlgorithm } from './auth/auth-options.js';
+export type { TicketStore } from './auth/ticket-store.js';
+export { MemoryTicketStore } from './auth/memory-ticket-store.js';
+export type { MemoryTicketStoreOptions } from './auth/memory-ticket-store.js';
+export { APP_SUBPROTOCOL, BEARER_SUBPROTOCOL_PREFIX, redactUrl } from './auth/token-sources.js';

@@ -7,6 +7,9 @@ import type { Logger } from './util/logger.js';
 import type { Clock } from './util/clock.js';
 import type { ConnectionInfo } from './hub/connection.js';
 import type { Authenticator } from './auth/authenticator.js';
+import { resolveAuthOptions } from './auth/auth-options.js';
+import type { AuthOptions } from './auth/auth-options.js';
+import type { TlsOptions } from './http/tls.js';
 import { permissionProblem } from './auth/authorizer.js';
 import type { AuthorizeHook, ChannelPermissions, Permission } from './auth/authorizer.js';
 import { InvalidOptionError } from './errors.js';
@@ -65,6 +68,11 @@ export interface ServerOptions extends ServerHooks {
   readonly host?: string;
   /** Attach to this existing HTTP(S) server instead of creating one; it keeps its own routes. */
   readonly server?: HttpServer;
+  /**
+   * Serve https/wss from these PEM files (not with `server`: configure TLS on that server yourself).
+   * `reloadTls()` re-reads them. Default: none (plain http/ws, e.g. behind a TLS-terminating proxy).
+   */
+  readonly tls?: TlsOptions;
   /** Prefix of every Switchboard route (`${basePath}/ws`, `${basePath}/health`, ...). Default ''. */
   readonly basePath?: string;
   /** Ping a connection quiet for this long (ms). Default 15000; minimum 10. */
@@ -111,6 +119,12 @@ export interface ServerOptions extends ServerHooks {
   readonly channels?: readonly ChannelRule[];
   /** Decides who a connection belongs to. Default: everyone is anonymous. */
   readonly authenticator?: Authenticator;
+  /**
+   * Built-in JWT authentication (header, subprotocol, one-time tickets, first message, query token), and
+   * the `POST <base>/auth/ticket` route; see docs/security-auth.md. Not together with `authenticator`.
+   * Default: none (everyone is anonymous unless `authenticator` says otherwise).
+   */
+  readonly auth?: AuthOptions;
   /**
    * The broker, history store and presence store, which must share their storage (the memory engine, or
    * later Redis). Default: the in-memory engine of this process.
@@ -223,6 +237,8 @@ export function validateOtherOptions(options: ServerOptions): void {
   if (basePath !== undefined && basePath !== '' && (!basePath.startsWith('/') || basePath.endsWith('/'))) {
     throw new InvalidOptionError('basePath', basePath, "'' or a path starting with / and not ending with /");
   }
+  validateTls(options);
+  validateAuth(options);
   if (options.apiKey !== undefined && options.apiKey.length < 16) {
     throw new InvalidOptionError('apiKey', '<redacted>', 'a key of at least 16 characters');
   }
@@ -273,4 +289,35 @@ export function validateOtherOptions(options: ServerOptions): void {
       );
     }
   }
+}
+
+function validateTls(options: ServerOptions): void {
+  const tls = options.tls;
+  if (tls === undefined) return;
+  if (options.server !== undefined) {
+    throw new InvalidOptionError(
+      'tls',
+      tls.certFile,
+      'no tls option alongside server (configure TLS on that server instead)',
+    );
+  }
+  // Only the shape here: the files are read by start(), which rejects with TlsLoadError.
+  for (const key of ['certFile', 'keyFile', 'caFile'] as const) {
+    const path: unknown = tls[key];
+    if (key === 'caFile' && path === undefined) continue;
+    if (typeof path !== 'string' || path === '')
+      throw new InvalidOptionError(`tls.${key}`, path, 'a path to a PEM file');
+  }
+}
+
+function validateAuth(options: ServerOptions): void {
+  if (options.auth === undefined) return;
+  if (options.authenticator !== undefined) {
+    throw new InvalidOptionError(
+      'auth',
+      '<options>',
+      'no auth option alongside authenticator (auth builds the authenticator)',
+    );
+  }
+  resolveAuthOptions(options.auth);
 }

@@ -23,6 +23,9 @@ import { PrometheusMetrics } from './metrics/prometheus-metrics.js';
 import type { Metrics } from './metrics/metrics.js';
 import { WebSocketTransport } from './transports/websocket-transport.js';
 import { AnonymousAuthenticator } from './auth/authenticator.js';
+import { TokenAuthenticator } from './auth/token-authenticator.js';
+import { APP_SUBPROTOCOL } from './auth/token-sources.js';
+import { addTicketRoute } from './http/ticket-route.js';
 import { Authorizer } from './auth/authorizer.js';
 import type { Authenticator } from './auth/authenticator.js';
 import { Router } from './http/router.js';
@@ -37,7 +40,8 @@ import { silentLogger } from './util/logger.js';
 import type { Logger } from './util/logger.js';
 import { resolveLimits, validateOtherOptions } from './server-options.js';
 import type { Engine, ResolvedLimits, ServerOptions } from './server-options.js';
-import { InvalidArgumentError, ServerNotRunningError } from './errors.js';
+import { InvalidArgumentError, ServerNotRunningError, TlsLoadError } from './errors.js';
+import { TlsCertificate } from './http/tls.js';
 
 /** Lifecycle of a server: it only moves forward. */
 export type ServerState = 'idle' | 'starting' | 'running' | 'stopping' | 'stopped';
@@ -106,11 +110,14 @@ export class SwitchboardServer {
   private readonly logger: Logger;
   private readonly clock: Clock;
   private readonly authenticator: Authenticator;
+  /** The built-in JWT authenticator when the `auth` option is set (it also serves the ticket route). */
+  private readonly tokenAuthenticator: TokenAuthenticator | null;
   private readonly transport: WebSocketTransport;
   private readonly router = new Router();
   private readonly basePath: string;
   private readonly ownsHttpServer: boolean;
   private readonly http: HttpServer;
+  private readonly tls: TlsCertificate | null;
   private startedAt = 0;
   private demoPage: DemoPage | null = null;
   private detachListeners: (() => void) | null = null;
@@ -123,7 +130,11 @@ export class SwitchboardServer {
     this.logger = options.logger ?? silentLogger;
     this.metrics = options.metrics ?? new PrometheusMetrics();
     this.engine = options.engine ?? createMemoryEngine(this.clock);
-    this.authenticator = options.authenticator ?? new AnonymousAuthenticator();
+    this.tokenAuthenticator =
+      options.auth === undefined
+        ? null
+        : new TokenAuthenticator(options.auth, { clock: this.clock, logger: this.logger });
+    this.authenticator = options.authenticator ?? this.tokenAuthenticator ?? new AnonymousAuthenticator();
     this.basePath = options.basePath ?? '';
     this.hub = new Hub({
       nodeId: this.nodeId,
@@ -134,14 +145,24 @@ export class SwitchboardServer {
       history: this.engine.history,
       presence: this.engine.presence,
       authenticator: this.authenticator,
-      authorizer: new Authorizer(options.channels ?? [], options.defaultPermission ?? 'anyone', options.authorize),
+      authorizer: new Authorizer(
+        options.channels ?? [],
+        options.defaultPermission ?? 'anyone',
+        options.authorize,
+      ),
       metrics: this.metrics,
       logger: this.logger,
       clock: this.clock,
     });
-    this.transport = new WebSocketTransport({ maxPayload: this.limits.maxMessageBytes });
+    // switchboard.v1 is selected whenever offered: browsers that send a bearer subprotocol beside it
+    // need one offered protocol echoed, and never the token (docs/security-auth.md).
+    this.transport = new WebSocketTransport({
+      maxPayload: this.limits.maxMessageBytes,
+      protocols: [APP_SUBPROTOCOL],
+    });
     this.ownsHttpServer = options.server === undefined;
-    this.http = options.server ?? createHttpServer();
+    this.tls = options.tls === undefined ? null : new TlsCertificate(options.tls);
+    this.http = options.server ?? this.tls?.server ?? createHttpServer();
     this.addRoutes();
   }
 
@@ -184,6 +205,7 @@ export class SwitchboardServer {
       throw new ServerNotRunningError(`cannot start a server that is ${this.stateValue}`);
     this.stateValue = 'starting';
     try {
+      if (this.tls !== null) await this.reloadTls();
       if (this.options.demo === true) this.demoPage = await loadDemoPage();
       await this.hub.start();
       this.attachListeners();
@@ -207,6 +229,22 @@ export class SwitchboardServer {
     }
     this.startedAt = this.clock.now();
     this.stateValue = 'running';
+  }
+
+  /**
+   * Re-read the `tls` files (the CLI does on SIGHUP): handshakes from now on present the new certificate,
+   * open connections keep theirs. Rejects with {@link TlsLoadError}, still serving the previous
+   * certificate, when a file is missing or bad or the server has no `tls` option.
+   */
+  async reloadTls(): Promise<void> {
+    if (this.tls === null)
+      throw new TlsLoadError('no tls option: this server has no certificate files to reload');
+    const loaded = await this.tls.reload();
+    // An expired certificate is still installed (refusing it would not bring a valid one back), but it
+    // is the classic renewal incident, so it is logged louder.
+    if (Date.parse(loaded.validTo) <= this.clock.now())
+      this.logger.warn(loaded, 'TLS certificate loaded, but it has expired');
+    else this.logger.info(loaded, 'TLS certificate loaded');
   }
 
   /**
@@ -586,6 +624,7 @@ export class SwitchboardServer {
         res.end(page.body);
       });
     }
+    if (this.tokenAuthenticator !== null) addTicketRoute(router, this.tokenAuthenticator);
     addApiRoutes(router, '/api', {
       server: this,
       guard,

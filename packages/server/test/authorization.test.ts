@@ -13,7 +13,7 @@ const queryCredentials: Authenticator = {
     const list = (name: string): string[] => (p.get(name) ?? '').split(',').filter((s) => s !== '');
     return Promise.resolve({
       ok: true,
-      principal: { userId: user, info: { channels: list('channels') }, scopes: list('scopes') },
+      principal: { userId: user, channels: list('channels'), scopes: list('scopes') },
     });
   },
 };

@@ -102,3 +102,34 @@ test('refresh extends the expiry for the same user; another user is refused; exp
     await t.stop();
   }
 });
+
+test('room clients refresh in-band too; an authentication backend outage closes a pending client with 1011', async () => {
+  let outage = false;
+  const flaky: Authenticator = {
+    authenticate: tokens.authenticate,
+    verifyToken: (token) => (outage ? Promise.reject(new Error('identity provider down')) : verify(token)),
+  };
+  const t = await startServer({ authenticator: flaky, tokenExpiryGraceMs: 0 });
+  try {
+    const room = await connect(`${t.wsUrl}/ws/lobby?token=user:gus:${Date.now() + 800}`);
+    room.send({ type: 'refresh', token: `user:gus:${inAnHour()}` });
+    room.send({ type: 'refresh' });
+    assert.equal(
+      (await room.nextOfType('error'))['code'],
+      'bad_request',
+      'the malformed refresh is answered',
+    );
+    outage = true;
+    const pending = await connect(`${t.wsUrl}/ws`);
+    pending.send({ id: 1, type: 'auth', token: `user:hal:${inAnHour()}` });
+    assert.equal(((await pending.reply(1))['error'] as { code: string }).code, 'internal');
+    assert.equal((await pending.closed).code, 1011);
+    // the refreshed room client outlives its first token's expiry: a ping round trip after it
+    await new Promise((r) => setTimeout(r, 1200)); // past the first token's exp; nothing to await but time
+    room.send({ type: 'ping' });
+    assert.deepEqual(await room.nextOfType('pong'), { type: 'pong' });
+    room.close();
+  } finally {
+    await t.stop();
+  }
+});

@@ -26,6 +26,8 @@ export interface Principal {
   readonly expiresAt?: number;
   /** Scopes the credentials grant (for example from a JWT `scope` claim), for per-message checks. */
   readonly scopes?: readonly string[];
+  /** Channels (or patterns) the credentials grant, for the `claims` permission (a JWT `channels` claim). */
+  readonly channels?: readonly string[];
 }
 
 /** A refusal: the HTTP status before an upgrade, the error code (and close code) after one. */

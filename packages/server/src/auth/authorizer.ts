@@ -9,7 +9,8 @@ export type ChannelOperation = 'subscribe' | 'publish' | 'history' | 'presence';
  * - `'anyone'`: every connection, anonymous ones included;
  * - `'authenticated'`: connections with a user id;
  * - `'owner'`: the user whose id fills the rule pattern's `*` (rule `user:*`: user `alice` on `user:alice`);
- * - `'claims'`: the credentials list the channel, or a pattern matching it, in their `channels` claim;
+ * - `'claims'`: the credentials grant the channel, or a pattern matching it (`Principal.channels`, from a
+ *   JWT's `channels` claim);
  * - `'none'`: nobody (server-side publishing through the library or the HTTP API only);
  * - `{ scope }`: credentials carrying that scope (for example admin-only broadcast channels).
  */
@@ -31,6 +32,8 @@ export interface AuthorizationRequest {
     readonly userId: string | null;
     readonly info: unknown;
     readonly scopes: readonly string[];
+    /** Channels (or patterns) the credentials grant. */
+    readonly grants: readonly string[];
   };
   readonly operation: ChannelOperation;
   readonly channel: string;
@@ -107,15 +110,8 @@ function granted(
         channel === pattern.replace('*', connection.userId)
       );
     case 'claims':
-      return claimedChannels(connection.info).some((p) => matchChannelPattern(p, channel));
+      return connection.grants.some((p) => matchChannelPattern(p, channel));
   }
-}
-
-/** The `channels` claim: the channels (or patterns) the credentials grant. */
-function claimedChannels(info: unknown): readonly string[] {
-  if (typeof info !== 'object' || info === null) return [];
-  const channels = (info as { channels?: unknown }).channels;
-  return Array.isArray(channels) ? channels.filter((c): c is string => typeof c === 'string') : [];
 }
 
 /** Validate a permission value from configuration; returns a problem or null. */

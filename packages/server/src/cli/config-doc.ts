@@ -50,7 +50,7 @@ function typeOf(spec: OptionSpec): string {
     case 'choice':
       return 'level';
     case 'string':
-      return spec.name === 'apiKeyFile' ? 'path' : 'string';
+      return spec.path === true ? 'path' : 'string';
   }
 }
 

@@ -5,6 +5,8 @@
 import { InvalidOptionError } from '../errors.js';
 import { resolveLimits, validateOtherOptions } from '../server-options.js';
 import type { ResolvedLimits, ServerOptions } from '../server-options.js';
+import type { TlsOptions } from '../http/tls.js';
+import { takeAuthOptions } from './auth-config.js';
 import { DEFAULT_LOG_LEVEL, OPTION_TABLE, describeAllowed } from './option-table.js';
 import type { BooleanOption, LogLevel, NumberOption, OptionSpec, StringOption } from './option-table.js';
 import {
@@ -105,13 +107,23 @@ export function parseCommandLine(
     }
   }
 
-  const { apiKey: keyFromEnv, apiKeyFile, ...listen } = strings;
+  const auth = takeAuthOptions(booleans, strings, found, readTextFile);
+  const {
+    apiKey: keyFromEnv,
+    apiKeyFile,
+    'tls.certFile': certFile,
+    'tls.keyFile': keyFile,
+    ...listen
+  } = strings;
   const apiKey = resolveApiKey(keyFromEnv, apiKeyFile, found, readTextFile);
+  const tls = resolveTls(certFile, keyFile, found);
   const server: ServerOptions = {
     ...numbers,
     ...booleans,
     ...listen,
     ...(apiKey === undefined ? {} : { apiKey }),
+    ...(tls === undefined ? {} : { tls }),
+    ...(auth === undefined ? {} : { auth }),
   };
   let limits: ResolvedLimits;
   try {
@@ -208,6 +220,27 @@ function resolveApiKey(
   // A later complaint about the key (too short) must name the file the key came from.
   found.set('apiKey', { raw: REDACTED, source: file.source });
   return trimmed;
+}
+
+/** Both TLS files or neither: a certificate without its key (or the reverse) cannot serve anything. */
+function resolveTls(
+  certFile: string | undefined,
+  keyFile: string | undefined,
+  found: Map<OptionSpec['name'], Found>,
+): TlsOptions | undefined {
+  if (certFile !== undefined && keyFile !== undefined) return { certFile, keyFile };
+  if (certFile === undefined && keyFile === undefined) return undefined;
+  const [given, missing, what] =
+    certFile === undefined
+      ? (['tls.keyFile', 'tls.certFile', 'a key file together with its certificate'] as const)
+      : (['tls.certFile', 'tls.keyFile', 'a certificate file together with its key'] as const);
+  const other = OPTION_TABLE.find((s) => s.name === missing);
+  const value = found.get(given);
+  throw new InvalidOptionError(
+    value?.source ?? given,
+    value?.raw ?? '',
+    `${what} (${other?.env ?? missing} or ${other?.flag ?? missing} is not set)`,
+  );
 }
 
 /**

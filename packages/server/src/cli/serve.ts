@@ -1,11 +1,12 @@
 /**
- * The running part of the CLI: start the server, log its URL once, and turn SIGTERM / SIGINT into a
- * graceful stop (every connection closed with 1001) followed by exit 0.
+ * The running part of the CLI: start the server, log its URL once, turn SIGTERM / SIGINT into a
+ * graceful stop (every connection closed with 1001) followed by exit 0, and SIGHUP into a TLS reload.
  */
+import { TlsLoadError } from '../errors.js';
 import { createServer } from '../server.js';
 import type { ServerOptions } from '../server-options.js';
 import type { Logger } from '../util/logger.js';
-import { EXIT_FAILURE, EXIT_OK, exitWithMessage } from './exit.js';
+import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, exitWithMessage } from './exit.js';
 import type { CliConfig } from './parse-options.js';
 
 /**
@@ -20,7 +21,11 @@ export async function serve(config: CliConfig, logger: Logger): Promise<void> {
   try {
     await server.start();
   } catch (error) {
-    exitWithMessage(EXIT_FAILURE, describeStartError(error, config.server));
+    // A certificate that cannot be loaded at start-up is configuration, like an unreadable API key file.
+    exitWithMessage(
+      error instanceof TlsLoadError ? EXIT_USAGE : EXIT_FAILURE,
+      describeStartError(error, config.server),
+    );
   }
   // Installed only once listening: stopping a half-started server would race its listen(), and a
   // signal before this point finds nothing to drain, so the default (die at once) is right.
@@ -50,6 +55,18 @@ export async function serve(config: CliConfig, logger: Logger): Promise<void> {
   };
   process.on('SIGTERM', onSignal);
   process.on('SIGINT', onSignal);
+  // SIGHUP re-reads the certificate (nginx's convention), so a renewal needs no restart. Handled even
+  // without TLS: Node's default for SIGHUP is to die, and a habitual `kill -HUP` must not stop a server.
+  process.on('SIGHUP', () => {
+    if (config.server.tls === undefined) {
+      logger.warn({ signal: 'SIGHUP' }, 'nothing to reload: TLS is not configured');
+      return;
+    }
+    logger.info({ signal: 'SIGHUP' }, 'reloading the TLS certificate');
+    server.reloadTls().catch((error: unknown) => {
+      logger.error({ err: error }, 'TLS reload failed: still serving the previous certificate');
+    });
+  });
   // Last, after the handlers: the kernel delivers a signal whenever it is sent, not on a JS tick, so a
   // supervisor that signals as soon as it reads this line would otherwise kill the process outright.
   logger.info({ url: server.url }, 'switchboard listening');

@@ -61,6 +61,8 @@ export class Connection implements HeartbeatTarget, ConnectionInfo {
   expiresAt = 0;
   /** Scopes the credentials grant. */
   scopes: readonly string[] = [];
+  /** Channels (or patterns) the credentials grant. */
+  grants: readonly string[] = [];
 
   constructor(
     readonly id: string,

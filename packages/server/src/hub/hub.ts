@@ -311,6 +311,7 @@ export class Hub implements BrokerHandler {
     connection.authDeadline = 0;
     connection.expiresAt = principal.expiresAt ?? 0;
     connection.scopes = principal.scopes ?? [];
+    connection.grants = principal.channels ?? [];
     this.authClock.watch(connection);
   }
 
@@ -371,7 +372,12 @@ export class Hub implements BrokerHandler {
         this.pendingSetup.delete(connection);
         this.setUp(connection, principal, options);
       },
-      (error: unknown) => this.failed(connection, id, error),
+      (error: unknown) => {
+        this.failed(connection, id, error);
+        // The credentials were not refused, the check could not run (an identity provider outage): 1011
+        // tells the client to retry, instead of waiting out the deadline for a terminal 4506.
+        if (pending) this.close(connection, CloseCode.InternalError, 'authentication is unavailable; retry');
+      },
     );
   }
 

@@ -23,6 +23,14 @@ export function handleRoomFrame(hub: Hub, connection: Connection, text: string):
   }
   const type = (value as { type?: unknown }).type;
   if (type === 'pong') return;
+  if (type === 'refresh') {
+    // Room clients renew their credentials too: {"type":"refresh","token":"..."} (errors arrive as error frames).
+    const token = (value as { token?: unknown }).token;
+    if (typeof token === 'string' && token.length > 0)
+      hub.authCommand(connection, 'refresh', token, undefined);
+    else hub.clientError(connection, ErrorCode.BadRequest, 'refresh needs a token');
+    return;
+  }
   if (type === 'ping') {
     hub.writeRaw(connection, PONG);
     return;

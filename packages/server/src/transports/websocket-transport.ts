@@ -77,6 +77,10 @@ export class WebSocketTransport {
       // Compression costs ~300 KB of zlib state per socket and a deflate per recipient; off by default.
       perMessageDeflate: false,
       clientTracking: false,
+      // Select only a configured protocol, never merely the first offered (ws's default without this
+      // hook): a browser may offer `switchboard.bearer.<token>`, and echoing it would put the token in
+      // the response. A client that offered protocols and gets none back fails the handshake (Chrome,
+      // ws), so the authenticator refuses a bearer offered without switchboard.v1 before the upgrade.
       handleProtocols: (offered) => protocols.find((p) => offered.has(p)) ?? false,
     });
   }
