@@ -1,6 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { parseConfigFile } from '../src/cli/config-file.js';
+import { parseCommandLine } from '../src/cli/parse-options.js';
 import { createServer } from '../src/index.js';
 
 describe('the JSON configuration file', () => {
@@ -42,5 +43,39 @@ describe('the JSON configuration file', () => {
       'f',
     );
     assert.throws(() => createServer(file), /channels\[a:\*\]\.permissions\.publish/);
+  });
+});
+
+describe('--config / SWITCHBOARD_CONFIG_FILE', () => {
+  const files: Record<string, string> = {
+    'rules.json': JSON.stringify({
+      defaultPermission: 'authenticated',
+      channels: [{ pattern: 'chat:*', presence: true }],
+    }),
+    'bad.json': JSON.stringify({ channels: [{ pattern: 'x:*', permissions: { publish: 'everybody' } }] }),
+  };
+  const read = (path: string): string => {
+    const text = files[path];
+    if (text === undefined) throw new Error(`ENOENT: no such file, open '${path}'`);
+    return text;
+  };
+
+  it('puts the file’s rules into the server options', () => {
+    const command = parseCommandLine(['--config', 'rules.json'], {}, read);
+    assert.equal(command.kind, 'run');
+    if (command.kind !== 'run') return;
+    assert.equal(command.config.server.defaultPermission, 'authenticated');
+    assert.deepEqual(command.config.server.channels, [{ pattern: 'chat:*', presence: true }]);
+  });
+
+  it('names the variable, the file and the problem', () => {
+    assert.throws(
+      () => parseCommandLine([], { SWITCHBOARD_CONFIG_FILE: 'missing.json' }, read),
+      /"missing\.json" for SWITCHBOARD_CONFIG_FILE: expected a readable file/,
+    );
+    assert.throws(
+      () => parseCommandLine(['--config', 'bad.json'], {}, read),
+      /channels\[x:\*\]\.permissions\.publish/,
+    );
   });
 });

@@ -5,7 +5,7 @@
  * environment without editing the file.
  */
 import { InvalidOptionError } from '../errors.js';
-import type { ChannelRule, ServerOptions } from '../server-options.js';
+import type { ChannelRule } from '../server-options.js';
 import type { Permission } from '../auth/authorizer.js';
 
 /** What the file may set. */
@@ -82,9 +82,4 @@ export function parseConfigFile(text: string, source: string): ConfigFileOptions
     });
   }
   return out;
-}
-
-/** Merge file options under the rest (the file never overrides a flag or variable: it has none of theirs). */
-export function withConfigFile(options: ServerOptions, file: ConfigFileOptions): ServerOptions {
-  return { ...file, ...options };
 }

@@ -66,7 +66,14 @@ export interface BooleanOption extends OptionBase {
 export interface StringOption extends OptionBase {
   readonly type: 'string';
   readonly name:
-    'host' | 'basePath' | 'apiKey' | 'apiKeyFile' | 'tls.certFile' | 'tls.keyFile' | AuthStringName;
+    | 'host'
+    | 'basePath'
+    | 'apiKey'
+    | 'apiKeyFile'
+    | 'configFile'
+    | 'tls.certFile'
+    | 'tls.keyFile'
+    | AuthStringName;
   readonly default: undefined;
   readonly defaultText: string;
   /** What a value must look like. */
@@ -352,6 +359,19 @@ export const OPTION_TABLE: readonly OptionSpec[] = [
     cliOnly: true,
     path: true,
     description: 'Read the API key from this file (surrounding whitespace trimmed), e.g. a mounted secret.',
+  },
+  {
+    type: 'string',
+    name: 'configFile',
+    flag: '--config',
+    env: 'SWITCHBOARD_CONFIG_FILE',
+    default: undefined,
+    defaultText: 'none',
+    allowed: 'a readable JSON file with "channels" and/or "defaultPermission"',
+    cliOnly: true,
+    path: true,
+    description:
+      'Channel rules (history, presence, member limits, permissions) and the default permission, as JSON (docs/security.md).',
   },
   {
     type: 'string',

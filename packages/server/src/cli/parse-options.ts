@@ -8,6 +8,8 @@ import type { ResolvedLimits, ServerOptions } from '../server-options.js';
 import type { TlsOptions } from '../http/tls.js';
 import { takeAuthOptions } from './auth-config.js';
 import { DEFAULT_LOG_LEVEL, OPTION_TABLE, describeAllowed } from './option-table.js';
+import { parseConfigFile } from './config-file.js';
+import type { ConfigFileOptions } from './config-file.js';
 import type { BooleanOption, LogLevel, NumberOption, OptionSpec, StringOption } from './option-table.js';
 import {
   MissingValueError,
@@ -111,13 +113,16 @@ export function parseCommandLine(
   const {
     apiKey: keyFromEnv,
     apiKeyFile,
+    configFile,
     'tls.certFile': certFile,
     'tls.keyFile': keyFile,
     ...listen
   } = strings;
   const apiKey = resolveApiKey(keyFromEnv, apiKeyFile, found, readTextFile);
   const tls = resolveTls(certFile, keyFile, found);
+  const fromFile = configFile === undefined ? {} : readConfigFile(configFile, found, readTextFile);
   const server: ServerOptions = {
+    ...fromFile,
     ...numbers,
     ...booleans,
     ...listen,
@@ -133,6 +138,26 @@ export function parseCommandLine(
     throw error instanceof InvalidOptionError ? renameOption(error, found) : error;
   }
   return { kind: 'run', config: { server, limits, logLevel: logLevel ?? DEFAULT_LOG_LEVEL } };
+}
+
+/** Read and shape-check the JSON configuration file, naming it as the user did. */
+function readConfigFile(
+  path: string,
+  found: ReadonlyMap<string, Found>,
+  readTextFile: ReadTextFile,
+): ConfigFileOptions {
+  const source = `${found.get('configFile')?.source ?? '--config'} ${path}`;
+  let text: string;
+  try {
+    text = readTextFile(path);
+  } catch (error) {
+    throw new InvalidOptionError(
+      found.get('configFile')?.source ?? '--config',
+      path,
+      `a readable file (${(error as Error).message})`,
+    );
+  }
+  return parseConfigFile(text, source);
 }
 
 function scanFlags(argv: readonly string[]): Map<OptionSpec, Found> {
