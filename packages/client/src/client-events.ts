@@ -1,7 +1,10 @@
 /** The events a {@link SwitchboardClient} emits and their payloads. */
 import type { HeartbeatSettings } from '@switchboard/protocol';
+import type { NotifyCommand } from './commands.js';
 import type { StateChange } from './connection-state.js';
 import type { ServerError } from './errors.js';
+import type { DropReason } from './send-queue.js';
+import type { StateLostEvent } from './subscription-state.js';
 
 /** What the server's `connected` push told the client about its connection. */
 export interface ConnectedInfo {
@@ -18,6 +21,11 @@ export interface ConnectedInfo {
   readonly heartbeat: HeartbeatSettings;
   /** Server time when the connection was accepted, ms since the Unix epoch. */
   readonly time: number;
+  /**
+   * True when this connection resumed the previous one's session (same `sessionId`): the server restored
+   * its subscriptions. The client re-syncs every subscription from its own position either way.
+   */
+  readonly resumed: boolean;
 }
 
 /** A message published to a channel this connection is subscribed to. */
@@ -47,13 +55,44 @@ export interface MembershipChange {
   readonly time: number;
 }
 
-/** The socket closed without the application asking: the server closed it, it dropped, or went silent. */
+/**
+ * A connection or an attempt ended without the application asking: the server closed it, it dropped,
+ * it never opened, or the server went silent.
+ */
 export interface DisconnectedEvent {
-  /** The WebSocket close code (1006 when the socket dropped or never opened; 4000 when the server went silent). */
+  /**
+   * The WebSocket close code: 1006 when the socket dropped or never opened (or no `connected` push came
+   * within `connectTimeoutMs`); 4000 when the server went silent.
+   */
   readonly code: number;
   readonly reason: string;
-  /** Whether the code allows reconnecting (`shouldReconnect` of the protocol): false for 4500-4999 and final codes. */
+  /**
+   * Whether the client will try again (a `reconnecting` event follows). False after a code that forbids
+   * it (4500-4999 and the final RFC 6455 codes), with `reconnect: false`, or when attempts ran out.
+   */
   readonly reconnect: boolean;
+}
+
+/** The client scheduled its next attempt. */
+export interface ReconnectingEvent {
+  /** Attempts since the last connection that stayed up (1 for the first retry). */
+  readonly attempt: number;
+  /** How long the client waits before it (ms); an `online` event cuts the wait short. */
+  readonly delayMs: number;
+}
+
+/** A command queued while offline that was dropped before it could be sent. */
+export interface DroppedCommand {
+  readonly command: NotifyCommand;
+  /** `overflow`, `expired` or `cleared` (see `MessageDroppedError`). */
+  readonly reason: DropReason;
+  /** When it was queued, on the client's clock. */
+  readonly queuedAt: number;
+}
+
+/** Commands dropped from the offline queue, oldest first. */
+export interface DroppedEvent {
+  readonly commands: readonly DroppedCommand[];
 }
 
 /** The application closed the client. */
@@ -69,12 +108,18 @@ export interface ClientEvents<Data = unknown> {
   state: StateChange;
   /** The server's `connected` push arrived; the client is connected. */
   connected: ConnectedInfo;
-  /** The connection ended without `close()`; see `reconnect`. */
+  /** A connection or attempt ended without `close()`; see `reconnect`. */
   disconnected: DisconnectedEvent;
+  /** The next attempt is scheduled. */
+  reconnecting: ReconnectingEvent;
   /** `close()` ended the client. */
   closed: ClosedEvent;
-  /** A message on a subscribed channel. */
+  /** A message on a subscribed channel: in order and at most once per id for channels with a Subscription. */
   message: ChannelMessage<Data>;
+  /** A subscription lost messages for good (the subscription's `stateLost` event, for every channel). */
+  stateLost: StateLostEvent;
+  /** Commands queued while offline were dropped. */
+  dropped: DroppedEvent;
   /** A message for this connection or its user. */
   direct: ServerMessage;
   /** A message for every connection. */

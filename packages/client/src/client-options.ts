@@ -1,7 +1,11 @@
 /** Options of {@link SwitchboardClient}, their defaults and their validation. */
+import { Backoff } from './backoff.js';
+import type { BackoffOptions } from './backoff.js';
 import type { Clock } from './clock.js';
 import { systemClock } from './clock.js';
 import { InvalidOptionError } from './errors.js';
+import type { NetworkEvents } from './reconnector.js';
+import type { SendQueueLimits } from './send-queue.js';
 import type { WebSocketConstructor } from './websocket-like.js';
 
 /** Options of a {@link SwitchboardClient}. */
@@ -13,6 +17,45 @@ export interface ClientOptions {
   readonly WebSocket?: WebSocketConstructor;
   /** How long a request waits for its reply before it fails with `request_timeout` (ms). Default 10000. */
   readonly requestTimeoutMs?: number;
+  /**
+   * How long an attempt may take from opening the socket to the server's `connected` push (ms); a slower
+   * attempt is abandoned and counts as failed. Default 10000.
+   */
+  readonly connectTimeoutMs?: number;
+  /**
+   * Reconnect by itself after a lost connection, unless the close code forbids it (4500-4999, see
+   * `shouldReconnect` of the protocol). Default true.
+   */
+  readonly reconnect?: boolean;
+  /**
+   * Delays between attempts: full jitter from 0 to a cap that starts at `minDelayMs` (500) and doubles up
+   * to `maxDelayMs` (20000), `maxAttempts` (unlimited) per outage, reset once a connection stayed up
+   * `minUptimeMs` (5000). Default: those defaults (`BACKOFF_DEFAULTS`). Subscriptions refused with a
+   * temporary error are retried on the same schedule.
+   */
+  readonly backoff?: BackoffOptions;
+  /**
+   * Resume the session on reconnect (`/ws?session=<id>`): within the server's grace period the server
+   * restores the subscriptions and session data itself. Default true.
+   */
+  readonly resume?: boolean;
+  /**
+   * A session to resume on the first connect, for example one a page kept in `sessionStorage` across a
+   * reload. Another connection holding that session is closed by the server with 4500. Default: none.
+   */
+  readonly sessionId?: string;
+  /**
+   * Bounds of the queue holding `publish`, `send` and `notify` calls made while the client is not
+   * connected: `maxItems` (100), `maxAgeMs` (no limit), `overflow` (`drop-oldest`). Dropped calls are
+   * reported by the `dropped` event and their promises reject with `MessageDroppedError`.
+   * Default: those defaults (`SEND_QUEUE_DEFAULTS`).
+   */
+  readonly offlineQueue?: SendQueueLimits;
+  /**
+   * Where `online` events come from: when one fires during a backoff delay, the client retries at once.
+   * Default: `globalThis` when it has `addEventListener` (browsers, workers), else none; null for none.
+   */
+  readonly networkEvents?: NetworkEvents | null;
   /** Time and timers. Default: the system clock; tests pass a fake one. */
   readonly clock?: Clock;
   /**
@@ -25,10 +68,20 @@ export interface ClientOptions {
 /** Default of {@link ClientOptions.requestTimeoutMs}. */
 export const DEFAULT_REQUEST_TIMEOUT_MS = 10_000;
 
+/** Default of {@link ClientOptions.connectTimeoutMs}. */
+export const DEFAULT_CONNECT_TIMEOUT_MS = 10_000;
+
 /** The options after defaults and validation. */
 export interface ResolvedClientOptions {
   readonly WebSocket: WebSocketConstructor;
   readonly requestTimeoutMs: number;
+  readonly connectTimeoutMs: number;
+  readonly reconnect: boolean;
+  readonly backoff: BackoffOptions;
+  readonly resume: boolean;
+  readonly sessionId: string | null;
+  readonly offlineQueue: SendQueueLimits;
+  readonly networkEvents: NetworkEvents | null;
   readonly clock: Clock;
 }
 
@@ -51,11 +104,31 @@ export function resolveClientOptions(url: string, options: ClientOptions): Resol
       "a WebSocket constructor (this runtime has no global WebSocket; on Node 20 pass `WebSocket` from 'ws')",
     );
   }
-  const requestTimeoutMs = validateTimeout(
-    'requestTimeoutMs',
-    options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS,
-  );
-  return { WebSocket, requestTimeoutMs, clock: options.clock ?? systemClock };
+  const backoff = options.backoff ?? {};
+  // Validated here, where a mistake is reported at construction rather than at the first disconnect.
+  new Backoff(backoff);
+  const sessionId = options.sessionId ?? null;
+  if (sessionId !== null && (typeof sessionId !== 'string' || sessionId === '' || sessionId.length > 64)) {
+    throw new InvalidOptionError('sessionId', sessionId, 'a string of 1 to 64 characters');
+  }
+  return {
+    WebSocket,
+    requestTimeoutMs: validateTimeout(
+      'requestTimeoutMs',
+      options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS,
+    ),
+    connectTimeoutMs: validateTimeout(
+      'connectTimeoutMs',
+      options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS,
+    ),
+    reconnect: validateBoolean('reconnect', options.reconnect ?? true),
+    backoff,
+    resume: validateBoolean('resume', options.resume ?? true),
+    sessionId,
+    offlineQueue: options.offlineQueue ?? {},
+    networkEvents: options.networkEvents === undefined ? defaultNetworkEvents() : options.networkEvents,
+    clock: options.clock ?? systemClock,
+  };
 }
 
 /** Check a timeout in ms: positive, finite, and within what setTimeout accepts (2^31 - 1). */
@@ -64,4 +137,18 @@ export function validateTimeout(option: string, value: unknown): number {
     throw new InvalidOptionError(option, value, 'a number of milliseconds from 1 to 2147483647');
   }
   return value;
+}
+
+function validateBoolean(option: string, value: unknown): boolean {
+  if (typeof value !== 'boolean') throw new InvalidOptionError(option, value, 'true or false');
+  return value;
+}
+
+/** `globalThis` where it emits `online` (browsers, workers); Node has no such events. */
+function defaultNetworkEvents(): NetworkEvents | null {
+  const candidate = globalThis as Partial<NetworkEvents>;
+  return typeof candidate.addEventListener === 'function' &&
+    typeof candidate.removeEventListener === 'function'
+    ? (candidate as NetworkEvents)
+    : null;
 }

@@ -1,24 +1,31 @@
 /**
- * The Switchboard client: one WebSocket speaking protocol v1 (docs/protocol.md). It connects, sends
- * commands with ids and matches their replies, answers the server's pings, watches the server's silence,
- * and turns pushes into typed events.
+ * The Switchboard client: connection and reconnects (client-connection.ts), subscriptions that stay in
+ * sync across reconnects (subscription.ts, channel-sync.ts), a bounded queue for what is published while
+ * offline (outbox.ts), request/reply, history, presence and typing indicators.
  *
- * Reconnection, recovery, acks and token providers arrive in their own issues. The seams they need are
- * here already: one state machine with close codes and a `reconnect` verdict on every disconnect, command
- * ids that stay unique across connections, and one injected clock driving one timer.
+ * On every (re)connection, in this order: every wanted subscription is sent again from its own position,
+ * then, once their replies are in, the offline queue is flushed, so what the application published while
+ * offline goes out after its subscriptions are back.
  */
-import { CloseCode, decodeServerFrame, encodeCommand, shouldReconnect } from '@switchboard/protocol';
+import { CloseCode } from '@switchboard/protocol';
 import type {
-  ClientCommand,
-  ConnectedPush,
-  HeartbeatSettings,
+  HistoryResult,
+  PresenceResult,
+  PresenceStatsResult,
   PublishResult,
+  RestoredSubscription,
+  ServerFrame,
   SubscribeResult,
 } from '@switchboard/protocol';
+import { Backoff } from './backoff.js';
+import { ChannelSync } from './channel-sync.js';
+import type { SyncHost } from './channel-sync.js';
+import { ClientConnection, MAX_CLOSE_REASON_BYTES, utf8Length } from './client-connection.js';
 import { resolveClientOptions, validateTimeout } from './client-options.js';
 import type { ClientOptions, ResolvedClientOptions } from './client-options.js';
 import type { ChannelMessage, ClientEvents, ConnectedInfo } from './client-events.js';
 import type {
+  HistoryOptions,
   NotifyCommand,
   PublishOptions,
   RequestCommand,
@@ -26,38 +33,34 @@ import type {
   ResultOf,
   SendStatus,
 } from './commands.js';
-import { TransitionCode, canTransition } from './connection-state.js';
 import type { ConnectionState } from './connection-state.js';
-import { DeadlineTimer } from './deadline-timer.js';
 import { Emitter } from './emitter.js';
-import type { Listener } from './emitter.js';
-import { ConnectionClosedError, InvalidArgumentError, NotConnectedError, serverErrorFrom } from './errors.js';
-import { HeartbeatMonitor } from './heartbeat-monitor.js';
-import { RequestTable } from './request-table.js';
-import type { WebSocketLike } from './websocket-like.js';
+import type { EmitterOptions, Listener } from './emitter.js';
+import { InvalidArgumentError, NotConnectedError, serverErrorFrom } from './errors.js';
+import { Outbox } from './outbox.js';
+import type { QueuedCommand } from './outbox.js';
+import { Subscription } from './subscription.js';
+import type { SubscribeOptions } from './subscription.js';
+import { TypingIndicator } from './typing-indicator.js';
+import type { TypingOptions } from './typing-indicator.js';
 
-/** A connect() in progress. */
-interface ConnectAttempt {
-  readonly promise: Promise<ConnectedInfo>;
-  readonly resolve: (info: ConnectedInfo) => void;
-  readonly reject: (error: Error) => void;
+/** A subscription and the engine behind it. */
+interface SubscriptionEntry {
+  readonly sync: ChannelSync<unknown>;
+  readonly facade: Subscription<unknown>;
 }
 
-/** What a connection whose server announced no usable heartbeat reports; the client then runs none. */
-const NO_HEARTBEAT: HeartbeatSettings = { interval: 0, timeout: 0 };
-
-/** The longest close reason a close frame can carry, in UTF-8 bytes (RFC 6455, section 5.5). */
-const MAX_CLOSE_REASON_BYTES = 123;
-
 /**
- * A client of a Switchboard server. `Data` is the type of channel message payloads (what `publish`
- * sends and `message` events carry); the server does not check it, so it is the application's promise.
+ * A client of a Switchboard server. `Data` is the default type of channel message payloads (what
+ * `publish` sends and `message` events carry); the server does not check it, so it is the application's
+ * promise. `subscribe<T>()` and `publish<T>()` narrow it per channel.
  *
  * ```ts
  * const client = new SwitchboardClient('wss://example.com/ws');
- * client.on('message', (m) => console.log(m.channel, m.data));
+ * const lobby = client.subscribe('chat:lobby');
+ * lobby.on('message', (m) => console.log(m.id, m.data));
+ * lobby.on('stateLost', () => reload());
  * await client.connect();
- * await client.subscribe('chat:lobby');
  * await client.publish('chat:lobby', { text: 'hi' });
  * ```
  */
@@ -65,38 +68,79 @@ export class SwitchboardClient<Data = unknown> {
   /** The endpoint this client connects to. */
   readonly url: string;
   private readonly options: ResolvedClientOptions;
+  private readonly emitterOptions: EmitterOptions;
   private readonly events: Emitter<ClientEvents<Data>>;
-  private readonly requests = new RequestTable();
-  private readonly timer: DeadlineTimer;
-  private stateValue: ConnectionState = 'disconnected';
-  /** The current socket; listeners of any other (abandoned) socket ignore their events. */
-  private socket: WebSocketLike | null = null;
-  private info: ConnectedInfo | null = null;
-  private heartbeat: HeartbeatMonitor | null = null;
-  private attempt: ConnectAttempt | null = null;
+  private readonly link: ClientConnection;
+  private readonly outbox: Outbox;
+  private readonly subs = new Map<string, SubscriptionEntry>();
+  /** Channels whose subscription was removed while the server may still hold them. */
+  private readonly removed = new Set<string>();
+  private readonly host: SyncHost;
+  /** The offline queue was flushed on this connection, so calls go straight out instead of queueing behind it. */
+  private flushed = false;
 
   /**
    * A client of the `/ws` endpoint at `url` (for example `wss://example.com/ws`). Nothing happens until
-   * `connect()`. Throws InvalidOptionError for a URL that is not ws: or wss:, or when no WebSocket
-   * constructor is available.
+   * `connect()`. Throws InvalidOptionError for a URL that is not ws: or wss:, a bad option, or when no
+   * WebSocket constructor is available.
    */
   constructor(url: string, options: ClientOptions = {}) {
     this.options = resolveClientOptions(url, options);
     this.url = url;
-    this.events = new Emitter(
-      options.onListenerError === undefined ? {} : { onListenerError: options.onListenerError },
+    this.emitterOptions =
+      options.onListenerError === undefined ? {} : { onListenerError: options.onListenerError };
+    this.events = new Emitter(this.emitterOptions);
+    this.outbox = new Outbox(this.options.offlineQueue, (commands) =>
+      this.events.emit('dropped', { commands }),
     );
-    this.timer = new DeadlineTimer(this.options.clock, (now) => this.onDue(now));
+    this.link = new ClientConnection(url, this.options, {
+      // The connection's events carry no `Data`, so their payloads are the same type here.
+      emit: (event, payload) => this.events.emit(event, payload as ClientEvents<Data>[typeof event]),
+      connected: (info, restored) => this.resubscribe(info, restored),
+      lost: (reason) => {
+        this.flushed = false;
+        for (const { sync } of this.subs.values()) sync.disconnected(reason);
+      },
+      // Nothing will send them: their promises settle now rather than hang until a connect() that may never come.
+      stopped: () => this.outbox.clear(),
+      closed: (error) => {
+        this.flushed = false;
+        for (const { sync } of this.subs.values()) sync.closed(error);
+        this.outbox.clear();
+      },
+      push: (frame) => this.push(frame),
+    });
+    const timeoutMs = this.options.requestTimeoutMs;
+    this.host = {
+      clock: this.options.clock,
+      canSend: () => this.link.state === 'connected',
+      subscribeCommand: (channel, since, settle) =>
+        this.link.requestWith(
+          since === undefined ? { type: 'subscribe', channel } : { type: 'subscribe', channel, since },
+          timeoutMs,
+          (error, result) => settle(error, result as SubscribeResult | undefined),
+        ),
+      unsubscribeCommand: (channel) =>
+        this.link.request({ type: 'unsubscribe', channel }, timeoutMs).then(
+          () => undefined,
+          () => undefined,
+        ),
+      delivered: (message) => this.events.emit('message', message as ChannelMessage<Data>),
+      stateLost: (event) => this.events.emit('stateLost', event),
+      // Deferred: the timeout is reported from inside the request table's sweep.
+      reconnect: (reason) => queueMicrotask(() => this.link.replace(reason)),
+      newBackoff: () => new Backoff(this.options.backoff),
+    };
   }
 
   /** Where the client is in its lifecycle. */
   get state(): ConnectionState {
-    return this.stateValue;
+    return this.link.state;
   }
 
   /** What the server said about the current connection; null unless connected. */
   get connection(): ConnectedInfo | null {
-    return this.info;
+    return this.link.info;
   }
 
   // ---------------------------------------------------------------- events
@@ -119,40 +163,18 @@ export class SwitchboardClient<Data = unknown> {
   // ---------------------------------------------------------------- lifecycle
 
   /**
-   * Open the connection; resolves with the server's `connected` push. While connecting, every call
-   * returns the same promise; once connected, it resolves at once. Rejects with ConnectionClosedError
-   * when the socket closes first (its `reconnect` says whether trying again makes sense).
+   * Connect, and stay connected: resolves with the server's `connected` push (at once when connected).
+   * Repeated calls share one promise. Failed attempts are retried with backoff; the promise rejects with
+   * ConnectionClosedError only when the client stops trying (a terminal close code, `reconnect: false`,
+   * attempts used up) or `close()` is called.
    */
   connect(): Promise<ConnectedInfo> {
-    if (this.stateValue === 'connected' && this.info !== null) return Promise.resolve(this.info);
-    if (this.attempt !== null) return this.attempt.promise;
-    let socket: WebSocketLike;
-    try {
-      socket = new this.options.WebSocket(this.url);
-    } catch (error) {
-      // The URL was checked in the constructor; what is left (a CSP rule, a blocked port) will not change.
-      return Promise.reject(
-        new ConnectionClosedError(CloseCode.Abnormal, 'could not create the WebSocket', false, {
-          cause: error,
-        }),
-      );
-    }
-    let resolve!: (info: ConnectedInfo) => void;
-    let reject!: (error: Error) => void;
-    const promise = new Promise<ConnectedInfo>((res, rej) => {
-      resolve = res;
-      reject = rej;
-    });
-    this.attempt = { promise, resolve, reject };
-    this.socket = socket;
-    this.listen(socket);
-    this.setState('connecting', TransitionCode.ConnectCalled, 'connect() called');
-    return promise;
+    return this.link.connect();
   }
 
   /**
-   * Close the connection with `code` (default 1000) and `reason`, reject everything pending with
-   * ConnectionClosedError, and move to `closed` at once: the close handshake finishes in the background.
+   * Close now with `code` (default 1000) and `reason`: state `closed`, no reconnect, pending requests and
+   * queued calls rejected. Subscriptions keep their positions and resume if `connect()` is called again.
    * Idempotent. Throws InvalidArgumentError for a code or reason the WebSocket API would refuse.
    */
   close(code: number = CloseCode.Normal, reason = ''): void {
@@ -160,31 +182,70 @@ export class SwitchboardClient<Data = unknown> {
       // The same rule as WebSocket.close() in browsers: 1000 or an application code.
       throw new InvalidArgumentError(`close code must be 1000 or an integer from 3000 to 4999, got ${code}`);
     }
-    if (new TextEncoder().encode(reason).length > MAX_CLOSE_REASON_BYTES) {
+    if (utf8Length(reason) > MAX_CLOSE_REASON_BYTES) {
       throw new InvalidArgumentError(`close reason must be at most ${MAX_CLOSE_REASON_BYTES} bytes of UTF-8`);
     }
-    if (this.stateValue === 'closed') return;
-    this.drop('closed', code, reason, true);
+    this.link.close(code, reason);
+  }
+
+  // ---------------------------------------------------------------- subscriptions
+
+  /**
+   * The subscription to `channel`, created on first use, and subscribing: now when connected, else as
+   * soon as the client is. One per channel: later calls return the same object (and `options` apply only
+   * when it is created). Watch its `message`, `subscribed` and `stateLost` events.
+   */
+  subscribe<D = Data>(channel: string, options: SubscribeOptions = {}): Subscription<D> {
+    return this.subscription<D>(channel, options).subscribe();
+  }
+
+  /**
+   * The subscription to `channel`, created (`unsubscribed`) on first use without subscribing: attach
+   * listeners, then call its `subscribe()`. `options` apply only when it is created.
+   */
+  subscription<D = Data>(channel: string, options: SubscribeOptions = {}): Subscription<D> {
+    let entry = this.subs.get(channel);
+    if (entry === undefined) {
+      this.removed.delete(channel);
+      const sync = new ChannelSync<unknown>(channel, this.host, options.since ?? null, this.emitterOptions);
+      entry = { sync, facade: new Subscription(sync, this) };
+      this.subs.set(channel, entry);
+    }
+    return entry.facade as Subscription<D>;
+  }
+
+  /** Every subscription this client created. */
+  subscriptions(): Subscription[] {
+    return [...this.subs.values()].map((entry) => entry.facade);
+  }
+
+  /** Unsubscribe from `channel` (see {@link Subscription.unsubscribe}); the subscription object stays. */
+  async unsubscribe(channel: string): Promise<void> {
+    await this.subs.get(channel)?.sync.unsubscribe();
+  }
+
+  /** Unsubscribe from `channel` and forget its subscription object (its listeners stop hearing anything). */
+  async removeSubscription(channel: string): Promise<void> {
+    const entry = this.subs.get(channel);
+    if (entry === undefined) return;
+    this.subs.delete(channel);
+    // Until the server confirms, its messages for the channel (a resumed session may still hold it) are
+    // dropped rather than reported as messages of a channel nobody subscribed to.
+    this.removed.add(channel);
+    await entry.sync.unsubscribe();
+    if (this.link.state === 'connected') this.removed.delete(channel);
   }
 
   // ---------------------------------------------------------------- commands
 
-  /** Subscribe to `channel`; resolves with its current offset (the last message id, 0 if none). */
-  subscribe(channel: string, options: RequestOptions = {}): Promise<SubscribeResult> {
-    return this.request({ type: 'subscribe', channel }, options);
-  }
-
-  /** Unsubscribe from `channel`. Rejects with `not_subscribed` when the connection was not subscribed. */
-  async unsubscribe(channel: string, options: RequestOptions = {}): Promise<void> {
-    await this.request({ type: 'unsubscribe', channel }, options);
-  }
-
   /**
-   * Publish `data` to `channel` (subscribed or not). Resolves with the message id, which ephemeral
-   * messages do not have.
+   * Publish `data` to `channel` (subscribed or not); resolves with the message id (ephemeral messages
+   * have none). While the client is not connected the call is queued (see the `offlineQueue` option) and
+   * its timeout starts when it is sent. Rejects with MessageDroppedError when the queue drops it, and with
+   * ConnectionClosedError when the connection drops after it was sent (the server may have published it).
    */
-  publish(channel: string, data: Data, options: PublishOptions = {}): Promise<PublishResult> {
-    return this.request(
+  publish<D = Data>(channel: string, data: D, options: PublishOptions = {}): Promise<PublishResult> {
+    return this.sendOrQueue(
       {
         type: 'publish',
         channel,
@@ -197,11 +258,34 @@ export class SwitchboardClient<Data = unknown> {
   }
 
   /**
-   * Send `data` to the server application's `onMessage` hook; resolves with what the hook returned
-   * (null for nothing). Rejects with `not_available` when the server has no hook.
+   * Send `data` to the server application's `onMessage` hook; resolves with what the hook returned (null
+   * for nothing). Queued while offline, like `publish`. Rejects with `not_available` without a hook.
    */
   send(data: unknown, options: RequestOptions = {}): Promise<unknown> {
-    return this.request({ type: 'send', data }, options);
+    return this.sendOrQueue({ type: 'send', data }, options);
+  }
+
+  /** Read `channel`'s retained history: messages after `since` (default: the oldest kept), at most `limit`. */
+  history(channel: string, options: HistoryOptions = {}): Promise<HistoryResult> {
+    return this.request(
+      {
+        type: 'history',
+        channel,
+        ...(options.since === undefined ? {} : { since: options.since }),
+        ...(options.limit === undefined ? {} : { limit: options.limit }),
+      },
+      options,
+    );
+  }
+
+  /** Who is in `channel` (a presence-enabled channel; `not_available` otherwise). */
+  presence(channel: string, options: RequestOptions = {}): Promise<PresenceResult> {
+    return this.request({ type: 'presence', channel }, options);
+  }
+
+  /** How many users and connections are in `channel` (a presence-enabled channel). */
+  presenceStats(channel: string, options: RequestOptions = {}): Promise<PresenceStatsResult> {
+    return this.request({ type: 'presence_stats', channel }, options);
   }
 
   /** Ask the server for a reply; resolves with the round-trip time in ms (on the client's clock). */
@@ -212,99 +296,71 @@ export class SwitchboardClient<Data = unknown> {
   }
 
   /**
-   * Send any command with a fresh `id` and resolve with its reply's `result`. Rejects with ServerError
-   * for an error reply, RequestTimeoutError when no reply comes in time, ConnectionClosedError when the
-   * connection closes first, and NotConnectedError when the client is not connected.
+   * A typing indicator for `channel`: call `keystroke()` on input and `stop()` when done; it publishes
+   * debounced ephemeral `start`/`stop` messages (not to this connection, and never queued while offline).
    */
-  request<C extends RequestCommand>(command: C, options: RequestOptions = {}): Promise<ResultOf<C>> {
-    if (this.stateValue !== 'connected') return Promise.reject(new NotConnectedError(this.stateValue));
-    let timeoutMs = this.options.requestTimeoutMs;
-    if (options.timeoutMs !== undefined) {
-      try {
-        timeoutMs = validateTimeout('timeoutMs', options.timeoutMs);
-      } catch (error) {
-        return Promise.reject(error);
-      }
-    }
-    const now = this.options.clock.now();
-    const { id, result } = this.requests.open(command.type, now, timeoutMs);
-    if (this.write({ ...command, id })) this.timer.schedule(now + timeoutMs);
-    else this.requests.reject(id, new NotConnectedError(this.stateValue));
-    // The reply's shape is the server's promise (docs/protocol.md); it is not checked at run time.
-    return result as Promise<ResultOf<C>>;
+  typing<T = unknown>(channel: string, options: TypingOptions<T> = {}): TypingIndicator<T> {
+    return new TypingIndicator<T>(
+      (data) => {
+        if (this.link.state === 'connected') {
+          this.link.write({ type: 'publish', channel, data, ephemeral: true, excludeSelf: true });
+        }
+      },
+      this.options.clock,
+      options,
+    );
   }
 
   /**
-   * Send a command without an id: no reply, and a failure arrives as an `error` event. Returns `dropped`
-   * when the client is not connected.
+   * Send any command with a fresh `id` and resolve with its reply's `result`. Rejects with ServerError
+   * for an error reply, RequestTimeoutError when no reply comes in time, ConnectionClosedError when the
+   * connection closes first, and NotConnectedError when the client is not connected (nothing is queued).
+   * A `subscribe` sent this way bypasses the Subscription machinery: no dedupe, no recovery.
+   */
+  request<C extends RequestCommand>(command: C, options: RequestOptions = {}): Promise<ResultOf<C>> {
+    try {
+      return this.link.request(command, this.timeoutOf(options));
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  /**
+   * Send a command without an id: no reply, and a failure arrives as an `error` event. Queued while the
+   * client is not connected (`queued`); `dropped` when the client is closed or the queue refused it.
    */
   notify(command: NotifyCommand): SendStatus {
-    if (this.stateValue !== 'connected') return 'dropped';
-    return this.write(command) ? 'sent' : 'dropped';
+    const state = this.link.state;
+    if (state === 'closed') return 'dropped';
+    if (state === 'connected' && this.flushed) return this.link.write(command) ? 'sent' : 'dropped';
+    return this.outbox.push({ command }, this.options.clock.now());
   }
 
   // ---------------------------------------------------------------- internals
 
-  private setState(to: ConnectionState, code: number, reason: string): void {
-    const from = this.stateValue;
-    if (from === to) return;
-    if (!canTransition(from, to)) {
-      // Unreachable unless this class has a bug; failing loudly beats a state machine quietly gone wrong.
-      throw new Error(`Switchboard client bug: no transition from ${from} to ${to}`);
-    }
-    this.stateValue = to;
-    this.events.emit('state', { from, to, code, reason });
-  }
-
-  private listen(socket: WebSocketLike): void {
-    socket.addEventListener('message', (event) => {
-      if (this.socket === socket) this.receive(event.data);
-    });
-    socket.addEventListener('close', (event) => {
-      if (this.socket === socket) this.drop('disconnected', event.code, event.reason, false);
-    });
-    // The close event that follows every error reports the failure. The listener still matters: `ws` is
-    // an EventEmitter, and an 'error' nobody listens to is thrown.
-    socket.addEventListener('error', () => {});
-  }
-
-  private receive(data: unknown): void {
-    const heartbeat = this.heartbeat;
-    if (heartbeat !== null) {
-      // Any frame proves the server alive, even one this client cannot read. A frame that answers the
-      // client's ping brings the next check forward (from the timeout to an interval from now), so
-      // the timer may need an earlier deadline; schedule() is a single comparison otherwise.
-      heartbeat.received(this.options.clock.now());
-      this.timer.schedule(heartbeat.nextCheckAt);
-    }
-    // Protocol v1 is text only; binary frames are ignored rather than trusted.
-    if (typeof data !== 'string') return;
-    const frame = decodeServerFrame(data);
-    if (frame === null) return;
+  private push(frame: Exclude<ServerFrame, { type: 'reply' | 'ping' | 'connected' }>): void {
     switch (frame.type) {
-      case 'reply':
-        this.requests.settle(frame);
+      case 'message': {
+        const entry = this.subs.get(frame.channel);
+        // Without a Subscription (a raw `subscribe` request) there is no position to dedupe against.
+        if (entry !== undefined) entry.sync.message(frame);
+        else if (!this.removed.has(frame.channel)) this.events.emit('message', frame as ChannelMessage<Data>);
         return;
-      case 'message':
-        // `Data` is the application's claim about its own payloads; the server does not check it.
-        this.events.emit('message', frame as ChannelMessage<Data>);
+      }
+      case 'unsubscribed':
+        this.subs.get(frame.channel)?.sync.unsubscribed(frame);
+        return;
+      case 'join':
+      case 'leave':
+        this.subs.get(frame.channel)?.sync.membership(frame);
+        this.events.emit(frame.type, frame);
         return;
       case 'direct':
       case 'broadcast':
         this.events.emit(frame.type, frame);
         return;
-      case 'join':
-      case 'leave':
-        this.events.emit(frame.type, frame);
-        return;
-      case 'ping':
-        this.write({ type: 'pong' });
-        return;
       case 'error':
         this.events.emit('error', serverErrorFrom(frame));
-        return;
-      case 'connected':
-        this.connected(frame);
         return;
       default:
         // Unknown push types are ignored: later protocol versions add them (docs/protocol.md).
@@ -312,94 +368,73 @@ export class SwitchboardClient<Data = unknown> {
     }
   }
 
-  private connected(frame: ConnectedPush): void {
-    // Only the first push of a connection counts; a second one would be a server bug.
-    if (this.stateValue !== 'connecting') return;
-    const announced: unknown = frame.heartbeat;
-    const usable = HeartbeatMonitor.usable(announced);
-    const info: ConnectedInfo = {
-      version: frame.version,
-      connectionId: frame.connectionId,
-      sessionId: frame.sessionId,
-      userId: frame.userId,
-      heartbeat: usable ? { interval: announced.interval, timeout: announced.timeout } : NO_HEARTBEAT,
-      time: frame.time,
-    };
-    this.info = info;
-    if (usable) {
-      this.heartbeat = new HeartbeatMonitor(info.heartbeat, this.options.clock.now());
-      this.timer.schedule(this.heartbeat.nextCheckAt);
-    }
-    this.setState('connected', TransitionCode.Connected, 'connected');
-    // A state listener may have closed the client already (drop() cleared `info` and rejected the attempt).
-    if (this.info !== info) return;
-    const attempt = this.attempt;
-    this.attempt = null;
-    this.events.emit('connected', info);
-    attempt?.resolve(info);
-  }
-
-  /** The single timer fired: time out requests, run the heartbeat; returns the next deadline. */
-  private onDue(now: number): number {
-    let next = this.requests.expire(now);
-    const heartbeat = this.heartbeat;
-    if (heartbeat !== null) {
-      const action = heartbeat.check(now);
-      if (action === 'dead') {
-        // The close handshake cannot finish with a silent peer, so the client does not wait for it.
-        this.drop(
-          'disconnected',
-          CloseCode.HeartbeatTimeout,
-          'no frame from the server within the heartbeat timeout',
-          true,
-        );
-        return Infinity;
-      }
-      // Nobody waits for this reply: its arrival, like any frame's, is what resets the silence.
-      if (action === 'ping') this.write({ type: 'ping', id: this.requests.nextId() });
-      next = Math.min(next, heartbeat.nextCheckAt);
-    }
-    return next;
-  }
-
-  /** Write a command; false when there is no socket or it refused the frame. */
-  private write(command: ClientCommand): boolean {
-    const socket = this.socket;
-    if (socket === null) return false;
-    try {
-      socket.send(encodeCommand(command));
-      return true;
-    } catch {
-      // Sockets throw only when not open, and then their close event is on its way.
-      return false;
-    }
-  }
-
   /**
-   * Leave the current connection: stop listening to its socket (closing it when `closeSocket`), reject
-   * what waits on it, change state, and tell listeners.
+   * Subscribe every wanted channel again, each from its own position: also the channels a resumed
+   * session restored, because the server restores from the last message it *wrote*, and what it wrote
+   * into a dying socket never arrived. Then flush the offline queue.
    */
-  private drop(to: 'disconnected' | 'closed', code: number, reason: string, closeSocket: boolean): void {
-    const socket = this.socket;
-    this.socket = null;
-    this.info = null;
-    this.heartbeat = null;
-    this.timer.cancel();
-    if (closeSocket && socket !== null) {
-      try {
-        socket.close(code, reason);
-      } catch {
-        // Already closing or closed: nothing left to do.
-      }
+  private resubscribe(info: ConnectedInfo, restored: readonly RestoredSubscription[]): void {
+    const unwanted = new Map(restored.map((r) => [r.channel, r]));
+    const replies: Promise<void>[] = [];
+    for (const { sync } of this.subs.values()) {
+      if (sync.state === 'unsubscribed') continue;
+      const reply = sync.connected(unwanted.get(sync.channel));
+      unwanted.delete(sync.channel);
+      if (reply !== null) replies.push(reply);
     }
-    const reconnect = to === 'disconnected' && shouldReconnect(code);
-    const error = new ConnectionClosedError(code, reason, reconnect);
-    const attempt = this.attempt;
-    this.attempt = null;
-    this.requests.rejectAll(error);
-    attempt?.reject(error);
-    this.setState(to, code, reason);
-    if (to === 'closed') this.events.emit('closed', { code, reason });
-    else this.events.emit('disconnected', { code, reason, reconnect });
+    // The session still held channels the application unsubscribed from while offline.
+    for (const channel of unwanted.keys()) {
+      const done = (): void => void this.removed.delete(channel);
+      this.link.request({ type: 'unsubscribe', channel }, this.options.requestTimeoutMs).then(done, done);
+    }
+    for (const channel of this.removed) if (!unwanted.has(channel)) this.removed.delete(channel);
+    void Promise.allSettled(replies).then(() => {
+      if (this.link.info === info) this.flush(info);
+    });
+  }
+
+  private flush(info: ConnectedInfo): void {
+    for (const entry of this.outbox.drain(this.options.clock.now())) {
+      this.dispatch(entry);
+      // Whatever is left waits for the next connection.
+      if (this.link.info !== info) return;
+    }
+    this.flushed = true;
+  }
+
+  private dispatch(entry: QueuedCommand): void {
+    const request = entry.request;
+    if (request === undefined) this.link.write(entry.command);
+    else {
+      this.link
+        .request(entry.command as RequestCommand, request.timeoutMs)
+        .then(request.resolve, request.reject);
+    }
+  }
+
+  private timeoutOf(options: RequestOptions): number {
+    return options.timeoutMs === undefined
+      ? this.options.requestTimeoutMs
+      : validateTimeout('timeoutMs', options.timeoutMs);
+  }
+
+  /** Send now when connected and the queue is flushed; else queue (unless closed). */
+  private sendOrQueue<C extends RequestCommand>(command: C, options: RequestOptions): Promise<ResultOf<C>> {
+    let timeoutMs: number;
+    try {
+      timeoutMs = this.timeoutOf(options);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    const state = this.link.state;
+    if (state === 'closed') return Promise.reject(new NotConnectedError(state));
+    if (state === 'connected' && this.flushed) return this.link.request(command, timeoutMs);
+    return new Promise((resolve, reject) => {
+      const settle = resolve as (result: unknown) => void;
+      this.outbox.push(
+        { command, request: { timeoutMs, resolve: settle, reject } },
+        this.options.clock.now(),
+      );
+    });
   }
 }

@@ -1,5 +1,13 @@
 /** The shapes of what the client sends: commands without their id, and the results their replies carry. */
-import type { ClientCommand, PongCommand, PublishResult, SubscribeResult } from '@switchboard/protocol';
+import type {
+  ClientCommand,
+  HistoryResult,
+  PongCommand,
+  PresenceResult,
+  PresenceStatsResult,
+  PublishResult,
+  SubscribeResult,
+} from '@switchboard/protocol';
 
 /** `Omit` applied to each member of a union, so the result stays a discriminated union. */
 type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
@@ -15,9 +23,15 @@ export type ResultOf<C extends { readonly type: string }> = C extends { readonly
   ? SubscribeResult
   : C extends { readonly type: 'publish' }
     ? PublishResult
-    : C extends { readonly type: 'unsubscribe' | 'ping' }
-      ? Record<string, never>
-      : unknown;
+    : C extends { readonly type: 'history' }
+      ? HistoryResult
+      : C extends { readonly type: 'presence' }
+        ? PresenceResult
+        : C extends { readonly type: 'presence_stats' }
+          ? PresenceStatsResult
+          : C extends { readonly type: 'unsubscribe' | 'ping' }
+            ? Record<string, never>
+            : unknown;
 
 /** Options of one request. */
 export interface RequestOptions {
@@ -33,8 +47,16 @@ export interface PublishOptions extends RequestOptions {
   readonly excludeSelf?: boolean;
 }
 
+/** Options of {@link SwitchboardClient.history}. */
+export interface HistoryOptions extends RequestOptions {
+  /** Only messages after this offset. Default: the oldest retained. */
+  readonly since?: number;
+  /** At most this many messages (1-1000). Default: the server's, 100. */
+  readonly limit?: number;
+}
+
 /**
- * What became of a fire-and-forget command: written to the socket, or dropped because the client was
- * not connected. (The send-queue issue adds `queued`.)
+ * What became of a fire-and-forget command: written to the socket, queued until the client is connected
+ * again (and its subscriptions are back), or dropped (the client is closed, or the offline queue refused it).
  */
-export type SendStatus = 'sent' | 'dropped';
+export type SendStatus = 'sent' | 'queued' | 'dropped';

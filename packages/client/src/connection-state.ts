@@ -6,15 +6,19 @@
  * | --- | --- | --- |
  * | disconnected, closed | connecting | `connect()` |
  * | connecting | connected | the server's `connected` push |
- * | connecting, connected | disconnected | the socket closed, failed to open, or the server went silent |
+ * | connected | connecting | the connection was lost and a retry is scheduled (code: the close code) |
+ * | connecting, connected | disconnected | the client stopped trying: a terminal close code, reconnection off, or attempts used up |
  * | disconnected, connecting, connected | closed | `close()` |
+ *
+ * A failed attempt while `connecting` is not a change of state: the client stays `connecting` and reports
+ * the attempt with a `disconnected` event (`reconnect: true`) and a `reconnecting` event.
  */
 
 /**
  * Where a client is:
- * - `disconnected`: no socket; the initial state, and where an unrequested close leads (the reconnect
- *   issue schedules its attempts from here);
- * - `connecting`: a socket is opening, or open and waiting for the `connected` push;
+ * - `disconnected`: no socket and no attempt scheduled; the initial state, and where the client ends up
+ *   when it stops trying on its own;
+ * - `connecting`: a socket is opening, or the client waits out a backoff delay before the next attempt;
  * - `connected`: the `connected` push arrived; commands may be sent;
  * - `closed`: the application called `close()`; nothing happens until it calls `connect()` again.
  */
@@ -22,8 +26,7 @@ export type ConnectionState = 'disconnected' | 'connecting' | 'connected' | 'clo
 
 /**
  * Why a state change happened, for changes that are not a socket close. RFC 6455 leaves close codes
- * 0-999 unused, so these never collide with the close codes carried by changes to `disconnected` and
- * `closed`.
+ * 0-999 unused, so these never collide with the close codes carried by changes caused by a close.
  */
 export const TransitionCode = {
   /** The application called `connect()`. */
@@ -39,7 +42,7 @@ export type TransitionCode = (typeof TransitionCode)[keyof typeof TransitionCode
 export interface StateChange {
   readonly from: ConnectionState;
   readonly to: ConnectionState;
-  /** A {@link TransitionCode} (below 1000) or, when the change was a close, the WebSocket close code. */
+  /** A {@link TransitionCode} (below 1000) or, when the change was caused by a close, the WebSocket close code. */
   readonly code: number;
   readonly reason: string;
 }
@@ -47,7 +50,7 @@ export interface StateChange {
 const TRANSITIONS: Readonly<Record<ConnectionState, readonly ConnectionState[]>> = {
   disconnected: ['connecting', 'closed'],
   connecting: ['connected', 'disconnected', 'closed'],
-  connected: ['disconnected', 'closed'],
+  connected: ['connecting', 'disconnected', 'closed'],
   closed: ['connecting'],
 };
 

@@ -5,6 +5,7 @@
  */
 import type { ErrorPayload } from '@switchboard/protocol';
 import type { ConnectionState } from './connection-state.js';
+import type { DropReason } from './send-queue.js';
 
 /** Codes of the failures the client detects itself (the server's codes are the protocol's `ErrorCode`). */
 export const ClientErrorCode = {
@@ -18,6 +19,10 @@ export const ClientErrorCode = {
   InvalidOption: 'invalid_option',
   /** A method was called with an invalid argument. */
   InvalidArgument: 'invalid_argument',
+  /** A command queued while offline was dropped before it could be sent (overflow, age, or close()). */
+  MessageDropped: 'message_dropped',
+  /** The subscription ended (unsubscribed) before it was in sync. */
+  Unsubscribed: 'unsubscribed',
 } as const;
 
 /** One of the codes in {@link ClientErrorCode}. */
@@ -87,6 +92,34 @@ export class NotConnectedError extends SwitchboardClientError {
   override name = 'NotConnectedError';
   constructor(readonly state: ConnectionState) {
     super(ClientErrorCode.NotConnected, `client is ${state}, not connected`);
+  }
+}
+
+/**
+ * A command the client queued while offline was dropped before it was sent: `overflow` (the offline queue
+ * was full), `expired` (it waited longer than `offlineQueue.maxAgeMs`) or `cleared` (the client was
+ * closed, or stopped reconnecting). The command never reached the server.
+ */
+export class MessageDroppedError extends SwitchboardClientError {
+  override name = 'MessageDroppedError';
+  constructor(
+    /** The `type` of the dropped command. */
+    readonly command: string,
+    readonly reason: DropReason,
+  ) {
+    super(ClientErrorCode.MessageDropped, `${command} dropped from the offline queue (${reason})`);
+  }
+}
+
+/** The subscription was ended (by `unsubscribe()`, the server, or a permanent error) before it was in sync. */
+export class UnsubscribedError extends SwitchboardClientError {
+  override name = 'UnsubscribedError';
+  constructor(
+    readonly channel: string,
+    reason: string,
+    options?: { cause?: unknown },
+  ) {
+    super(ClientErrorCode.Unsubscribed, `subscription to ${channel} ended: ${reason}`, options);
   }
 }
 

@@ -1,5 +1,5 @@
 export { SwitchboardClient } from './client.js';
-export { DEFAULT_REQUEST_TIMEOUT_MS } from './client-options.js';
+export { DEFAULT_CONNECT_TIMEOUT_MS, DEFAULT_REQUEST_TIMEOUT_MS } from './client-options.js';
 export type { ClientOptions } from './client-options.js';
 export type {
   ChannelMessage,
@@ -7,10 +7,14 @@ export type {
   ClosedEvent,
   ConnectedInfo,
   DisconnectedEvent,
+  DroppedCommand,
+  DroppedEvent,
   MembershipChange,
+  ReconnectingEvent,
   ServerMessage,
 } from './client-events.js';
 export type {
+  HistoryOptions,
   NotifyCommand,
   PublishOptions,
   RequestCommand,
@@ -20,6 +24,20 @@ export type {
 } from './commands.js';
 export { TransitionCode } from './connection-state.js';
 export type { ConnectionState, StateChange } from './connection-state.js';
+export { Subscription } from './subscription.js';
+export type { SubscribeOptions } from './subscription.js';
+export { SubscriptionCode } from './subscription-state.js';
+export type {
+  StateLostEvent,
+  SubscribedEvent,
+  SubscriptionErrorEvent,
+  SubscriptionEvents,
+  SubscriptionState,
+  SubscriptionStateChange,
+} from './subscription-state.js';
+export type { NetworkEvents } from './reconnector.js';
+export { TypingIndicator, TYPING_DEFAULTS } from './typing-indicator.js';
+export type { TypingOptions } from './typing-indicator.js';
 export type { Listener } from './emitter.js';
 export type { Clock, TimerHandle } from './clock.js';
 export { systemClock } from './clock.js';
@@ -34,10 +52,12 @@ export {
   ConnectionClosedError,
   InvalidArgumentError,
   InvalidOptionError,
+  MessageDroppedError,
   NotConnectedError,
   RequestTimeoutError,
   ServerError,
   SwitchboardClientError,
+  UnsubscribedError,
 } from './errors.js';
 export { Backoff, BACKOFF_DEFAULTS } from './backoff.js';
 export type { BackoffOptions } from './backoff.js';

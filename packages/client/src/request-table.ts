@@ -5,12 +5,19 @@
 import type { Reply } from '@switchboard/protocol';
 import { RequestTimeoutError, serverErrorFrom } from './errors.js';
 
+/**
+ * Called once with the outcome of a request: an error, or null and the reply's result. Called
+ * synchronously, while the reply frame is being handled: a subscription must apply its reply before the
+ * next frame of the same socket chunk (`ws` emits a chunk's frames in one go, before any promise
+ * callback runs).
+ */
+export type ReplyCallback = (error: Error | null, result?: unknown) => void;
+
 interface PendingRequest {
   readonly command: string;
   readonly timeoutMs: number;
   readonly deadline: number;
-  readonly resolve: (result: unknown) => void;
-  readonly reject: (error: Error) => void;
+  readonly settle: ReplyCallback;
 }
 
 /** A request just registered: the id to send it with and the promise of its result. */
@@ -42,11 +49,18 @@ export class RequestTable {
 
   /** Register a request for `command` (its `type`) that fails with a timeout after `timeoutMs`. */
   open(command: string, now: number, timeoutMs: number): OpenedRequest {
-    const id = this.nextId();
+    let settle!: ReplyCallback;
     const result = new Promise<unknown>((resolve, reject) => {
-      this.pending.set(id, { command, timeoutMs, deadline: now + timeoutMs, resolve, reject });
+      settle = (error, value) => (error === null ? resolve(value) : reject(error));
     });
-    return { id, result };
+    return { id: this.openWith(command, now, timeoutMs, settle), result };
+  }
+
+  /** Register a request whose outcome goes to `settle`, synchronously; returns its id. */
+  openWith(command: string, now: number, timeoutMs: number, settle: ReplyCallback): number {
+    const id = this.nextId();
+    this.pending.set(id, { command, timeoutMs, deadline: now + timeoutMs, settle });
+    return id;
   }
 
   /**
@@ -57,8 +71,8 @@ export class RequestTable {
     const request = this.pending.get(reply.id);
     if (request === undefined) return false;
     this.pending.delete(reply.id);
-    if ('error' in reply) request.reject(serverErrorFrom(reply.error));
-    else request.resolve(reply.result);
+    if ('error' in reply) request.settle(serverErrorFrom(reply.error));
+    else request.settle(null, reply.result);
     return true;
   }
 
@@ -67,7 +81,7 @@ export class RequestTable {
     const request = this.pending.get(id);
     if (request === undefined) return;
     this.pending.delete(id);
-    request.reject(error);
+    request.settle(error);
   }
 
   /**
@@ -75,15 +89,19 @@ export class RequestTable {
    * Returns the earliest remaining deadline, or Infinity when nothing is pending.
    */
   expire(now: number): number {
+    const expired: PendingRequest[] = [];
     let next = Infinity;
     for (const [id, request] of this.pending) {
       if (request.deadline <= now) {
         this.pending.delete(id);
-        request.reject(new RequestTimeoutError(request.command, request.timeoutMs));
+        expired.push(request);
       } else if (request.deadline < next) {
         next = request.deadline;
       }
     }
+    // Settled after the sweep: a callback may open or reject requests itself.
+    for (const request of expired)
+      request.settle(new RequestTimeoutError(request.command, request.timeoutMs));
     return next;
   }
 
@@ -91,6 +109,6 @@ export class RequestTable {
   rejectAll(error: Error): void {
     const requests = [...this.pending.values()];
     this.pending.clear();
-    for (const request of requests) request.reject(error);
+    for (const request of requests) request.settle(error);
   }
 }

@@ -44,11 +44,32 @@ describe('SwitchboardClient options', () => {
       code: 'not_connected',
       state: 'disconnected',
     });
-    assert.equal(client.notify({ type: 'ping' }), 'dropped');
+    // Fire-and-forget commands wait in the offline queue for a connection.
+    assert.equal(client.notify({ type: 'ping' }), 'queued');
     assert.throws(() => client.close(1001), { name: 'InvalidArgumentError', code: 'invalid_argument' });
     assert.throws(() => client.close(1000, 'x'.repeat(124)), { name: 'InvalidArgumentError' });
     client.close();
     assert.equal(client.state, 'closed');
+    assert.equal(client.notify({ type: 'ping' }), 'dropped');
+  });
+
+  it('validates the reconnect, backoff, session and queue options', () => {
+    const bad: [string, Record<string, unknown>][] = [
+      ['connectTimeoutMs', { connectTimeoutMs: 0 }],
+      ['reconnect', { reconnect: 'yes' }],
+      ['resume', { resume: 1 }],
+      ['sessionId', { sessionId: '' }],
+      ['sessionId', { sessionId: 'x'.repeat(65) }],
+      ['minDelayMs', { backoff: { minDelayMs: -1 } }],
+      ['maxDelayMs', { backoff: { minDelayMs: 100, maxDelayMs: 10 } }],
+      ['maxItems', { offlineQueue: { maxItems: -1 } }],
+    ];
+    for (const [option, options] of bad) {
+      assert.throws(() => new SwitchboardClient('ws://localhost/ws', { WebSocket, ...options }), {
+        name: 'InvalidOptionError',
+        option,
+      });
+    }
   });
 });
 
@@ -60,6 +81,7 @@ describe('connection state machine', () => {
       'connecting>connected',
       'connecting>disconnected',
       'connecting>closed',
+      'connected>connecting',
       'connected>disconnected',
       'connected>closed',
       'closed>connecting',

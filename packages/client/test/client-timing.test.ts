@@ -32,7 +32,8 @@ function tappedClient(t: TestServer, options: { requestTimeoutMs?: number } = {}
     assert.ok(s, 'no socket opened yet');
     return s;
   };
-  return { client, clock, socket };
+  const sockets = (): number => wire.sockets.length;
+  return { client, clock, socket, sockets };
 }
 
 beforeEach(() => {
@@ -135,16 +136,17 @@ describe('client heartbeat', () => {
     clock.advance(14_999);
     assert.equal(client.state, 'connected');
     clock.advance(1);
-    assert.equal(client.state, 'disconnected');
+    // Given up as dead; the client reconnects on its own (its retry waits for the manual clock).
+    assert.equal(client.state, 'connecting');
   });
 
-  it('gives a server silent for the timeout up as dead: closes with 4000 and reports reconnect: true', async () => {
+  it('gives a server silent for the timeout up as dead: closes with 4000, then reconnects after a backoff delay', async () => {
     const t = await server({
       heartbeatIntervalMs: 10_000,
       heartbeatTimeoutMs: 30_000,
       onMessage: () => new Promise(() => {}),
     });
-    const { client, clock, socket } = tappedClient(t);
+    const { client, clock, socket, sockets } = tappedClient(t);
     await client.connect();
     socket().blockIncoming();
     const pending = client.send('lost', { timeoutMs: 60_000 });
@@ -159,11 +161,19 @@ describe('client heartbeat', () => {
     assert.equal(client.state, 'connected');
     clock.advance(1);
     const reason = 'no frame from the server within the heartbeat timeout';
-    assert.equal(client.state, 'disconnected');
-    assert.deepEqual(states, [{ from: 'connected', to: 'disconnected', code: 4000, reason }]);
+    assert.equal(client.state, 'connecting');
+    assert.deepEqual(states, [{ from: 'connected', to: 'connecting', code: 4000, reason }]);
     assert.deepEqual(disconnected, [{ code: 4000, reason, reconnect: true }]);
     assert.deepEqual(socket().closeCalls, [{ code: 4000, reason }]);
     await assert.rejects(pending, { name: 'ConnectionClosedError', closeCode: 4000, reconnect: true });
-    assert.equal(clock.pending, 0);
+    // Only the retry is armed; the old socket's timers are gone and no second socket is open yet.
+    assert.equal(clock.pending, 1);
+    assert.equal(sockets(), 1);
+    const reconnected = nextEvent(client, 'connected');
+    clock.advance(500);
+    assert.equal(sockets(), 2);
+    const info = await reconnected;
+    assert.equal(info.resumed, true);
+    assert.equal(client.state, 'connected');
   });
 });

@@ -41,19 +41,28 @@ window.run = async (url) => {
   const states = [];
   client.on('state', (s) => states.push(s.from + '>' + s.to));
   const info = await client.connect();
-  const subscribed = await client.subscribe('browser');
+  const ready = await client.subscribe('browser').ready();
+  const subscribed = { channel: ready.channel, offset: ready.position.offset, epoch: ready.position.epoch };
   const received = new Promise((resolve) => client.once('message', resolve));
   const published = await client.publish('browser', { hello: 'from chromium' });
   const message = await received;
   const echoed = await client.send({ n: 1 });
   let failure = null;
   try {
-    await client.subscribe('not valid');
+    await client.history('not valid');
   } catch (error) {
     failure = { name: error.name, code: error.code, temporary: error.temporary, isServerError: error instanceof ServerError };
   }
   window.disconnected = new Promise((resolve) => client.once('disconnected', resolve));
   return { connectionId: info.connectionId, subscribed, published, message: { channel: message.channel, id: message.id, data: message.data }, echoed, failure, states };
+};
+window.online = async (url) => {
+  // A retry delay of about a minute: only the browser's online event can make it come sooner.
+  const client = new SwitchboardClient(url, { backoff: { minDelayMs: 60000, maxDelayMs: 60000, random: () => 0.99 } });
+  const info = await client.connect();
+  window.scheduled = new Promise((resolve) => client.once('reconnecting', resolve));
+  window.reconnected = new Promise((resolve) => client.once('connected', resolve));
+  return { connectionId: info.connectionId, sessionId: info.sessionId };
 };
 </script>`;
 
@@ -132,6 +141,21 @@ describe('the SDK in Chromium', { skip: needChromium.skip, timeout: 30_000 }, ()
       reconnect: false,
     });
     assert.equal(await page.evaluate('window.client.state'), 'disconnected');
+  });
+
+  it('retries at once when the browser fires online during a backoff delay, resuming the session', async () => {
+    const first = (await page.evaluate(`window.online(${JSON.stringify(t.url)})`)) as {
+      connectionId: string;
+      sessionId: string;
+    };
+    await t.server.disconnectConnection(first.connectionId, { code: 4002, reason: 'rebalance' });
+    const scheduled = (await page.evaluate('window.scheduled')) as { attempt: number; delayMs: number };
+    assert.equal(scheduled.attempt, 1);
+    assert.ok(scheduled.delayMs > 50_000, `delay ${scheduled.delayMs}`);
+    await page.evaluate(`window.dispatchEvent(new Event('online'))`);
+    const info = (await page.evaluate('window.reconnected')) as { sessionId: string; resumed: boolean };
+    assert.equal(info.sessionId, first.sessionId);
+    assert.equal(info.resumed, true);
   });
 });
 

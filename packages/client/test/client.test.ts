@@ -3,8 +3,8 @@ import { afterEach, beforeEach, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import WebSocket from 'ws';
 import { ApplicationError } from '@switchboard/server';
-import { ConnectionClosedError, ServerError, SwitchboardClient } from '../src/index.js';
-import type { ChannelMessage, StateChange } from '../src/index.js';
+import { ConnectionClosedError, ServerError, SwitchboardClient, UnsubscribedError } from '../src/index.js';
+import type { ChannelMessage, StateChange, SubscribedEvent } from '../src/index.js';
 import { newClient, nextEvent, record, startServer } from './helpers.js';
 import type { TestServer } from './helpers.js';
 
@@ -88,11 +88,11 @@ describe('connect', () => {
     assert.equal(client.state, 'connected');
   });
 
-  it('rejects with ConnectionClosedError (1006, reconnect) when nothing listens', async () => {
+  it('with reconnect: false, rejects with ConnectionClosedError (1006) when nothing listens', async () => {
     const t = await startServer();
     const url = t.url;
     await t.stop();
-    const client = new SwitchboardClient(url, { WebSocket });
+    const client = new SwitchboardClient(url, { WebSocket, reconnect: false });
     cleanup(() => client.close());
     const states = record(client, 'state');
     const disconnected = nextEvent(client, 'disconnected');
@@ -100,10 +100,10 @@ describe('connect', () => {
       assert.ok(error instanceof ConnectionClosedError);
       assert.equal(error.code, 'connection_closed');
       assert.equal(error.closeCode, 1006);
-      assert.equal(error.reconnect, true);
+      assert.equal(error.reconnect, false);
       return true;
     });
-    assert.deepEqual(await disconnected, { code: 1006, reason: '', reconnect: true });
+    assert.deepEqual(await disconnected, { code: 1006, reason: '', reconnect: false });
     assert.deepEqual(
       states.map((s) => s.to),
       ['connecting', 'disconnected'],
@@ -126,8 +126,8 @@ describe('channels', () => {
     const alice = newClient<{ text: string }>(t, cleanup);
     const bob = newClient<{ text: string }>(t, cleanup);
     await Promise.all([alice.connect(), bob.connect()]);
-    assertSubscribed(await alice.subscribe('chat:lobby'), 'chat:lobby');
-    assertSubscribed(await bob.subscribe('chat:lobby'), 'chat:lobby');
+    assertSubscribed(await alice.subscribe('chat:lobby').ready(), 'chat:lobby');
+    assertSubscribed(await bob.subscribe('chat:lobby').ready(), 'chat:lobby');
     const aliceSeen = record(alice, 'message');
     const bobThird = nextEvent(bob, 'message', (m) => m.id === 3);
     const bobSeen = record(bob, 'message');
@@ -149,9 +149,13 @@ describe('channels', () => {
     // The publisher's own messages arrive before the replies to its publishes.
     assert.deepEqual(aliceSeen.map(strip), expected);
     for (const m of bobSeen) assert.equal(typeof m.time, 'number');
-    assertSubscribed(await bob.subscribe('chat:other'), 'chat:other');
+    assertSubscribed(await bob.subscribe('chat:other').ready(), 'chat:other');
+    // One Subscription per channel: subscribing again returns it; a raw subscribe is refused.
+    assert.equal(alice.subscribe('chat:lobby'), alice.subscription('chat:lobby'));
     assert.deepEqual(
-      await alice.subscribe('chat:lobby').catch((e: unknown) => e instanceof ServerError && e.code),
+      await alice
+        .request({ type: 'subscribe', channel: 'chat:lobby' })
+        .catch((e: unknown) => e instanceof ServerError && e.code),
       'already_subscribed',
     );
   });
@@ -160,7 +164,7 @@ describe('channels', () => {
     const t = await server();
     const client = newClient(t, cleanup);
     await client.connect();
-    await client.subscribe('cursor');
+    await client.subscribe('cursor').ready();
     const seen = record(client, 'message');
     assert.deepEqual(await client.publish('cursor', { x: 1 }, { excludeSelf: true }), { id: 1 });
     const ephemeral = nextEvent(client, 'message');
@@ -171,13 +175,17 @@ describe('channels', () => {
     assert.equal(seen.length, 1);
   });
 
-  it('unsubscribe stops delivery and rejects when not subscribed', async () => {
+  it('unsubscribe stops delivery; the server no longer holds the subscription', async () => {
     const t = await server();
     const client = newClient(t, cleanup);
     await client.connect();
-    await client.subscribe('news');
+    const news = client.subscribe('news');
+    await news.ready();
     await client.unsubscribe('news');
-    await assert.rejects(client.unsubscribe('news'), {
+    assert.equal(news.state, 'unsubscribed');
+    assert.equal(news.position, null);
+    await client.unsubscribe('news');
+    await assert.rejects(client.request({ type: 'unsubscribe', channel: 'news' }), {
       name: 'ServerError',
       code: 'not_subscribed',
       temporary: false,
@@ -192,7 +200,7 @@ describe('channels', () => {
     const t = await server();
     const client = newClient(t, cleanup);
     await client.connect();
-    await assert.rejects(client.subscribe('no spaces allowed'), (error: unknown) => {
+    await assert.rejects(client.history('no spaces allowed'), (error: unknown) => {
       assert.ok(error instanceof ServerError);
       assert.equal(error.name, 'ServerError');
       assert.equal(error.code, 'invalid_channel');
@@ -201,7 +209,25 @@ describe('channels', () => {
       return true;
     });
     // The connection is still usable, and ids keep matching replies.
-    assertSubscribed(await client.subscribe('fine'), 'fine');
+    assertSubscribed(await client.subscribe('fine').ready(), 'fine');
+  });
+
+  it('a subscription refused for good ends unsubscribed, with an error event and a rejected ready()', async () => {
+    const t = await server();
+    const client = newClient(t, cleanup);
+    await client.connect();
+    const bad = client.subscribe('no spaces allowed');
+    const failed = new Promise<Error>((resolve) => bad.once('error', (e) => resolve(e.error)));
+    await assert.rejects(bad.ready({ timeoutMs: 3000 }), (error: unknown) => {
+      assert.ok(error instanceof UnsubscribedError);
+      assert.equal(error.code, 'unsubscribed');
+      assert.ok(error.cause instanceof ServerError);
+      assert.equal(error.cause.code, 'invalid_channel');
+      return true;
+    });
+    assert.equal((await failed).name, 'ServerError');
+    assert.equal(bad.state, 'unsubscribed');
+    assert.equal(client.state, 'connected');
   });
 
   it('generic request() sends any command and matches replies by id when answered out of order', async () => {
@@ -216,7 +242,9 @@ describe('channels', () => {
     const fast = client.request({ type: 'send', data: 'fast' });
     const subscribed = client.request({ type: 'subscribe', channel: 'c' });
     assert.equal(await fast, 'fast');
-    assertSubscribed(await subscribed, 'c');
+    const { epoch, ...rest } = await subscribed;
+    assert.equal(typeof epoch, 'string');
+    assert.deepEqual(rest, { channel: 'c', offset: 0 });
     assert.ok(release);
     release();
     assert.equal(await slow, 'slow done');
@@ -229,13 +257,16 @@ describe('channels', () => {
     const bob = newClient(t, cleanup);
     await alice.connect();
     const bobInfo = await bob.connect();
-    await alice.subscribe('room:1');
+    const room = alice.subscribe('room:1');
+    await room.ready();
     const join = nextEvent(alice, 'join');
-    await bob.subscribe('room:1');
+    const roomJoin = new Promise((resolve) => room.once('join', resolve));
+    await bob.subscribe('room:1').ready();
     assert.deepEqual(
       { ...(await join), time: 0 },
       { type: 'join', channel: 'room:1', connectionId: bobInfo.connectionId, userId: null, time: 0 },
     );
+    assert.equal(await roomJoin, await join);
     const leave = nextEvent(alice, 'leave');
     await bob.unsubscribe('room:1');
     const left = await leave;
@@ -300,7 +331,9 @@ describe('messages to the application and from the server', () => {
     assert.equal(pushed.code, 'invalid_channel');
     assert.equal(client.notify({ type: 'subscribe', channel: 'good' }), 'sent');
     // Commands are handled in order, so this reply proves the notified subscribe took effect.
-    await assert.rejects(client.subscribe('good'), { code: 'already_subscribed' });
+    await assert.rejects(client.request({ type: 'subscribe', channel: 'good' }), {
+      code: 'already_subscribed',
+    });
     const message = nextEvent(client, 'message');
     await t.server.publish('good', 42);
     assert.equal((await message).data, 42);
@@ -363,9 +396,8 @@ describe('closing', () => {
   });
 });
 
-/** A subscribe result for a fresh channel: offset 0 and the stream's epoch (random, so only its type is checked). */
-function assertSubscribed(result: unknown, channel: string): void {
-  const { epoch, ...rest } = result as { epoch?: unknown };
-  assert.equal(typeof epoch, 'string');
-  assert.deepEqual(rest, { channel, offset: 0 });
+/** The subscribed event of a fresh channel: offset 0 and the stream's epoch (random, so only its type is checked). */
+function assertSubscribed(event: SubscribedEvent, channel: string): void {
+  assert.equal(typeof event.position.epoch, 'string');
+  assert.deepEqual(event, { channel, position: { offset: 0, epoch: event.position.epoch }, replayed: 0 });
 }

@@ -1,0 +1,412 @@
+/**
+ * The connection half of a client: one WebSocket at a time, the connection state machine, reconnects
+ * (reconnector.ts), session resume, the connect timeout, the heartbeat, and requests matched to replies.
+ * What the pushes mean (subscriptions, the offline queue, events) is the client's business, reached
+ * through {@link ConnectionHooks}.
+ *
+ * One socket at most: a new one is opened only once the previous one was abandoned, and events of an
+ * abandoned socket are ignored. One timer drives request timeouts, the connect timeout and the heartbeat.
+ */
+import { CloseCode, decodeServerFrame, encodeCommand } from '@switchboard/protocol';
+import type {
+  ClientCommand,
+  ConnectedPush,
+  HeartbeatSettings,
+  RestoredSubscription,
+  ServerFrame,
+} from '@switchboard/protocol';
+import { Backoff } from './backoff.js';
+import type { ResolvedClientOptions } from './client-options.js';
+import type { TimerHandle } from './clock.js';
+import type { ClientEvents, ConnectedInfo } from './client-events.js';
+import type { RequestCommand, ResultOf } from './commands.js';
+import { TransitionCode, canTransition } from './connection-state.js';
+import type { ConnectionState } from './connection-state.js';
+import { DeadlineTimer } from './deadline-timer.js';
+import { ConnectionClosedError, NotConnectedError } from './errors.js';
+import { HeartbeatMonitor } from './heartbeat-monitor.js';
+import { Reconnector } from './reconnector.js';
+import { RequestTable } from './request-table.js';
+import type { ReplyCallback } from './request-table.js';
+import type { WebSocketLike } from './websocket-like.js';
+
+/** The client events a connection emits itself; none of them depends on the payload type. */
+export type ConnectionEvents = Pick<
+  ClientEvents,
+  'state' | 'connected' | 'disconnected' | 'reconnecting' | 'closed'
+>;
+
+/** What the client does when the connection changes or a push arrives. */
+export interface ConnectionHooks {
+  /** Emit one of the connection's events. */
+  emit<K extends keyof ConnectionEvents>(event: K, payload: ConnectionEvents[K]): void;
+  /** Connected (state `connected`, before the `connected` event); `restored` lists what a resume restored. */
+  connected(info: ConnectedInfo, restored: readonly RestoredSubscription[]): void;
+  /** The connection or an attempt ended (before any state change); `reason` describes it. */
+  lost(reason: string): void;
+  /** The client stopped trying on its own (state `disconnected`). */
+  stopped(): void;
+  /** The application closed the client (before the state change). */
+  closed(error: ConnectionClosedError): void;
+  /** A push that is not a reply, a ping or `connected`. */
+  push(frame: Exclude<ServerFrame, { type: 'reply' | 'ping' | 'connected' }>): void;
+}
+
+/** A connect() in progress. */
+interface ConnectAttempt {
+  readonly promise: Promise<ConnectedInfo>;
+  readonly resolve: (info: ConnectedInfo) => void;
+  readonly reject: (error: Error) => void;
+}
+
+/** How to let go of a socket: it closed already, close it, or drop it at once (a dead peer never answers a close). */
+type Abandon = 'closed' | 'close' | 'terminate';
+
+/** What a connection whose server announced no usable heartbeat reports; the client then runs none. */
+const NO_HEARTBEAT: HeartbeatSettings = { interval: 0, timeout: 0 };
+
+/** The longest close reason a close frame can carry, in UTF-8 bytes (RFC 6455, section 5.5). */
+export const MAX_CLOSE_REASON_BYTES = 123;
+
+/** One client's socket, state and requests. */
+export class ClientConnection {
+  private readonly requests = new RequestTable();
+  private readonly timer: DeadlineTimer;
+  private readonly reconnector: Reconnector;
+  private stateValue: ConnectionState = 'disconnected';
+  /** The current socket; listeners of any other (abandoned) socket ignore their events. */
+  private socket: WebSocketLike | null = null;
+  private infoValue: ConnectedInfo | null = null;
+  private heartbeat: HeartbeatMonitor | null = null;
+  private connectDeadline = Infinity;
+  /** The extra event-loop turn before a silent server is given up (see onDue). */
+  private grace: TimerHandle | null = null;
+  private sessionId: string | null;
+  private attempt: ConnectAttempt | null = null;
+
+  constructor(
+    private readonly url: string,
+    private readonly options: ResolvedClientOptions,
+    private readonly hooks: ConnectionHooks,
+  ) {
+    this.sessionId = options.sessionId;
+    this.timer = new DeadlineTimer(options.clock, (now) => this.onDue(now));
+    this.reconnector = new Reconnector({
+      enabled: options.reconnect,
+      backoff: new Backoff(options.backoff),
+      clock: options.clock,
+      network: options.networkEvents,
+      retry: () => this.open(),
+    });
+  }
+
+  /** Where the connection is in its lifecycle. */
+  get state(): ConnectionState {
+    return this.stateValue;
+  }
+
+  /** The current connection's `connected` push; null unless connected. */
+  get info(): ConnectedInfo | null {
+    return this.infoValue;
+  }
+
+  /** See {@link SwitchboardClient.connect}. */
+  connect(): Promise<ConnectedInfo> {
+    if (this.stateValue === 'connected' && this.infoValue !== null) return Promise.resolve(this.infoValue);
+    const attempt = (this.attempt ??= deferred());
+    if (this.stateValue === 'disconnected' || this.stateValue === 'closed') {
+      this.reconnector.start();
+      this.setState('connecting', TransitionCode.ConnectCalled, 'connect() called');
+      this.open();
+    }
+    return attempt.promise;
+  }
+
+  /** See {@link SwitchboardClient.close}; the caller has validated `code` and `reason`. */
+  close(code: number, reason: string): void {
+    if (this.stateValue === 'closed') return;
+    this.reconnector.stop();
+    this.abandon('close', code, reason);
+    const error = new ConnectionClosedError(code, reason, false);
+    const attempt = this.attempt;
+    this.attempt = null;
+    this.requests.rejectAll(error);
+    attempt?.reject(error);
+    this.hooks.closed(error);
+    this.setState('closed', code, reason);
+    this.hooks.emit('closed', { code, reason });
+  }
+
+  /** Give up on the current connection and reconnect (a reply that should have come did not). */
+  replace(reason: string): void {
+    if (this.stateValue === 'connected') this.lose(CloseCode.HeartbeatTimeout, reason, 'close');
+  }
+
+  /** Send `command` with a fresh id; settles with its reply (see {@link SwitchboardClient.request}). */
+  request<C extends RequestCommand>(command: C, timeoutMs: number): Promise<ResultOf<C>> {
+    return new Promise((resolve, reject) => {
+      // The reply's shape is the server's promise (docs/protocol.md); it is not checked at run time.
+      this.requestWith(command, timeoutMs, (error, result) =>
+        error === null ? resolve(result as ResultOf<C>) : reject(error),
+      );
+    });
+  }
+
+  /**
+   * Send `command` with a fresh id; `settle` hears the outcome synchronously, while the reply frame is
+   * handled (before the frames after it), or at once with NotConnectedError when not connected.
+   */
+  requestWith(command: RequestCommand, timeoutMs: number, settle: ReplyCallback): void {
+    if (this.stateValue !== 'connected') {
+      settle(new NotConnectedError(this.stateValue));
+      return;
+    }
+    const now = this.options.clock.now();
+    const id = this.requests.openWith(command.type, now, timeoutMs, settle);
+    if (this.write({ ...command, id })) this.timer.schedule(now + timeoutMs);
+    else this.requests.reject(id, new NotConnectedError(this.stateValue));
+  }
+
+  /** Write a command; false when there is no socket or it refused the frame. */
+  write(command: ClientCommand): boolean {
+    const socket = this.socket;
+    if (socket === null) return false;
+    try {
+      socket.send(encodeCommand(command));
+      return true;
+    } catch {
+      // Sockets throw only when not open, and then their close event is on its way.
+      return false;
+    }
+  }
+
+  // ---------------------------------------------------------------- internals
+
+  private setState(to: ConnectionState, code: number, reason: string): void {
+    const from = this.stateValue;
+    if (from === to) return;
+    if (!canTransition(from, to)) {
+      // Unreachable unless this class has a bug; failing loudly beats a state machine quietly gone wrong.
+      throw new Error(`Switchboard client bug: no transition from ${from} to ${to}`);
+    }
+    this.stateValue = to;
+    this.hooks.emit('state', { from, to, code, reason });
+  }
+
+  /** Open a socket, unless one is open already or the client stopped wanting one. */
+  private open(): void {
+    if (this.stateValue !== 'connecting' || this.socket !== null) return;
+    let socket: WebSocketLike;
+    try {
+      socket = new this.options.WebSocket(this.connectUrl());
+    } catch (error) {
+      // The URL was checked in the constructor; what is left (a CSP rule, a blocked port) will not change.
+      this.lose(CloseCode.Abnormal, 'could not create the WebSocket', 'closed', error);
+      return;
+    }
+    this.socket = socket;
+    this.listen(socket);
+    this.connectDeadline = this.options.clock.now() + this.options.connectTimeoutMs;
+    this.timer.schedule(this.connectDeadline);
+  }
+
+  /** The URL of the next attempt: the endpoint, plus `session=` to resume the last session. */
+  private connectUrl(): string {
+    if (!this.options.resume || this.sessionId === null) return this.url;
+    const url = new URL(this.url);
+    url.searchParams.set('session', this.sessionId);
+    return url.toString();
+  }
+
+  private listen(socket: WebSocketLike): void {
+    socket.addEventListener('message', (event) => {
+      if (this.socket === socket) this.receive(event.data);
+    });
+    socket.addEventListener('close', (event) => {
+      if (this.socket === socket) this.lose(event.code, event.reason, 'closed');
+    });
+    // The close event that follows every error reports the failure. The listener still matters: `ws` is
+    // an EventEmitter, and an 'error' nobody listens to is thrown.
+    socket.addEventListener('error', () => {});
+  }
+
+  private receive(data: unknown): void {
+    const heartbeat = this.heartbeat;
+    if (heartbeat !== null) {
+      // Any frame proves the server alive, even one this client cannot read. A frame that answers the
+      // client's ping brings the next check forward, so the timer may need an earlier deadline.
+      heartbeat.received(this.options.clock.now());
+      this.timer.schedule(heartbeat.nextCheckAt);
+    }
+    // Protocol v1 is text only; binary frames are ignored rather than trusted.
+    if (typeof data !== 'string') return;
+    const frame = decodeServerFrame(data);
+    if (frame === null) return;
+    if (frame.type === 'reply') this.requests.settle(frame);
+    else if (frame.type === 'ping') this.write({ type: 'pong' });
+    else if (frame.type === 'connected') this.connected(frame);
+    else this.hooks.push(frame);
+  }
+
+  private connected(frame: ConnectedPush): void {
+    // Only the first push of a connection counts; a second one would be a server bug.
+    if (this.stateValue !== 'connecting') return;
+    const announced: unknown = frame.heartbeat;
+    const usable = HeartbeatMonitor.usable(announced);
+    const info: ConnectedInfo = {
+      version: frame.version,
+      connectionId: frame.connectionId,
+      sessionId: frame.sessionId,
+      userId: frame.userId,
+      heartbeat: usable ? { interval: announced.interval, timeout: announced.timeout } : NO_HEARTBEAT,
+      time: frame.time,
+      resumed: frame.resumed === true,
+    };
+    const now = this.options.clock.now();
+    this.infoValue = info;
+    this.sessionId = info.sessionId;
+    this.connectDeadline = Infinity;
+    this.reconnector.connected(now);
+    if (usable) {
+      this.heartbeat = new HeartbeatMonitor(info.heartbeat, now);
+      this.timer.schedule(this.heartbeat.nextCheckAt);
+    }
+    this.setState(
+      'connected',
+      TransitionCode.Connected,
+      info.resumed ? 'connected; session resumed' : 'connected',
+    );
+    // A state listener may have closed the client already (which cleared `info` and rejected the attempt).
+    if (this.infoValue !== info) return;
+    this.hooks.connected(info, frame.subscriptions ?? []);
+    if (this.infoValue !== info) return;
+    const attempt = this.attempt;
+    this.attempt = null;
+    this.hooks.emit('connected', info);
+    attempt?.resolve(info);
+  }
+
+  /** The single timer fired: time out requests and the connect attempt, run the heartbeat; returns the next deadline. */
+  private onDue(now: number): number {
+    let next = this.requests.expire(now);
+    if (this.stateValue === 'connecting' && this.socket !== null) {
+      if (now >= this.connectDeadline) {
+        const reason = `no connected push within ${this.options.connectTimeoutMs} ms`;
+        this.lose(CloseCode.Abnormal, reason, 'terminate');
+        return Infinity;
+      }
+      next = Math.min(next, this.connectDeadline);
+    }
+    const heartbeat = this.heartbeat;
+    if (heartbeat !== null) {
+      const action = heartbeat.check(now);
+      if (action === 'dead') {
+        // Not yet: after a stalled event loop (a laptop waking up, a long task) timers run before the
+        // socket's queued frames are read, so the silence may be ours. One more turn of the event loop
+        // lets them in first (centrifuge-js#423 fixed the same false alarm).
+        this.grace ??= this.options.clock.setTimeout(() => this.graceOver(heartbeat), 0);
+        return next;
+      }
+      // Nobody waits for this reply: its arrival, like any frame's, is what resets the silence.
+      if (action === 'ping') this.write({ type: 'ping', id: this.requests.nextId() });
+      next = Math.min(next, heartbeat.nextCheckAt);
+    }
+    return next;
+  }
+
+  /** The heartbeat's last turn of the event loop is over: still silent means dead. */
+  private graceOver(heartbeat: HeartbeatMonitor): void {
+    this.grace = null;
+    if (this.heartbeat !== heartbeat) return;
+    const now = this.options.clock.now();
+    if (heartbeat.check(now) !== 'dead') {
+      this.timer.schedule(heartbeat.nextCheckAt);
+      return;
+    }
+    // The close handshake cannot finish with a silent peer, so the client does not wait for it.
+    this.lose(
+      CloseCode.HeartbeatTimeout,
+      'no frame from the server within the heartbeat timeout',
+      'terminate',
+    );
+  }
+
+  /**
+   * The connection, or an attempt, ended without `close()`: let go of the socket, fail what waited on
+   * it, and either schedule the next attempt or stop trying. `cause` marks a failure no retry can fix.
+   */
+  private lose(code: number, reason: string, how: Abandon, cause?: unknown): void {
+    const wasConnected = this.stateValue === 'connected';
+    this.abandon(how, code, reason);
+    // The session belongs to whoever replaced us now: a later connect() must not take it back, or two
+    // tabs would keep replacing each other.
+    if (code === CloseCode.Replaced) this.sessionId = null;
+    const verdict =
+      cause === undefined ? this.reconnector.lost(code, this.options.clock.now()) : { retry: false as const };
+    const error = new ConnectionClosedError(
+      code,
+      reason,
+      verdict.retry,
+      cause === undefined ? {} : { cause },
+    );
+    this.requests.rejectAll(error);
+    this.hooks.lost(`connection lost (${code}${reason === '' ? '' : `: ${reason}`})`);
+    // Listeners run above and below may close the client; what they did wins.
+    if (this.stateValue === 'closed') return;
+    if (verdict.retry) {
+      if (wasConnected) this.setState('connecting', code, reason);
+      if (this.stateValue !== 'connecting') return;
+      this.hooks.emit('disconnected', { code, reason, reconnect: true });
+      if (this.reconnector.pending) {
+        this.hooks.emit('reconnecting', { attempt: verdict.attempt, delayMs: verdict.delayMs });
+      }
+      return;
+    }
+    this.reconnector.stop();
+    const attempt = this.attempt;
+    this.attempt = null;
+    attempt?.reject(error);
+    this.setState('disconnected', code, reason);
+    if (this.stateValue !== 'disconnected') return;
+    this.hooks.stopped();
+    this.hooks.emit('disconnected', { code, reason, reconnect: false });
+  }
+
+  /** Forget the current socket (letting go of it as `how` says) and everything tied to it. */
+  private abandon(how: Abandon, code: number, reason: string): void {
+    const socket = this.socket;
+    this.socket = null;
+    this.infoValue = null;
+    this.heartbeat = null;
+    this.connectDeadline = Infinity;
+    this.timer.cancel();
+    this.grace?.cancel();
+    this.grace = null;
+    if (socket === null || how === 'closed') return;
+    const terminable = socket as WebSocketLike & { terminate?: () => void };
+    try {
+      // `ws` can drop the TCP connection at once; browsers cannot, and close() is all there is.
+      if (how === 'terminate' && typeof terminable.terminate === 'function') terminable.terminate();
+      else if (code === CloseCode.Normal || (code >= 3000 && code <= 4999)) {
+        socket.close(code, utf8Length(reason) <= MAX_CLOSE_REASON_BYTES ? reason : '');
+      } else socket.close();
+    } catch {
+      // Already closing or closed: nothing left to do.
+    }
+  }
+}
+
+function deferred(): ConnectAttempt {
+  let resolve!: (info: ConnectedInfo) => void;
+  let reject!: (error: Error) => void;
+  const promise = new Promise<ConnectedInfo>((res, rej) => {
+    resolve = res;
+    reject = rej;
+  });
+  return { promise, resolve, reject };
+}
+
+/** The length of `text` in UTF-8 bytes. */
+export function utf8Length(text: string): number {
+  return new TextEncoder().encode(text).length;
+}

@@ -1,0 +1,135 @@
+/**
+ * A TCP proxy between one client and the server, to break the path for real: `cut()` destroys the
+ * client-side sockets (the client sees its socket drop, as on a network change), `refuse()` turns new
+ * connections away (a long outage), and `stall()` stops forwarding without closing anything (a dead path
+ * that only heartbeats can detect). The client is untouched: it only knows the proxy's URL.
+ */
+import { createServer, connect } from 'node:net';
+import type { AddressInfo, Server, Socket } from 'node:net';
+
+interface Pair {
+  readonly client: Socket;
+  readonly upstream: Socket;
+}
+
+/** Options of {@link TcpProxy.cut}. */
+export interface CutOptions {
+  /**
+   * Leave the server's side open for this long (ms) before destroying it, as when the server has not
+   * noticed the drop yet: a client that resumes meanwhile replaces a connection the server still holds.
+   * Default 0 (the server sees the drop at once).
+   */
+  readonly orphanMs?: number;
+}
+
+/** A proxy from a free port on 127.0.0.1 to `target`. */
+export class TcpProxy {
+  /** Connections accepted so far (refused ones included). */
+  accepted = 0;
+  private readonly pairs = new Set<Pair>();
+  private readonly orphans = new Set<Socket>();
+  private refusing = false;
+
+  private constructor(
+    private readonly server: Server,
+    private readonly target: { host: string; port: number },
+  ) {}
+
+  /** Start a proxy to the server behind `wsUrl` (`ws://host:port/path`). */
+  static async start(wsUrl: string): Promise<TcpProxy> {
+    const url = new URL(wsUrl);
+    const server = createServer();
+    const proxy = new TcpProxy(server, { host: url.hostname, port: Number(url.port) });
+    server.on('connection', (socket) => proxy.accept(socket));
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    return proxy;
+  }
+
+  /** `wsUrl` with the proxy's port instead of the server's. */
+  url(wsUrl: string): string {
+    const url = new URL(wsUrl);
+    url.port = String((this.server.address() as AddressInfo).port);
+    return url.toString();
+  }
+
+  /** Connections being forwarded now. */
+  get open(): number {
+    return this.pairs.size;
+  }
+
+  /** Destroy every forwarded connection's client side; returns how many were cut. */
+  cut(options: CutOptions = {}): number {
+    const cut = this.pairs.size;
+    for (const pair of [...this.pairs]) {
+      this.pairs.delete(pair);
+      pair.client.unpipe(pair.upstream);
+      pair.upstream.unpipe(pair.client);
+      pair.client.destroy();
+      const orphanMs = options.orphanMs ?? 0;
+      if (orphanMs <= 0) {
+        pair.upstream.destroy();
+        continue;
+      }
+      // Keep reading (and discarding) so the server's writes do not back up, then drop it later.
+      this.orphans.add(pair.upstream);
+      pair.upstream.resume();
+      setTimeout(() => {
+        this.orphans.delete(pair.upstream);
+        pair.upstream.destroy();
+      }, orphanMs).unref();
+    }
+    return cut;
+  }
+
+  /** Turn new connections away (accepted, then destroyed at once) until {@link admit}. */
+  refuse(): void {
+    this.refusing = true;
+  }
+
+  /** Forward new connections again. */
+  admit(): void {
+    this.refusing = false;
+  }
+
+  /** Stop forwarding in both directions without closing anything: the path goes silent. */
+  stall(): void {
+    for (const { client, upstream } of this.pairs) {
+      client.unpipe(upstream);
+      upstream.unpipe(client);
+      client.pause();
+      upstream.pause();
+    }
+  }
+
+  /** Cut everything and stop listening. */
+  async close(): Promise<void> {
+    this.cut();
+    for (const socket of this.orphans) socket.destroy();
+    this.orphans.clear();
+    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+  }
+
+  private accept(client: Socket): void {
+    this.accepted += 1;
+    client.on('error', () => {});
+    if (this.refusing) {
+      client.destroy();
+      return;
+    }
+    client.setNoDelay(true);
+    const upstream = connect(this.target);
+    upstream.setNoDelay(true);
+    upstream.on('error', () => {});
+    const pair: Pair = { client, upstream };
+    this.pairs.add(pair);
+    client.pipe(upstream);
+    upstream.pipe(client);
+    const end = (): void => {
+      if (!this.pairs.delete(pair)) return;
+      client.destroy();
+      upstream.destroy();
+    };
+    client.on('close', end);
+    upstream.on('close', end);
+  }
+}
