@@ -12,6 +12,8 @@ import type { AuthOptions } from './auth/auth-options.js';
 import type { TlsOptions } from './http/tls.js';
 import { permissionProblem } from './auth/authorizer.js';
 import type { AuthorizeHook, ChannelPermissions, Permission } from './auth/authorizer.js';
+import { originPatternProblem } from './http/origin.js';
+import { trustedProxyProblem } from './http/client-ip.js';
 import { InvalidOptionError } from './errors.js';
 
 /** Settings for the channels whose names match `pattern` (`*` matches any run of characters). */
@@ -109,6 +111,47 @@ export interface ServerOptions extends ServerHooks {
   readonly authTimeoutMs?: number;
   /** How long after its credentials expire a connection is closed with 4004, unless refreshed (ms). Default 5000. */
   readonly tokenExpiryGraceMs?: number;
+  /** Messages per second one connection may send; over it, `rate_limited` replies. 0 = unlimited. Default 50. */
+  readonly messagesPerSecond?: number;
+  /** Messages one connection may send at once before `messagesPerSecond` applies. Default 200. */
+  readonly messageBurst?: number;
+  /** Bytes per second one connection may send; over it, `rate_limited` replies. 0 = unlimited. Default 65536. */
+  readonly bytesPerSecond?: number;
+  /** Bytes one connection may send at once; at least `maxMessageBytes`. Default 262144 (256 KiB). */
+  readonly byteBurst?: number;
+  /** `rate_limited` replies a connection may earn in a burst before it is closed with 4003. Default 50. */
+  readonly rateLimitedBurst?: number;
+  /** `rate_limited` allowance regained per second. Default 1. */
+  readonly rateLimitedRefillPerSecond?: number;
+  /** Open connections on this node; past it, HTTP 503 before the upgrade. 0 = unlimited. Default 0. */
+  readonly maxConnections?: number;
+  /** New connections per second this node admits (burst: the same number); past it, HTTP 503. 0 = unlimited. Default 1000. */
+  readonly connectionRate?: number;
+  /** Open connections per client address (IPv6: per /64); past it, HTTP 429. 0 = unlimited. Default 1000. */
+  readonly maxConnectionsPerIp?: number;
+  /** New connections per second per client address; past it, HTTP 429 with Retry-After. 0 = unlimited. Default 20. */
+  readonly connectionRatePerIp?: number;
+  /** New connections one address may open at once before `connectionRatePerIp` applies. Default 100. */
+  readonly connectionBurstPerIp?: number;
+  /** Open connections per user: HTTP 429 at the handshake, close 4507 after first-message auth. 0 = unlimited. Default 100. */
+  readonly maxConnectionsPerUser?: number;
+  /** Time to receive a request's head, WebSocket handshakes included (ms); own server only. Default 10000. */
+  readonly headersTimeoutMs?: number;
+  /** Time to receive a whole HTTP request (ms); at least `headersTimeoutMs`; own server only. Default 30000. */
+  readonly requestTimeoutMs?: number;
+  /** Time an idle keep-alive HTTP socket is kept (ms); own server only. Default 5000. */
+  readonly keepAliveTimeoutMs?: number;
+  /**
+   * Origins browsers may connect from: `https://app.example.com`, `https://*.example.com` (any subdomain,
+   * not the domain itself) or `*`. Refused: HTTP 403. A request without Origin (not a browser) is always
+   * allowed. Default: every origin (the CLI warns; set it in production).
+   */
+  readonly allowedOrigins?: readonly string[];
+  /**
+   * Proxies (addresses or CIDR ranges) whose X-Forwarded-For is believed when they are the socket's peer.
+   * Default: none (the socket's peer is the client; X-Forwarded-For is ignored).
+   */
+  readonly trustedProxies?: readonly string[];
   /** Require this key on the HTTP API (`Authorization: Bearer <key>` or `X-API-Key`). Default: none. */
   readonly apiKey?: string;
   /** Serve the demo chat page at `${basePath}/`. Default false (the CLI turns it on). */
@@ -157,6 +200,21 @@ export interface ResolvedLimits {
   readonly presenceGraceMs: number;
   readonly authTimeoutMs: number;
   readonly tokenExpiryGraceMs: number;
+  readonly messagesPerSecond: number;
+  readonly messageBurst: number;
+  readonly bytesPerSecond: number;
+  readonly byteBurst: number;
+  readonly rateLimitedBurst: number;
+  readonly rateLimitedRefillPerSecond: number;
+  readonly maxConnections: number;
+  readonly connectionRate: number;
+  readonly maxConnectionsPerIp: number;
+  readonly connectionRatePerIp: number;
+  readonly connectionBurstPerIp: number;
+  readonly maxConnectionsPerUser: number;
+  readonly headersTimeoutMs: number;
+  readonly requestTimeoutMs: number;
+  readonly keepAliveTimeoutMs: number;
 }
 
 /** Defaults of every numeric option. */
@@ -178,6 +236,21 @@ export const DEFAULT_LIMITS: ResolvedLimits = {
   presenceGraceMs: 10_000,
   authTimeoutMs: 5000,
   tokenExpiryGraceMs: 5000,
+  messagesPerSecond: 50,
+  messageBurst: 200,
+  bytesPerSecond: 65_536,
+  byteBurst: 262_144,
+  rateLimitedBurst: 50,
+  rateLimitedRefillPerSecond: 1,
+  maxConnections: 0,
+  connectionRate: 1000,
+  maxConnectionsPerIp: 1000,
+  connectionRatePerIp: 20,
+  connectionBurstPerIp: 100,
+  maxConnectionsPerUser: 100,
+  headersTimeoutMs: 10_000,
+  requestTimeoutMs: 30_000,
+  keepAliveTimeoutMs: 5000,
 };
 
 /** Inclusive bounds of each numeric option; `integer` unless stated. */
@@ -201,6 +274,21 @@ export const LIMIT_BOUNDS: Readonly<
   presenceGraceMs: { min: 0, max: 3_600_000, integer: true },
   authTimeoutMs: { min: 10, max: 600_000, integer: true },
   tokenExpiryGraceMs: { min: 0, max: 3_600_000, integer: true },
+  messagesPerSecond: { min: 0, max: 1_000_000, integer: false },
+  messageBurst: { min: 1, max: 1_000_000, integer: true },
+  bytesPerSecond: { min: 0, max: 1_073_741_824, integer: true },
+  byteBurst: { min: 64, max: 1_073_741_824, integer: true },
+  rateLimitedBurst: { min: 1, max: 1_000_000, integer: true },
+  rateLimitedRefillPerSecond: { min: 0, max: 1_000_000, integer: false },
+  maxConnections: { min: 0, max: 100_000_000, integer: true },
+  connectionRate: { min: 0, max: 1_000_000, integer: true },
+  maxConnectionsPerIp: { min: 0, max: 100_000_000, integer: true },
+  connectionRatePerIp: { min: 0, max: 1_000_000, integer: false },
+  connectionBurstPerIp: { min: 1, max: 1_000_000, integer: true },
+  maxConnectionsPerUser: { min: 0, max: 100_000_000, integer: true },
+  headersTimeoutMs: { min: 100, max: 3_600_000, integer: true },
+  requestTimeoutMs: { min: 100, max: 3_600_000, integer: true },
+  keepAliveTimeoutMs: { min: 100, max: 3_600_000, integer: true },
 };
 
 /** Apply defaults and validate; throws {@link InvalidOptionError} naming the option, value and bounds. */
@@ -224,6 +312,22 @@ export function resolveLimits(options: ServerOptions): ResolvedLimits {
       `at least twice heartbeatIntervalMs (${2 * limits.heartbeatIntervalMs})`,
     );
   }
+  // A frame larger than the byte bucket could never pass, however long the client waited.
+  if (limits.bytesPerSecond > 0 && limits.byteBurst < limits.maxMessageBytes) {
+    throw new InvalidOptionError(
+      'byteBurst',
+      limits.byteBurst,
+      `at least maxMessageBytes (${limits.maxMessageBytes}) while bytesPerSecond is not 0`,
+    );
+  }
+  // Node refuses to create a server whose head deadline outlasts its request deadline.
+  if (limits.headersTimeoutMs > limits.requestTimeoutMs) {
+    throw new InvalidOptionError(
+      'headersTimeoutMs',
+      limits.headersTimeoutMs,
+      `at most requestTimeoutMs (${limits.requestTimeoutMs})`,
+    );
+  }
   return limits;
 }
 
@@ -239,6 +343,8 @@ export function validateOtherOptions(options: ServerOptions): void {
   }
   validateTls(options);
   validateAuth(options);
+  validateList('allowedOrigins', options.allowedOrigins, originPatternProblem);
+  validateList('trustedProxies', options.trustedProxies, trustedProxyProblem);
   if (options.apiKey !== undefined && options.apiKey.length < 16) {
     throw new InvalidOptionError('apiKey', '<redacted>', 'a key of at least 16 characters');
   }
@@ -286,6 +392,26 @@ export function validateOtherOptions(options: ServerOptions): void {
         `channels[${rule.pattern}].maxMembers`,
         rule.maxMembers,
         'an integer >= 0',
+      );
+    }
+  }
+}
+
+function validateList(
+  name: string,
+  list: readonly string[] | undefined,
+  problemOf: (entry: string) => string | null,
+): void {
+  if (list === undefined) return;
+  if (!Array.isArray(list)) throw new InvalidOptionError(name, String(list), 'an array of strings');
+  for (const entry of list as readonly unknown[]) {
+    const problem = typeof entry === 'string' ? problemOf(entry) : 'expected a string';
+    if (problem !== null) {
+      const expected = problem.replace(/^expected /, '');
+      throw new InvalidOptionError(
+        name,
+        String(entry),
+        `every entry to be ${expected} ("${String(entry)}" is not)`,
       );
     }
   }

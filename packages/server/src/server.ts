@@ -33,7 +33,13 @@ import { ApiKeyGuard } from './http/api-key.js';
 import { addApiRoutes } from './http/api-routes.js';
 import { loadDemoPage } from './http/demo-page.js';
 import type { DemoPage } from './http/demo-page.js';
-import { rejectUpgrade, remoteAddressOf, sendError, sendJson } from './http/http-utils.js';
+import { rejectUpgrade, sendError, sendJson } from './http/http-utils.js';
+import { OriginPolicy } from './http/origin.js';
+import { TrustedProxies, clientAddress, normalizeAddress } from './http/client-ip.js';
+import { enforceDeadlines, httpServerOptions } from './http/http-deadlines.js';
+import { ConnectionLimits } from './limits/connection-limits.js';
+import type { AdmissionRefusal } from './limits/connection-limits.js';
+import type { LimitName } from './metrics/metrics.js';
 import { systemClock } from './util/clock.js';
 import type { Clock } from './util/clock.js';
 import { silentLogger } from './util/logger.js';
@@ -42,6 +48,12 @@ import { resolveLimits, validateOtherOptions } from './server-options.js';
 import type { Engine, ResolvedLimits, ServerOptions } from './server-options.js';
 import { InvalidArgumentError, ServerNotRunningError, TlsLoadError } from './errors.js';
 import { TlsCertificate } from './http/tls.js';
+
+/** A refused handshake: its HTTP answer and the limit it is counted under. */
+type LimitRefusal = Omit<AdmissionRefusal, 'limit' | 'status'> & {
+  readonly limit: LimitName;
+  readonly status: number;
+};
 
 /** Lifecycle of a server: it only moves forward. */
 export type ServerState = 'idle' | 'starting' | 'running' | 'stopping' | 'stopped';
@@ -118,6 +130,11 @@ export class SwitchboardServer {
   private readonly ownsHttpServer: boolean;
   private readonly http: HttpServer;
   private readonly tls: TlsCertificate | null;
+  private readonly origins: OriginPolicy;
+  private readonly trustedProxies: TrustedProxies;
+  private readonly connectionLimits: ConnectionLimits;
+  /** The "X-Forwarded-For from an untrusted peer" warning is logged once per server, not per handshake. */
+  private warnedForwardedFor = false;
   private startedAt = 0;
   private demoPage: DemoPage | null = null;
   private detachListeners: (() => void) | null = null;
@@ -136,6 +153,9 @@ export class SwitchboardServer {
         : new TokenAuthenticator(options.auth, { clock: this.clock, logger: this.logger });
     this.authenticator = options.authenticator ?? this.tokenAuthenticator ?? new AnonymousAuthenticator();
     this.basePath = options.basePath ?? '';
+    this.origins = new OriginPolicy(options.allowedOrigins);
+    this.trustedProxies = new TrustedProxies(options.trustedProxies);
+    this.connectionLimits = new ConnectionLimits(this.limits, this.clock.now());
     this.hub = new Hub({
       nodeId: this.nodeId,
       limits: this.limits,
@@ -150,6 +170,7 @@ export class SwitchboardServer {
         options.defaultPermission ?? 'anyone',
         options.authorize,
       ),
+      connectionLimits: this.connectionLimits,
       metrics: this.metrics,
       logger: this.logger,
       clock: this.clock,
@@ -162,7 +183,10 @@ export class SwitchboardServer {
     });
     this.ownsHttpServer = options.server === undefined;
     this.tls = options.tls === undefined ? null : new TlsCertificate(options.tls);
-    this.http = options.server ?? this.tls?.server ?? createHttpServer();
+    this.http = options.server ?? this.tls?.server ?? createHttpServer(httpServerOptions(this.limits));
+    // Slowloris deadlines on a server of our own only: an attached server's are its application's call.
+    if (this.ownsHttpServer)
+      enforceDeadlines(this.http, this.limits, () => this.metrics.limitRejected('request_timeout'));
     this.addRoutes();
   }
 
@@ -484,14 +508,26 @@ export class SwitchboardServer {
       this.reject(socket, 503, ErrorCode.ShuttingDown, 'server is not accepting connections');
       return true;
     }
+    if (!this.origins.allows(req.headers.origin)) {
+      const message = 'this origin may not connect';
+      this.refuse(socket, { limit: 'origin', status: 403, code: ErrorCode.PermissionDenied, message });
+      return true;
+    }
     const accept = this.acceptOptions(url, format, room);
     if (typeof accept === 'string') {
       this.reject(socket, 400, ErrorCode.BadRequest, accept);
       return true;
     }
-    const remoteAddress = remoteAddressOf(req);
+    const remoteAddress = this.clientAddressOf(req);
+    const refusal = this.connectionLimits.admit(remoteAddress, this.clock.now());
+    if (refusal !== null) {
+      this.refuse(socket, refusal);
+      return true;
+    }
     this.authenticator
       .authenticate({ url, headers: req.headers, remoteAddress })
+      // Admitted handshakes count against the caps while they wait here; from now on the hub counts them.
+      .finally(() => this.connectionLimits.settle(remoteAddress))
       .then((outcome) => {
         if (!outcome.ok) {
           this.reject(socket, outcome.status, outcome.code, outcome.message);
@@ -502,6 +538,16 @@ export class SwitchboardServer {
           return;
         }
         const principal = outcome.ok === 'deferred' ? { userId: null } : outcome.principal;
+        if (principal.userId !== null && this.hub.userAtLimit(principal.userId)) {
+          const message = 'too many open connections for this user';
+          this.refuse(socket, {
+            limit: 'user_connections',
+            status: 429,
+            code: ErrorCode.RateLimited,
+            message,
+          });
+          return;
+        }
         const options = outcome.ok === 'deferred' ? { ...accept, pendingAuth: true } : accept;
         this.transport.upgrade(req, socket, head, (transportSocket) =>
           this.hub.accept(transportSocket, principal, format, remoteAddress, options),
@@ -540,6 +586,35 @@ export class SwitchboardServer {
   private reject(socket: Duplex, status: number, code: ErrorCode, message: string): void {
     this.metrics.handshakeRejected(status, code);
     rejectUpgrade(socket, status, code, message);
+  }
+
+  /** Refuse an upgrade for a limit: counted as a rejected handshake and under the limit's own name. */
+  private refuse(socket: Duplex, refusal: LimitRefusal): void {
+    const { limit, status, code, message, retryAfterSeconds } = refusal;
+    this.metrics.limitRejected(limit);
+    this.metrics.handshakeRejected(status, code);
+    const headers: Record<string, string> =
+      retryAfterSeconds === undefined ? {} : { 'Retry-After': String(retryAfterSeconds) };
+    rejectUpgrade(socket, status, code, message, headers);
+  }
+
+  /** The client's address: the socket's peer, or X-Forwarded-For when the peer is a trusted proxy. */
+  private clientAddressOf(req: IncomingMessage): string {
+    const peer = req.socket.remoteAddress ?? '';
+    const forwarded = req.headers['x-forwarded-for'];
+    if (
+      forwarded !== undefined &&
+      !this.warnedForwardedFor &&
+      !this.trustedProxies.has(normalizeAddress(peer))
+    ) {
+      // Behind a proxy nobody declared, every client shares the proxy's address and its per-address limits.
+      this.warnedForwardedFor = true;
+      this.logger.warn(
+        { peer },
+        'X-Forwarded-For ignored: the peer is not a trusted proxy (set trustedProxies when running behind one)',
+      );
+    }
+    return clientAddress(peer, forwarded, this.trustedProxies);
   }
 
   private attachListeners(): void {

@@ -12,10 +12,17 @@ function withLimit(key: string, value: unknown, base: ServerOptions = {}): Serve
   return { ...base, [key]: value } as ServerOptions;
 }
 
-/** Options that keep the heartbeat pair valid while `key` is set, so each bound is tested on its own. */
+/** Options that keep the checked pairs valid while `key` is set, so each bound is tested on its own. */
 function isolated(key: LimitKey, value: unknown): ServerOptions {
   if (key === 'heartbeatIntervalMs') return withLimit(key, value, { heartbeatTimeoutMs: 7_200_000 });
   if (key === 'heartbeatTimeoutMs') return withLimit(key, value, { heartbeatIntervalMs: 10 });
+  if (key === 'maxMessageBytes') return withLimit(key, value, { byteBurst: LIMIT_BOUNDS.byteBurst.max });
+  if (key === 'byteBurst')
+    return withLimit(key, value, { maxMessageBytes: LIMIT_BOUNDS.maxMessageBytes.min });
+  if (key === 'headersTimeoutMs')
+    return withLimit(key, value, { requestTimeoutMs: LIMIT_BOUNDS.requestTimeoutMs.max });
+  if (key === 'requestTimeoutMs')
+    return withLimit(key, value, { headersTimeoutMs: LIMIT_BOUNDS.headersTimeoutMs.min });
   return withLimit(key, value);
 }
 
@@ -51,6 +58,21 @@ describe('resolveLimits: defaults', () => {
       presenceGraceMs: 10_000,
       authTimeoutMs: 5000,
       tokenExpiryGraceMs: 5000,
+      messagesPerSecond: 50,
+      messageBurst: 200,
+      bytesPerSecond: 65_536,
+      byteBurst: 262_144,
+      rateLimitedBurst: 50,
+      rateLimitedRefillPerSecond: 1,
+      maxConnections: 0,
+      connectionRate: 1000,
+      maxConnectionsPerIp: 1000,
+      connectionRatePerIp: 20,
+      connectionBurstPerIp: 100,
+      maxConnectionsPerUser: 100,
+      headersTimeoutMs: 10_000,
+      requestTimeoutMs: 30_000,
+      keepAliveTimeoutMs: 5000,
     });
   });
 
@@ -152,6 +174,60 @@ describe('resolveLimits: heartbeat timeout against the interval', () => {
   it('reports a bound violation before the pair check', () => {
     const error = invalidOption(() => resolveLimits({ heartbeatIntervalMs: 5, heartbeatTimeoutMs: 5 }));
     assert.equal(error.option, 'heartbeatIntervalMs');
+  });
+});
+
+describe('resolveLimits: byte burst and HTTP deadlines against their partners', () => {
+  it('rejects a byte burst smaller than the largest frame, which could then never pass', () => {
+    const error = invalidOption(() => resolveLimits({ maxMessageBytes: 1_048_576 }));
+    assert.equal(error.option, 'byteBurst');
+    assert.equal(error.value, 262_144);
+    assert.match(error.allowed, /at least maxMessageBytes \(1048576\)/);
+  });
+
+  it('accepts a byte burst equal to the largest frame, and any burst once bytesPerSecond is 0', () => {
+    assert.equal(resolveLimits({ maxMessageBytes: 4096, byteBurst: 4096 }).byteBurst, 4096);
+    assert.equal(resolveLimits({ maxMessageBytes: 1_048_576, bytesPerSecond: 0 }).bytesPerSecond, 0);
+  });
+
+  it('rejects a headers timeout longer than the request timeout (Node would refuse the server)', () => {
+    const error = invalidOption(() => resolveLimits({ headersTimeoutMs: 40_000 }));
+    assert.equal(error.option, 'headersTimeoutMs');
+    assert.match(error.allowed, /at most requestTimeoutMs \(30000\)/);
+    assert.equal(resolveLimits({ headersTimeoutMs: 500, requestTimeoutMs: 500 }).headersTimeoutMs, 500);
+  });
+});
+
+describe('validateOtherOptions: allowedOrigins and trustedProxies', () => {
+  it('accepts origins, wildcard origins, *, addresses and CIDR ranges', () => {
+    validateOtherOptions({
+      allowedOrigins: ['https://app.example.com', 'http://localhost:3000', 'https://*.example.com', '*'],
+      trustedProxies: ['10.0.0.0/8', '127.0.0.1', '::1', 'fd00::/8'],
+    });
+    validateOtherOptions({ allowedOrigins: [], trustedProxies: [] });
+  });
+
+  it('rejects a bad entry, naming the option and the entry', () => {
+    for (const entry of ['app.example.com', 'https://app.example.com/path', 'ftp://x.example', '']) {
+      const error = invalidOption(() =>
+        validateOtherOptions({ allowedOrigins: ['https://ok.example', entry] }),
+      );
+      assert.equal(error.option, 'allowedOrigins');
+      assert.equal(error.value, entry);
+      assert.ok(error.allowed.includes(`"${entry}" is not`), error.allowed);
+    }
+    for (const entry of ['10.0.0.0/33', 'proxy.internal', '10.0.0.1/x', '::1/129']) {
+      const error = invalidOption(() => validateOtherOptions({ trustedProxies: [entry] }));
+      assert.equal(error.option, 'trustedProxies');
+      assert.equal(error.value, entry);
+    }
+  });
+
+  it('rejects a list that is not an array of strings', () => {
+    const notArray = { allowedOrigins: 'https://app.example.com' } as unknown as ServerOptions;
+    assert.equal(invalidOption(() => validateOtherOptions(notArray)).option, 'allowedOrigins');
+    const notStrings = { trustedProxies: [1] } as unknown as ServerOptions;
+    assert.equal(invalidOption(() => validateOtherOptions(notStrings)).option, 'trustedProxies');
   });
 });
 

@@ -92,6 +92,8 @@ test('ghost members do not slow a broadcast to hundreds of members', async () =>
     maxBufferedBytes: 64 * 1024,
     heartbeatIntervalMs: 1000,
     heartbeatTimeoutMs: 60_000,
+    // 205 connections from one address at once: past the default new-connections-per-address burst.
+    connectionRatePerIp: 0,
   });
   try {
     const ghosts = await Promise.all(Array.from({ length: 5 }, () => stalledClient(`${t.wsUrl}/ws/big`)));

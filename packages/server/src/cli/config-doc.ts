@@ -51,6 +51,8 @@ function typeOf(spec: OptionSpec): string {
       return 'level';
     case 'string':
       return spec.path === true ? 'path' : 'string';
+    case 'list':
+      return 'list';
   }
 }
 

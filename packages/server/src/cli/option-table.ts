@@ -8,6 +8,8 @@ import type { LevelWithSilent } from 'pino';
 import { DEFAULT_LIMITS, LIMIT_BOUNDS } from '../server-options.js';
 import type { ResolvedLimits } from '../server-options.js';
 import { AUTH_LIMIT_BOUNDS, DEFAULT_AUTH_LIMITS, MIN_SECRET_BYTES } from '../auth/auth-options.js';
+import { ORIGIN_FORMS } from '../http/origin.js';
+import { TRUSTED_PROXY_FORMS } from '../http/client-ip.js';
 
 /** Inclusive numeric bounds, in the shape of LIMIT_BOUNDS. */
 export interface Bounds {
@@ -82,6 +84,17 @@ export interface StringOption extends OptionBase {
   readonly path?: boolean;
 }
 
+/** A list option, written as comma-separated entries (spaces around commas ignored, empty entries dropped). */
+export interface ListOption extends OptionBase {
+  readonly type: 'list';
+  readonly name: 'allowedOrigins' | 'trustedProxies';
+  readonly flag: string;
+  readonly default: undefined;
+  readonly defaultText: string;
+  /** What one entry must look like. */
+  readonly allowed: string;
+}
+
 /** An option whose value is one of a fixed list. */
 export interface ChoiceOption extends OptionBase {
   readonly type: 'choice';
@@ -92,7 +105,7 @@ export interface ChoiceOption extends OptionBase {
 }
 
 /** One row of the option table. */
-export type OptionSpec = NumberOption | BooleanOption | StringOption | ChoiceOption;
+export type OptionSpec = NumberOption | BooleanOption | StringOption | ListOption | ChoiceOption;
 
 /** Port bounds: LIMIT_BOUNDS covers only the numeric limits, so validateOtherOptions' range is mirrored here. */
 const PORT_BOUNDS: Bounds = { min: 0, max: 65535, integer: true };
@@ -120,6 +133,32 @@ const LIMIT_DESCRIPTIONS: Readonly<Record<keyof ResolvedLimits, string>> = {
     'How long a connection without credentials has to send its first-message auth (ms); then 4506.',
   tokenExpiryGraceMs:
     'How long after its token expires a connection is closed with 4004, unless refreshed (ms).',
+  messagesPerSecond:
+    'Messages per second one connection may send; over it a frame gets rate_limited and is not processed. 0 means unlimited.',
+  messageBurst: 'Messages one connection may send at once before the per-second message limit applies.',
+  bytesPerSecond:
+    'Bytes per second one connection may send; over it a frame gets rate_limited and is not processed. 0 means unlimited.',
+  byteBurst: 'Bytes one connection may send at once; at least the largest frame (max message bytes).',
+  rateLimitedBurst:
+    'rate_limited replies a connection may earn in a burst before it is closed with 4003 (reconnect with backoff).',
+  rateLimitedRefillPerSecond: 'rate_limited allowance a connection regains per second (may be fractional).',
+  maxConnections:
+    'Open connections on this node; past it, HTTP 503 before the upgrade. 0 means unlimited: size it from a load test.',
+  connectionRate:
+    'New connections per second this node admits, across all clients (also the burst); past it, HTTP 503. 0 means unlimited.',
+  maxConnectionsPerIp:
+    'Open connections per client address (IPv6: per /64); past it, HTTP 429. 0 means unlimited.',
+  connectionRatePerIp:
+    'New connections per second per client address; past it, HTTP 429 with Retry-After. 0 means unlimited.',
+  connectionBurstPerIp:
+    'New connections one client address may open at once before the per-second rate applies.',
+  maxConnectionsPerUser:
+    'Open connections per user: HTTP 429 at the handshake, close 4507 after first-message auth. 0 means unlimited.',
+  headersTimeoutMs:
+    "Time to receive a request's head, WebSocket handshakes included (ms); then 408. Own HTTP server only.",
+  requestTimeoutMs:
+    'Time to receive a whole HTTP request (ms); at least the headers timeout. Own HTTP server only.',
+  keepAliveTimeoutMs: 'Time an idle keep-alive HTTP connection is kept open (ms). Own HTTP server only.',
 };
 
 /** `heartbeatIntervalMs` -> `heartbeat-interval-ms` (flags) or `HEARTBEAT_INTERVAL_MS` (variables). */
@@ -398,6 +437,28 @@ export const OPTION_TABLE: readonly OptionSpec[] = [
     description: 'The private key of that certificate (PEM, not encrypted); re-read on SIGHUP.',
   },
   {
+    type: 'list',
+    name: 'allowedOrigins',
+    flag: '--allowed-origins',
+    env: 'SWITCHBOARD_ALLOWED_ORIGINS',
+    default: undefined,
+    defaultText: 'every origin (logged as a warning at start-up)',
+    allowed: ORIGIN_FORMS,
+    description:
+      'Origins browsers may connect from (comma-separated); others get HTTP 403. Requests without Origin are not from browsers and pass.',
+  },
+  {
+    type: 'list',
+    name: 'trustedProxies',
+    flag: '--trusted-proxies',
+    env: 'SWITCHBOARD_TRUSTED_PROXIES',
+    default: undefined,
+    defaultText: 'none (X-Forwarded-For is ignored)',
+    allowed: TRUSTED_PROXY_FORMS,
+    description:
+      'Proxies (comma-separated) whose X-Forwarded-For names the client; the rightmost address that is not one of them is the client.',
+  },
+  {
     type: 'choice',
     name: 'logLevel',
     flag: '--log-level',
@@ -424,6 +485,8 @@ export function describeAllowed(spec: OptionSpec): string {
       return `one of ${spec.choices.join(', ')}`;
     case 'string':
       return spec.allowed;
+    case 'list':
+      return `a comma-separated list, each entry ${spec.allowed}`;
   }
 }
 
@@ -445,5 +508,7 @@ export function describeFlag(spec: OptionSpec): string {
       return `${spec.flag} <level>`;
     case 'string':
       return `${spec.flag} <${spec.path === true ? 'path' : 'string'}>`;
+    case 'list':
+      return `${spec.flag} <list>`;
   }
 }

@@ -10,7 +10,14 @@ import { takeAuthOptions } from './auth-config.js';
 import { DEFAULT_LOG_LEVEL, OPTION_TABLE, describeAllowed } from './option-table.js';
 import { parseConfigFile } from './config-file.js';
 import type { ConfigFileOptions } from './config-file.js';
-import type { BooleanOption, LogLevel, NumberOption, OptionSpec, StringOption } from './option-table.js';
+import type {
+  BooleanOption,
+  ListOption,
+  LogLevel,
+  NumberOption,
+  OptionSpec,
+  StringOption,
+} from './option-table.js';
 import {
   MissingValueError,
   UnexpectedArgumentError,
@@ -84,6 +91,7 @@ export function parseCommandLine(
   const numbers: Partial<Record<NumberOption['name'], number>> = {};
   const booleans: Partial<Record<BooleanOption['name'], boolean>> = {};
   const strings: Partial<Record<StringOption['name'], string>> = {};
+  const lists: Partial<Record<ListOption['name'], string[]>> = {};
   let logLevel: LogLevel | undefined;
 
   for (const spec of OPTION_TABLE) {
@@ -98,6 +106,9 @@ export function parseCommandLine(
         break;
       case 'string':
         if (value !== undefined) strings[spec.name] = value.raw;
+        break;
+      case 'list':
+        if (value !== undefined) lists[spec.name] = parseList(value);
         break;
       case 'choice': {
         const choice =
@@ -126,6 +137,7 @@ export function parseCommandLine(
     ...numbers,
     ...booleans,
     ...listen,
+    ...lists,
     ...(apiKey === undefined ? {} : { apiKey }),
     ...(tls === undefined ? {} : { tls }),
     ...(auth === undefined ? {} : { auth }),
@@ -206,6 +218,14 @@ function parseNumber(spec: NumberOption, value: Found): number {
   // Number() alone would take '', ' 8', '0x10' and '1e3'; an operator who wrote those meant something else.
   if (!(integer ? INTEGER : DECIMAL).test(value.raw) || n < min || n > max) throw invalid(spec, value);
   return n;
+}
+
+/** `a, b,,c` -> ['a', 'b', 'c']: entries are validated by the server's own option checks. */
+function parseList(value: Found): string[] {
+  return value.raw
+    .split(',')
+    .map((entry) => entry.trim())
+    .filter((entry) => entry !== '');
 }
 
 function parseBoolean(spec: BooleanOption, value: Found): boolean {

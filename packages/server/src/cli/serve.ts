@@ -67,6 +67,13 @@ export async function serve(config: CliConfig, logger: Logger): Promise<void> {
       logger.error({ err: error }, 'TLS reload failed: still serving the previous certificate');
     });
   });
+  if (config.server.allowedOrigins === undefined) {
+    // The library default keeps local development frictionless; a deployment should say who may connect.
+    logger.warn(
+      { option: 'SWITCHBOARD_ALLOWED_ORIGINS' },
+      "no allowed origins: pages on any site may open connections with their visitors' cookies; set SWITCHBOARD_ALLOWED_ORIGINS (or * to allow every origin explicitly)",
+    );
+  }
   // Last, after the handlers: the kernel delivers a signal whenever it is sent, not on a JS tick, so a
   // supervisor that signals as soon as it reads this line would otherwise kill the process outright.
   logger.info({ url: server.url }, 'switchboard listening');

@@ -90,7 +90,8 @@ function parsePattern(entry: string): Pattern | null {
     return { kind: 'wildcard', protocol: url.protocol, suffix: `.${url.hostname}`, port: url.port };
   }
   const url = parseOrigin(text);
-  return url === null ? null : { kind: 'exact', origin: url.origin };
+  if (url === null || url.hostname.includes('*')) return null;
+  return { kind: 'exact', origin: url.origin };
 }
 
 /** An http(s) URL that is only an origin (a trailing `/` is tolerated), or null. */

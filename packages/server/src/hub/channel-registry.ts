@@ -32,6 +32,8 @@ export interface Joined {
   readonly recovered?: boolean;
   /** Missed messages to send before anything live (recovery only). */
   readonly missed: readonly StoredMessage[];
+  /** This join's hold on live messages; {@link ChannelRegistry.release} releases only its own. */
+  readonly hold: readonly Publication[];
 }
 
 /** What the registry needs from the hub: writing to connections and closing them. */
@@ -134,7 +136,10 @@ export class ChannelRegistry {
     if (!resync && maxMembers > 0 && channel.members.size >= maxMembers) {
       return { ok: false, code: ErrorCode.ChannelFull, message: `${name} is full (${maxMembers} members)` };
     }
-    (connection.recovering ??= new Map()).set(name, []);
+    // A hold per join: an unsubscribe and a new subscribe during this await get their own, and this
+    // join's late completion can neither release nor reuse theirs.
+    const hold: Publication[] = [];
+    (connection.recovering ??= new Map()).set(name, hold);
     if (!resync) {
       channel.members.add(connection);
       connection.subscriptions.set(name, null);
@@ -143,7 +148,7 @@ export class ChannelRegistry {
       await channel.ready;
       let joined: Joined;
       if (since === undefined) {
-        joined = { channel: name, position: await this.history.position(name), missed: [] };
+        joined = { channel: name, position: await this.history.position(name), missed: [], hold };
       } else {
         const recovery = await this.history.recover(name, since, MAX_RECOVERY_MESSAGES);
         if (recovery.recovered) this.host.counters.recoveries++;
@@ -153,9 +158,14 @@ export class ChannelRegistry {
           position: recovery.position,
           recovered: recovery.recovered,
           missed: recovery.recovered ? recovery.messages : [],
+          hold,
         };
       }
-      if (connection.state !== 'open' || !connection.subscriptions.has(name)) {
+      if (
+        connection.state !== 'open' ||
+        !connection.subscriptions.has(name) ||
+        connection.recovering?.get(name) !== hold
+      ) {
         return { ok: false, code: ErrorCode.NotSubscribed, message: `subscription to ${name} ended` };
       }
       connection.subscriptions.set(name, joined.position);
@@ -163,7 +173,10 @@ export class ChannelRegistry {
       return { ok: true, value: joined };
     } catch (error) {
       this.host.logger.warn({ err: error, channel: name }, 'subscribe failed');
-      connection.recovering?.delete(name);
+      if (connection.recovering?.get(name) !== hold) {
+        return { ok: false, code: ErrorCode.NotSubscribed, message: `subscription to ${name} ended` };
+      }
+      connection.recovering.delete(name);
       if (!resync && connection.subscriptions.delete(name)) this.leave(connection, name);
       return { ok: false, code: ErrorCode.Unavailable, message: 'subscription backend unavailable' };
     }
@@ -173,9 +186,9 @@ export class ChannelRegistry {
    * Send the live messages held back during {@link join} that come after `lastSent` (the last offset the
    * connection was given), then deliver live again. Call right after writing the reply.
    */
-  release(connection: Connection, name: string, lastSent: number): void {
+  release(connection: Connection, name: string, lastSent: number, hold: readonly Publication[]): void {
     const held = connection.recovering?.get(name);
-    if (held === undefined) return;
+    if (held === undefined || held !== hold) return;
     connection.recovering?.delete(name);
     if (connection.recovering?.size === 0) connection.recovering = null;
     let last = lastSent;

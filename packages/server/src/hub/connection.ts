@@ -5,6 +5,7 @@ import type { SessionRecord } from './session-registry.js';
 import type { Publication } from '../broker/broker.js';
 import type { TransportKind, TransportSocket } from '../transports/transport.js';
 import type { TokenBucket } from '../limits/token-bucket.js';
+import type { RateLimiter } from '../limits/rate-limiter.js';
 
 /** Lifecycle of a connection: it only moves forward. */
 export type ConnectionState = 'open' | 'closing' | 'closed';
@@ -45,6 +46,8 @@ export class Connection implements HeartbeatTarget, ConnectionInfo {
   pendingSends = 0;
   /** Created on the first client error only: most connections never need one. */
   errorBudget: TokenBucket | null = null;
+  /** Inbound message and byte buckets, created on the first frame (null while rate limits are off). */
+  rate: RateLimiter | null = null;
   /** Subscribed channels, each with the position its subscription started at (null until known). */
   readonly subscriptions = new Map<string, StreamPosition | null>();
   /** Live messages held back per channel while a subscription recovers; null when none is recovering. */

@@ -19,6 +19,8 @@ import type { Authenticator, Principal } from '../auth/authenticator.js';
 import type { Authorizer } from '../auth/authorizer.js';
 import type { ConnectionHandle, TransportSocket } from '../transports/transport.js';
 import { TokenBucket } from '../limits/token-bucket.js';
+import { RateLimiter, rateLimited } from '../limits/rate-limiter.js';
+import type { ConnectionLimits } from '../limits/connection-limits.js';
 import { InvalidArgumentError, ServerNotRunningError } from '../errors.js';
 import { Connection } from './connection.js';
 import type { ConnectionInfo } from './connection.js';
@@ -73,6 +75,8 @@ export interface HubOptions {
   readonly presence: PresenceStore;
   readonly authenticator: Authenticator;
   readonly authorizer: Authorizer;
+  /** Open-connection counts per address and per node; the hub reports opens and closes. */
+  readonly connectionLimits: ConnectionLimits;
   readonly metrics: Metrics;
   readonly logger: Logger;
   readonly clock: Clock;
@@ -123,6 +127,8 @@ export class Hub implements BrokerHandler {
   private readonly limits: ResolvedLimits;
   private readonly hardBufferLimit: number;
   private readonly halfInterval: number;
+  /** Whether inbound frames are rate limited at all (decided once: the limits never change). */
+  private readonly rateLimits: boolean;
   private connectionCounter = 0;
   private drained: (() => void) | null = null;
 
@@ -130,6 +136,7 @@ export class Hub implements BrokerHandler {
     this.limits = options.limits;
     this.hardBufferLimit = options.limits.maxBufferedBytes * HARD_BUFFER_FACTOR;
     this.halfInterval = options.limits.heartbeatIntervalMs / 2;
+    this.rateLimits = rateLimited(options.limits);
     this.scheduler = new HeartbeatScheduler<Connection>({
       intervalMs: options.limits.heartbeatIntervalMs,
       clock: options.clock,
@@ -243,6 +250,7 @@ export class Hub implements BrokerHandler {
     this.scheduler.add(connection);
     this.counters.connectionsAccepted++;
     this.options.metrics.connectionOpened(socket.kind);
+    this.options.connectionLimits.opened(remoteAddress);
     if (options.pendingAuth === true) {
       // Nothing but an `auth` frame is accepted until the deadline; the session, the room and the
       // `connected` push wait for the identity.
@@ -360,6 +368,14 @@ export class Hub implements BrokerHandler {
           this.clientError(connection, ErrorCode.PermissionDenied, 'refresh must be for the same user', id);
           return;
         }
+        // A handshake with credentials is held to the per-user cap before its upgrade (HTTP 429); this
+        // connection learns its user only now, so the same cap is a close.
+        if (type === 'auth' && principal.userId !== null && this.userAtLimit(principal.userId)) {
+          this.options.metrics.limitRejected('user_connections');
+          this.clientError(connection, ErrorCode.RateLimited, 'too many open connections for this user', id);
+          this.close(connection, CloseCode.ConnectionLimit, 'too many open connections for this user');
+          return;
+        }
         if (id !== undefined) {
           this.reply(connection, id, { userId: principal.userId, expiresAt: principal.expiresAt ?? null });
         }
@@ -442,7 +458,7 @@ export class Hub implements BrokerHandler {
     for (const frame of held ?? []) this.write(connection, frame, false);
     for (const j of joined) {
       this.channels.writeMissed(connection, j.channel, j.missed, j.position.epoch);
-      this.channels.release(connection, j.channel, lastOffset(j));
+      this.channels.release(connection, j.channel, lastOffset(j), j.hold);
     }
   }
 
@@ -476,7 +492,7 @@ export class Hub implements BrokerHandler {
         epoch: joined.position.epoch,
       });
     }
-    this.channels.release(connection, room, lastOffset(joined));
+    this.channels.release(connection, room, lastOffset(joined), joined.hold);
   }
 
   /** Close a connection with `code`; it leaves every registry at once. Idempotent. */
@@ -503,10 +519,17 @@ export class Hub implements BrokerHandler {
     return [...(this.users.get(userId) ?? [])];
   }
 
+  /** Whether a user already holds `maxConnectionsPerUser` connections on this node. */
+  userAtLimit(userId: string): boolean {
+    const max = this.limits.maxConnectionsPerUser;
+    return max > 0 && (this.users.get(userId)?.size ?? 0) >= max;
+  }
+
   private transportClosed(connection: Connection, code: number, reason: string): void {
     if (connection.state === 'open') this.detach(connection, code, reason);
     connection.state = 'closed';
     this.live.delete(connection);
+    this.options.connectionLimits.closed(connection.remoteAddress);
     this.options.metrics.connectionClosed(connection.socket.kind, code);
     if (this.live.size === 0) this.drained?.();
   }
@@ -532,16 +555,42 @@ export class Hub implements BrokerHandler {
 
   private receiveText(connection: Connection, text: string): void {
     if (connection.state !== 'open') return;
-    connection.lastReceived = this.options.clock.now();
+    const now = this.options.clock.now();
+    connection.lastReceived = now;
     connection.awaitingPong = false;
     this.counters.framesReceived++;
     this.options.metrics.framesReceived(1);
+    if (this.rateLimits && !this.withinRate(connection, text, now)) return;
     if (connection.authDeadline !== 0) {
       this.receiveFirstFrame(connection, text);
       return;
     }
     if (connection.format === 'v1') handleV1Frame(this, connection, text);
     else handleRoomFrame(this, connection, text);
+  }
+
+  /**
+   * Charge a frame to the connection's message and byte buckets. Over either, the frame is answered with
+   * `rate_limited` (temporary, and outside the malformed-frame budget: the frame may be fine) and not
+   * processed; a connection that keeps going after its allowance of refusals is closed with 4003.
+   */
+  private withinRate(connection: Connection, text: string, now: number): boolean {
+    const limiter = (connection.rate ??= new RateLimiter(this.limits, now));
+    const limit = limiter.take(limiter.countsBytes ? Buffer.byteLength(text) : 0, now);
+    if (limit === null) return true;
+    this.options.metrics.limitRejected(limit);
+    if (limiter.strike(now)) {
+      this.close(connection, CloseCode.RateLimited, 'rate limit exceeded');
+      return false;
+    }
+    // Decoded only to answer the command's id; refusals are bounded by the strike budget, so is this work.
+    let id: number | undefined;
+    if (connection.format === 'v1') {
+      const decoded = decodeCommand(text, { maxChannelLength: this.limits.maxChannelLength });
+      id = decoded.ok ? decoded.command.id : decoded.id;
+    }
+    this.clientError(connection, ErrorCode.RateLimited, `over the ${limit} per second limit; slow down`, id);
+    return false;
   }
 
   /** Before authentication only `{"type":"auth","token":...}` is accepted, in either wire format. */
@@ -620,7 +669,7 @@ export class Hub implements BrokerHandler {
       const joined = outcome.value;
       if (id !== undefined) this.write(connection, Buffer.from(renderSubscribeReply(id, joined)), false);
       else this.channels.writeMissed(connection, channel, joined.missed, joined.position.epoch);
-      this.channels.release(connection, channel, lastOffset(joined));
+      this.channels.release(connection, channel, lastOffset(joined), joined.hold);
     });
   }
 

@@ -7,6 +7,27 @@ export type DropReason =
   /** The target connection closed while the message was in flight. */
   | 'closed';
 
+/** Which limit refused a connection attempt or an inbound frame. Every refusal is counted under one of these. */
+export type LimitName =
+  /** The handshake's Origin is not on the allow-list (HTTP 403). */
+  | 'origin'
+  /** Too many new connections from one address per second (HTTP 429). */
+  | 'ip_rate'
+  /** Too many open connections from one address (HTTP 429). */
+  | 'ip_connections'
+  /** Too many open connections of one user (HTTP 429 at the handshake, close 4507 after first-message auth). */
+  | 'user_connections'
+  /** This node holds its maximum number of connections (HTTP 503). */
+  | 'node_connections'
+  /** This node is admitting its maximum of new connections per second (HTTP 503). */
+  | 'node_rate'
+  /** A frame over the connection's messages-per-second limit (a `rate_limited` reply). */
+  | 'messages'
+  /** A frame over the connection's bytes-per-second limit (a `rate_limited` reply). */
+  | 'bytes'
+  /** A request head or body that did not arrive in time (HTTP 408 from Node). */
+  | 'request_timeout';
+
 /** Counts shown in /stats and exported as gauges. */
 export interface GaugeSnapshot {
   readonly connections: number;
@@ -23,6 +44,8 @@ export interface Metrics {
   connectionClosed(transport: string, code: number): void;
   /** A connection attempt was refused before or during the handshake. */
   handshakeRejected(status: number, reason: string): void;
+  /** A limit refused a connection attempt or a frame (the 4003 close that may follow is a connectionClosed). */
+  limitRejected(limit: LimitName): void;
   /** Frames received from clients. */
   framesReceived(count: number): void;
   /** Messages written to client connections. */
@@ -45,6 +68,7 @@ export class NoopMetrics implements Metrics {
   connectionOpened(): void {}
   connectionClosed(): void {}
   handshakeRejected(): void {}
+  limitRejected(): void {}
   framesReceived(): void {}
   messagesDelivered(): void {}
   messagePublished(): void {}

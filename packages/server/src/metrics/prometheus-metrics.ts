@@ -1,5 +1,5 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import type { DropReason, GaugeSnapshot, Metrics } from './metrics.js';
+import type { DropReason, GaugeSnapshot, LimitName, Metrics } from './metrics.js';
 
 /** Options for {@link PrometheusMetrics}. */
 export interface PrometheusMetricsOptions {
@@ -16,6 +16,7 @@ export class PrometheusMetrics implements Metrics {
   private readonly opened: Counter<'transport'>;
   private readonly closed: Counter<'transport' | 'code'>;
   private readonly rejected: Counter<'status' | 'reason'>;
+  private readonly limited: Counter<'limit'>;
   private readonly received: Counter;
   private readonly delivered: Counter;
   private readonly published: Counter<'kind'>;
@@ -44,6 +45,12 @@ export class PrometheusMetrics implements Metrics {
       name: `${p}handshakes_rejected_total`,
       help: 'Connection attempts refused',
       labelNames: ['status', 'reason'],
+      registers,
+    });
+    this.limited = new Counter({
+      name: `${p}limits_rejected_total`,
+      help: 'Connection attempts and frames refused by a limit, by limit',
+      labelNames: ['limit'],
       registers,
     });
     this.received = new Counter({
@@ -104,6 +111,9 @@ export class PrometheusMetrics implements Metrics {
   }
   handshakeRejected(status: number, reason: string): void {
     this.rejected.inc({ status: String(status), reason });
+  }
+  limitRejected(limit: LimitName): void {
+    this.limited.inc({ limit });
   }
   framesReceived(count: number): void {
     this.received.inc(count);
