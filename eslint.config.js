@@ -9,6 +9,12 @@ export default tseslint.config(
     languageOptions: {
       globals: {
         console: 'readonly',
+        fetch: 'readonly',
+        AbortController: 'readonly',
+        TextEncoder: 'readonly',
+        TextDecoder: 'readonly',
+        queueMicrotask: 'readonly',
+        setImmediate: 'readonly',
         process: 'readonly',
         Buffer: 'readonly',
         URL: 'readonly',

@@ -7,7 +7,6 @@
 //   SWITCHBOARD_API_KEY  sent as `Authorization: Bearer ...` when set
 //
 // Usage: node publish.mjs [task-id] [user-id]     (defaults: 42 alice)
-/* global fetch -- built into Node >= 18; the repo's ESLint globals do not list it yet */
 import { pathToFileURL } from 'node:url';
 
 const baseUrl = (process.env.SWITCHBOARD_URL ?? 'http://localhost:8080').replace(/\/+$/, '');
