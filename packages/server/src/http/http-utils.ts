@@ -46,6 +46,9 @@ export function rejectUpgrade(
   const extra = Object.entries(headers)
     .map(([k, v]) => `${k}: ${v}\r\n`)
     .join('');
+  // Destroy once the answer is flushed: the server allows half-open sockets, and a client that never
+  // closes its side would otherwise hold the file descriptor (ws's abortHandshake does the same).
+  socket.once('finish', () => socket.destroy());
   socket.end(
     `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? 'Error'}\r\n` +
       'Connection: close\r\n' +
@@ -96,10 +99,4 @@ export async function readJsonBody(
   } catch {
     return { ok: false, status: 400, code: 'invalid_json', message: 'body is not valid JSON' };
   }
-}
-
-/** The peer address of a request, without the IPv4-mapped IPv6 prefix. */
-export function remoteAddressOf(req: IncomingMessage): string {
-  const address = req.socket.remoteAddress ?? '';
-  return address.startsWith('::ffff:') ? address.slice(7) : address;
 }

@@ -7,6 +7,7 @@ import { X509Certificate, createPrivateKey } from 'node:crypto';
 import type { KeyObject } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { createServer as createHttpsServer } from 'node:https';
+import type { ServerOptions as HttpsServerOptions } from 'node:https';
 import type { Server as HttpsServer } from 'node:https';
 import { createSecureContext } from 'node:tls';
 import type { SecureContextOptions } from 'node:tls';
@@ -41,10 +42,16 @@ const PEM_CERTIFICATE = /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE
 /** The https server Switchboard owns when given `tls`, and the files its certificate comes from. */
 export class TlsCertificate {
   /** Created without a certificate: `reload()` installs one before the server listens. */
-  readonly server: HttpsServer = createHttpsServer();
+  readonly server: HttpsServer;
   private queue: Promise<unknown> = Promise.resolve();
 
-  constructor(readonly files: TlsOptions) {}
+  /** @param serverOptions options for `https.createServer` (the HTTP deadlines and their sweep interval). */
+  constructor(
+    readonly files: TlsOptions,
+    serverOptions: HttpsServerOptions = {},
+  ) {
+    this.server = createHttpsServer(serverOptions);
+  }
 
   /**
    * Read and check the files, then install them for new handshakes. Rejects with {@link TlsLoadError}
