@@ -182,7 +182,8 @@ export class SwitchboardServer {
       protocols: [APP_SUBPROTOCOL],
     });
     this.ownsHttpServer = options.server === undefined;
-    this.tls = options.tls === undefined ? null : new TlsCertificate(options.tls, httpServerOptions(this.limits));
+    this.tls =
+      options.tls === undefined ? null : new TlsCertificate(options.tls, httpServerOptions(this.limits));
     this.http = options.server ?? this.tls?.server ?? createHttpServer(httpServerOptions(this.limits));
     // Slowloris deadlines on a server of our own only: an attached server's are its application's call.
     if (this.ownsHttpServer)
