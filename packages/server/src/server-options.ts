@@ -143,10 +143,15 @@ export interface ServerOptions extends ServerHooks {
   readonly keepAliveTimeoutMs?: number;
   /**
    * Origins browsers may connect from: `https://app.example.com`, `https://*.example.com` (any subdomain,
-   * not the domain itself) or `*`. Refused: HTTP 403. A request without Origin (not a browser) is always
-   * allowed. Default: every origin (the CLI warns; set it in production).
+   * not the domain itself) or `*`. Refused: HTTP 403. A request without Origin (not a browser) is
+   * allowed unless `requireOrigin` is set. Default: every origin (the CLI warns; set it in production).
    */
   readonly allowedOrigins?: readonly string[];
+  /**
+   * Refuse (HTTP 403) handshakes that carry no Origin header, for deployments that serve browsers only.
+   * It stops nothing a non-browser attacker cannot forge; it keeps stray tools off. Default false.
+   */
+  readonly requireOrigin?: boolean;
   /**
    * Proxies (addresses or CIDR ranges) whose X-Forwarded-For is believed when they are the socket's peer.
    * Default: none (the socket's peer is the client; X-Forwarded-For is ignored).

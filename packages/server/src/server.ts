@@ -153,7 +153,7 @@ export class SwitchboardServer {
         : new TokenAuthenticator(options.auth, { clock: this.clock, logger: this.logger });
     this.authenticator = options.authenticator ?? this.tokenAuthenticator ?? new AnonymousAuthenticator();
     this.basePath = options.basePath ?? '';
-    this.origins = new OriginPolicy(options.allowedOrigins);
+    this.origins = new OriginPolicy(options.allowedOrigins, options.requireOrigin ?? false);
     this.trustedProxies = new TrustedProxies(options.trustedProxies);
     this.connectionLimits = new ConnectionLimits(this.limits, this.clock.now());
     this.hub = new Hub({

@@ -71,3 +71,16 @@ test('without allowedOrigins every origin is accepted (the development default)'
     await t.stop();
   }
 });
+
+test('with requireOrigin, a handshake without Origin is refused with 403 while browsers keep their service', async () => {
+  const t = await startServer({ allowedOrigins: ['https://app.example'], requireOrigin: true });
+  try {
+    const { client: browser } = await connectV1(t, { origin: 'https://app.example' });
+    assertRefused(await attempt(`${t.wsUrl}/ws`, {}), 403, 'permission_denied');
+    assertRefused(await attempt(`${t.wsUrl}/ws/lobby`, {}), 403, 'permission_denied');
+    await assertServed(browser);
+    browser.close();
+  } finally {
+    await t.stop();
+  }
+});

@@ -59,7 +59,7 @@ export interface NumberOption extends OptionBase {
 /** An on/off option; the flag also has a `--no-` form. */
 export interface BooleanOption extends OptionBase {
   readonly type: 'boolean';
-  readonly name: 'demo' | 'metricsEndpoint' | AuthBooleanName;
+  readonly name: 'demo' | 'metricsEndpoint' | 'requireOrigin' | AuthBooleanName;
   readonly flag: string;
   readonly default: boolean;
 }
@@ -446,6 +446,15 @@ export const OPTION_TABLE: readonly OptionSpec[] = [
     allowed: ORIGIN_FORMS,
     description:
       'Origins browsers may connect from (comma-separated); others get HTTP 403. Requests without Origin are not from browsers and pass.',
+  },
+  {
+    type: 'boolean',
+    name: 'requireOrigin',
+    flag: '--require-origin',
+    env: 'SWITCHBOARD_REQUIRE_ORIGIN',
+    default: false,
+    description:
+      'Refuse handshakes without an Origin header with HTTP 403 (deployments that serve browsers only).',
   },
   {
     type: 'list',

@@ -45,7 +45,11 @@ export class OriginPolicy {
    *   warns about). An empty list allows only clients that send no Origin (non-browser clients).
    * @throws TypeError for an entry {@link originPatternProblem} rejects (options are validated before).
    */
-  constructor(allowed: readonly string[] | undefined) {
+  constructor(
+    allowed: readonly string[] | undefined,
+    /** Refuse requests without an Origin header (browser-only deployments). Default false. */
+    private readonly requireOrigin = false,
+  ) {
     let open = allowed === undefined;
     for (const entry of allowed ?? []) {
       const pattern = parsePattern(entry);
@@ -59,7 +63,8 @@ export class OriginPolicy {
 
   /** Whether a request whose Origin header is `origin` (undefined when absent) may proceed. */
   allows(origin: string | undefined): boolean {
-    if (origin === undefined || this.open || this.exact.has(origin)) return true;
+    if (origin === undefined) return !this.requireOrigin;
+    if (this.open || this.exact.has(origin)) return true;
     if (this.wildcards.length === 0) return false;
     let url: URL;
     try {
