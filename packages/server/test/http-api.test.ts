@@ -671,3 +671,71 @@ test('a publish whose data is nested past the depth limit answers 400 bad_reques
     await t.stop();
   }
 });
+
+describe('HTTP API: history and presence', () => {
+  let t: TestServer;
+  before(async () => {
+    t = await startServer({
+      apiKey: 'k'.repeat(32),
+      presenceGraceMs: 0,
+      authenticator: {
+        authenticate: (r) =>
+          Promise.resolve({
+            ok: true,
+            principal: { userId: r.url.searchParams.get('user'), info: { name: 'N' } },
+          }),
+      },
+      channels: [{ pattern: 'room:*', presence: true }],
+    });
+  });
+  after(() => t.stop());
+  const key = { authorization: `Bearer ${'k'.repeat(32)}` };
+
+  test('GET /api/channels/:channel/history returns messages after since, up to limit', async () => {
+    for (let n = 1; n <= 5; n++) await t.server.publish('news:1', { n });
+    const page = await call(t, 'GET', '/api/channels/news:1/history?since=2&limit=2', { headers: key });
+    assert.equal(page.status, 200);
+    const body = page.body as {
+      messages: { id: number; data: unknown }[];
+      offset: number;
+      complete: boolean;
+    };
+    assert.deepEqual(
+      body.messages.map((m) => [m.id, m.data]),
+      [
+        [3, { n: 3 }],
+        [4, { n: 4 }],
+      ],
+    );
+    assert.deepEqual([body.offset, body.complete], [5, true]);
+    assertError(
+      await call(t, 'GET', '/api/channels/news:1/history?limit=0', { headers: key }),
+      400,
+      'bad_request',
+    );
+    assertError(
+      await call(t, 'GET', '/api/channels/news:1/history?since=-1', { headers: key }),
+      400,
+      'bad_request',
+    );
+    assertError(await call(t, 'GET', '/api/channels/news:1/history'), 401, 'unauthorized');
+  });
+
+  test('GET /api/channels/:channel/presence and /presence/stats', async () => {
+    const { client } = await connectV1(t, {}, '?user=ann');
+    await client.request({ id: 1, type: 'subscribe', channel: 'room:1' });
+    const presence = await call(t, 'GET', '/api/channels/room:1/presence', { headers: key });
+    assertOk(presence, {
+      channel: 'room:1',
+      users: [{ userId: 'ann', connections: 1, info: { name: 'N' } }],
+    });
+    assertOk(await call(t, 'GET', '/api/channels/room:1/presence/stats', { headers: key }), {
+      channel: 'room:1',
+      users: 1,
+      connections: 1,
+    });
+    const off = await call(t, 'GET', '/api/channels/news:1/presence', { headers: key });
+    assert.equal((off.body as { error: { code: string } }).error.code, 'not_available');
+    client.close();
+  });
+});

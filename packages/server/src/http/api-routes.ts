@@ -2,7 +2,7 @@
  * The server HTTP API (`/api/...`): any backend, in any language, publishes and sends through it.
  * Documented in docs/http-api.md.
  */
-import { ErrorCode, channelNameProblem, isErrorCode } from '@switchboard/protocol';
+import { ErrorCode, MAX_HISTORY_LIMIT, channelNameProblem, isErrorCode } from '@switchboard/protocol';
 import type { Router, RouteContext } from './router.js';
 import type { ApiKeyGuard } from './api-key.js';
 import { hasBody, readJsonBody, sendError, sendJson } from './http-utils.js';
@@ -186,4 +186,44 @@ export function addApiRoutes(router: Router, prefix: string, deps: ApiDependenci
       return server.channelInfo(channel);
     }, 'none'),
   );
+  router.add(
+    'GET',
+    `${prefix}/channels/:channel/history`,
+    guarded(async (ctx) => {
+      const channel = channelOf(ctx.params['channel']);
+      const since = queryInteger(ctx.url, 'since', 0, Number.MAX_SAFE_INTEGER);
+      const limit = queryInteger(ctx.url, 'limit', 1, MAX_HISTORY_LIMIT);
+      return server.history(channel, {
+        ...(since === undefined ? {} : { since }),
+        ...(limit === undefined ? {} : { limit }),
+      });
+    }, 'none'),
+  );
+  router.add(
+    'GET',
+    `${prefix}/channels/:channel/presence`,
+    guarded(async (ctx) => {
+      const channel = channelOf(ctx.params['channel']);
+      return { channel, users: await server.presence(channel) };
+    }, 'none'),
+  );
+  router.add(
+    'GET',
+    `${prefix}/channels/:channel/presence/stats`,
+    guarded(async (ctx) => {
+      const channel = channelOf(ctx.params['channel']);
+      return { channel, ...(await server.presenceStats(channel)) };
+    }, 'none'),
+  );
+}
+
+/** An optional integer query parameter within bounds; a malformed one is a 400. */
+function queryInteger(url: URL, name: string, min: number, max: number): number | undefined {
+  const raw = url.searchParams.get(name);
+  if (raw === null) return undefined;
+  const value = Number(raw);
+  if (!/^\d{1,16}$/.test(raw) || value < min || value > max) {
+    throw new BadInput(ErrorCode.BadRequest, `${name} must be an integer from ${min} to ${max}`);
+  }
+  return value;
 }
