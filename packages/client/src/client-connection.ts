@@ -6,6 +6,9 @@
  *
  * One socket at most: a new one is opened only once the previous one was abandoned, and events of an
  * abandoned socket are ignored. One timer drives request timeouts, the connect timeout and the heartbeat.
+ *
+ * With a token, every attempt (resumes included) gets one first and presents it (connection-auth.ts);
+ * the server's refusal, an error reply and close 4504, stops the client with an `unauthorized` event.
  */
 import { CloseCode, decodeServerFrame, encodeCommand } from '@switchboard/protocol';
 import type {
@@ -23,6 +26,7 @@ import type { RequestCommand, ResultOf } from './commands.js';
 import { TransitionCode, canTransition } from './connection-state.js';
 import type { ConnectionState } from './connection-state.js';
 import { DeadlineTimer } from './deadline-timer.js';
+import { ConnectionAuth, unauthorizedError } from './connection-auth.js';
 import { ConnectionClosedError, NotConnectedError } from './errors.js';
 import { HeartbeatMonitor } from './heartbeat-monitor.js';
 import { Reconnector } from './reconnector.js';
@@ -33,7 +37,14 @@ import type { WebSocketLike } from './websocket-like.js';
 /** The client events a connection emits itself; none of them depends on the payload type. */
 export type ConnectionEvents = Pick<
   ClientEvents,
-  'state' | 'connected' | 'disconnected' | 'reconnecting' | 'closed'
+  | 'state'
+  | 'connected'
+  | 'disconnected'
+  | 'reconnecting'
+  | 'closed'
+  | 'tokenRefreshed'
+  | 'tokenError'
+  | 'unauthorized'
 >;
 
 /** What the client does when the connection changes or a push arrives. */
@@ -62,6 +73,16 @@ interface ConnectAttempt {
 /** How to let go of a socket: it closed already, close it, or drop it at once (a dead peer never answers a close). */
 type Abandon = 'closed' | 'close' | 'terminate';
 
+/** What the client knows about why a connection or an attempt ended, besides the close code. */
+interface Failure {
+  /** The error behind it (the connect() promise rejects with a ConnectionClosedError with this cause). */
+  readonly cause?: unknown;
+  /** No retry can fix it. */
+  readonly final?: boolean;
+  /** The token provider failed: reported by a `tokenError` event. */
+  readonly tokenError?: Error;
+}
+
 /** What a connection whose server announced no usable heartbeat reports; the client then runs none. */
 const NO_HEARTBEAT: HeartbeatSettings = { interval: 0, timeout: 0 };
 
@@ -83,6 +104,7 @@ export class ClientConnection {
   private grace: TimerHandle | null = null;
   private sessionId: string | null;
   private attempt: ConnectAttempt | null = null;
+  private readonly auth: ConnectionAuth;
 
   constructor(
     private readonly url: string,
@@ -97,6 +119,17 @@ export class ClientConnection {
       clock: options.clock,
       network: options.networkEvents,
       retry: () => this.open(),
+    });
+    this.auth = new ConnectionAuth(options, {
+      sendAuth: (token, settle) => {
+        const id = this.requests.openWith('auth', options.clock.now(), options.connectTimeoutMs, settle);
+        // A refused write means the socket is closing, and its close event reports the attempt.
+        this.write({ type: 'auth', id, token });
+      },
+      sendRefresh: (token) => this.request({ type: 'refresh', token }, options.requestTimeoutMs),
+      isConnected: () => this.stateValue === 'connected',
+      tokenRefreshed: (event) => this.hooks.emit('tokenRefreshed', event),
+      tokenError: (event) => this.hooks.emit('tokenError', event),
     });
   }
 
@@ -193,21 +226,42 @@ export class ClientConnection {
     this.hooks.emit('state', { from, to, code, reason });
   }
 
-  /** Open a socket, unless one is open already or the client stopped wanting one. */
+  /**
+   * Start an attempt (get a token, then open a socket), unless one is under way or the client stopped
+   * wanting one. The connect timeout starts now: a provider that never answers fails the attempt too.
+   */
   private open(): void {
-    if (this.stateValue !== 'connecting' || this.socket !== null) return;
+    if (this.stateValue !== 'connecting' || this.socket !== null || this.auth.fetchingToken) return;
+    this.connectDeadline = this.options.clock.now() + this.options.connectTimeoutMs;
+    this.timer.schedule(this.connectDeadline);
+    this.auth.fetch(
+      (token) => this.openSocket(token),
+      // 1006, as for a socket that never opened: the attempt failed, and the backoff decides what next.
+      (error) => this.lose(CloseCode.Abnormal, error.message, 'closed', { cause: error, tokenError: error }),
+    );
+  }
+
+  /** Open the attempt's socket, presenting `token` (null: no credentials). */
+  private openSocket(token: string | null): void {
     let socket: WebSocketLike;
     try {
-      socket = new this.options.WebSocket(this.connectUrl());
+      const url = this.connectUrl();
+      const protocols = this.auth.protocols(token);
+      socket =
+        protocols === undefined
+          ? new this.options.WebSocket(url)
+          : new this.options.WebSocket(url, protocols);
     } catch (error) {
       // The URL was checked in the constructor; what is left (a CSP rule, a blocked port) will not change.
-      this.lose(CloseCode.Abnormal, 'could not create the WebSocket', 'closed', error);
+      this.lose(CloseCode.Abnormal, 'could not create the WebSocket', 'closed', {
+        cause: error,
+        final: true,
+      });
       return;
     }
     this.socket = socket;
     this.listen(socket);
-    this.connectDeadline = this.options.clock.now() + this.options.connectTimeoutMs;
-    this.timer.schedule(this.connectDeadline);
+    this.auth.present(socket, token, () => this.socket === socket);
   }
 
   /** The URL of the next attempt: the endpoint, plus `session=` to resume the last session. */
@@ -243,8 +297,11 @@ export class ClientConnection {
     const frame = decodeServerFrame(data);
     if (frame === null) return;
     if (frame.type === 'reply') this.requests.settle(frame);
-    else if (frame.type === 'ping') this.write({ type: 'pong' });
-    else if (frame.type === 'connected') this.connected(frame);
+    else if (frame.type === 'ping') {
+      // Not while `auth` is being checked: the server takes any frame but `auth` before it is done as a
+      // refusal to authenticate (4504), and an unanswered ping costs nothing.
+      if (!this.auth.awaitingReply) this.write({ type: 'pong' });
+    } else if (frame.type === 'connected') this.connected(frame);
     else this.hooks.push(frame);
   }
 
@@ -266,6 +323,7 @@ export class ClientConnection {
     this.infoValue = info;
     this.sessionId = info.sessionId;
     this.connectDeadline = Infinity;
+    this.auth.connected(frame.time);
     this.reconnector.connected(now);
     if (usable) {
       this.heartbeat = new HeartbeatMonitor(info.heartbeat, now);
@@ -289,9 +347,12 @@ export class ClientConnection {
   /** The single timer fired: time out requests and the connect attempt, run the heartbeat; returns the next deadline. */
   private onDue(now: number): number {
     let next = this.requests.expire(now);
-    if (this.stateValue === 'connecting' && this.socket !== null) {
+    if (this.stateValue === 'connecting' && (this.socket !== null || this.auth.fetchingToken)) {
       if (now >= this.connectDeadline) {
-        const reason = `no connected push within ${this.options.connectTimeoutMs} ms`;
+        const reason =
+          this.socket === null
+            ? `no token from the token provider within ${this.options.connectTimeoutMs} ms`
+            : `no connected push within ${this.options.connectTimeoutMs} ms`;
         this.lose(CloseCode.Abnormal, reason, 'terminate');
         return Infinity;
       }
@@ -333,16 +394,21 @@ export class ClientConnection {
 
   /**
    * The connection, or an attempt, ended without `close()`: let go of the socket, fail what waited on
-   * it, and either schedule the next attempt or stop trying. `cause` marks a failure no retry can fix.
+   * it, and either schedule the next attempt or stop trying.
    */
-  private lose(code: number, reason: string, how: Abandon, cause?: unknown): void {
+  private lose(code: number, reason: string, how: Abandon, failure: Failure = {}): void {
     const wasConnected = this.stateValue === 'connected';
+    // The reply to `auth` that explains this close (4504); abandon() forgets it.
+    const refusal = this.auth.refusal;
     this.abandon(how, code, reason);
     // The session belongs to whoever replaced us now: a later connect() must not take it back, or two
     // tabs would keep replacing each other.
     if (code === CloseCode.Replaced) this.sessionId = null;
     const verdict =
-      cause === undefined ? this.reconnector.lost(code, this.options.clock.now()) : { retry: false as const };
+      failure.final === true
+        ? { retry: false as const }
+        : this.reconnector.lost(code, this.options.clock.now());
+    const cause = failure.cause ?? refusal ?? undefined;
     const error = new ConnectionClosedError(
       code,
       reason,
@@ -351,6 +417,9 @@ export class ClientConnection {
     );
     this.requests.rejectAll(error);
     this.hooks.lost(`connection lost (${code}${reason === '' ? '' : `: ${reason}`})`);
+    if (failure.tokenError !== undefined) {
+      this.hooks.emit('tokenError', { error: failure.tokenError, during: 'connect', retry: verdict.retry });
+    }
     // Listeners run above and below may close the client; what they did wins.
     if (this.stateValue === 'closed') return;
     if (verdict.retry) {
@@ -369,6 +438,12 @@ export class ClientConnection {
     this.setState('disconnected', code, reason);
     if (this.stateValue !== 'disconnected') return;
     this.hooks.stopped();
+    if (code === CloseCode.Unauthorized) {
+      // Before `disconnected`, so that an application that gets a new token and calls connect() here
+      // is not told afterwards that the client stopped.
+      this.hooks.emit('unauthorized', { code, reason, error: unauthorizedError(refusal, reason) });
+      if (this.stateValue !== 'disconnected') return;
+    }
     this.hooks.emit('disconnected', { code, reason, reconnect: false });
   }
 
@@ -379,6 +454,7 @@ export class ClientConnection {
     this.infoValue = null;
     this.heartbeat = null;
     this.connectDeadline = Infinity;
+    this.auth.reset();
     this.timer.cancel();
     this.grace?.cancel();
     this.grace = null;

@@ -62,7 +62,8 @@ export interface MembershipChange {
 export interface DisconnectedEvent {
   /**
    * The WebSocket close code: 1006 when the socket dropped or never opened (or no `connected` push came
-   * within `connectTimeoutMs`); 4000 when the server went silent.
+   * within `connectTimeoutMs`, or the token provider failed: see the `tokenError` event); 4000 when the
+   * server went silent.
    */
   readonly code: number;
   readonly reason: string;
@@ -102,6 +103,47 @@ export interface ClosedEvent {
   readonly reason: string;
 }
 
+/** The connection's credentials were renewed in-band (`refresh`) before they expired. */
+export interface TokenRefreshedEvent {
+  /** When the new credentials expire: ms since the Unix epoch on the server's clock; null for never. */
+  readonly expiresAt: number | null;
+}
+
+/** Getting or renewing credentials failed. */
+export interface TokenErrorEvent {
+  /**
+   * What failed: a TokenProviderError (the provider threw or returned no usable token; its `cause` is
+   * what it threw), a ServerError (the server refused a `refresh`: `unauthorized`, `token_expired`, or
+   * `permission_denied` for another user's token; or, during `connect`, the server did not wait for
+   * `auth`), or a RequestTimeoutError (no reply to `refresh`).
+   */
+  readonly error: Error;
+  /**
+   * `connect`: a connection attempt failed before its socket opened (a `disconnected` event follows);
+   * `refresh`: an in-band renewal failed, and the connection stays up until its credentials expire.
+   */
+  readonly during: 'connect' | 'refresh';
+  /**
+   * Whether the client tries again: the next connection attempt after a backoff delay, or another refresh
+   * (a few, with backoff, before the credentials expire). After the last failed refresh the server closes
+   * the connection with 4004 once the credentials expire, and the client reconnects with a fresh token.
+   */
+  readonly retry: boolean;
+}
+
+/** The server refused the credentials and closed with 4504: the client stopped trying (`disconnected`). */
+export interface UnauthorizedEvent {
+  /** The close code, 4504. */
+  readonly code: number;
+  /** The close reason. */
+  readonly reason: string;
+  /**
+   * The server's refusal: code `unauthorized` (a bad token) or `token_expired` (an expired one), with the
+   * server's message; `unauthorized` with the close reason when no error reply preceded the close.
+   */
+  readonly error: ServerError;
+}
+
 /** Every event of a client, by name. `Data` types channel messages. */
 export interface ClientEvents<Data = unknown> {
   /** The connection state changed. */
@@ -130,4 +172,10 @@ export interface ClientEvents<Data = unknown> {
   leave: MembershipChange;
   /** An `error` push: a failure not tied to a request (for example a command sent without an id failed). */
   error: ServerError;
+  /** The credentials were renewed in-band before they expired. */
+  tokenRefreshed: TokenRefreshedEvent;
+  /** The token provider failed, or a refresh did; see `retry`. */
+  tokenError: TokenErrorEvent;
+  /** The server refused the credentials (close 4504); the client stopped trying. */
+  unauthorized: UnauthorizedEvent;
 }

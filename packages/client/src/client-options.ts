@@ -1,4 +1,5 @@
 /** Options of {@link SwitchboardClient}, their defaults and their validation. */
+import { MAX_TOKEN_LENGTH } from '@switchboard/protocol';
 import { Backoff } from './backoff.js';
 import type { BackoffOptions } from './backoff.js';
 import type { Clock } from './clock.js';
@@ -6,6 +7,7 @@ import { systemClock } from './clock.js';
 import { InvalidOptionError } from './errors.js';
 import type { NetworkEvents } from './reconnector.js';
 import type { SendQueueLimits } from './send-queue.js';
+import type { TokenSource, TokenTransport } from './token-source.js';
 import type { WebSocketConstructor } from './websocket-like.js';
 
 /** Options of a {@link SwitchboardClient}. */
@@ -56,6 +58,29 @@ export interface ClientOptions {
    * Default: `globalThis` when it has `addEventListener` (browsers, workers), else none; null for none.
    */
   readonly networkEvents?: NetworkEvents | null;
+  /**
+   * Credentials for a server with `auth`: a token (a JWT), or an async provider called before every
+   * connection attempt and before every refresh, which should return a token good for a while. A provider
+   * that throws fails the attempt, which is retried with backoff (`tokenError` event). With a provider,
+   * the client renews the credentials in-band before they expire (`refreshMarginMs`); a static string is
+   * never renewed, so once it expires the server closes with 4004 and then refuses it (4504).
+   * Default: none (no credentials).
+   */
+  readonly token?: TokenSource;
+  /**
+   * How the token reaches the server. `first-message`: an `auth` command as the first frame, refused with
+   * an error and close 4504, which the client reports (`unauthorized`) and stops on. `subprotocol`: in the
+   * handshake as `switchboard.bearer.<token>` beside `switchboard.v1`, refused with HTTP 401, which a
+   * browser reports as a plain 1006 drop, so a bad token is retried like a network failure. Use
+   * `subprotocol` with a server that accepts anonymous connections (`allowAnonymous`), which takes a
+   * handshake without credentials as anonymous instead of waiting for `auth`. Default `first-message`.
+   */
+  readonly tokenTransport?: TokenTransport;
+  /**
+   * Renew the credentials this long before they expire (ms), or at half their remaining lifetime when that
+   * is sooner (short-lived tokens). Only with a token provider. Default 30000.
+   */
+  readonly refreshMarginMs?: number;
   /** Time and timers. Default: the system clock; tests pass a fake one. */
   readonly clock?: Clock;
   /**
@@ -71,6 +96,12 @@ export const DEFAULT_REQUEST_TIMEOUT_MS = 10_000;
 /** Default of {@link ClientOptions.connectTimeoutMs}. */
 export const DEFAULT_CONNECT_TIMEOUT_MS = 10_000;
 
+/** Default of {@link ClientOptions.tokenTransport}. */
+export const DEFAULT_TOKEN_TRANSPORT: TokenTransport = 'first-message';
+
+/** Default of {@link ClientOptions.refreshMarginMs}. */
+export const DEFAULT_REFRESH_MARGIN_MS = 30_000;
+
 /** The options after defaults and validation. */
 export interface ResolvedClientOptions {
   readonly WebSocket: WebSocketConstructor;
@@ -82,6 +113,10 @@ export interface ResolvedClientOptions {
   readonly sessionId: string | null;
   readonly offlineQueue: SendQueueLimits;
   readonly networkEvents: NetworkEvents | null;
+  /** Null: connect without credentials. */
+  readonly token: TokenSource | null;
+  readonly tokenTransport: TokenTransport;
+  readonly refreshMarginMs: number;
   readonly clock: Clock;
 }
 
@@ -127,6 +162,9 @@ export function resolveClientOptions(url: string, options: ClientOptions): Resol
     sessionId,
     offlineQueue: options.offlineQueue ?? {},
     networkEvents: options.networkEvents === undefined ? defaultNetworkEvents() : options.networkEvents,
+    token: validateToken(options.token),
+    tokenTransport: validateTransport(options.tokenTransport ?? DEFAULT_TOKEN_TRANSPORT),
+    refreshMarginMs: validateTimeout('refreshMarginMs', options.refreshMarginMs ?? DEFAULT_REFRESH_MARGIN_MS),
     clock: options.clock ?? systemClock,
   };
 }
@@ -142,6 +180,23 @@ export function validateTimeout(option: string, value: unknown): number {
 function validateBoolean(option: string, value: unknown): boolean {
   if (typeof value !== 'boolean') throw new InvalidOptionError(option, value, 'true or false');
   return value;
+}
+
+function validateToken(value: unknown): TokenSource | null {
+  if (value === undefined) return null;
+  if (typeof value === 'function') return value as TokenSource;
+  if (typeof value === 'string' && value !== '' && value.length <= MAX_TOKEN_LENGTH) return value;
+  throw new InvalidOptionError(
+    'token',
+    // A credential never appears in an error message (they end up in logs and bug reports).
+    typeof value === 'string' ? '<redacted>' : value,
+    `a string of 1 to ${MAX_TOKEN_LENGTH} characters, or a function returning a promise of one`,
+  );
+}
+
+function validateTransport(value: unknown): TokenTransport {
+  if (value === 'first-message' || value === 'subprotocol') return value;
+  throw new InvalidOptionError('tokenTransport', value, "'first-message' or 'subprotocol'");
 }
 
 /** `globalThis` where it emits `online` (browsers, workers); Node has no such events. */

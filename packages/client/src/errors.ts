@@ -23,6 +23,11 @@ export const ClientErrorCode = {
   MessageDropped: 'message_dropped',
   /** The subscription ended (unsubscribed) before it was in sync. */
   Unsubscribed: 'unsubscribed',
+  /**
+   * The `token` provider threw, rejected, returned something that is not a token, or returned a token that
+   * expires no later than the one it was meant to replace.
+   */
+  TokenProvider: 'token_provider_failed',
 } as const;
 
 /** One of the codes in {@link ClientErrorCode}. */
@@ -120,6 +125,17 @@ export class UnsubscribedError extends SwitchboardClientError {
     options?: { cause?: unknown },
   ) {
     super(ClientErrorCode.Unsubscribed, `subscription to ${channel} ended: ${reason}`, options);
+  }
+}
+
+/**
+ * The `token` provider did not produce a usable token; `cause` is what it threw or rejected with, if
+ * anything. The connection attempt (or the refresh) it was for failed and is retried with backoff.
+ */
+export class TokenProviderError extends SwitchboardClientError {
+  override name = 'TokenProviderError';
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(ClientErrorCode.TokenProvider, message, options);
   }
 }
 

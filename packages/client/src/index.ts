@@ -1,5 +1,10 @@
 export { SwitchboardClient } from './client.js';
-export { DEFAULT_CONNECT_TIMEOUT_MS, DEFAULT_REQUEST_TIMEOUT_MS } from './client-options.js';
+export {
+  DEFAULT_CONNECT_TIMEOUT_MS,
+  DEFAULT_REFRESH_MARGIN_MS,
+  DEFAULT_REQUEST_TIMEOUT_MS,
+  DEFAULT_TOKEN_TRANSPORT,
+} from './client-options.js';
 export type { ClientOptions } from './client-options.js';
 export type {
   ChannelMessage,
@@ -12,7 +17,12 @@ export type {
   MembershipChange,
   ReconnectingEvent,
   ServerMessage,
+  TokenErrorEvent,
+  TokenRefreshedEvent,
+  UnauthorizedEvent,
 } from './client-events.js';
+export type { TokenProvider, TokenSource, TokenTransport } from './token-source.js';
+export { REFRESH_RETRIES } from './token-refresher.js';
 export type {
   HistoryOptions,
   NotifyCommand,
@@ -42,6 +52,7 @@ export type { Listener } from './emitter.js';
 export type { Clock, TimerHandle } from './clock.js';
 export { systemClock } from './clock.js';
 export type {
+  OpenEventTarget,
   SocketCloseEvent,
   SocketMessageEvent,
   WebSocketConstructor,
@@ -57,6 +68,7 @@ export {
   RequestTimeoutError,
   ServerError,
   SwitchboardClientError,
+  TokenProviderError,
   UnsubscribedError,
 } from './errors.js';
 export { Backoff, BACKOFF_DEFAULTS } from './backoff.js';

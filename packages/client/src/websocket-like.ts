@@ -23,5 +23,18 @@ export interface WebSocketLike {
   addEventListener(type: 'error', listener: () => void): void;
 }
 
-/** A WebSocket constructor: `globalThis.WebSocket` in browsers (and Node 22+), `ws` on Node 20. */
-export type WebSocketConstructor = new (url: string) => WebSocketLike;
+/**
+ * The `open` event, on which first-message authentication sends its `auth` frame (browsers and `ws` refuse
+ * a send before it). Kept apart from {@link WebSocketLike} so that existing implementations of it stay
+ * valid: a socket used with the `token` option and the `first-message` transport must emit `open`, as the
+ * browser's `WebSocket` and `ws` do.
+ */
+export interface OpenEventTarget {
+  addEventListener(type: 'open', listener: () => void): void;
+}
+
+/**
+ * A WebSocket constructor: `globalThis.WebSocket` in browsers (and Node 22+), `ws` on Node 20. The client
+ * passes `protocols` only with the `subprotocol` token transport.
+ */
+export type WebSocketConstructor = new (url: string, protocols?: string[]) => WebSocketLike;

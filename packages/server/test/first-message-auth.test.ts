@@ -133,3 +133,23 @@ test('room clients refresh in-band too; an authentication backend outage closes 
     await t.stop();
   }
 });
+
+test('a pong while a slow auth is being verified does not count as a non-auth first frame', async () => {
+  const slow: Authenticator = {
+    authenticate: () => Promise.resolve({ ok: 'deferred' }),
+    verifyToken: (token) => new Promise((resolve) => setTimeout(() => void verify(token).then(resolve), 300)),
+  };
+  const t = await startServer({ authenticator: slow, heartbeatIntervalMs: 50, heartbeatTimeoutMs: 1000 });
+  try {
+    const client = await connect(`${t.wsUrl}/ws`, { autoPong: false });
+    client.ws.on('message', (data) => {
+      if (data.toString() === '{"type":"ping"}') client.send({ type: 'pong' });
+    });
+    client.send({ id: 1, type: 'auth', token: `user:ivy:${inAnHour()}` });
+    assert.equal(((await client.reply(1, 3000))['result'] as { userId: string }).userId, 'ivy');
+    assert.equal((await client.nextOfType('connected'))['userId'], 'ivy');
+    client.close();
+  } finally {
+    await t.stop();
+  }
+});

@@ -596,6 +596,9 @@ export class Hub implements BrokerHandler {
   /** Before authentication only `{"type":"auth","token":...}` is accepted, in either wire format. */
   private receiveFirstFrame(connection: Connection, text: string): void {
     const decoded = decodeCommand(text, { maxChannelLength: this.limits.maxChannelLength });
+    // Heartbeat traffic is not "something else first": a client answering our ping while its `auth` is
+    // being verified (a slow identity provider) must not be refused for it.
+    if (decoded.ok && (decoded.command.type === 'pong' || decoded.command.type === 'ping')) return;
     if (decoded.ok && decoded.command.type === 'auth') {
       this.authCommand(connection, 'auth', decoded.command.token, decoded.command.id);
       return;
