@@ -2,34 +2,21 @@
  * The offline queue: publish, send and notify made while the client is not connected wait, then go out in
  * order once it is connected and its subscriptions are back; what overflows (or is cleared) is reported.
  */
-import { afterEach, beforeEach, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import WebSocket from 'ws';
 import { MessageDroppedError, SwitchboardClient } from '../src/index.js';
 import type { ClientOptions, DroppedEvent } from '../src/index.js';
-import { nextEvent, record, startServer } from './helpers.js';
+import { nextEvent, record, testScope } from './helpers.js';
 import type { TestServer } from './helpers.js';
 import { TcpProxy } from './tcp-proxy.js';
 
-let cleanups: (() => Promise<void> | void)[] = [];
-
-beforeEach(() => {
-  cleanups = [];
-});
-
-afterEach(async () => {
-  for (const fn of cleanups.reverse()) await fn();
-});
-
-async function server(options: Parameters<typeof startServer>[0] = {}): Promise<TestServer> {
-  const t = await startServer({ shutdownTimeoutMs: 200, ...options });
-  cleanups.push(() => t.stop());
-  return t;
-}
+const scope = testScope({ shutdownTimeoutMs: 200 });
+const server = scope.server;
 
 function client(url: string, options: ClientOptions = {}): SwitchboardClient {
   const c = new SwitchboardClient(url, { WebSocket, backoff: { minDelayMs: 5, maxDelayMs: 20 }, ...options });
-  cleanups.push(() => c.close());
+  scope.defer(() => c.close());
   return c;
 }
 
@@ -88,7 +75,7 @@ describe('offline queue', () => {
   it('queues while reconnecting after a cut, and later calls wait behind the queued ones', async () => {
     const t = await server();
     const proxy = await TcpProxy.start(t.url);
-    cleanups.push(() => proxy.close());
+    scope.defer(() => proxy.close());
     const other = await watcher(t, 'q');
     const c = client(proxy.url(t.url));
     await c.connect();

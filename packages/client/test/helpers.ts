@@ -1,3 +1,4 @@
+import { afterEach, beforeEach } from 'node:test';
 /**
  * Test harness: a real Switchboard server on 127.0.0.1 and a free port, and event-driven waits. Every
  * wait has a deadline, so a broken test fails with a message instead of hanging.
@@ -63,4 +64,33 @@ export function record<Data, K extends keyof ClientEvents<Data>>(
   const seen: ClientEvents<Data>[K][] = [];
   client.on(event, (payload) => seen.push(payload));
   return seen;
+}
+
+/** A test file's per-test scope: servers it starts and functions it defers are stopped or run, last first. */
+export interface TestScope {
+  /** Start a server (with the scope's defaults) that is stopped after the current test. */
+  server(options?: ServerOptions): Promise<TestServer>;
+  /** Run `fn` after the current test (cleanups run in reverse order of registration). */
+  defer(fn: () => Promise<void> | void): void;
+}
+
+/** Register per-test cleanup hooks in the calling test file; call once at its top level. */
+export function testScope(defaults: ServerOptions = {}): TestScope {
+  let cleanups: (() => Promise<void> | void)[] = [];
+  beforeEach(() => {
+    cleanups = [];
+  });
+  afterEach(async () => {
+    for (const fn of cleanups.reverse()) await fn();
+  });
+  return {
+    async server(options = {}) {
+      const t = await startServer({ ...defaults, ...options });
+      cleanups.push(() => t.stop());
+      return t;
+    },
+    defer(fn) {
+      cleanups.push(fn);
+    },
+  };
 }

@@ -3,42 +3,29 @@
  * published while away replayed exactly once, the resumed session that ran ahead of what the client
  * received, a second instance replacing the first (4500, no reconnect), and honest state loss.
  */
-import { afterEach, beforeEach, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import WebSocket from 'ws';
 import { SwitchboardClient } from '../src/index.js';
 import type { ClientOptions, StateLostEvent, SubscribedEvent, Subscription } from '../src/index.js';
-import { nextEvent, record, startServer } from './helpers.js';
+import { nextEvent, record, testScope } from './helpers.js';
 import type { TestServer } from './helpers.js';
 import { ManualClock } from './manual-clock.js';
 import { spy } from './socket-spy.js';
 import { TcpProxy } from './tcp-proxy.js';
 
-let cleanups: (() => Promise<void> | void)[] = [];
-
-beforeEach(() => {
-  cleanups = [];
-});
-
-afterEach(async () => {
-  for (const fn of cleanups.reverse()) await fn();
-});
-
-async function server(options: Parameters<typeof startServer>[0] = {}): Promise<TestServer> {
-  const t = await startServer({ shutdownTimeoutMs: 200, ...options });
-  cleanups.push(() => t.stop());
-  return t;
-}
+const scope = testScope({ shutdownTimeoutMs: 200 });
+const server = scope.server;
 
 async function proxied(t: TestServer, options: ClientOptions = {}) {
   const proxy = await TcpProxy.start(t.url);
-  cleanups.push(() => proxy.close());
+  scope.defer(() => proxy.close());
   const c = new SwitchboardClient(proxy.url(t.url), {
     WebSocket,
     backoff: { minDelayMs: 5, maxDelayMs: 20 },
     ...options,
   });
-  cleanups.push(() => c.close());
+  scope.defer(() => c.close());
   return { proxy, c };
 }
 
@@ -154,13 +141,13 @@ describe('recovery', () => {
     const clock = new ManualClock();
     const wire = spy();
     const a = new SwitchboardClient(t.url, { WebSocket: wire.WebSocket, clock });
-    cleanups.push(() => a.close());
+    scope.defer(() => a.close());
     const info = await a.connect();
     await a.subscribe('shared').ready({ timeoutMs: 3000 });
     const reconnecting = record(a, 'reconnecting');
     const replaced = nextEvent(a, 'disconnected');
     const b = new SwitchboardClient(t.url, { WebSocket, sessionId: info.sessionId });
-    cleanups.push(() => b.close());
+    scope.defer(() => b.close());
     const taken = await b.connect();
     assert.equal(taken.sessionId, info.sessionId);
     assert.equal(taken.resumed, true);
