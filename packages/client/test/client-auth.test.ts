@@ -9,8 +9,8 @@ import assert from 'node:assert/strict';
 import { SignJWT } from 'jose';
 import WebSocket from 'ws';
 import { ConnectionClosedError, ServerError, SwitchboardClient, TokenProviderError } from '../src/index.js';
-import type { ClientOptions, Subscription, TokenErrorEvent } from '../src/index.js';
-import { nextEvent, record, startServer } from './helpers.js';
+import type { ClientOptions, TokenErrorEvent } from '../src/index.js';
+import { nextEvent, record, startServer, ids } from './helpers.js';
 import type { TestServer } from './helpers.js';
 import { ManualClock } from './manual-clock.js';
 import { TcpProxy } from './tcp-proxy.js';
@@ -70,31 +70,6 @@ function provider(next: (call: number) => Promise<string>) {
     },
   };
   return state;
-}
-
-/** Ids `sub` delivered, and a wait for the id `id`. */
-function ids(sub: Subscription) {
-  const seen: number[] = [];
-  const waiters: { id: number; resolve: () => void }[] = [];
-  sub.on('message', (m) => {
-    if (m.id !== undefined) seen.push(m.id);
-    for (const w of waiters) if (m.id === w.id) w.resolve();
-  });
-  return {
-    seen,
-    until: (id: number): Promise<void> =>
-      new Promise((resolve, reject) => {
-        if (seen.includes(id)) return resolve();
-        const timer = setTimeout(() => reject(new Error(`no ${id}; saw ${JSON.stringify(seen)}`)), 5000);
-        waiters.push({
-          id,
-          resolve: () => {
-            clearTimeout(timer);
-            resolve();
-          },
-        });
-      }),
-  };
 }
 
 async function publish(t: TestServer, channel: string, from: number, to: number): Promise<void> {

@@ -1,35 +1,16 @@
 /** The client against a real Switchboard server on a free port. */
-import { afterEach, beforeEach, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import WebSocket from 'ws';
 import { ApplicationError } from '@switchboard/server';
 import { ConnectionClosedError, ServerError, SwitchboardClient, UnsubscribedError } from '../src/index.js';
 import type { ChannelMessage, StateChange, SubscribedEvent } from '../src/index.js';
-import { newClient, nextEvent, record, startServer } from './helpers.js';
-import type { TestServer } from './helpers.js';
+import { newClient, nextEvent, record, startServer, testScope } from './helpers.js';
 
 /** Closers of the current test's clients, run before its server stops. */
-let cleanups: (() => void)[] = [];
-const cleanup = (fn: () => void): void => {
-  cleanups.push(fn);
-};
-let servers: TestServer[] = [];
-
-async function server(options: Parameters<typeof startServer>[0] = {}): Promise<TestServer> {
-  const t = await startServer(options);
-  servers.push(t);
-  return t;
-}
-
-beforeEach(() => {
-  cleanups = [];
-  servers = [];
-});
-
-afterEach(async () => {
-  for (const fn of cleanups) fn();
-  await Promise.all(servers.map((t) => t.stop()));
-});
+const scope = testScope();
+const server = scope.server;
+const cleanup = scope.defer;
 
 describe('connect', () => {
   it('resolves with the connected push and exposes it as the connection', async () => {

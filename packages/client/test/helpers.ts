@@ -7,7 +7,7 @@ import WebSocket from 'ws';
 import { createServer } from '@switchboard/server';
 import type { ServerOptions, SwitchboardServer } from '@switchboard/server';
 import { SwitchboardClient } from '../src/index.js';
-import type { ClientEvents, ClientOptions } from '../src/index.js';
+import type { ClientEvents, ClientOptions, Subscription } from '../src/index.js';
 
 /** A running server and its v1 endpoint. */
 export interface TestServer {
@@ -92,5 +92,33 @@ export function testScope(defaults: ServerOptions = {}): TestScope {
     defer(fn) {
       cleanups.push(fn);
     },
+  };
+}
+
+/** The ids a subscription delivered, and a wait (bounded by `timeoutMs`) until it delivered `id`. */
+export function ids(
+  sub: Subscription,
+  timeoutMs = 5000,
+): { seen: number[]; until(id: number): Promise<void> } {
+  const seen: number[] = [];
+  const waiters: { id: number; resolve: () => void }[] = [];
+  sub.on('message', (m) => {
+    if (m.id !== undefined) seen.push(m.id);
+    for (const w of waiters) if (m.id === w.id) w.resolve();
+  });
+  return {
+    seen,
+    until: (id: number): Promise<void> =>
+      new Promise((resolve, reject) => {
+        if (seen.includes(id)) return resolve();
+        const timer = setTimeout(() => reject(new Error(`no ${id}; saw ${JSON.stringify(seen)}`)), timeoutMs);
+        waiters.push({
+          id,
+          resolve: () => {
+            clearTimeout(timer);
+            resolve();
+          },
+        });
+      }),
   };
 }

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import WebSocket from 'ws';
 import { SwitchboardClient } from '../src/index.js';
 import type { ClientOptions, StateLostEvent, SubscribedEvent, Subscription } from '../src/index.js';
-import { nextEvent, record, testScope } from './helpers.js';
+import { nextEvent, record, testScope, ids } from './helpers.js';
 import type { TestServer } from './helpers.js';
 import { ManualClock } from './manual-clock.js';
 import { spy } from './socket-spy.js';
@@ -27,31 +27,6 @@ async function proxied(t: TestServer, options: ClientOptions = {}) {
   });
   scope.defer(() => c.close());
   return { proxy, c };
-}
-
-/** Ids `sub` delivered, and a wait for the id `id`. */
-function ids(sub: Subscription) {
-  const seen: number[] = [];
-  const waiters: { id: number; resolve: () => void }[] = [];
-  sub.on('message', (m) => {
-    if (m.id !== undefined) seen.push(m.id);
-    for (const w of waiters) if (m.id === w.id) w.resolve();
-  });
-  return {
-    seen,
-    until: (id: number): Promise<void> =>
-      new Promise((resolve, reject) => {
-        if (seen.includes(id)) return resolve();
-        const timer = setTimeout(() => reject(new Error(`no ${id}; saw ${JSON.stringify(seen)}`)), 3000);
-        waiters.push({
-          id,
-          resolve: () => {
-            clearTimeout(timer);
-            resolve();
-          },
-        });
-      }),
-  };
 }
 
 function nextSubscribed(sub: Subscription): Promise<SubscribedEvent> {

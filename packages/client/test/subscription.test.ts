@@ -1,35 +1,16 @@
 /** Subscriptions against a real server: states and events, gaps, server resubscribes, `since`, history, presence, typing. */
-import { afterEach, beforeEach, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import WebSocket from 'ws';
 import { SwitchboardClient } from '../src/index.js';
 import type { ChannelMessage, SubscribedEvent, Subscription, SubscriptionStateChange } from '../src/index.js';
 import { queryUserAuthenticator } from '../../server/test/helpers.js';
-import { newClient, nextEvent, startServer } from './helpers.js';
-import type { TestServer } from './helpers.js';
+import { newClient, nextEvent, testScope } from './helpers.js';
 import { spy } from './socket-spy.js';
 
-let cleanups: (() => void)[] = [];
-const cleanup = (fn: () => void): void => {
-  cleanups.push(fn);
-};
-let servers: TestServer[] = [];
-
-async function server(options: Parameters<typeof startServer>[0] = {}): Promise<TestServer> {
-  const t = await startServer(options);
-  servers.push(t);
-  return t;
-}
-
-beforeEach(() => {
-  cleanups = [];
-  servers = [];
-});
-
-afterEach(async () => {
-  for (const fn of cleanups) fn();
-  await Promise.all(servers.map((t) => t.stop()));
-});
+const scope = testScope();
+const server = scope.server;
+const cleanup = scope.defer;
 
 /** Every message of `sub`, and a wait for the one with id `id`. */
 function collect<D>(sub: Subscription<D>) {

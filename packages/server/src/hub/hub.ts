@@ -458,7 +458,7 @@ export class Hub implements BrokerHandler {
     for (const frame of held ?? []) this.write(connection, frame, false);
     for (const j of joined) {
       this.channels.writeMissed(connection, j.channel, j.missed, j.position.epoch);
-      this.channels.release(connection, j.channel, lastOffset(j), j.hold);
+      this.channels.release(connection, j.channel, j.position.offset, j.hold);
     }
   }
 
@@ -492,7 +492,7 @@ export class Hub implements BrokerHandler {
         epoch: joined.position.epoch,
       });
     }
-    this.channels.release(connection, room, lastOffset(joined), joined.hold);
+    this.channels.release(connection, room, joined.position.offset, joined.hold);
   }
 
   /** Close a connection with `code`; it leaves every registry at once. Idempotent. */
@@ -672,7 +672,7 @@ export class Hub implements BrokerHandler {
       const joined = outcome.value;
       if (id !== undefined) this.write(connection, Buffer.from(renderSubscribeReply(id, joined)), false);
       else this.channels.writeMissed(connection, channel, joined.missed, joined.position.epoch);
-      this.channels.release(connection, channel, lastOffset(joined), joined.hold);
+      this.channels.release(connection, channel, joined.position.offset, joined.hold);
     });
   }
 
@@ -981,9 +981,4 @@ export class Hub implements BrokerHandler {
       this.options.logger.error({ err: error, hook: name }, 'hook failed');
     }
   }
-}
-
-/** The last offset a subscription's reply covered (its missed messages all come at or before it). */
-function lastOffset(joined: Joined): number {
-  return joined.position.offset;
 }
