@@ -43,6 +43,17 @@ export class InvalidArgumentError extends SwitchboardError {
 }
 
 /**
+ * A backend the operation needs (Redis) is unreachable or too slow. Temporary: the operation was not
+ * performed (a publish took no offset) and may be retried; clients get `unavailable` (HTTP 503).
+ */
+export class BackendUnavailableError extends SwitchboardError {
+  override name = 'BackendUnavailableError';
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(ErrorCode.Unavailable, message, options);
+  }
+}
+
+/**
  * Thrown by an application `onMessage` hook to answer a `send` command with a specific error code; any
  * other thrown error becomes `application_error` with a generic message (internals never leak).
  */

@@ -15,6 +15,8 @@ import type { AuthorizeHook, ChannelPermissions, Permission } from './auth/autho
 import { originPatternProblem } from './http/origin.js';
 import { trustedProxyProblem } from './http/client-ip.js';
 import { InvalidOptionError } from './errors.js';
+import type { TicketStore } from './auth/ticket-store.js';
+import type { EngineHealth, NodeRegistry } from './engine/node-registry.js';
 
 /** Settings for the channels whose names match `pattern` (`*` matches any run of characters). */
 export interface ChannelRule {
@@ -29,11 +31,21 @@ export interface ChannelRule {
   readonly permissions?: ChannelPermissions;
 }
 
-/** The three stores a deployment shares between nodes. */
+/** What a deployment shares between nodes: the memory engine (one process) or Redis. */
 export interface Engine {
   readonly broker: Broker;
   readonly history: HistoryStore;
   readonly presence: PresenceStore;
+  /** This node's id, when the engine chose it (it names the node's routes in a shared backend). */
+  readonly nodeId?: string;
+  /** One-time tickets shared by every node. Default: the `auth` options' store, else one in memory. */
+  readonly tickets?: TicketStore;
+  /** Cluster-wide counts for /stats. Absent: this node is the whole deployment. */
+  readonly nodes?: NodeRegistry;
+  /** Whether the backend can serve now; `/ready` answers 503 while it cannot. Absent: always ready. */
+  health?(): EngineHealth;
+  /** Release what the parts share (connections), after the hub has closed each part. */
+  close?(): Promise<void>;
 }
 
 /** Why a connection closed, as given to the disconnect hook. */

@@ -46,6 +46,7 @@ import { silentLogger } from './util/logger.js';
 import type { Logger } from './util/logger.js';
 import { resolveLimits, validateOtherOptions } from './server-options.js';
 import type { Engine, ResolvedLimits, ServerOptions } from './server-options.js';
+import type { ClusterCounts } from './engine/node-registry.js';
 import { InvalidArgumentError, ServerNotRunningError, TlsLoadError } from './errors.js';
 import { TlsCertificate } from './http/tls.js';
 
@@ -58,12 +59,20 @@ type LimitRefusal = Omit<AdmissionRefusal, 'limit' | 'status'> & {
 /** Lifecycle of a server: it only moves forward. */
 export type ServerState = 'idle' | 'starting' | 'running' | 'stopping' | 'stopped';
 
+/** The longest idempotency key a publish may carry. */
+const MAX_IDEMPOTENCY_KEY = 128;
+
 /** Options of a publish through the library API. */
 export interface PublishOptions {
   /** Skip history; may be dropped under backpressure. Default false. */
   readonly ephemeral?: boolean;
   /** Do not deliver to this connection or user (typically the sender). */
   readonly exclude?: Exclusion;
+  /**
+   * Makes a retried publish safe: a second publish to the channel with the same key within the
+   * idempotency window (5 minutes) resolves with the first one's id and is not delivered again.
+   */
+  readonly idempotencyKey?: string;
 }
 
 /** Options of sends to users and broadcasts. */
@@ -113,7 +122,7 @@ export interface HistoryResult {
  */
 export class SwitchboardServer {
   /** This node's id, the prefix of every connection id it assigns. */
-  readonly nodeId = randomBytes(4).toString('hex');
+  readonly nodeId: string;
   private stateValue: ServerState = 'idle';
   private readonly limits: ResolvedLimits;
   private readonly hub: Hub;
@@ -147,10 +156,17 @@ export class SwitchboardServer {
     this.logger = options.logger ?? silentLogger;
     this.metrics = options.metrics ?? new PrometheusMetrics();
     this.engine = options.engine ?? createMemoryEngine(this.clock);
+    this.nodeId = this.engine.nodeId ?? randomBytes(4).toString('hex');
+    // Tickets minted on one node must open connections on any: a shared engine's store wins over the
+    // in-memory default (an explicit auth.ticketStore still wins over both).
+    const auth =
+      options.auth !== undefined &&
+      options.auth.ticketStore === undefined &&
+      this.engine.tickets !== undefined
+        ? { ...options.auth, ticketStore: this.engine.tickets }
+        : options.auth;
     this.tokenAuthenticator =
-      options.auth === undefined
-        ? null
-        : new TokenAuthenticator(options.auth, { clock: this.clock, logger: this.logger });
+      auth === undefined ? null : new TokenAuthenticator(auth, { clock: this.clock, logger: this.logger });
     this.authenticator = options.authenticator ?? this.tokenAuthenticator ?? new AnonymousAuthenticator();
     this.basePath = options.basePath ?? '';
     this.origins = new OriginPolicy(options.allowedOrigins, options.requireOrigin ?? false);
@@ -233,6 +249,7 @@ export class SwitchboardServer {
       if (this.tls !== null) await this.reloadTls();
       if (this.options.demo === true) this.demoPage = await loadDemoPage();
       await this.hub.start();
+      await this.engine.nodes?.start(() => this.hub.counts());
       this.attachListeners();
       if (this.ownsHttpServer) {
         await new Promise<void>((resolve, reject) => {
@@ -247,6 +264,7 @@ export class SwitchboardServer {
     } catch (error) {
       // A failed start (EADDRINUSE, a broker that cannot connect) leaves nothing running behind it.
       await this.hub.shutdown().catch(() => {});
+      await this.closeEngine();
       this.detachListeners?.();
       this.detachListeners = null;
       this.stateValue = 'stopped';
@@ -288,6 +306,7 @@ export class SwitchboardServer {
       await this.hub.closeAll(CloseCode.GoingAway, 'server shutting down', this.limits.shutdownTimeoutMs);
     }
     await this.hub.shutdown();
+    await this.closeEngine();
     await this.transport.close();
     this.detachListeners?.();
     if (this.ownsHttpServer && this.http.listening) {
@@ -306,12 +325,33 @@ export class SwitchboardServer {
   }
 
   /** Publish to a channel on every node. Resolves with the message id (absent for ephemeral messages). */
-  async publish(channel: string, data: unknown, options: PublishOptions = {}): Promise<{ id?: number }> {
+  async publish(
+    channel: string,
+    data: unknown,
+    options: PublishOptions = {},
+  ): Promise<{ id?: number; duplicate?: boolean }> {
     this.assertRunning();
     const problem = channelNameProblem(channel, this.limits.maxChannelLength);
     if (problem !== null) throw new InvalidArgumentError(ErrorCode.InvalidChannel, problem);
-    const publication = await this.hub.publish(channel, data, options.ephemeral ?? false, options.exclude);
-    return publication.id === undefined ? {} : { id: publication.id };
+    const key = options.idempotencyKey;
+    if (
+      key !== undefined &&
+      (typeof key !== 'string' || key.length === 0 || key.length > MAX_IDEMPOTENCY_KEY)
+    ) {
+      throw new InvalidArgumentError(
+        ErrorCode.BadRequest,
+        `idempotencyKey must be a string of 1 to ${MAX_IDEMPOTENCY_KEY} characters`,
+      );
+    }
+    const publication = await this.hub.publish(
+      channel,
+      data,
+      options.ephemeral ?? false,
+      options.exclude,
+      key,
+    );
+    if (publication.id === undefined) return {};
+    return publication.duplicate === true ? { id: publication.id, duplicate: true } : { id: publication.id };
   }
 
   /** Send to every connection of a user, on every node. */
@@ -423,6 +463,46 @@ export class SwitchboardServer {
     const outcome = await this.hub.presenceStats(channel);
     if (!outcome.ok) throw new InvalidArgumentError(outcome.code, outcome.message);
     return outcome.value;
+  }
+
+  /** Withdraw this node from the shared registry and release the engine's connections; never throws. */
+  private async closeEngine(): Promise<void> {
+    await this.engine.nodes?.close().catch((error: unknown) => {
+      this.logger.warn({ err: error }, 'leaving the node registry failed');
+    });
+    await this.engine.close?.().catch((error: unknown) => {
+      this.logger.warn({ err: error }, 'closing the engine failed');
+    });
+  }
+
+  /**
+   * Whether this server should get traffic: running, and its engine can serve (Redis reachable, pub/sub
+   * delivering). `/ready` answers 503 with the reason while it cannot; `/health` stays 200.
+   */
+  readiness(): {
+    ready: boolean;
+    status: string;
+    reason?: string;
+    details?: Readonly<Record<string, unknown>>;
+  } {
+    if (this.stateValue !== 'running') return { ready: false, status: this.stateValue };
+    const health = this.engine.health?.();
+    if (health === undefined || health.ready) return { ready: true, status: 'ready' };
+    return {
+      ready: false,
+      status: 'not_ready',
+      ...(health.reason === undefined ? {} : { reason: health.reason }),
+      ...(health.details === undefined ? {} : { details: health.details }),
+    };
+  }
+
+  /**
+   * Counts across every node of the deployment (the engine's node registry); this node's own figures when
+   * the engine has no registry (one node is the whole deployment).
+   */
+  async clusterCounts(): Promise<ClusterCounts> {
+    if (this.engine.nodes === undefined) return { nodes: 1, ...this.hub.counts() };
+    return this.engine.nodes.counts();
   }
 
   /** The /stats document. */
@@ -665,12 +745,24 @@ export class SwitchboardServer {
     const router = this.router;
     router.add('GET', '/health', ({ res }) => sendJson(res, 200, { status: 'ok' }));
     router.add('GET', '/ready', ({ res }) => {
-      if (this.stateValue === 'running') sendJson(res, 200, { status: 'ready' });
-      else sendJson(res, 503, { status: this.stateValue });
+      const { ready, ...body } = this.readiness();
+      sendJson(res, ready ? 200 : 503, body);
     });
-    router.add('GET', '/stats', ({ req, res }) => {
-      if (!guard.allows(req)) sendError(res, ErrorCode.Unauthorized, 'missing or wrong API key', 401);
-      else sendJson(res, 200, this.stats());
+    router.add('GET', '/stats', async ({ req, res }) => {
+      if (!guard.allows(req)) {
+        sendError(res, ErrorCode.Unauthorized, 'missing or wrong API key', 401);
+        return;
+      }
+      const local = this.stats();
+      // The cluster figures need the shared backend; when it is away /stats still answers for this node.
+      const cluster = await this.clusterCounts().then(
+        (counts) => ({ cluster: counts }),
+        (error: unknown) => ({
+          cluster: null,
+          clusterError: error instanceof Error ? error.message : String(error),
+        }),
+      );
+      sendJson(res, 200, { ...local, ...cluster });
     });
     if (this.options.metricsEndpoint ?? true) {
       router.add('GET', '/metrics', async ({ res }) => {

@@ -128,7 +128,7 @@ describe('parseCommandLine', () => {
 
   test('every numeric option is read from its variable and from its flag', () => {
     for (const spec of OPTION_TABLE) {
-      if (spec.type !== 'number') continue;
+      if (spec.type !== 'number' || spec.name === 'workers') continue;
       // default + 1 is in bounds for every option and keeps timeout >= 2 x interval.
       const value = spec.default + 1;
       assert.equal(config([], { [spec.env]: String(value) }).server[spec.name], value, spec.env);
@@ -137,6 +137,34 @@ describe('parseCommandLine', () => {
       assert.equal(config([`${spec.flag}=${value}`]).server[spec.name], value, `${spec.flag}=`);
     }
     assert.equal(config(['--error-refill-per-second', '0.5']).server.errorRefillPerSecond, 0.5);
+  });
+
+  test('Redis and workers: REDIS_URL or --redis-url selects the Redis engine; workers need it', () => {
+    assert.equal(config([]).redis, undefined);
+    assert.equal(config([]).workers, 1);
+    assert.deepEqual(config([], { REDIS_URL: 'redis://127.0.0.1:6380/2' }).redis, {
+      url: 'redis://127.0.0.1:6380/2',
+      prefix: 'sb',
+    });
+    const both = config([
+      '--redis-url',
+      'redis-cluster://a:7000,b:7001',
+      '--redis-prefix',
+      'app1',
+      '--workers',
+      '4',
+    ]);
+    assert.deepEqual(both.redis, { url: 'redis-cluster://a:7000,b:7001', prefix: 'app1' });
+    assert.equal(both.workers, 4);
+    assert.equal('workers' in both.server, false, 'workers is not a createServer option');
+    assert.throws(() => config(['--workers', '2']), /--workers: expected 1 without --redis-url/);
+    assert.throws(() => config([], { REDIS_URL: 'http://x' }), /REDIS_URL: expected redis:\/\//);
+    assert.throws(
+      () => config(['--redis-url', 'redis://:hunter2@h:1/x']),
+      (error: Error) => !error.message.includes('hunter2'),
+      'the password is never echoed',
+    );
+    assert.throws(() => config(['--redis-prefix', 'a b']), /--redis-prefix/);
   });
 
   test('string, boolean and level options from flags and variables', () => {

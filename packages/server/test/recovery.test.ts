@@ -296,11 +296,14 @@ function lossyEngine(drop: (p: Publication) => boolean): Engine {
           if (!drop(p)) handler.onPublication(p);
         },
         onEnvelope: (e) => handler.onEnvelope(e),
+        onReconnected: () => handler.onReconnected(),
       }),
     publish: (channel, input) => inner.publish(channel, input),
     send: (envelope) => inner.send(envelope),
     subscribe: (channel) => inner.subscribe(channel),
     unsubscribe: (channel) => inner.unsubscribe(channel),
+    watchUser: (userId) => inner.watchUser(userId),
+    unwatchUser: (userId) => inner.unwatchUser(userId),
     close: () => inner.close(),
   };
   return { ...engine, broker };

@@ -23,6 +23,12 @@ export interface PublicationInput {
   readonly exclude?: Exclusion;
   /** How much of the channel's history to keep; ignored for ephemeral messages. */
   readonly history: HistoryPolicy;
+  /**
+   * A publisher-chosen key that makes a retried publish safe: a second publish to the same channel with
+   * the same key (within the idempotency window) resolves with the first one's offset and is not
+   * delivered again. Ignored for ephemeral messages.
+   */
+  readonly idempotencyKey?: string;
 }
 
 /** A message on its way to a channel's subscribers. */
@@ -38,6 +44,8 @@ export interface Publication {
   /** Server time (ms since the Unix epoch) when the broker accepted it. */
   readonly time: number;
   readonly exclude?: Exclusion;
+  /** True when this is the answer to a retried publish (same idempotency key): it was not delivered again. */
+  readonly duplicate?: boolean;
 }
 
 /** A targeted delivery or command that must reach whichever node holds the target. */
@@ -88,6 +96,12 @@ export type Envelope =
 export interface BrokerHandler {
   onPublication(publication: Publication): void;
   onEnvelope(envelope: Envelope): void;
+  /**
+   * Delivery to this node was interrupted and is back (a pub/sub reconnect, a failover, a probe that
+   * found the subscription silent): publications may have been missed on any channel, so the hub checks
+   * every channel's continuity against history.
+   */
+  onReconnected(): void;
 }
 
 /**
@@ -105,6 +119,10 @@ export interface Broker {
   subscribe(channel: string): Promise<void>;
   /** This node no longer has local subscribers of `channel`. */
   unsubscribe(channel: string): Promise<void>;
+  /** This node now holds a connection of `userId`: deliver the user's envelopes here. Never throws. */
+  watchUser(userId: string): void;
+  /** This node holds no connection of `userId` any more. Never throws. */
+  unwatchUser(userId: string): void;
   /** Stop delivering and release resources. */
   close(): Promise<void>;
 }

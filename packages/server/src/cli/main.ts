@@ -1,8 +1,9 @@
 #!/usr/bin/env node
 /**
- * The `switchboard` command (`npm start`, `npx switchboard`): a standalone server with the in-memory
- * broker and the demo page, configured by flags and environment variables (see docs/configuration.md).
+ * The `switchboard` command (`npm start`, `npx switchboard`): a standalone server (the in-memory engine,
+ * or Redis with `--redis-url`, optionally as `--workers N` processes) with the demo page, configured by flags and environment variables (see docs/configuration.md).
  */
+import cluster from 'node:cluster';
 import { readFileSync } from 'node:fs';
 import { EXIT_OK, EXIT_USAGE, exitWithMessage } from './exit.js';
 import { renderHelp } from './help.js';
@@ -10,6 +11,7 @@ import { createCliLogger } from './logger.js';
 import { parseCommandLine } from './parse-options.js';
 import type { CliCommand } from './parse-options.js';
 import { serve } from './serve.js';
+import { runPrimary } from './workers.js';
 import { isUsageError } from './usage-errors.js';
 import { readVersion } from './version.js';
 
@@ -31,6 +33,8 @@ switch (command.kind) {
     process.exitCode = EXIT_OK;
     break;
   case 'run':
-    await serve(command.config, createCliLogger(command.config.logLevel));
+    if (command.config.workers > 1 && cluster.isPrimary)
+      runPrimary(command.config, createCliLogger(command.config.logLevel));
+    else await serve(command.config, createCliLogger(command.config.logLevel));
     break;
 }

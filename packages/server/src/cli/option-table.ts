@@ -10,6 +10,7 @@ import type { ResolvedLimits } from '../server-options.js';
 import { AUTH_LIMIT_BOUNDS, DEFAULT_AUTH_LIMITS, MIN_SECRET_BYTES } from '../auth/auth-options.js';
 import { ORIGIN_FORMS } from '../http/origin.js';
 import { TRUSTED_PROXY_FORMS } from '../http/client-ip.js';
+import { REDIS_URL_FORMS } from '../engine/redis-url.js';
 
 /** Inclusive numeric bounds, in the shape of LIMIT_BOUNDS. */
 export interface Bounds {
@@ -51,7 +52,7 @@ interface OptionBase {
 /** A number option: the port or one of the server's numeric limits. */
 export interface NumberOption extends OptionBase {
   readonly type: 'number';
-  readonly name: keyof ResolvedLimits | 'port';
+  readonly name: keyof ResolvedLimits | 'port' | 'workers';
   readonly bounds: Bounds;
   readonly default: number;
 }
@@ -75,6 +76,8 @@ export interface StringOption extends OptionBase {
     | 'configFile'
     | 'tls.certFile'
     | 'tls.keyFile'
+    | 'redisUrl'
+    | 'redisPrefix'
     | AuthStringName;
   readonly default: undefined;
   readonly defaultText: string;
@@ -106,6 +109,9 @@ export interface ChoiceOption extends OptionBase {
 
 /** One row of the option table. */
 export type OptionSpec = NumberOption | BooleanOption | StringOption | ListOption | ChoiceOption;
+
+/** Worker processes: more than the cores is allowed (I/O bound), but not without limit. */
+const WORKER_BOUNDS: Bounds = { min: 1, max: 64, integer: true };
 
 /** Port bounds: LIMIT_BOUNDS covers only the numeric limits, so validateOtherOptions' range is mirrored here. */
 const PORT_BOUNDS: Bounds = { min: 0, max: 65535, integer: true };
@@ -466,6 +472,42 @@ export const OPTION_TABLE: readonly OptionSpec[] = [
     allowed: TRUSTED_PROXY_FORMS,
     description:
       'Proxies (comma-separated) whose X-Forwarded-For names the client; the rightmost address that is not one of them is the client.',
+  },
+  {
+    type: 'string',
+    name: 'redisUrl',
+    flag: '--redis-url',
+    // REDIS_URL, not SWITCHBOARD_REDIS_URL: it is what Heroku, Render and most Redis add-ons set.
+    env: 'REDIS_URL',
+    default: undefined,
+    defaultText: 'none (the in-memory engine: one process)',
+    allowed: REDIS_URL_FORMS,
+    cliOnly: true,
+    secret: true,
+    description:
+      'Share channels, history, presence, tickets and counts with every node through this Redis (docs/scaling.md).',
+  },
+  {
+    type: 'string',
+    name: 'redisPrefix',
+    flag: '--redis-prefix',
+    env: 'SWITCHBOARD_REDIS_PREFIX',
+    default: undefined,
+    defaultText: 'sb',
+    allowed: 'letters, digits, `_`, `-`, `.` and `:` (at most 64)',
+    cliOnly: true,
+    description: 'Namespace of every Redis key and pub/sub channel, so deployments can share one Redis.',
+  },
+  {
+    type: 'number',
+    name: 'workers',
+    flag: '--workers',
+    env: 'SWITCHBOARD_WORKERS',
+    bounds: WORKER_BOUNDS,
+    default: 1,
+    cliOnly: true,
+    description:
+      'Server processes on this machine behind one port (node:cluster); more than 1 requires --redis-url.',
   },
   {
     type: 'choice',

@@ -7,6 +7,7 @@ import { resolveLimits, validateOtherOptions } from '../server-options.js';
 import type { ResolvedLimits, ServerOptions } from '../server-options.js';
 import type { TlsOptions } from '../http/tls.js';
 import { takeAuthOptions } from './auth-config.js';
+import { parseRedisUrl } from '../engine/redis-url.js';
 import { DEFAULT_LOG_LEVEL, OPTION_TABLE, describeAllowed } from './option-table.js';
 import { parseConfigFile } from './config-file.js';
 import type { ConfigFileOptions } from './config-file.js';
@@ -39,6 +40,10 @@ export interface CliConfig {
   readonly limits: ResolvedLimits;
   /** Level of the pino logger. */
   readonly logLevel: LogLevel;
+  /** The Redis engine's address and key prefix; absent: the in-memory engine. */
+  readonly redis?: { readonly url: string; readonly prefix: string };
+  /** Server processes behind the port (node:cluster); 1 runs in this process. */
+  readonly workers: number;
 }
 
 /** The environment as `process.env` gives it. */
@@ -127,14 +132,18 @@ export function parseCommandLine(
     configFile,
     'tls.certFile': certFile,
     'tls.keyFile': keyFile,
+    redisUrl,
+    redisPrefix,
     ...listen
   } = strings;
+  const { workers = 1, ...serverNumbers } = numbers;
+  const redis = resolveRedis(redisUrl, redisPrefix, workers, found);
   const apiKey = resolveApiKey(keyFromEnv, apiKeyFile, found, readTextFile);
   const tls = resolveTls(certFile, keyFile, found);
   const fromFile = configFile === undefined ? {} : readConfigFile(configFile, found, readTextFile);
   const server: ServerOptions = {
     ...fromFile,
-    ...numbers,
+    ...serverNumbers,
     ...booleans,
     ...listen,
     ...lists,
@@ -149,7 +158,59 @@ export function parseCommandLine(
   } catch (error) {
     throw error instanceof InvalidOptionError ? renameOption(error, found) : error;
   }
-  return { kind: 'run', config: { server, limits, logLevel: logLevel ?? DEFAULT_LOG_LEVEL } };
+  return {
+    kind: 'run',
+    config: {
+      server,
+      limits,
+      logLevel: logLevel ?? DEFAULT_LOG_LEVEL,
+      workers,
+      ...(redis === undefined ? {} : { redis }),
+    },
+  };
+}
+
+const REDIS_PREFIX = /^[A-Za-z0-9_.:-]{1,64}$/;
+
+/**
+ * The Redis engine settings. Several workers need Redis: without a shared broker each would be a separate
+ * server behind one port, and a client would see only the channels of the worker it landed on.
+ */
+function resolveRedis(
+  url: string | undefined,
+  prefix: string | undefined,
+  workers: number,
+  found: ReadonlyMap<string, Found>,
+): CliConfig['redis'] {
+  if (prefix !== undefined && !REDIS_PREFIX.test(prefix)) {
+    throw new InvalidOptionError(
+      found.get('redisPrefix')?.source ?? '--redis-prefix',
+      prefix,
+      'letters, digits, `_`, `-`, `.` and `:` (at most 64)',
+    );
+  }
+  if (url === undefined) {
+    if (workers > 1) {
+      throw new InvalidOptionError(
+        found.get('workers')?.source ?? '--workers',
+        workers,
+        '1 without --redis-url / REDIS_URL (workers share channels, history and presence through Redis)',
+      );
+    }
+    return undefined;
+  }
+  try {
+    parseRedisUrl(url);
+  } catch (error) {
+    if (error instanceof InvalidOptionError)
+      throw new InvalidOptionError(
+        found.get('redisUrl')?.source ?? '--redis-url',
+        error.value,
+        error.allowed,
+      );
+    throw error;
+  }
+  return { url, prefix: prefix ?? 'sb' };
 }
 
 /** Read and shape-check the JSON configuration file, naming it as the user did. */

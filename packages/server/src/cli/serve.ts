@@ -4,7 +4,7 @@
  */
 import { TlsLoadError } from '../errors.js';
 import { createServer } from '../server.js';
-import type { ServerOptions } from '../server-options.js';
+import type { Engine, ServerOptions } from '../server-options.js';
 import type { Logger } from '../util/logger.js';
 import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, exitWithMessage } from './exit.js';
 import type { CliConfig } from './parse-options.js';
@@ -17,7 +17,13 @@ export const SHUTDOWN_MARGIN_MS = 5000;
 
 /** Start serving `config`; every way out of the process from here on goes through process.exit. */
 export async function serve(config: CliConfig, logger: Logger): Promise<void> {
-  const server = createServer({ ...config.server, logger });
+  let engine: Engine | undefined;
+  if (config.redis !== undefined) {
+    // Loaded only when asked for: the in-memory default never pays for the Redis client.
+    const { createRedisEngine } = await import('../engine/redis-engine.js');
+    engine = createRedisEngine({ url: config.redis.url, prefix: config.redis.prefix, logger });
+  }
+  const server = createServer({ ...config.server, logger, ...(engine === undefined ? {} : { engine }) });
   try {
     await server.start();
   } catch (error) {
@@ -76,7 +82,10 @@ export async function serve(config: CliConfig, logger: Logger): Promise<void> {
   }
   // Last, after the handlers: the kernel delivers a signal whenever it is sent, not on a JS tick, so a
   // supervisor that signals as soon as it reads this line would otherwise kill the process outright.
-  logger.info({ url: server.url }, 'switchboard listening');
+  logger.info(
+    { url: server.url, nodeId: server.nodeId, engine: config.redis === undefined ? 'memory' : 'redis' },
+    'switchboard listening',
+  );
 }
 
 /** What a listen error means for the operator, in one line. */

@@ -8,7 +8,7 @@ import type { ApiKeyGuard } from './api-key.js';
 import { hasBody, readJsonBody, sendError, sendJson } from './http-utils.js';
 import type { SwitchboardServer } from '../server.js';
 import type { Exclusion } from '../broker/broker.js';
-import { InvalidArgumentError, ServerNotRunningError } from '../errors.js';
+import { BackendUnavailableError, InvalidArgumentError, ServerNotRunningError } from '../errors.js';
 
 type Body = Record<string, unknown>;
 
@@ -102,7 +102,10 @@ export function addApiRoutes(router: Router, prefix: string, deps: ApiDependenci
           sendError(ctx.res, error.code, error.message);
         else if (error instanceof ServerNotRunningError)
           sendError(ctx.res, ErrorCode.ShuttingDown, 'server is shutting down');
-        else throw error;
+        else if (error instanceof BackendUnavailableError) {
+          ctx.res.setHeader('Retry-After', '1');
+          sendError(ctx.res, ErrorCode.Unavailable, 'a backend is unavailable; retry later');
+        } else throw error;
       }
     };
 
@@ -115,18 +118,22 @@ export function addApiRoutes(router: Router, prefix: string, deps: ApiDependenci
   router.add(
     'POST',
     `${prefix}/publish`,
-    guarded(async (_ctx, body) => {
+    guarded(async (ctx, body) => {
       const channel = channelOf(body['channel']);
       const ephemeral = body['ephemeral'] ?? false;
       if (typeof ephemeral !== 'boolean')
         throw new BadInput(ErrorCode.BadRequest, 'ephemeral must be a boolean');
       const data = dataOf(body);
       const exclude = exclusionOf(body);
-      const result = await server.publish(channel, data, {
+      const header = ctx.req.headers['idempotency-key'];
+      const idempotencyKey = body['idempotencyKey'] ?? (typeof header === 'string' ? header : undefined);
+      if (idempotencyKey !== undefined && typeof idempotencyKey !== 'string')
+        throw new BadInput(ErrorCode.BadRequest, 'idempotencyKey must be a string');
+      return server.publish(channel, data, {
         ephemeral,
         ...(exclude === undefined ? {} : { exclude }),
+        ...(idempotencyKey === undefined ? {} : { idempotencyKey }),
       });
-      return result.id === undefined ? {} : { id: result.id };
     }),
   );
   router.add(

@@ -320,11 +320,62 @@ export class ChannelRegistry {
    */
   private fillGap(channel: Channel, last: StreamPosition, publication: Publication): void {
     channel.filling = [publication];
-    const missing = (publication.id ?? last.offset) - last.offset;
-    const read: Promise<HistoryPage | null> =
-      publication.epoch === last.epoch && missing > 0 && missing <= MAX_RECOVERY_MESSAGES
-        ? this.history.read(channel.name, { since: last.offset, limit: missing })
-        : Promise.resolve(null);
+    const { id, epoch } = publication;
+    this.refill(channel, last, id === undefined || epoch === undefined ? null : { offset: id - 1, epoch });
+  }
+
+  /**
+   * The broker's delivery was interrupted (Redis reconnect, failover, silent subscription): any channel
+   * may have missed publications. Each one is checked against its stream and refilled from history, or
+   * its subscribers are told to resubscribe when history cannot cover what was missed.
+   */
+  verifyAll(): void {
+    for (const channel of this.channels.values()) {
+      if (channel.filling !== null) continue; // a refill under way reads history itself
+      const last = channel.position ?? this.earliestStart(channel);
+      if (last === null) continue;
+      channel.filling = [];
+      this.history.position(channel.name).then(
+        (position) => this.refill(channel, last, position),
+        (error: unknown) => {
+          this.host.logger.warn({ err: error, channel: channel.name }, 'stream check after reconnect failed');
+          this.refill(channel, last, null);
+        },
+      );
+    }
+  }
+
+  /**
+   * Where a channel's continuity check starts when nothing was delivered on it yet: the earliest position
+   * its members subscribed at (members that started later may see a message they already had again;
+   * the SDK drops it by offset). Null when members disagree on the epoch: they all resubscribe.
+   */
+  private earliestStart(channel: Channel): StreamPosition | null {
+    let earliest: StreamPosition | null = null;
+    for (const connection of channel.members) {
+      const start = connection.subscriptions.get(channel.name);
+      if (start === undefined || start === null) continue;
+      if (earliest === null || (start.epoch === earliest.epoch && start.offset < earliest.offset)) {
+        earliest = start;
+      } else if (start.epoch !== earliest.epoch) {
+        return { offset: -1, epoch: '' };
+      }
+    }
+    return earliest;
+  }
+
+  /**
+   * Deliver what `channel` missed between `last` and `target` from history, then what was held in
+   * `channel.filling`; without a target (or when history cannot cover it), every subscriber resubscribes.
+   */
+  private refill(channel: Channel, last: StreamPosition, target: StreamPosition | null): void {
+    const missing = target === null ? -1 : target.offset - last.offset;
+    let read: Promise<HistoryPage | null> = Promise.resolve(null);
+    if (target !== null && target.epoch === last.epoch && last.offset >= 0 && missing >= 0) {
+      if (missing === 0) read = Promise.resolve({ position: target, messages: [], complete: true });
+      else if (missing <= MAX_RECOVERY_MESSAGES)
+        read = this.history.read(channel.name, { since: last.offset, limit: missing });
+    }
     read
       .catch((error: unknown) => {
         this.host.logger.warn({ err: error, channel: channel.name }, 'history read for a gap failed');
@@ -335,6 +386,7 @@ export class ChannelRegistry {
         channel.filling = null;
         if (this.channels.get(channel.name) !== channel) return;
         if (page !== null && page.complete && page.position.epoch === last.epoch) {
+          channel.position ??= last;
           for (const m of page.messages) {
             if (m.offset <= last.offset) continue;
             this.onPublication({
@@ -349,6 +401,7 @@ export class ChannelRegistry {
           for (const p of held) this.onPublication(p);
           return;
         }
+        this.host.counters.streamResets++;
         this.host.logger.warn(
           { channel: channel.name, last },
           'stream gap could not be filled: subscribers resubscribe',

@@ -12,6 +12,8 @@ export interface HubCounters {
   recoveryFailures: number;
   /** Sessions resumed within their grace period. */
   sessionsResumed: number;
+  /** Channels whose subscribers were told to resubscribe because a gap could not be filled from history. */
+  streamResets: number;
 }
 
 /** One channel in /stats. */
@@ -38,7 +40,7 @@ export interface HubStats {
   };
   readonly errors: number;
   readonly connectionsAccepted: number;
-  readonly recovery: { readonly recovered: number; readonly failed: number };
+  readonly recovery: { readonly recovered: number; readonly failed: number; readonly streamResets: number };
   readonly sessions: { readonly resumed: number; readonly detached: number };
   readonly heartbeat: {
     readonly intervalMs: number;

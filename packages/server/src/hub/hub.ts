@@ -8,9 +8,16 @@ import {
   isErrorCode,
 } from '@switchboard/protocol';
 import type { RestoredSubscription, ServerFrame, StreamPosition } from '@switchboard/protocol';
-import type { Broker, BrokerHandler, Envelope, Exclusion, Publication } from '../broker/broker.js';
+import type {
+  Broker,
+  BrokerHandler,
+  Envelope,
+  Exclusion,
+  Publication,
+  PublicationInput,
+} from '../broker/broker.js';
 import type { HistoryPage, HistoryStore } from '../history/history-store.js';
-import type { PresenceStore } from '../presence/presence-store.js';
+import type { PresenceMember, PresenceStore } from '../presence/presence-store.js';
 import type { DropReason, Metrics } from '../metrics/metrics.js';
 import type { Clock } from '../util/clock.js';
 import type { Logger } from '../util/logger.js';
@@ -21,7 +28,7 @@ import type { ConnectionHandle, TransportSocket } from '../transports/transport.
 import { TokenBucket } from '../limits/token-bucket.js';
 import { RateLimiter, rateLimited } from '../limits/rate-limiter.js';
 import type { ConnectionLimits } from '../limits/connection-limits.js';
-import { InvalidArgumentError, ServerNotRunningError } from '../errors.js';
+import { BackendUnavailableError, InvalidArgumentError, ServerNotRunningError } from '../errors.js';
 import { Connection } from './connection.js';
 import type { ConnectionInfo } from './connection.js';
 import { HeartbeatScheduler } from './heartbeat-scheduler.js';
@@ -112,6 +119,7 @@ export class Hub implements BrokerHandler {
     recoveries: 0,
     recoveryFailures: 0,
     sessionsResumed: 0,
+    streamResets: 0,
   };
   private readonly connections = new Map<string, Connection>();
   private readonly users = new Map<string, Set<Connection>>();
@@ -152,26 +160,29 @@ export class Hub implements BrokerHandler {
         else this.close(connection, CloseCode.TokenExpired, 'token expired');
       },
     );
+    const announce = (event: 'join' | 'leave', channel: string, member: PresenceMember): void => {
+      const envelope: Envelope = {
+        kind: 'membership',
+        event,
+        channel,
+        userId: member.userId,
+        time: this.options.clock.now(),
+        ...(member.connectionId === undefined ? {} : { connectionId: member.connectionId }),
+        ...(member.info === undefined ? {} : { info: member.info }),
+      };
+      this.options.broker.send(envelope).catch((error: unknown) => {
+        this.options.logger.warn({ err: error, channel }, `${event} notice not sent`);
+      });
+    };
     this.presence = new PresenceTracker(
       options.presence,
       options.limits.presenceGraceMs,
       options.clock,
-      (event, channel, member) => {
-        const envelope: Envelope = {
-          kind: 'membership',
-          event,
-          channel,
-          userId: member.userId,
-          time: this.options.clock.now(),
-          ...(member.connectionId === undefined ? {} : { connectionId: member.connectionId }),
-          ...(member.info === undefined ? {} : { info: member.info }),
-        };
-        this.options.broker.send(envelope).catch((error: unknown) => {
-          this.options.logger.warn({ err: error, channel }, `${event} notice not sent`);
-        });
-      },
+      announce,
       options.logger,
     );
+    // A crashed node's members, expired by the store, leave like anyone else.
+    options.presence.onExpired?.((channel, member) => announce('leave', channel, member));
     this.channels = new ChannelRegistry(
       {
         limits: this.limits,
@@ -299,7 +310,10 @@ export class Hub implements BrokerHandler {
     }
     if (connection.userId !== null) {
       let set = this.users.get(connection.userId);
-      if (set === undefined) this.users.set(connection.userId, (set = new Set()));
+      if (set === undefined) {
+        this.users.set(connection.userId, (set = new Set()));
+        this.options.broker.watchUser(connection.userId);
+      }
       set.add(connection);
     }
     if (connection.format === 'v1') {
@@ -544,7 +558,10 @@ export class Hub implements BrokerHandler {
     if (connection.userId !== null) {
       const set = this.users.get(connection.userId);
       set?.delete(connection);
-      if (set?.size === 0) this.users.delete(connection.userId);
+      if (set?.size === 0) {
+        this.users.delete(connection.userId);
+        this.options.broker.unwatchUser(connection.userId);
+      }
     }
     const positions = this.channels.leaveAll(connection);
     this.sessions.release(connection.session, connection, positions);
@@ -633,6 +650,10 @@ export class Hub implements BrokerHandler {
       this.clientError(connection, error.code, error.message, id);
       return;
     }
+    if (error instanceof BackendUnavailableError) {
+      this.clientError(connection, ErrorCode.Unavailable, 'a backend is unavailable; retry later', id);
+      return;
+    }
     this.options.logger.error({ err: error, connectionId: connection.id }, 'operation failed');
     this.clientError(connection, ErrorCode.Internal, 'internal error', id);
   }
@@ -713,13 +734,25 @@ export class Hub implements BrokerHandler {
    * payload is validated and encoded before an offset is taken, so a payload that cannot be delivered
    * never leaves a gap in the channel's ids.
    */
-  publish(channel: string, data: unknown, ephemeral: boolean, exclude?: Exclusion): Promise<Publication> {
+  publish(
+    channel: string,
+    data: unknown,
+    ephemeral: boolean,
+    exclude?: Exclusion,
+    idempotencyKey?: string,
+  ): Promise<Publication> {
     const encoded = encodeData(data);
     if (!encoded.ok) return Promise.reject(new InvalidArgumentError(ErrorCode.BadRequest, encoded.message));
     this.counters.messagesPublished++;
     this.options.metrics.messagePublished('channel');
-    const input = { json: encoded.json, ephemeral, history: this.channels.settings(channel).history };
-    return this.options.broker.publish(channel, exclude === undefined ? input : { ...input, exclude });
+    const input: PublicationInput = {
+      json: encoded.json,
+      ephemeral,
+      history: this.channels.settings(channel).history,
+      ...(exclude === undefined ? {} : { exclude }),
+      ...(idempotencyKey === undefined ? {} : { idempotencyKey }),
+    };
+    return this.options.broker.publish(channel, input);
   }
 
   /** Encode a payload for a targeted send; throws {@link InvalidArgumentError} when it cannot be delivered. */
@@ -741,6 +774,16 @@ export class Hub implements BrokerHandler {
   /** Fan a publication out to this node's subscribers. Called by the broker. */
   onPublication(publication: Publication): void {
     this.channels.onPublication(publication);
+  }
+
+  /** This node's connection, distinct user and channel counts (the node registry's report). */
+  counts(): { connections: number; users: number; channels: number } {
+    return { connections: this.connections.size, users: this.users.size, channels: this.channels.size };
+  }
+
+  /** The broker's delivery was interrupted and is back: check every channel for missed publications. */
+  onReconnected(): void {
+    this.channels.verifyAll();
   }
 
   /** Deliver an envelope to this node's targets. Called by the broker. */
@@ -958,7 +1001,7 @@ export class Hub implements BrokerHandler {
       },
       errors: c.errors,
       connectionsAccepted: c.connectionsAccepted,
-      recovery: { recovered: c.recoveries, failed: c.recoveryFailures },
+      recovery: { recovered: c.recoveries, failed: c.recoveryFailures, streamResets: c.streamResets },
       sessions: { resumed: c.sessionsResumed, detached: this.sessions.detachedCount },
       heartbeat: {
         intervalMs: this.limits.heartbeatIntervalMs,

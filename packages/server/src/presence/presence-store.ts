@@ -22,5 +22,10 @@ export interface PresenceStore {
   remove(channel: string, key: string): Promise<number>;
   list(channel: string): Promise<PresenceEntry[]>;
   stats(channel: string): Promise<{ users: number; connections: number }>;
+  /**
+   * Members the store removed by itself (a crashed node's entries expiring) are reported to `listener`,
+   * so their departure is announced. Optional: the memory store never removes anyone by itself.
+   */
+  onExpired?(listener: (channel: string, member: PresenceMember) => void): void;
   close(): Promise<void>;
 }

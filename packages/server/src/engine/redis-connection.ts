@@ -1,0 +1,80 @@
+/**
+ * Redis addresses and clients. One URL names the deployment's Redis, whatever its topology:
+ *
+ * - `redis://[user:password@]host:port[/db]`, `rediss://...` (TLS): one server;
+ * - `redis-sentinel://[user:password@]host:port[,host:port...]/<master name>[/db]` (`rediss-sentinel://`
+ *   for TLS to the master): Sentinel, which follows failovers;
+ * - `redis-cluster://[user:password@]host:port[,host:port...]` (`rediss-cluster://`): Redis Cluster, with
+ *   sharded pub/sub.
+ *
+ * Commands never queue while Redis is away (`enableOfflineQueue: false`) and never wait longer than the
+ * command timeout, so a publish fails fast instead of hanging and memory stays bounded during an outage.
+ */
+import { Cluster, Redis } from 'ioredis';
+import type { ClusterNode, ClusterOptions, RedisOptions } from 'ioredis';
+import type { RedisAddress } from './redis-url.js';
+
+export { REDIS_URL_FORMS, parseRedisUrl, redact } from './redis-url.js';
+export type { RedisAddress } from './redis-url.js';
+
+/** ioredis's option types predate exactOptionalPropertyTypes; this is the object form its constructor takes. */
+type RedisConstructorOptions = Parameters<(options: RedisOptions & { replyMapping?: never }) => void>[0] &
+  Record<never, never>;
+
+/** A client for commands: one server (plain or through Sentinel) or a cluster. */
+export type RedisClient = Redis | Cluster;
+
+/** Options shared by every client Switchboard opens. */
+export interface RedisClientOptions {
+  /** How long a command may take before it fails (ms). */
+  readonly commandTimeoutMs: number;
+  /** Extra ioredis options (tests, tuning). */
+  readonly extra?: RedisOptions;
+}
+
+/**
+ * Open a client for `address` (lazily: call `connect()`). It reconnects forever with a capped backoff;
+ * while it is away, commands fail at once instead of queueing.
+ */
+export function createRedisClient(address: RedisAddress, options: RedisClientOptions): RedisClient {
+  const common: RedisOptions = {
+    lazyConnect: true,
+    enableOfflineQueue: false,
+    maxRetriesPerRequest: 0,
+    commandTimeout: options.commandTimeoutMs,
+    connectTimeout: Math.max(options.commandTimeoutMs, 2000),
+    retryStrategy: (attempt: number) => Math.min(50 * 2 ** Math.min(attempt, 6), 2000),
+    ...(address.username === undefined ? {} : { username: address.username }),
+    ...(address.password === undefined ? {} : { password: address.password }),
+    ...(address.tls ? { tls: {} } : {}),
+    ...options.extra,
+  };
+  if (address.topology === 'cluster') {
+    const nodes: ClusterNode[] = address.hosts.map(({ host, port }) => ({ host, port }));
+    const clusterOptions: ClusterOptions = {
+      lazyConnect: true,
+      enableOfflineQueue: false,
+      scaleReads: 'master',
+      clusterRetryStrategy: (attempt: number) => Math.min(50 * 2 ** Math.min(attempt, 6), 2000),
+      redisOptions: common,
+    };
+    // ioredis's option types predate exactOptionalPropertyTypes; the values above are what it documents.
+    return new Cluster(nodes, clusterOptions as ConstructorParameters<typeof Cluster>[1]);
+  }
+  if (address.topology === 'sentinel') {
+    return new Redis({
+      ...common,
+      sentinels: address.hosts.map(({ host, port }) => ({ host, port })),
+      name: address.masterName ?? 'mymaster',
+      ...(address.db === undefined ? {} : { db: address.db }),
+      ...(address.tls ? { enableTLSForSentinelMode: true } : {}),
+    } as RedisConstructorOptions);
+  }
+  const [first] = address.hosts;
+  return new Redis({
+    ...common,
+    host: first?.host ?? '127.0.0.1',
+    port: first?.port ?? 6379,
+    ...(address.db === undefined ? {} : { db: address.db }),
+  } as RedisConstructorOptions);
+}

@@ -1,0 +1,112 @@
+/**
+ * The Redis engine: broker, history, presence, tickets and the node registry over one shared Redis, so
+ * many processes and machines behave as one server (docs/scaling.md). The parts share one command client;
+ * the broker adds its own subscriber connection(s).
+ */
+import { randomBytes } from 'node:crypto';
+import type { Engine } from '../server-options.js';
+import type { Clock } from '../util/clock.js';
+import { systemClock } from '../util/clock.js';
+import type { Logger } from '../util/logger.js';
+import { silentLogger } from '../util/logger.js';
+import { RedisBroker } from '../broker/redis-broker.js';
+import { RedisHistoryStore } from '../history/redis-history-store.js';
+import { RedisPresenceStore } from '../presence/redis-presence-store.js';
+import { RedisTicketStore } from '../auth/redis-ticket-store.js';
+import { RedisNodeRegistry } from './redis-node-registry.js';
+import type { EngineHealth } from './node-registry.js';
+import { RedisKeys } from './redis-keys.js';
+import { createRedisClient, parseRedisUrl } from './redis-connection.js';
+import type { RedisAddress, RedisClient } from './redis-connection.js';
+
+/** Options of {@link createRedisEngine}. */
+export interface RedisEngineOptions {
+  /** Where Redis is (see redis-connection.ts for the URL forms: redis://, rediss://, Sentinel, Cluster). */
+  readonly url: string;
+  /** Namespace of every key and pub/sub channel. Default `sb`. */
+  readonly prefix?: string;
+  /** This node's id. Default: 8 random hex characters. */
+  readonly nodeId?: string;
+  readonly clock?: Clock;
+  readonly logger?: Logger;
+  /** A command not answered within this fails with `unavailable` (ms). Default 2000. */
+  readonly commandTimeoutMs?: number;
+  /** A channel left by its last local member is unsubscribed this much later, absorbing flapping (ms). Default 1000. */
+  readonly unsubscribeDelayMs?: number;
+  /** How often the pub/sub probe checks that this node's subscription still delivers (ms). Default 2000. */
+  readonly probeIntervalMs?: number;
+  /** A probe not delivered within this marks the subscription dead and reconnects it (ms). Default 3000. */
+  readonly probeTimeoutMs?: number;
+  /** A node's presence entries expire this long after its last refresh (ms); refreshed every third of it. Default 30000. */
+  readonly presenceTtlMs?: number;
+  /** How long a publish's idempotency key is remembered (ms). Default 300000. */
+  readonly idempotencyWindowMs?: number;
+  /** How long a stream's epoch and offset outlive its last publish (ms). Default 86400000. */
+  readonly streamTtlMs?: number;
+  /** How often this node reports its counts to the registry (ms); a node silent for 3 reports drops out. Default 5000. */
+  readonly nodeReportIntervalMs?: number;
+}
+
+/** What every Redis part is built from. */
+export interface RedisContext {
+  readonly address: RedisAddress;
+  /** The shared command client (not connected until the broker starts). */
+  readonly client: RedisClient;
+  readonly keys: RedisKeys;
+  readonly nodeId: string;
+  readonly clock: Clock;
+  readonly logger: Logger;
+  readonly commandTimeoutMs: number;
+}
+
+/** The Redis engine. */
+export interface RedisEngine extends Engine {
+  readonly nodeId: string;
+  readonly broker: RedisBroker;
+  readonly history: RedisHistoryStore;
+  readonly presence: RedisPresenceStore;
+  readonly tickets: RedisTicketStore;
+  readonly nodes: RedisNodeRegistry;
+  health(): EngineHealth;
+  close(): Promise<void>;
+}
+
+/** An engine over the Redis at `options.url`. Connects when the server starts (the broker's `start`). */
+export function createRedisEngine(options: RedisEngineOptions): RedisEngine {
+  const address = parseRedisUrl(options.url);
+  const commandTimeoutMs = options.commandTimeoutMs ?? 2000;
+  const context: RedisContext = {
+    address,
+    client: createRedisClient(address, { commandTimeoutMs }),
+    keys: new RedisKeys(options.prefix ?? 'sb'),
+    nodeId: options.nodeId ?? randomBytes(4).toString('hex'),
+    clock: options.clock ?? systemClock,
+    logger: options.logger ?? silentLogger,
+    commandTimeoutMs,
+  };
+  const nodes = new RedisNodeRegistry(context, { reportIntervalMs: options.nodeReportIntervalMs ?? 5000 });
+  const broker = new RedisBroker(context, {
+    unsubscribeDelayMs: options.unsubscribeDelayMs ?? 1000,
+    probeIntervalMs: options.probeIntervalMs ?? 2000,
+    probeTimeoutMs: options.probeTimeoutMs ?? 3000,
+    idempotencyWindowMs: options.idempotencyWindowMs ?? 300_000,
+    streamTtlMs: options.streamTtlMs ?? 86_400_000,
+    membership: nodes,
+  });
+  const history = new RedisHistoryStore(context);
+  const presence = new RedisPresenceStore(context, { ttlMs: options.presenceTtlMs ?? 30_000 });
+  const tickets = new RedisTicketStore(context);
+  return {
+    nodeId: context.nodeId,
+    broker,
+    history,
+    presence,
+    tickets,
+    nodes,
+    health: () => broker.health(),
+    close: async () => {
+      context.client.disconnect();
+      await Promise.resolve();
+    },
+  };
+}
