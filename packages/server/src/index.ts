@@ -46,10 +46,20 @@ export {
   InvalidArgumentError,
   ApplicationError,
   TlsLoadError,
+  BackendUnavailableError,
 } from './errors.js';
 export type { TlsOptions } from './http/tls.js';
 export type { TransportKind, TransportSocket, ConnectionHandle } from './transports/transport.js';
 export { createMemoryEngine } from './engine/memory-engine.js';
+export { MemorySessionStore } from './sessions/memory-session-store.js';
+export type { SessionSnapshot, SessionStore } from './sessions/session-store.js';
+export type {
+  ClusterCounts,
+  EngineHealth,
+  LocalCounts,
+  NodeMembership,
+  NodeRegistry,
+} from './engine/node-registry.js';
 export type {
   HistoryStore,
   HistoryPolicy,

@@ -17,6 +17,7 @@ import { trustedProxyProblem } from './http/client-ip.js';
 import { InvalidOptionError } from './errors.js';
 import type { TicketStore } from './auth/ticket-store.js';
 import type { EngineHealth, NodeRegistry } from './engine/node-registry.js';
+import type { SessionStore } from './sessions/session-store.js';
 
 /** Settings for the channels whose names match `pattern` (`*` matches any run of characters). */
 export interface ChannelRule {
@@ -40,6 +41,8 @@ export interface Engine {
   readonly nodeId?: string;
   /** One-time tickets shared by every node. Default: the `auth` options' store, else one in memory. */
   readonly tickets?: TicketStore;
+  /** Sessions shared by every node, so a client resumes on any node. Absent: sessions wait on their node. */
+  readonly sessions?: SessionStore;
   /** Cluster-wide counts for /stats. Absent: this node is the whole deployment. */
   readonly nodes?: NodeRegistry;
   /** Whether the backend can serve now; `/ready` answers 503 while it cannot. Absent: always ready. */

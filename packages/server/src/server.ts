@@ -180,6 +180,7 @@ export class SwitchboardServer {
       broker: this.engine.broker,
       history: this.engine.history,
       presence: this.engine.presence,
+      ...(this.engine.sessions === undefined ? {} : { sessionStore: this.engine.sessions }),
       authenticator: this.authenticator,
       authorizer: new Authorizer(
         options.channels ?? [],

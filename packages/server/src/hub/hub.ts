@@ -18,6 +18,7 @@ import type {
 } from '../broker/broker.js';
 import type { HistoryPage, HistoryStore } from '../history/history-store.js';
 import type { PresenceMember, PresenceStore } from '../presence/presence-store.js';
+import type { SessionSnapshot, SessionStore } from '../sessions/session-store.js';
 import type { DropReason, Metrics } from '../metrics/metrics.js';
 import type { Clock } from '../util/clock.js';
 import type { Logger } from '../util/logger.js';
@@ -80,6 +81,8 @@ export interface HubOptions {
   readonly broker: Broker;
   readonly history: HistoryStore;
   readonly presence: PresenceStore;
+  /** Where away sessions wait when every node must be able to resume them (the Redis engine). */
+  readonly sessionStore?: SessionStore;
   readonly authenticator: Authenticator;
   readonly authorizer: Authorizer;
   /** Open-connection counts per address and per node; the hub reports opens and closes. */
@@ -151,7 +154,11 @@ export class Hub implements BrokerHandler {
       visit: (connection, now) => this.visit(connection, now),
       onTick: (visited, durationMs) => options.metrics.heartbeatTick(visited, durationMs),
     });
-    this.sessions = new SessionRegistry(options.limits.sessionGraceMs, options.clock);
+    this.sessions = new SessionRegistry(
+      options.limits.sessionGraceMs,
+      options.clock,
+      options.sessionStore !== undefined,
+    );
     this.authClock = new AuthClock<Connection>(
       options.clock,
       options.limits.tokenExpiryGraceMs,
@@ -293,6 +300,7 @@ export class Hub implements BrokerHandler {
         ? this.sessions.claim(options.sessionId, principal.userId, connection)
         : null;
     let restore: ReadonlyMap<string, StreamPosition | null> | null = null;
+    let lookupShared = false;
     if (claimed !== null) {
       connection.session = claimed.record;
       restore = claimed.record.channels;
@@ -305,6 +313,10 @@ export class Hub implements BrokerHandler {
       this.counters.sessionsResumed++;
     } else if (connection.format === 'v1') {
       connection.session = this.sessions.create(principal.userId, connection);
+      if (options.sessionId !== undefined && this.options.sessionStore !== undefined) {
+        // Away sessions wait in the shared store: it may have been held on another node.
+        lookupShared = true;
+      }
     } else {
       connection.session = this.sessions.transient(principal.userId, connection);
     }
@@ -317,14 +329,16 @@ export class Hub implements BrokerHandler {
       set.add(connection);
     }
     if (connection.format === 'v1') {
-      if (restore === null)
+      if (lookupShared) void this.resumeShared(connection, options.sessionId ?? '');
+      else if (restore === null)
         this.writeFrame(connection, this.connectedFrame(connection, this.options.clock.now()));
       else void this.resume(connection, restore);
     } else if (options.room !== undefined) {
       connection.room = options.room;
       void this.joinRoom(connection, options.room, options);
     }
-    this.runHook('onConnect', () => this.options.hooks.onConnect?.(connection));
+    // A session resumed from the shared store brings its state: the hook runs once it is known.
+    if (!lookupShared) this.runHook('onConnect', () => this.options.hooks.onConnect?.(connection));
   }
 
   /** Record when the connection's credentials expire, and watch for it. */
@@ -442,11 +456,42 @@ export class Hub implements BrokerHandler {
    * Restore a resumed session's subscriptions, recovering each from where it was. Everything else sent to
    * the connection meanwhile is held so that `connected` stays the first frame.
    */
+  /**
+   * Resume a session from the shared store (it was held on this node or another). Until the store
+   * answers, frames are held so that `connected` stays first; a store that cannot answer, or an unknown,
+   * expired or other user's session, leaves the connection with the new session it was given.
+   */
+  private async resumeShared(connection: Connection, id: string): Promise<void> {
+    connection.held = [];
+    let snapshot: SessionSnapshot | null = null;
+    try {
+      snapshot = (await this.options.sessionStore?.take(id)) ?? null;
+    } catch (error) {
+      this.options.logger.warn({ err: error, connectionId: connection.id }, 'shared session lookup failed');
+    }
+    if (connection.state !== 'open') return;
+    const adopted =
+      snapshot !== null && snapshot.userId === connection.userId
+        ? this.sessions.adopt(connection.session, id, connection, snapshot.state)
+        : null;
+    if (adopted !== null) connection.session = adopted;
+    this.runHook('onConnect', () => this.options.hooks.onConnect?.(connection));
+    if (adopted === null || snapshot === null) {
+      const held = connection.held;
+      connection.held = null;
+      this.writeFrame(connection, this.connectedFrame(connection, this.options.clock.now()));
+      for (const frame of held ?? []) this.write(connection, frame, false);
+      return;
+    }
+    this.counters.sessionsResumed++;
+    await this.resume(connection, new Map(snapshot.channels));
+  }
+
   private async resume(
     connection: Connection,
     restore: ReadonlyMap<string, StreamPosition | null>,
   ): Promise<void> {
-    connection.held = [];
+    connection.held ??= [];
     const joined: Joined[] = [];
     for (const [channel, position] of restore) {
       // Credentials may have changed since the session was last held: check again.
@@ -564,7 +609,18 @@ export class Hub implements BrokerHandler {
       }
     }
     const positions = this.channels.leaveAll(connection);
-    this.sessions.release(connection.session, connection, positions);
+    const kept = this.sessions.release(connection.session, connection, positions);
+    const store = this.options.sessionStore;
+    if (kept && store !== undefined && connection.format === 'v1' && this.limits.sessionGraceMs > 0) {
+      const snapshot: SessionSnapshot = {
+        userId: connection.userId,
+        channels: [...positions],
+        state: [...connection.session.state],
+      };
+      store.save(connection.session.id, snapshot, this.limits.sessionGraceMs).catch((error: unknown) => {
+        this.options.logger.warn({ err: error, connectionId: connection.id }, 'session not saved');
+      });
+    }
     this.runHook('onDisconnect', () => this.options.hooks.onDisconnect?.(connection, { code, reason }));
   }
 

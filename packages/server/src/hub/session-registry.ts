@@ -28,9 +28,14 @@ export class SessionRegistry<C> {
   private readonly away = new Set<SessionRecord<C>>();
   private sweeper: TimerHandle | null = null;
 
+  /**
+   * @param shared true when a shared store keeps sessions while they are away (the caller saves what
+   *   {@link release} hands back): this registry then holds only sessions whose connection is open here.
+   */
   constructor(
     private readonly graceMs: number,
     private readonly clock: Clock,
+    private readonly shared = false,
   ) {}
 
   /** Sessions whose connection is away and not yet expired. */
@@ -73,6 +78,30 @@ export class SessionRegistry<C> {
   }
 
   /**
+   * Replace `connection`'s new session with one resumed from the shared store: same id, same state.
+   * Returns null (and changes nothing) when the connection no longer holds the session it was given.
+   */
+  adopt(
+    current: SessionRecord<C>,
+    id: string,
+    connection: C,
+    state: Iterable<readonly [string, unknown]>,
+  ): SessionRecord<C> | null {
+    if (current.connection !== connection || this.sessions.get(current.id) !== current) return null;
+    this.forget(current);
+    const record: SessionRecord<C> = {
+      id,
+      userId: current.userId,
+      connection,
+      channels: new Map(),
+      expiresAt: 0,
+      state: new Map(state),
+    };
+    this.sessions.set(id, record);
+    return record;
+  }
+
+  /**
    * Hand session `id` to `connection` if it exists, has not expired and belongs to `userId`. Returns the
    * record and the connection that held it until now (to be closed as replaced), or null.
    */
@@ -110,7 +139,7 @@ export class SessionRegistry<C> {
     record.connection = null;
     record.channels = channels;
     record.expiresAt = this.clock.now() + this.graceMs;
-    if (this.graceMs === 0) this.forget(record);
+    if (this.graceMs === 0 || this.shared) this.forget(record);
     else this.away.add(record);
     return true;
   }
