@@ -223,6 +223,31 @@ describe('HTTP API deliveries', () => {
     await closeAll(a, room);
   });
 
+  test('a retried publish with the same idempotency key answers the first id and is delivered once', async () => {
+    const channel = fresh('orders');
+    const { client: a } = await v1(t);
+    await subscribe(a, channel);
+    const body = { channel, data: { order: 7 }, idempotencyKey: 'order-7' };
+    assertOk(await call(t, 'POST', '/api/publish', { json: body }), { id: 1 });
+    assertOk(await call(t, 'POST', '/api/publish', { json: body }), { id: 1, duplicate: true });
+    // The header works the same; another key is another message.
+    const headers = { 'idempotency-key': 'order-8' };
+    const json = { channel, data: { order: 8 } };
+    assertOk(await call(t, 'POST', '/api/publish', { json, headers }), { id: 2 });
+    assertOk(await call(t, 'POST', '/api/publish', { json, headers }), { id: 2, duplicate: true });
+    assert.deepEqual((await a.nextOfType('message'))['data'], { order: 7 });
+    assert.deepEqual((await a.nextOfType('message'))['data'], { order: 8 });
+    assertOk(await call(t, 'POST', '/api/publish', { json: { channel, data: 'last' } }), { id: 3 });
+    assert.equal((await a.nextOfType('message'))['id'], 3, 'the retries were not delivered');
+    const bad = await call(t, 'POST', '/api/publish', { json: { channel, data: 1, idempotencyKey: 5 } });
+    assert.equal(bad.status, 400);
+    const long = await call(t, 'POST', '/api/publish', {
+      json: { channel, data: 1, idempotencyKey: 'k'.repeat(129) },
+    });
+    assert.equal(long.status, 400);
+    await closeAll(a);
+  });
+
   test('publish honours exclude.connectionId and exclude.userId', async () => {
     const channel = fresh('chat');
     const alice1 = await v1(t, 'alice');
