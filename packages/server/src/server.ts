@@ -206,6 +206,7 @@ export class SwitchboardServer {
     if (this.ownsHttpServer)
       enforceDeadlines(this.http, this.limits, () => this.metrics.limitRejected('request_timeout'));
     this.addRoutes();
+    this.metrics.setReadinessSource(() => this.readiness().ready);
   }
 
   /** Where the server is in its lifecycle. */

@@ -45,6 +45,8 @@ export interface ChannelHost {
   writeFrame(connection: Connection, frame: ServerFrame): void;
   close(connection: Connection, code: number, reason: string): void;
   delivered(count: number): void;
+  /** Count a channel whose subscribers must resubscribe (a gap history could not fill). */
+  streamReset(): void;
 }
 
 /** The presence member a connection counts as. */
@@ -402,6 +404,7 @@ export class ChannelRegistry {
           return;
         }
         this.host.counters.streamResets++;
+        this.host.streamReset();
         this.host.logger.warn(
           { channel: channel.name, last },
           'stream gap could not be filled: subscribers resubscribe',

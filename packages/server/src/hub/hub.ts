@@ -198,6 +198,7 @@ export class Hub implements BrokerHandler {
         write: (connection, frame, ephemeral) => this.write(connection, frame, ephemeral),
         writeFrame: (connection, frame) => this.writeFrame(connection, frame),
         close: (connection, code, reason) => this.close(connection, code, reason),
+        streamReset: () => this.options.metrics.streamReset(),
         delivered: (count) => this.delivered(count),
       },
       options.channelRules,

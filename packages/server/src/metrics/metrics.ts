@@ -57,8 +57,15 @@ export interface Metrics {
   clientError(code: string): void;
   /** A heartbeat tick visited `visited` connections in `durationMs`. */
   heartbeatTick(visited: number, durationMs: number): void;
+  /**
+   * A channel's subscribers were told to resubscribe: messages were lost between the broker and this node
+   * (a pub/sub outage, a failover) and history could not fill the gap. They recover by their positions.
+   */
+  streamReset(): void;
   /** Register the source of the connection/user/channel gauges. */
   setGaugeSource(source: () => GaugeSnapshot): void;
+  /** Register the source of the readiness gauge (1 while `/ready` answers 200). */
+  setReadinessSource(source: () => boolean): void;
   /** The metrics in the Prometheus text format, or null when this implementation exports none. */
   render(): Promise<{ contentType: string; body: string } | null>;
 }
@@ -75,7 +82,9 @@ export class NoopMetrics implements Metrics {
   messagesDropped(): void {}
   clientError(): void {}
   heartbeatTick(): void {}
+  streamReset(): void {}
   setGaugeSource(): void {}
+  setReadinessSource(): void {}
   render(): Promise<null> {
     return Promise.resolve(null);
   }

@@ -24,6 +24,8 @@ export class PrometheusMetrics implements Metrics {
   private readonly errors: Counter<'code'>;
   private readonly tick: Histogram;
   private gaugeSource: () => GaugeSnapshot = () => ({ connections: 0, users: 0, channels: 0 });
+  private readinessSource: () => boolean = () => true;
+  private readonly resets: Counter;
 
   constructor(options: PrometheusMetricsOptions = {}) {
     const p = options.prefix ?? 'switchboard_';
@@ -74,6 +76,20 @@ export class PrometheusMetrics implements Metrics {
       help: 'Messages not delivered to a connection, by reason',
       labelNames: ['reason'],
       registers,
+    });
+    this.resets = new Counter({
+      name: `${p}stream_resets_total`,
+      help: 'Channels whose subscribers were told to resubscribe after a gap history could not fill',
+      registers,
+    });
+    const ready = (): boolean => this.readinessSource();
+    new Gauge({
+      name: `${p}ready`,
+      help: '1 while this node accepts connections and its engine (Redis) can serve; 0 otherwise',
+      registers,
+      collect() {
+        this.set(ready() ? 1 : 0);
+      },
     });
     this.errors = new Counter({
       name: `${p}client_errors_total`,
@@ -133,8 +149,14 @@ export class PrometheusMetrics implements Metrics {
   heartbeatTick(_visited: number, durationMs: number): void {
     this.tick.observe(durationMs / 1000);
   }
+  streamReset(): void {
+    this.resets.inc();
+  }
   setGaugeSource(source: () => GaugeSnapshot): void {
     this.gaugeSource = source;
+  }
+  setReadinessSource(source: () => boolean): void {
+    this.readinessSource = source;
   }
   async render(): Promise<{ contentType: string; body: string }> {
     return { contentType: this.registry.contentType, body: await this.registry.metrics() };
