@@ -10,7 +10,13 @@
  * With a token, every attempt (resumes included) gets one first and presents it (connection-auth.ts);
  * the server's refusal, an error reply and close 4504, stops the client with an `unauthorized` event.
  */
-import { CloseCode, decodeServerFrame, encodeCommand } from '@switchboard/protocol';
+import {
+  BATCH_QUERY_PARAM,
+  CloseCode,
+  decodeServerFrame,
+  encodeCommand,
+  splitFrames,
+} from '@switchboard/protocol';
 import type {
   ClientCommand,
   ConnectedPush,
@@ -264,17 +270,20 @@ export class ClientConnection {
     this.auth.present(socket, token, () => this.socket === socket);
   }
 
-  /** The URL of the next attempt: the endpoint, plus `session=` to resume the last session. */
+  /**
+   * The URL of the next attempt: the endpoint, plus `batch=1` (this client reads batched frames: several
+   * per WebSocket message, see `receive`) and `session=` to resume the last session.
+   */
   private connectUrl(): string {
-    if (!this.options.resume || this.sessionId === null) return this.url;
     const url = new URL(this.url);
-    url.searchParams.set('session', this.sessionId);
+    url.searchParams.set(BATCH_QUERY_PARAM, '1');
+    if (this.options.resume && this.sessionId !== null) url.searchParams.set('session', this.sessionId);
     return url.toString();
   }
 
   private listen(socket: WebSocketLike): void {
     socket.addEventListener('message', (event) => {
-      if (this.socket === socket) this.receive(event.data);
+      if (this.socket === socket) this.receive(socket, event.data);
     });
     socket.addEventListener('close', (event) => {
       if (this.socket === socket) this.lose(event.code, event.reason, 'closed');
@@ -284,7 +293,8 @@ export class ClientConnection {
     socket.addEventListener('error', () => {});
   }
 
-  private receive(data: unknown): void {
+  /** One WebSocket message: one frame, or several separated by newlines (batched frames). */
+  private receive(socket: WebSocketLike, data: unknown): void {
     const heartbeat = this.heartbeat;
     if (heartbeat !== null) {
       // Any frame proves the server alive, even one this client cannot read. A frame that answers the
@@ -294,7 +304,15 @@ export class ClientConnection {
     }
     // Protocol v1 is text only; binary frames are ignored rather than trusted.
     if (typeof data !== 'string') return;
-    const frame = decodeServerFrame(data);
+    for (const text of splitFrames(data)) {
+      // A frame's handler may have closed or replaced the socket: the rest of the batch is not for us.
+      if (this.socket !== socket) return;
+      this.receiveFrame(text);
+    }
+  }
+
+  private receiveFrame(text: string): void {
+    const frame = decodeServerFrame(text);
     if (frame === null) return;
     if (frame.type === 'reply') this.requests.settle(frame);
     else if (frame.type === 'ping') {

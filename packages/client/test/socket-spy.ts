@@ -52,11 +52,14 @@ export function spy(observe?: (frame: Record<string, unknown>, socket: number) =
       maxLive = Math.max(maxLive, live);
       sockets.push(this);
       this.ws.on('message', (data: Buffer) => {
-        const text = data.toString();
-        const frame = JSON.parse(text) as Record<string, unknown>;
-        observe?.(frame, sockets.indexOf(this));
-        if (this.filters.some((f) => f(frame))) return;
-        for (const listener of this.messageListeners) listener({ data: text });
+        // The client asks for batched frames: one WebSocket message may hold several, one per line.
+        // Each is observed and filtered on its own, and passed on as a message of its own.
+        for (const text of data.toString().split('\n')) {
+          const frame = JSON.parse(text) as Record<string, unknown>;
+          observe?.(frame, sockets.indexOf(this));
+          if (this.filters.some((f) => f(frame))) continue;
+          for (const listener of this.messageListeners) listener({ data: text });
+        }
       });
       this.ws.on('close', () => this.release());
     }

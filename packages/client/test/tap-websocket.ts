@@ -29,7 +29,9 @@ export class TapSocket implements WebSocketLike {
   constructor(url: string, options: ClientOptions = {}) {
     this.ws = new WebSocket(url, options);
     this.ws.on('message', (data: Buffer) => {
-      this.received.push(JSON.parse(data.toString()) as Record<string, unknown>);
+      // The client asks for batched frames: one WebSocket message may hold several, one per line.
+      for (const text of data.toString().split('\n'))
+        this.received.push(JSON.parse(text) as Record<string, unknown>);
       this.changed();
     });
   }

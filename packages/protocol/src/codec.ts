@@ -4,6 +4,7 @@
  */
 import { ERROR_CODE_INFO, ErrorCode } from './codes.js';
 import { channelNameProblem, DEFAULT_MAX_CHANNEL_LENGTH } from './channel-name.js';
+import { FRAME_SEPARATOR } from './frames.js';
 import type { ClientCommand, ErrorPayload, ServerFrame, StreamPosition } from './frames.js';
 
 /** Why a frame was rejected, with the command id when one could be read (so the error can be a reply). */
@@ -279,6 +280,16 @@ export function encodeServerFrame(frame: ServerFrame): string {
 /** Serialize a client command. */
 export function encodeCommand(command: ClientCommand): string {
   return JSON.stringify(command);
+}
+
+/**
+ * The frames of one WebSocket message from the server: several when the client asked for batched frames
+ * (`?batch=1`, see `BATCH_QUERY_PARAM` in frames.ts), separated by {@link FRAME_SEPARATOR}; otherwise one. Empty
+ * lines are skipped.
+ */
+export function splitFrames(text: string): string[] {
+  if (!text.includes(FRAME_SEPARATOR)) return [text];
+  return text.split(FRAME_SEPARATOR).filter((line) => line.length > 0);
 }
 
 /**

@@ -10,6 +10,21 @@ import type { ErrorCode } from './codes.js';
 /** The protocol version this package implements; sent in the `connected` push. */
 export const PROTOCOL_VERSION = 1;
 
+/**
+ * Batched frames. A client that connects with `?batch=1` on `/ws` (the query parameter is
+ * {@link BATCH_QUERY_PARAM}) accepts several server frames in one WebSocket text message, separated by
+ * {@link FRAME_SEPARATOR}: the server coalesces a channel's messages of one event-loop turn into one
+ * WebSocket message (one write per subscriber for many messages). A frame's JSON never holds a raw
+ * newline (JSON escapes it inside strings, and the server never emits whitespace between tokens), so the
+ * split is unambiguous. Any WebSocket message may be batched: a client that asks splits every message
+ * (see `splitFrames`). Servers that do not know the parameter ignore it and send one frame per message,
+ * which splits into itself. Without it, every WebSocket message holds exactly one frame.
+ */
+export const BATCH_QUERY_PARAM = 'batch';
+
+/** The separator of frames batched in one WebSocket message (see {@link BATCH_QUERY_PARAM}). */
+export const FRAME_SEPARATOR = '\n';
+
 /** Fields every client command may carry. */
 export interface CommandBase {
   /** Present when the client wants a reply; echoed in it. A non-negative safe integer. */

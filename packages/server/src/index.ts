@@ -50,6 +50,8 @@ export {
 } from './errors.js';
 export type { TlsOptions } from './http/tls.js';
 export type { TransportKind, TransportSocket, ConnectionHandle } from './transports/transport.js';
+export { PreparedFrame } from './transports/transport.js';
+export { frameText } from './transports/websocket-frame.js';
 export { createMemoryEngine } from './engine/memory-engine.js';
 export { MemorySessionStore } from './sessions/memory-session-store.js';
 export type { SessionSnapshot, SessionStore } from './sessions/session-store.js';

@@ -4,6 +4,7 @@ import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { randomBytes } from 'node:crypto';
 import {
+  BATCH_QUERY_PARAM,
   CloseCode,
   DEFAULT_HISTORY_LIMIT,
   ErrorCode,
@@ -643,13 +644,19 @@ export class SwitchboardServer {
     return true;
   }
 
-  /** Query parameters of an upgrade: `session` (v1), `last_message_id` and `epoch` (rooms). A string is the problem. */
+  /**
+   * Query parameters of an upgrade: `session` and `batch` (v1), `last_message_id` and `epoch` (rooms). A
+   * string is the problem.
+   */
   private acceptOptions(url: URL, format: WireFormat, room: string | undefined): AcceptOptions | string {
     const params = url.searchParams;
     if (format === 'v1') {
+      // `batch=1`: the client reads several frames per WebSocket message (docs/protocol.md, Batching).
+      const batch = params.get(BATCH_QUERY_PARAM) === '1';
       const session = params.get('session');
-      if (session === null || session === '') return {};
-      return session.length > 64 ? 'session must be at most 64 characters' : { sessionId: session };
+      if (session === null || session === '') return batch ? { batch } : {};
+      if (session.length > 64) return 'session must be at most 64 characters';
+      return batch ? { sessionId: session, batch } : { sessionId: session };
     }
     const out: { room?: string; lastMessageId?: number; epoch?: string } = {};
     if (room !== undefined) out.room = room;

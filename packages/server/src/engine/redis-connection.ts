@@ -13,6 +13,7 @@
 import { Cluster, Redis } from 'ioredis';
 import type { ClusterNode, ClusterOptions, RedisOptions } from 'ioredis';
 import type { RedisAddress } from './redis-url.js';
+import { BackendUnavailableError } from '../errors.js';
 
 export { REDIS_URL_FORMS, parseRedisUrl, redact } from './redis-url.js';
 export type { RedisAddress } from './redis-url.js';
@@ -77,4 +78,56 @@ export function createRedisClient(address: RedisAddress, options: RedisClientOpt
     port: first?.port ?? 6379,
     ...(address.db === undefined ? {} : { db: address.db }),
   } as RedisConstructorOptions);
+}
+
+/**
+ * Error replies that mean "Redis cannot serve this right now" rather than "this command is wrong": a
+ * loading or busy server, a cluster without a quorum or mid-failover, a replica that was a master, memory
+ * exhausted.
+ */
+const TRANSIENT_REPLIES =
+  /^(LOADING|BUSY|CLUSTERDOWN|TRYAGAIN|MASTERDOWN|READONLY|NOREPLICAS|OOM|MOVED|ASK) /;
+
+/**
+ * Map a failed Redis call to what callers expect: connection failures, timeouts and transient error
+ * replies become {@link BackendUnavailableError} (`unavailable`, retry later); any other error reply (a bug,
+ * a wrong type, an ACL refusal) is returned as it is.
+ */
+export function toBackendError(error: unknown, what: string): Error {
+  if (error instanceof BackendUnavailableError) return error;
+  const err = error instanceof Error ? error : new Error(String(error));
+  if (err.name === 'ReplyError' && !TRANSIENT_REPLIES.test(err.message)) return err;
+  return new BackendUnavailableError(`redis unavailable: ${what} failed (${err.message})`, { cause: err });
+}
+
+/**
+ * Connect `client` unless it is already connecting or connected, and resolve once it is ready; rejects with
+ * {@link BackendUnavailableError} when the first attempt fails (the client keeps retrying in the
+ * background until it is disconnected).
+ */
+export async function connectClient(client: RedisClient, what: string): Promise<void> {
+  if (client.status === 'ready') return;
+  if (client.status === 'end') throw new BackendUnavailableError(`redis unavailable: ${what} is closed`);
+  try {
+    if (client.status === 'wait') {
+      await client.connect();
+      return;
+    }
+    // Redis and Cluster overload `once` differently; both are event emitters.
+    const events = client as unknown as NodeJS.EventEmitter;
+    await new Promise<void>((resolve, reject) => {
+      const onReady = (): void => {
+        events.off('error', onError);
+        resolve();
+      };
+      const onError = (error: unknown): void => {
+        events.off('ready', onReady);
+        reject(error instanceof Error ? error : new Error(String(error)));
+      };
+      events.once('ready', onReady);
+      events.once('error', onError);
+    });
+  } catch (error) {
+    throw toBackendError(error, `connecting ${what}`);
+  }
 }

@@ -14,6 +14,7 @@ import { RedisHistoryStore } from '../history/redis-history-store.js';
 import { RedisPresenceStore } from '../presence/redis-presence-store.js';
 import { RedisTicketStore } from '../auth/redis-ticket-store.js';
 import { RedisNodeRegistry } from './redis-node-registry.js';
+import { RedisSessionStore } from '../sessions/redis-session-store.js';
 import type { EngineHealth } from './node-registry.js';
 import { RedisKeys } from './redis-keys.js';
 import { createRedisClient, parseRedisUrl } from './redis-connection.js';
@@ -66,6 +67,7 @@ export interface RedisEngine extends Engine {
   readonly history: RedisHistoryStore;
   readonly presence: RedisPresenceStore;
   readonly tickets: RedisTicketStore;
+  readonly sessions: RedisSessionStore;
   readonly nodes: RedisNodeRegistry;
   health(): EngineHealth;
   close(): Promise<void>;
@@ -85,23 +87,26 @@ export function createRedisEngine(options: RedisEngineOptions): RedisEngine {
     commandTimeoutMs,
   };
   const nodes = new RedisNodeRegistry(context, { reportIntervalMs: options.nodeReportIntervalMs ?? 5000 });
+  const streamTtlMs = options.streamTtlMs ?? 86_400_000;
   const broker = new RedisBroker(context, {
     unsubscribeDelayMs: options.unsubscribeDelayMs ?? 1000,
     probeIntervalMs: options.probeIntervalMs ?? 2000,
     probeTimeoutMs: options.probeTimeoutMs ?? 3000,
     idempotencyWindowMs: options.idempotencyWindowMs ?? 300_000,
-    streamTtlMs: options.streamTtlMs ?? 86_400_000,
+    streamTtlMs,
     membership: nodes,
   });
-  const history = new RedisHistoryStore(context);
+  const history = new RedisHistoryStore(context, { streamTtlMs });
   const presence = new RedisPresenceStore(context, { ttlMs: options.presenceTtlMs ?? 30_000 });
   const tickets = new RedisTicketStore(context);
+  const sessions = new RedisSessionStore(context);
   return {
     nodeId: context.nodeId,
     broker,
     history,
     presence,
     tickets,
+    sessions,
     nodes,
     health: () => broker.health(),
     close: async () => {

@@ -59,6 +59,15 @@ export class RedisKeys {
     return `${this.prefix}:{n:${nodeId}}`;
   }
 
+  /**
+   * A pub/sub channel for the pub/sub probe of a node on one cluster shard: `n` is tried upwards until the
+   * channel's slot lands on the shard (the node's own topic covers its own shard). A distinct `p:` tag
+   * keeps it apart from every node topic.
+   */
+  probeTopic(nodeId: string, n: number): string {
+    return `${this.prefix}:{p:${nodeId}:${n}}`;
+  }
+
   /** The pub/sub channel every node subscribes to (broadcasts). */
   broadcastTopic(): string {
     return `${this.prefix}:{all}`;
@@ -98,4 +107,38 @@ export class RedisKeys {
   session(id: string): string {
     return `${this.prefix}:s:${id}`;
   }
+}
+
+/** Redis Cluster's slot count. */
+export const CLUSTER_SLOTS = 16_384;
+
+const CRC16_TABLE = ((): Uint16Array => {
+  const table = new Uint16Array(256);
+  for (let i = 0; i < 256; i++) {
+    let crc = i << 8;
+    for (let bit = 0; bit < 8; bit++)
+      crc = crc & 0x8000 ? ((crc << 1) ^ 0x1021) & 0xffff : (crc << 1) & 0xffff;
+    table[i] = crc;
+  }
+  return table;
+})();
+
+/**
+ * The Redis Cluster slot of a key or shard channel: CRC16 (XMODEM) of its hash tag (the text between the
+ * first `{` and the next `}`, when not empty) or of the whole key, modulo 16384
+ * (https://redis.io/docs/latest/operate/oss_and_stack/reference/cluster-spec/#hash-tags).
+ */
+export function hashSlot(key: string): number {
+  const bytes = Buffer.from(key);
+  let start = 0;
+  let end = bytes.length;
+  const open = bytes.indexOf(0x7b);
+  if (open >= 0) {
+    const close = bytes.indexOf(0x7d, open + 1);
+    if (close > open + 1) [start, end] = [open + 1, close];
+  }
+  let crc = 0;
+  for (let i = start; i < end; i++)
+    crc = ((crc << 8) & 0xffff) ^ (CRC16_TABLE[((crc >> 8) ^ (bytes[i] ?? 0)) & 0xff] ?? 0);
+  return crc % CLUSTER_SLOTS;
 }

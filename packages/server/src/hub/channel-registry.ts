@@ -5,10 +5,12 @@ import type { HistoryPage, HistoryStore, StoredMessage } from '../history/histor
 import type { PresenceMember, PresenceStore } from '../presence/presence-store.js';
 import type { ChannelRule, ResolvedLimits } from '../server-options.js';
 import type { Logger } from '../util/logger.js';
+import type { Clock } from '../util/clock.js';
+import { PreparedFrame } from '../transports/transport.js';
 import { Channel, resolveChannelSettings } from './channel.js';
 import type { ChannelSettings } from './channel.js';
 import type { Connection } from './connection.js';
-import { Outbound, renderRoomPayload, renderV1Message } from './outbound.js';
+import { Delivery, Outbound, renderRoomPayload, renderV1Message } from './outbound.js';
 import type { PresenceTracker } from './presence-tracker.js';
 import type { HubCounters } from './hub-stats.js';
 
@@ -22,6 +24,9 @@ export type Outcome<T> =
  * reloads its state: replaying more would be slower than a reload and would flood the connection.
  */
 export const MAX_RECOVERY_MESSAGES = 10_000;
+
+/** Continuity checks tried (250 ms, then doubling, apart) before subscribers are sent to resubscribe. */
+const STREAM_CHECK_ATTEMPTS = 5;
 
 /** A subscription that is live and ready for its reply (the buffered live messages still held back). */
 export interface Joined {
@@ -42,11 +47,17 @@ export interface ChannelHost {
   readonly counters: HubCounters;
   readonly logger: Logger;
   write(connection: Connection, frame: Buffer, ephemeral: boolean): boolean;
+  /** Write a frame shared by a fan-out; the outcome is tallied, and reported by {@link settle}. */
+  writePrepared(connection: Connection, frame: PreparedFrame, ephemeral: boolean, tally: Delivery): void;
+  /** Report a fan-out's tally (once per fan-out). */
+  settle(tally: Delivery): void;
   writeFrame(connection: Connection, frame: ServerFrame): void;
   close(connection: Connection, code: number, reason: string): void;
   delivered(count: number): void;
   /** Count a channel whose subscribers must resubscribe (a gap history could not fill). */
   streamReset(): void;
+  /** Timers for retried stream checks. */
+  readonly clock: Clock;
 }
 
 /** The presence member a connection counts as. */
@@ -62,6 +73,16 @@ export function presenceMember(connection: Connection): PresenceMember {
  */
 export class ChannelRegistry {
   private readonly channels = new Map<string, Channel>();
+  /** Channels with a batch waiting for the end of this event-loop turn. */
+  private pendingBatches: Channel[] = [];
+  private flushScheduled = false;
+  /** Writes every waiting batch: one setImmediate per turn for all channels (bound once, no closures). */
+  private readonly flushPending = (): void => {
+    this.flushScheduled = false;
+    const channels = this.pendingBatches;
+    this.pendingBatches = [];
+    for (const channel of channels) this.flushBatch(channel);
+  };
 
   constructor(
     private readonly host: ChannelHost,
@@ -139,11 +160,14 @@ export class ChannelRegistry {
       return { ok: false, code: ErrorCode.ChannelFull, message: `${name} is full (${maxMembers} members)` };
     }
     // A hold per join: an unsubscribe and a new subscribe during this await get their own, and this
-    // join's late completion can neither release nor reuse theirs.
+    // join's late completion can neither release nor reuse theirs. What the batching members are owed is
+    // written first, so that a batch never spans a change of who is owed it.
+    this.flushBatch(channel);
     const hold: Publication[] = [];
     (connection.recovering ??= new Map()).set(name, hold);
     if (!resync) {
       channel.members.add(connection);
+      if (connection.batch) channel.batchMembers++;
       connection.subscriptions.set(name, null);
     }
     try {
@@ -191,6 +215,9 @@ export class ChannelRegistry {
   release(connection: Connection, name: string, lastSent: number, hold: readonly Publication[]): void {
     const held = connection.recovering?.get(name);
     if (held === undefined || held !== hold) return;
+    // The connection is owed live messages from now on; a batch waiting now is not for it.
+    const channel = this.channels.get(name);
+    if (channel !== undefined) this.flushBatch(channel);
     connection.recovering?.delete(name);
     if (connection.recovering?.size === 0) connection.recovering = null;
     let last = lastSent;
@@ -238,7 +265,7 @@ export class ChannelRegistry {
   leaveAll(connection: Connection): Map<string, StreamPosition | null> {
     const positions = new Map<string, StreamPosition | null>();
     for (const [name, start] of connection.subscriptions) {
-      positions.set(name, this.reached(this.channels.get(name), start));
+      positions.set(name, this.reached(this.channels.get(name), start, connection.batch));
       this.leave(connection, name);
     }
     connection.subscriptions.clear();
@@ -246,9 +273,17 @@ export class ChannelRegistry {
     return positions;
   }
 
-  /** The later of where a subscription started and what this node last delivered on its channel. */
-  private reached(channel: Channel | undefined, start: StreamPosition | null): StreamPosition | null {
-    const last = channel?.position ?? null;
+  /**
+   * The later of where a subscription started and what this node last delivered on its channel (for a
+   * batching connection, not counting the batch still waiting: it was never written to it).
+   */
+  private reached(
+    channel: Channel | undefined,
+    start: StreamPosition | null,
+    batching: boolean,
+  ): StreamPosition | null {
+    const batch = batching ? (channel?.batch ?? null) : null;
+    const last = batch !== null ? batch.before : (channel?.position ?? null);
     if (start === null) return last;
     if (last === null || last.epoch !== start.epoch || last.offset < start.offset) return start;
     return last;
@@ -256,7 +291,12 @@ export class ChannelRegistry {
 
   private leave(connection: Connection, name: string): void {
     const channel = this.channels.get(name);
-    if (channel === undefined || !channel.members.delete(connection)) return;
+    if (channel === undefined || !channel.members.has(connection)) return;
+    // Messages published before the leave were owed to it (a closing connection's write is counted as
+    // dropped; its session position does not include them, see reached()).
+    this.flushBatch(channel);
+    if (!channel.members.delete(connection)) return;
+    if (connection.batch) channel.batchMembers--;
     if (channel.settings.presence) this.presence.left(name, presenceMember(connection));
     if (channel.members.size === 0) {
       this.channels.delete(name);
@@ -277,8 +317,8 @@ export class ChannelRegistry {
       return;
     }
     const { id, epoch } = publication;
+    const last = channel.position;
     if (id !== undefined && epoch !== undefined) {
-      const last = channel.position;
       if (last !== null && last.epoch === epoch && id <= last.offset) return; // delivered already
       if (last !== null && (last.epoch !== epoch || id !== last.offset + 1)) {
         this.fillGap(channel, last, publication);
@@ -286,7 +326,7 @@ export class ChannelRegistry {
       }
       channel.position = { offset: id, epoch };
     }
-    this.fanOut(channel, publication);
+    this.fanOut(channel, publication, last);
   }
 
   private render(publication: Publication): Outbound {
@@ -297,22 +337,100 @@ export class ChannelRegistry {
     );
   }
 
-  private fanOut(channel: Channel, publication: Publication): void {
+  /**
+   * Deliver a publication to the channel's members: rendered once per wire format, framed once per
+   * transport, then one write per member. Members that read batched frames get it at the end of the
+   * event-loop turn with the channel's other messages of that turn ({@link flushBatch}), unless it must
+   * travel alone (an exclusion, or a payload with a raw newline); then the waiting batch goes first, so
+   * the channel's order holds. `before` is the channel's position before this publication.
+   */
+  private fanOut(channel: Channel, publication: Publication, before: StreamPosition | null): void {
     const outbound = this.render(publication);
-    const exclude = publication.exclude;
-    let delivered = 0;
+    const { exclude, ephemeral } = publication;
+    const batched =
+      channel.batchMembers > 0 &&
+      exclude === undefined &&
+      this.enqueue(channel, outbound.prepared('v1'), ephemeral, before);
+    if (!batched) this.flushBatch(channel);
+    const name = channel.name;
+    const host = this.host;
+    const tally = new Delivery();
     for (const connection of channel.members) {
-      if (excluded(connection, exclude)) continue;
+      if (exclude !== undefined && excluded(connection, exclude)) continue;
       if (connection.recovering !== null) {
-        const held = connection.recovering.get(channel.name);
+        const held = connection.recovering.get(name);
         if (held !== undefined) {
           held.push(publication);
           continue;
         }
       }
-      if (this.host.write(connection, outbound.frame(connection.format), publication.ephemeral)) delivered++;
+      if (batched && connection.batch) continue;
+      host.writePrepared(connection, outbound.prepared(connection.format), ephemeral, tally);
     }
-    this.host.delivered(delivered);
+    host.settle(tally);
+  }
+
+  /**
+   * Add a v1 frame to the channel's batch, scheduling the turn's flush; false when the frame cannot share
+   * a WebSocket message (its text holds a raw newline, the batch separator: JSON.stringify never writes
+   * one, but a frame must not depend on every path using it).
+   */
+  private enqueue(
+    channel: Channel,
+    frame: PreparedFrame,
+    ephemeral: boolean,
+    before: StreamPosition | null,
+  ): boolean {
+    if (frame.payload.includes(NEWLINE)) return false;
+    let batch = channel.batch;
+    if (batch === null) {
+      batch = channel.batch = { items: [], before };
+      this.pendingBatches.push(channel);
+      if (!this.flushScheduled) {
+        this.flushScheduled = true;
+        setImmediate(this.flushPending);
+      }
+    }
+    batch.items.push({ frame, ephemeral });
+    return true;
+  }
+
+  /**
+   * Write the channel's waiting batch to its batching members that are not recovering, as few WebSocket
+   * messages as possible: one per run of messages of the same kind (ephemeral ones can be dropped under
+   * backpressure, reliable ones cannot), each built once and shared by every member. Runs at the end of
+   * the turn, and before anything changes who the batch is owed to (a join, a release, a leave) or a
+   * message that must travel alone, so that the members it reaches are exactly those it was owed to.
+   */
+  private flushBatch(channel: Channel): void {
+    const batch = channel.batch;
+    if (batch === null) return;
+    channel.batch = null;
+    let run: PreparedFrame[] = [];
+    let runEphemeral = false;
+    for (const item of batch.items) {
+      if (run.length > 0 && item.ephemeral !== runEphemeral) {
+        this.writeBatch(channel, run, runEphemeral);
+        run = [];
+      }
+      runEphemeral = item.ephemeral;
+      run.push(item.frame);
+    }
+    this.writeBatch(channel, run, runEphemeral);
+  }
+
+  private writeBatch(channel: Channel, frames: readonly PreparedFrame[], ephemeral: boolean): void {
+    const frame = frames.length === 1 ? frames[0] : joinLines(frames);
+    if (frame === undefined) return;
+    const name = channel.name;
+    const host = this.host;
+    const tally = new Delivery(frames.length);
+    for (const connection of channel.members) {
+      if (!connection.batch) continue;
+      if (connection.recovering !== null && connection.recovering.has(name)) continue;
+      host.writePrepared(connection, frame, ephemeral, tally);
+    }
+    host.settle(tally);
   }
 
   /**
@@ -323,7 +441,7 @@ export class ChannelRegistry {
   private fillGap(channel: Channel, last: StreamPosition, publication: Publication): void {
     channel.filling = [publication];
     const { id, epoch } = publication;
-    this.refill(channel, last, id === undefined || epoch === undefined ? null : { offset: id - 1, epoch });
+    this.refill(channel, last, id === undefined || epoch === undefined ? null : { offset: id - 1, epoch }, 0);
   }
 
   /**
@@ -337,14 +455,36 @@ export class ChannelRegistry {
       const last = channel.position ?? this.earliestStart(channel);
       if (last === null) continue;
       channel.filling = [];
-      this.history.position(channel.name).then(
-        (position) => this.refill(channel, last, position),
-        (error: unknown) => {
-          this.host.logger.warn({ err: error, channel: channel.name }, 'stream check after reconnect failed');
-          this.refill(channel, last, null);
-        },
-      );
+      this.checkStream(channel, last, 0);
     }
+  }
+
+  /** Compare the channel with its stream's position and refill what it missed (or retry the check). */
+  private checkStream(channel: Channel, last: StreamPosition, attempt: number): void {
+    this.history.position(channel.name).then(
+      (position) => this.refill(channel, last, position, attempt),
+      (error: unknown) => this.retryCheck(channel, last, attempt, error),
+    );
+  }
+
+  /**
+   * The backend could not answer a continuity check (it is still coming back): try again with a backoff
+   * while live messages wait, rather than sending every subscriber of the node to resubscribe after a
+   * blip. Past the attempts, or with too much waiting, the subscribers resubscribe after all.
+   */
+  private retryCheck(channel: Channel, last: StreamPosition, attempt: number, error: unknown): void {
+    if (this.channels.get(channel.name) !== channel) {
+      channel.filling = null;
+      return;
+    }
+    const waiting = channel.filling?.length ?? 0;
+    if (attempt + 1 < STREAM_CHECK_ATTEMPTS && waiting <= MAX_RECOVERY_MESSAGES) {
+      this.host.logger.info({ err: error, channel: channel.name, attempt }, 'stream check failed: retrying');
+      this.host.clock.setTimeout(() => this.checkStream(channel, last, attempt + 1), 250 * 2 ** attempt);
+      return;
+    }
+    this.host.logger.warn({ err: error, channel: channel.name }, 'stream check failed');
+    this.refill(channel, last, null, attempt);
   }
 
   /**
@@ -370,7 +510,12 @@ export class ChannelRegistry {
    * Deliver what `channel` missed between `last` and `target` from history, then what was held in
    * `channel.filling`; without a target (or when history cannot cover it), every subscriber resubscribes.
    */
-  private refill(channel: Channel, last: StreamPosition, target: StreamPosition | null): void {
+  private refill(
+    channel: Channel,
+    last: StreamPosition,
+    target: StreamPosition | null,
+    attempt: number,
+  ): void {
     const missing = target === null ? -1 : target.offset - last.offset;
     let read: Promise<HistoryPage | null> = Promise.resolve(null);
     if (target !== null && target.epoch === last.epoch && last.offset >= 0 && missing >= 0) {
@@ -378,39 +523,40 @@ export class ChannelRegistry {
       else if (missing <= MAX_RECOVERY_MESSAGES)
         read = this.history.read(channel.name, { since: last.offset, limit: missing });
     }
-    read
-      .catch((error: unknown) => {
-        this.host.logger.warn({ err: error, channel: channel.name }, 'history read for a gap failed');
-        return null;
-      })
-      .then((page) => {
-        const held = channel.filling ?? [];
-        channel.filling = null;
-        if (this.channels.get(channel.name) !== channel) return;
-        if (page !== null && page.complete && page.position.epoch === last.epoch) {
-          channel.position ??= last;
-          for (const m of page.messages) {
-            if (m.offset <= last.offset) continue;
-            this.onPublication({
-              channel: channel.name,
-              id: m.offset,
-              epoch: last.epoch,
-              json: m.json,
-              time: m.time,
-              ephemeral: false,
-            });
-          }
-          for (const p of held) this.onPublication(p);
-          return;
-        }
-        this.host.counters.streamResets++;
-        this.host.streamReset();
-        this.host.logger.warn(
-          { channel: channel.name, last },
-          'stream gap could not be filled: subscribers resubscribe',
-        );
-        this.forceResubscribe(channel, 'messages were lost in transit; resubscribe from your position');
-      });
+    read.then(
+      (page) => this.refilled(channel, last, page),
+      (error: unknown) => this.retryCheck(channel, last, attempt, error),
+    );
+  }
+
+  /** Deliver a refill's page and the held messages, or send the subscribers to resubscribe. */
+  private refilled(channel: Channel, last: StreamPosition, page: HistoryPage | null): void {
+    const held = channel.filling ?? [];
+    channel.filling = null;
+    if (this.channels.get(channel.name) !== channel) return;
+    if (page !== null && page.complete && page.position.epoch === last.epoch) {
+      channel.position ??= last;
+      for (const m of page.messages) {
+        if (m.offset <= last.offset) continue;
+        this.onPublication({
+          channel: channel.name,
+          id: m.offset,
+          epoch: last.epoch,
+          json: m.json,
+          time: m.time,
+          ephemeral: false,
+        });
+      }
+      for (const p of held) this.onPublication(p);
+      return;
+    }
+    this.host.counters.streamResets++;
+    this.host.streamReset();
+    this.host.logger.warn(
+      { channel: channel.name, last },
+      'stream gap could not be filled: subscribers resubscribe',
+    );
+    this.forceResubscribe(channel, 'messages were lost in transit; resubscribe from your position');
   }
 
   /** Every local subscriber must subscribe again from its own position (it will recover if it can). */
@@ -458,8 +604,23 @@ function presenceOff(name: string): Outcome<never> {
   return { ok: false, code: ErrorCode.NotAvailable, message: `presence is not enabled on ${name}` };
 }
 
-function excluded(connection: Connection, exclude: Exclusion | undefined): boolean {
-  if (exclude === undefined) return false;
+/** The separator of frames batched in one WebSocket message. */
+const NEWLINE = 0x0a;
+
+/** Frames joined by newlines into one: the text of a batched WebSocket message. */
+function joinLines(frames: readonly PreparedFrame[]): PreparedFrame {
+  let length = frames.length - 1;
+  for (const frame of frames) length += frame.payload.length;
+  const text = Buffer.allocUnsafe(length);
+  let at = 0;
+  for (const frame of frames) {
+    if (frame !== frames[0]) text[at++] = NEWLINE;
+    at += frame.payload.copy(text, at);
+  }
+  return new PreparedFrame(text);
+}
+
+function excluded(connection: Connection, exclude: Exclusion): boolean {
   return (
     connection.id === exclude.connectionId ||
     (exclude.userId !== undefined && connection.userId === exclude.userId)

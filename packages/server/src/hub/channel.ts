@@ -4,6 +4,7 @@ import type { Publication } from '../broker/broker.js';
 import type { HistoryPolicy } from '../history/history-store.js';
 import type { ChannelRule, ResolvedLimits } from '../server-options.js';
 import type { Connection } from './connection.js';
+import type { PreparedFrame } from '../transports/transport.js';
 
 /** A channel's settings after its rule and the server defaults are applied. */
 export interface ChannelSettings {
@@ -31,6 +32,17 @@ export function resolveChannelSettings(
   };
 }
 
+/**
+ * A channel's messages waiting for the end of the event-loop turn, for the members that read batched
+ * frames (`Connection.batch`); see ChannelRegistry.
+ */
+export interface PendingBatch {
+  /** The v1 `message` frames, in publication order. */
+  readonly items: { readonly frame: PreparedFrame; readonly ephemeral: boolean }[];
+  /** The channel's position before the first of them: how far a batching member that leaves now got. */
+  readonly before: StreamPosition | null;
+}
+
 /** A channel with local subscribers. */
 export class Channel {
   readonly members = new Set<Connection>();
@@ -38,6 +50,10 @@ export class Channel {
   position: StreamPosition | null = null;
   /** Publications held back, in arrival order, while a gap is filled from history. */
   filling: Publication[] | null = null;
+  /** Members that read batched frames. */
+  batchMembers = 0;
+  /** Messages not yet written to the batching members; null when none wait. */
+  batch: PendingBatch | null = null;
 
   constructor(
     readonly name: string,

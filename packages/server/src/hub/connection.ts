@@ -54,6 +54,11 @@ export class Connection implements HeartbeatTarget, ConnectionInfo {
   recovering: Map<string, Publication[]> | null = null;
   /** Frames held back while a resumed session is restored, so that `connected` stays first; else null. */
   held: Buffer[] | null = null;
+  /**
+   * The client reads several frames per WebSocket message, separated by newlines (v1 `?batch=1`): its
+   * channel messages are coalesced per event-loop turn (see ChannelRegistry).
+   */
+  batch = false;
   /** The channel a `room`-format connection belongs to; null for v1 connections. */
   room: string | null = null;
   /** Set by the hub right after construction (or after first-message authentication). */

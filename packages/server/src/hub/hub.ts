@@ -25,7 +25,7 @@ import type { Logger } from '../util/logger.js';
 import type { ChannelRule, ResolvedLimits, ServerHooks } from '../server-options.js';
 import type { Authenticator, Principal } from '../auth/authenticator.js';
 import type { Authorizer } from '../auth/authorizer.js';
-import type { ConnectionHandle, TransportSocket } from '../transports/transport.js';
+import type { ConnectionHandle, PreparedFrame, TransportSocket } from '../transports/transport.js';
 import { TokenBucket } from '../limits/token-bucket.js';
 import { RateLimiter, rateLimited } from '../limits/rate-limiter.js';
 import type { ConnectionLimits } from '../limits/connection-limits.js';
@@ -33,7 +33,14 @@ import { BackendUnavailableError, InvalidArgumentError, ServerNotRunningError } 
 import { Connection } from './connection.js';
 import type { ConnectionInfo } from './connection.js';
 import { HeartbeatScheduler } from './heartbeat-scheduler.js';
-import { Outbound, PING_FRAME, renderRoomPayload, renderSubscribeReply, renderV1Push } from './outbound.js';
+import {
+  Delivery,
+  Outbound,
+  PING_PREPARED,
+  renderRoomPayload,
+  renderSubscribeReply,
+  renderV1Push,
+} from './outbound.js';
 import type { WireFormat } from './outbound.js';
 import { SessionRegistry } from './session-registry.js';
 import { AuthClock } from './auth-clock.js';
@@ -104,6 +111,8 @@ export interface AcceptOptions {
   readonly epoch?: string;
   /** The handshake had no credentials: the first frame must be `{"type":"auth","token":...}`. */
   readonly pendingAuth?: boolean;
+  /** v1: the client reads several frames per WebSocket message, separated by newlines (`?batch=1`). */
+  readonly batch?: boolean;
 }
 
 /**
@@ -196,9 +205,13 @@ export class Hub implements BrokerHandler {
         counters: this.counters,
         logger: options.logger,
         write: (connection, frame, ephemeral) => this.write(connection, frame, ephemeral),
+        writePrepared: (connection, frame, ephemeral, tally) =>
+          this.writePrepared(connection, frame, ephemeral, tally),
+        settle: (tally) => this.settle(tally),
         writeFrame: (connection, frame) => this.writeFrame(connection, frame),
         close: (connection, code, reason) => this.close(connection, code, reason),
         streamReset: () => this.options.metrics.streamReset(),
+        clock: options.clock,
         delivered: (count) => this.delivered(count),
       },
       options.channelRules,
@@ -264,6 +277,7 @@ export class Hub implements BrokerHandler {
       now,
       principal.info,
     );
+    connection.batch = format === 'v1' && options.batch === true;
     this.connections.set(id, connection);
     this.live.add(connection);
     this.scheduler.add(connection);
@@ -915,18 +929,26 @@ export class Hub implements BrokerHandler {
   ): void {
     const excludeConnection = exclude?.connectionId;
     const excludeUser = exclude?.userId;
-    let delivered = 0;
+    const tally = new Delivery();
     for (const connection of targets) {
       if (connection.id === excludeConnection) continue;
       if (excludeUser !== undefined && connection.userId === excludeUser) continue;
-      if (this.write(connection, outbound.frame(connection.format), ephemeral)) delivered++;
+      this.writePrepared(connection, outbound.prepared(connection.format), ephemeral, tally);
     }
-    this.delivered(delivered);
+    this.settle(tally);
   }
 
   private delivered(count: number): void {
     this.counters.messagesDelivered += count;
     this.options.metrics.messagesDelivered(count);
+  }
+
+  /** Report what a fan-out did: once per fan-out, never per recipient. */
+  private settle(tally: Delivery): void {
+    this.delivered(tally.delivered);
+    if (tally.backpressure > 0) this.drop('backpressure', tally.backpressure);
+    if (tally.slowConsumer > 0) this.drop('slow_consumer', tally.slowConsumer);
+    if (tally.closed > 0) this.drop('closed', tally.closed);
   }
 
   /** Encode and write one frame to one connection (replies, errors, the connected push). */
@@ -940,35 +962,58 @@ export class Hub implements BrokerHandler {
    * hard limit the connection is closed at once as a slow consumer: the client will reconnect and recover.
    */
   private write(connection: Connection, frame: Buffer, ephemeral: boolean): boolean {
-    if (connection.state !== 'open') {
-      // A reply or push racing the connection's close: nobody can receive it, but it is still counted.
-      this.drop('closed');
+    const refused = this.refuse(connection, frame.length, ephemeral);
+    if (refused !== null) {
+      this.drop(refused, 1);
       return false;
     }
-    if (connection.held !== null) {
-      connection.held.push(frame);
-      return true;
-    }
-    const buffered = connection.socket.bufferedAmount;
-    if (buffered + frame.length > this.limits.maxBufferedBytes) {
-      if (ephemeral) {
-        this.drop('backpressure');
-        return false;
-      }
-      if (buffered + frame.length > this.hardBufferLimit) {
-        this.drop('slow_consumer');
-        this.close(connection, CloseCode.SlowConsumer, 'outbound buffer full');
-        return false;
-      }
-      if (connection.overBufferSince === 0) connection.overBufferSince = this.options.clock.now();
-    }
-    connection.socket.send(frame);
+    if (connection.held !== null) connection.held.push(frame);
+    else connection.socket.send(frame);
     return true;
   }
 
-  private drop(reason: DropReason): void {
-    this.counters.messagesDropped++;
-    this.options.metrics.messagesDropped(reason, 1);
+  /**
+   * {@link write} for a fan-out: the frame is shared by every recipient (the transport frames it once),
+   * and outcomes are tallied, `tally.weight` messages per frame, for {@link settle} to report once.
+   */
+  private writePrepared(
+    connection: Connection,
+    frame: PreparedFrame,
+    ephemeral: boolean,
+    tally: Delivery,
+  ): void {
+    const refused = this.refuse(connection, frame.payload.length, ephemeral);
+    if (refused === null) {
+      if (connection.held !== null) connection.held.push(frame.payload);
+      else connection.socket.sendPrepared(frame);
+      tally.delivered += tally.weight;
+    } else if (refused === 'backpressure') tally.backpressure += tally.weight;
+    else if (refused === 'slow_consumer') tally.slowConsumer += tally.weight;
+    else tally.closed += tally.weight;
+  }
+
+  /**
+   * Why `length` more bytes cannot be queued for `connection`, or null when they can. A connection past
+   * the hard limit is closed here (4001). A connection holding its frames (a resume) takes everything.
+   */
+  private refuse(connection: Connection, length: number, ephemeral: boolean): DropReason | null {
+    // A reply or push racing the connection's close: nobody can receive it, but it is still counted.
+    if (connection.state !== 'open') return 'closed';
+    if (connection.held !== null) return null;
+    const buffered = connection.socket.bufferedAmount + length;
+    if (buffered <= this.limits.maxBufferedBytes) return null;
+    if (ephemeral) return 'backpressure';
+    if (buffered > this.hardBufferLimit) {
+      this.close(connection, CloseCode.SlowConsumer, 'outbound buffer full');
+      return 'slow_consumer';
+    }
+    if (connection.overBufferSince === 0) connection.overBufferSince = this.options.clock.now();
+    return null;
+  }
+
+  private drop(reason: DropReason, count: number): void {
+    this.counters.messagesDropped += count;
+    this.options.metrics.messagesDropped(reason, count);
   }
 
   // ---------------------------------------------------------------- heartbeat
@@ -988,7 +1033,7 @@ export class Hub implements BrokerHandler {
       if (connection.socket.bufferedAmount <= this.limits.maxBufferedBytes) {
         connection.overBufferSince = 0;
       } else if (now - connection.overBufferSince >= this.limits.slowConsumerTimeoutMs) {
-        this.drop('slow_consumer');
+        this.drop('slow_consumer', 1);
         this.close(connection, CloseCode.SlowConsumer, 'slow consumer');
         return;
       }
@@ -997,7 +1042,10 @@ export class Hub implements BrokerHandler {
       if (connection.awaitingPong) connection.socket.ping();
       connection.awaitingPong = true;
       // Heartbeats are never dropped as ephemeral: a slow connection is handled by the slow-consumer rule.
-      this.write(connection, PING_FRAME, false);
+      const refused = this.refuse(connection, PING_PREPARED.payload.length, false);
+      if (refused !== null) this.drop(refused, 1);
+      else if (connection.held !== null) connection.held.push(PING_PREPARED.payload);
+      else connection.socket.sendPrepared(PING_PREPARED);
     }
   }
 
@@ -1029,11 +1077,13 @@ export class Hub implements BrokerHandler {
     this.sessions.stop();
     this.sessions.clear();
     this.authClock.stop();
-    this.presence.flush();
     this.presence.stop();
+    // Departures first, while the broker can still announce them; then the presence store withdraws
+    // this node's entries, and only then does the broker close (a shared store needs its connection).
+    await this.presence.flush();
+    await this.options.presence.close();
     await this.options.broker.close();
     await this.options.history.close();
-    await this.options.presence.close();
   }
 
   /** A snapshot of this node for /stats. */

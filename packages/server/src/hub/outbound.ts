@@ -1,9 +1,10 @@
 /**
  * Rendering of outbound messages. A fan-out renders each wire format at most once and hands the same
- * Buffer to every recipient: never per-recipient JSON.
+ * {@link PreparedFrame} to every recipient: never per-recipient JSON, and the transport frames it once.
  */
 import { encodeServerFrame } from '@switchboard/protocol';
 import type { ServerFrame } from '@switchboard/protocol';
+import { PreparedFrame } from '../transports/transport.js';
 
 /**
  * How a connection speaks:
@@ -15,8 +16,8 @@ export type WireFormat = 'v1' | 'room';
 
 /** A message rendered lazily, once per wire format. */
 export class Outbound {
-  private v1: Buffer | undefined;
-  private room: Buffer | undefined;
+  private v1: PreparedFrame | undefined;
+  private room: PreparedFrame | undefined;
 
   constructor(
     private readonly renderV1: () => string,
@@ -25,8 +26,13 @@ export class Outbound {
 
   /** The encoded frame for `format`. */
   frame(format: WireFormat): Buffer {
-    if (format === 'v1') return (this.v1 ??= Buffer.from(this.renderV1()));
-    return (this.room ??= Buffer.from(this.renderRoom()));
+    return this.prepared(format).payload;
+  }
+
+  /** The frame for `format`, shared by every recipient (the transport caches its framing in it). */
+  prepared(format: WireFormat): PreparedFrame {
+    if (format === 'v1') return (this.v1 ??= new PreparedFrame(Buffer.from(this.renderV1())));
+    return (this.room ??= new PreparedFrame(Buffer.from(this.renderRoom())));
   }
 
   /** An outbound message whose two formats are the same frame. */
@@ -37,6 +43,19 @@ export class Outbound {
       () => text,
     );
   }
+}
+
+/**
+ * What one fan-out did, reported to the counters and metrics once at its end (never per recipient).
+ * Counts are in messages: each frame written counts `weight` (a batched frame carries several).
+ */
+export class Delivery {
+  delivered = 0;
+  backpressure = 0;
+  slowConsumer = 0;
+  closed = 0;
+
+  constructor(readonly weight = 1) {}
 }
 
 /**
@@ -100,3 +119,6 @@ export function renderHistoryReply(
 
 /** The shared heartbeat ping; identical in both formats. */
 export const PING_FRAME: Buffer = Buffer.from(encodeServerFrame({ type: 'ping' }));
+
+/** {@link PING_FRAME} as one prepared frame for every connection: framed once per process. */
+export const PING_PREPARED: PreparedFrame = new PreparedFrame(PING_FRAME);

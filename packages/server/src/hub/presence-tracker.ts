@@ -70,16 +70,20 @@ export class PresenceTracker {
     }
     this.local.delete(id);
     if (this.graceMs === 0) {
-      this.depart({ channel, member, deadline: 0 });
+      void this.depart({ channel, member, deadline: 0 });
       return;
     }
     this.pending.set(id, { channel, member, deadline: this.clock.now() + this.graceMs });
   }
 
-  /** End every pending grace at once (shutdown): departures are announced now. */
-  flush(): void {
-    for (const leave of this.pending.values()) this.depart(leave);
+  /**
+   * End every pending grace at once (shutdown): departures are announced now. Resolves when the store has
+   * answered them and their notices were handed to the broker; never rejects.
+   */
+  flush(): Promise<void> {
+    const departures = [...this.pending.values()].map((leave) => this.depart(leave));
     this.pending.clear();
+    return Promise.all(departures).then(() => undefined);
   }
 
   private remove(channel: string, member: PresenceMember): void {
@@ -88,8 +92,8 @@ export class PresenceTracker {
     });
   }
 
-  private depart(leave: PendingLeave): void {
-    this.store.remove(leave.channel, leave.member.key).then(
+  private depart(leave: PendingLeave): Promise<void> {
+    return this.store.remove(leave.channel, leave.member.key).then(
       (count) => {
         if (count === 0) this.announce('leave', leave.channel, leave.member);
       },
@@ -102,7 +106,7 @@ export class PresenceTracker {
     for (const [id, leave] of this.pending) {
       if (leave.deadline > now) continue;
       this.pending.delete(id);
-      this.depart(leave);
+      void this.depart(leave);
     }
   }
 }

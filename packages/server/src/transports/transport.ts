@@ -7,11 +7,30 @@
 /** Which transport carries a connection. */
 export type TransportKind = 'websocket' | 'sse' | 'polling';
 
+/**
+ * One encoded text frame shared by every recipient of a fan-out. A transport frames it for its wire on
+ * first use and keeps the result here, so a fan-out frames each wire format once, whatever the number of
+ * recipients: every recipient after the first costs one socket write of the same Buffer.
+ */
+export class PreparedFrame {
+  /** The WebSocket framing of {@link payload} (header and payload), built by the first WebSocket write. */
+  websocket: Buffer | null = null;
+
+  /** @param payload the frame's text as UTF-8 (one JSON value, or several joined by newlines). */
+  constructor(readonly payload: Buffer) {}
+}
+
 /** The hub's view of one network connection. Every method must return without waiting on the network. */
 export interface TransportSocket {
   readonly kind: TransportKind;
   /** Queue one encoded text frame. Never blocks; bytes wait in {@link bufferedAmount}. */
   send(frame: Buffer): void;
+  /**
+   * Queue a frame shared with other connections (a fan-out). The same contract as {@link send}; the
+   * transport frames it for its wire at most once for all of them. Nothing is written once the
+   * connection is closing.
+   */
+  sendPrepared(frame: PreparedFrame): void;
   /** Bytes queued for this connection and not yet handed to the kernel. */
   readonly bufferedAmount: number;
   /** Send a transport-level ping if the transport has one (the heartbeat's safety net). */

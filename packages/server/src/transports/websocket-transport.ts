@@ -1,8 +1,8 @@
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { WebSocketServer } from 'ws';
-import type { WebSocket } from 'ws';
-import type { ConnectionHandle, TransportSocket } from './transport.js';
+import { WebSocket, WebSocketServer } from 'ws';
+import type { ConnectionHandle, PreparedFrame, TransportSocket } from './transport.js';
+import { frameText } from './websocket-frame.js';
 
 /** Options for {@link WebSocketTransport}. */
 export interface WebSocketTransportOptions {
@@ -36,15 +36,38 @@ function onError(): void {
   // ws follows every error with a close (1002, 1007 or 1009 as the error requires); 'close' reports it.
 }
 
-/** A ws socket seen through the transport seam. */
+const OPEN = WebSocket.OPEN;
+
+/**
+ * A ws socket seen through the transport seam. Replies and control frames go through ws; fan-out frames
+ * ({@link sendPrepared}) are framed once and written straight to the socket the upgrade handed over,
+ * which is the very socket ws writes to. That is safe because:
+ * - permessage-deflate is off and we never send Blobs, so ws's Sender never queues: every ws frame
+ *   (reply, ping, close) is written synchronously and whole, and our whole-frame writes can only land
+ *   between two of its frames, never inside one (we never send fragmented messages either);
+ * - ws's `bufferedAmount` is the socket's `writableLength` plus the Sender's queue (always empty here:
+ *   it only fills while a message is deflated or a Blob is read), so the bytes we write are counted like
+ *   ws's own and the slow-consumer rules see them;
+ * - we write only while ws is OPEN, as `ws.send` does: never after its close frame.
+ */
 class WebSocketTransportSocket implements TransportSocket {
   readonly kind = 'websocket' as const;
-  constructor(private readonly ws: WebSocket) {}
+  constructor(
+    private readonly ws: WebSocket,
+    /** The upgraded socket (a net.Socket or tls.TLSSocket), kept from the upgrade: no ws internals. */
+    private readonly socket: Duplex,
+  ) {}
   send(frame: Buffer): void {
     this.ws.send(frame, { binary: false });
   }
+  sendPrepared(frame: PreparedFrame): void {
+    if (this.ws.readyState !== OPEN) return;
+    this.socket.write((frame.websocket ??= frameText(frame.payload)));
+  }
   get bufferedAmount(): number {
-    return this.ws.bufferedAmount;
+    // ws's bufferedAmount is the socket's writableLength plus its Sender's queue, and that queue is
+    // always empty here (see above). Reading the socket alone skips an object per recipient of a fan-out.
+    return this.socket.writableLength;
   }
   ping(): void {
     if (this.ws.readyState === this.ws.OPEN) this.ws.ping();
@@ -97,7 +120,7 @@ export class WebSocketTransport {
   ): void {
     this.wss.handleUpgrade(request, socket, head, (ws: TaggedSocket) => {
       ws.on('error', onError);
-      ws[HANDLE] = accept(new WebSocketTransportSocket(ws));
+      ws[HANDLE] = accept(new WebSocketTransportSocket(ws, socket));
       ws.on('message', onMessage);
       ws.on('pong', onPong);
       ws.on('close', onClose);
