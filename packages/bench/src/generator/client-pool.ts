@@ -1,0 +1,301 @@
+/**
+ * The connections one generator process holds, and what arrives on them: receipts with their latency,
+ * heartbeats answered, acks awaited, unexpected closes. Sockets bind loopback source addresses of
+ * this generator's own (see sourceAddress), so ephemeral ports never run out.
+ */
+import type { Socket } from 'node:net';
+import WebSocket from 'ws';
+import { Histogram } from '../stats/histogram.js';
+import type { Dialect } from './dialect.js';
+import type { ConnectParams, ConnectResult, Counters, GeneratorInit, SubscribeParams } from './plan.js';
+import { inRange, roomOf, sourceAddress } from './plan.js';
+import { nowMs, readTimestamp } from './timestamp.js';
+
+/** A connection's life, as the generator sees it. */
+export type ClientState = 'connecting' | 'ready' | 'closing' | 'closed';
+
+/** One held connection. */
+export interface Client {
+  readonly index: number;
+  ws: WebSocket | null;
+  /** The TCP socket under `ws` (from the upgrade response), to reset it when the run ends. */
+  socket: Socket | null;
+  state: ClientState;
+  /** Churn connections' receipts are not counted: only the stable members' are expected. */
+  readonly churn: boolean;
+  startedAt: number;
+  acksPending: number;
+  /** Called once when the connection became usable, or failed before it did. */
+  onSettled: ((ok: boolean) => void) | null;
+  /** Called when the connection closes after it was ready and we did not close it. */
+  onLost: ((client: Client) => void) | null;
+  /** Called when every subscription sent on it was acknowledged. */
+  onAcked: (() => void) | null;
+}
+
+/** The connections of one generator. */
+export class ClientPool {
+  /** Stable connections, by local index. */
+  readonly clients: Client[] = [];
+  private received = 0;
+  private published = 0;
+  private pings = 0;
+  private unexpectedCloses = 0;
+  private readonly latency = new Histogram();
+  private acksOutstanding = 0;
+  private acksDrained: (() => void) | null = null;
+  /** Sockets opened so far (reconnects and churn included): picks the source address. */
+  private opened = 0;
+
+  constructor(
+    private readonly init: GeneratorInit,
+    private readonly dialect: Dialect,
+  ) {}
+
+  /** Connections currently ready. */
+  openCount(): number {
+    let open = 0;
+    for (const client of this.clients) if (client.state === 'ready') open++;
+    return open;
+  }
+
+  /** Count a message sent by a publisher. */
+  countPublished(n: number): void {
+    this.published += n;
+  }
+
+  /** Start connecting `client` (a new one, or a lost one reconnecting), with `path` if already known. */
+  async open(client: Client, timeoutMs: number, known?: string): Promise<void> {
+    const path = known ?? (await this.dialect.path(client.index));
+    client.state = 'connecting';
+    client.acksPending = 0;
+    client.startedAt = performance.now();
+    const ws = new WebSocket(this.init.url + path, {
+      localAddress: sourceAddress(this.init.addressPrefix, this.opened++),
+      perMessageDeflate: false,
+      skipUTF8Validation: true,
+      handshakeTimeout: timeoutMs,
+    });
+    client.ws = ws;
+    ws.once('upgrade', (response) => (client.socket = response.socket));
+    ws.on('open', () => {
+      if (this.dialect.readyOnOpen) this.settle(client, true);
+    });
+    ws.on('message', (data: Buffer) => this.onFrame(client, data));
+    ws.on('error', () => {
+      // 'close' follows every 'error'
+    });
+    ws.on('close', () => {
+      const was = client.state;
+      client.state = 'closed';
+      client.ws = null;
+      client.socket = null;
+      if (client.acksPending > 0) this.ackDone(client.acksPending, client);
+      if (was === 'connecting') this.settle(client, false);
+      else if (was === 'ready') {
+        if (!client.churn) this.unexpectedCloses++;
+        client.onLost?.(client);
+      }
+    });
+  }
+
+  private settle(client: Client, ok: boolean): void {
+    if (ok) client.state = 'ready';
+    const settled = client.onSettled;
+    client.onSettled = null;
+    settled?.(ok);
+  }
+
+  private onFrame(client: Client, data: Buffer): void {
+    const kind = this.dialect.classify(data);
+    switch (kind) {
+      case 'message': {
+        if (client.churn) return;
+        this.received++;
+        const ts = readTimestamp(data);
+        if (ts === ts) this.latency.record((nowMs() - ts) * 1000);
+        return;
+      }
+      case 'ping':
+      case 'handshake': {
+        if (kind === 'ping') this.pings++;
+        const answer = this.dialect.answer(kind);
+        if (answer !== null) client.ws?.send(answer);
+        return;
+      }
+      case 'ready':
+        if (client.state === 'connecting') this.settle(client, true);
+        return;
+      case 'ack':
+        if (client.acksPending > 0) this.ackDone(1, client);
+        return;
+      default:
+        return;
+    }
+  }
+
+  private ackDone(n: number, client: Client): void {
+    client.acksPending -= n;
+    this.acksOutstanding -= n;
+    if (this.acksOutstanding <= 0 && this.acksDrained !== null) {
+      const drained = this.acksDrained;
+      this.acksDrained = null;
+      drained();
+    }
+    if (client.acksPending === 0 && client.state === 'ready') client.onAcked?.();
+  }
+
+  /** A new client record with global index `index`. */
+  newClient(index: number, churn: boolean): Client {
+    return {
+      index,
+      ws: null,
+      socket: null,
+      state: 'closed',
+      churn,
+      startedAt: 0,
+      acksPending: 0,
+      onSettled: null,
+      onLost: null,
+      onAcked: null,
+    };
+  }
+
+  /**
+   * Open `count` more stable connections, at most `concurrency` handshakes in flight. Credentials are
+   * prepared first (Switchboard's JWTs), so the wave's time is the handshakes' alone.
+   */
+  async connect(params: ConnectParams): Promise<ConnectResult> {
+    const paths = await Promise.all(
+      Array.from({ length: params.count }, (_, k) => this.dialect.path(params.firstIndex + k)),
+    );
+    const started = performance.now();
+    const times = new Histogram();
+    const readyPer100Ms: number[] = [];
+    let launched = 0;
+    let done = 0;
+    let ready = 0;
+    return new Promise<ConnectResult>((resolve) => {
+      const finish = (): void => {
+        clearTimeout(timer);
+        resolve({
+          ready,
+          failed: params.count - ready,
+          elapsedMs: performance.now() - started,
+          connectTimes: times.snapshot(),
+          readyPer100Ms,
+        });
+      };
+      const timer = setTimeout(finish, params.timeoutMs);
+      const launch = (): void => {
+        while (launched < params.count && launched - done < params.concurrency) {
+          const client = this.newClient(params.firstIndex + launched, false);
+          this.clients.push(client);
+          launched++;
+          client.onSettled = (ok) => {
+            done++;
+            if (ok) {
+              ready++;
+              const now = performance.now();
+              times.record((now - client.startedAt) * 1000);
+              const slot = Math.floor((now - started) / 100);
+              while (readyPer100Ms.length <= slot) readyPer100Ms.push(0);
+              readyPer100Ms[slot] = (readyPer100Ms[slot] ?? 0) + 1;
+            }
+            if (done === params.count) finish();
+            else launch();
+          };
+          void this.open(client, params.timeoutMs, paths[launched - 1]).catch(() =>
+            client.onSettled?.(false),
+          );
+        }
+      };
+      if (params.count === 0) finish();
+      else launch();
+    });
+  }
+
+  /** Send a subscribe for `client` to `room`, expecting an ack. */
+  subscribeOne(client: Client, room: string): boolean {
+    if (client.state !== 'ready' || client.ws === null) return false;
+    client.acksPending++;
+    this.acksOutstanding++;
+    client.ws.send(this.dialect.subscribe(room, client.acksPending));
+    return true;
+  }
+
+  /** Subscribe the held connections in `params.range` to their rooms and wait for every ack. */
+  async subscribe(params: SubscribeParams): Promise<{ subscribed: number; elapsedMs: number }> {
+    const started = performance.now();
+    let subscribed = 0;
+    for (const client of this.clients.filter((c) => inRange(params.range, c.index))) {
+      if (this.subscribeOne(client, roomOf(params.rooms, client.index))) subscribed++;
+      // Yield now and then so that replies are read while thousands of subscribes go out.
+      if (subscribed % 1000 === 999) await new Promise((resolve) => setImmediate(resolve));
+    }
+    if (this.acksOutstanding > 0) {
+      // Created only now: acks may have caught up with the sends (outstanding 0) during a yield above.
+      const drained = new Promise<void>((resolve) => (this.acksDrained = resolve));
+      let timer: NodeJS.Timeout | undefined;
+      const timedOut = new Promise<void>((resolve) => (timer = setTimeout(resolve, params.timeoutMs)));
+      await Promise.race([drained, timedOut]);
+      clearTimeout(timer);
+      this.acksDrained = null;
+      if (this.acksOutstanding > 0)
+        throw new Error(`${this.acksOutstanding} subscriptions were not acknowledged`);
+    }
+    return { subscribed, elapsedMs: performance.now() - started };
+  }
+
+  /** Receipts and health since the last reset. */
+  counters(reset: boolean, withLatency: boolean): Counters {
+    const counters: Counters = {
+      received: this.received,
+      published: this.published,
+      latency: withLatency ? this.latency.snapshot() : null,
+      pings: this.pings,
+      unexpectedCloses: this.unexpectedCloses,
+      open: this.openCount(),
+    };
+    if (reset) {
+      this.received = 0;
+      this.published = 0;
+      this.pings = 0;
+      this.unexpectedCloses = 0;
+      this.latency.reset();
+    }
+    return counters;
+  }
+
+  /** Close `client` on purpose (not counted as unexpected). */
+  close(client: Client): void {
+    if (client.ws === null) return;
+    client.state = 'closing';
+    client.ws.close(1000);
+  }
+
+  /**
+   * Drop every stable connection with a TCP reset and wait (bounded) until they are gone. A reset
+   * leaves no TIME_WAIT behind: with thousands of sockets bound to one source address, TIME_WAIT
+   * entries would slow down every later bind() of the next run (the kernel scans for a free port).
+   */
+  async closeAll(timeoutMs: number): Promise<number> {
+    let closed = 0;
+    const waits: Promise<void>[] = [];
+    for (const client of this.clients) {
+      const ws = client.ws;
+      if (ws === null) continue;
+      closed++;
+      waits.push(new Promise((resolve) => ws.once('close', () => resolve())));
+      client.state = 'closing';
+      if (client.socket !== null && !client.socket.destroyed) client.socket.resetAndDestroy();
+      else ws.terminate();
+    }
+    await Promise.race([
+      Promise.all(waits),
+      new Promise((resolve) => setTimeout(resolve, timeoutMs).unref()),
+    ]);
+    this.clients.length = 0;
+    return closed;
+  }
+}

@@ -1,0 +1,232 @@
+/** Command-line options of `switchboard-bench`: parsing and validation, no I/O. */
+import { parseArgs } from 'node:util';
+
+/** Every scenario name the CLI accepts. */
+export const SCENARIO_NAMES = [
+  'idle',
+  'fanout',
+  'chat',
+  'connect',
+  'churn',
+  'storm',
+  'all',
+  'micro',
+] as const;
+
+/** A scenario name. */
+export type ScenarioName = (typeof SCENARIO_NAMES)[number];
+
+/** The tool's options after defaults. Scenario-specific sizes left undefined take the scenario's default. */
+export interface BenchOptions {
+  readonly scenario: ScenarioName;
+  /** Targets, in report order. */
+  readonly targets: readonly string[];
+  /** Connections (subscribers for fanout; members for chat). Default: per scenario. */
+  readonly connections: number | undefined;
+  /** Runs of each target; the report gives the median and the range. Default 1. */
+  readonly repeat: number;
+  /** Small sizes and short steps, for a smoke run (`npm run bench`). */
+  readonly quick: boolean;
+  /** Where results/<scenario>-<timestamp>.{json,md,svg} go. */
+  readonly outDir: string;
+  /** Heartbeat interval of every target (ms). Default 15000 (Switchboard's default). */
+  readonly heartbeatMs: number;
+  /** Fan-out publish rates to step through (msgs/s). */
+  readonly rates: readonly number[] | undefined;
+  /** Length of each rate step (ms). */
+  readonly stepMs: number | undefined;
+  /** p99 latency a fan-out step must stay under to "hold" (ms). Default 250. */
+  readonly thresholdMs: number;
+  /** Fan-out CPU phase: publish rate (msgs/s) and message count. */
+  readonly cpuRate: number | undefined;
+  readonly cpuMessages: number | undefined;
+  /** Chat: members per room, and messages per second per member. */
+  readonly roomSize: number;
+  readonly memberRate: number;
+  /** Chat and churn: how long traffic runs (ms). */
+  readonly durationMs: number | undefined;
+  /** Churn: connections opened (and closed) per second. */
+  readonly churnRate: number;
+  /** Idle: how long the connections are held idle while CPU is measured (ms). Default: one heartbeat interval. */
+  readonly idleMs: number | undefined;
+  /** Bytes of the `data` payload of each message. Default 100. */
+  readonly payloadBytes: number;
+  /** At least this many generator processes (more when connections need them). Default 1. */
+  readonly generators: number;
+  /** Handshakes in flight at once, over all generators. Default 100. */
+  readonly concurrency: number;
+  /** Hard limit of one run (one target, one repetition), seconds. Default 180. */
+  readonly timeoutS: number;
+  /** Longest wait for the machine to be quiet before each run (s); 0 starts at once. Default 30. */
+  readonly quietWaitS: number;
+  /** Server processes of multi-process targets (`switchboard-workers`). Default 2. */
+  readonly workers: number;
+  /** Messages kept per channel by Switchboard. Default 100. */
+  readonly historySize: number;
+  /** Micro-benchmarks: only those whose name contains this. */
+  readonly filter: string | undefined;
+  readonly help: boolean;
+}
+
+/** The outcome of parsing: options, or the reason they were refused. */
+export type ParseResult = { ok: true; options: BenchOptions } | { ok: false; error: string };
+
+const NUMBER_OPTIONS = {
+  connections: { min: 1, max: 200_000 },
+  repeat: { min: 1, max: 20 },
+  'heartbeat-ms': { min: 10, max: 3_600_000 },
+  'step-ms': { min: 200, max: 600_000 },
+  'threshold-ms': { min: 0.1, max: 60_000 },
+  'cpu-rate': { min: 0.1, max: 1_000_000 },
+  'cpu-messages': { min: 1, max: 10_000_000 },
+  'room-size': { min: 1, max: 100_000 },
+  'member-rate': { min: 0.001, max: 10_000 },
+  'duration-ms': { min: 100, max: 3_600_000 },
+  'churn-rate': { min: 1, max: 100_000 },
+  'idle-ms': { min: 100, max: 3_600_000 },
+  'payload-bytes': { min: 16, max: 1_000_000 },
+  generators: { min: 1, max: 64 },
+  concurrency: { min: 1, max: 100_000 },
+  'timeout-s': { min: 5, max: 3600 },
+  'history-size': { min: 0, max: 100_000 },
+  'quiet-wait-s': { min: 0, max: 3600 },
+  workers: { min: 1, max: 64 },
+} as const;
+
+type NumberOption = keyof typeof NUMBER_OPTIONS;
+
+/** Parse `argv` (without node and the script). */
+export function parseOptions(argv: readonly string[], defaultOutDir = 'results'): ParseResult {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: [...argv],
+      allowPositionals: true,
+      strict: true,
+      options: {
+        targets: { type: 'string' },
+        rates: { type: 'string' },
+        out: { type: 'string' },
+        filter: { type: 'string' },
+        quick: { type: 'boolean' },
+        help: { type: 'boolean', short: 'h' },
+        ...Object.fromEntries(Object.keys(NUMBER_OPTIONS).map((k) => [k, { type: 'string' as const }])),
+      },
+    });
+  } catch (error) {
+    return { ok: false, error: error instanceof Error ? error.message : String(error) };
+  }
+  const { positionals } = parsed;
+  const values = parsed.values as Record<string, string | boolean | undefined>;
+  const help = values['help'] === true;
+  const scenario = positionals[0] ?? (help ? 'all' : undefined);
+  if (scenario === undefined) return { ok: false, error: 'missing scenario' };
+  if (!(SCENARIO_NAMES as readonly string[]).includes(scenario)) {
+    return { ok: false, error: `unknown scenario ${scenario} (one of ${SCENARIO_NAMES.join(', ')})` };
+  }
+  if (positionals.length > 1) return { ok: false, error: `unexpected argument ${positionals[1]}` };
+
+  const numbers: Partial<Record<NumberOption, number>> = {};
+  for (const [name, bounds] of Object.entries(NUMBER_OPTIONS) as [
+    NumberOption,
+    { min: number; max: number },
+  ][]) {
+    const raw = values[name];
+    if (typeof raw !== 'string') continue;
+    const value = Number(raw);
+    if (!Number.isFinite(value) || value < bounds.min || value > bounds.max) {
+      return {
+        ok: false,
+        error: `--${name} must be a number from ${bounds.min} to ${bounds.max}, got ${raw}`,
+      };
+    }
+    numbers[name] = value;
+  }
+  let rates: number[] | undefined;
+  if (typeof values['rates'] === 'string') {
+    rates = values['rates'].split(',').map(Number);
+    if (rates.length === 0 || rates.some((r) => !Number.isFinite(r) || r <= 0)) {
+      return {
+        ok: false,
+        error: `--rates must be positive numbers separated by commas, got ${values['rates']}`,
+      };
+    }
+  }
+  const targets =
+    typeof values['targets'] === 'string'
+      ? values['targets'].split(',').filter((t) => t !== '')
+      : ['switchboard', 'ws-frame-once', 'ws-naive', 'socketio'];
+  if (targets.length === 0) return { ok: false, error: '--targets names no target' };
+
+  return {
+    ok: true,
+    options: {
+      scenario: scenario as ScenarioName,
+      targets,
+      connections: numbers.connections,
+      repeat: numbers.repeat ?? 1,
+      quick: values['quick'] === true,
+      outDir: typeof values['out'] === 'string' ? values['out'] : defaultOutDir,
+      heartbeatMs: numbers['heartbeat-ms'] ?? 15_000,
+      rates,
+      stepMs: numbers['step-ms'],
+      thresholdMs: numbers['threshold-ms'] ?? 250,
+      cpuRate: numbers['cpu-rate'],
+      cpuMessages: numbers['cpu-messages'],
+      roomSize: numbers['room-size'] ?? 20,
+      memberRate: numbers['member-rate'] ?? 1,
+      durationMs: numbers['duration-ms'],
+      churnRate: numbers['churn-rate'] ?? 200,
+      idleMs: numbers['idle-ms'],
+      payloadBytes: numbers['payload-bytes'] ?? 100,
+      generators: numbers.generators ?? 1,
+      concurrency: numbers.concurrency ?? 100,
+      timeoutS: numbers['timeout-s'] ?? 180,
+      historySize: numbers['history-size'] ?? 100,
+      quietWaitS: numbers['quiet-wait-s'] ?? 30,
+      workers: numbers.workers ?? 2,
+      filter: typeof values['filter'] === 'string' ? values['filter'] : undefined,
+      help,
+    },
+  };
+}
+
+/** The text of --help. */
+export const USAGE = `Usage: switchboard-bench <scenario> [options]
+
+Scenarios:
+  idle      N idle connections with heartbeats: memory per connection (after GC), idle CPU, sweep cost
+  fanout    one room of N subscribers, publish rate stepped up: latency, loss, server CPU per delivery
+  chat      rooms of --room-size members, each publishing --member-rate msgs/s: latency, loss
+  connect   N connections as fast as they come: connect rate and connect-time percentiles
+  churn     steady fan-out traffic while connections open and close at --churn-rate/s
+  storm     the target is killed and restarted under N connections: time until all are back
+  all       every scenario above, in turn (with --quick: small sizes, for a smoke run)
+  micro     micro-benchmarks of hot functions (--filter NAME)
+
+Options:
+  --targets a,b        switchboard, ws-frame-once, ws-naive, socketio (default: these four),
+                       switchboard-workers (the CLI with --workers and Redis)
+  --connections N      default: idle 10000, fanout 5000, chat 2000, connect 10000, churn 2000, storm 5000
+  --repeat R           runs per target; reports medians and ranges (default 1)
+  --quick              small sizes and short steps
+  --out DIR            output folder (default packages/bench/results)
+  --heartbeat-ms MS    heartbeat interval of every target (default 15000)
+  --rates a,b,c        fanout publish rates to step through, msgs/s
+  --step-ms MS         length of a fanout rate step
+  --threshold-ms MS    p99 a fanout step must stay under (default 250)
+  --cpu-rate R         fanout CPU phase rate, msgs/s (default: 40,000 deliveries/s ÷ N)
+  --cpu-messages M     fanout CPU phase message count
+  --room-size K        chat members per room (default 20)
+  --member-rate R      chat msgs/s per member (default 1)
+  --duration-ms MS     chat/churn traffic duration
+  --churn-rate R       churn connections per second (default 200)
+  --idle-ms MS         idle hold time (default: one heartbeat interval)
+  --payload-bytes B    payload size (default 100)
+  --generators G       at least G generator processes (default 1; one per 15,000 connections)
+  --concurrency C      handshakes in flight (default 100)
+  --timeout-s S        hard limit per run (default 180)
+  --history-size N     Switchboard history per channel (default 100)
+  --workers N          processes of switchboard-workers (default 2)
+  --quiet-wait-s S     wait up to S s before each run for other work on the machine to stop (default 30)
+`;

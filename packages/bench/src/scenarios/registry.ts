@@ -1,0 +1,16 @@
+/** Every load scenario, by name, in the order `all` runs them. */
+import { chat } from './chat.js';
+import { churn } from './churn.js';
+import { connect } from './connect.js';
+import { fanout } from './fanout.js';
+import { idle } from './idle.js';
+import type { Scenario } from './scenario.js';
+import { storm } from './storm.js';
+
+/** The load scenarios. */
+export const SCENARIOS: readonly Scenario[] = [idle, connect, fanout, chat, churn, storm];
+
+/** The scenario named `name`, or undefined. */
+export function findScenario(name: string): Scenario | undefined {
+  return SCENARIOS.find((s) => s.name === name);
+}

@@ -1,0 +1,74 @@
+/**
+ * Every target the tool can run. Adding a target (Switchboard with workers and Redis, Socket.IO with the
+ * Redis adapter, ...) is one more entry here plus its module.
+ */
+import { spawnSync } from 'node:child_process';
+import type { DialectName } from './target.js';
+
+/** Why `redis-server` cannot be started here, or null. */
+function redisMissing(): string | null {
+  const result = spawnSync('redis-server', ['--version'], { stdio: 'ignore' });
+  return result.status === 0 ? null : 'redis-server is not installed (apt install redis-server)';
+}
+
+/** A target's entry. */
+export interface TargetSpec {
+  /** The name used on the command line and in reports. */
+  readonly name: string;
+  /** One line for --help and the reports. */
+  readonly description: string;
+  /** The client dialect generators speak to it. */
+  readonly dialect: DialectName;
+  /** Its module in this folder, without extension (exports `start`, see TargetModule). */
+  readonly module: string;
+  /** Why it cannot run here, or null when it can. */
+  readonly unavailable: () => string | null;
+}
+
+/** Every target, in report order. */
+export const TARGETS: readonly TargetSpec[] = [
+  {
+    name: 'switchboard',
+    description: 'Switchboard, one process, every feature on (JWT auth, heartbeats, history, metrics)',
+    dialect: 'switchboard',
+    module: 'switchboard-target',
+    unavailable: () => null,
+  },
+  {
+    name: 'switchboard-workers',
+    description:
+      'the switchboard CLI with --workers N (node:cluster) and its own Redis; figures of the process tree',
+    dialect: 'switchboard',
+    module: 'switchboard-workers-target',
+    unavailable: redisMissing,
+  },
+  {
+    name: 'ws-frame-once',
+    description: 'raw ws, the WebSocket frame built once per broadcast and written to every socket',
+    dialect: 'raw',
+    module: 'ws-frame-once-target',
+    unavailable: () => null,
+  },
+  {
+    name: 'ws-naive',
+    description: 'raw ws, ws.send(buffer) per recipient (the message encoded once)',
+    dialect: 'raw',
+    module: 'ws-naive-target',
+    unavailable: () => null,
+  },
+  {
+    name: 'socketio',
+    description: 'Socket.IO 4, websocket transport only, rooms via socket.join',
+    dialect: 'socketio',
+    module: 'socketio-target',
+    unavailable: () => null,
+  },
+];
+
+/** The default comparison set. */
+export const DEFAULT_TARGETS: readonly string[] = ['switchboard', 'ws-frame-once', 'ws-naive', 'socketio'];
+
+/** The entry named `name`, or undefined. */
+export function findTarget(name: string): TargetSpec | undefined {
+  return TARGETS.find((t) => t.name === name);
+}
