@@ -5,6 +5,7 @@ import { parseArgs } from 'node:util';
 export const SCENARIO_NAMES = [
   'idle',
   'fanout',
+  'burst',
   'chat',
   'connect',
   'churn',
@@ -40,9 +41,13 @@ export interface BenchOptions {
   /** Fan-out CPU phase: publish rate (msgs/s) and message count. */
   readonly cpuRate: number | undefined;
   readonly cpuMessages: number | undefined;
+  /** Burst: publishes sent back to back in one write. Default 8. */
+  readonly burst: number;
   /** Chat: members per room, and messages per second per member. */
   readonly roomSize: number;
   readonly memberRate: number;
+  /** Chat: connections opened per second while connecting (in one-second steps); undefined: no pacing. */
+  readonly connectRate: number | undefined;
   /** Chat and churn: how long traffic runs (ms). */
   readonly durationMs: number | undefined;
   /** Churn: connections opened (and closed) per second. */
@@ -79,9 +84,11 @@ const NUMBER_OPTIONS = {
   'threshold-ms': { min: 0.1, max: 60_000 },
   'cpu-rate': { min: 0.1, max: 1_000_000 },
   'cpu-messages': { min: 1, max: 10_000_000 },
+  burst: { min: 1, max: 1000 },
   'room-size': { min: 1, max: 100_000 },
   'member-rate': { min: 0.001, max: 10_000 },
   'duration-ms': { min: 100, max: 3_600_000 },
+  'connect-rate': { min: 1, max: 1_000_000 },
   'churn-rate': { min: 1, max: 100_000 },
   'idle-ms': { min: 100, max: 3_600_000 },
   'payload-bytes': { min: 16, max: 1_000_000 },
@@ -173,9 +180,11 @@ export function parseOptions(argv: readonly string[], defaultOutDir = 'results')
       thresholdMs: numbers['threshold-ms'] ?? 250,
       cpuRate: numbers['cpu-rate'],
       cpuMessages: numbers['cpu-messages'],
+      burst: numbers.burst ?? 8,
       roomSize: numbers['room-size'] ?? 20,
       memberRate: numbers['member-rate'] ?? 1,
       durationMs: numbers['duration-ms'],
+      connectRate: numbers['connect-rate'],
       churnRate: numbers['churn-rate'] ?? 200,
       idleMs: numbers['idle-ms'],
       payloadBytes: numbers['payload-bytes'] ?? 100,
@@ -197,6 +206,7 @@ export const USAGE = `Usage: switchboard-bench <scenario> [options]
 Scenarios:
   idle      N idle connections with heartbeats: memory per connection (after GC), idle CPU, sweep cost
   fanout    one room of N subscribers, publish rate stepped up: latency, loss, server CPU per delivery
+  burst     one room of N subscribers, --cpu-rate msgs/s in bursts of --burst: server CPU per message
   chat      rooms of --room-size members, each publishing --member-rate msgs/s: latency, loss
   connect   N connections as fast as they come: connect rate and connect-time percentiles
   churn     steady fan-out traffic while connections open and close at --churn-rate/s
@@ -206,8 +216,10 @@ Scenarios:
 
 Options:
   --targets a,b        switchboard, ws-frame-once, ws-naive, socketio (default: these four),
-                       switchboard-workers (the CLI with --workers and Redis)
-  --connections N      default: idle 10000, fanout 5000, chat 2000, connect 10000, churn 2000, storm 5000
+                       switchboard-workers (the CLI with --workers and Redis), socketio-redis
+                       (node:cluster + @socket.io/redis-adapter), switchboard-unbatched (no ?batch=1)
+  --connections N      default: idle 10000, fanout 5000, burst 1000, chat 2000, connect 10000,
+                       churn 2000, storm 5000
   --repeat R           runs per target; reports medians and ranges (default 1)
   --quick              small sizes and short steps
   --out DIR            output folder (default packages/bench/results)
@@ -215,11 +227,13 @@ Options:
   --rates a,b,c        fanout publish rates to step through, msgs/s
   --step-ms MS         length of a fanout rate step
   --threshold-ms MS    p99 a fanout step must stay under (default 250)
-  --cpu-rate R         fanout CPU phase rate, msgs/s (default: 40,000 deliveries/s ÷ N)
-  --cpu-messages M     fanout CPU phase message count
+  --cpu-rate R         fanout CPU phase rate, msgs/s (default: 40,000 deliveries/s ÷ N); burst rate (200)
+  --cpu-messages M     fanout CPU phase message count; burst message count (default: 10 s worth)
+  --burst K            burst: publishes sent back to back in one write (default 8)
   --room-size K        chat members per room (default 20)
   --member-rate R      chat msgs/s per member (default 1)
   --duration-ms MS     chat/churn traffic duration
+  --connect-rate R     chat: connect at most R per second (one-second steps; default: no pacing)
   --churn-rate R       churn connections per second (default 200)
   --idle-ms MS         idle hold time (default: one heartbeat interval)
   --payload-bytes B    payload size (default 100)
@@ -227,6 +241,6 @@ Options:
   --concurrency C      handshakes in flight (default 100)
   --timeout-s S        hard limit per run (default 180)
   --history-size N     Switchboard history per channel (default 100)
-  --workers N          processes of switchboard-workers (default 2)
+  --workers N          processes of switchboard-workers and socketio-redis (default 2)
   --quiet-wait-s S     wait up to S s before each run for other work on the machine to stop (default 30)
 `;

@@ -6,10 +6,14 @@
 import type { Socket } from 'node:net';
 import WebSocket from 'ws';
 import { Histogram } from '../stats/histogram.js';
+import { forEachFrame } from './dialect.js';
 import type { Dialect } from './dialect.js';
 import type { ConnectParams, ConnectResult, Counters, GeneratorInit, SubscribeParams } from './plan.js';
 import { inRange, roomOf, sourceAddress } from './plan.js';
 import { nowMs, readTimestamp } from './timestamp.js';
+
+/** Times a refused subscribe is retried before it counts as failed. */
+const MAX_SUBSCRIBE_RETRIES = 5;
 
 /** A connection's life, as the generator sees it. */
 export type ClientState = 'connecting' | 'ready' | 'closing' | 'closed';
@@ -25,6 +29,10 @@ export interface Client {
   readonly churn: boolean;
   startedAt: number;
   acksPending: number;
+  /** The room of its last subscribe (retried when refused), or null. */
+  room: string | null;
+  /** Refused subscribes retried so far. */
+  retries: number;
   /** Called once when the connection became usable, or failed before it did. */
   onSettled: ((ok: boolean) => void) | null;
   /** Called when the connection closes after it was ready and we did not close it. */
@@ -38,8 +46,17 @@ export class ClientPool {
   /** Stable connections, by local index. */
   readonly clients: Client[] = [];
   private received = 0;
+  /** WebSocket messages that carried at least one `message` frame (fewer than `received` when batched). */
+  private carriers = 0;
   private published = 0;
   private pings = 0;
+  /** Subscribes refused (retried up to MAX_SUBSCRIBE_RETRIES times), the first refusal, and those given up. */
+  private nacks = 0;
+  private firstNack = '';
+  private subscribeFailures = 0;
+  /** Frames of no kind the generator expects (errors, unsubscribed pushes, ...), and the first of them. */
+  private others = 0;
+  private firstOther = '';
   private unexpectedCloses = 0;
   private readonly latency = new Histogram();
   private acksOutstanding = 0;
@@ -81,7 +98,7 @@ export class ClientPool {
     ws.on('open', () => {
       if (this.dialect.readyOnOpen) this.settle(client, true);
     });
-    ws.on('message', (data: Buffer) => this.onFrame(client, data));
+    ws.on('message', (data: Buffer) => this.onMessage(client, data));
     ws.on('error', () => {
       // 'close' follows every 'error'
     });
@@ -104,6 +121,14 @@ export class ClientPool {
     const settled = client.onSettled;
     client.onSettled = null;
     settled?.(ok);
+  }
+
+  /** One WebSocket message: one frame, or several separated by newlines when the dialect batches. */
+  private onMessage(client: Client, data: Buffer): void {
+    const before = this.received;
+    if (this.dialect.newlineBatches) forEachFrame(data, (frame) => this.onFrame(client, frame));
+    else this.onFrame(client, data);
+    if (this.received !== before) this.carriers++;
   }
 
   private onFrame(client: Client, data: Buffer): void {
@@ -129,9 +154,34 @@ export class ClientPool {
       case 'ack':
         if (client.acksPending > 0) this.ackDone(1, client);
         return;
+      case 'nack':
+        if (this.nacks++ === 0) this.firstNack = data.toString('utf8', 0, Math.min(data.length, 200));
+        if (client.acksPending > 0) this.refused(client);
+        return;
       default:
+        if (this.others++ === 0) this.firstOther = data.toString('utf8', 0, Math.min(data.length, 200));
         return;
     }
+  }
+
+  /**
+   * A subscribe was refused: retry it after a full-jitter backoff (as the SDK does with a temporary
+   * error), at most MAX_SUBSCRIBE_RETRIES times, then give up on it (counted).
+   */
+  private refused(client: Client): void {
+    const room = client.room;
+    if (room === null || client.retries >= MAX_SUBSCRIBE_RETRIES) {
+      this.subscribeFailures++;
+      this.ackDone(1, client);
+      return;
+    }
+    client.retries++;
+    const delay = Math.random() * Math.min(3000, 100 * 2 ** client.retries);
+    setTimeout(() => {
+      // A connection that closed meanwhile settled its pending acks in its close handler.
+      if (client.state === 'ready' && client.ws !== null)
+        client.ws.send(this.dialect.subscribe(room, client.retries));
+    }, delay);
   }
 
   private ackDone(n: number, client: Client): void {
@@ -155,6 +205,8 @@ export class ClientPool {
       churn,
       startedAt: 0,
       acksPending: 0,
+      room: null,
+      retries: 0,
       onSettled: null,
       onLost: null,
       onAcked: null,
@@ -220,6 +272,8 @@ export class ClientPool {
     if (client.state !== 'ready' || client.ws === null) return false;
     client.acksPending++;
     this.acksOutstanding++;
+    client.room = room;
+    client.retries = 0;
     client.ws.send(this.dialect.subscribe(room, client.acksPending));
     return true;
   }
@@ -251,16 +305,28 @@ export class ClientPool {
   counters(reset: boolean, withLatency: boolean): Counters {
     const counters: Counters = {
       received: this.received,
+      carriers: this.carriers,
       published: this.published,
       latency: withLatency ? this.latency.snapshot() : null,
       pings: this.pings,
+      subscribeErrors: this.nacks,
+      firstSubscribeError: this.firstNack,
+      subscribeFailures: this.subscribeFailures,
+      others: this.others,
+      firstOther: this.firstOther,
       unexpectedCloses: this.unexpectedCloses,
       open: this.openCount(),
     };
     if (reset) {
       this.received = 0;
+      this.carriers = 0;
       this.published = 0;
       this.pings = 0;
+      this.others = 0;
+      this.firstOther = '';
+      this.nacks = 0;
+      this.firstNack = '';
+      this.subscribeFailures = 0;
       this.unexpectedCloses = 0;
       this.latency.reset();
     }

@@ -4,8 +4,11 @@
  * share the machine's two cores with the server, so their per-message cost must stay small and equal).
  */
 
-/** What an inbound frame is, as far as a generator cares. */
-export type FrameKind = 'message' | 'ping' | 'ready' | 'handshake' | 'ack' | 'other';
+/**
+ * What an inbound frame is, as far as a generator cares: `ack` answers a subscribe, `nack` refuses one
+ * (an error reply, e.g. Switchboard's `unavailable` when Redis did not answer in time).
+ */
+export type FrameKind = 'message' | 'ping' | 'ready' | 'handshake' | 'ack' | 'nack' | 'other';
 
 /** One target protocol, client side. */
 export interface Dialect {
@@ -21,6 +24,38 @@ export interface Dialect {
   subscribe(room: string, id: number): string;
   /** Publish `data` (already JSON) to `room`. */
   publish(room: string, data: string): string;
+  /**
+   * Whether one WebSocket message may carry several frames separated by newlines (Switchboard's
+   * batched frames, `?batch=1`): each line is then classified and counted on its own.
+   */
+  readonly newlineBatches: boolean;
+}
+
+const NEWLINE = 0x0a;
+
+/**
+ * Call `each` with every newline-separated frame of `message` (views, no copies; empty lines skipped);
+ * returns how many frames there were. A message without a newline is one frame.
+ */
+export function forEachFrame(message: Buffer, each: (frame: Buffer) => void): number {
+  let newline = message.indexOf(NEWLINE);
+  if (newline < 0) {
+    if (message.length === 0) return 0;
+    each(message);
+    return 1;
+  }
+  let start = 0;
+  let frames = 0;
+  for (;;) {
+    const end = newline < 0 ? message.length : newline;
+    if (end > start) {
+      each(message.subarray(start, end));
+      frames++;
+    }
+    if (newline < 0) return frames;
+    start = newline + 1;
+    newline = message.indexOf(NEWLINE, start);
+  }
 }
 
 /** Whether `frame` starts with the bytes of `prefix`. */

@@ -25,7 +25,9 @@ function current(): NonNullable<typeof state> {
 function dialectOf(init: GeneratorInit): Dialect {
   switch (init.dialect) {
     case 'switchboard':
-      return switchboardDialect(init.jwtSecret);
+      return switchboardDialect(init.jwtSecret, true);
+    case 'switchboard-unbatched':
+      return switchboardDialect(init.jwtSecret, false);
     case 'socketio':
       return socketioDialect;
     case 'raw':

@@ -123,15 +123,26 @@ export interface PublishParams {
   readonly messages: number;
   /** Approximate payload size (bytes of the `data` JSON). */
   readonly payloadBytes: number;
+  /** Messages sent back to back from one connection in one TCP write (default 1). */
+  readonly burst?: number;
 }
 
 /** Receipts and health since the last reset. */
 export interface Counters {
   readonly received: number;
+  /** WebSocket messages that carried received messages (received / carriers = messages per batch). */
+  readonly carriers: number;
   readonly published: number;
   readonly latency: HistogramSnapshot | null;
   /** Server pings answered (application level). */
   readonly pings: number;
+  /** Subscribes the target refused (each retried with a backoff), the first refusal, and those given up. */
+  readonly subscribeErrors: number;
+  readonly firstSubscribeError: string;
+  readonly subscribeFailures: number;
+  /** Frames of no expected kind (an error, an `unsubscribed` push, ...), and the first one (truncated). */
+  readonly others: number;
+  readonly firstOther: string;
   /** Connections the server closed or that failed after they were ready. */
   readonly unexpectedCloses: number;
   readonly open: number;

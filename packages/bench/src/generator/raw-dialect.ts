@@ -16,5 +16,6 @@ export const rawDialect: Dialect = {
   },
   answer: () => null,
   subscribe: (room, id) => `{"type":"subscribe","channel":${JSON.stringify(room)},"id":${id}}`,
+  newlineBatches: false,
   publish: (room, data) => `{"type":"publish","channel":${JSON.stringify(room)},"data":${data}}`,
 };

@@ -27,5 +27,6 @@ export const socketioDialect: Dialect = {
   },
   answer: (kind) => (kind === 'ping' ? '3' : kind === 'handshake' ? '40' : null),
   subscribe: (room, id) => `42${id}["subscribe",${JSON.stringify(room)}]`,
+  newlineBatches: false,
   publish: (room, data) => `42["publish",${JSON.stringify(room)},${data}]`,
 };

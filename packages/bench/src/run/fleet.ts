@@ -168,8 +168,8 @@ export class Fleet {
   }
 
   /**
-   * Publish `messages` messages at `ratePerSecond` in total from the held connections in `range`;
-   * resolves with the number actually published.
+   * Publish `messages` messages at `ratePerSecond` in total from the held connections in `range`, in
+   * bursts of `burst` back-to-back messages; resolves with the number actually published.
    */
   async publish(
     range: IndexRange,
@@ -177,6 +177,7 @@ export class Fleet {
     ratePerSecond: number,
     messages: number,
     payloadBytes: number,
+    burst = 1,
   ): Promise<number> {
     const publishers = this.members.map((m) => overlapping(m, range));
     const shares = splitProportionally(messages, publishers);
@@ -189,7 +190,7 @@ export class Fleet {
         const rate = (ratePerSecond * (publishers[i] ?? 0)) / total;
         return m.rpc.call(
           'publish',
-          { range, rooms, ratePerSecond: rate, messages: share, payloadBytes },
+          { range, rooms, ratePerSecond: rate, messages: share, payloadBytes, burst },
           expectedMs * 2 + 30_000,
         );
       }),
@@ -204,9 +205,15 @@ export class Fleet {
     for (const c of all) if (c.latency !== null) histogram.merge(c.latency);
     return {
       received: all.reduce((a, c) => a + c.received, 0),
+      carriers: all.reduce((a, c) => a + c.carriers, 0),
       published: all.reduce((a, c) => a + c.published, 0),
       latency: latency ? histogram.snapshot() : null,
       pings: all.reduce((a, c) => a + c.pings, 0),
+      subscribeErrors: all.reduce((a, c) => a + c.subscribeErrors, 0),
+      firstSubscribeError: all.find((c) => c.subscribeErrors > 0)?.firstSubscribeError ?? '',
+      subscribeFailures: all.reduce((a, c) => a + c.subscribeFailures, 0),
+      others: all.reduce((a, c) => a + c.others, 0),
+      firstOther: all.find((c) => c.others > 0)?.firstOther ?? '',
       unexpectedCloses: all.reduce((a, c) => a + c.unexpectedCloses, 0),
       open: all.reduce((a, c) => a + c.open, 0),
     };

@@ -20,6 +20,9 @@ import { TargetProcess } from './target-process.js';
 /** A run starts once the machine is at most this busy (other processes), or after --quiet-wait-s. */
 const QUIET_BUSY_PERCENT = 15;
 
+/** Targets that run --workers server processes. */
+const MULTI_PROCESS = ['switchboard-workers', 'socketio-redis'];
+
 /** Baselines every figure is also given against, when they took part. */
 export const BASELINES = ['ws-frame-once', 'socketio'] as const;
 
@@ -145,7 +148,7 @@ export async function runScenario(
       ...scenario.params(options),
       repeat: options.repeat,
       targets: options.targets.join(','),
-      ...(options.targets.includes('switchboard-workers') ? { workers: options.workers } : {}),
+      ...(options.targets.some((t) => MULTI_PROCESS.includes(t)) ? { workers: options.workers } : {}),
     },
     metrics: scenario.metrics,
     charts: scenario.charts,

@@ -14,7 +14,7 @@ import type { Point, RunResult } from '../report/result.js';
 import { Histogram } from '../stats/histogram.js';
 import type { Fleet } from '../run/fleet.js';
 import type { TargetProcess } from '../run/target-process.js';
-import { cpuMicros, drain, lossPercent, ms } from './measure.js';
+import { cpuMicros, drain, lossPercent, ms, unexpectedNotes } from './measure.js';
 import type { Scenario, ScenarioContext } from './scenario.js';
 
 const ROOM = { kind: 'fixed', room: 'fanout' } as const;
@@ -60,11 +60,15 @@ interface Step {
   readonly rate: number;
   readonly published: number;
   readonly received: number;
+  /** Messages per WebSocket message the subscribers read (above 1 when the target batched). */
+  readonly perWsMessage: number;
   readonly loss: number;
   readonly latency: Histogram;
   readonly deliveredPerSecond: number;
   readonly cpuPerDelivery: number;
   readonly held: boolean;
+  /** What the generators did not expect during the step (closes, stray frames). */
+  readonly unexpected: readonly string[];
 }
 
 /** Publish `messages` at `rate`, wait for the deliveries, and measure. */
@@ -95,11 +99,13 @@ async function step(
     rate,
     published,
     received: counters.received,
+    perWsMessage: counters.carriers === 0 ? NaN : counters.received / counters.carriers,
     loss,
     latency,
     deliveredPerSecond: counters.received / seconds,
     cpuPerDelivery: counters.received === 0 ? NaN : cpuMicros(before, after) / counters.received,
     held: loss === 0 && ms(latency.percentile(99)) <= params.thresholdMs && published === messages,
+    unexpected: unexpectedNotes(counters),
   };
 }
 
@@ -114,6 +120,7 @@ async function run(context: ScenarioContext): Promise<RunResult> {
   const publisher = await fleet.connect(1, 1, 10_000);
   if (publisher.failed > 0) throw new Error('the publisher failed to connect');
   await fleet.subscribe(subscribers.range, ROOM, 60_000);
+  notes.push(...unexpectedNotes(await fleet.counters(true, false)).map((n) => `subscribe phase: ${n}`));
 
   context.progress(`CPU phase: warm-up ${params.warmupMessages} messages at ${params.cpuRate}/s`);
   await step(fleet, target, publisher.range, params, params.cpuRate, params.warmupMessages);
@@ -144,8 +151,7 @@ async function run(context: ScenarioContext): Promise<RunResult> {
         `loss ${failed.loss.toFixed(2)}%`,
     );
   } else notes.push('every rate step held; raise --rates to find the limit');
-  const closes = (await fleet.counters(false, false)).unexpectedCloses;
-  if (closes > 0) notes.push(`${closes} connections closed unexpectedly`);
+  for (const s of [cpu, ...steps]) notes.push(...s.unexpected.map((n) => `at ${s.rate} msgs/s: ${n}`));
 
   const series = (f: (s: Step) => number): Point[] => steps.map((s) => ({ x: s.rate, y: f(s) }));
   return {
@@ -162,6 +168,7 @@ async function run(context: ScenarioContext): Promise<RunResult> {
       heldP99: best === undefined ? NaN : ms(best.latency.percentile(99)),
       heldMax: best === undefined ? NaN : ms(best.latency.max),
       heldLoss: held.reduce((a, s) => a + (s.published * params.subscribers - s.received), 0),
+      heldPerWsMessage: best?.perWsMessage ?? NaN,
     },
     series: {
       p99: series((s) => ms(s.latency.percentile(99))),
@@ -190,6 +197,13 @@ export const fanout: Scenario = {
     { key: 'heldP99', label: 'latency p99 at rate held', unit: 'ms', better: 'lower', digits: 2 },
     { key: 'heldMax', label: 'latency max at rate held', unit: 'ms', better: 'lower', digits: 1 },
     { key: 'heldLoss', label: 'messages lost in held steps', unit: '', better: 'lower', digits: 0 },
+    {
+      key: 'heldPerWsMessage',
+      label: 'messages per WebSocket message at rate held',
+      unit: '',
+      better: 'higher',
+      digits: 2,
+    },
   ],
   charts: [
     {

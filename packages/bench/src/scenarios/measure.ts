@@ -63,3 +63,20 @@ export function peakPerSecond(per100Ms: readonly number[]): number {
   }
   return best;
 }
+
+/** Notes about what the generators saw that they did not expect (none when all went as planned). */
+export function unexpectedNotes(counters: Counters): string[] {
+  const notes: string[] = [];
+  if (counters.unexpectedCloses > 0)
+    notes.push(`${counters.unexpectedCloses} connections closed unexpectedly`);
+  if (counters.subscribeErrors > 0) {
+    notes.push(
+      `${counters.subscribeErrors} subscribes refused and retried, ${counters.subscribeFailures} given up; ` +
+        `the first refusal: ${counters.firstSubscribeError}`,
+    );
+  }
+  if (counters.others > 0) {
+    notes.push(`${counters.others} unexpected frames from the server, the first: ${counters.firstOther}`);
+  }
+  return notes;
+}

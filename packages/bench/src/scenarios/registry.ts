@@ -1,4 +1,5 @@
 /** Every load scenario, by name, in the order `all` runs them. */
+import { burst } from './burst.js';
 import { chat } from './chat.js';
 import { churn } from './churn.js';
 import { connect } from './connect.js';
@@ -8,7 +9,7 @@ import type { Scenario } from './scenario.js';
 import { storm } from './storm.js';
 
 /** The load scenarios. */
-export const SCENARIOS: readonly Scenario[] = [idle, connect, fanout, chat, churn, storm];
+export const SCENARIOS: readonly Scenario[] = [idle, connect, fanout, burst, chat, churn, storm];
 
 /** The scenario named `name`, or undefined. */
 export function findScenario(name: string): Scenario | undefined {

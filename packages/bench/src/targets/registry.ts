@@ -1,7 +1,4 @@
-/**
- * Every target the tool can run. Adding a target (Switchboard with workers and Redis, Socket.IO with the
- * Redis adapter, ...) is one more entry here plus its module.
- */
+/** Every target the tool can run. Adding a target is one more entry here plus its module. */
 import { spawnSync } from 'node:child_process';
 import type { DialectName } from './target.js';
 
@@ -43,6 +40,14 @@ export const TARGETS: readonly TargetSpec[] = [
     unavailable: redisMissing,
   },
   {
+    name: 'switchboard-unbatched',
+    description:
+      'Switchboard, one process, as `switchboard`, but the clients do not ask for batched frames (no ?batch=1)',
+    dialect: 'switchboard-unbatched',
+    module: 'switchboard-target',
+    unavailable: () => null,
+  },
+  {
     name: 'ws-frame-once',
     description: 'raw ws, the WebSocket frame built once per broadcast and written to every socket',
     dialect: 'raw',
@@ -62,6 +67,14 @@ export const TARGETS: readonly TargetSpec[] = [
     dialect: 'socketio',
     module: 'socketio-target',
     unavailable: () => null,
+  },
+  {
+    name: 'socketio-redis',
+    description:
+      'Socket.IO 4 on node:cluster with N workers (--workers) and @socket.io/redis-adapter on its own Redis; figures of the process tree',
+    dialect: 'socketio',
+    module: 'socketio-redis-target',
+    unavailable: redisMissing,
   },
 ];
 

@@ -3,8 +3,11 @@
  * CPU and memory are its own), speaking one client dialect.
  */
 
-/** The client dialect generators speak to a target. */
-export type DialectName = 'switchboard' | 'socketio' | 'raw';
+/**
+ * The client dialect generators speak to a target: Switchboard's v1 with batched frames (`?batch=1`,
+ * as the SDK connects) or without, Socket.IO's, or the raw targets' minimal JSON.
+ */
+export type DialectName = 'switchboard' | 'switchboard-unbatched' | 'socketio' | 'raw';
 
 /** Settings every target is started with: the same workload knobs for all. */
 export interface TargetConfig {

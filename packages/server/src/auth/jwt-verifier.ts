@@ -10,14 +10,25 @@ import { ErrorCode } from '@switchboard/protocol';
 import type { AuthRefusal, Principal } from './authenticator.js';
 import type { ResolvedAuthOptions } from './auth-options.js';
 import type { Clock } from '../util/clock.js';
+import { HmacJwtVerifier } from './hmac-jwt.js';
+import { VerifiedTokenCache } from './verified-token-cache.js';
+
+/** Tokens kept by the verified-token cache (public keys and JWKS only), and for how long (ms). */
+export const VERIFIED_TOKEN_CACHE = { maxEntries: 10_000, ttlMs: 60_000 } as const;
 
 /** The outcome of verifying a token. */
 export type VerifyOutcome = { readonly ok: true; readonly principal: Principal } | AuthRefusal;
 
-/** Verifies JWTs against one key source. */
+/**
+ * Verifies JWTs against one key source. HMAC tokens that jose would accept are accepted by a synchronous
+ * fast path first (hmac-jwt.ts); tokens signed with a public key or a JWKS key are remembered once
+ * verified (verified-token-cache.ts). jose has the last word on every token either one does not accept.
+ */
 export class JwtVerifier {
   private readonly verifyWith: (token: string, options: JWTVerifyOptions) => Promise<JWTVerifyResult>;
   private readonly requiredClaims: string[];
+  private readonly hmac: HmacJwtVerifier | null = null;
+  private readonly cache: VerifiedTokenCache | null = null;
 
   constructor(
     private readonly options: ResolvedAuthOptions,
@@ -27,6 +38,13 @@ export class JwtVerifier {
     switch (key.kind) {
       case 'secret':
         this.verifyWith = (token, o) => jwtVerify(token, key.key, o);
+        this.hmac = new HmacJwtVerifier(key.key, {
+          algorithms: options.algorithms,
+          requiredClaims: options.requireExpiry ? ['sub', 'exp'] : ['sub'],
+          audience: options.audience,
+          issuer: options.issuer,
+          clockToleranceSeconds: options.clockSkewMs / 1000,
+        });
         break;
       case 'public-key':
         this.verifyWith = (token, o) => jwtVerify(token, key.key, o);
@@ -44,17 +62,28 @@ export class JwtVerifier {
       }
     }
     this.requiredClaims = options.requireExpiry ? ['sub', 'exp'] : ['sub'];
+    if (this.hmac === null) {
+      this.cache = new VerifiedTokenCache({
+        ...VERIFIED_TOKEN_CACHE,
+        clockToleranceSeconds: options.clockSkewMs / 1000,
+      });
+    }
   }
 
   /** Verify `token`; resolves a refusal for every fault of the token, rejects only for faults of ours. */
   async verify(token: string): Promise<VerifyOutcome> {
     const o = this.options;
+    const now = this.clock.now();
+    const fast = this.hmac?.verify(token, now);
+    if (fast !== undefined && fast !== null) return outcomeOf(fast);
+    const cached = this.cache?.get(token, now);
+    if (cached !== undefined && cached !== null) return { ok: true, principal: cached };
     let claims: JWTPayload;
     try {
       const result = await this.verifyWith(token, {
         algorithms: [...o.algorithms],
         clockTolerance: o.clockSkewMs / 1000,
-        currentDate: new Date(this.clock.now()),
+        currentDate: new Date(now),
         requiredClaims: this.requiredClaims,
         ...(o.audience.length === 0 ? {} : { audience: [...o.audience] }),
         ...(o.issuer.length === 0 ? {} : { issuer: [...o.issuer] }),
@@ -65,9 +94,15 @@ export class JwtVerifier {
       if (refusal === null) throw error;
       return refusal;
     }
-    const principal = principalFromClaims(claims);
-    return typeof principal === 'string' ? unauthorized(principal) : { ok: true, principal };
+    const outcome = outcomeOf(claims);
+    if (outcome.ok) this.cache?.set(token, outcome.principal, claims.nbf, claims.exp, now);
+    return outcome;
   }
+}
+
+function outcomeOf(claims: JWTPayload): VerifyOutcome {
+  const principal = principalFromClaims(claims);
+  return typeof principal === 'string' ? unauthorized(principal) : { ok: true, principal };
 }
 
 /**

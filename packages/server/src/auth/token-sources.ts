@@ -35,6 +35,9 @@ export type Credential =
   /** Something credential-shaped that cannot be used; `message` says why (it never quotes the value). */
   | { readonly kind: 'malformed'; readonly message: string };
 
+/** No credential (shared: credentials are never mutated). */
+const NONE: Credential = Object.freeze({ kind: 'none' });
+
 /** The parts of a handshake request credentials can travel in. */
 export interface CredentialCarrier {
   readonly url: URL;
@@ -46,40 +49,43 @@ export interface CredentialCarrier {
  * each read a different credential could disagree about who the connection belongs to.
  */
 export function credentialOf(request: CredentialCarrier): Credential {
-  const found: [string, Credential][] = [];
+  // Runs once per handshake: nothing is allocated for a place that holds no credential.
+  const labels: string[] = [];
+  let found: Credential = NONE;
   const header = bearerFromAuthorization(request.headers.authorization);
-  if (header.kind !== 'none') found.push(['Authorization header', header]);
+  if (header !== NONE) {
+    labels.push('Authorization header');
+    found = header;
+  }
   const protocol = bearerFromSubprotocols(request.headers['sec-websocket-protocol']);
-  if (protocol.kind !== 'none') found.push(['bearer subprotocol', protocol]);
+  if (protocol !== NONE) {
+    labels.push('bearer subprotocol');
+    found = protocol;
+  }
   const params = request.url.searchParams;
-  const tickets = params.getAll(TICKET_PARAM);
-  if (tickets.length > 0) {
+  if (params.has(TICKET_PARAM)) {
+    const tickets = params.getAll(TICKET_PARAM);
     const ticket = tickets[0] ?? '';
-    found.push([
-      `${TICKET_PARAM} parameter`,
+    labels.push(`${TICKET_PARAM} parameter`);
+    found =
       tickets.length > 1 || ticket === ''
         ? malformed(`give one non-empty ${TICKET_PARAM} parameter`)
-        : { kind: 'ticket', ticket },
-    ]);
+        : { kind: 'ticket', ticket };
   }
-  const tokens = params.getAll(TOKEN_PARAM);
-  if (tokens.length > 0) {
-    found.push([
-      `${TOKEN_PARAM} parameter`,
-      tokens.length > 1 ? malformed(`give one ${TOKEN_PARAM} parameter`) : checked(tokens[0], 'query'),
-    ]);
+  if (params.has(TOKEN_PARAM)) {
+    const tokens = params.getAll(TOKEN_PARAM);
+    labels.push(`${TOKEN_PARAM} parameter`);
+    found = tokens.length > 1 ? malformed(`give one ${TOKEN_PARAM} parameter`) : checked(tokens[0], 'query');
   }
-  if (found.length > 1) {
-    return malformed(
-      `present one credential, not several (found: ${found.map(([label]) => label).join(', ')})`,
-    );
+  if (labels.length > 1) {
+    return malformed(`present one credential, not several (found: ${labels.join(', ')})`);
   }
-  return found[0]?.[1] ?? { kind: 'none' };
+  return found;
 }
 
 /** The bearer token of an `Authorization` header: none when absent, malformed for any other form. */
 export function bearerFromAuthorization(header: string | undefined): Credential {
-  if (header === undefined) return { kind: 'none' };
+  if (header === undefined) return NONE;
   // RFC 6750 section 2.1: the scheme is case-insensitive; b64token allows no spaces.
   const match = /^bearer +(\S+) *$/i.exec(header);
   if (match === null) return malformed('the Authorization header must be "Bearer <token>"');
@@ -92,9 +98,10 @@ export function bearerFromAuthorization(header: string | undefined): Credential 
  * or ws client that offered protocols fails the handshake when the server selects none.
  */
 export function bearerFromSubprotocols(header: string | string[] | undefined): Credential {
+  if (header === undefined) return NONE;
   const offered = offeredSubprotocols(header);
   const bearers = offered.filter((p) => p.startsWith(BEARER_SUBPROTOCOL_PREFIX));
-  if (bearers.length === 0) return { kind: 'none' };
+  if (bearers.length === 0) return NONE;
   if (bearers.length > 1) return malformed(`offer one ${BEARER_SUBPROTOCOL_PREFIX}<token> subprotocol`);
   if (!offered.includes(APP_SUBPROTOCOL)) {
     return malformed(`offer the subprotocol ${APP_SUBPROTOCOL} beside ${BEARER_SUBPROTOCOL_PREFIX}<token>`);

@@ -7,6 +7,9 @@ import type { TransportKind, TransportSocket } from '../transports/transport.js'
 import type { TokenBucket } from '../limits/token-bucket.js';
 import type { RateLimiter } from '../limits/rate-limiter.js';
 
+/** The empty list every connection without scopes or channel grants shares (never mutated). */
+export const NO_STRINGS: readonly string[] = Object.freeze([]);
+
 /** Lifecycle of a connection: it only moves forward. */
 export type ConnectionState = 'open' | 'closing' | 'closed';
 
@@ -48,8 +51,8 @@ export class Connection implements HeartbeatTarget, ConnectionInfo {
   errorBudget: TokenBucket | null = null;
   /** Inbound message and byte buckets, created on the first frame (null while rate limits are off). */
   rate: RateLimiter | null = null;
-  /** Subscribed channels, each with the position its subscription started at (null until known). */
-  readonly subscriptions = new Map<string, StreamPosition | null>();
+  /** See {@link subscriptions}; null until the first subscribe (an empty Map costs ~200 bytes). */
+  private subscribed: Map<string, StreamPosition | null> | null = null;
   /** Live messages held back per channel while a subscription recovers; null when none is recovering. */
   recovering: Map<string, Publication[]> | null = null;
   /** Frames held back while a resumed session is restored, so that `connected` stays first; else null. */
@@ -68,9 +71,9 @@ export class Connection implements HeartbeatTarget, ConnectionInfo {
   /** When the credentials expire (ms since the Unix epoch); 0 when they do not. */
   expiresAt = 0;
   /** Scopes the credentials grant. */
-  scopes: readonly string[] = [];
+  scopes: readonly string[] = NO_STRINGS;
   /** Channels (or patterns) the credentials grant. */
-  grants: readonly string[] = [];
+  grants: readonly string[] = NO_STRINGS;
 
   constructor(
     readonly id: string,
@@ -82,6 +85,14 @@ export class Connection implements HeartbeatTarget, ConnectionInfo {
     public info: unknown,
   ) {
     this.lastReceived = connectedAt;
+  }
+
+  /**
+   * Subscribed channels, each with the position its subscription started at (null until known). Created
+   * on first use: most connections of a large deployment are idle, and many never subscribe.
+   */
+  get subscriptions(): Map<string, StreamPosition | null> {
+    return (this.subscribed ??= new Map());
   }
 
   get sessionId(): string {
@@ -97,6 +108,6 @@ export class Connection implements HeartbeatTarget, ConnectionInfo {
   }
 
   channels(): string[] {
-    return [...this.subscriptions.keys()];
+    return this.subscribed === null ? [] : [...this.subscribed.keys()];
   }
 }

@@ -30,7 +30,7 @@ import { TokenBucket } from '../limits/token-bucket.js';
 import { RateLimiter, rateLimited } from '../limits/rate-limiter.js';
 import type { ConnectionLimits } from '../limits/connection-limits.js';
 import { BackendUnavailableError, InvalidArgumentError, ServerNotRunningError } from '../errors.js';
-import { Connection } from './connection.js';
+import { Connection, NO_STRINGS } from './connection.js';
 import type { ConnectionInfo } from './connection.js';
 import { HeartbeatScheduler } from './heartbeat-scheduler.js';
 import {
@@ -43,6 +43,7 @@ import {
 } from './outbound.js';
 import type { WireFormat } from './outbound.js';
 import { SessionRegistry } from './session-registry.js';
+import { UserIndex } from './user-index.js';
 import { AuthClock } from './auth-clock.js';
 import { PresenceTracker } from './presence-tracker.js';
 import { ChannelRegistry } from './channel-registry.js';
@@ -99,6 +100,37 @@ export interface HubOptions {
   readonly clock: Clock;
 }
 
+/** The hub's side of every connection's {@link HubConnectionHandle}. */
+interface HandleTarget {
+  text(connection: Connection, text: string): void;
+  unsupported(connection: Connection): void;
+  transportPong(connection: Connection): void;
+  closed(connection: Connection, code: number, reason: string): void;
+}
+
+/**
+ * What the transport reports one connection's events to: two fields and prototype methods. (An object of
+ * four closures, with the context they share, cost ~330 bytes per connection.)
+ */
+class HubConnectionHandle implements ConnectionHandle {
+  constructor(
+    private readonly target: HandleTarget,
+    private readonly connection: Connection,
+  ) {}
+  receiveText(text: string): void {
+    this.target.text(this.connection, text);
+  }
+  receiveUnsupported(): void {
+    this.target.unsupported(this.connection);
+  }
+  receiveTransportPong(): void {
+    this.target.transportPong(this.connection);
+  }
+  closed(code: number, reason: string): void {
+    this.target.closed(this.connection, code, reason);
+  }
+}
+
 /** How a transport asks the hub to set a new connection up. */
 export interface AcceptOptions {
   /** v1: resume this session if it is still within its grace period. */
@@ -134,7 +166,7 @@ export class Hub implements BrokerHandler {
     streamResets: 0,
   };
   private readonly connections = new Map<string, Connection>();
-  private readonly users = new Map<string, Set<Connection>>();
+  private readonly users = new UserIndex<Connection>();
   /** Connections whose transport has not reported its close yet (including ones we are closing). */
   private readonly live = new Set<Connection>();
   private readonly scheduler: HeartbeatScheduler<Connection>;
@@ -151,6 +183,16 @@ export class Hub implements BrokerHandler {
   private readonly rateLimits: boolean;
   private connectionCounter = 0;
   private drained: (() => void) | null = null;
+  /** What every connection's handle reports to: one set of closures per hub, none per connection. */
+  private readonly handleTarget: HandleTarget = {
+    text: (connection, text) => this.receiveText(connection, text),
+    unsupported: (connection) =>
+      this.close(connection, CloseCode.UnsupportedData, 'binary frames are not supported'),
+    transportPong: (connection) => {
+      connection.lastReceived = this.options.clock.now();
+    },
+    closed: (connection, code, reason) => this.transportClosed(connection, code, reason),
+  };
 
   constructor(private readonly options: HubOptions) {
     this.limits = options.limits;
@@ -294,15 +336,7 @@ export class Hub implements BrokerHandler {
     } else {
       this.setUp(connection, principal, options);
     }
-    return {
-      receiveText: (text) => this.receiveText(connection, text),
-      receiveUnsupported: () =>
-        this.close(connection, CloseCode.UnsupportedData, 'binary frames are not supported'),
-      receiveTransportPong: () => {
-        connection.lastReceived = this.options.clock.now();
-      },
-      closed: (code, reason) => this.transportClosed(connection, code, reason),
-    };
+    return new HubConnectionHandle(this.handleTarget, connection);
   }
 
   /** Give an authenticated connection its identity, session and room, and tell the application. */
@@ -335,14 +369,8 @@ export class Hub implements BrokerHandler {
     } else {
       connection.session = this.sessions.transient(principal.userId, connection);
     }
-    if (connection.userId !== null) {
-      let set = this.users.get(connection.userId);
-      if (set === undefined) {
-        this.users.set(connection.userId, (set = new Set()));
-        this.options.broker.watchUser(connection.userId);
-      }
-      set.add(connection);
-    }
+    if (connection.userId !== null && this.users.add(connection.userId, connection))
+      this.options.broker.watchUser(connection.userId);
     if (connection.format === 'v1') {
       if (lookupShared) void this.resumeShared(connection, options.sessionId ?? '');
       else if (restore === null)
@@ -353,7 +381,8 @@ export class Hub implements BrokerHandler {
       void this.joinRoom(connection, options.room, options);
     }
     // A session resumed from the shared store brings its state: the hook runs once it is known.
-    if (!lookupShared) this.runHook('onConnect', () => this.options.hooks.onConnect?.(connection));
+    if (!lookupShared && this.options.hooks.onConnect !== undefined)
+      this.runHook('onConnect', () => this.options.hooks.onConnect?.(connection));
   }
 
   /** Record when the connection's credentials expire, and watch for it. */
@@ -361,8 +390,8 @@ export class Hub implements BrokerHandler {
     this.authClock.unwatch(connection);
     connection.authDeadline = 0;
     connection.expiresAt = principal.expiresAt ?? 0;
-    connection.scopes = principal.scopes ?? [];
-    connection.grants = principal.channels ?? [];
+    connection.scopes = principal.scopes ?? NO_STRINGS;
+    connection.grants = principal.channels ?? NO_STRINGS;
     this.authClock.watch(connection);
   }
 
@@ -590,13 +619,13 @@ export class Hub implements BrokerHandler {
 
   /** Open connections of a user on this node. */
   userConnections(userId: string): ConnectionInfo[] {
-    return [...(this.users.get(userId) ?? [])];
+    return this.users.list(userId);
   }
 
   /** Whether a user already holds `maxConnectionsPerUser` connections on this node. */
   userAtLimit(userId: string): boolean {
     const max = this.limits.maxConnectionsPerUser;
-    return max > 0 && (this.users.get(userId)?.size ?? 0) >= max;
+    return max > 0 && this.users.count(userId) >= max;
   }
 
   private transportClosed(connection: Connection, code: number, reason: string): void {
@@ -615,14 +644,8 @@ export class Hub implements BrokerHandler {
     this.authClock.unwatch(connection);
     this.connections.delete(connection.id);
     this.scheduler.remove(connection);
-    if (connection.userId !== null) {
-      const set = this.users.get(connection.userId);
-      set?.delete(connection);
-      if (set?.size === 0) {
-        this.users.delete(connection.userId);
-        this.options.broker.unwatchUser(connection.userId);
-      }
-    }
+    if (connection.userId !== null && this.users.delete(connection.userId, connection))
+      this.options.broker.unwatchUser(connection.userId);
     const positions = this.channels.leaveAll(connection);
     const kept = this.sessions.release(connection.session, connection, positions);
     const store = this.options.sessionStore;
@@ -630,13 +653,14 @@ export class Hub implements BrokerHandler {
       const snapshot: SessionSnapshot = {
         userId: connection.userId,
         channels: [...positions],
-        state: [...connection.session.state],
+        state: connection.session.hasState ? [...connection.session.state] : [],
       };
       store.save(connection.session.id, snapshot, this.limits.sessionGraceMs).catch((error: unknown) => {
         this.options.logger.warn({ err: error, connectionId: connection.id }, 'session not saved');
       });
     }
-    this.runHook('onDisconnect', () => this.options.hooks.onDisconnect?.(connection, { code, reason }));
+    if (this.options.hooks.onDisconnect !== undefined)
+      this.runHook('onDisconnect', () => this.options.hooks.onDisconnect?.(connection, { code, reason }));
   }
 
   // ---------------------------------------------------------------- inbound
@@ -861,10 +885,10 @@ export class Hub implements BrokerHandler {
   onEnvelope(envelope: Envelope): void {
     switch (envelope.kind) {
       case 'user': {
-        const set = this.users.get(envelope.userId);
-        if (set !== undefined)
+        const targets = this.users.get(envelope.userId);
+        if (targets !== undefined)
           this.fanOut(
-            set,
+            targets,
             this.directOutbound('direct', envelope.json, envelope.time),
             false,
             envelope.exclude,
@@ -903,7 +927,7 @@ export class Hub implements BrokerHandler {
         return;
       }
       case 'disconnect-user':
-        for (const connection of [...(this.users.get(envelope.userId) ?? [])])
+        for (const connection of this.users.list(envelope.userId))
           this.close(connection, envelope.code, envelope.reason);
         return;
       case 'disconnect-connection': {

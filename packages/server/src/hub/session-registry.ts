@@ -1,21 +1,47 @@
-import { randomBytes } from 'node:crypto';
+import { randomFillSync } from 'node:crypto';
 import type { StreamPosition } from '@switchboard/protocol';
 import { sweepPeriod } from '../util/clock.js';
 import type { Clock, TimerHandle } from '../util/clock.js';
 
+/** A session's channels while it has none (shared: a record's `channels` is replaced, never mutated). */
+const NO_CHANNELS: ReadonlyMap<string, StreamPosition | null> = new Map();
+
 /** What survives a connection for the session's grace period. */
-export interface SessionRecord<C> {
-  readonly id: string;
-  readonly userId: string | null;
+export class SessionRecord<C> {
   /** The connection holding the session now; null while it is away. */
   connection: C | null;
   /** While away: each subscribed channel with the position last delivered to it. */
-  channels: ReadonlyMap<string, StreamPosition | null>;
+  channels: ReadonlyMap<string, StreamPosition | null> = NO_CHANNELS;
   /** While away: when the session is forgotten (ms since the Unix epoch). */
-  expiresAt: number;
-  /** Application state kept across resumes (`connection.state`). */
-  readonly state: Map<string, unknown>;
+  expiresAt = 0;
+  /** See {@link state}: created on first use, as most sessions never keep any. */
+  private stateMap: Map<string, unknown> | null;
+
+  constructor(
+    readonly id: string,
+    readonly userId: string | null,
+    connection: C | null,
+    state: Map<string, unknown> | null = null,
+  ) {
+    this.connection = connection;
+    this.stateMap = state;
+  }
+
+  /** Application state kept across resumes (`connection.data`). */
+  get state(): Map<string, unknown> {
+    return (this.stateMap ??= new Map());
+  }
+
+  /** Whether {@link state} holds anything (reading it does not create it). */
+  get hasState(): boolean {
+    return this.stateMap !== null && this.stateMap.size > 0;
+  }
 }
+
+/** Session ids drawn per refill of the random pool. */
+const IDS_PER_REFILL = 256;
+/** A session id is 16 random bytes (128 bits), written as 22 base64url characters. */
+const ID_BYTES = 16;
 
 /**
  * Sessions and their grace period. A session id is a 128-bit bearer secret: whoever presents it (as the
@@ -27,6 +53,12 @@ export class SessionRegistry<C> {
   private readonly sessions = new Map<string, SessionRecord<C>>();
   private readonly away = new Set<SessionRecord<C>>();
   private sweeper: TimerHandle | null = null;
+  /**
+   * CSPRNG bytes for the next session ids. One randomFillSync per 256 ids instead of a randomBytes call
+   * (and a Buffer) per session; each id's bytes are used once, as node's randomUUID batches its entropy.
+   */
+  private readonly random = Buffer.alloc(ID_BYTES * IDS_PER_REFILL);
+  private randomOffset = ID_BYTES * IDS_PER_REFILL;
 
   /**
    * @param shared true when a shared store keeps sessions while they are away (the caller saves what
@@ -60,14 +92,7 @@ export class SessionRegistry<C> {
 
   /** A session that is never kept (room-format connections cannot resume). */
   transient(userId: string | null, connection: C): SessionRecord<C> {
-    return {
-      id: randomBytes(16).toString('base64url'),
-      userId,
-      connection,
-      channels: new Map(),
-      expiresAt: 0,
-      state: new Map(),
-    };
+    return new SessionRecord(this.newId(), userId, connection);
   }
 
   /** A new session held by `connection`, resumable until its grace period runs out. */
@@ -89,14 +114,7 @@ export class SessionRegistry<C> {
   ): SessionRecord<C> | null {
     if (current.connection !== connection || this.sessions.get(current.id) !== current) return null;
     this.forget(current);
-    const record: SessionRecord<C> = {
-      id,
-      userId: current.userId,
-      connection,
-      channels: new Map(),
-      expiresAt: 0,
-      state: new Map(state),
-    };
+    const record = new SessionRecord(id, current.userId, connection, new Map(state));
     this.sessions.set(id, record);
     return record;
   }
@@ -148,6 +166,17 @@ export class SessionRegistry<C> {
   clear(): void {
     this.sessions.clear();
     this.away.clear();
+  }
+
+  /** A new session id: 128 bits from the CSPRNG, base64url. */
+  private newId(): string {
+    if (this.randomOffset === this.random.length) {
+      randomFillSync(this.random);
+      this.randomOffset = 0;
+    }
+    const start = this.randomOffset;
+    this.randomOffset += ID_BYTES;
+    return this.random.toString('base64url', start, start + ID_BYTES);
   }
 
   private forget(record: SessionRecord<C>): void {

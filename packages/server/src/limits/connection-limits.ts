@@ -55,7 +55,8 @@ const DEFAULT_MAX_TRACKED = 100_000;
  * addresses), so a per-address limit on full IPv6 addresses would limit nobody.
  */
 export function limitKey(address: string): string {
-  if (isIP(address) !== 6) return address;
+  // Every IPv6 address has a colon: IPv4 ones (nearly all, and four lookups per connection) skip the regex.
+  if (!address.includes(':') || isIP(address) !== 6) return address;
   const groups = ipv6Groups(address);
   return groups === null ? address : `${groups.slice(0, 4).join(':')}::/64`;
 }
