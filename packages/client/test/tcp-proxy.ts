@@ -1,8 +1,10 @@
 /**
- * A TCP proxy between one client and the server, to break the path for real: `cut()` destroys the
+ * A TCP proxy between a client and a server, to break the path for real: `cut()` destroys the
  * client-side sockets (the client sees its socket drop, as on a network change), `refuse()` turns new
- * connections away (a long outage), and `stall()` stops forwarding without closing anything (a dead path
- * that only heartbeats can detect). The client is untouched: it only knows the proxy's URL.
+ * connections away (a long outage), `stall()` stops forwarding without closing anything (a dead path
+ * that only heartbeats or probes can detect), and `retarget()` sends new connections to another server
+ * (a load balancer moving a reconnecting client to another node). The client is untouched: it only knows
+ * the proxy's URL. Also used by the server's multi-node tests, between nodes and Redis.
  */
 import { createServer, connect } from 'node:net';
 import type { AddressInfo, Server, Socket } from 'node:net';
@@ -22,7 +24,13 @@ export interface CutOptions {
   readonly orphanMs?: number;
 }
 
-/** A proxy from a free port on 127.0.0.1 to `target`. */
+/** Where connections go. */
+export interface ProxyTarget {
+  readonly host: string;
+  readonly port: number;
+}
+
+/** A proxy from a free port on 127.0.0.1 to a target that can change. */
 export class TcpProxy {
   /** Connections accepted so far (refused ones included). */
   accepted = 0;
@@ -32,24 +40,33 @@ export class TcpProxy {
 
   private constructor(
     private readonly server: Server,
-    private readonly target: { host: string; port: number },
+    private target: ProxyTarget,
   ) {}
 
-  /** Start a proxy to the server behind `wsUrl` (`ws://host:port/path`). */
-  static async start(wsUrl: string): Promise<TcpProxy> {
-    const url = new URL(wsUrl);
+  /** Start a proxy to the host and port of `url` (any scheme: `ws://`, `http://`, `redis://`). */
+  static async start(url: string): Promise<TcpProxy> {
     const server = createServer();
-    const proxy = new TcpProxy(server, { host: url.hostname, port: Number(url.port) });
+    const proxy = new TcpProxy(server, targetOf(url));
     server.on('connection', (socket) => proxy.accept(socket));
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     return proxy;
   }
 
-  /** `wsUrl` with the proxy's port instead of the server's. */
-  url(wsUrl: string): string {
-    const url = new URL(wsUrl);
-    url.port = String((this.server.address() as AddressInfo).port);
-    return url.toString();
+  /** The proxy's own port. */
+  get port(): number {
+    return (this.server.address() as AddressInfo).port;
+  }
+
+  /** `url` with the proxy's port instead of the server's (the path and query are kept). */
+  url(url: string): string {
+    const out = new URL(url);
+    out.port = String(this.port);
+    return out.toString();
+  }
+
+  /** Send new connections to the host and port of `url`; open connections keep their server. */
+  retarget(url: string): void {
+    this.target = targetOf(url);
   }
 
   /** Connections being forwarded now. */
@@ -93,16 +110,26 @@ export class TcpProxy {
 
   /** Stop forwarding in both directions without closing anything: the path goes silent. */
   stall(): void {
-    for (const { client, upstream } of this.pairs) {
-      client.unpipe(upstream);
-      upstream.unpipe(client);
-      client.pause();
-      upstream.pause();
+    for (const pair of this.pairs) stallPair(pair);
+  }
+
+  /**
+   * Stall only the open connections whose upstream socket's local port satisfies `which` (the port the
+   * target sees them come from, as in Redis's CLIENT LIST); returns how many were stalled.
+   */
+  stallWhere(which: (upstreamLocalPort: number) => boolean): number {
+    let stalled = 0;
+    for (const pair of this.pairs) {
+      if (pair.upstream.localPort === undefined || !which(pair.upstream.localPort)) continue;
+      stallPair(pair);
+      stalled += 1;
     }
+    return stalled;
   }
 
   /** Cut everything and stop listening. */
   async close(): Promise<void> {
+    this.refusing = true;
     this.cut();
     for (const socket of this.orphans) socket.destroy();
     this.orphans.clear();
@@ -132,4 +159,16 @@ export class TcpProxy {
     client.on('close', end);
     upstream.on('close', end);
   }
+}
+
+function targetOf(url: string): ProxyTarget {
+  const parsed = new URL(url);
+  return { host: parsed.hostname, port: Number(parsed.port) };
+}
+
+function stallPair({ client, upstream }: Pair): void {
+  client.unpipe(upstream);
+  upstream.unpipe(client);
+  client.pause();
+  upstream.pause();
 }

@@ -22,7 +22,7 @@ import { Recorder, durable, freshChannel, sendUntilDelivered } from './broker-co
 import { redisRequirement, startRedis, startRedisCluster } from './redis-harness.js';
 import type { RedisCluster, RedisProcess } from './redis-harness.js';
 import { adminClient, eventually } from './scale-helpers.js';
-import { SwitchableProxy } from './switchable-proxy.js';
+import { TcpProxy } from '../../client/test/tcp-proxy.js';
 
 const SUITE = { skip: redisRequirement.skip };
 const T = { timeout: 20_000 };
@@ -56,6 +56,21 @@ interface TestNode {
 }
 
 const cleanups: (() => Promise<void> | void)[] = [];
+
+/** A redis-server of the test's own, stopped when the test ends. */
+async function ownRedis(): Promise<RedisProcess> {
+  redisRequirement.assert();
+  const redis = await startRedis();
+  cleanups.push(() => redis.stop());
+  return redis;
+}
+
+/** A proxy in front of `redis` (a path the test can cut or stall), closed when the test ends. */
+async function linkTo(redis: RedisProcess): Promise<TcpProxy> {
+  const link = await TcpProxy.start(redis.url);
+  cleanups.push(() => link.close());
+  return link;
+}
 
 interface NodeOptions extends Partial<RedisBrokerOptions> {
   readonly nodeId?: string;
@@ -302,9 +317,7 @@ describe('Redis broker through an outage', SUITE, () => {
     'Redis killed: everything rejects fast with BackendUnavailableError; restarted: resubscribed in one batch, then onReconnected, with a new epoch',
     T,
     async () => {
-      redisRequirement.assert();
-      const redis = await startRedis();
-      cleanups.push(() => redis.stop());
+      const redis = await ownRedis();
       const shared = prefix();
       const a = await node(redis.url, shared);
       const b = await node(redis.url, shared);
@@ -374,11 +387,8 @@ describe('Redis broker through an outage', SUITE, () => {
     'Redis not answering (a stalled path): calls reject after the command timeout, never hang; the connections are reopened',
     T,
     async () => {
-      redisRequirement.assert();
-      const redis = await startRedis();
-      cleanups.push(() => redis.stop());
-      const link = await SwitchableProxy.start(redis.url);
-      cleanups.push(() => link.close());
+      const redis = await ownRedis();
+      const link = await linkTo(redis);
       const shared = prefix();
       const channel = freshChannel();
       // What the hub does on onReconnected: read the stream through the command connection.
@@ -433,9 +443,7 @@ describe('Redis broker through an outage', SUITE, () => {
   );
 
   it('onReconnected waits for the command connection too (the hub reads history in it)', T, async () => {
-    redisRequirement.assert();
-    const redis = await startRedis();
-    cleanups.push(() => redis.stop());
+    const redis = await ownRedis();
     const statuses: string[] = [];
     let command: () => string = () => '';
     const recorder = new (class extends Recorder {
@@ -464,11 +472,8 @@ describe('Redis broker through an outage', SUITE, () => {
     'the probe finds a subscriber that went silent: not ready, reconnected, resubscribed, onReconnected',
     T,
     async () => {
-      redisRequirement.assert();
-      const redis = await startRedis();
-      cleanups.push(() => redis.stop());
-      const link = await SwitchableProxy.start(redis.url);
-      cleanups.push(() => link.close());
+      const redis = await ownRedis();
+      const link = await linkTo(redis);
       const admin = adminClient(redis.url);
       cleanups.push(() => admin.disconnect());
       const shared = prefix();
@@ -515,9 +520,7 @@ describe('Redis broker through an outage', SUITE, () => {
     'a subscriber killed by Redis (CLIENT KILL TYPE pubsub) comes back resubscribed, then onReconnected',
     T,
     async () => {
-      redisRequirement.assert();
-      const redis = await startRedis();
-      cleanups.push(() => redis.stop());
+      const redis = await ownRedis();
       const admin = adminClient(redis.url);
       cleanups.push(() => admin.disconnect());
       const shared = prefix();

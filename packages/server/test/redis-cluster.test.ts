@@ -25,7 +25,7 @@ import {
   uniquePrefix,
 } from './scale-helpers.js';
 import type { RedisNode } from './scale-helpers.js';
-import { SwitchableProxy } from './switchable-proxy.js';
+import { TcpProxy } from '../../client/test/tcp-proxy.js';
 
 const SUITE = { skip: redisRequirement.skip };
 const T = { timeout: 15_000 };
@@ -170,7 +170,7 @@ describe('Redis Cluster', SUITE, () => {
     T,
     async () => {
       const { a, b } = await twoNodes();
-      const proxy = await SwitchableProxy.start(a.wsUrl);
+      const proxy = await TcpProxy.start(a.wsUrl);
       scope.defer(() => proxy.close());
       const client = sdkClient(scope, proxy.url(`${a.wsUrl}/ws`));
       await client.connect();

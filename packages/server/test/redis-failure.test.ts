@@ -32,7 +32,7 @@ import {
 } from './scale-helpers.js';
 import type { FixtureConfig } from './fixtures/redis-node.js';
 import type { RedisEngineOptions } from '../src/engine/redis-engine.js';
-import { SwitchableProxy } from './switchable-proxy.js';
+import { TcpProxy } from '../../client/test/tcp-proxy.js';
 
 const SUITE = { skip: redisRequirement.skip };
 const T = { timeout: 30_000 };
@@ -148,7 +148,7 @@ describe('Redis failures', SUITE, () => {
       await subA.request({ id: 1, type: 'subscribe', channel: 'feed' });
       const subscribedB = await subB.request({ id: 1, type: 'subscribe', channel: 'feed' });
       const firstEpoch = (subscribedB['result'] as { epoch: string }).epoch;
-      const proxy = await SwitchableProxy.start(a.wsUrl);
+      const proxy = await TcpProxy.start(a.wsUrl);
       scope.defer(() => proxy.close());
       const sdk = sdkClient(scope, proxy.url(`${a.wsUrl}/ws`));
       await sdk.connect();
@@ -250,7 +250,7 @@ describe('Redis failures', SUITE, () => {
     async () => {
       const redis = await redisForTest();
       // Node A reaches Redis through a proxy that can cut it off; node B directly.
-      const link = await SwitchableProxy.start(redis.url);
+      const link = await TcpProxy.start(redis.url);
       scope.defer(() => link.close());
       const prefix = uniquePrefix();
       const a = await scope.node(link.url(redis.url), prefix);
@@ -286,7 +286,7 @@ describe('Redis failures', SUITE, () => {
     T,
     async () => {
       const redis = await redisForTest();
-      const link = await SwitchableProxy.start(redis.url);
+      const link = await TcpProxy.start(redis.url);
       scope.defer(() => link.close());
       const admin = adminClient(redis.url);
       scope.defer(() => admin.disconnect());
@@ -341,7 +341,7 @@ describe('Redis failures', SUITE, () => {
    */
   async function halfOpenCatchUp(engine: Partial<RedisEngineOptions>): Promise<void> {
     const redis = await redisForTest();
-    const link = await SwitchableProxy.start(redis.url);
+    const link = await TcpProxy.start(redis.url);
     scope.defer(() => link.close());
     const prefix = uniquePrefix();
     const a = await scope.node(link.url(redis.url), prefix, { engine });
@@ -407,7 +407,7 @@ describe('Redis failures', SUITE, () => {
       await kate.request({ id: 1, type: 'subscribe', channel: 'room:1' });
       assert.equal((await olga.nextOfType('join'))['userId'], 'kate');
 
-      const proxy = await SwitchableProxy.start(doomed.wsUrl);
+      const proxy = await TcpProxy.start(doomed.wsUrl);
       scope.defer(() => proxy.close());
       const sdk = sdkClient(scope, proxy.url(`${doomed.wsUrl}/ws`));
       const first = await sdk.connect();

@@ -29,7 +29,7 @@ import {
   uniquePrefix,
 } from './scale-helpers.js';
 import type { NodeOptions, RedisNode } from './scale-helpers.js';
-import { SwitchableProxy } from './switchable-proxy.js';
+import { TcpProxy } from '../../client/test/tcp-proxy.js';
 
 const SUITE = { skip: redisRequirement.skip };
 const T = { timeout: 15_000 };
@@ -311,7 +311,7 @@ describe('scale-out over one Redis', SUITE, () => {
     async () => {
       const { nodes: started } = await nodes(2);
       const [a, b] = [pick(started, 0), pick(started, 1)];
-      const proxy = await SwitchableProxy.start(a.wsUrl);
+      const proxy = await TcpProxy.start(a.wsUrl);
       scope.defer(() => proxy.close());
       const client = sdkClient(scope, proxy.url(`${a.wsUrl}/ws`));
       const first = await client.connect();

@@ -11,39 +11,9 @@
  *
  * SWITCHBOARD_SERVER=/path/to/server/dist/index.js measures another build (a before/after comparison).
  */
-import { Duplex } from 'node:stream';
-import { createHash } from 'node:crypto';
-import type { IncomingMessage } from 'node:http';
-import { pathToFileURL } from 'node:url';
 
-type ServerModule = typeof import('@switchboard/server');
-
-/** A socket that accepts every write at once (nothing waits in it) and can be fed client frames. */
-class MemorySocket extends Duplex {
-  bytesWritten = 0;
-  writes = 0;
-  readonly remoteAddress = '127.0.0.1';
-  override _read(): void {}
-  override _write(chunk: Buffer, _encoding: BufferEncoding, callback: (error?: Error | null) => void): void {
-    this.bytesWritten += chunk.length;
-    this.writes++;
-    callback();
-  }
-  override _writev(chunks: { chunk: Buffer }[], callback: (error?: Error | null) => void): void {
-    for (const { chunk } of chunks) this.bytesWritten += chunk.length;
-    this.writes++;
-    callback();
-  }
-  setNoDelay(): this {
-    return this;
-  }
-  setTimeout(): this {
-    return this;
-  }
-  setKeepAlive(): this {
-    return this;
-  }
-}
+import { MemorySocket, loadServer, turn, upgradeRequest } from './memory-upgrade.js';
+import type { ServerModule } from './memory-upgrade.js';
 
 /** A masked client text frame (a zero mask: the payload goes as it is, as RFC 6455 allows). */
 function clientFrame(text: string): Buffer {
@@ -51,24 +21,6 @@ function clientFrame(text: string): Buffer {
   if (payload.length > 125) throw new Error('short frames only');
   return Buffer.concat([Buffer.from([0x81, 0x80 | payload.length, 0, 0, 0, 0]), payload]);
 }
-
-function upgradeRequest(path: string, socket: MemorySocket): IncomingMessage {
-  const key = createHash('sha1').update(String(Math.random())).digest('base64').slice(0, 22) + '==';
-  return {
-    method: 'GET',
-    url: path,
-    headers: {
-      host: 'localhost',
-      upgrade: 'websocket',
-      connection: 'Upgrade',
-      'sec-websocket-key': key,
-      'sec-websocket-version': '13',
-    },
-    socket,
-  } as unknown as IncomingMessage;
-}
-
-const turn = (): Promise<void> => new Promise((r) => setImmediate(r));
 
 interface Case {
   readonly name: string;
@@ -141,10 +93,7 @@ async function measureCase(
   }
 }
 
-const override = process.env['SWITCHBOARD_SERVER'];
-const sb = (await import(
-  override === undefined ? '@switchboard/server' : pathToFileURL(override).href
-)) as ServerModule;
+const { sb, override } = await loadServer();
 const subscribers = Number(process.argv[2] ?? 2000);
 const rounds = Number(process.argv[3] ?? 200);
 process.stdout.write(

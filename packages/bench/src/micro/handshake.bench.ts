@@ -13,57 +13,12 @@
  *
  * SWITCHBOARD_SERVER=/path/to/server/dist/index.js measures another build (a before/after comparison).
  */
-import { Duplex } from 'node:stream';
-import { createHash } from 'node:crypto';
-import type { IncomingMessage } from 'node:http';
-import { pathToFileURL } from 'node:url';
 import { SignJWT } from 'jose';
-
-type ServerModule = typeof import('@switchboard/server');
+import { MemorySocket, loadServer, turn, upgradeRequest } from './memory-upgrade.js';
+import type { ServerModule } from './memory-upgrade.js';
 
 const SECRET = 'handshake-bench-secret-0123456789abcdef';
 
-/** A socket that accepts every write at once and counts the bytes. */
-class MemorySocket extends Duplex {
-  bytesWritten = 0;
-  readonly remoteAddress = '127.0.0.1';
-  override _read(): void {}
-  override _write(chunk: Buffer, _encoding: BufferEncoding, callback: (error?: Error | null) => void): void {
-    this.bytesWritten += chunk.length;
-    callback();
-  }
-  override _writev(chunks: { chunk: Buffer }[], callback: (error?: Error | null) => void): void {
-    for (const { chunk } of chunks) this.bytesWritten += chunk.length;
-    callback();
-  }
-  setNoDelay(): this {
-    return this;
-  }
-  setTimeout(): this {
-    return this;
-  }
-  setKeepAlive(): this {
-    return this;
-  }
-}
-
-function upgradeRequest(path: string, socket: MemorySocket): IncomingMessage {
-  const key = createHash('sha1').update(String(Math.random())).digest('base64').slice(0, 22) + '==';
-  return {
-    method: 'GET',
-    url: path,
-    headers: {
-      host: 'localhost',
-      upgrade: 'websocket',
-      connection: 'Upgrade',
-      'sec-websocket-key': key,
-      'sec-websocket-version': '13',
-    },
-    socket,
-  } as unknown as IncomingMessage;
-}
-
-const turn = (): Promise<void> => new Promise((r) => setImmediate(r));
 const gc = (globalThis as { gc?: () => void }).gc;
 
 /** One user per connection, as the bench's generators mint them. */
@@ -136,10 +91,7 @@ async function round(sb: ServerModule, connections: number, offset: number): Pro
   }
 }
 
-const override = process.env['SWITCHBOARD_SERVER'];
-const sb = (await import(
-  override === undefined ? '@switchboard/server' : pathToFileURL(override).href
-)) as ServerModule;
+const { sb, override } = await loadServer();
 const connections = Number(process.argv[2] ?? 5000);
 const rounds = Number(process.argv[3] ?? 5);
 process.stdout.write(

@@ -25,6 +25,9 @@ export type Outcome<T> =
  */
 export const MAX_RECOVERY_MESSAGES = 10_000;
 
+/** A start no stream has (members on different epochs): the refill covers nothing and all resubscribe. */
+const MIXED_EPOCHS: StreamPosition = { offset: -1, epoch: '' };
+
 /** Continuity checks tried (250 ms, then doubling, apart) before subscribers are sent to resubscribe. */
 const STREAM_CHECK_ATTEMPTS = 5;
 
@@ -490,7 +493,8 @@ export class ChannelRegistry {
   /**
    * Where a channel's continuity check starts when nothing was delivered on it yet: the earliest position
    * its members subscribed at (members that started later may see a message they already had again;
-   * the SDK drops it by offset). Null when members disagree on the epoch: they all resubscribe.
+   * the SDK drops it by offset). Null when no member knows its start; {@link MIXED_EPOCHS} when members
+   * disagree on the epoch, which no refill can cover, so they all resubscribe.
    */
   private earliestStart(channel: Channel): StreamPosition | null {
     let earliest: StreamPosition | null = null;
@@ -500,7 +504,7 @@ export class ChannelRegistry {
       if (earliest === null || (start.epoch === earliest.epoch && start.offset < earliest.offset)) {
         earliest = start;
       } else if (start.epoch !== earliest.epoch) {
-        return { offset: -1, epoch: '' };
+        return MIXED_EPOCHS;
       }
     }
     return earliest;
