@@ -68,6 +68,8 @@ export interface BenchOptions {
   readonly workers: number;
   /** Messages kept per channel by Switchboard. Default 100. */
   readonly historySize: number;
+  /** Switchboard's batch delay (`batchDelayMs`, ms) on the Switchboard targets. Default 0 (one turn). */
+  readonly batchDelayMs: number;
   /** Micro-benchmarks: only those whose name contains this. */
   readonly filter: string | undefined;
   readonly help: boolean;
@@ -96,6 +98,7 @@ const NUMBER_OPTIONS = {
   concurrency: { min: 1, max: 100_000 },
   'timeout-s': { min: 5, max: 3600 },
   'history-size': { min: 0, max: 100_000 },
+  'batch-delay-ms': { min: 0, max: 1000 },
   'quiet-wait-s': { min: 0, max: 3600 },
   workers: { min: 1, max: 64 },
 } as const;
@@ -149,6 +152,10 @@ export function parseOptions(argv: readonly string[], defaultOutDir = 'results')
     }
     numbers[name] = value;
   }
+  const batchDelayMs = numbers['batch-delay-ms'] ?? 0;
+  if (!Number.isInteger(batchDelayMs)) {
+    return { ok: false, error: `--batch-delay-ms must be a whole number of ms, got ${batchDelayMs}` };
+  }
   let rates: number[] | undefined;
   if (typeof values['rates'] === 'string') {
     rates = values['rates'].split(',').map(Number);
@@ -192,6 +199,7 @@ export function parseOptions(argv: readonly string[], defaultOutDir = 'results')
       concurrency: numbers.concurrency ?? 100,
       timeoutS: numbers['timeout-s'] ?? 180,
       historySize: numbers['history-size'] ?? 100,
+      batchDelayMs,
       quietWaitS: numbers['quiet-wait-s'] ?? 30,
       workers: numbers.workers ?? 2,
       filter: typeof values['filter'] === 'string' ? values['filter'] : undefined,
@@ -241,6 +249,8 @@ Options:
   --concurrency C      handshakes in flight (default 100)
   --timeout-s S        hard limit per run (default 180)
   --history-size N     Switchboard history per channel (default 100)
+  --batch-delay-ms MS  Switchboard's batch delay for ?batch=1 clients, 0 to 1000 (default 0: the
+                       messages of one event-loop turn); no effect on switchboard-unbatched
   --workers N          processes of switchboard-workers and socketio-redis (default 2)
   --quiet-wait-s S     wait up to S s before each run for other work on the machine to stop (default 30)
 `;

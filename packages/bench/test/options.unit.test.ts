@@ -12,6 +12,18 @@ test('defaults', () => {
   assert.equal(parsed.options.outDir, '/tmp/out');
   assert.equal(parsed.options.heartbeatMs, 15_000);
   assert.equal(parsed.options.quick, false);
+  assert.equal(parsed.options.batchDelayMs, 0);
+});
+
+test('--batch-delay-ms: a whole number of ms from 0 to 1000', () => {
+  const parsed = parseOptions(['burst', '--batch-delay-ms', '25']);
+  assert.ok(parsed.ok);
+  assert.equal(parsed.options.batchDelayMs, 25);
+  for (const raw of ['-1', '1001', '2.5', 'soon']) {
+    const refused = parseOptions(['burst', '--batch-delay-ms', raw]);
+    assert.equal(refused.ok, false, raw);
+    if (!refused.ok) assert.match(refused.error, /--batch-delay-ms/);
+  }
 });
 
 test('numbers, lists and flags', () => {

@@ -30,6 +30,8 @@ export interface ChannelRule {
   readonly presence?: boolean;
   /** Who may subscribe, publish, read history and presence here. Default: the server's `defaultPermission`. */
   readonly permissions?: ChannelPermissions;
+  /** Batch delay of these channels (ms), 0 to 1000; see the server's `batchDelayMs`. Default: that option. */
+  readonly batchDelayMs?: number;
 }
 
 /** What a deployment shares between nodes: the memory engine (one process) or Redis. */
@@ -108,6 +110,14 @@ export interface ServerOptions extends ServerHooks {
   readonly maxSubscriptionsPerConnection?: number;
   /** Default member limit per channel; 0 means unlimited. Default 0. */
   readonly maxChannelMembers?: number;
+  /**
+   * How long a channel's messages may wait (ms) to be written to batching connections (`?batch=1`, as
+   * the SDK connects) as one WebSocket message: the first message of a batch waits at most this long.
+   * 0 batches only the messages of one event-loop turn. Other connections get each message at once.
+   * A batch goes out earlier when full (docs/protocol.md). Channel rules may override it. Default 0;
+   * at most 1000.
+   */
+  readonly batchDelayMs?: number;
   /** Error replies a connection may earn in a burst before it is closed with 4501. Default 20. */
   readonly errorBurst?: number;
   /** Error allowance regained per second. Default 1. */
@@ -211,6 +221,7 @@ export interface ResolvedLimits {
   readonly maxChannelLength: number;
   readonly maxSubscriptionsPerConnection: number;
   readonly maxChannelMembers: number;
+  readonly batchDelayMs: number;
   readonly errorBurst: number;
   readonly errorRefillPerSecond: number;
   readonly shutdownTimeoutMs: number;
@@ -247,6 +258,7 @@ export const DEFAULT_LIMITS: ResolvedLimits = {
   maxChannelLength: 128,
   maxSubscriptionsPerConnection: 1000,
   maxChannelMembers: 0,
+  batchDelayMs: 0,
   errorBurst: 20,
   errorRefillPerSecond: 1,
   shutdownTimeoutMs: 10_000,
@@ -285,6 +297,7 @@ export const LIMIT_BOUNDS: Readonly<
   maxChannelLength: { min: 1, max: 1024, integer: true },
   maxSubscriptionsPerConnection: { min: 1, max: 1_000_000, integer: true },
   maxChannelMembers: { min: 0, max: 100_000_000, integer: true },
+  batchDelayMs: { min: 0, max: 1000, integer: true },
   errorBurst: { min: 1, max: 1_000_000, integer: true },
   errorRefillPerSecond: { min: 0, max: 1_000_000, integer: false },
   shutdownTimeoutMs: { min: 0, max: 3_600_000, integer: true },
@@ -412,6 +425,15 @@ export function validateOtherOptions(options: ServerOptions): void {
         `channels[${rule.pattern}].maxMembers`,
         rule.maxMembers,
         'an integer >= 0',
+      );
+    }
+    const delay = rule.batchDelayMs;
+    const { min, max } = LIMIT_BOUNDS.batchDelayMs;
+    if (delay !== undefined && (!Number.isInteger(delay) || delay < min || delay > max)) {
+      throw new InvalidOptionError(
+        `channels[${rule.pattern}].batchDelayMs`,
+        delay,
+        `an integer from ${min} to ${max}`,
       );
     }
   }

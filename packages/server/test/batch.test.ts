@@ -4,54 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import WebSocket from 'ws';
 import { startServer, waitMembers } from './helpers.js';
-import type { TestServer } from './helpers.js';
-
-/** A raw v1 client: keeps every WebSocket message as it came, and splits them into frames. */
-class Recorder {
-  readonly raw: string[] = [];
-  private constructor(readonly ws: WebSocket) {
-    ws.on('message', (data: Buffer) => this.raw.push(data.toString('utf8')));
-  }
-
-  static async open(t: TestServer, query: string): Promise<Recorder> {
-    const recorder = new Recorder(new WebSocket(`${t.wsUrl}/ws${query}`));
-    await new Promise<void>((resolve, reject) => {
-      recorder.ws.once('open', () => resolve());
-      recorder.ws.once('error', reject);
-    });
-    await recorder.until((f) => f.some((m) => m['type'] === 'connected'), 'connected');
-    return recorder;
-  }
-
-  /** Every frame, in order (a batched message is split on newlines). */
-  frames(): Record<string, unknown>[] {
-    return this.raw
-      .flatMap((text) => text.split('\n'))
-      .map((line) => JSON.parse(line) as Record<string, unknown>);
-  }
-
-  /** The `message` pushes of `channel`, in order. */
-  messages(channel: string): Record<string, unknown>[] {
-    return this.frames().filter((f) => f['type'] === 'message' && f['channel'] === channel);
-  }
-
-  send(value: unknown): void {
-    this.ws.send(JSON.stringify(value));
-  }
-
-  async subscribe(channel: string, id: number): Promise<void> {
-    this.send({ id, type: 'subscribe', channel });
-    await this.until((f) => f.some((m) => m['type'] === 'reply' && m['id'] === id), `reply ${id}`);
-  }
-
-  async until(predicate: (frames: Record<string, unknown>[]) => boolean, what: string): Promise<void> {
-    const deadline = Date.now() + 10_000;
-    while (!predicate(this.frames())) {
-      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-      await new Promise((r) => setTimeout(r, 5));
-    }
-  }
-}
+import { Recorder } from './batch-recorder.js';
 
 const turn = (): Promise<void> => new Promise((r) => setImmediate(r));
 
@@ -62,8 +15,8 @@ test('a batching client gets every message once and in order across batch bounda
     const plain = await Recorder.open(t, '');
     await batching.subscribe('feed', 1);
     await plain.subscribe('feed', 1);
-    batching.raw.length = 0;
-    plain.raw.length = 0;
+    batching.clear();
+    plain.clear();
 
     // Bursts of 1 to 40 publications per event-loop turn.
     const total = 400;

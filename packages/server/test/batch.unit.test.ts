@@ -13,15 +13,26 @@ import type { Broker, Publication } from '../src/broker/broker.js';
 import type { HistoryStore } from '../src/history/history-store.js';
 import type { PresenceStore } from '../src/presence/presence-store.js';
 import { DEFAULT_LIMITS } from '../src/server-options.js';
+import type { ChannelRule } from '../src/server-options.js';
 import { systemClock } from '../src/util/clock.js';
+import type { Clock } from '../src/util/clock.js';
 import type { PreparedFrame, TransportSocket } from '../src/transports/transport.js';
+import { MAX_BATCH_BYTES, MAX_BATCH_MESSAGES } from '../src/hub/channel-batcher.js';
+import { FakeClock } from './fake-clock.js';
 
 const EPOCH = 'e1';
 
 /** One WebSocket message as a connection would get it: its frames' texts. */
 type Sent = { connection: string; lines: string[]; ephemeral: boolean };
 
-function harness(): {
+/** What a harness may change: the server's batch delay, channel rules, and the clock. */
+interface HarnessOptions {
+  readonly batchDelayMs?: number;
+  readonly rules?: readonly ChannelRule[];
+  readonly clock?: Clock;
+}
+
+function harness(options: HarnessOptions = {}): {
   registry: ChannelRegistry;
   sent: Sent[];
   tallies: Delivery[];
@@ -36,7 +47,7 @@ function harness(): {
   const gates: ((position: StreamPosition) => void)[] = [];
   const counters = { recoveries: 0, recoveryFailures: 0, streamResets: 0 } as HubCounters;
   const host: ChannelHost = {
-    limits: DEFAULT_LIMITS,
+    limits: { ...DEFAULT_LIMITS, batchDelayMs: options.batchDelayMs ?? 0 },
     counters,
     logger: { debug() {}, info() {}, warn() {}, error() {} },
     write(connection, frame, ephemeral) {
@@ -54,7 +65,7 @@ function harness(): {
     close() {},
     delivered() {},
     streamReset() {},
-    clock: systemClock,
+    clock: options.clock ?? systemClock,
   };
   const broker = {
     subscribe: () => Promise.resolve(),
@@ -63,7 +74,14 @@ function harness(): {
   const history = {
     position: () => new Promise<StreamPosition>((resolve) => gates.push(resolve)),
   } as unknown as HistoryStore;
-  const registry = new ChannelRegistry(host, [], broker, history, {} as PresenceStore, {} as PresenceTracker);
+  const registry = new ChannelRegistry(
+    host,
+    options.rules ?? [],
+    broker,
+    history,
+    {} as PresenceStore,
+    {} as PresenceTracker,
+  );
   const socket = {} as TransportSocket;
   return {
     registry,
@@ -229,5 +247,134 @@ describe('ChannelRegistry batching', () => {
     plain.state = 'closing';
     assert.deepEqual(h.registry.leaveAll(a).get('c'), { offset: 1, epoch: EPOCH });
     assert.deepEqual(h.registry.leaveAll(plain).get('c'), { offset: 3, epoch: EPOCH });
+  });
+});
+
+describe('ChannelRegistry batching with a batch delay', () => {
+  const DELAY = 100;
+
+  /** A harness on a fake clock with `c` delayed, and members joined at offset 0. */
+  async function delayed(
+    members: [string, boolean][],
+    options: HarnessOptions = {},
+  ): Promise<{ h: ReturnType<typeof harness>; clock: FakeClock; connections: Connection[] }> {
+    const clock = new FakeClock();
+    const h = harness({ batchDelayMs: DELAY, clock, ...options });
+    const connections: Connection[] = [];
+    for (const [id, batch] of members) {
+      const connection = h.connection(id, batch);
+      await join(h, connection, 0);
+      connections.push(connection);
+    }
+    return { h, clock, connections };
+  }
+
+  /** The WebSocket messages `id` got, each as the ids of its frames. */
+  const messagesOf = (h: ReturnType<typeof harness>, id: string): unknown[][] =>
+    h.sent.filter((s) => s.connection === id).map((s) => ids(s.lines));
+
+  it('writes a batch the delay after its first message, across turns; others get each message at once', async () => {
+    const { h, clock } = await delayed([
+      ['a', true],
+      ['p', false],
+    ]);
+    h.publish(1, { n: 1 });
+    await h.turn();
+    clock.advance(60);
+    h.publish(2, { n: 2 });
+    await h.turn();
+    clock.advance(DELAY - 60 - 1);
+    assert.deepEqual(messagesOf(h, 'a'), [], 'nothing before the delay is up');
+    assert.deepEqual(messagesOf(h, 'p'), [[1], [2]]);
+    clock.advance(1);
+    assert.deepEqual(messagesOf(h, 'a'), [[1, 2]], 'timed from the first message, not the last');
+    assert.equal(clock.active.length, 0);
+    h.publish(3, { n: 3 });
+    clock.advance(DELAY);
+    assert.deepEqual(messagesOf(h, 'a'), [[1, 2], [3]], 'the next message starts a new batch');
+  });
+
+  it('a rule overrides the server default, either way', async () => {
+    const slow = harness({ rules: [{ pattern: 'c', batchDelayMs: DELAY }], clock: new FakeClock() });
+    assert.equal(slow.registry.settings('c').batchDelayMs, DELAY);
+    assert.equal(slow.registry.settings('other').batchDelayMs, 0);
+    const fast = await delayed([['a', true]], { rules: [{ pattern: 'c', batchDelayMs: 0 }] });
+    assert.equal(fast.h.registry.settings('c').batchDelayMs, 0);
+    fast.h.publish(1, { n: 1 });
+    fast.h.publish(2, { n: 2 });
+    await fast.h.turn();
+    assert.deepEqual(messagesOf(fast.h, 'a'), [[1, 2]], 'at the end of the turn');
+    assert.equal(fast.clock.active.length, 0);
+  });
+
+  it(`a batch is written at once when it holds ${MAX_BATCH_MESSAGES} messages`, async () => {
+    const { h, clock } = await delayed([['a', true]]);
+    for (let id = 1; id <= MAX_BATCH_MESSAGES + 5; id++) h.publish(id, { n: id });
+    const early = messagesOf(h, 'a');
+    assert.equal(early.length, 1);
+    assert.equal(early[0]?.length, MAX_BATCH_MESSAGES);
+    assert.equal(early[0]?.[0], 1);
+    clock.advance(DELAY);
+    assert.deepEqual(
+      messagesOf(h, 'a')[1],
+      Array.from({ length: 5 }, (_, i) => MAX_BATCH_MESSAGES + 1 + i),
+    );
+  });
+
+  it(`a batch is written at once when its frames reach ${MAX_BATCH_BYTES} bytes, the last one included`, async () => {
+    const { h, clock } = await delayed([['a', true]]);
+    const text = 'x'.repeat(100 * 1024);
+    for (let id = 1; id <= 4; id++) h.publish(id, { text });
+    assert.deepEqual(messagesOf(h, 'a'), [[1, 2, 3]], 'the third message crosses the limit');
+    clock.advance(DELAY);
+    assert.deepEqual(messagesOf(h, 'a'), [[1, 2, 3], [4]]);
+  });
+
+  it('a join writes the waiting batch to the members first; the newcomer gets only later messages', async () => {
+    const { h, clock } = await delayed([['early', true]]);
+    h.publish(1, { n: 1 });
+    h.publish(2, { n: 2 });
+    const late = h.connection('late', true);
+    await join(h, late, 2);
+    assert.deepEqual(messagesOf(h, 'early'), [[1, 2]], 'written at the join, before the delay');
+    h.publish(3, { n: 3 });
+    clock.advance(DELAY);
+    assert.deepEqual(messagesOf(h, 'early'), [[1, 2], [3]]);
+    assert.deepEqual(messagesOf(h, 'late'), [[3]]);
+  });
+
+  it('the last member leaving gets what it was owed and leaves no timer behind', async () => {
+    const { h, clock, connections } = await delayed([['a', true]]);
+    const [a] = connections;
+    assert.ok(a !== undefined);
+    h.publish(1, { n: 1 });
+    assert.equal(clock.active.length, 1, 'one timer for the waiting batch');
+    h.registry.unsubscribe(a, 'c');
+    assert.equal(h.registry.size, 0, 'the channel is gone');
+    assert.equal(clock.active.length, 0, 'and its timer with it');
+    assert.deepEqual(messagesOf(h, 'a'), [[1]]);
+    clock.advance(10 * DELAY);
+    assert.equal(h.sent.length, 1);
+  });
+
+  it('a message that must travel alone sends the waiting batch first and cancels its timer', async () => {
+    const { h, clock } = await delayed([
+      ['a', true],
+      ['b', true],
+    ]);
+    h.publish(1, { n: 1 });
+    h.publish(2, { n: 2 }, { exclude: { connectionId: 'b' } });
+    assert.equal(clock.active.length, 0);
+    assert.deepEqual(messagesOf(h, 'a'), [[1], [2]]);
+    assert.deepEqual(messagesOf(h, 'b'), [[1]]);
+  });
+
+  it('flushBatches writes every waiting batch now and cancels the timers', async () => {
+    const { h, clock } = await delayed([['a', true]]);
+    h.publish(1, { n: 1 });
+    h.publish(2, { n: 2 });
+    h.registry.flushBatches();
+    assert.deepEqual(messagesOf(h, 'a'), [[1, 2]]);
+    assert.equal(clock.active.length, 0);
   });
 });

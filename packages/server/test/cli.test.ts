@@ -243,6 +243,11 @@ describe('parseCommandLine', () => {
     );
     assert.equal(invalid([], { PORT: '65536' }).option, 'PORT');
     assert.equal(
+      invalid(['--batch-delay-ms', '1001']).message,
+      'invalid value "1001" for --batch-delay-ms: expected an integer from 0 to 1000',
+    );
+    assert.equal(invalid([], { SWITCHBOARD_BATCH_DELAY_MS: '2.5' }).option, 'SWITCHBOARD_BATCH_DELAY_MS');
+    assert.equal(
       invalid([], { SWITCHBOARD_ERROR_REFILL_PER_SECOND: '-0.5' }).option,
       'SWITCHBOARD_ERROR_REFILL_PER_SECOND',
     );

@@ -44,6 +44,17 @@ describe('the JSON configuration file', () => {
     );
     assert.throws(() => createServer(file), /channels\[a:\*\]\.permissions\.publish/);
   });
+
+  it('reads a rule’s batchDelayMs, which createServer bounds', () => {
+    const file = parseConfigFile('{"channels": [{"pattern": "ticks:*", "batchDelayMs": 50}]}', 'f');
+    assert.deepEqual(file.channels, [{ pattern: 'ticks:*', batchDelayMs: 50 }]);
+    assert.doesNotThrow(() => createServer(file));
+    const tooLong = parseConfigFile('{"channels": [{"pattern": "ticks:*", "batchDelayMs": 5000}]}', 'f');
+    assert.throws(
+      () => createServer(tooLong),
+      /invalid value 5000 for channels\[ticks:\*\]\.batchDelayMs: expected an integer from 0 to 1000/,
+    );
+  });
 });
 
 describe('--config / SWITCHBOARD_CONFIG_FILE', () => {

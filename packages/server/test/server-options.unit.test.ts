@@ -1,7 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { DEFAULT_LIMITS, LIMIT_BOUNDS, resolveLimits, validateOtherOptions } from '../src/server-options.js';
-import type { ResolvedLimits, ServerOptions } from '../src/server-options.js';
+import type { ChannelRule, ResolvedLimits, ServerOptions } from '../src/server-options.js';
 import { InvalidOptionError } from '../src/errors.js';
 
 type LimitKey = keyof ResolvedLimits;
@@ -49,6 +49,7 @@ describe('resolveLimits: defaults', () => {
       maxChannelLength: 128,
       maxSubscriptionsPerConnection: 1000,
       maxChannelMembers: 0,
+      batchDelayMs: 0,
       errorBurst: 20,
       errorRefillPerSecond: 1,
       shutdownTimeoutMs: 10_000,
@@ -299,6 +300,23 @@ describe('validateOtherOptions: channel rules', () => {
       );
       assert.equal(error.option, 'channels[chat:*].maxMembers');
       assert.equal(error.value, maxMembers);
+    }
+  });
+
+  it('accepts a batchDelayMs from 0 to 1000 and rejects anything else, naming the rule and the range', () => {
+    validateOtherOptions({
+      channels: [
+        { pattern: 'a:*', batchDelayMs: 0 },
+        { pattern: 'b:*', batchDelayMs: 1000 },
+      ],
+    });
+    for (const batchDelayMs of [-1, 1001, 2.5, Number.NaN, '50']) {
+      const error = invalidOption(() =>
+        validateOtherOptions({ channels: [{ pattern: 'feed:*', batchDelayMs } as ChannelRule] }),
+      );
+      assert.equal(error.option, 'channels[feed:*].batchDelayMs');
+      assert.equal(error.value, batchDelayMs);
+      assert.equal(error.allowed, 'an integer from 0 to 1000');
     }
   });
 });

@@ -23,6 +23,12 @@ const QUIET_BUSY_PERCENT = 15;
 /** Targets that run --workers server processes. */
 const MULTI_PROCESS = ['switchboard-workers', 'socketio-redis'];
 
+/** Whether a target is a Switchboard server (whose clients speak one of its dialects). */
+function isSwitchboard(name: string): boolean {
+  const dialect = findTarget(name)?.dialect;
+  return dialect === 'switchboard' || dialect === 'switchboard-unbatched';
+}
+
 /** Baselines every figure is also given against, when they took part. */
 export const BASELINES = ['ws-frame-once', 'socketio'] as const;
 
@@ -56,6 +62,7 @@ async function runOnce(
         heartbeatMs: options.heartbeatMs,
         jwtSecret,
         historySize: options.historySize,
+        batchDelayMs: options.batchDelayMs,
         workers: options.workers,
       });
       stops.push(() => target.stop());
@@ -149,6 +156,7 @@ export async function runScenario(
       repeat: options.repeat,
       targets: options.targets.join(','),
       ...(options.targets.some((t) => MULTI_PROCESS.includes(t)) ? { workers: options.workers } : {}),
+      ...(options.targets.some(isSwitchboard) ? { batchDelayMs: options.batchDelayMs } : {}),
     },
     metrics: scenario.metrics,
     charts: scenario.charts,

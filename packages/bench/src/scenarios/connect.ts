@@ -3,6 +3,10 @@
  * handshakes in flight (--concurrency). Connect time runs from `new WebSocket()` to usable: the open
  * event for raw ws, Socket.IO's `40` connect packet, Switchboard's `connected` push (after JWT
  * verification). The rate is connections / wall time of the whole wave.
+ *
+ * A warm-up wave comes first and stays open, excluded from every figure (as fanout's and burst's
+ * warm-up messages are): the first thousand handshakes of a fresh process are paid mostly to the JIT
+ * compiler, which measures how much code a target has rather than what a handshake costs it.
  */
 import type { BenchOptions } from '../options.js';
 import type { RunResult } from '../report/result.js';
@@ -11,9 +15,15 @@ import { cpuMicros, ms, peakPerSecond, sleep } from './measure.js';
 import type { Scenario, ScenarioContext } from './scenario.js';
 
 /** The connect workload after defaults. */
-export function connectParams(options: BenchOptions): { connections: number; concurrency: number } {
+export function connectParams(options: BenchOptions): {
+  connections: number;
+  warmup: number;
+  concurrency: number;
+} {
+  const connections = options.connections ?? (options.quick ? 1000 : 10_000);
   return {
-    connections: options.connections ?? (options.quick ? 1000 : 10_000),
+    connections,
+    warmup: Math.min(2000, Math.max(200, Math.round(connections / 10))),
     concurrency: options.concurrency,
   };
 }
@@ -21,14 +31,18 @@ export function connectParams(options: BenchOptions): { connections: number; con
 async function run(context: ScenarioContext): Promise<RunResult> {
   const params = connectParams(context.options);
   const target = await context.startTarget();
-  const fleet = await context.startFleet(target, params.connections);
+  const fleet = await context.startFleet(target, params.warmup + params.connections);
   await sleep(200);
+  context.progress(`warm-up: ${params.warmup} connections (excluded)`);
+  const warm = await fleet.connect(params.warmup, params.concurrency, 120_000);
+  await sleep(500);
   const before = await target.stats(true);
   context.progress(`connecting ${params.connections}, ${params.concurrency} in flight`);
   const result = await fleet.connect(params.connections, params.concurrency, 120_000);
   const after = await target.stats(true);
   const times = Histogram.from(result.connectTimes);
   const notes = result.failed > 0 ? [`${result.failed} connections failed`] : [];
+  if (warm.failed > 0) notes.push(`${warm.failed} warm-up connections failed`);
   const seconds = result.elapsedMs / 1000;
   return {
     metrics: {

@@ -29,6 +29,7 @@ export async function start(config: TargetConfig): Promise<RunningTarget> {
     heartbeatIntervalMs: config.heartbeatMs,
     heartbeatTimeoutMs: config.heartbeatMs * 3,
     historySize: config.historySize,
+    batchDelayMs: config.batchDelayMs,
     auth: { secret: config.jwtSecret, algorithms: ['HS256'] },
     metrics,
     connectionRate: 0,

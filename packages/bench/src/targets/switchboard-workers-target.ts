@@ -26,6 +26,7 @@ export async function start(config: TargetConfig): Promise<RunningTarget> {
     ['--heartbeat-interval-ms', hb],
     ['--heartbeat-timeout-ms', hb * 3],
     ['--history-size', config.historySize],
+    ['--batch-delay-ms', config.batchDelayMs],
     ['--connection-rate', 0],
     ['--connection-rate-per-ip', 0],
     ['--max-connections-per-ip', 0],

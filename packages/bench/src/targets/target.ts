@@ -21,6 +21,8 @@ export interface TargetConfig {
   readonly jwtSecret: string;
   /** Messages of history kept per channel (Switchboard only). */
   readonly historySize: number;
+  /** Switchboard's `batchDelayMs` (ms); only clients that ask for batched frames see it. */
+  readonly batchDelayMs: number;
   /** Server processes, for targets that run several (`switchboard-workers`). */
   readonly workers: number;
 }

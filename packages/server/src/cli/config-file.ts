@@ -1,7 +1,7 @@
 /**
  * The JSON configuration file (`--config` / `SWITCHBOARD_CONFIG_FILE`): what a flag cannot express well,
- * namely the per-channel rules (history, presence, member limits, permissions) and the default
- * permission. Scalar options stay flags and variables, so a deployment can override them per
+ * namely the per-channel rules (history, presence, member limits, batch delay, permissions) and the
+ * default permission. Scalar options stay flags and variables, so a deployment can override them per
  * environment without editing the file.
  */
 import { InvalidOptionError } from '../errors.js';
@@ -21,6 +21,7 @@ const RULE_KEYS: ReadonlySet<string> = new Set([
   'history',
   'presence',
   'permissions',
+  'batchDelayMs',
 ]);
 
 /**

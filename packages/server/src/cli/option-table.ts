@@ -128,6 +128,8 @@ const LIMIT_DESCRIPTIONS: Readonly<Record<keyof ResolvedLimits, string>> = {
   maxChannelLength: 'Longest channel name (characters).',
   maxSubscriptionsPerConnection: 'Subscriptions one connection may hold.',
   maxChannelMembers: 'Default member limit of a channel; 0 means unlimited.',
+  batchDelayMs:
+    'How long a channel message may wait (ms) for later ones to share its WebSocket message, for clients that read batched frames (`?batch=1`, as the SDK does); 0: only the messages of one event-loop turn. A channel rule (`--config`) may override it.',
   errorBurst: 'Error replies a connection may earn in a burst before it is closed with 4501.',
   errorRefillPerSecond: 'Error allowance a connection regains per second (may be fractional).',
   shutdownTimeoutMs: 'How long a graceful stop waits for connections to close before dropping them (ms).',
@@ -416,7 +418,7 @@ export const OPTION_TABLE: readonly OptionSpec[] = [
     cliOnly: true,
     path: true,
     description:
-      'Channel rules (history, presence, member limits, permissions) and the default permission, as JSON (docs/security.md).',
+      'Channel rules (history, presence, member limits, batch delay, permissions) and the default permission, as JSON (docs/security.md).',
   },
   {
     type: 'string',

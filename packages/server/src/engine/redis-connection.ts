@@ -104,6 +104,17 @@ export function toBackendError(error: unknown, what: string): Error {
 }
 
 /**
+ * Whether a failed call means its connection is unusable (closed, not writable, never opened), as opposed
+ * to an error reply or a command timeout: every command sent on it before it reconnects fails the same way.
+ * Takes the raw error or what {@link toBackendError} made of it.
+ */
+export function connectionFailed(error: unknown): boolean {
+  const cause = error instanceof BackendUnavailableError ? error.cause : error;
+  if (!(cause instanceof Error)) return false;
+  return cause.name !== 'ReplyError' && cause.message !== 'Command timed out';
+}
+
+/**
  * Connect `client` unless it is already connecting or connected, and resolve once it is ready; rejects with
  * {@link BackendUnavailableError} when the first attempt fails (the client keeps retrying in the
  * background until it is disconnected).

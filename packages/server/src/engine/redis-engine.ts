@@ -10,7 +10,12 @@ import { systemClock } from '../util/clock.js';
 import type { Logger } from '../util/logger.js';
 import { silentLogger } from '../util/logger.js';
 import { RedisBroker } from '../broker/redis-broker.js';
-import { RedisHistoryStore } from '../history/redis-history-store.js';
+import {
+  DEFAULT_HISTORY_READ_CONCURRENCY,
+  DEFAULT_HISTORY_READ_QUEUE_SIZE,
+  DEFAULT_HISTORY_READ_QUEUE_TIMEOUT_MS,
+  RedisHistoryStore,
+} from '../history/redis-history-store.js';
 import { RedisPresenceStore } from '../presence/redis-presence-store.js';
 import { RedisTicketStore } from '../auth/redis-ticket-store.js';
 import { RedisNodeRegistry } from './redis-node-registry.js';
@@ -19,6 +24,7 @@ import type { EngineHealth } from './node-registry.js';
 import { RedisKeys } from './redis-keys.js';
 import { createRedisClient, parseRedisUrl } from './redis-connection.js';
 import type { RedisAddress, RedisClient } from './redis-connection.js';
+import { InvalidOptionError } from '../errors.js';
 
 /** Options of {@link createRedisEngine}. */
 export interface RedisEngineOptions {
@@ -46,6 +52,20 @@ export interface RedisEngineOptions {
   readonly streamTtlMs?: number;
   /** How often this node reports its counts to the registry (ms); a node silent for 3 reports drops out. Default 5000. */
   readonly nodeReportIntervalMs?: number;
+  /**
+   * History reads (the stream position every subscribe reads, recoveries, history pages) this node sends
+   * to Redis at once; the others wait their turn in order, with no command timeout running, so that a
+   * subscribe storm is paced instead of refused (docs/scaling.md). Default 128.
+   */
+  readonly historyReadConcurrency?: number;
+  /** History reads waiting for their turn at once; one more is refused at once with `unavailable`. Default 10000. */
+  readonly historyReadQueueSize?: number;
+  /**
+   * A history read that has waited this long for its turn is refused with `unavailable` (ms). Default
+   * 5000: under the SDK's 10 s request timeout, so a client gets a reply it retries rather than giving
+   * up on its connection.
+   */
+  readonly historyReadQueueTimeoutMs?: number;
 }
 
 /** What every Redis part is built from. */
@@ -96,7 +116,23 @@ export function createRedisEngine(options: RedisEngineOptions): RedisEngine {
     streamTtlMs,
     membership: nodes,
   });
-  const history = new RedisHistoryStore(context, { streamTtlMs });
+  const history = new RedisHistoryStore(context, {
+    streamTtlMs,
+    readConcurrency: count(
+      'historyReadConcurrency',
+      options.historyReadConcurrency ?? DEFAULT_HISTORY_READ_CONCURRENCY,
+      1,
+    ),
+    readQueueSize: count(
+      'historyReadQueueSize',
+      options.historyReadQueueSize ?? DEFAULT_HISTORY_READ_QUEUE_SIZE,
+      0,
+    ),
+    readQueueTimeoutMs: positive(
+      'historyReadQueueTimeoutMs',
+      options.historyReadQueueTimeoutMs ?? DEFAULT_HISTORY_READ_QUEUE_TIMEOUT_MS,
+    ),
+  });
   const presence = new RedisPresenceStore(context, { ttlMs: options.presenceTtlMs ?? 30_000 });
   const tickets = new RedisTicketStore(context);
   const sessions = new RedisSessionStore(context);
@@ -114,4 +150,16 @@ export function createRedisEngine(options: RedisEngineOptions): RedisEngine {
       await Promise.resolve();
     },
   };
+}
+
+/** `value` if it is an integer >= `min` or Infinity; else InvalidOptionError naming `option`. */
+function count(option: string, value: number, min: number): number {
+  if (value === Infinity || (Number.isInteger(value) && value >= min)) return value;
+  throw new InvalidOptionError(option, value, `an integer >= ${min}, or Infinity`);
+}
+
+/** `value` if it is a number > 0 (Infinity included); else InvalidOptionError naming `option`. */
+function positive(option: string, value: number): number {
+  if (value > 0) return value;
+  throw new InvalidOptionError(option, value, 'a number of milliseconds > 0, or Infinity');
 }

@@ -1,8 +1,11 @@
 import type { StreamPosition } from '@switchboard/protocol';
 import type { HistoryPage, HistoryStore, Recovery, StoredMessage } from './history-store.js';
 import type { RedisContext } from '../engine/redis-engine.js';
-import { toBackendError } from '../engine/redis-connection.js';
+import { connectionFailed, toBackendError } from '../engine/redis-connection.js';
 import { candidateEpoch, readScript } from '../engine/redis-scripts.js';
+import { BackendUnavailableError } from '../errors.js';
+import { ConcurrencyLimit } from '../util/concurrency-limit.js';
+import type { ConcurrencyRefusal } from '../util/concurrency-limit.js';
 
 /** Options of {@link RedisHistoryStore}. */
 export interface RedisHistoryStoreOptions {
@@ -11,6 +14,27 @@ export interface RedisHistoryStoreOptions {
    * broker's `streamTtlMs`. Default 86400000.
    */
   readonly streamTtlMs?: number;
+  /** Reads sent to Redis at once by this store; the others wait their turn, in order. Default 128. */
+  readonly readConcurrency?: number;
+  /** Reads waiting for their turn at once; one more is refused at once (`unavailable`). Default 10000. */
+  readonly readQueueSize?: number;
+  /** A read that has waited this long for its turn is refused (`unavailable`) (ms). Default 5000. */
+  readonly readQueueTimeoutMs?: number;
+}
+
+/** Default of {@link RedisHistoryStoreOptions.readConcurrency}. */
+export const DEFAULT_HISTORY_READ_CONCURRENCY = 128;
+/** Default of {@link RedisHistoryStoreOptions.readQueueSize}. */
+export const DEFAULT_HISTORY_READ_QUEUE_SIZE = 10_000;
+/** Default of {@link RedisHistoryStoreOptions.readQueueTimeoutMs}. */
+export const DEFAULT_HISTORY_READ_QUEUE_TIMEOUT_MS = 5000;
+
+/** What {@link RedisHistoryStore.readLoad} reports. */
+export interface HistoryReadLoad {
+  /** Reads sent to Redis and not answered yet. */
+  readonly running: number;
+  /** Reads waiting for their turn (position reads shared by one channel count once). */
+  readonly waiting: number;
 }
 
 /** What the read script answers. */
@@ -25,19 +49,69 @@ interface StreamSnapshot {
  * `<offset>-0`, so a read after offset N is an XRANGE from `N+1-0`. Every read is one script that sees the
  * position and the messages at the same instant, and creates the epoch of a channel never published to,
  * so the epoch a subscriber is given before the first publish is the one that publish uses.
+ *
+ * Reads are paced: at most `readConcurrency` are sent to Redis at once, the others wait their turn in
+ * order. A subscribe storm (every join reads its channel's position) would otherwise put tens of thousands
+ * of commands in the client's queue at once, each with its command timeout running while Redis and the
+ * node work through the ones ahead of it, and refuse the last ones with `unavailable` although Redis is
+ * fine. A read waiting here has sent nothing, so no timeout runs for it; the wait has its own bounds
+ * (`readQueueSize`, `readQueueTimeoutMs`), and when the command connection is lost everything waiting is
+ * refused at once, so a Redis that is really down still fails reads fast (docs/scaling.md).
  */
 export class RedisHistoryStore implements HistoryStore {
   private readonly streamTtlMs: number;
+  private readonly reads: ConcurrencyLimit;
+  /**
+   * Position reads not sent to Redis yet, by channel; a position() of the channel until then shares the
+   * read instead of adding its own. Sharing is safe because the shared read is sent, and so runs in Redis,
+   * after every call that shares it was made: each caller gets the stream as it was at some moment after
+   * its call, as with a read of its own, only later. ChannelRegistry.join relies on exactly that: it
+   * registers the member (live messages are held for it from then on) and waits for the broker's
+   * subscription before it asks, so whatever is published after the position it is given reaches it live
+   * (and what it holds at or below the position is dropped on release). A read already sent must never be
+   * shared: a join registered after Redis ran it would be given a position older than its registration and
+   * miss what was published in between. So an entry leaves this map the moment its read is sent.
+   */
+  private readonly pendingPositions = new Map<string, Promise<StreamPosition>>();
 
   constructor(
     readonly context: RedisContext,
     options: RedisHistoryStoreOptions = {},
   ) {
     this.streamTtlMs = options.streamTtlMs ?? 86_400_000;
+    this.reads = new ConcurrencyLimit({
+      concurrency: options.readConcurrency ?? DEFAULT_HISTORY_READ_CONCURRENCY,
+      maxWaiting: options.readQueueSize ?? DEFAULT_HISTORY_READ_QUEUE_SIZE,
+      maxWaitMs: options.readQueueTimeoutMs ?? DEFAULT_HISTORY_READ_QUEUE_TIMEOUT_MS,
+      clock: context.clock,
+      refuse: refusal,
+    });
   }
 
-  async position(channel: string): Promise<StreamPosition> {
-    return (await this.snapshot(channel, 0, 0)).position;
+  /**
+   * The stream's position. Calls for one channel made before their read is sent share it: one Redis call
+   * for the members of a room who subscribe together. The read is sent a microtask after the first call at
+   * the earliest, so the calls of one tick (joins waiting on the same broker subscription) all share it.
+   */
+  position(channel: string): Promise<StreamPosition> {
+    const pending = this.pendingPositions.get(channel);
+    if (pending !== undefined) return pending;
+    const read: Promise<StreamPosition> = Promise.resolve()
+      .then(() =>
+        this.reads.run(() => {
+          // Sent now: from here on a new call must read again (see pendingPositions).
+          if (this.pendingPositions.get(channel) === read) this.pendingPositions.delete(channel);
+          return this.snapshot(channel, 0, 0);
+        }),
+      )
+      .then((snapshot) => snapshot.position);
+    this.pendingPositions.set(channel, read);
+    // A read refused while it waited was never sent: forget it too.
+    const forget = (): void => {
+      if (this.pendingPositions.get(channel) === read) this.pendingPositions.delete(channel);
+    };
+    read.then(forget, forget);
+    return read;
   }
 
   async read(
@@ -45,14 +119,16 @@ export class RedisHistoryStore implements HistoryStore {
     query: { readonly since?: number; readonly limit: number },
   ): Promise<HistoryPage> {
     const since = query.since ?? 0;
-    const { position, messages } = await this.snapshot(channel, since, query.limit);
+    const { position, messages } = await this.reads.run(() => this.snapshot(channel, since, query.limit));
     const first = messages[0];
     const complete = since >= position.offset || (first !== undefined && first.offset === since + 1);
     return { position, messages, complete };
   }
 
   async recover(channel: string, since: StreamPosition, limit: number): Promise<Recovery> {
-    const { position, messages } = await this.snapshot(channel, since.offset, limit, since.epoch);
+    const { position, messages } = await this.reads.run(() =>
+      this.snapshot(channel, since.offset, limit, since.epoch),
+    );
     if (since.epoch !== position.epoch || since.offset > position.offset)
       return { recovered: false, position };
     const missed = position.offset - since.offset;
@@ -63,7 +139,14 @@ export class RedisHistoryStore implements HistoryStore {
     return { recovered: true, position, messages };
   }
 
+  /** Reads in flight and waiting, for monitoring. */
+  readLoad(): HistoryReadLoad {
+    return { running: this.reads.running, waiting: this.reads.waiting };
+  }
+
+  /** Refuse the reads still waiting (`unavailable`); reads already sent are left to finish. */
   close(): Promise<void> {
+    this.reads.rejectWaiting(() => new BackendUnavailableError('history store closed'));
     return Promise.resolve();
   }
 
@@ -91,7 +174,19 @@ export class RedisHistoryStore implements HistoryStore {
         ],
       );
     } catch (error) {
-      throw toBackendError(error, 'history read');
+      const failure = toBackendError(error, 'history read');
+      // The command connection is gone (Redis down, or the broker reopening a stalled link): every read
+      // that waits would fail the same way once sent, so refuse them now rather than one slot at a time.
+      // This runs before the limiter frees this read's slot, so no waiting read is sent to a dead link.
+      // (A timeout or an error reply says nothing about the reads behind it: they keep their turn.)
+      if (
+        failure instanceof BackendUnavailableError &&
+        (connectionFailed(error) || client.status !== 'ready')
+      ) {
+        const why = `redis unavailable: history read not sent (the command connection failed: ${message(error)})`;
+        this.reads.rejectWaiting(() => new BackendUnavailableError(why, { cause: failure }));
+      }
+      throw failure;
     }
     const [streamEpoch, offset, entries] = reply as [string, number, string[]];
     const messages: StoredMessage[] = [];
@@ -100,4 +195,18 @@ export class RedisHistoryStore implements HistoryStore {
     }
     return { position: { offset: Number(offset), epoch: String(streamEpoch) }, messages };
   }
+}
+
+/** The error of a read the pacing refused without sending it. */
+function refusal(refused: ConcurrencyRefusal): Error {
+  return new BackendUnavailableError(
+    refused.reason === 'queue-full'
+      ? `redis busy: history read refused (${refused.waiting} reads already waiting)`
+      : `redis busy: history read refused after waiting ${refused.waitedMs} ms for its turn`,
+  );
+}
+
+/** What a failed call said, for an error message. */
+function message(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
 }

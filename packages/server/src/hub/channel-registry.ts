@@ -6,9 +6,10 @@ import type { PresenceMember, PresenceStore } from '../presence/presence-store.j
 import type { ChannelRule, ResolvedLimits } from '../server-options.js';
 import type { Logger } from '../util/logger.js';
 import type { Clock } from '../util/clock.js';
-import { PreparedFrame } from '../transports/transport.js';
 import { Channel, resolveChannelSettings } from './channel.js';
 import type { ChannelSettings } from './channel.js';
+import { ChannelBatcher } from './channel-batcher.js';
+import type { BatchHost } from './channel-batcher.js';
 import type { Connection } from './connection.js';
 import { Delivery, Outbound, renderRoomPayload, renderV1Message } from './outbound.js';
 import type { PresenceTracker } from './presence-tracker.js';
@@ -45,21 +46,17 @@ export interface Joined {
 }
 
 /** What the registry needs from the hub: writing to connections and closing them. */
-export interface ChannelHost {
+export interface ChannelHost extends BatchHost {
   readonly limits: ResolvedLimits;
   readonly counters: HubCounters;
   readonly logger: Logger;
   write(connection: Connection, frame: Buffer, ephemeral: boolean): boolean;
-  /** Write a frame shared by a fan-out; the outcome is tallied, and reported by {@link settle}. */
-  writePrepared(connection: Connection, frame: PreparedFrame, ephemeral: boolean, tally: Delivery): void;
-  /** Report a fan-out's tally (once per fan-out). */
-  settle(tally: Delivery): void;
   writeFrame(connection: Connection, frame: ServerFrame): void;
   close(connection: Connection, code: number, reason: string): void;
   delivered(count: number): void;
   /** Count a channel whose subscribers must resubscribe (a gap history could not fill). */
   streamReset(): void;
-  /** Timers for retried stream checks. */
+  /** Timers for retried stream checks and batch delays. */
   readonly clock: Clock;
 }
 
@@ -76,16 +73,8 @@ export function presenceMember(connection: Connection): PresenceMember {
  */
 export class ChannelRegistry {
   private readonly channels = new Map<string, Channel>();
-  /** Channels with a batch waiting for the end of this event-loop turn. */
-  private pendingBatches: Channel[] = [];
-  private flushScheduled = false;
-  /** Writes every waiting batch: one setImmediate per turn for all channels (bound once, no closures). */
-  private readonly flushPending = (): void => {
-    this.flushScheduled = false;
-    const channels = this.pendingBatches;
-    this.pendingBatches = [];
-    for (const channel of channels) this.flushBatch(channel);
-  };
+  /** The batches of the members that read batched frames. */
+  private readonly batches: ChannelBatcher;
 
   constructor(
     private readonly host: ChannelHost,
@@ -94,7 +83,9 @@ export class ChannelRegistry {
     private readonly history: HistoryStore,
     private readonly presenceStore: PresenceStore,
     private readonly presence: PresenceTracker,
-  ) {}
+  ) {
+    this.batches = new ChannelBatcher(host);
+  }
 
   /** Channels with local subscribers. */
   get size(): number {
@@ -109,6 +100,14 @@ export class ChannelRegistry {
   /** The local members of a channel (empty when none). */
   memberConnections(name: string): Iterable<Connection> {
     return this.channels.get(name)?.members ?? [];
+  }
+
+  /**
+   * Write every waiting batch now, whatever its delay: a graceful stop calls it before it closes the
+   * connections, since a batch flushed by a leave is no longer written to the connection that leaves.
+   */
+  flushBatches(): void {
+    for (const channel of this.channels.values()) this.batches.flush(channel);
   }
 
   /** Every channel with its local member count. */
@@ -165,7 +164,7 @@ export class ChannelRegistry {
     // A hold per join: an unsubscribe and a new subscribe during this await get their own, and this
     // join's late completion can neither release nor reuse theirs. What the batching members are owed is
     // written first, so that a batch never spans a change of who is owed it.
-    this.flushBatch(channel);
+    this.batches.flush(channel);
     const hold: Publication[] = [];
     (connection.recovering ??= new Map()).set(name, hold);
     if (!resync) {
@@ -220,7 +219,7 @@ export class ChannelRegistry {
     if (held === undefined || held !== hold) return;
     // The connection is owed live messages from now on; a batch waiting now is not for it.
     const channel = this.channels.get(name);
-    if (channel !== undefined) this.flushBatch(channel);
+    if (channel !== undefined) this.batches.flush(channel);
     connection.recovering?.delete(name);
     if (connection.recovering?.size === 0) connection.recovering = null;
     let last = lastSent;
@@ -297,7 +296,7 @@ export class ChannelRegistry {
     if (channel === undefined || !channel.members.has(connection)) return;
     // Messages published before the leave were owed to it (a closing connection's write is counted as
     // dropped; its session position does not include them, see reached()).
-    this.flushBatch(channel);
+    this.batches.flush(channel);
     if (!channel.members.delete(connection)) return;
     if (connection.batch) channel.batchMembers--;
     if (channel.settings.presence) this.presence.left(name, presenceMember(connection));
@@ -342,10 +341,12 @@ export class ChannelRegistry {
 
   /**
    * Deliver a publication to the channel's members: rendered once per wire format, framed once per
-   * transport, then one write per member. Members that read batched frames get it at the end of the
-   * event-loop turn with the channel's other messages of that turn ({@link flushBatch}), unless it must
-   * travel alone (an exclusion, or a payload with a raw newline); then the waiting batch goes first, so
-   * the channel's order holds. `before` is the channel's position before this publication.
+   * transport, then one write per member. Members that read batched frames get it in the channel's
+   * batch (see ChannelBatcher: at the end of the event-loop turn, or after the channel's batch delay),
+   * unless it must travel alone (an exclusion, or a payload with a raw newline); then the waiting batch
+   * goes first, so the channel's order holds. The batch also goes out before anything changes who it is
+   * owed to (a join, a release, a leave), so that the members it reaches are exactly those it was owed
+   * to. `before` is the channel's position before this publication.
    */
   private fanOut(channel: Channel, publication: Publication, before: StreamPosition | null): void {
     const outbound = this.render(publication);
@@ -353,8 +354,8 @@ export class ChannelRegistry {
     const batched =
       channel.batchMembers > 0 &&
       exclude === undefined &&
-      this.enqueue(channel, outbound.prepared('v1'), ephemeral, before);
-    if (!batched) this.flushBatch(channel);
+      this.batches.enqueue(channel, outbound.prepared('v1'), ephemeral, before);
+    if (!batched) this.batches.flush(channel);
     const name = channel.name;
     const host = this.host;
     const tally = new Delivery();
@@ -369,69 +370,6 @@ export class ChannelRegistry {
       }
       if (batched && connection.batch) continue;
       host.writePrepared(connection, outbound.prepared(connection.format), ephemeral, tally);
-    }
-    host.settle(tally);
-  }
-
-  /**
-   * Add a v1 frame to the channel's batch, scheduling the turn's flush; false when the frame cannot share
-   * a WebSocket message (its text holds a raw newline, the batch separator: JSON.stringify never writes
-   * one, but a frame must not depend on every path using it).
-   */
-  private enqueue(
-    channel: Channel,
-    frame: PreparedFrame,
-    ephemeral: boolean,
-    before: StreamPosition | null,
-  ): boolean {
-    if (frame.payload.includes(NEWLINE)) return false;
-    let batch = channel.batch;
-    if (batch === null) {
-      batch = channel.batch = { items: [], before };
-      this.pendingBatches.push(channel);
-      if (!this.flushScheduled) {
-        this.flushScheduled = true;
-        setImmediate(this.flushPending);
-      }
-    }
-    batch.items.push({ frame, ephemeral });
-    return true;
-  }
-
-  /**
-   * Write the channel's waiting batch to its batching members that are not recovering, as few WebSocket
-   * messages as possible: one per run of messages of the same kind (ephemeral ones can be dropped under
-   * backpressure, reliable ones cannot), each built once and shared by every member. Runs at the end of
-   * the turn, and before anything changes who the batch is owed to (a join, a release, a leave) or a
-   * message that must travel alone, so that the members it reaches are exactly those it was owed to.
-   */
-  private flushBatch(channel: Channel): void {
-    const batch = channel.batch;
-    if (batch === null) return;
-    channel.batch = null;
-    let run: PreparedFrame[] = [];
-    let runEphemeral = false;
-    for (const item of batch.items) {
-      if (run.length > 0 && item.ephemeral !== runEphemeral) {
-        this.writeBatch(channel, run, runEphemeral);
-        run = [];
-      }
-      runEphemeral = item.ephemeral;
-      run.push(item.frame);
-    }
-    this.writeBatch(channel, run, runEphemeral);
-  }
-
-  private writeBatch(channel: Channel, frames: readonly PreparedFrame[], ephemeral: boolean): void {
-    const frame = frames.length === 1 ? frames[0] : joinLines(frames);
-    if (frame === undefined) return;
-    const name = channel.name;
-    const host = this.host;
-    const tally = new Delivery(frames.length);
-    for (const connection of channel.members) {
-      if (!connection.batch) continue;
-      if (connection.recovering !== null && connection.recovering.has(name)) continue;
-      host.writePrepared(connection, frame, ephemeral, tally);
     }
     host.settle(tally);
   }
@@ -606,22 +544,6 @@ export class ChannelRegistry {
 
 function presenceOff(name: string): Outcome<never> {
   return { ok: false, code: ErrorCode.NotAvailable, message: `presence is not enabled on ${name}` };
-}
-
-/** The separator of frames batched in one WebSocket message. */
-const NEWLINE = 0x0a;
-
-/** Frames joined by newlines into one: the text of a batched WebSocket message. */
-function joinLines(frames: readonly PreparedFrame[]): PreparedFrame {
-  let length = frames.length - 1;
-  for (const frame of frames) length += frame.payload.length;
-  const text = Buffer.allocUnsafe(length);
-  let at = 0;
-  for (const frame of frames) {
-    if (frame !== frames[0]) text[at++] = NEWLINE;
-    at += frame.payload.copy(text, at);
-  }
-  return new PreparedFrame(text);
 }
 
 function excluded(connection: Connection, exclude: Exclusion): boolean {

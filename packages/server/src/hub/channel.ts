@@ -5,6 +5,7 @@ import type { HistoryPolicy } from '../history/history-store.js';
 import type { ChannelRule, ResolvedLimits } from '../server-options.js';
 import type { Connection } from './connection.js';
 import type { PreparedFrame } from '../transports/transport.js';
+import type { TimerHandle } from '../util/clock.js';
 
 /** A channel's settings after its rule and the server defaults are applied. */
 export interface ChannelSettings {
@@ -13,6 +14,8 @@ export interface ChannelSettings {
   readonly history: HistoryPolicy;
   /** Track presence and push user-level join/leave. */
   readonly presence: boolean;
+  /** How long a batch waits for more messages after its first (ms); 0: to the end of the turn. */
+  readonly batchDelayMs: number;
 }
 
 /** Settings for `name`: the first matching rule wins, the server defaults fill the rest. */
@@ -29,16 +32,19 @@ export function resolveChannelSettings(
       ttlMs: rule?.history?.ttlMs ?? limits.historyTtlMs,
     },
     presence: rule?.presence ?? false,
+    batchDelayMs: rule?.batchDelayMs ?? limits.batchDelayMs,
   };
 }
 
 /**
- * A channel's messages waiting for the end of the event-loop turn, for the members that read batched
- * frames (`Connection.batch`); see ChannelRegistry.
+ * A channel's messages waiting for the end of the event-loop turn (or the channel's batch delay), for the
+ * members that read batched frames (`Connection.batch`); see ChannelBatcher.
  */
 export interface PendingBatch {
   /** The v1 `message` frames, in publication order. */
   readonly items: { readonly frame: PreparedFrame; readonly ephemeral: boolean }[];
+  /** Payload bytes of the frames. */
+  bytes: number;
   /** The channel's position before the first of them: how far a batching member that leaves now got. */
   readonly before: StreamPosition | null;
 }
@@ -54,6 +60,8 @@ export class Channel {
   batchMembers = 0;
   /** Messages not yet written to the batching members; null when none wait. */
   batch: PendingBatch | null = null;
+  /** Writes {@link batch} when the batch delay is up; null without a delay or a waiting batch. */
+  batchTimer: TimerHandle | null = null;
 
   constructor(
     readonly name: string,

@@ -1081,6 +1081,8 @@ export class Hub implements BrokerHandler {
    */
   async closeAll(code: number, reason: string, timeoutMs: number): Promise<void> {
     this.scheduler.stop();
+    // Waiting batches (a batch delay) go out before the closes: a closing connection is written nothing.
+    this.channels.flushBatches();
     for (const connection of [...this.connections.values()]) this.close(connection, code, reason);
     if (this.live.size > 0) {
       await new Promise<void>((resolve) => {
