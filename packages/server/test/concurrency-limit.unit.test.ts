@@ -8,59 +8,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { ConcurrencyLimit } from '../src/util/concurrency-limit.js';
 import type { ConcurrencyLimitOptions, ConcurrencyRefusal } from '../src/util/concurrency-limit.js';
-import type { Clock, TimerHandle } from '../src/util/clock.js';
-
-interface FakeTimer {
-  readonly fn: () => void;
-  due: number;
-  cancelled: boolean;
-}
-
-/** A clock whose time moves only when the test calls advance(); timeouts fire in due order. */
-class FakeClock implements Clock {
-  private time = 1_700_000_000_000;
-  private readonly timers: FakeTimer[] = [];
-
-  now(): number {
-    return this.time;
-  }
-
-  setInterval(): TimerHandle {
-    throw new Error('the limit uses no interval');
-  }
-
-  setTimeout(fn: () => void, ms: number): TimerHandle {
-    const timer: FakeTimer = { fn, due: this.time + ms, cancelled: false };
-    this.timers.push(timer);
-    return {
-      cancel: () => {
-        timer.cancelled = true;
-      },
-    };
-  }
-
-  /** Timers armed and not yet fired or cancelled. */
-  get armed(): number {
-    return this.timers.filter((t) => !t.cancelled).length;
-  }
-
-  /** Move time forward by `ms`, firing every timer that comes due, in order. */
-  advance(ms: number): void {
-    const end = this.time + ms;
-    for (;;) {
-      let next: FakeTimer | undefined;
-      for (const timer of this.timers) {
-        if (!timer.cancelled && timer.due <= end && (next === undefined || timer.due < next.due))
-          next = timer;
-      }
-      if (next === undefined) break;
-      this.time = next.due;
-      next.cancelled = true;
-      next.fn();
-    }
-    this.time = end;
-  }
-}
+import { FakeClock } from './fake-clock.js';
 
 /** A task the test settles by hand, recording when it started. */
 class ManualTask {
@@ -231,12 +179,12 @@ describe('ConcurrencyLimit', () => {
     const { limit: l } = limit(clock, { concurrency: 1, maxWaitMs: 1000 });
     const running = new ManualTask('running');
     outcome(l.run(running.run));
-    assert.equal(clock.armed, 0, 'no timer while nobody waits');
+    assert.equal(clock.active.length, 0, 'no timer while nobody waits');
     const early = [outcome(l.run(() => Promise.resolve('e1'))), outcome(l.run(() => Promise.resolve('e2')))];
-    assert.equal(clock.armed, 1);
+    assert.equal(clock.active.length, 1);
     clock.advance(600);
     const late = outcome(l.run(() => Promise.resolve('late')));
-    assert.equal(clock.armed, 1, 'a later waiter adds no timer');
+    assert.equal(clock.active.length, 1, 'a later waiter adds no timer');
 
     clock.advance(399);
     await settled();
@@ -248,14 +196,14 @@ describe('ConcurrencyLimit', () => {
       assert.deepEqual(e.error.refusal, { reason: 'waited-too-long', waitedMs: 1000 });
     }
     assert.equal(late.done, false, 'a waiter not yet due keeps waiting');
-    assert.deepEqual([l.running, l.waiting, clock.armed], [1, 1, 1]);
+    assert.deepEqual([l.running, l.waiting, clock.active.length], [1, 1, 1]);
 
     // Its turn comes before its bound: it runs, and the timer goes with the last waiter.
     clock.advance(300);
     running.resolve();
     await settled();
     assert.equal(late.value, 'late');
-    assert.deepEqual([l.running, l.waiting, clock.armed], [0, 0, 0]);
+    assert.deepEqual([l.running, l.waiting, clock.active.length], [0, 0, 0]);
   });
 
   it('a rejecting or throwing task frees its slot and its caller gets its error', async () => {
@@ -283,13 +231,13 @@ describe('ConcurrencyLimit', () => {
     const running = new ManualTask('running');
     const first = outcome(l.run(running.run));
     const waiters = [1, 2, 3].map((n) => outcome(l.run(() => Promise.resolve(`w${n}`))));
-    assert.equal(clock.armed, 1);
+    assert.equal(clock.active.length, 1);
     l.rejectWaiting(() => new Error('backend gone'));
     await settled();
     const errors = waiters.map((w) => w.error);
     assert.ok(errors.every((e) => e instanceof Error && e.message === 'backend gone'));
     assert.equal(new Set(errors).size, 3, 'one error each');
-    assert.deepEqual([l.running, l.waiting, clock.armed], [1, 0, 0]);
+    assert.deepEqual([l.running, l.waiting, clock.active.length], [1, 0, 0]);
 
     running.resolve();
     const next = outcome(l.run(() => Promise.resolve('next')));
