@@ -13,6 +13,7 @@ import type { BenchOptions } from '../options.js';
 import type { RunResult } from '../report/result.js';
 import { Histogram } from '../stats/histogram.js';
 import { cpuMicros, cpuPercent, drain, lossPercent, ms, unexpectedNotes } from './measure.js';
+import { openRoom } from './fanout.js';
 import type { Scenario, ScenarioContext } from './scenario.js';
 
 const ROOM = { kind: 'fixed', room: 'burst' } as const;
@@ -46,15 +47,7 @@ export function burstParams(options: BenchOptions): BurstParams {
 async function run(context: ScenarioContext): Promise<RunResult> {
   const params = burstParams(context.options);
   const notes: string[] = [];
-  const target = await context.startTarget();
-  const fleet = await context.startFleet(target, params.subscribers + 1);
-  context.progress(`connecting ${params.subscribers} subscribers`);
-  const subscribers = await fleet.connect(params.subscribers, context.options.concurrency, 60_000);
-  if (subscribers.failed > 0) throw new Error(`${subscribers.failed} subscribers failed to connect`);
-  const publisher = await fleet.connect(1, 1, 10_000);
-  if (publisher.failed > 0) throw new Error('the publisher failed to connect');
-  await fleet.subscribe(subscribers.range, ROOM, 60_000);
-  notes.push(...unexpectedNotes(await fleet.counters(true, false)).map((n) => `subscribe phase: ${n}`));
+  const { target, fleet, publisher } = await openRoom(context, ROOM, params.subscribers, notes);
 
   const send = (messages: number): Promise<number> =>
     fleet.publish(publisher.range, ROOM, params.rate, messages, params.payloadBytes, params.burst);

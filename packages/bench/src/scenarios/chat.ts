@@ -20,14 +20,13 @@ import type { Scenario, ScenarioContext } from './scenario.js';
 
 const KB = 1024;
 
-/** The chat workload after defaults. */
-export function chatParams(options: BenchOptions): {
+/** Rooms of `--room-size` members exchanging messages: what chat and churn share, after defaults. */
+export function roomTraffic(options: BenchOptions): {
   members: number;
   roomSize: number;
   memberRate: number;
   durationMs: number;
   payloadBytes: number;
-  connectRate: number;
 } {
   const roomSize = options.roomSize;
   const requested = options.connections ?? (options.quick ? 200 : 2000);
@@ -37,8 +36,12 @@ export function chatParams(options: BenchOptions): {
     memberRate: options.memberRate,
     durationMs: options.durationMs ?? (options.quick ? 3000 : 10_000),
     payloadBytes: options.payloadBytes,
-    connectRate: options.connectRate ?? 0,
   };
+}
+
+/** The chat workload after defaults. */
+export function chatParams(options: BenchOptions): ReturnType<typeof roomTraffic> & { connectRate: number } {
+  return { ...roomTraffic(options), connectRate: options.connectRate ?? 0 };
 }
 
 /**

@@ -7,28 +7,13 @@
 import type { BenchOptions } from '../options.js';
 import type { RunResult } from '../report/result.js';
 import { Histogram } from '../stats/histogram.js';
+import { roomTraffic } from './chat.js';
 import { cpuPercent, drain, lossPercent, ms } from './measure.js';
 import type { Scenario, ScenarioContext } from './scenario.js';
 
-/** The churn workload after defaults. */
-export function churnParams(options: BenchOptions): {
-  members: number;
-  roomSize: number;
-  memberRate: number;
-  churnRate: number;
-  durationMs: number;
-  payloadBytes: number;
-} {
-  const roomSize = options.roomSize;
-  const requested = options.connections ?? (options.quick ? 200 : 2000);
-  return {
-    members: Math.max(roomSize, Math.floor(requested / roomSize) * roomSize),
-    roomSize,
-    memberRate: options.memberRate,
-    churnRate: options.churnRate,
-    durationMs: options.durationMs ?? (options.quick ? 3000 : 10_000),
-    payloadBytes: options.payloadBytes,
-  };
+/** The churn workload after defaults: chat's rooms and traffic, plus the churn rate. */
+export function churnParams(options: BenchOptions): ReturnType<typeof roomTraffic> & { churnRate: number } {
+  return { ...roomTraffic(options), churnRate: options.churnRate };
 }
 
 async function run(context: ScenarioContext): Promise<RunResult> {

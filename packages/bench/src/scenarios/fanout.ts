@@ -12,6 +12,7 @@
 import type { BenchOptions } from '../options.js';
 import type { Point, RunResult } from '../report/result.js';
 import { Histogram } from '../stats/histogram.js';
+import type { IndexRange, RoomSpec } from '../generator/plan.js';
 import type { Fleet } from '../run/fleet.js';
 import type { TargetProcess } from '../run/target-process.js';
 import { cpuMicros, drain, lossPercent, ms, unexpectedNotes } from './measure.js';
@@ -109,18 +110,32 @@ async function step(
   };
 }
 
+/**
+ * Start the target and a fleet holding one room of `subscribers` members and one publisher (a separate
+ * connection, not a member); the subscribe phase's surprises go to `notes`. Fanout's and burst's set-up.
+ */
+export async function openRoom(
+  context: ScenarioContext,
+  room: RoomSpec,
+  subscribers: number,
+  notes: string[],
+): Promise<{ target: TargetProcess; fleet: Fleet; publisher: { readonly range: IndexRange } }> {
+  const target = await context.startTarget();
+  const fleet = await context.startFleet(target, subscribers + 1);
+  context.progress(`connecting ${subscribers} subscribers`);
+  const members = await fleet.connect(subscribers, context.options.concurrency, 60_000);
+  if (members.failed > 0) throw new Error(`${members.failed} subscribers failed to connect`);
+  const publisher = await fleet.connect(1, 1, 10_000);
+  if (publisher.failed > 0) throw new Error('the publisher failed to connect');
+  await fleet.subscribe(members.range, room, 60_000);
+  notes.push(...unexpectedNotes(await fleet.counters(true, false)).map((n) => `subscribe phase: ${n}`));
+  return { target, fleet, publisher };
+}
+
 async function run(context: ScenarioContext): Promise<RunResult> {
   const params = fanoutParams(context.options);
   const notes: string[] = [];
-  const target = await context.startTarget();
-  const fleet = await context.startFleet(target, params.subscribers + 1);
-  context.progress(`connecting ${params.subscribers} subscribers`);
-  const subscribers = await fleet.connect(params.subscribers, context.options.concurrency, 60_000);
-  if (subscribers.failed > 0) throw new Error(`${subscribers.failed} subscribers failed to connect`);
-  const publisher = await fleet.connect(1, 1, 10_000);
-  if (publisher.failed > 0) throw new Error('the publisher failed to connect');
-  await fleet.subscribe(subscribers.range, ROOM, 60_000);
-  notes.push(...unexpectedNotes(await fleet.counters(true, false)).map((n) => `subscribe phase: ${n}`));
+  const { target, fleet, publisher } = await openRoom(context, ROOM, params.subscribers, notes);
 
   context.progress(`CPU phase: warm-up ${params.warmupMessages} messages at ${params.cpuRate}/s`);
   await step(fleet, target, publisher.range, params, params.cpuRate, params.warmupMessages);
