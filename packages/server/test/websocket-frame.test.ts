@@ -56,8 +56,12 @@ test('large and small fan-out frames interleaved with replies and pings arrive i
       // Replies (written by ws) between fan-out writes (written by us).
       if (n % 2 === 0) v1.ws.send(JSON.stringify({ id: ++requests, type: 'ping' }));
       if (n % 10 === 0) await new Promise((r) => setTimeout(r, 3));
-      // A quiet spell: the v1 client is silent long enough to be pinged.
-      if (n % 50 === 0) await new Promise((r) => setTimeout(r, 40));
+      // A quiet spell: both clients stay silent until each has had a protocol ping, so pings land
+      // between fan-out writes however the heartbeat timer is scheduled on a loaded machine.
+      if (n % 50 === 0) {
+        const before = [v1.pings(), room.pings()] as const;
+        await until(() => v1.pings() > before[0] && room.pings() > before[1], 'protocol pings');
+      }
     }
 
     const messagesOf = (frames: string[]): Record<string, unknown>[] =>
