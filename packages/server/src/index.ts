@@ -70,6 +70,12 @@ export type {
   Recovery,
 } from './history/history-store.js';
 export { MemoryHistoryStore } from './history/memory-history-store.js';
+export type {
+  HistoryReadLimits,
+  HistoryReadLoad,
+  HistoryReadRefusals,
+  HistoryReadStats,
+} from './history/history-read-pacing.js';
 export type { MemoryHistoryStoreOptions } from './history/memory-history-store.js';
 export type { PresenceStore, PresenceMember } from './presence/presence-store.js';
 export { MemoryPresenceStore } from './presence/memory-presence-store.js';

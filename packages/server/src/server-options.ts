@@ -18,6 +18,7 @@ import { InvalidOptionError } from './errors.js';
 import type { TicketStore } from './auth/ticket-store.js';
 import type { EngineHealth, NodeRegistry } from './engine/node-registry.js';
 import type { SessionStore } from './sessions/session-store.js';
+import type { HistoryReadStats } from './history/history-read-pacing.js';
 
 /** Settings for the channels whose names match `pattern` (`*` matches any run of characters). */
 export interface ChannelRule {
@@ -49,6 +50,11 @@ export interface Engine {
   readonly nodes?: NodeRegistry;
   /** Whether the backend can serve now; `/ready` answers 503 while it cannot. Absent: always ready. */
   health?(): EngineHealth;
+  /**
+   * History reads in flight, waiting for their turn and refused, for /stats and metrics, when the engine
+   * paces them (Redis). Absent: reads are not paced, every count is 0 and `limits` is null.
+   */
+  historyReads?(): HistoryReadStats;
   /** Release what the parts share (connections), after the hub has closed each part. */
   close?(): Promise<void>;
 }

@@ -20,6 +20,8 @@ import type { WireFormat } from './hub/outbound.js';
 import { createMemoryEngine } from './engine/memory-engine.js';
 import type { Exclusion } from './broker/broker.js';
 import type { HistoryPage } from './history/history-store.js';
+import { IDLE_HISTORY_READS } from './history/history-read-pacing.js';
+import type { HistoryReadStats } from './history/history-read-pacing.js';
 import { PrometheusMetrics } from './metrics/prometheus-metrics.js';
 import type { Metrics } from './metrics/metrics.js';
 import { WebSocketTransport } from './transports/websocket-transport.js';
@@ -107,6 +109,11 @@ export interface ServerStats extends HubStats {
   readonly uptimeMs: number;
   readonly startedAt: string;
   readonly state: ServerState;
+  /**
+   * History reads in flight, waiting and refused by the engine's pacing (Redis), and its bounds (`limits`,
+   * `null` for no bound); with the memory engine, whose reads are not paced, all 0 and `limits: null`.
+   */
+  readonly historyReads: HistoryReadStats;
 }
 
 /** What the server knows about one channel. */
@@ -221,6 +228,7 @@ export class SwitchboardServer {
       enforceDeadlines(this.http, this.limits, () => this.metrics.limitRejected('request_timeout'));
     this.addRoutes();
     this.metrics.setReadinessSource(() => this.readiness().ready);
+    this.metrics.setHistoryReadSource(() => this.historyReads());
   }
 
   /** Where the server is in its lifecycle. */
@@ -529,7 +537,13 @@ export class SwitchboardServer {
       state: this.stateValue,
       uptimeMs: this.startedAt === 0 ? 0 : now - this.startedAt,
       startedAt: new Date(this.startedAt === 0 ? now : this.startedAt).toISOString(),
+      historyReads: this.historyReads(),
     };
+  }
+
+  /** The engine's paced history reads; an engine that does not pace them (memory) has none waiting. */
+  private historyReads(): HistoryReadStats {
+    return this.engine.historyReads?.() ?? IDLE_HISTORY_READS;
   }
 
   // ---------------------------------------------------------------- HTTP

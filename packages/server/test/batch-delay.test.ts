@@ -183,3 +183,24 @@ test('a graceful stop writes a waiting delayed batch before it closes the connec
   // Generous: the delay is 1 s, and a stop that waited for it would take at least that long.
   assert.ok(stopMs < 900, `stop() took ${stopMs} ms`);
 });
+
+test('a connection the server closes gets its channels’ waiting batches before the close frame; the other members get them too', async () => {
+  const t = await startServer({ ...QUIET, batchDelayMs: 1000 });
+  try {
+    const leaving = await Recorder.open(t, '?batch=1');
+    const staying = await Recorder.open(t, '?batch=1');
+    for (const c of [leaving, staying]) await c.subscribe('news', 1);
+    const connected = leaving.frames().find((f) => f['type'] === 'connected');
+    const started = performance.now();
+    for (const n of [1, 2, 3]) await t.server.publish('news', { n });
+    await t.server.disconnectConnection(String(connected?.['connectionId']), { code: 4502, reason: 'bye' });
+    assert.deepEqual(await leaving.closed, { code: 4502, reason: 'bye' });
+    assert.deepEqual(leaving.batches('news'), [[1, 2, 3]], 'the batch arrived before the close');
+    await staying.until(() => staying.messages('news').length === 3, 'the batch at the other member');
+    assert.deepEqual(staying.batches('news'), [[1, 2, 3]], 'one WebSocket message, in order');
+    // Written with the close, not after the 1 s delay.
+    assert.ok(performance.now() - started < 900, 'the batch did not wait for its delay');
+  } finally {
+    await t.stop();
+  }
+});

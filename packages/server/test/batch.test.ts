@@ -4,6 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import WebSocket from 'ws';
 import { startServer, waitMembers } from './helpers.js';
+import type { TestServer } from './helpers.js';
 import { Recorder } from './batch-recorder.js';
 
 const turn = (): Promise<void> => new Promise((r) => setImmediate(r));
@@ -161,31 +162,63 @@ test('batch=1 is ignored by the room dialect, and any other value means no batch
   }
 });
 
-test('a batching connection closed with a batch still waiting resumes from before it: nothing is lost', async () => {
-  const t = await startServer({ heartbeatIntervalMs: 60_000, heartbeatTimeoutMs: 180_000 });
-  try {
-    const first = await Recorder.open(t, '?batch=1');
-    await first.subscribe('resume', 1);
-    const connected = first.frames().find((f) => f['type'] === 'connected') ?? {};
-    const sessionId = String(connected['sessionId']);
-    const connectionId = String(connected['connectionId']);
-    await t.server.publish('resume', { n: 1 });
-    await first.until((f) => f.some((m) => m['type'] === 'message' && m['id'] === 1), 'message 1');
-    // In one synchronous step: message 2 waits in the channel's batch when the connection is cut.
-    void t.server.publish('resume', { n: 2 });
-    void t.server.disconnectConnection(connectionId, { code: 4002, reason: 'test' });
-    await new Promise<void>((resolve) => first.ws.once('close', () => resolve()));
-    assert.ok(!first.messages('resume').some((m) => m['id'] === 2), 'message 2 was never written');
+/**
+ * A batching client gets message 1, then, in one synchronous step, message 2 is published (it waits in
+ * the channel's batch) and the server closes the connection with `code`. Resolves once the client saw the
+ * close, with what it needs to resume.
+ */
+async function closeDuringBatch(
+  t: TestServer,
+  channel: string,
+  code: number,
+): Promise<{ first: Recorder; sessionId: string }> {
+  const first = await Recorder.open(t, '?batch=1');
+  await first.subscribe(channel, 1);
+  const connected = first.frames().find((f) => f['type'] === 'connected') ?? {};
+  await t.server.publish(channel, { n: 1 });
+  await first.until((f) => f.some((m) => m['type'] === 'message' && m['id'] === 1), 'message 1');
+  void t.server.publish(channel, { n: 2 });
+  void t.server.disconnectConnection(String(connected['connectionId']), { code, reason: 'test' });
+  await new Promise<void>((resolve) => first.ws.once('close', () => resolve()));
+  return { first, sessionId: String(connected['sessionId']) };
+}
 
-    const second = await Recorder.open(t, `?batch=1&session=${sessionId}`);
+/** Resume `sessionId`, publish message 3, and return the `data` of the messages the resumed client got. */
+async function resumeAndPublish(t: TestServer, channel: string, sessionId: string): Promise<unknown[]> {
+  const second = await Recorder.open(t, `?batch=1&session=${sessionId}`);
+  try {
     const resumed = second.frames().find((f) => f['type'] === 'connected') ?? {};
     assert.equal(resumed['resumed'], true);
-    await second.until((f) => f.some((m) => m['type'] === 'message' && m['id'] === 2), 'message 2 replayed');
-    assert.deepEqual(
-      second.messages('resume').map((m) => m['data']),
-      [{ n: 2 }],
-    );
+    await t.server.publish(channel, { n: 3 });
+    await second.until((f) => f.some((m) => m['type'] === 'message' && m['id'] === 3), 'message 3');
+    return second.messages(channel).map((m) => m['data']);
+  } finally {
     second.ws.close();
+  }
+}
+
+test('a batching connection closed by a dead-peer code with a batch still waiting resumes from before it: nothing is lost', async () => {
+  const t = await startServer({ heartbeatIntervalMs: 60_000, heartbeatTimeoutMs: 180_000 });
+  try {
+    // 4000 (heartbeat timeout): the peer is presumed dead, so the waiting batch is not written to it.
+    const { first, sessionId } = await closeDuringBatch(t, 'resume', 4000);
+    assert.ok(!first.messages('resume').some((m) => m['id'] === 2), 'message 2 was never written');
+    assert.deepEqual(await resumeAndPublish(t, 'resume', sessionId), [{ n: 2 }, { n: 3 }]);
+  } finally {
+    await t.stop();
+  }
+});
+
+test('a batching connection the server closes otherwise gets the waiting batch before the close, and not again on resume', async () => {
+  const t = await startServer({ heartbeatIntervalMs: 60_000, heartbeatTimeoutMs: 180_000 });
+  try {
+    const { first, sessionId } = await closeDuringBatch(t, 'resume', 4002);
+    assert.deepEqual(
+      first.messages('resume').map((m) => m['data']),
+      [{ n: 1 }, { n: 2 }],
+      'message 2 arrived before the close',
+    );
+    assert.deepEqual(await resumeAndPublish(t, 'resume', sessionId), [{ n: 3 }]);
   } finally {
     await t.stop();
   }

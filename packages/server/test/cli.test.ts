@@ -20,6 +20,7 @@ import type { ResolvedLimits } from '../src/index.js';
 import { parseCommandLine } from '../src/cli/parse-options.js';
 import type { CliCommand, CliConfig, Environment } from '../src/cli/parse-options.js';
 import { LOG_LEVELS, OPTION_TABLE } from '../src/cli/option-table.js';
+import type { HistoryReadName, NumberOption, OptionSpec } from '../src/cli/option-table.js';
 import { renderHelp } from '../src/cli/help.js';
 import {
   MissingValueError,
@@ -94,6 +95,18 @@ function invalid(argv: string[], env: Environment = {}, read = files()): Invalid
   return failure(() => parse(argv, env, read), InvalidOptionError);
 }
 
+/** The number options that are createServer options (`workers` and the pacing are the CLI's). */
+function isServerNumber(
+  spec: OptionSpec,
+): spec is NumberOption & { readonly name: keyof ResolvedLimits | 'port' } {
+  return spec.type === 'number' && spec.cliOnly !== true;
+}
+
+/** The Redis engine's history read pacing options, which land in `config.redis`, not `config.server`. */
+function isHistoryRead(spec: OptionSpec): spec is NumberOption & { readonly name: HistoryReadName } {
+  return spec.type === 'number' && spec.name.startsWith('historyRead');
+}
+
 describe('parseCommandLine', () => {
   test('defaults: port 8080, demo and metrics on, log level info, the library limits', () => {
     const { server, limits, logLevel } = config([]);
@@ -126,9 +139,8 @@ describe('parseCommandLine', () => {
     assert.equal(OPTION_TABLE.find((s) => s.name === 'heartbeatIntervalMs')?.flag, '--heartbeat-interval-ms');
   });
 
-  test('every numeric option is read from its variable and from its flag', () => {
-    for (const spec of OPTION_TABLE) {
-      if (spec.type !== 'number' || spec.name === 'workers') continue;
+  test('every numeric server option is read from its variable and from its flag', () => {
+    for (const spec of OPTION_TABLE.filter(isServerNumber)) {
       // default + 1 is in bounds for every option and keeps timeout >= 2 x interval.
       const value = spec.default + 1;
       assert.equal(config([], { [spec.env]: String(value) }).server[spec.name], value, spec.env);
@@ -145,6 +157,9 @@ describe('parseCommandLine', () => {
     assert.deepEqual(config([], { REDIS_URL: 'redis://127.0.0.1:6380/2' }).redis, {
       url: 'redis://127.0.0.1:6380/2',
       prefix: 'sb',
+      historyReadConcurrency: 128,
+      historyReadQueueSize: 10_000,
+      historyReadQueueTimeoutMs: 5000,
     });
     const both = config([
       '--redis-url',
@@ -154,7 +169,13 @@ describe('parseCommandLine', () => {
       '--workers',
       '4',
     ]);
-    assert.deepEqual(both.redis, { url: 'redis-cluster://a:7000,b:7001', prefix: 'app1' });
+    assert.deepEqual(both.redis, {
+      url: 'redis-cluster://a:7000,b:7001',
+      prefix: 'app1',
+      historyReadConcurrency: 128,
+      historyReadQueueSize: 10_000,
+      historyReadQueueTimeoutMs: 5000,
+    });
     assert.equal(both.workers, 4);
     assert.equal('workers' in both.server, false, 'workers is not a createServer option');
     assert.throws(() => config(['--workers', '2']), /--workers: expected 1 without --redis-url/);
@@ -165,6 +186,41 @@ describe('parseCommandLine', () => {
       'the password is never echoed',
     );
     assert.throws(() => config(['--redis-prefix', 'a b']), /--redis-prefix/);
+  });
+
+  test('history read pacing: flags and variables reach the Redis engine, within bounds; ignored without Redis', () => {
+    const pacing = OPTION_TABLE.filter(isHistoryRead);
+    assert.deepEqual(
+      pacing.map((spec) => [spec.flag, spec.env]),
+      [
+        ['--history-read-concurrency', 'SWITCHBOARD_HISTORY_READ_CONCURRENCY'],
+        ['--history-read-queue-size', 'SWITCHBOARD_HISTORY_READ_QUEUE_SIZE'],
+        ['--history-read-queue-timeout-ms', 'SWITCHBOARD_HISTORY_READ_QUEUE_TIMEOUT_MS'],
+      ],
+    );
+    const url = 'redis://127.0.0.1:6380';
+    for (const spec of pacing) {
+      const flag = spec.flag ?? assert.fail(`${spec.name} has no flag`);
+      const value = spec.default + 1;
+      assert.equal(config([], { REDIS_URL: url, [spec.env]: String(value) }).redis?.[spec.name], value);
+      assert.equal(config(['--redis-url', url, `${flag}=${value}`]).redis?.[spec.name], value, flag);
+      // The flag wins over the variable.
+      const both = config(['--redis-url', url, flag, String(value)], { [spec.env]: String(spec.default) });
+      assert.equal(both.redis?.[spec.name], value, `${flag} over ${spec.env}`);
+
+      const { min, max } = spec.bounds;
+      assert.equal(invalid(['--redis-url', url, flag, String(min - 1)]).option, flag);
+      assert.equal(invalid([], { REDIS_URL: url, [spec.env]: String(max + 1) }).option, spec.env);
+      assert.equal(invalid([flag, '1.5']).option, flag, 'a bad value is refused even without Redis');
+      assert.equal(invalid([flag, 'many']).option, flag);
+      assert.equal(config(['--redis-url', url, flag, String(min)]).redis?.[spec.name], min);
+      assert.equal(config(['--redis-url', url, flag, String(max)]).redis?.[spec.name], max);
+
+      // Like --redis-prefix: a valid value changes nothing on the in-memory engine, and is not a server option.
+      const memory = config([flag, String(value)]);
+      assert.equal(memory.redis, undefined);
+      assert.equal(spec.name in memory.server, false, `${spec.name} is not a createServer option`);
+    }
   });
 
   test('string, boolean and level options from flags and variables', () => {

@@ -177,6 +177,12 @@ export function upgradeStatus(
   });
 }
 
+/** The value of one sample in Prometheus text: `name` is the whole series, labels included. */
+export function metricSample(text: string, name: string): number | undefined {
+  const line = text.split('\n').find((l) => l.startsWith(`${name} `));
+  return line === undefined ? undefined : Number(line.slice(name.length + 1));
+}
+
 /** Resolve when `predicate` holds, polling on the event loop's own turns (for server-side state). */
 export async function until(predicate: () => boolean, timeoutMs = 3000, what = 'condition'): Promise<void> {
   const deadline = Date.now() + timeoutMs;

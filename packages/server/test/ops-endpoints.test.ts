@@ -3,7 +3,7 @@ import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer as createHttpServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { connect, connectV1, startServer, upgradeStatus } from './helpers.js';
+import { connect, connectV1, metricSample, startServer, upgradeStatus } from './helpers.js';
 import type { TestClient, TestServer } from './helpers.js';
 import { createServer } from '../src/index.js';
 import type { Authenticator } from '../src/index.js';
@@ -44,12 +44,6 @@ async function closeAll(...clients: TestClient[]): Promise<void> {
       return c.closed;
     }),
   );
-}
-
-/** The value of an unlabelled sample in Prometheus text. */
-function sample(text: string, name: string): number | undefined {
-  const line = text.split('\n').find((l) => l.startsWith(`${name} `));
-  return line === undefined ? undefined : Number(line.slice(name.length + 1));
 }
 
 describe('/health and /ready', () => {
@@ -160,6 +154,14 @@ describe('/stats', () => {
     assert.ok(!Number.isNaN(Date.parse(stats['startedAt'] as string)));
     const heartbeat = stats['heartbeat'] as Record<string, unknown>;
     assert.deepEqual(Object.keys(heartbeat).sort(), ['intervalMs', 'slots', 'tickMs', 'timeoutMs']);
+    // The memory engine does not pace history reads: none ever waits, and there are no bounds to report
+    // (redis-history-reads-metrics.test.ts has the Redis engine's).
+    assert.deepEqual(stats['historyReads'], {
+      running: 0,
+      waiting: 0,
+      refused: { queueFull: 0, waitedTooLong: 0 },
+      limits: null,
+    });
 
     // /api/stats is the same document.
     const api = (await getJson(`${t.httpUrl}/api/stats`)).body as Record<string, unknown>;
@@ -206,9 +208,17 @@ describe('/metrics', () => {
     assert.match(res.type, /^text\/plain/);
     assert.match(res.text, /^# HELP switchboard_connections /m);
     assert.match(res.text, /^# TYPE switchboard_messages_delivered_total counter$/m);
-    assert.equal(sample(res.text, 'switchboard_connections'), 2);
-    assert.equal(sample(res.text, 'switchboard_channels'), 1);
-    assert.equal(sample(res.text, 'switchboard_messages_delivered_total'), 2);
+    assert.equal(metricSample(res.text, 'switchboard_connections'), 2);
+    assert.equal(metricSample(res.text, 'switchboard_channels'), 1);
+    assert.equal(metricSample(res.text, 'switchboard_messages_delivered_total'), 2);
+    // Exported with the memory engine too, as 0, so that dashboards and alerts need no engine check.
+    assert.equal(metricSample(res.text, 'switchboard_history_reads_running'), 0);
+    assert.equal(metricSample(res.text, 'switchboard_history_reads_waiting'), 0);
+    assert.equal(metricSample(res.text, 'switchboard_history_reads_refused_total{reason="queue_full"}'), 0);
+    assert.equal(
+      metricSample(res.text, 'switchboard_history_reads_refused_total{reason="waited_too_long"}'),
+      0,
+    );
     await closeAll(a, b);
     await t.stop();
   });

@@ -32,6 +32,7 @@
  * what Debian 12's redis-server package installs.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
+import { after, before } from 'node:test';
 import { connect as connectTcp, createServer as createNetServer } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -52,6 +53,26 @@ const TOTAL_SLOTS = 16_384;
 const PORT_ATTEMPTS = 5;
 /** How long a stopping redis-server gets after SIGTERM before SIGKILL (it keeps nothing, so it is quick). */
 const STOP_GRACE_MS = 3000;
+
+/**
+ * A redis-server for the enclosing `describe`: started by its `before` (unless Redis suites skip), stopped
+ * by its `after`. The returned function gives the running process, and throws if it was not started.
+ */
+export function redisPerSuite(): () => RedisProcess {
+  let redis: RedisProcess | undefined;
+  before(async () => {
+    if (redisRequirement.skip !== false) return;
+    redisRequirement.assert();
+    redis = await startRedis();
+  });
+  after(async () => {
+    await redis?.stop();
+  });
+  return () => {
+    if (redis === undefined) throw new Error('redis was not started');
+    return redis;
+  };
+}
 
 /** Options for {@link startRedis}. */
 export interface StartRedisOptions {

@@ -7,10 +7,16 @@
 import type { LevelWithSilent } from 'pino';
 import { DEFAULT_LIMITS, LIMIT_BOUNDS } from '../server-options.js';
 import type { ResolvedLimits } from '../server-options.js';
-import { AUTH_LIMIT_BOUNDS, DEFAULT_AUTH_LIMITS, MIN_SECRET_BYTES } from '../auth/auth-options.js';
+import { AUTH_OPTIONS } from './auth-option-table.js';
+import type { AuthBooleanName, AuthStringName } from './auth-option-table.js';
 import { ORIGIN_FORMS } from '../http/origin.js';
 import { TRUSTED_PROXY_FORMS } from '../http/client-ip.js';
 import { REDIS_URL_FORMS } from '../engine/redis-url.js';
+import {
+  DEFAULT_HISTORY_READ_CONCURRENCY,
+  DEFAULT_HISTORY_READ_QUEUE_SIZE,
+  DEFAULT_HISTORY_READ_QUEUE_TIMEOUT_MS,
+} from '../history/history-read-pacing.js';
 
 /** Inclusive numeric bounds, in the shape of LIMIT_BOUNDS. */
 export interface Bounds {
@@ -49,10 +55,10 @@ interface OptionBase {
   readonly secret?: boolean;
 }
 
-/** A number option: the port or one of the server's numeric limits. */
+/** A number option: the port, one of the server's numeric limits, or a CLI one (workers, Redis read pacing). */
 export interface NumberOption extends OptionBase {
   readonly type: 'number';
-  readonly name: keyof ResolvedLimits | 'port' | 'workers';
+  readonly name: keyof ResolvedLimits | 'port' | 'workers' | HistoryReadName;
   readonly bounds: Bounds;
   readonly default: number;
 }
@@ -115,6 +121,50 @@ const WORKER_BOUNDS: Bounds = { min: 1, max: 64, integer: true };
 
 /** Port bounds: LIMIT_BOUNDS covers only the numeric limits, so validateOtherOptions' range is mirrored here. */
 const PORT_BOUNDS: Bounds = { min: 0, max: 65535, integer: true };
+
+/** The createRedisEngine options of the history read pacing that the CLI sets. */
+export type HistoryReadName = 'historyReadConcurrency' | 'historyReadQueueSize' | 'historyReadQueueTimeoutMs';
+
+/**
+ * The Redis engine's history read pacing (docs/scaling.md, "Subscribe storms"). Like --redis-prefix, they
+ * are ignored without --redis-url. createRedisEngine also takes Infinity (no bound); the CLI's bounds are
+ * finite, so a typo cannot turn a bound off.
+ */
+const HISTORY_READ_OPTIONS: readonly NumberOption[] = [
+  {
+    type: 'number',
+    name: 'historyReadConcurrency',
+    flag: '--history-read-concurrency',
+    env: 'SWITCHBOARD_HISTORY_READ_CONCURRENCY',
+    bounds: { min: 1, max: 100_000, integer: true },
+    default: DEFAULT_HISTORY_READ_CONCURRENCY,
+    cliOnly: true,
+    description:
+      'With --redis-url: history reads (subscribe positions, recoveries, history pages) this node sends to Redis at once; the others wait their turn.',
+  },
+  {
+    type: 'number',
+    name: 'historyReadQueueSize',
+    flag: '--history-read-queue-size',
+    env: 'SWITCHBOARD_HISTORY_READ_QUEUE_SIZE',
+    bounds: { min: 0, max: 1_000_000, integer: true },
+    default: DEFAULT_HISTORY_READ_QUEUE_SIZE,
+    cliOnly: true,
+    description:
+      'With --redis-url: history reads that may wait for their turn at once; one more is refused with `unavailable`.',
+  },
+  {
+    type: 'number',
+    name: 'historyReadQueueTimeoutMs',
+    flag: '--history-read-queue-timeout-ms',
+    env: 'SWITCHBOARD_HISTORY_READ_QUEUE_TIMEOUT_MS',
+    bounds: { min: 10, max: 600_000, integer: true },
+    default: DEFAULT_HISTORY_READ_QUEUE_TIMEOUT_MS,
+    cliOnly: true,
+    description:
+      "With --redis-url: a history read that has waited this long for its turn is refused with `unavailable` (ms); keep it under the SDK's 10 s request timeout.",
+  },
+];
 
 /** The help text of each numeric limit; a Record so that a new limit cannot be added without one. */
 const LIMIT_DESCRIPTIONS: Readonly<Record<keyof ResolvedLimits, string>> = {
@@ -186,152 +236,6 @@ function limitOption(name: keyof ResolvedLimits): NumberOption {
     description: LIMIT_DESCRIPTIONS[name],
   };
 }
-
-/** The on/off rows of `createServer({ auth })`. */
-type AuthBooleanName = 'auth.allowAnonymous' | 'auth.firstMessageAuth' | 'auth.queryToken';
-
-/** The string rows of `createServer({ auth })`; the two numbers among them are parsed by cli/auth-config.ts. */
-type AuthStringName =
-  | 'auth.secret'
-  | 'auth.secretFile'
-  | 'auth.publicKeyFile'
-  | 'auth.jwksUrl'
-  | 'auth.audience'
-  | 'auth.issuer'
-  | 'auth.algorithms'
-  | 'auth.clockSkewMs'
-  | 'auth.ticketTtlMs';
-
-/** JWT authentication (docs/security-auth.md). Any of them turns it on, and then a key source is required. */
-const AUTH_OPTIONS: readonly OptionSpec[] = [
-  {
-    type: 'string',
-    name: 'auth.secret',
-    // No flag, like the API key: a command line is readable by every local user.
-    flag: null,
-    env: 'SWITCHBOARD_JWT_SECRET',
-    default: undefined,
-    defaultText: 'none',
-    allowed: `a secret of at least ${MIN_SECRET_BYTES} bytes`,
-    secret: true,
-    description:
-      'Verify HS256/HS384/HS512 tokens with this secret and require a token on every connection; no flag.',
-  },
-  {
-    type: 'string',
-    name: 'auth.secretFile',
-    flag: '--jwt-secret-file',
-    env: 'SWITCHBOARD_JWT_SECRET_FILE',
-    default: undefined,
-    defaultText: 'none',
-    allowed: 'a readable file',
-    cliOnly: true,
-    path: true,
-    description:
-      'Read the JWT secret from this file (surrounding whitespace trimmed), e.g. a mounted secret.',
-  },
-  {
-    type: 'string',
-    name: 'auth.publicKeyFile',
-    flag: '--jwt-public-key-file',
-    env: 'SWITCHBOARD_JWT_PUBLIC_KEY_FILE',
-    default: undefined,
-    defaultText: 'none',
-    allowed: 'a PEM public key file (RSA of 2048 bits or more, EC P-256/384/521, Ed25519)',
-    cliOnly: true,
-    path: true,
-    description:
-      'Verify RS*/PS*, ES* or EdDSA tokens with this public key (`auth.publicKey` holds its text).',
-  },
-  {
-    type: 'string',
-    name: 'auth.jwksUrl',
-    flag: '--jwt-jwks-url',
-    env: 'SWITCHBOARD_JWT_JWKS_URL',
-    default: undefined,
-    defaultText: 'none',
-    allowed: 'an https URL (http only for localhost, 127.0.0.1 or [::1])',
-    description:
-      "Verify tokens with the identity provider's JSON Web Key Set, cached and refetched for unknown key ids.",
-  },
-  {
-    type: 'string',
-    name: 'auth.audience',
-    flag: '--jwt-audience',
-    env: 'SWITCHBOARD_JWT_AUDIENCE',
-    default: undefined,
-    defaultText: 'not checked',
-    allowed: 'a comma-separated list',
-    description:
-      'Accepted `aud` values (one must match); set it whenever the identity provider serves other services.',
-  },
-  {
-    type: 'string',
-    name: 'auth.issuer',
-    flag: '--jwt-issuer',
-    env: 'SWITCHBOARD_JWT_ISSUER',
-    default: undefined,
-    defaultText: 'not checked',
-    allowed: 'a comma-separated list',
-    description: 'Accepted `iss` values (one must match).',
-  },
-  {
-    type: 'string',
-    name: 'auth.algorithms',
-    flag: '--jwt-algorithms',
-    env: 'SWITCHBOARD_JWT_ALGORITHMS',
-    default: undefined,
-    defaultText: "every algorithm of the key's type",
-    allowed: 'a comma-separated subset of the algorithms the key can verify (never none)',
-    description: 'Accepted `alg` values, e.g. `RS256`.',
-  },
-  {
-    type: 'string',
-    name: 'auth.clockSkewMs',
-    flag: '--jwt-clock-skew-ms',
-    env: 'SWITCHBOARD_JWT_CLOCK_SKEW_MS',
-    default: undefined,
-    defaultText: String(DEFAULT_AUTH_LIMITS.clockSkewMs),
-    allowed: `an integer from ${AUTH_LIMIT_BOUNDS.clockSkewMs.min} to ${AUTH_LIMIT_BOUNDS.clockSkewMs.max}`,
-    description: 'Tolerance when checking `exp` and `nbf` (ms).',
-  },
-  {
-    type: 'boolean',
-    name: 'auth.allowAnonymous',
-    flag: '--allow-anonymous',
-    env: 'SWITCHBOARD_ALLOW_ANONYMOUS',
-    default: false,
-    description:
-      'With JWT auth, accept connections that present no credentials as anonymous (invalid ones are still refused).',
-  },
-  {
-    type: 'boolean',
-    name: 'auth.firstMessageAuth',
-    flag: '--first-message-auth',
-    env: 'SWITCHBOARD_FIRST_MESSAGE_AUTH',
-    default: true,
-    description:
-      'With JWT auth, let a connection without credentials send `{"type":"auth","token":...}` first; off: 401.',
-  },
-  {
-    type: 'boolean',
-    name: 'auth.queryToken',
-    flag: '--query-token',
-    env: 'SWITCHBOARD_QUERY_TOKEN',
-    default: true,
-    description: 'With JWT auth, accept `?token=` on the WebSocket URL (a last resort: URLs end up in logs).',
-  },
-  {
-    type: 'string',
-    name: 'auth.ticketTtlMs',
-    flag: '--ticket-ttl-ms',
-    env: 'SWITCHBOARD_TICKET_TTL_MS',
-    default: undefined,
-    defaultText: String(DEFAULT_AUTH_LIMITS.ticketTtlMs),
-    allowed: `an integer from ${AUTH_LIMIT_BOUNDS.ticketTtlMs.min} to ${AUTH_LIMIT_BOUNDS.ticketTtlMs.max}`,
-    description: 'How long a one-time ticket from `POST <base>/auth/ticket` may be redeemed (ms).',
-  },
-];
 
 /** Every option, in the order `--help` and the docs list them. */
 export const OPTION_TABLE: readonly OptionSpec[] = [
@@ -500,6 +404,7 @@ export const OPTION_TABLE: readonly OptionSpec[] = [
     cliOnly: true,
     description: 'Namespace of every Redis key and pub/sub channel, so deployments can share one Redis.',
   },
+  ...HISTORY_READ_OPTIONS,
   {
     type: 'number',
     name: 'workers',

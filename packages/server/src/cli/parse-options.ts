@@ -8,11 +8,18 @@ import type { ResolvedLimits, ServerOptions } from '../server-options.js';
 import type { TlsOptions } from '../http/tls.js';
 import { takeAuthOptions } from './auth-config.js';
 import { parseRedisUrl } from '../engine/redis-url.js';
+import type { RedisEngineOptions } from '../engine/redis-engine.js';
+import {
+  DEFAULT_HISTORY_READ_CONCURRENCY,
+  DEFAULT_HISTORY_READ_QUEUE_SIZE,
+  DEFAULT_HISTORY_READ_QUEUE_TIMEOUT_MS,
+} from '../history/history-read-pacing.js';
 import { DEFAULT_LOG_LEVEL, OPTION_TABLE, describeAllowed } from './option-table.js';
 import { parseConfigFile } from './config-file.js';
 import type { ConfigFileOptions } from './config-file.js';
 import type {
   BooleanOption,
+  HistoryReadName,
   ListOption,
   LogLevel,
   NumberOption,
@@ -40,11 +47,14 @@ export interface CliConfig {
   readonly limits: ResolvedLimits;
   /** Level of the pino logger. */
   readonly logLevel: LogLevel;
-  /** The Redis engine's address and key prefix; absent: the in-memory engine. */
-  readonly redis?: { readonly url: string; readonly prefix: string };
+  /** The Redis engine's settings; absent: the in-memory engine. */
+  readonly redis?: RedisSettings;
   /** Server processes behind the port (node:cluster); 1 runs in this process. */
   readonly workers: number;
 }
+
+/** The createRedisEngine options the CLI sets, every one of them (defaults applied). */
+export type RedisSettings = Required<Pick<RedisEngineOptions, 'url' | 'prefix' | HistoryReadName>>;
 
 /** The environment as `process.env` gives it. */
 export type Environment = Readonly<Record<string, string | undefined>>;
@@ -136,8 +146,16 @@ export function parseCommandLine(
     redisPrefix,
     ...listen
   } = strings;
-  const { workers = 1, ...serverNumbers } = numbers;
-  const redis = resolveRedis(redisUrl, redisPrefix, workers, found);
+  // The defaults here only satisfy the types: the loop above gave every number option a value.
+  const {
+    workers = 1,
+    historyReadConcurrency = DEFAULT_HISTORY_READ_CONCURRENCY,
+    historyReadQueueSize = DEFAULT_HISTORY_READ_QUEUE_SIZE,
+    historyReadQueueTimeoutMs = DEFAULT_HISTORY_READ_QUEUE_TIMEOUT_MS,
+    ...serverNumbers
+  } = numbers;
+  const historyReads = { historyReadConcurrency, historyReadQueueSize, historyReadQueueTimeoutMs };
+  const redis = resolveRedis(redisUrl, redisPrefix, historyReads, workers, found);
   const apiKey = resolveApiKey(keyFromEnv, apiKeyFile, found, readTextFile);
   const tls = resolveTls(certFile, keyFile, found);
   const fromFile = configFile === undefined ? {} : readConfigFile(configFile, found, readTextFile);
@@ -174,14 +192,16 @@ const REDIS_PREFIX = /^[A-Za-z0-9_.:-]{1,64}$/;
 
 /**
  * The Redis engine settings. Several workers need Redis: without a shared broker each would be a separate
- * server behind one port, and a client would see only the channels of the worker it landed on.
+ * server behind one port, and a client would see only the channels of the worker it landed on. The other
+ * Redis settings (prefix, history read pacing) are ignored without Redis: they change nothing there.
  */
 function resolveRedis(
   url: string | undefined,
   prefix: string | undefined,
+  historyReads: Pick<RedisSettings, HistoryReadName>,
   workers: number,
   found: ReadonlyMap<string, Found>,
-): CliConfig['redis'] {
+): RedisSettings | undefined {
   if (prefix !== undefined && !REDIS_PREFIX.test(prefix)) {
     throw new InvalidOptionError(
       found.get('redisPrefix')?.source ?? '--redis-prefix',
@@ -210,7 +230,7 @@ function resolveRedis(
       );
     throw error;
   }
-  return { url, prefix: prefix ?? 'sb' };
+  return { url, prefix: prefix ?? 'sb', ...historyReads };
 }
 
 /** Read and shape-check the JSON configuration file, naming it as the user did. */

@@ -21,7 +21,7 @@ export async function serve(config: CliConfig, logger: Logger): Promise<void> {
   if (config.redis !== undefined) {
     // Loaded only when asked for: the in-memory default never pays for the Redis client.
     const { createRedisEngine } = await import('../engine/redis-engine.js');
-    engine = createRedisEngine({ url: config.redis.url, prefix: config.redis.prefix, logger });
+    engine = createRedisEngine({ ...config.redis, logger });
   }
   const server = createServer({ ...config.server, logger, ...(engine === undefined ? {} : { engine }) });
   try {

@@ -10,12 +10,13 @@ import { systemClock } from '../util/clock.js';
 import type { Logger } from '../util/logger.js';
 import { silentLogger } from '../util/logger.js';
 import { RedisBroker } from '../broker/redis-broker.js';
+import { RedisHistoryStore } from '../history/redis-history-store.js';
 import {
   DEFAULT_HISTORY_READ_CONCURRENCY,
   DEFAULT_HISTORY_READ_QUEUE_SIZE,
   DEFAULT_HISTORY_READ_QUEUE_TIMEOUT_MS,
-  RedisHistoryStore,
-} from '../history/redis-history-store.js';
+} from '../history/history-read-pacing.js';
+import type { HistoryReadStats } from '../history/history-read-pacing.js';
 import { RedisPresenceStore } from '../presence/redis-presence-store.js';
 import { RedisTicketStore } from '../auth/redis-ticket-store.js';
 import { RedisNodeRegistry } from './redis-node-registry.js';
@@ -90,6 +91,7 @@ export interface RedisEngine extends Engine {
   readonly sessions: RedisSessionStore;
   readonly nodes: RedisNodeRegistry;
   health(): EngineHealth;
+  historyReads(): HistoryReadStats;
   close(): Promise<void>;
 }
 
@@ -145,6 +147,11 @@ export function createRedisEngine(options: RedisEngineOptions): RedisEngine {
     sessions,
     nodes,
     health: () => broker.health(),
+    historyReads: () => ({
+      ...history.readLoad(),
+      refused: history.readRefusals(),
+      limits: history.readLimits(),
+    }),
     close: async () => {
       context.client.disconnect();
       await Promise.resolve();

@@ -6,6 +6,13 @@ import { candidateEpoch, readScript } from '../engine/redis-scripts.js';
 import { BackendUnavailableError } from '../errors.js';
 import { ConcurrencyLimit } from '../util/concurrency-limit.js';
 import type { ConcurrencyRefusal } from '../util/concurrency-limit.js';
+import {
+  DEFAULT_HISTORY_READ_CONCURRENCY,
+  DEFAULT_HISTORY_READ_QUEUE_SIZE,
+  DEFAULT_HISTORY_READ_QUEUE_TIMEOUT_MS,
+  reportedBound,
+} from './history-read-pacing.js';
+import type { HistoryReadLimits, HistoryReadLoad, HistoryReadRefusals } from './history-read-pacing.js';
 
 /** Options of {@link RedisHistoryStore}. */
 export interface RedisHistoryStoreOptions {
@@ -20,21 +27,6 @@ export interface RedisHistoryStoreOptions {
   readonly readQueueSize?: number;
   /** A read that has waited this long for its turn is refused (`unavailable`) (ms). Default 5000. */
   readonly readQueueTimeoutMs?: number;
-}
-
-/** Default of {@link RedisHistoryStoreOptions.readConcurrency}. */
-export const DEFAULT_HISTORY_READ_CONCURRENCY = 128;
-/** Default of {@link RedisHistoryStoreOptions.readQueueSize}. */
-export const DEFAULT_HISTORY_READ_QUEUE_SIZE = 10_000;
-/** Default of {@link RedisHistoryStoreOptions.readQueueTimeoutMs}. */
-export const DEFAULT_HISTORY_READ_QUEUE_TIMEOUT_MS = 5000;
-
-/** What {@link RedisHistoryStore.readLoad} reports. */
-export interface HistoryReadLoad {
-  /** Reads sent to Redis and not answered yet. */
-  readonly running: number;
-  /** Reads waiting for their turn (position reads shared by one channel count once). */
-  readonly waiting: number;
 }
 
 /** What the read script answers. */
@@ -56,11 +48,17 @@ interface StreamSnapshot {
  * node work through the ones ahead of it, and refuse the last ones with `unavailable` although Redis is
  * fine. A read waiting here has sent nothing, so no timeout runs for it; the wait has its own bounds
  * (`readQueueSize`, `readQueueTimeoutMs`), and when the command connection is lost everything waiting is
- * refused at once, so a Redis that is really down still fails reads fast (docs/scaling.md).
+ * refused at once, so a Redis that is really down still fails reads fast (docs/scaling.md). On Redis
+ * Cluster that takes the whole cluster client being down: one master's lost connection fails only the
+ * reads sent to it.
  */
 export class RedisHistoryStore implements HistoryStore {
   private readonly streamTtlMs: number;
   private readonly reads: ConcurrencyLimit;
+  /** The bounds `reads` was made with, for {@link readLimits}. */
+  private readonly limits: HistoryReadLimits;
+  /** Redis Cluster: a connection that fails is one master's, not the whole deployment's. */
+  private readonly sharded: boolean;
   /**
    * Position reads not sent to Redis yet, by channel; a position() of the channel until then shares the
    * read instead of adding its own. Sharing is safe because the shared read is sent, and so runs in Redis,
@@ -73,18 +71,35 @@ export class RedisHistoryStore implements HistoryStore {
    * miss what was published in between. So an entry leaves this map the moment its read is sent.
    */
   private readonly pendingPositions = new Map<string, Promise<StreamPosition>>();
+  /** Reads the pacing refused, by reason, for {@link readRefusals}. */
+  private readonly refusals: Record<ConcurrencyRefusal['reason'], number> = {
+    'queue-full': 0,
+    'waited-too-long': 0,
+  };
 
   constructor(
     readonly context: RedisContext,
     options: RedisHistoryStoreOptions = {},
   ) {
     this.streamTtlMs = options.streamTtlMs ?? 86_400_000;
+    this.sharded = context.address.topology === 'cluster';
+    const concurrency = options.readConcurrency ?? DEFAULT_HISTORY_READ_CONCURRENCY;
+    const maxWaiting = options.readQueueSize ?? DEFAULT_HISTORY_READ_QUEUE_SIZE;
+    const maxWaitMs = options.readQueueTimeoutMs ?? DEFAULT_HISTORY_READ_QUEUE_TIMEOUT_MS;
+    this.limits = Object.freeze({
+      concurrency: reportedBound(concurrency),
+      queueSize: reportedBound(maxWaiting),
+      queueTimeoutMs: reportedBound(maxWaitMs),
+    });
     this.reads = new ConcurrencyLimit({
-      concurrency: options.readConcurrency ?? DEFAULT_HISTORY_READ_CONCURRENCY,
-      maxWaiting: options.readQueueSize ?? DEFAULT_HISTORY_READ_QUEUE_SIZE,
-      maxWaitMs: options.readQueueTimeoutMs ?? DEFAULT_HISTORY_READ_QUEUE_TIMEOUT_MS,
+      concurrency,
+      maxWaiting,
+      maxWaitMs,
       clock: context.clock,
-      refuse: refusal,
+      refuse: (refused) => {
+        this.refusals[refused.reason]++;
+        return refusal(refused);
+      },
     });
   }
 
@@ -144,6 +159,16 @@ export class RedisHistoryStore implements HistoryStore {
     return { running: this.reads.running, waiting: this.reads.waiting };
   }
 
+  /** Reads refused by the pacing since this store was made, for monitoring. */
+  readRefusals(): HistoryReadRefusals {
+    return { queueFull: this.refusals['queue-full'], waitedTooLong: this.refusals['waited-too-long'] };
+  }
+
+  /** The bounds the reads are paced with (`null`: no bound), for monitoring. */
+  readLimits(): HistoryReadLimits {
+    return this.limits;
+  }
+
   /** Refuse the reads still waiting (`unavailable`); reads already sent are left to finish. */
   close(): Promise<void> {
     this.reads.rejectWaiting(() => new BackendUnavailableError('history store closed'));
@@ -179,10 +204,15 @@ export class RedisHistoryStore implements HistoryStore {
       // that waits would fail the same way once sent, so refuse them now rather than one slot at a time.
       // This runs before the limiter frees this read's slot, so no waiting read is sent to a dead link.
       // (A timeout or an error reply says nothing about the reads behind it: they keep their turn.)
-      if (
-        failure instanceof BackendUnavailableError &&
-        (connectionFailed(error) || client.status !== 'ready')
-      ) {
+      // A Cluster client holds a connection per master, and one failing says nothing of the others: the
+      // reads waiting for healthy shards would succeed. So there only the cluster client itself not being
+      // ready (every master's connection gone, the client reconnecting) refuses them; a read sent to a
+      // dead master fails alone, and the reads behind it keep their turn (each fails on its own if its
+      // shard is the dead one too).
+      const linkLost = this.sharded
+        ? client.status !== 'ready'
+        : connectionFailed(error) || client.status !== 'ready';
+      if (failure instanceof BackendUnavailableError && linkLost) {
         const why = `redis unavailable: history read not sent (the command connection failed: ${message(error)})`;
         this.reads.rejectWaiting(() => new BackendUnavailableError(why, { cause: failure }));
       }

@@ -263,6 +263,15 @@ export class ChannelRegistry {
     return { ok: true, value: {} };
   }
 
+  /** Write the waiting batches of the channels a batching connection is in (the server is closing it). */
+  flushFor(connection: Connection): void {
+    if (!connection.batch) return;
+    for (const name of connection.channels()) {
+      const channel = this.channels.get(name);
+      if (channel !== undefined) this.batches.flush(channel);
+    }
+  }
+
   /** A closing connection leaves every channel. Returns the position each subscription had reached. */
   leaveAll(connection: Connection): Map<string, StreamPosition | null> {
     const positions = new Map<string, StreamPosition | null>();

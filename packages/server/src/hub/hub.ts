@@ -601,6 +601,13 @@ export class Hub implements BrokerHandler {
   /** Close a connection with `code`; it leaves every registry at once. Idempotent. */
   close(connection: Connection, code: number, reason: string): void {
     if (connection.state !== 'open') return;
+    // What was published before the close is owed to the client before it: the batches still waiting
+    // (for the turn's end or a batch delay) go out now. Not to a dead or stuck peer (the linger codes),
+    // which would not read them; and writing them may itself close the connection (outbound buffer full).
+    if (!LINGER_CODES.has(code)) {
+      this.channels.flushFor(connection);
+      if (connection.state !== 'open') return;
+    }
     this.detach(connection, code, reason);
     connection.socket.close(code, reason);
     if (LINGER_CODES.has(code)) {

@@ -1,3 +1,5 @@
+import type { HistoryReadStats } from '../history/history-read-pacing.js';
+
 /** Why a message was not delivered to a connection. Every drop is counted under one of these. */
 export type DropReason =
   /** An ephemeral message met a full outbound buffer. */
@@ -66,6 +68,8 @@ export interface Metrics {
   setGaugeSource(source: () => GaugeSnapshot): void;
   /** Register the source of the readiness gauge (1 while `/ready` answers 200). */
   setReadinessSource(source: () => boolean): void;
+  /** Register the source of the history read gauges and refusal counter (the engine's paced reads). */
+  setHistoryReadSource(source: () => HistoryReadStats): void;
   /** The metrics in the Prometheus text format, or null when this implementation exports none. */
   render(): Promise<{ contentType: string; body: string } | null>;
 }
@@ -85,6 +89,7 @@ export class NoopMetrics implements Metrics {
   streamReset(): void {}
   setGaugeSource(): void {}
   setReadinessSource(): void {}
+  setHistoryReadSource(): void {}
   render(): Promise<null> {
     return Promise.resolve(null);
   }

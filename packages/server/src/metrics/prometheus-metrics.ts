@@ -1,5 +1,7 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { DropReason, GaugeSnapshot, LimitName, Metrics } from './metrics.js';
+import { IDLE_HISTORY_READS } from '../history/history-read-pacing.js';
+import type { HistoryReadStats } from '../history/history-read-pacing.js';
 
 /** Options for {@link PrometheusMetrics}. */
 export interface PrometheusMetricsOptions {
@@ -25,6 +27,7 @@ export class PrometheusMetrics implements Metrics {
   private readonly tick: Histogram;
   private gaugeSource: () => GaugeSnapshot = () => ({ connections: 0, users: 0, channels: 0 });
   private readinessSource: () => boolean = () => true;
+  private historyReadSource: () => HistoryReadStats = () => IDLE_HISTORY_READS;
   private readonly resets: Counter;
 
   constructor(options: PrometheusMetricsOptions = {}) {
@@ -82,15 +85,13 @@ export class PrometheusMetrics implements Metrics {
       help: 'Channels whose subscribers were told to resubscribe after a gap history could not fill',
       registers,
     });
-    const ready = (): boolean => this.readinessSource();
-    new Gauge({
-      name: `${p}ready`,
-      help: '1 while this node accepts connections and its engine (Redis) can serve; 0 otherwise',
-      registers,
-      collect() {
-        this.set(ready() ? 1 : 0);
-      },
-    });
+    const gauge = (name: string, help: string, read: () => number): void =>
+      scrapedGauge(this.registry, `${p}${name}`, help, read);
+    gauge(
+      'ready',
+      '1 while this node accepts connections and its engine (Redis) can serve; 0 otherwise',
+      () => (this.readinessSource() ? 1 : 0),
+    );
     this.errors = new Counter({
       name: `${p}client_errors_total`,
       help: 'Error replies and pushes sent, by code',
@@ -103,20 +104,39 @@ export class PrometheusMetrics implements Metrics {
       buckets: [0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5],
       registers,
     });
-    const gauge = (name: string, help: string, pick: (s: GaugeSnapshot) => number): void => {
-      const source = (): GaugeSnapshot => this.gaugeSource();
-      new Gauge({
-        name: `${p}${name}`,
-        help,
-        registers,
-        collect() {
-          this.set(pick(source()));
-        },
-      });
-    };
-    gauge('connections', 'Open connections on this node', (s) => s.connections);
-    gauge('users', 'Distinct users connected to this node', (s) => s.users);
-    gauge('channels', 'Channels with at least one subscriber on this node', (s) => s.channels);
+    gauge('connections', 'Open connections on this node', () => this.gaugeSource().connections);
+    gauge('users', 'Distinct users connected to this node', () => this.gaugeSource().users);
+    gauge(
+      'channels',
+      'Channels with at least one subscriber on this node',
+      () => this.gaugeSource().channels,
+    );
+    // The engine's paced history reads (docs/scaling.md, "Subscribe storms"): 0 with the memory engine,
+    // whose reads never wait, so that dashboards and alerts need no check of the engine.
+    const reads = (): HistoryReadStats => this.historyReadSource();
+    gauge(
+      'history_reads_running',
+      'History reads sent to Redis and not answered yet (at most historyReadConcurrency)',
+      () => reads().running,
+    );
+    gauge(
+      'history_reads_waiting',
+      'History reads waiting for their turn to be sent to Redis (at most historyReadQueueSize)',
+      () => reads().waiting,
+    );
+    new Counter({
+      name: `${p}history_reads_refused_total`,
+      help: 'History reads refused with unavailable by the pacing without being sent, by reason',
+      labelNames: ['reason'],
+      registers,
+      // The store keeps the totals; the counter is set to them at each scrape, both reasons always present.
+      collect() {
+        const { refused } = reads();
+        this.reset();
+        this.inc({ reason: 'queue_full' }, refused.queueFull);
+        this.inc({ reason: 'waited_too_long' }, refused.waitedTooLong);
+      },
+    });
   }
 
   connectionOpened(transport: string): void {
@@ -158,7 +178,22 @@ export class PrometheusMetrics implements Metrics {
   setReadinessSource(source: () => boolean): void {
     this.readinessSource = source;
   }
+  setHistoryReadSource(source: () => HistoryReadStats): void {
+    this.historyReadSource = source;
+  }
   async render(): Promise<{ contentType: string; body: string }> {
     return { contentType: this.registry.contentType, body: await this.registry.metrics() };
   }
+}
+
+/** A gauge in `registry` whose value is read at each scrape. */
+function scrapedGauge(registry: Registry, name: string, help: string, read: () => number): void {
+  new Gauge({
+    name,
+    help,
+    registers: [registry],
+    collect() {
+      this.set(read());
+    },
+  });
 }
