@@ -54,6 +54,16 @@ test(
         for (const key of ['cpuPerDelivery', 'cpuPhaseP99', 'peakDelivered']) {
           assert.ok(Number.isFinite(m[key]) && (m[key] ?? 0) > 0, `${t.target} ${key}=${m[key]}`);
         }
+        // Either part can round to 0 in a run this short (the kernel accounts CPU time in ticks).
+        for (const key of ['userCpuPerDelivery', 'kernelCpuPerDelivery']) {
+          assert.ok(Number.isFinite(m[key]) && (m[key] ?? -1) >= 0, `${t.target} ${key}=${m[key]}`);
+        }
+        assert.ok(
+          Math.abs(
+            (m['userCpuPerDelivery'] ?? 0) + (m['kernelCpuPerDelivery'] ?? 0) - (m['cpuPerDelivery'] ?? 0),
+          ) < 1e-9,
+          `${t.target}: user + kernel = the whole`,
+        );
         assert.equal(t.runs[0]?.series['p99']?.length, 2);
       }
       const files = await readdir(dir);

@@ -12,6 +12,7 @@
  * SWITCHBOARD_SERVER=/path/to/server/dist/index.js measures another build (a before/after comparison).
  */
 
+import { ADMISSION_OFF } from '../targets/admission-off.js';
 import { MemorySocket, loadServer, turn, upgradeRequest } from './memory-upgrade.js';
 import type { ServerModule } from './memory-upgrade.js';
 
@@ -49,12 +50,7 @@ async function measureCase(
     port: 0,
     heartbeatIntervalMs: 600_000,
     heartbeatTimeoutMs: 1_800_000,
-    connectionRate: 0,
-    connectionRatePerIp: 0,
-    maxConnectionsPerIp: 0,
-    maxConnectionsPerUser: 0,
-    messagesPerSecond: 0,
-    bytesPerSecond: 0,
+    ...ADMISSION_OFF,
   });
   await server.start();
   const sockets: MemorySocket[] = [];

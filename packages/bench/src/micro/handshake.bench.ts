@@ -14,6 +14,7 @@
  * SWITCHBOARD_SERVER=/path/to/server/dist/index.js measures another build (a before/after comparison).
  */
 import { SignJWT } from 'jose';
+import { ADMISSION_OFF } from '../targets/admission-off.js';
 import { MemorySocket, loadServer, turn, upgradeRequest } from './memory-upgrade.js';
 import type { ServerModule } from './memory-upgrade.js';
 
@@ -53,12 +54,7 @@ async function round(sb: ServerModule, connections: number, offset: number): Pro
     historySize: 100,
     auth: { secret: SECRET, algorithms: ['HS256'] },
     metrics: new sb.PrometheusMetrics(),
-    connectionRate: 0,
-    connectionRatePerIp: 0,
-    maxConnectionsPerIp: 0,
-    maxConnectionsPerUser: 0,
-    messagesPerSecond: 0,
-    bytesPerSecond: 0,
+    ...ADMISSION_OFF,
     shutdownTimeoutMs: 1000,
   });
   await server.start();

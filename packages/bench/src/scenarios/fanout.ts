@@ -3,7 +3,7 @@
  *
  * 1. CPU phase, the figure to track: a warm-up (excluded), a full GC, then a fixed number of messages
  *    at a fixed rate well below saturation; server CPU per delivery = the target's cpuUsage delta /
- *    deliveries.
+ *    deliveries, also split into user and kernel time.
  *    The generators share the two cores, so throughput figures depend on them; this one does not.
  * 2. Rate steps: the publish rate is stepped up; each step reports delivered msgs/s, publish→receipt
  *    latency percentiles, loss and CPU per delivery. The highest rate whose p99 stayed under the
@@ -15,7 +15,7 @@ import { Histogram } from '../stats/histogram.js';
 import type { IndexRange, RoomSpec } from '../generator/plan.js';
 import type { Fleet } from '../run/fleet.js';
 import type { TargetProcess } from '../run/target-process.js';
-import { cpuMicros, drain, lossPercent, ms, unexpectedNotes } from './measure.js';
+import { cpuMicros, drain, lossPercent, ms, unexpectedNotes, userCpuMicros } from './measure.js';
 import type { Scenario, ScenarioContext } from './scenario.js';
 
 const ROOM = { kind: 'fixed', room: 'fanout' } as const;
@@ -67,6 +67,8 @@ interface Step {
   readonly latency: Histogram;
   readonly deliveredPerSecond: number;
   readonly cpuPerDelivery: number;
+  /** The user-space part of {@link cpuPerDelivery}; the rest is kernel time. */
+  readonly userCpuPerDelivery: number;
   readonly held: boolean;
   /** What the generators did not expect during the step (closes, stray frames). */
   readonly unexpected: readonly string[];
@@ -105,6 +107,7 @@ async function step(
     latency,
     deliveredPerSecond: counters.received / seconds,
     cpuPerDelivery: counters.received === 0 ? NaN : cpuMicros(before, after) / counters.received,
+    userCpuPerDelivery: counters.received === 0 ? NaN : userCpuMicros(before, after) / counters.received,
     held: loss === 0 && ms(latency.percentile(99)) <= params.thresholdMs && published === messages,
     unexpected: unexpectedNotes(counters),
   };
@@ -172,6 +175,8 @@ async function run(context: ScenarioContext): Promise<RunResult> {
   return {
     metrics: {
       cpuPerDelivery: cpu.cpuPerDelivery,
+      userCpuPerDelivery: cpu.userCpuPerDelivery,
+      kernelCpuPerDelivery: cpu.cpuPerDelivery - cpu.userCpuPerDelivery,
       cpuPhaseP50: ms(cpu.latency.percentile(50)),
       cpuPhaseP99: ms(cpu.latency.percentile(99)),
       cpuPhaseLoss: cpu.loss,
@@ -201,6 +206,20 @@ export const fanout: Scenario = {
     'one room of N subscribers; server CPU per delivery at a fixed rate, then the publish rate stepped up',
   metrics: [
     { key: 'cpuPerDelivery', label: 'server CPU per delivery', unit: 'µs', better: 'lower', digits: 2 },
+    {
+      key: 'userCpuPerDelivery',
+      label: 'server CPU per delivery, user space',
+      unit: 'µs',
+      better: 'lower',
+      digits: 2,
+    },
+    {
+      key: 'kernelCpuPerDelivery',
+      label: 'server CPU per delivery, kernel',
+      unit: 'µs',
+      better: 'lower',
+      digits: 2,
+    },
     { key: 'cpuPhaseP50', label: 'latency p50 (CPU phase)', unit: 'ms', better: 'lower', digits: 2 },
     { key: 'cpuPhaseP99', label: 'latency p99 (CPU phase)', unit: 'ms', better: 'lower', digits: 2 },
     { key: 'cpuPhaseLoss', label: 'loss (CPU phase)', unit: '%', better: 'lower', digits: 3 },

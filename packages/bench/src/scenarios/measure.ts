@@ -8,6 +8,15 @@ export function cpuMicros(before: ProcessStats, after: ProcessStats): number {
   return after.cpuUser + after.cpuSystem - (before.cpuUser + before.cpuSystem);
 }
 
+/**
+ * The user-space part of {@link cpuMicros} (µs); the rest is kernel time. On loopback most of a write's
+ * cost is the kernel's TCP work, the same for every target, so the user part shows what the target's own
+ * code (and its runtime) adds.
+ */
+export function userCpuMicros(before: ProcessStats, after: ProcessStats): number {
+  return after.cpuUser - before.cpuUser;
+}
+
 /** CPU use between two snapshots, in percent of one core. */
 export function cpuPercent(before: ProcessStats, after: ProcessStats): number {
   const wallMicros = (after.at - before.at) * 1000;

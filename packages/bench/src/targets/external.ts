@@ -5,6 +5,7 @@
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { connect, createServer } from 'node:net';
+import type { RunningTarget } from './target.js';
 
 /** A free TCP port on 127.0.0.1 (asked of the kernel, then released). */
 export function freePort(): Promise<number> {
@@ -82,4 +83,36 @@ export async function startRedis(): Promise<{ child: ChildProcess; url: string }
     throw error;
   }
   return { child, url: `redis://127.0.0.1:${port}` };
+}
+
+/**
+ * The RunningTarget of a cluster of processes behind `port` with a Redis of its own, once `ready`
+ * resolves; if it rejects, both are killed and the error is rethrown. Figures come from /proc over
+ * both process trees.
+ */
+export async function clusterTarget(
+  cluster: ChildProcess,
+  redis: { readonly child: ChildProcess },
+  port: number,
+  ready: Promise<void>,
+): Promise<RunningTarget> {
+  try {
+    await ready;
+  } catch (error) {
+    cluster.kill('SIGKILL');
+    redis.child.kill('SIGKILL');
+    throw error;
+  }
+  return {
+    port,
+    pids: [cluster.pid ?? 0, redis.child.pid ?? 0].filter((pid) => pid > 0),
+    connections: () => NaN,
+    takeHeartbeatCost: () => null,
+    stop: async () => {
+      cluster.kill('SIGTERM');
+      await stopped(cluster, 5000);
+      redis.child.kill('SIGTERM');
+      await stopped(redis.child, 3000);
+    },
+  };
 }

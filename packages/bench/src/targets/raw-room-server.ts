@@ -9,6 +9,7 @@
 import { createServer } from 'node:http';
 import type { Socket } from 'node:net';
 import { WebSocketServer, WebSocket } from 'ws';
+import { listen } from './listen.js';
 import type { RunningTarget, TargetConfig } from './target.js';
 
 /** One connected client. */
@@ -94,9 +95,7 @@ export async function startRawRoomServer(config: TargetConfig, broadcast: Broadc
     cost = { ticks: cost.ticks + 1, totalMs: cost.totalMs + ms, maxMs: Math.max(cost.maxMs, ms) };
   }, config.heartbeatMs);
 
-  await new Promise<void>((resolve) => http.listen(config.port, config.host, resolve));
-  const address = http.address();
-  const port = typeof address === 'object' && address !== null ? address.port : config.port;
+  const port = await listen(http, config);
   return {
     port,
     pids: [],

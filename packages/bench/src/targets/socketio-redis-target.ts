@@ -7,7 +7,7 @@
 import { spawn } from 'node:child_process';
 import { childModule } from '../ipc/child-module.js';
 import type { ClusterSettings } from './socketio-cluster.js';
-import { freePort, startRedis, stopped } from './external.js';
+import { clusterTarget, freePort, startRedis } from './external.js';
 import type { RunningTarget, TargetConfig } from './target.js';
 
 const PROGRAM = childModule('./socketio-cluster', import.meta.url);
@@ -27,41 +27,20 @@ export async function start(config: TargetConfig): Promise<RunningTarget> {
     env: { ...process.env, SOCKETIO_CLUSTER: JSON.stringify(settings) },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
-  try {
-    await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(
-        () => reject(new Error('the socket.io cluster did not start in 30 s')),
-        30_000,
-      );
-      let out = '';
-      cluster.stdout.on('data', (chunk: Buffer) => {
-        out += chunk.toString();
-        if (out.includes('ready\n')) {
-          clearTimeout(timer);
-          resolve();
-        }
-      });
-      cluster.once('exit', (code, signal) => {
+  const ready = new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error('the socket.io cluster did not start in 30 s')), 30_000);
+    let out = '';
+    cluster.stdout.on('data', (chunk: Buffer) => {
+      out += chunk.toString();
+      if (out.includes('ready\n')) {
         clearTimeout(timer);
-        reject(new Error(`the socket.io cluster exited (${signal ?? code})`));
-      });
+        resolve();
+      }
     });
-  } catch (error) {
-    cluster.kill('SIGKILL');
-    redis.child.kill('SIGKILL');
-    throw error;
-  }
-  cluster.stdout.resume();
-  return {
-    port,
-    pids: [cluster.pid ?? 0, redis.child.pid ?? 0].filter((pid) => pid > 0),
-    connections: () => NaN,
-    takeHeartbeatCost: () => null,
-    stop: async () => {
-      cluster.kill('SIGTERM');
-      await stopped(cluster, 5000);
-      redis.child.kill('SIGTERM');
-      await stopped(redis.child, 3000);
-    },
-  };
+    cluster.once('exit', (code, signal) => {
+      clearTimeout(timer);
+      reject(new Error(`the socket.io cluster exited (${signal ?? code})`));
+    });
+  });
+  return clusterTarget(cluster, redis, port, ready);
 }

@@ -1,15 +1,14 @@
 /** Socket.IO 4 in one process (see socketio-server.ts for the server's setup). */
 import { createServer } from 'node:http';
 import { socketIoServer } from './socketio-server.js';
+import { listen } from './listen.js';
 import type { RunningTarget, TargetConfig } from './target.js';
 
 /** Start the Socket.IO target. */
 export async function start(config: TargetConfig): Promise<RunningTarget> {
   const http = createServer();
   const io = socketIoServer(http, config.heartbeatMs);
-  await new Promise<void>((resolve) => http.listen(config.port, config.host, resolve));
-  const address = http.address();
-  const port = typeof address === 'object' && address !== null ? address.port : config.port;
+  const port = await listen(http, config);
   return {
     port,
     pids: [],

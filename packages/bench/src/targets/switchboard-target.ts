@@ -1,12 +1,10 @@
 /**
  * Switchboard as a library (`createServer` from @switchboard/server's build), one process, every
  * feature on: JWT authentication (HS256, token in the query), heartbeats, history, Prometheus metrics.
- * Admission limits meant for the internet are off, because every generator socket comes from a
- * handful of loopback addresses: per-address and node connection rates, connections per address and
- * per user, and the per-connection message and byte rates (a fan-out publisher sends far more than a
- * browser would).
+ * Admission limits meant for the internet are off (admission-off.ts).
  */
 import { PrometheusMetrics, createServer } from '@switchboard/server';
+import { ADMISSION_OFF } from './admission-off.js';
 import type { HeartbeatCost, RunningTarget, TargetConfig } from './target.js';
 
 /** Prometheus metrics that also keep the heartbeat tick durations for the report. */
@@ -32,12 +30,7 @@ export async function start(config: TargetConfig): Promise<RunningTarget> {
     batchDelayMs: config.batchDelayMs,
     auth: { secret: config.jwtSecret, algorithms: ['HS256'] },
     metrics,
-    connectionRate: 0,
-    connectionRatePerIp: 0,
-    maxConnectionsPerIp: 0,
-    maxConnectionsPerUser: 0,
-    messagesPerSecond: 0,
-    bytesPerSecond: 0,
+    ...ADMISSION_OFF,
     shutdownTimeoutMs: 1000,
   });
   await server.start();

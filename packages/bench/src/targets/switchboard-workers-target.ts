@@ -8,7 +8,8 @@
 import { spawn } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { freePort, startRedis, stopped, until } from './external.js';
+import { admissionOffFlags } from './admission-off.js';
+import { clusterTarget, freePort, startRedis, until } from './external.js';
 import type { RunningTarget, TargetConfig } from './target.js';
 
 const CLI = join(dirname(fileURLToPath(import.meta.resolve('@switchboard/server'))), 'cli', 'main.js');
@@ -27,39 +28,16 @@ export async function start(config: TargetConfig): Promise<RunningTarget> {
     ['--heartbeat-timeout-ms', hb * 3],
     ['--history-size', config.historySize],
     ['--batch-delay-ms', config.batchDelayMs],
-    ['--connection-rate', 0],
-    ['--connection-rate-per-ip', 0],
-    ['--max-connections-per-ip', 0],
-    ['--max-connections-per-user', 0],
-    ['--messages-per-second', 0],
-    ['--bytes-per-second', 0],
+    ...admissionOffFlags(),
     ['--log-level', 'error'],
   ];
   const cluster = spawn(process.execPath, [CLI, ...flags.flatMap(([flag, value]) => [flag, String(value)])], {
     env: { ...process.env, SWITCHBOARD_JWT_SECRET: config.jwtSecret },
     stdio: ['ignore', 'ignore', 'inherit'],
   });
-  const clusterPid = cluster.pid ?? 0;
-  try {
-    await until('the switchboard cluster', 30_000, async () => {
-      const response = await fetch(`http://${config.host}:${port}/ready`);
-      return response.ok;
-    });
-  } catch (error) {
-    cluster.kill('SIGKILL');
-    redis.child.kill('SIGKILL');
-    throw error;
-  }
-  return {
-    port,
-    pids: [clusterPid, redis.child.pid ?? 0].filter((pid) => pid > 0),
-    connections: () => NaN,
-    takeHeartbeatCost: () => null,
-    stop: async () => {
-      cluster.kill('SIGTERM');
-      await stopped(cluster, 5000);
-      redis.child.kill('SIGTERM');
-      await stopped(redis.child, 3000);
-    },
-  };
+  const ready = until('the switchboard cluster', 30_000, async () => {
+    const response = await fetch(`http://${config.host}:${port}/ready`);
+    return response.ok;
+  });
+  return clusterTarget(cluster, redis, port, ready);
 }
