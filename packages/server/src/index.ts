@@ -8,7 +8,7 @@ export type {
   ChannelInfo,
   HistoryResult,
 } from './server.js';
-export { DEFAULT_LIMITS, LIMIT_BOUNDS, resolveLimits } from './server-options.js';
+export { ADMISSION_LIMITS_OFF, DEFAULT_LIMITS, LIMIT_BOUNDS, resolveLimits } from './server-options.js';
 export type {
   ServerOptions,
   ServerHooks,

@@ -291,6 +291,21 @@ export const DEFAULT_LIMITS: ResolvedLimits = {
   keepAliveTimeoutMs: 5000,
 };
 
+/**
+ * Every per-address, per-user and per-connection admission and rate limit off (0 = unlimited). For a
+ * server whose clients all come through a gateway that does its own admission, and for load tests, where
+ * every generated connection shares a handful of loopback addresses and a publisher sends far more than a
+ * browser would. Spread it into the options: `createServer({ ...ADMISSION_LIMITS_OFF, ... })`.
+ */
+export const ADMISSION_LIMITS_OFF = {
+  connectionRate: 0,
+  connectionRatePerIp: 0,
+  maxConnectionsPerIp: 0,
+  maxConnectionsPerUser: 0,
+  messagesPerSecond: 0,
+  bytesPerSecond: 0,
+} as const satisfies Partial<ResolvedLimits>;
+
 /** Inclusive bounds of each numeric option; `integer` unless stated. */
 export const LIMIT_BOUNDS: Readonly<
   Record<keyof ResolvedLimits, { min: number; max: number; integer: boolean }>

@@ -12,6 +12,7 @@ import type { ClientEvents, ClientOptions, Subscription } from '@switchboard/cli
 import { createRedisEngine } from '../src/engine/redis-engine.js';
 import type { RedisEngine, RedisEngineOptions } from '../src/engine/redis-engine.js';
 import { RedisKeys } from '../src/engine/redis-keys.js';
+import { ADMISSION_LIMITS_OFF } from '../src/index.js';
 import type { Logger, ServerOptions } from '../src/index.js';
 import { queryUserAuthenticator, startServer } from './helpers.js';
 import type { TestClient, TestServer } from './helpers.js';
@@ -21,12 +22,7 @@ import type { TestClient, TestServer } from './helpers.js';
  * 127.0.0.1 and publish in bursts. A short shutdown keeps `stop()` quick.
  */
 export const NO_LIMITS = {
-  connectionRate: 0,
-  connectionRatePerIp: 0,
-  maxConnectionsPerIp: 0,
-  maxConnectionsPerUser: 0,
-  messagesPerSecond: 0,
-  bytesPerSecond: 0,
+  ...ADMISSION_LIMITS_OFF,
   shutdownTimeoutMs: 200,
 } as const satisfies ServerOptions;
 
