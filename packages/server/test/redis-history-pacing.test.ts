@@ -5,7 +5,8 @@
  * reads of one channel share a read until it is sent and never after; with Redis SIGKILLed, reads waiting
  * their turn fail at once with BackendUnavailableError, far below a (long) command timeout; with Redis
  * stalled (SIGSTOP), nothing outlives the command timeout plus the wait bound; with one cluster master
- * SIGKILLed, only the reads of its shard fail, the reads waiting for the other shards still answer.
+ * SIGKILLed, only the reads of its shard fail, the reads waiting for the other shards still answer, and
+ * the dead shard's later reads fail without being sent until its retry is due.
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -399,7 +400,7 @@ describe('history reads paced: 3-master cluster, one master SIGKILLed', () => {
   });
 
   it(
-    "a dead master's read fails alone: the reads waiting behind it for healthy shards answer",
+    "a dead master's read fails alone: the reads behind it for healthy shards answer, its next reads fail unsent until the retry",
     TEST,
     async () => {
       if (cluster === undefined) throw new Error('the cluster was not started');
@@ -409,7 +410,12 @@ describe('history reads paced: 3-master cluster, one master SIGKILLed', () => {
       // A command timeout and wait bound well past the case: the dead master's read can fail only by its
       // connection (ioredis gives up after its redirection retries, ~1 s), the reads behind it not at all.
       const context = await observedContext(cluster.url, wire, 5000);
-      const history = new RedisHistoryStore(context, { readConcurrency: 1, readQueueTimeoutMs: 10_000 });
+      // The store's clock runs ahead when the case says so: the retry of an unreachable master is due.
+      let ahead = 0;
+      const history = new RedisHistoryStore(
+        { ...context, clock: { ...systemClock, now: () => systemClock.now() + ahead } },
+        { readConcurrency: 1, readQueueTimeoutMs: 10_000, unreachableMasterRetryMs: 60_000 },
+      );
       try {
         const owner = await slotOwners(context.client);
         const on = (port: number, count: number): string[] => {
@@ -420,7 +426,7 @@ describe('history reads paced: 3-master cluster, one master SIGKILLed', () => {
           }
           return channels;
         };
-        const [lost = ''] = on(dead.port, 1);
+        const [lost = '', lostToo = ''] = on(dead.port, 2);
         const healthy = alive.flatMap((node) => on(node.port, 3));
         // Every master connected and its script cached; the epochs the reads after the kill must see.
         const known = await Promise.all(healthy.map((channel) => history.position(channel)));
@@ -438,6 +444,37 @@ describe('history reads paced: 3-master cluster, one master SIGKILLed', () => {
         assert.equal(fulfilled, healthy.length);
         assert.deepEqual(await Promise.all(queued), known, 'each read its own shard');
         assert.equal(context.client.status, 'ready', 'the cluster client as a whole stayed ready');
+        assert.deepEqual(history.readLoad(), { running: 0, waiting: 0 });
+
+        // From now on, until its retry is due, the dead master's reads fail without being sent (they
+        // would hold the only slot for a second each), and the reads of healthy shards go on.
+        const sentToDead = (): number =>
+          wire.count(readScript, context.keys.meta(lost)) +
+          wire.count(readScript, context.keys.meta(lostToo));
+        const before = sentToDead();
+        const mixed = [lost, ...healthy, lostToo].map((channel) => history.read(channel, { limit: 1 }));
+        const outcomes = await Promise.allSettled(mixed);
+        assert.deepEqual(
+          outcomes.map((o) => o.status),
+          ['rejected', ...healthy.map(() => 'fulfilled'), 'rejected'],
+        );
+        for (const o of outcomes) {
+          if (o.status === 'rejected')
+            assert.ok(o.reason instanceof BackendUnavailableError, String(o.reason));
+        }
+        assert.equal(sentToDead(), before, 'no read was sent to the unreachable master');
+
+        // The retry is due: one read tries the master again (and fails); the one beside it is not sent.
+        ahead = 61_000;
+        const retried = await Promise.allSettled([
+          history.read(lost, { limit: 1 }),
+          history.read(lostToo, { limit: 1 }),
+        ]);
+        assert.deepEqual(
+          retried.map((o) => o.status),
+          ['rejected', 'rejected'],
+        );
+        assert.equal(sentToDead(), before + 1, 'exactly one read tried the master again');
         assert.deepEqual(history.readLoad(), { running: 0, waiting: 0 });
       } finally {
         context.client.disconnect();

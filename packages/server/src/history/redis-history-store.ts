@@ -1,7 +1,9 @@
 import type { StreamPosition } from '@switchboard/protocol';
+import type { Cluster } from 'ioredis';
 import type { HistoryPage, HistoryStore, Recovery, StoredMessage } from './history-store.js';
 import type { RedisContext } from '../engine/redis-engine.js';
 import { connectionFailed, toBackendError } from '../engine/redis-connection.js';
+import { hashSlot } from '../engine/redis-keys.js';
 import { candidateEpoch, readScript } from '../engine/redis-scripts.js';
 import { BackendUnavailableError } from '../errors.js';
 import { ConcurrencyLimit } from '../util/concurrency-limit.js';
@@ -27,7 +29,15 @@ export interface RedisHistoryStoreOptions {
   readonly readQueueSize?: number;
   /** A read that has waited this long for its turn is refused (`unavailable`) (ms). Default 5000. */
   readonly readQueueTimeoutMs?: number;
+  /**
+   * Redis Cluster: once a read to a master failed on its connection, reads for that master's slots fail at
+   * once (`unavailable`) for this long, then one read is let through to try it again (ms). Default 1000.
+   */
+  readonly unreachableMasterRetryMs?: number;
 }
+
+/** Default of {@link RedisHistoryStoreOptions.unreachableMasterRetryMs}. */
+export const DEFAULT_UNREACHABLE_MASTER_RETRY_MS = 1000;
 
 /** What the read script answers. */
 interface StreamSnapshot {
@@ -50,7 +60,10 @@ interface StreamSnapshot {
  * (`readQueueSize`, `readQueueTimeoutMs`), and when the command connection is lost everything waiting is
  * refused at once, so a Redis that is really down still fails reads fast (docs/scaling.md). On Redis
  * Cluster that takes the whole cluster client being down: one master's lost connection fails only the
- * reads sent to it.
+ * reads sent to it. ioredis retries such a read for about a second before it fails, so while that master
+ * stays unreachable the reads for its slots fail at once without being sent (one is let through every
+ * `unreachableMasterRetryMs` to try it again): they would otherwise hold the pacing's slots a second each
+ * and starve the reads of the healthy shards.
  */
 export class RedisHistoryStore implements HistoryStore {
   private readonly streamTtlMs: number;
@@ -71,6 +84,12 @@ export class RedisHistoryStore implements HistoryStore {
    * miss what was published in between. So an entry leaves this map the moment its read is sent.
    */
   private readonly pendingPositions = new Map<string, Promise<StreamPosition>>();
+  /**
+   * Redis Cluster: masters (`host:port`, as the client's slot map names them) whose last read failed on its
+   * connection, and from when a read may try each again (clock ms). A read that succeeds clears its master.
+   */
+  private readonly unreachable = new Map<string, number>();
+  private readonly unreachableRetryMs: number;
   /** Reads the pacing refused, by reason, for {@link readRefusals}. */
   private readonly refusals: Record<ConcurrencyRefusal['reason'], number> = {
     'queue-full': 0,
@@ -83,6 +102,7 @@ export class RedisHistoryStore implements HistoryStore {
   ) {
     this.streamTtlMs = options.streamTtlMs ?? 86_400_000;
     this.sharded = context.address.topology === 'cluster';
+    this.unreachableRetryMs = options.unreachableMasterRetryMs ?? DEFAULT_UNREACHABLE_MASTER_RETRY_MS;
     const concurrency = options.readConcurrency ?? DEFAULT_HISTORY_READ_CONCURRENCY;
     const maxWaiting = options.readQueueSize ?? DEFAULT_HISTORY_READ_QUEUE_SIZE;
     const maxWaitMs = options.readQueueTimeoutMs ?? DEFAULT_HISTORY_READ_QUEUE_TIMEOUT_MS;
@@ -175,6 +195,27 @@ export class RedisHistoryStore implements HistoryStore {
     return Promise.resolve();
   }
 
+  /** Redis Cluster: the master serving the channel's keys, as the client's slot map has it (if known). */
+  private masterOf(channel: string): string | undefined {
+    const slots = (this.context.client as Cluster).slots;
+    return slots[hashSlot(this.context.keys.meta(channel))]?.[0];
+  }
+
+  /**
+   * Throw `unavailable` when `master` was found unreachable and it is not yet time to try it again; when it
+   * is, this read tries it, and the reads after it keep failing at once until it has answered.
+   */
+  private admitTo(master: string, now: number): void {
+    const retryAt = this.unreachable.get(master);
+    if (retryAt === undefined) return;
+    if (now < retryAt) {
+      throw new BackendUnavailableError(
+        `redis unavailable: history read not sent (the master serving this channel, ${master}, is unreachable)`,
+      );
+    }
+    this.unreachable.set(master, now + this.unreachableRetryMs);
+  }
+
   /** Position and up to `limit` messages after `since`; none unless the epoch is `epoch` (when given). */
   private async snapshot(
     channel: string,
@@ -183,6 +224,9 @@ export class RedisHistoryStore implements HistoryStore {
     epoch?: string,
   ): Promise<StreamSnapshot> {
     const { client, keys, clock } = this.context;
+    const master = this.sharded ? this.masterOf(channel) : undefined;
+    const sentAt = clock.now();
+    if (master !== undefined) this.admitTo(master, sentAt);
     let reply: unknown;
     try {
       reply = await readScript.run(
@@ -212,12 +256,22 @@ export class RedisHistoryStore implements HistoryStore {
       const linkLost = this.sharded
         ? client.status !== 'ready'
         : connectionFailed(error) || client.status !== 'ready';
+      // One master unreachable while the cluster client is up: its next reads fail unsent (admitTo). With
+      // the whole client down every read is refused anyway, and no mark may outlive that outage.
+      if (master !== undefined && failure instanceof BackendUnavailableError && connectionFailed(error)) {
+        if (client.status === 'ready') this.unreachable.set(master, clock.now() + this.unreachableRetryMs);
+        else this.unreachable.clear();
+      }
       if (failure instanceof BackendUnavailableError && linkLost) {
         const why = `redis unavailable: history read not sent (the command connection failed: ${message(error)})`;
         this.reads.rejectWaiting(() => new BackendUnavailableError(why, { cause: failure }));
       }
       throw failure;
     }
+    // Reachable again; unless a read sent later has found it unreachable since (the mark is newer).
+    const retryAt = master === undefined ? undefined : this.unreachable.get(master);
+    if (master !== undefined && retryAt !== undefined && retryAt - this.unreachableRetryMs <= sentAt)
+      this.unreachable.delete(master);
     const [streamEpoch, offset, entries] = reply as [string, number, string[]];
     const messages: StoredMessage[] = [];
     for (let i = 0; i + 2 < entries.length; i += 3) {
