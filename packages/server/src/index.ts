@@ -8,15 +8,17 @@ export type {
   ChannelInfo,
   HistoryResult,
 } from './server.js';
-export { ADMISSION_LIMITS_OFF, DEFAULT_LIMITS, LIMIT_BOUNDS, resolveLimits } from './server-options.js';
-export type {
-  ServerOptions,
-  ServerHooks,
-  ChannelRule,
-  DisconnectInfo,
-  ResolvedLimits,
-  Engine,
-} from './server-options.js';
+export {
+  ADMISSION_LIMITS_OFF,
+  DEFAULT_LIMITS,
+  LIMIT_BOUNDS,
+  resolveLimits,
+} from './limits/resolved-limits.js';
+export type { ResolvedLimits } from './limits/resolved-limits.js';
+export type { ServerOptions } from './server-options.js';
+export type { ServerHooks, DisconnectInfo } from './hub/hooks.js';
+export type { ChannelRule } from './hub/channel.js';
+export type { Engine } from './engine/engine.js';
 export type { ConnectionInfo } from './hub/connection.js';
 export type { WireFormat } from './hub/outbound.js';
 export type { HubStats, ChannelStats } from './hub/hub.js';

@@ -1,82 +1,20 @@
 import type { Server as HttpServer } from 'node:http';
-import type { Broker } from './broker/broker.js';
-import type { HistoryStore } from './history/history-store.js';
-import type { PresenceStore } from './presence/presence-store.js';
 import type { Metrics } from './metrics/metrics.js';
 import type { Logger } from './util/logger.js';
 import type { Clock } from './util/clock.js';
-import type { ConnectionInfo } from './hub/connection.js';
 import type { Authenticator } from './auth/authenticator.js';
 import { resolveAuthOptions } from './auth/auth-options.js';
 import type { AuthOptions } from './auth/auth-options.js';
 import type { TlsOptions } from './http/tls.js';
 import { permissionProblem } from './auth/authorizer.js';
-import type { AuthorizeHook, ChannelPermissions, Permission } from './auth/authorizer.js';
+import type { AuthorizeHook, Permission } from './auth/authorizer.js';
 import { originPatternProblem } from './http/origin.js';
 import { trustedProxyProblem } from './http/client-ip.js';
 import { InvalidOptionError } from './errors.js';
-import type { TicketStore } from './auth/ticket-store.js';
-import type { EngineHealth, NodeRegistry } from './engine/node-registry.js';
-import type { SessionStore } from './sessions/session-store.js';
-import type { HistoryReadStats } from './history/history-read-pacing.js';
-
-/** Settings for the channels whose names match `pattern` (`*` matches any run of characters). */
-export interface ChannelRule {
-  readonly pattern: string;
-  /** Member limit per channel; 0 means unlimited. Default: the server's `maxChannelMembers`. */
-  readonly maxMembers?: number;
-  /** History kept for recovery. Default: the server's `historySize` and `historyTtlMs`. */
-  readonly history?: { readonly size?: number; readonly ttlMs?: number };
-  /** Track presence and push user-level `join`/`leave` (with the presence grace period). Default false. */
-  readonly presence?: boolean;
-  /** Who may subscribe, publish, read history and presence here. Default: the server's `defaultPermission`. */
-  readonly permissions?: ChannelPermissions;
-  /** Batch delay of these channels (ms), 0 to 1000; see the server's `batchDelayMs`. Default: that option. */
-  readonly batchDelayMs?: number;
-}
-
-/** What a deployment shares between nodes: the memory engine (one process) or Redis. */
-export interface Engine {
-  readonly broker: Broker;
-  readonly history: HistoryStore;
-  readonly presence: PresenceStore;
-  /** This node's id, when the engine chose it (it names the node's routes in a shared backend). */
-  readonly nodeId?: string;
-  /** One-time tickets shared by every node. Default: the `auth` options' store, else one in memory. */
-  readonly tickets?: TicketStore;
-  /** Sessions shared by every node, so a client resumes on any node. Absent: sessions wait on their node. */
-  readonly sessions?: SessionStore;
-  /** Cluster-wide counts for /stats. Absent: this node is the whole deployment. */
-  readonly nodes?: NodeRegistry;
-  /** Whether the backend can serve now; `/ready` answers 503 while it cannot. Absent: always ready. */
-  health?(): EngineHealth;
-  /**
-   * History reads in flight, waiting for their turn and refused, for /stats and metrics, when the engine
-   * paces them (Redis). Absent: reads are not paced, every count is 0 and `limits` is null.
-   */
-  historyReads?(): HistoryReadStats;
-  /** Release what the parts share (connections), after the hub has closed each part. */
-  close?(): Promise<void>;
-}
-
-/** Why a connection closed, as given to the disconnect hook. */
-export interface DisconnectInfo {
-  readonly code: number;
-  readonly reason: string;
-}
-
-/** Application hooks. Each runs outside the hot path; a hook that throws is logged and never breaks a connection. */
-export interface ServerHooks {
-  /** A connection was accepted and registered. */
-  onConnect?: (connection: ConnectionInfo) => void | Promise<void>;
-  /** A connection closed and was removed everywhere. */
-  onDisconnect?: (connection: ConnectionInfo, info: DisconnectInfo) => void | Promise<void>;
-  /**
-   * A `send` command arrived. The resolved value is the reply's `result` (`null` when undefined);
-   * throw {@link ApplicationError} to answer with an `application_error` carrying your message.
-   */
-  onMessage?: (connection: ConnectionInfo, data: unknown) => unknown;
-}
+import type { Engine } from './engine/engine.js';
+import type { ChannelRule } from './hub/channel.js';
+import type { ServerHooks } from './hub/hooks.js';
+import { LIMIT_BOUNDS } from './limits/resolved-limits.js';
 
 /** Options of {@link createServer}. Every numeric option is validated at start-up. */
 export interface ServerOptions extends ServerHooks {
@@ -215,174 +153,6 @@ export interface ServerOptions extends ServerHooks {
   readonly logger?: Logger;
   /** Default: the system clock. */
   readonly clock?: Clock;
-}
-
-/** The numeric limits after defaults and validation. */
-export interface ResolvedLimits {
-  readonly heartbeatIntervalMs: number;
-  readonly heartbeatTimeoutMs: number;
-  readonly maxMessageBytes: number;
-  readonly maxBufferedBytes: number;
-  readonly slowConsumerTimeoutMs: number;
-  readonly maxChannelLength: number;
-  readonly maxSubscriptionsPerConnection: number;
-  readonly maxChannelMembers: number;
-  readonly batchDelayMs: number;
-  readonly errorBurst: number;
-  readonly errorRefillPerSecond: number;
-  readonly shutdownTimeoutMs: number;
-  readonly historySize: number;
-  readonly historyTtlMs: number;
-  readonly sessionGraceMs: number;
-  readonly presenceGraceMs: number;
-  readonly authTimeoutMs: number;
-  readonly tokenExpiryGraceMs: number;
-  readonly messagesPerSecond: number;
-  readonly messageBurst: number;
-  readonly bytesPerSecond: number;
-  readonly byteBurst: number;
-  readonly rateLimitedBurst: number;
-  readonly rateLimitedRefillPerSecond: number;
-  readonly maxConnections: number;
-  readonly connectionRate: number;
-  readonly maxConnectionsPerIp: number;
-  readonly connectionRatePerIp: number;
-  readonly connectionBurstPerIp: number;
-  readonly maxConnectionsPerUser: number;
-  readonly headersTimeoutMs: number;
-  readonly requestTimeoutMs: number;
-  readonly keepAliveTimeoutMs: number;
-}
-
-/** Defaults of every numeric option. */
-export const DEFAULT_LIMITS: ResolvedLimits = {
-  heartbeatIntervalMs: 15_000,
-  heartbeatTimeoutMs: 45_000,
-  maxMessageBytes: 65_536,
-  maxBufferedBytes: 1_048_576,
-  slowConsumerTimeoutMs: 10_000,
-  maxChannelLength: 128,
-  maxSubscriptionsPerConnection: 1000,
-  maxChannelMembers: 0,
-  batchDelayMs: 0,
-  errorBurst: 20,
-  errorRefillPerSecond: 1,
-  shutdownTimeoutMs: 10_000,
-  historySize: 100,
-  historyTtlMs: 300_000,
-  sessionGraceMs: 60_000,
-  presenceGraceMs: 10_000,
-  authTimeoutMs: 5000,
-  tokenExpiryGraceMs: 5000,
-  messagesPerSecond: 50,
-  messageBurst: 200,
-  bytesPerSecond: 65_536,
-  byteBurst: 262_144,
-  rateLimitedBurst: 50,
-  rateLimitedRefillPerSecond: 1,
-  maxConnections: 0,
-  connectionRate: 1000,
-  maxConnectionsPerIp: 1000,
-  connectionRatePerIp: 20,
-  connectionBurstPerIp: 100,
-  maxConnectionsPerUser: 100,
-  headersTimeoutMs: 10_000,
-  requestTimeoutMs: 30_000,
-  keepAliveTimeoutMs: 5000,
-};
-
-/**
- * Every per-address, per-user and per-connection admission and rate limit off (0 = unlimited). For a
- * server whose clients all come through a gateway that does its own admission, and for load tests, where
- * every generated connection shares a handful of loopback addresses and a publisher sends far more than a
- * browser would. Spread it into the options: `createServer({ ...ADMISSION_LIMITS_OFF, ... })`.
- */
-export const ADMISSION_LIMITS_OFF = {
-  connectionRate: 0,
-  connectionRatePerIp: 0,
-  maxConnectionsPerIp: 0,
-  maxConnectionsPerUser: 0,
-  messagesPerSecond: 0,
-  bytesPerSecond: 0,
-} as const satisfies Partial<ResolvedLimits>;
-
-/** Inclusive bounds of each numeric option; `integer` unless stated. */
-export const LIMIT_BOUNDS: Readonly<
-  Record<keyof ResolvedLimits, { min: number; max: number; integer: boolean }>
-> = {
-  heartbeatIntervalMs: { min: 10, max: 3_600_000, integer: true },
-  heartbeatTimeoutMs: { min: 20, max: 7_200_000, integer: true },
-  maxMessageBytes: { min: 64, max: 104_857_600, integer: true },
-  maxBufferedBytes: { min: 1024, max: 1_073_741_824, integer: true },
-  slowConsumerTimeoutMs: { min: 10, max: 3_600_000, integer: true },
-  maxChannelLength: { min: 1, max: 1024, integer: true },
-  maxSubscriptionsPerConnection: { min: 1, max: 1_000_000, integer: true },
-  maxChannelMembers: { min: 0, max: 100_000_000, integer: true },
-  batchDelayMs: { min: 0, max: 1000, integer: true },
-  errorBurst: { min: 1, max: 1_000_000, integer: true },
-  errorRefillPerSecond: { min: 0, max: 1_000_000, integer: false },
-  shutdownTimeoutMs: { min: 0, max: 3_600_000, integer: true },
-  historySize: { min: 0, max: 100_000, integer: true },
-  historyTtlMs: { min: 1000, max: 604_800_000, integer: true },
-  sessionGraceMs: { min: 0, max: 86_400_000, integer: true },
-  presenceGraceMs: { min: 0, max: 3_600_000, integer: true },
-  authTimeoutMs: { min: 10, max: 600_000, integer: true },
-  tokenExpiryGraceMs: { min: 0, max: 3_600_000, integer: true },
-  messagesPerSecond: { min: 0, max: 1_000_000, integer: false },
-  messageBurst: { min: 1, max: 1_000_000, integer: true },
-  bytesPerSecond: { min: 0, max: 1_073_741_824, integer: true },
-  byteBurst: { min: 64, max: 1_073_741_824, integer: true },
-  rateLimitedBurst: { min: 1, max: 1_000_000, integer: true },
-  rateLimitedRefillPerSecond: { min: 0, max: 1_000_000, integer: false },
-  maxConnections: { min: 0, max: 100_000_000, integer: true },
-  connectionRate: { min: 0, max: 1_000_000, integer: true },
-  maxConnectionsPerIp: { min: 0, max: 100_000_000, integer: true },
-  connectionRatePerIp: { min: 0, max: 1_000_000, integer: false },
-  connectionBurstPerIp: { min: 1, max: 1_000_000, integer: true },
-  maxConnectionsPerUser: { min: 0, max: 100_000_000, integer: true },
-  headersTimeoutMs: { min: 100, max: 3_600_000, integer: true },
-  requestTimeoutMs: { min: 100, max: 3_600_000, integer: true },
-  keepAliveTimeoutMs: { min: 100, max: 3_600_000, integer: true },
-};
-
-/** Apply defaults and validate; throws {@link InvalidOptionError} naming the option, value and bounds. */
-export function resolveLimits(options: ServerOptions): ResolvedLimits {
-  const out: Record<string, number> = {};
-  for (const key of Object.keys(DEFAULT_LIMITS) as (keyof ResolvedLimits)[]) {
-    const value = options[key] ?? DEFAULT_LIMITS[key];
-    const { min, max, integer } = LIMIT_BOUNDS[key];
-    const kind = integer ? 'an integer' : 'a number';
-    if (typeof value !== 'number' || !Number.isFinite(value) || (integer && !Number.isInteger(value))) {
-      throw new InvalidOptionError(key, value, `${kind} from ${min} to ${max}`);
-    }
-    if (value < min || value > max) throw new InvalidOptionError(key, value, `${kind} from ${min} to ${max}`);
-    out[key] = value;
-  }
-  const limits = out as unknown as ResolvedLimits;
-  if (limits.heartbeatTimeoutMs < 2 * limits.heartbeatIntervalMs) {
-    throw new InvalidOptionError(
-      'heartbeatTimeoutMs',
-      limits.heartbeatTimeoutMs,
-      `at least twice heartbeatIntervalMs (${2 * limits.heartbeatIntervalMs})`,
-    );
-  }
-  // A frame larger than the byte bucket could never pass, however long the client waited.
-  if (limits.bytesPerSecond > 0 && limits.byteBurst < limits.maxMessageBytes) {
-    throw new InvalidOptionError(
-      'byteBurst',
-      limits.byteBurst,
-      `at least maxMessageBytes (${limits.maxMessageBytes}) while bytesPerSecond is not 0`,
-    );
-  }
-  // Node refuses to create a server whose head deadline outlasts its request deadline.
-  if (limits.headersTimeoutMs > limits.requestTimeoutMs) {
-    throw new InvalidOptionError(
-      'headersTimeoutMs',
-      limits.headersTimeoutMs,
-      `at most requestTimeoutMs (${limits.requestTimeoutMs})`,
-    );
-  }
-  return limits;
 }
 
 /** Validate the options that are not numeric limits. */

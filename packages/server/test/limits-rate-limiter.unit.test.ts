@@ -2,7 +2,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { RateLimiter, rateLimited } from '../src/limits/rate-limiter.js';
 import type { RateLimitSettings } from '../src/limits/rate-limiter.js';
-import { DEFAULT_LIMITS } from '../src/server-options.js';
+import { DEFAULT_LIMITS } from '../src/limits/resolved-limits.js';
 
 const T0 = 1_700_000_000_000;
 

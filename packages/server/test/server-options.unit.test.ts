@@ -1,7 +1,10 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { DEFAULT_LIMITS, LIMIT_BOUNDS, resolveLimits, validateOtherOptions } from '../src/server-options.js';
-import type { ChannelRule, ResolvedLimits, ServerOptions } from '../src/server-options.js';
+import { validateOtherOptions } from '../src/server-options.js';
+import type { ServerOptions } from '../src/server-options.js';
+import { DEFAULT_LIMITS, LIMIT_BOUNDS, resolveLimits } from '../src/limits/resolved-limits.js';
+import type { ResolvedLimits } from '../src/limits/resolved-limits.js';
+import type { ChannelRule } from '../src/hub/channel.js';
 import { InvalidOptionError } from '../src/errors.js';
 
 type LimitKey = keyof ResolvedLimits;

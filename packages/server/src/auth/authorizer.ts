@@ -1,5 +1,4 @@
 import { matchChannelPattern } from '@switchboard/protocol';
-import type { ChannelRule } from '../server-options.js';
 
 /** What a client may do on a channel. */
 export type ChannelOperation = 'subscribe' | 'publish' | 'history' | 'presence';
@@ -23,6 +22,17 @@ export interface ChannelPermissions {
   readonly publish?: Permission;
   readonly history?: Permission;
   readonly presence?: Permission;
+}
+
+/**
+ * The part of a channel rule the authorizer reads (the server's `ChannelRule` extends it): the first rule
+ * whose pattern matches a channel decides, whether or not it sets permissions.
+ */
+export interface PermissionRule {
+  /** Channel names this rule covers (`*` matches any run of characters). */
+  readonly pattern: string;
+  /** Who may subscribe, publish, read history and presence here. Default: the server's `defaultPermission`. */
+  readonly permissions?: ChannelPermissions;
 }
 
 /** What an authorization decision looks at. */
@@ -52,7 +62,7 @@ export type AuthorizeHook = (request: AuthorizationRequest) => boolean | Promise
 /** Rules by channel pattern, then the application's hook. */
 export class Authorizer {
   constructor(
-    private readonly rules: readonly ChannelRule[],
+    private readonly rules: readonly PermissionRule[],
     private readonly defaultPermission: Permission,
     private readonly hook: AuthorizeHook | undefined,
   ) {}

@@ -5,7 +5,7 @@
  * environment without editing the file.
  */
 import { InvalidOptionError } from '../errors.js';
-import type { ChannelRule } from '../server-options.js';
+import type { ChannelRule } from '../hub/channel.js';
 import type { Permission } from '../auth/authorizer.js';
 
 /** What the file may set. */

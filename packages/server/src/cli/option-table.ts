@@ -5,8 +5,8 @@
  * are never restated here.
  */
 import type { LevelWithSilent } from 'pino';
-import { DEFAULT_LIMITS, LIMIT_BOUNDS } from '../server-options.js';
-import type { ResolvedLimits } from '../server-options.js';
+import { DEFAULT_LIMITS, LIMIT_BOUNDS } from '../limits/resolved-limits.js';
+import type { ResolvedLimits } from '../limits/resolved-limits.js';
 import { AUTH_OPTIONS } from './auth-option-table.js';
 import type { AuthBooleanName, AuthStringName } from './auth-option-table.js';
 import { ORIGIN_FORMS } from '../http/origin.js';

@@ -3,8 +3,10 @@
  * file, goes through an injected function, so every bad-input class is unit-tested without a process.
  */
 import { InvalidOptionError } from '../errors.js';
-import { resolveLimits, validateOtherOptions } from '../server-options.js';
-import type { ResolvedLimits, ServerOptions } from '../server-options.js';
+import { validateOtherOptions } from '../server-options.js';
+import type { ServerOptions } from '../server-options.js';
+import { resolveLimits } from '../limits/resolved-limits.js';
+import type { ResolvedLimits } from '../limits/resolved-limits.js';
 import type { TlsOptions } from '../http/tls.js';
 import { takeAuthOptions } from './auth-config.js';
 import { parseRedisUrl } from '../engine/redis-url.js';

@@ -4,7 +4,8 @@
  */
 import { TlsLoadError } from '../errors.js';
 import { createServer } from '../server.js';
-import type { Engine, ServerOptions } from '../server-options.js';
+import type { ServerOptions } from '../server-options.js';
+import type { Engine } from '../engine/engine.js';
 import type { Logger } from '../util/logger.js';
 import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, exitWithMessage } from './exit.js';
 import type { CliConfig } from './parse-options.js';

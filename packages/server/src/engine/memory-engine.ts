@@ -1,7 +1,7 @@
 import { MemoryBroker } from '../broker/memory-broker.js';
 import { MemoryHistoryStore } from '../history/memory-history-store.js';
 import { MemoryPresenceStore } from '../presence/memory-presence-store.js';
-import type { Engine } from '../server-options.js';
+import type { Engine } from './engine.js';
 import type { Clock } from '../util/clock.js';
 import { systemClock } from '../util/clock.js';
 

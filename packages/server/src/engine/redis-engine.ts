@@ -4,7 +4,7 @@
  * the broker adds its own subscriber connection(s).
  */
 import { randomBytes } from 'node:crypto';
-import type { Engine } from '../server-options.js';
+import type { Engine } from './engine.js';
 import type { Clock } from '../util/clock.js';
 import { systemClock } from '../util/clock.js';
 import type { Logger } from '../util/logger.js';

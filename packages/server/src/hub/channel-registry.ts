@@ -3,11 +3,11 @@ import type { PresenceEntry, ServerFrame, StreamPosition } from '@switchboard/pr
 import type { Broker, Exclusion, Publication } from '../broker/broker.js';
 import type { HistoryPage, HistoryStore, StoredMessage } from '../history/history-store.js';
 import type { PresenceMember, PresenceStore } from '../presence/presence-store.js';
-import type { ChannelRule, ResolvedLimits } from '../server-options.js';
+import type { ResolvedLimits } from '../limits/resolved-limits.js';
 import type { Logger } from '../util/logger.js';
 import type { Clock } from '../util/clock.js';
 import { Channel, resolveChannelSettings } from './channel.js';
-import type { ChannelSettings } from './channel.js';
+import type { ChannelRule, ChannelSettings } from './channel.js';
 import { ChannelBatcher } from './channel-batcher.js';
 import type { BatchHost } from './channel-batcher.js';
 import type { Connection } from './connection.js';

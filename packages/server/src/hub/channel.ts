@@ -2,10 +2,23 @@ import { matchChannelPattern } from '@switchboard/protocol';
 import type { StreamPosition } from '@switchboard/protocol';
 import type { Publication } from '../broker/broker.js';
 import type { HistoryPolicy } from '../history/history-store.js';
-import type { ChannelRule, ResolvedLimits } from '../server-options.js';
+import type { ResolvedLimits } from '../limits/resolved-limits.js';
+import type { PermissionRule } from '../auth/authorizer.js';
 import type { Connection } from './connection.js';
 import type { PreparedFrame } from '../transports/transport.js';
 import type { TimerHandle } from '../util/clock.js';
+
+/** Settings for the channels whose names match `pattern` (`*` matches any run of characters). */
+export interface ChannelRule extends PermissionRule {
+  /** Member limit per channel; 0 means unlimited. Default: the server's `maxChannelMembers`. */
+  readonly maxMembers?: number;
+  /** History kept for recovery. Default: the server's `historySize` and `historyTtlMs`. */
+  readonly history?: { readonly size?: number; readonly ttlMs?: number };
+  /** Track presence and push user-level `join`/`leave` (with the presence grace period). Default false. */
+  readonly presence?: boolean;
+  /** Batch delay of these channels (ms), 0 to 1000; see the server's `batchDelayMs`. Default: that option. */
+  readonly batchDelayMs?: number;
+}
 
 /** A channel's settings after its rule and the server defaults are applied. */
 export interface ChannelSettings {

@@ -22,7 +22,9 @@ import type { SessionSnapshot, SessionStore } from '../sessions/session-store.js
 import type { DropReason, Metrics } from '../metrics/metrics.js';
 import type { Clock } from '../util/clock.js';
 import type { Logger } from '../util/logger.js';
-import type { ChannelRule, ResolvedLimits, ServerHooks } from '../server-options.js';
+import type { ResolvedLimits } from '../limits/resolved-limits.js';
+import type { ChannelRule } from './channel.js';
+import type { ServerHooks } from './hooks.js';
 import type { Authenticator, Principal } from '../auth/authenticator.js';
 import type { Authorizer } from '../auth/authorizer.js';
 import type { ConnectionHandle, PreparedFrame, TransportSocket } from '../transports/transport.js';

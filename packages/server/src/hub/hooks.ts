@@ -1,0 +1,21 @@
+/** The application's hooks on connections, and how the hub runs them (never letting one break a connection). */
+import type { ConnectionInfo } from './connection.js';
+
+/** Why a connection closed, as given to the disconnect hook. */
+export interface DisconnectInfo {
+  readonly code: number;
+  readonly reason: string;
+}
+
+/** Application hooks. Each runs outside the hot path; a hook that throws is logged and never breaks a connection. */
+export interface ServerHooks {
+  /** A connection was accepted and registered. */
+  onConnect?: (connection: ConnectionInfo) => void | Promise<void>;
+  /** A connection closed and was removed everywhere. */
+  onDisconnect?: (connection: ConnectionInfo, info: DisconnectInfo) => void | Promise<void>;
+  /**
+   * A `send` command arrived. The resolved value is the reply's `result` (`null` when undefined);
+   * throw {@link ApplicationError} to answer with an `application_error` carrying your message.
+   */
+  onMessage?: (connection: ConnectionInfo, data: unknown) => unknown;
+}
