@@ -25,6 +25,7 @@ export type { HubStats, ChannelStats } from './hub/hub.js';
 export type {
   Broker,
   BrokerHandler,
+  EngineHealth,
   Envelope,
   Exclusion,
   Publication,
@@ -57,13 +58,7 @@ export { frameText } from './transports/websocket-frame.js';
 export { createMemoryEngine } from './engine/memory-engine.js';
 export { MemorySessionStore } from './sessions/memory-session-store.js';
 export type { SessionSnapshot, SessionStore } from './sessions/session-store.js';
-export type {
-  ClusterCounts,
-  EngineHealth,
-  LocalCounts,
-  NodeMembership,
-  NodeRegistry,
-} from './engine/node-registry.js';
+export type { ClusterCounts, LocalCounts, NodeMembership, NodeRegistry } from './nodes/node-registry.js';
 export type {
   HistoryStore,
   HistoryPolicy,

@@ -52,7 +52,7 @@ import type { ServerOptions } from './server-options.js';
 import { resolveLimits } from './limits/resolved-limits.js';
 import type { ResolvedLimits } from './limits/resolved-limits.js';
 import type { Engine } from './engine/engine.js';
-import type { ClusterCounts } from './engine/node-registry.js';
+import type { ClusterCounts } from './nodes/node-registry.js';
 import { InvalidArgumentError, ServerNotRunningError, TlsLoadError } from './errors.js';
 import { TlsCertificate } from './http/tls.js';
 

@@ -15,12 +15,12 @@ import { BackendUnavailableError, InvalidOptionError, silentLogger, systemClock 
 import { RedisHistoryStore } from '../src/history/redis-history-store.js';
 import type { RedisHistoryStoreOptions } from '../src/history/redis-history-store.js';
 import { RedisBroker } from '../src/broker/redis-broker.js';
-import { RedisKeys, hashSlot } from '../src/engine/redis-keys.js';
-import { createRedisClient, parseRedisUrl } from '../src/engine/redis-connection.js';
-import type { RedisClient } from '../src/engine/redis-connection.js';
+import { RedisKeys, hashSlot } from '../src/redis/redis-keys.js';
+import { createRedisClient, parseRedisUrl } from '../src/redis/redis-connection.js';
+import type { RedisClient } from '../src/redis/redis-connection.js';
 import { createRedisEngine } from '../src/engine/redis-engine.js';
-import type { RedisContext } from '../src/engine/redis-engine.js';
-import { readScript } from '../src/engine/redis-scripts.js';
+import type { RedisContext } from '../src/redis/redis-context.js';
+import { readScript } from '../src/redis/redis-scripts.js';
 import { Recorder, durable } from './broker-contract.js';
 import { redisPerSuite, redisRequirement, startRedisCluster } from './redis-harness.js';
 

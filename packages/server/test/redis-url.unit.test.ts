@@ -1,7 +1,7 @@
 // Redis URL forms (docs/scaling.md): one server, Sentinel and Cluster, with and without TLS and auth.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { parseRedisUrl, redact } from '../src/engine/redis-url.js';
+import { parseRedisUrl, redact } from '../src/redis/redis-url.js';
 import { InvalidOptionError } from '../src/errors.js';
 
 test('one server, with database, credentials and TLS', () => {

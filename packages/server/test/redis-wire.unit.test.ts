@@ -14,7 +14,7 @@ import {
   exclusionTail,
 } from '../src/broker/redis-wire.js';
 import type { WireTarget } from '../src/broker/redis-wire.js';
-import { hashSlot } from '../src/engine/redis-keys.js';
+import { hashSlot } from '../src/redis/redis-keys.js';
 
 const PAYLOAD = '{"text":"two\\nlines","raw":"a\nb c"}';
 

@@ -11,7 +11,7 @@ import { SwitchboardClient } from '@switchboard/client';
 import type { ClientEvents, ClientOptions, Subscription } from '@switchboard/client';
 import { createRedisEngine } from '../src/engine/redis-engine.js';
 import type { RedisEngine, RedisEngineOptions } from '../src/engine/redis-engine.js';
-import { RedisKeys } from '../src/engine/redis-keys.js';
+import { RedisKeys } from '../src/redis/redis-keys.js';
 import { ADMISSION_LIMITS_OFF } from '../src/index.js';
 import type { Logger, ServerOptions } from '../src/index.js';
 import { queryUserAuthenticator, startServer } from './helpers.js';

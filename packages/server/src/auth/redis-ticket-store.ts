@@ -1,7 +1,7 @@
 import type { Principal } from './authenticator.js';
 import type { TicketStore } from './ticket-store.js';
-import type { RedisContext } from '../engine/redis-engine.js';
-import { toBackendError } from '../engine/redis-connection.js';
+import type { RedisContext } from '../redis/redis-context.js';
+import { toBackendError } from '../redis/redis-connection.js';
 
 /**
  * One-time tickets in Redis, so a ticket minted on one node opens a connection on any: `SET key JSON PX

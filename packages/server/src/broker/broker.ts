@@ -126,3 +126,13 @@ export interface Broker {
   /** Stop delivering and release resources. */
   close(): Promise<void>;
 }
+
+// Beside the broker, not in engine/: the broker's connections and probe decide it; engine/ is a layer above.
+/** Whether a shared backend can serve: `/ready` answers 503 with `reason` while it cannot. */
+export interface EngineHealth {
+  readonly ready: boolean;
+  /** Why not, for people (`redis unreachable`, `pub/sub probe timed out`). */
+  readonly reason?: string;
+  /** Extra detail for /ready and /stats (connection states, last probe round trip). */
+  readonly details?: Readonly<Record<string, unknown>>;
+}

@@ -13,11 +13,18 @@
  * every wanted topic is subscribed again and the hub's `onReconnected` checks every channel against its
  * stream. A probe through pub/sub catches a subscription that went silent without a disconnect.
  */
-import type { Broker, BrokerHandler, Envelope, Publication, PublicationInput } from './broker.js';
-import type { RedisContext } from '../engine/redis-engine.js';
-import type { EngineHealth, NodeMembership } from '../engine/node-registry.js';
-import { connectClient, toBackendError } from '../engine/redis-connection.js';
-import { candidateEpoch, publishScript } from '../engine/redis-scripts.js';
+import type {
+  Broker,
+  BrokerHandler,
+  EngineHealth,
+  Envelope,
+  Publication,
+  PublicationInput,
+} from './broker.js';
+import type { RedisContext } from '../redis/redis-context.js';
+import type { NodeMembership } from '../nodes/node-registry.js';
+import { connectClient, toBackendError } from '../redis/redis-connection.js';
+import { candidateEpoch, publishScript } from '../redis/redis-scripts.js';
 import { ServerNotRunningError } from '../errors.js';
 import type { TimerHandle } from '../util/clock.js';
 import { RedisSubscriber } from './redis-subscriber.js';

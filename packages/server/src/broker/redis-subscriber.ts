@@ -10,9 +10,9 @@
  * is back and acknowledged does it report `resumed`, so the broker's owner can check what it missed.
  */
 import type { Redis } from 'ioredis';
-import type { RedisContext } from '../engine/redis-engine.js';
-import { connectClient, createRedisClient, toBackendError } from '../engine/redis-connection.js';
-import { CLUSTER_SLOTS, hashSlot } from '../engine/redis-keys.js';
+import type { RedisContext } from '../redis/redis-context.js';
+import { connectClient, createRedisClient, toBackendError } from '../redis/redis-connection.js';
+import { CLUSTER_SLOTS, hashSlot } from '../redis/redis-keys.js';
 import { BackendUnavailableError, ServerNotRunningError } from '../errors.js';
 
 /** Topics per SUBSCRIBE command at most (a resubscription of 100k channels is many commands, pipelined). */

@@ -11,7 +11,7 @@ import { AUTH_OPTIONS } from './auth-option-table.js';
 import type { AuthBooleanName, AuthStringName } from './auth-option-table.js';
 import { ORIGIN_FORMS } from '../http/origin.js';
 import { TRUSTED_PROXY_FORMS } from '../http/client-ip.js';
-import { REDIS_URL_FORMS } from '../engine/redis-url.js';
+import { REDIS_URL_FORMS } from '../redis/redis-url.js';
 import {
   DEFAULT_HISTORY_READ_CONCURRENCY,
   DEFAULT_HISTORY_READ_QUEUE_SIZE,

@@ -9,7 +9,7 @@ import { resolveLimits } from '../limits/resolved-limits.js';
 import type { ResolvedLimits } from '../limits/resolved-limits.js';
 import type { TlsOptions } from '../http/tls.js';
 import { takeAuthOptions } from './auth-config.js';
-import { parseRedisUrl } from '../engine/redis-url.js';
+import { parseRedisUrl } from '../redis/redis-url.js';
 import type { RedisEngineOptions } from '../engine/redis-engine.js';
 import {
   DEFAULT_HISTORY_READ_CONCURRENCY,

@@ -4,13 +4,13 @@
  * `redis-engine.ts`. The parts must share their storage: the broker appends to the streams the history
  * store reads.
  */
-import type { Broker } from '../broker/broker.js';
+import type { Broker, EngineHealth } from '../broker/broker.js';
 import type { HistoryStore } from '../history/history-store.js';
 import type { HistoryReadStats } from '../history/history-read-pacing.js';
 import type { PresenceStore } from '../presence/presence-store.js';
 import type { SessionStore } from '../sessions/session-store.js';
 import type { TicketStore } from '../auth/ticket-store.js';
-import type { EngineHealth, NodeRegistry } from './node-registry.js';
+import type { NodeRegistry } from '../nodes/node-registry.js';
 
 /** What a deployment shares between nodes: the memory engine (one process) or Redis. */
 export interface Engine {

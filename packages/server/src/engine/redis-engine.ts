@@ -19,17 +19,20 @@ import {
 import type { HistoryReadStats } from '../history/history-read-pacing.js';
 import { RedisPresenceStore } from '../presence/redis-presence-store.js';
 import { RedisTicketStore } from '../auth/redis-ticket-store.js';
-import { RedisNodeRegistry } from './redis-node-registry.js';
 import { RedisSessionStore } from '../sessions/redis-session-store.js';
-import type { EngineHealth } from './node-registry.js';
-import { RedisKeys } from './redis-keys.js';
-import { createRedisClient, parseRedisUrl } from './redis-connection.js';
-import type { RedisAddress, RedisClient } from './redis-connection.js';
+import { RedisNodeRegistry } from '../nodes/redis-node-registry.js';
+import type { EngineHealth } from '../broker/broker.js';
+import type { RedisContext } from '../redis/redis-context.js';
+import { RedisKeys } from '../redis/redis-keys.js';
+import { createRedisClient, parseRedisUrl } from '../redis/redis-connection.js';
 import { InvalidOptionError } from '../errors.js';
+
+// `@switchboard/server/redis` (this file) keeps exporting the context the Redis parts are built from.
+export type { RedisContext } from '../redis/redis-context.js';
 
 /** Options of {@link createRedisEngine}. */
 export interface RedisEngineOptions {
-  /** Where Redis is (see redis-connection.ts for the URL forms: redis://, rediss://, Sentinel, Cluster). */
+  /** Where Redis is (URL forms in redis/redis-connection.ts: redis://, rediss://, Sentinel, Cluster). */
   readonly url: string;
   /** Namespace of every key and pub/sub channel. Default `sb`. */
   readonly prefix?: string;
@@ -67,18 +70,6 @@ export interface RedisEngineOptions {
    * up on its connection.
    */
   readonly historyReadQueueTimeoutMs?: number;
-}
-
-/** What every Redis part is built from. */
-export interface RedisContext {
-  readonly address: RedisAddress;
-  /** The shared command client (not connected until the broker starts). */
-  readonly client: RedisClient;
-  readonly keys: RedisKeys;
-  readonly nodeId: string;
-  readonly clock: Clock;
-  readonly logger: Logger;
-  readonly commandTimeoutMs: number;
 }
 
 /** The Redis engine. */

@@ -1,10 +1,10 @@
 import type { StreamPosition } from '@switchboard/protocol';
 import type { Cluster } from 'ioredis';
 import type { HistoryPage, HistoryStore, Recovery, StoredMessage } from './history-store.js';
-import type { RedisContext } from '../engine/redis-engine.js';
-import { connectionFailed, toBackendError } from '../engine/redis-connection.js';
-import { hashSlot } from '../engine/redis-keys.js';
-import { candidateEpoch, readScript } from '../engine/redis-scripts.js';
+import type { RedisContext } from '../redis/redis-context.js';
+import { connectionFailed, toBackendError } from '../redis/redis-connection.js';
+import { hashSlot } from '../redis/redis-keys.js';
+import { candidateEpoch, readScript } from '../redis/redis-scripts.js';
 import { BackendUnavailableError } from '../errors.js';
 import { ConcurrencyLimit } from '../util/concurrency-limit.js';
 import type { ConcurrencyRefusal } from '../util/concurrency-limit.js';

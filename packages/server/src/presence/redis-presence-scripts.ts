@@ -13,7 +13,7 @@
  * is Redis's (`TIME`), one clock for every node of the deployment; scripts replicate by effects (the
  * default since Redis 5, the only mode since 7), so reading it before writing is allowed.
  */
-import { RedisScript } from '../engine/redis-scripts.js';
+import { RedisScript } from '../redis/redis-scripts.js';
 
 const PRELUDE = `
 local members, counts, nodes = KEYS[1], KEYS[2], KEYS[3]

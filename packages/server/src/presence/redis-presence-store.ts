@@ -1,9 +1,9 @@
 import type { PresenceEntry } from '@switchboard/protocol';
 import type { PresenceMember, PresenceStore } from './presence-store.js';
 import { ADD, LIST, REFRESH, REMOVE, RESTORE, STATS } from './redis-presence-scripts.js';
-import type { RedisContext } from '../engine/redis-engine.js';
-import { toBackendError } from '../engine/redis-connection.js';
-import type { RedisScript } from '../engine/redis-scripts.js';
+import type { RedisContext } from '../redis/redis-context.js';
+import { toBackendError } from '../redis/redis-connection.js';
+import type { RedisScript } from '../redis/redis-scripts.js';
 import type { TimerHandle } from '../util/clock.js';
 import { InvalidOptionError } from '../errors.js';
 

@@ -1,4 +1,4 @@
-import type { RedisContext } from '../engine/redis-engine.js';
+import type { RedisContext } from '../redis/redis-context.js';
 import { BackendUnavailableError } from '../errors.js';
 import type { SessionSnapshot, SessionStore } from './session-store.js';
 

@@ -1,7 +1,7 @@
 import type { ClusterCounts, LocalCounts, NodeMembership, NodeRegistry } from './node-registry.js';
-import type { RedisContext } from './redis-engine.js';
-import { toBackendError } from './redis-connection.js';
-import { RedisScript } from './redis-scripts.js';
+import type { RedisContext } from '../redis/redis-context.js';
+import { toBackendError } from '../redis/redis-connection.js';
+import { RedisScript } from '../redis/redis-scripts.js';
 import type { TimerHandle } from '../util/clock.js';
 import { InvalidOptionError } from '../errors.js';
 

@@ -39,12 +39,3 @@ export interface NodeMembership {
   channelAdded(channel: string): void;
   channelRemoved(channel: string): void;
 }
-
-/** Whether a shared backend can serve: `/ready` answers 503 with `reason` while it cannot. */
-export interface EngineHealth {
-  readonly ready: boolean;
-  /** Why not, for people (`redis unreachable`, `pub/sub probe timed out`). */
-  readonly reason?: string;
-  /** Extra detail for /ready and /stats (connection states, last probe round trip). */
-  readonly details?: Readonly<Record<string, unknown>>;
-}
