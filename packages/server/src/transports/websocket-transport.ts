@@ -88,12 +88,15 @@ class WebSocketTransportSocket implements TransportSocket {
   }
 }
 
-/** A close reason must fit in a control frame: 123 bytes of UTF-8. */
+/** A close reason must fit in a control frame: 123 bytes of UTF-8, cut between characters. */
 function truncateReason(reason: string): string {
   if (Buffer.byteLength(reason) <= 123) return reason;
   let out = reason.slice(0, 123);
   while (Buffer.byteLength(out) > 123) out = out.slice(0, -1);
-  return out;
+  // A cut can leave the first half of a surrogate pair (a 4-byte character), which UTF-8 encodes as
+  // U+FFFD (3 bytes): the peer would read a character the reason never had. Drop it.
+  const last = out.charCodeAt(out.length - 1);
+  return last >= 0xd800 && last <= 0xdbff ? out.slice(0, -1) : out;
 }
 
 /** The WebSocket transport: ws in no-server mode, so it rides on any Node HTTP(S) server. */
