@@ -3,7 +3,7 @@
  * the list in sync. Expected rejections of clients (bad frames, limits, handshakes) never throw: they
  * become error replies, HTTP statuses or close codes.
  */
-import { ErrorCode } from '@switchboard/protocol';
+import { ErrorCode, isErrorCode } from '@switchboard/protocol';
 
 /** Base class: every error thrown by the library carries a stable `code`. */
 export class SwitchboardError extends Error {
@@ -74,6 +74,27 @@ export class TlsLoadError extends SwitchboardError {
   constructor(message: string, options?: { cause?: unknown }) {
     super('tls_load_failed', message, options);
   }
+}
+
+/** What a client is told about a failed operation: a stable error code and a message for people. */
+export interface ErrorReply {
+  readonly code: ErrorCode;
+  readonly message: string;
+}
+
+/**
+ * The one mapping from a thrown error to what a client is told, for every entry point (WebSocket commands,
+ * the HTTP API, and the transports to come). Null for an unexpected error: the caller logs it and answers
+ * `internal`, never the internals.
+ */
+export function errorReplyOf(error: unknown): ErrorReply | null {
+  if (error instanceof ServerNotRunningError)
+    return { code: ErrorCode.ShuttingDown, message: 'server is shutting down' };
+  if (error instanceof InvalidArgumentError && isErrorCode(error.code))
+    return { code: error.code, message: error.message };
+  if (error instanceof BackendUnavailableError)
+    return { code: ErrorCode.Unavailable, message: 'a backend is unavailable; retry later' };
+  return null;
 }
 
 function formatValue(value: unknown): string {

@@ -7,7 +7,7 @@ export type {
   ServerStats,
   ChannelInfo,
   HistoryResult,
-} from './server.js';
+} from './server-options.js';
 export {
   ADMISSION_LIMITS_OFF,
   DEFAULT_LIMITS,

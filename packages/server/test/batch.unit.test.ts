@@ -4,14 +4,14 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { StreamPosition } from '@switchboard/protocol';
 import { ChannelRegistry } from '../src/hub/channel-registry.js';
-import type { ChannelHost } from '../src/hub/channel-registry.js';
+import type { ChannelWriter } from '../src/hub/channel-registry.js';
 import { Connection } from '../src/hub/connection.js';
-import type { Delivery } from '../src/hub/outbound.js';
+import type { DeliveryTally } from '../src/hub/delivery.js';
 import type { HubCounters } from '../src/hub/hub-stats.js';
 import type { PresenceTracker } from '../src/hub/presence-tracker.js';
 import type { Broker, Publication } from '../src/broker/broker.js';
 import type { HistoryStore } from '../src/history/history-store.js';
-import type { PresenceStore } from '../src/presence/presence-store.js';
+import { NoopMetrics } from '../src/metrics/metrics.js';
 import { DEFAULT_LIMITS } from '../src/limits/resolved-limits.js';
 import type { ChannelRule } from '../src/hub/channel.js';
 import { systemClock } from '../src/util/clock.js';
@@ -35,7 +35,7 @@ interface HarnessOptions {
 function harness(options: HarnessOptions = {}): {
   registry: ChannelRegistry;
   sent: Sent[];
-  tallies: Delivery[];
+  tallies: DeliveryTally[];
   connection: (id: string, batch: boolean) => Connection;
   positionGate: () => (position: StreamPosition) => void;
   publish: (id: number | undefined, data: unknown, extra?: Partial<Publication>) => void;
@@ -43,13 +43,10 @@ function harness(options: HarnessOptions = {}): {
   linesOf: (connection: string) => string[];
 } {
   const sent: Sent[] = [];
-  const tallies: Delivery[] = [];
+  const tallies: DeliveryTally[] = [];
   const gates: ((position: StreamPosition) => void)[] = [];
   const counters = { recoveries: 0, recoveryFailures: 0, streamResets: 0 } as HubCounters;
-  const host: ChannelHost = {
-    limits: { ...DEFAULT_LIMITS, batchDelayMs: options.batchDelayMs ?? 0 },
-    counters,
-    logger: { debug() {}, info() {}, warn() {}, error() {} },
+  const delivery: ChannelWriter = {
     write(connection, frame, ephemeral) {
       sent.push({ connection: connection.id, lines: frame.toString().split('\n'), ephemeral });
       return true;
@@ -62,10 +59,7 @@ function harness(options: HarnessOptions = {}): {
       tallies.push(tally);
     },
     writeFrame() {},
-    close() {},
     delivered() {},
-    streamReset() {},
-    clock: options.clock ?? systemClock,
   };
   const broker = {
     subscribe: () => Promise.resolve(),
@@ -74,14 +68,19 @@ function harness(options: HarnessOptions = {}): {
   const history = {
     position: () => new Promise<StreamPosition>((resolve) => gates.push(resolve)),
   } as unknown as HistoryStore;
-  const registry = new ChannelRegistry(
-    host,
-    options.rules ?? [],
+  const registry = new ChannelRegistry({
+    limits: { ...DEFAULT_LIMITS, batchDelayMs: options.batchDelayMs ?? 0 },
+    rules: options.rules ?? [],
+    delivery,
+    close() {},
     broker,
     history,
-    {} as PresenceStore,
-    {} as PresenceTracker,
-  );
+    presence: {} as PresenceTracker,
+    counters,
+    metrics: new NoopMetrics(),
+    logger: { debug() {}, info() {}, warn() {}, error() {} },
+    clock: options.clock ?? systemClock,
+  });
   const socket = {} as TransportSocket;
   return {
     registry,

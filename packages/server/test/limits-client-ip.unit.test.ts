@@ -5,7 +5,7 @@ import {
   clientAddress,
   normalizeAddress,
   trustedProxyProblem,
-} from '../src/http/client-ip.js';
+} from '../src/transports/client-ip.js';
 
 const NONE = new TrustedProxies();
 const LB = new TrustedProxies(['10.0.0.0/8', '192.168.1.7', 'fd00::/8', '::1']);

@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { OriginPolicy, originPatternProblem } from '../src/http/origin.js';
+import { OriginPolicy, originPatternProblem } from '../src/transports/origin.js';
 
 describe('OriginPolicy: no list', () => {
   it('allows every origin and says so', () => {

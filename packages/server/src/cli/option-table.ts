@@ -9,8 +9,8 @@ import { DEFAULT_LIMITS, LIMIT_BOUNDS } from '../limits/resolved-limits.js';
 import type { ResolvedLimits } from '../limits/resolved-limits.js';
 import { AUTH_OPTIONS } from './auth-option-table.js';
 import type { AuthBooleanName, AuthStringName } from './auth-option-table.js';
-import { ORIGIN_FORMS } from '../http/origin.js';
-import { TRUSTED_PROXY_FORMS } from '../http/client-ip.js';
+import { ORIGIN_FORMS } from '../transports/origin.js';
+import { TRUSTED_PROXY_FORMS } from '../transports/client-ip.js';
 import { REDIS_URL_FORMS } from '../redis/redis-url.js';
 import {
   DEFAULT_HISTORY_READ_CONCURRENCY,

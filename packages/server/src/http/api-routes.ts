@@ -2,48 +2,72 @@
  * The server HTTP API (`/api/...`): any backend, in any language, publishes and sends through it.
  * Documented in docs/http-api.md.
  */
-import { ErrorCode, MAX_HISTORY_LIMIT, channelNameProblem, isErrorCode } from '@switchboard/protocol';
+import { ErrorCode, MAX_HISTORY_LIMIT, channelNameProblem } from '@switchboard/protocol';
 import type { Router, RouteContext } from './router.js';
 import type { ApiKeyGuard } from './api-key.js';
 import { hasBody, readJsonBody, sendError, sendJson } from './http-utils.js';
-import type { SwitchboardServer } from '../server.js';
 import type { Exclusion } from '../broker/broker.js';
-import { BackendUnavailableError, InvalidArgumentError, ServerNotRunningError } from '../errors.js';
+import { InvalidArgumentError, errorReplyOf } from '../errors.js';
 
 type Body = Record<string, unknown>;
 
 /** Whether a route reads a JSON body: always, only when the request has one, or never. */
 type BodyRule = 'required' | 'optional' | 'none';
 
-/** Everything the API routes need from the server. */
+/** How connections are closed through the API. */
+interface CloseArgs {
+  readonly code: number;
+  readonly reason: string;
+}
+
+/**
+ * What the API routes call: the server's library API, through this interface only. Methods throw the
+ * library's typed errors (InvalidArgumentError, ServerNotRunningError, BackendUnavailableError), which the
+ * routes answer through the one error mapping of errors.ts.
+ */
+export interface ApiOperations {
+  publish(
+    channel: string,
+    data: unknown,
+    options: { readonly ephemeral: boolean; readonly exclude?: Exclusion; readonly idempotencyKey?: string },
+  ): Promise<object>;
+  broadcast(data: unknown, options: { readonly exclude?: Exclusion }): Promise<void>;
+  sendToUser(userId: string, data: unknown, options: { readonly exclude?: Exclusion }): Promise<void>;
+  sendToConnection(connectionId: string, data: unknown): Promise<void>;
+  disconnectUser(userId: string, options: CloseArgs): Promise<void>;
+  disconnectConnection(connectionId: string, options: CloseArgs): Promise<void>;
+  stats(): object;
+  channelInfo(channel: string): Promise<object>;
+  history(channel: string, options: { readonly since?: number; readonly limit?: number }): Promise<object>;
+  presence(channel: string): Promise<readonly object[]>;
+  presenceStats(channel: string): Promise<object>;
+}
+
+/** Everything the API routes need. */
 export interface ApiDependencies {
-  readonly server: SwitchboardServer;
+  readonly api: ApiOperations;
   readonly guard: ApiKeyGuard;
   readonly maxBodyBytes: number;
   readonly maxChannelLength: number;
 }
 
-class BadInput extends Error {
-  constructor(
-    readonly code: ErrorCode,
-    message: string,
-  ) {
-    super(message);
-  }
+/** A bad field of a request: answered with its code (400 for most). */
+function badInput(code: ErrorCode, message: string): InvalidArgumentError {
+  return new InvalidArgumentError(code, message);
 }
 
 function exclusionOf(body: Body): Exclusion | undefined {
   const value = body['exclude'];
   if (value === undefined) return undefined;
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-    throw new BadInput(ErrorCode.BadRequest, 'exclude must be an object');
+    throw badInput(ErrorCode.BadRequest, 'exclude must be an object');
   }
   const { connectionId, userId } = value as Body;
   if (connectionId !== undefined && typeof connectionId !== 'string') {
-    throw new BadInput(ErrorCode.BadRequest, 'exclude.connectionId must be a string');
+    throw badInput(ErrorCode.BadRequest, 'exclude.connectionId must be a string');
   }
   if (userId !== undefined && typeof userId !== 'string')
-    throw new BadInput(ErrorCode.BadRequest, 'exclude.userId must be a string');
+    throw badInput(ErrorCode.BadRequest, 'exclude.userId must be a string');
   return {
     ...(connectionId === undefined ? {} : { connectionId }),
     ...(userId === undefined ? {} : { userId }),
@@ -52,7 +76,7 @@ function exclusionOf(body: Body): Exclusion | undefined {
 
 function dataOf(body: Body): unknown {
   if (!('data' in body) || body['data'] === undefined)
-    throw new BadInput(ErrorCode.BadRequest, 'data is required');
+    throw badInput(ErrorCode.BadRequest, 'data is required');
   return body['data'];
 }
 
@@ -60,17 +84,17 @@ function closeOf(body: Body): { code: number; reason: string } {
   const code = body['code'] ?? 4502;
   const reason = body['reason'] ?? 'disconnected by the server';
   if (typeof code !== 'number' || !Number.isInteger(code) || code < 4000 || code > 4999) {
-    throw new BadInput(ErrorCode.BadRequest, 'code must be an integer from 4000 to 4999');
+    throw badInput(ErrorCode.BadRequest, 'code must be an integer from 4000 to 4999');
   }
   if (typeof reason !== 'string' || Buffer.byteLength(reason) > 123) {
-    throw new BadInput(ErrorCode.BadRequest, 'reason must be a string of at most 123 bytes');
+    throw badInput(ErrorCode.BadRequest, 'reason must be a string of at most 123 bytes');
   }
   return { code, reason };
 }
 
 /** Register the API routes under `prefix` (for example `/api`). */
 export function addApiRoutes(router: Router, prefix: string, deps: ApiDependencies): void {
-  const { server } = deps;
+  const server = deps.api;
 
   const guarded =
     (handler: (ctx: RouteContext, body: Body) => Promise<unknown>, bodyRule: BodyRule = 'required') =>
@@ -97,21 +121,17 @@ export function addApiRoutes(router: Router, prefix: string, deps: ApiDependenci
       try {
         sendJson(ctx.res, 200, await handler(ctx, body));
       } catch (error) {
-        if (error instanceof BadInput) sendError(ctx.res, error.code, error.message);
-        else if (error instanceof InvalidArgumentError && isErrorCode(error.code))
-          sendError(ctx.res, error.code, error.message);
-        else if (error instanceof ServerNotRunningError)
-          sendError(ctx.res, ErrorCode.ShuttingDown, 'server is shutting down');
-        else if (error instanceof BackendUnavailableError) {
-          ctx.res.setHeader('Retry-After', '1');
-          sendError(ctx.res, ErrorCode.Unavailable, 'a backend is unavailable; retry later');
-        } else throw error;
+        // An unexpected error is the router's to log and answer 500.
+        const reply = errorReplyOf(error);
+        if (reply === null) throw error;
+        if (reply.code === ErrorCode.Unavailable) ctx.res.setHeader('Retry-After', '1');
+        sendError(ctx.res, reply.code, reply.message);
       }
     };
 
   const channelOf = (value: unknown): string => {
     const problem = channelNameProblem(value, deps.maxChannelLength);
-    if (problem !== null) throw new BadInput(ErrorCode.InvalidChannel, problem);
+    if (problem !== null) throw badInput(ErrorCode.InvalidChannel, problem);
     return value as string;
   };
 
@@ -121,14 +141,13 @@ export function addApiRoutes(router: Router, prefix: string, deps: ApiDependenci
     guarded(async (ctx, body) => {
       const channel = channelOf(body['channel']);
       const ephemeral = body['ephemeral'] ?? false;
-      if (typeof ephemeral !== 'boolean')
-        throw new BadInput(ErrorCode.BadRequest, 'ephemeral must be a boolean');
+      if (typeof ephemeral !== 'boolean') throw badInput(ErrorCode.BadRequest, 'ephemeral must be a boolean');
       const data = dataOf(body);
       const exclude = exclusionOf(body);
       const header = ctx.req.headers['idempotency-key'];
       const idempotencyKey = body['idempotencyKey'] ?? (typeof header === 'string' ? header : undefined);
       if (idempotencyKey !== undefined && typeof idempotencyKey !== 'string')
-        throw new BadInput(ErrorCode.BadRequest, 'idempotencyKey must be a string');
+        throw badInput(ErrorCode.BadRequest, 'idempotencyKey must be a string');
       return server.publish(channel, data, {
         ephemeral,
         ...(exclude === undefined ? {} : { exclude }),
@@ -230,7 +249,7 @@ function queryInteger(url: URL, name: string, min: number, max: number): number 
   if (raw === null) return undefined;
   const value = Number(raw);
   if (!/^\d{1,16}$/.test(raw) || value < min || value > max) {
-    throw new BadInput(ErrorCode.BadRequest, `${name} must be an integer from ${min} to ${max}`);
+    throw badInput(ErrorCode.BadRequest, `${name} must be an integer from ${min} to ${max}`);
   }
   return value;
 }

@@ -7,8 +7,8 @@ import type { StreamPosition } from '@switchboard/protocol';
 import { PreparedFrame } from '../transports/transport.js';
 import type { Clock } from '../util/clock.js';
 import type { Channel } from './channel.js';
-import type { Connection } from './connection.js';
-import { Delivery } from './outbound.js';
+import { DeliveryTally } from './delivery.js';
+import type { Delivery } from './delivery.js';
 
 /**
  * The most messages one batch holds. Past a few hundred messages a batch saves nothing more (the cost
@@ -23,15 +23,8 @@ export const MAX_BATCH_MESSAGES = 1000;
  */
 export const MAX_BATCH_BYTES = 256 * 1024;
 
-/** What the batcher needs from the hub. */
-export interface BatchHost {
-  /** Write a frame shared by a fan-out; the outcome is tallied, and reported by {@link settle}. */
-  writePrepared(connection: Connection, frame: PreparedFrame, ephemeral: boolean, tally: Delivery): void;
-  /** Report a fan-out's tally (once per fan-out). */
-  settle(tally: Delivery): void;
-  /** Timers of channels with a batch delay. */
-  readonly clock: Clock;
-}
+/** The part of the write policy a batch goes through: shared frames, tallied, reported once per batch. */
+export type BatchWriter = Pick<Delivery, 'writePrepared' | 'settle'>;
 
 /**
  * Collects each channel's batch and writes it: at the end of the event-loop turn, or, on a channel with
@@ -50,7 +43,11 @@ export class ChannelBatcher {
     for (const channel of channels) this.flush(channel);
   };
 
-  constructor(private readonly host: BatchHost) {}
+  constructor(
+    private readonly delivery: BatchWriter,
+    /** Timers of channels with a batch delay. */
+    private readonly clock: Clock,
+  ) {}
 
   /**
    * Add a v1 frame to the channel's batch; false when the frame cannot share a WebSocket message (its
@@ -111,7 +108,7 @@ export class ChannelBatcher {
     if (delay > 0) {
       // The system clock's timers are unref'd: a waiting batch never keeps the process alive, and a
       // graceful stop writes every batch itself before closing the connections.
-      channel.batchTimer = this.host.clock.setTimeout(() => this.flush(channel), delay);
+      channel.batchTimer = this.clock.setTimeout(() => this.flush(channel), delay);
       return;
     }
     this.pending.push(channel);
@@ -125,14 +122,14 @@ export class ChannelBatcher {
     const frame = frames.length === 1 ? frames[0] : joinLines(frames);
     if (frame === undefined) return;
     const name = channel.name;
-    const host = this.host;
-    const tally = new Delivery(frames.length);
+    const delivery = this.delivery;
+    const tally = new DeliveryTally(frames.length);
     for (const connection of channel.members) {
       if (!connection.batch) continue;
       if (connection.recovering !== null && connection.recovering.has(name)) continue;
-      host.writePrepared(connection, frame, ephemeral, tally);
+      delivery.writePrepared(connection, frame, ephemeral, tally);
     }
-    host.settle(tally);
+    delivery.settle(tally);
   }
 }
 

@@ -1,36 +1,33 @@
+/**
+ * Channels with local subscribers: membership, race-free subscribe and recovery, and the fan-out of
+ * publications (stream continuity in stream-continuity.ts, batched frames in channel-batcher.ts).
+ */
 import { CloseCode, ErrorCode } from '@switchboard/protocol';
-import type { PresenceEntry, ServerFrame, StreamPosition } from '@switchboard/protocol';
+import type { StreamPosition } from '@switchboard/protocol';
 import type { Broker, Exclusion, Publication } from '../broker/broker.js';
-import type { HistoryPage, HistoryStore, StoredMessage } from '../history/history-store.js';
-import type { PresenceMember, PresenceStore } from '../presence/presence-store.js';
+import type { HistoryStore, StoredMessage } from '../history/history-store.js';
+import type { PresenceMember } from '../presence/presence-store.js';
 import type { ResolvedLimits } from '../limits/resolved-limits.js';
+import type { Metrics } from '../metrics/metrics.js';
 import type { Logger } from '../util/logger.js';
 import type { Clock } from '../util/clock.js';
 import { Channel, resolveChannelSettings } from './channel.js';
 import type { ChannelRule, ChannelSettings } from './channel.js';
 import { ChannelBatcher } from './channel-batcher.js';
-import type { BatchHost } from './channel-batcher.js';
 import type { Connection } from './connection.js';
-import { Delivery, Outbound, renderRoomPayload, renderV1Message } from './outbound.js';
+import { DeliveryTally } from './delivery.js';
+import type { Closer, Delivery } from './delivery.js';
+import { Outbound, renderRoomPayload, renderV1Message } from './outbound.js';
 import type { PresenceTracker } from './presence-tracker.js';
 import type { HubCounters } from './hub-stats.js';
+import { MAX_RECOVERY_MESSAGES, StreamContinuity } from './stream-continuity.js';
+
+export { MAX_RECOVERY_MESSAGES } from './stream-continuity.js';
 
 /** The outcome of a hub operation a client asked for: a value, or an error with a stable code. */
 export type Outcome<T> =
   | { readonly ok: true; readonly value: T }
   | { readonly ok: false; readonly code: ErrorCode; readonly message: string };
-
-/**
- * The most messages a recovery replays. A client further behind than this gets `recovered: false` and
- * reloads its state: replaying more would be slower than a reload and would flood the connection.
- */
-export const MAX_RECOVERY_MESSAGES = 10_000;
-
-/** A start no stream has (members on different epochs): the refill covers nothing and all resubscribe. */
-const MIXED_EPOCHS: StreamPosition = { offset: -1, epoch: '' };
-
-/** Continuity checks tried (250 ms, then doubling, apart) before subscribers are sent to resubscribe. */
-const STREAM_CHECK_ATTEMPTS = 5;
 
 /** A subscription that is live and ready for its reply (the buffered live messages still held back). */
 export interface Joined {
@@ -45,17 +42,24 @@ export interface Joined {
   readonly hold: readonly Publication[];
 }
 
-/** What the registry needs from the hub: writing to connections and closing them. */
-export interface ChannelHost extends BatchHost {
+/** The part of the write policy the registry uses. */
+export type ChannelWriter = Pick<Delivery, 'write' | 'writePrepared' | 'settle' | 'delivered' | 'writeFrame'>;
+
+/** What the channel registry needs. */
+export interface ChannelRegistryOptions {
   readonly limits: ResolvedLimits;
+  /** Per-channel settings; the first matching rule wins. */
+  readonly rules: readonly ChannelRule[];
+  readonly delivery: ChannelWriter;
+  /** Closes a room connection whose stream must be resubscribed (4002). */
+  readonly close: Closer;
+  readonly broker: Broker;
+  readonly history: HistoryStore;
+  /** Local presence with its grace period (channels with presence enabled). */
+  readonly presence: PresenceTracker;
   readonly counters: HubCounters;
+  readonly metrics: Metrics;
   readonly logger: Logger;
-  write(connection: Connection, frame: Buffer, ephemeral: boolean): boolean;
-  writeFrame(connection: Connection, frame: ServerFrame): void;
-  close(connection: Connection, code: number, reason: string): void;
-  delivered(count: number): void;
-  /** Count a channel whose subscribers must resubscribe (a gap history could not fill). */
-  streamReset(): void;
   /** Timers for retried stream checks and batch delays. */
   readonly clock: Clock;
 }
@@ -75,16 +79,20 @@ export class ChannelRegistry {
   private readonly channels = new Map<string, Channel>();
   /** The batches of the members that read batched frames. */
   private readonly batches: ChannelBatcher;
+  private readonly continuity: StreamContinuity;
+  private readonly delivery: ChannelWriter;
 
-  constructor(
-    private readonly host: ChannelHost,
-    private readonly rules: readonly ChannelRule[],
-    private readonly broker: Broker,
-    private readonly history: HistoryStore,
-    private readonly presenceStore: PresenceStore,
-    private readonly presence: PresenceTracker,
-  ) {
-    this.batches = new ChannelBatcher(host);
+  constructor(private readonly options: ChannelRegistryOptions) {
+    this.delivery = options.delivery;
+    this.batches = new ChannelBatcher(options.delivery, options.clock);
+    this.continuity = new StreamContinuity(
+      {
+        isCurrent: (channel) => this.channels.get(channel.name) === channel,
+        onPublication: (publication) => this.onPublication(publication),
+        resubscribe: (channel, reason) => this.forceResubscribe(channel, reason),
+      },
+      options,
+    );
   }
 
   /** Channels with local subscribers. */
@@ -117,7 +125,10 @@ export class ChannelRegistry {
 
   /** Settings for a channel, subscribed or not. */
   settings(name: string): ChannelSettings {
-    return this.channels.get(name)?.settings ?? resolveChannelSettings(this.rules, this.host.limits, name);
+    return (
+      this.channels.get(name)?.settings ??
+      resolveChannelSettings(this.options.rules, this.options.limits, name)
+    );
   }
 
   /**
@@ -142,19 +153,23 @@ export class ChannelRegistry {
         message: `a subscription to ${name} is in progress`,
       };
     }
-    if (!resync && connection.subscriptions.size >= this.host.limits.maxSubscriptionsPerConnection) {
+    if (!resync && connection.subscriptions.size >= this.options.limits.maxSubscriptionsPerConnection) {
       return {
         ok: false,
         code: ErrorCode.TooManySubscriptions,
-        message: `at most ${this.host.limits.maxSubscriptionsPerConnection} subscriptions per connection`,
+        message: `at most ${this.options.limits.maxSubscriptionsPerConnection} subscriptions per connection`,
       };
     }
     let channel = this.channels.get(name);
     if (channel === undefined) {
-      const ready = this.broker.subscribe(name);
+      const ready = this.options.broker.subscribe(name);
       // Observed below; this handler only keeps an early rejection from being reported as unhandled.
       ready.catch(() => {});
-      channel = new Channel(name, resolveChannelSettings(this.rules, this.host.limits, name), ready);
+      channel = new Channel(
+        name,
+        resolveChannelSettings(this.options.rules, this.options.limits, name),
+        ready,
+      );
       this.channels.set(name, channel);
     }
     const { maxMembers } = channel.settings;
@@ -176,11 +191,11 @@ export class ChannelRegistry {
       await channel.ready;
       let joined: Joined;
       if (since === undefined) {
-        joined = { channel: name, position: await this.history.position(name), missed: [], hold };
+        joined = { channel: name, position: await this.options.history.position(name), missed: [], hold };
       } else {
-        const recovery = await this.history.recover(name, since, MAX_RECOVERY_MESSAGES);
-        if (recovery.recovered) this.host.counters.recoveries++;
-        else this.host.counters.recoveryFailures++;
+        const recovery = await this.options.history.recover(name, since, MAX_RECOVERY_MESSAGES);
+        if (recovery.recovered) this.options.counters.recoveries++;
+        else this.options.counters.recoveryFailures++;
         joined = {
           channel: name,
           position: recovery.position,
@@ -197,10 +212,11 @@ export class ChannelRegistry {
         return { ok: false, code: ErrorCode.NotSubscribed, message: `subscription to ${name} ended` };
       }
       connection.subscriptions.set(name, joined.position);
-      if (!resync && channel.settings.presence) this.presence.joined(name, presenceMember(connection));
+      if (!resync && channel.settings.presence)
+        this.options.presence.joined(name, presenceMember(connection));
       return { ok: true, value: joined };
     } catch (error) {
-      this.host.logger.warn({ err: error, channel: name }, 'subscribe failed');
+      this.options.logger.warn({ err: error, channel: name }, 'subscribe failed');
       if (connection.recovering?.get(name) !== hold) {
         return { ok: false, code: ErrorCode.NotSubscribed, message: `subscription to ${name} ended` };
       }
@@ -230,11 +246,15 @@ export class ChannelRegistry {
         last = publication.id;
       }
       if (
-        this.host.write(connection, this.render(publication).frame(connection.format), publication.ephemeral)
+        this.delivery.write(
+          connection,
+          this.render(publication).frame(connection.format),
+          publication.ephemeral,
+        )
       )
         delivered++;
     }
-    this.host.delivered(delivered);
+    this.delivery.delivered(delivered);
   }
 
   /** Write the missed messages of a recovery, in order (room format frames or v1 `message` pushes). */
@@ -248,9 +268,9 @@ export class ChannelRegistry {
         time: m.time,
         ephemeral: false,
       };
-      this.host.write(connection, this.render(publication).frame(connection.format), false);
+      this.delivery.write(connection, this.render(publication).frame(connection.format), false);
     }
-    this.host.delivered(messages.length);
+    this.delivery.delivered(messages.length);
   }
 
   /** Unsubscribe a connection from a channel. */
@@ -308,11 +328,11 @@ export class ChannelRegistry {
     this.batches.flush(channel);
     if (!channel.members.delete(connection)) return;
     if (connection.batch) channel.batchMembers--;
-    if (channel.settings.presence) this.presence.left(name, presenceMember(connection));
+    if (channel.settings.presence) this.options.presence.left(name, presenceMember(connection));
     if (channel.members.size === 0) {
       this.channels.delete(name);
-      this.broker.unsubscribe(name).catch((error: unknown) => {
-        this.host.logger.warn({ err: error, channel: name }, 'broker unsubscribe failed');
+      this.options.broker.unsubscribe(name).catch((error: unknown) => {
+        this.options.logger.warn({ err: error, channel: name }, 'broker unsubscribe failed');
       });
     }
   }
@@ -332,7 +352,7 @@ export class ChannelRegistry {
     if (id !== undefined && epoch !== undefined) {
       if (last !== null && last.epoch === epoch && id <= last.offset) return; // delivered already
       if (last !== null && (last.epoch !== epoch || id !== last.offset + 1)) {
-        this.fillGap(channel, last, publication);
+        this.continuity.fillGap(channel, last, publication);
         return;
       }
       channel.position = { offset: id, epoch };
@@ -366,8 +386,8 @@ export class ChannelRegistry {
       this.batches.enqueue(channel, outbound.prepared('v1'), ephemeral, before);
     if (!batched) this.batches.flush(channel);
     const name = channel.name;
-    const host = this.host;
-    const tally = new Delivery();
+    const delivery = this.delivery;
+    const tally = new DeliveryTally();
     for (const connection of channel.members) {
       if (exclude !== undefined && excluded(connection, exclude)) continue;
       if (connection.recovering !== null) {
@@ -378,136 +398,17 @@ export class ChannelRegistry {
         }
       }
       if (batched && connection.batch) continue;
-      host.writePrepared(connection, outbound.prepared(connection.format), ephemeral, tally);
+      delivery.writePrepared(connection, outbound.prepared(connection.format), ephemeral, tally);
     }
-    host.settle(tally);
-  }
-
-  /**
-   * Messages went missing between this node and the broker (a pub/sub hiccup, a failover). Hold new ones,
-   * read the missing ones from history and deliver everything in order; if history cannot fill the gap
-   * (trimmed, or the stream's epoch changed), subscribers are told to resubscribe and recover themselves.
-   */
-  private fillGap(channel: Channel, last: StreamPosition, publication: Publication): void {
-    channel.filling = [publication];
-    const { id, epoch } = publication;
-    this.refill(channel, last, id === undefined || epoch === undefined ? null : { offset: id - 1, epoch }, 0);
+    delivery.settle(tally);
   }
 
   /**
    * The broker's delivery was interrupted (Redis reconnect, failover, silent subscription): any channel
-   * may have missed publications. Each one is checked against its stream and refilled from history, or
-   * its subscribers are told to resubscribe when history cannot cover what was missed.
+   * may have missed publications. Each one is checked against its stream (see StreamContinuity).
    */
   verifyAll(): void {
-    for (const channel of this.channels.values()) {
-      if (channel.filling !== null) continue; // a refill under way reads history itself
-      const last = channel.position ?? this.earliestStart(channel);
-      if (last === null) continue;
-      channel.filling = [];
-      this.checkStream(channel, last, 0);
-    }
-  }
-
-  /** Compare the channel with its stream's position and refill what it missed (or retry the check). */
-  private checkStream(channel: Channel, last: StreamPosition, attempt: number): void {
-    this.history.position(channel.name).then(
-      (position) => this.refill(channel, last, position, attempt),
-      (error: unknown) => this.retryCheck(channel, last, attempt, error),
-    );
-  }
-
-  /**
-   * The backend could not answer a continuity check (it is still coming back): try again with a backoff
-   * while live messages wait, rather than sending every subscriber of the node to resubscribe after a
-   * blip. Past the attempts, or with too much waiting, the subscribers resubscribe after all.
-   */
-  private retryCheck(channel: Channel, last: StreamPosition, attempt: number, error: unknown): void {
-    if (this.channels.get(channel.name) !== channel) {
-      channel.filling = null;
-      return;
-    }
-    const waiting = channel.filling?.length ?? 0;
-    if (attempt + 1 < STREAM_CHECK_ATTEMPTS && waiting <= MAX_RECOVERY_MESSAGES) {
-      this.host.logger.info({ err: error, channel: channel.name, attempt }, 'stream check failed: retrying');
-      this.host.clock.setTimeout(() => this.checkStream(channel, last, attempt + 1), 250 * 2 ** attempt);
-      return;
-    }
-    this.host.logger.warn({ err: error, channel: channel.name }, 'stream check failed');
-    this.refill(channel, last, null, attempt);
-  }
-
-  /**
-   * Where a channel's continuity check starts when nothing was delivered on it yet: the earliest position
-   * its members subscribed at (members that started later may see a message they already had again;
-   * the SDK drops it by offset). Null when no member knows its start; {@link MIXED_EPOCHS} when members
-   * disagree on the epoch, which no refill can cover, so they all resubscribe.
-   */
-  private earliestStart(channel: Channel): StreamPosition | null {
-    let earliest: StreamPosition | null = null;
-    for (const connection of channel.members) {
-      const start = connection.subscriptions.get(channel.name);
-      if (start === undefined || start === null) continue;
-      if (earliest === null || (start.epoch === earliest.epoch && start.offset < earliest.offset)) {
-        earliest = start;
-      } else if (start.epoch !== earliest.epoch) {
-        return MIXED_EPOCHS;
-      }
-    }
-    return earliest;
-  }
-
-  /**
-   * Deliver what `channel` missed between `last` and `target` from history, then what was held in
-   * `channel.filling`; without a target (or when history cannot cover it), every subscriber resubscribes.
-   */
-  private refill(
-    channel: Channel,
-    last: StreamPosition,
-    target: StreamPosition | null,
-    attempt: number,
-  ): void {
-    const missing = target === null ? -1 : target.offset - last.offset;
-    let read: Promise<HistoryPage | null> = Promise.resolve(null);
-    if (target !== null && target.epoch === last.epoch && last.offset >= 0 && missing >= 0) {
-      if (missing === 0) read = Promise.resolve({ position: target, messages: [], complete: true });
-      else if (missing <= MAX_RECOVERY_MESSAGES)
-        read = this.history.read(channel.name, { since: last.offset, limit: missing });
-    }
-    read.then(
-      (page) => this.refilled(channel, last, page),
-      (error: unknown) => this.retryCheck(channel, last, attempt, error),
-    );
-  }
-
-  /** Deliver a refill's page and the held messages, or send the subscribers to resubscribe. */
-  private refilled(channel: Channel, last: StreamPosition, page: HistoryPage | null): void {
-    const held = channel.filling ?? [];
-    channel.filling = null;
-    if (this.channels.get(channel.name) !== channel) return;
-    if (page !== null && page.complete && page.position.epoch === last.epoch) {
-      channel.position ??= last;
-      for (const m of page.messages) {
-        if (m.offset <= last.offset) continue;
-        this.onPublication({
-          channel: channel.name,
-          id: m.offset,
-          epoch: last.epoch,
-          json: m.json,
-          time: m.time,
-          ephemeral: false,
-        });
-      }
-      for (const p of held) this.onPublication(p);
-      return;
-    }
-    this.host.counters.streamResets++;
-    this.host.streamReset();
-    this.host.logger.warn(
-      { channel: channel.name, last },
-      'stream gap could not be filled: subscribers resubscribe',
-    );
-    this.forceResubscribe(channel, 'messages were lost in transit; resubscribe from your position');
+    for (const channel of this.channels.values()) this.continuity.verify(channel);
   }
 
   /** Every local subscriber must subscribe again from its own position (it will recover if it can). */
@@ -515,13 +416,13 @@ export class ChannelRegistry {
     for (const connection of [...channel.members]) {
       if (connection.format === 'room') {
         // A room client resubscribes by reconnecting with ?last_message_id=N.
-        this.host.close(connection, CloseCode.ForceReconnect, reason);
+        this.options.close(connection, CloseCode.ForceReconnect, reason);
         continue;
       }
       connection.subscriptions.delete(channel.name);
       connection.recovering?.delete(channel.name);
       this.leave(connection, channel.name);
-      this.host.writeFrame(connection, {
+      this.delivery.writeFrame(connection, {
         type: 'unsubscribed',
         channel: channel.name,
         resubscribe: true,
@@ -530,29 +431,6 @@ export class ChannelRegistry {
     }
     channel.position = null;
   }
-
-  // ---------------------------------------------------------------- history and presence queries
-
-  /** Retained history of a channel. */
-  readHistory(name: string, since: number | undefined, limit: number): Promise<HistoryPage> {
-    return this.history.read(name, since === undefined ? { limit } : { since, limit });
-  }
-
-  /** Who is in a channel (presence must be enabled on it). */
-  async presenceOf(name: string): Promise<Outcome<readonly PresenceEntry[]>> {
-    if (!this.settings(name).presence) return presenceOff(name);
-    return { ok: true, value: await this.presenceStore.list(name) };
-  }
-
-  /** How many are in a channel (presence must be enabled on it). */
-  async presenceStats(name: string): Promise<Outcome<{ users: number; connections: number }>> {
-    if (!this.settings(name).presence) return presenceOff(name);
-    return { ok: true, value: await this.presenceStore.stats(name) };
-  }
-}
-
-function presenceOff(name: string): Outcome<never> {
-  return { ok: false, code: ErrorCode.NotAvailable, message: `presence is not enabled on ${name}` };
 }
 
 function excluded(connection: Connection, exclude: Exclusion): boolean {

@@ -1,4 +1,5 @@
 /** The application's hooks on connections, and how the hub runs them (never letting one break a connection). */
+import type { Logger } from '../util/logger.js';
 import type { ConnectionInfo } from './connection.js';
 
 /** Why a connection closed, as given to the disconnect hook. */
@@ -18,4 +19,16 @@ export interface ServerHooks {
    * throw {@link ApplicationError} to answer with an `application_error` carrying your message.
    */
   onMessage?: (connection: ConnectionInfo, data: unknown) => unknown;
+}
+
+/** Run an application hook: whatever it throws or rejects with is logged, never let through. */
+export function runHook(logger: Logger, name: string, call: () => unknown): void {
+  try {
+    const result = call();
+    if (result instanceof Promise) {
+      result.catch((error: unknown) => logger.error({ err: error, hook: name }, 'hook failed'));
+    }
+  } catch (error) {
+    logger.error({ err: error, hook: name }, 'hook failed');
+  }
 }

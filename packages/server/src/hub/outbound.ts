@@ -46,19 +46,6 @@ export class Outbound {
 }
 
 /**
- * What one fan-out did, reported to the counters and metrics once at its end (never per recipient).
- * Counts are in messages: each frame written counts `weight` (a batched frame carries several).
- */
-export class Delivery {
-  delivered = 0;
-  backpressure = 0;
-  slowConsumer = 0;
-  closed = 0;
-
-  constructor(readonly weight = 1) {}
-}
-
-/**
  * The room format of a payload given as JSON: a JSON object is delivered as itself, plus `id` when there
  * is one (replacing any `id` the payload carried); any other value is wrapped as
  * `{"type": kind, "data": value}`. Called once per fan-out, never per recipient.

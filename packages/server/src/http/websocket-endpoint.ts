@@ -1,0 +1,174 @@
+/**
+ * The WebSocket endpoints: `${basePath}/ws` (protocol v1) and `${basePath}/ws/:room` (the seeds' room
+ * dialect). An upgrade is admitted by the shared handshake, completed by the WebSocket transport and handed
+ * to the hub; every refusal is an HTTP answer before the upgrade (ws's abortHandshake pattern), never a
+ * half-open socket.
+ */
+import type { IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { BATCH_QUERY_PARAM, ErrorCode, channelNameProblem } from '@switchboard/protocol';
+import type { Principal } from '../auth/authenticator.js';
+import type { AcceptOptions } from '../hub/accept-options.js';
+import type { WireFormat } from '../hub/outbound.js';
+import type { Admission, Handshake, Refusal } from '../transports/handshake.js';
+import type { ConnectionHandle, TransportSocket } from '../transports/transport.js';
+import { WebSocketTransport } from '../transports/websocket-transport.js';
+import { APP_SUBPROTOCOL } from '../auth/token-sources.js';
+import { rejectUpgrade } from './http-utils.js';
+
+/** Where an admitted WebSocket connection goes: the hub. */
+export interface WebSocketAcceptor {
+  accept(
+    socket: TransportSocket,
+    principal: Principal,
+    format: WireFormat,
+    remoteAddress: string,
+    options: AcceptOptions,
+  ): ConnectionHandle;
+}
+
+/** What the endpoints are built from. */
+export interface WebSocketEndpointOptions {
+  /** Prefix of the endpoints' paths ('' or `/rt`). */
+  readonly basePath: string;
+  readonly maxChannelLength: number;
+  /** Frames larger than this close the connection with 1009. */
+  readonly maxMessageBytes: number;
+  readonly handshake: Handshake;
+  readonly acceptor: WebSocketAcceptor;
+}
+
+/** The accept options of a plain v1 handshake, shared (the hub only reads them). */
+const NO_ACCEPT_OPTIONS: AcceptOptions = Object.freeze({});
+
+/** The longest session id a client may present. */
+const MAX_SESSION_ID = 64;
+
+/**
+ * The upgrade socket's error listener until ws takes the socket over (it stays attached for the
+ * connection's lifetime). One shared function, not a closure: a closure created in handleUpgrade would
+ * share that function's context, which holds the request, its headers, the URL with the token and the
+ * `head` Buffer (a view of the whole request's bytes), and keep them alive as long as the connection.
+ */
+export function destroyOnError(this: Duplex): void {
+  this.destroy();
+}
+
+/** Answer a refused upgrade and close the socket. */
+export function refuseUpgrade(socket: Duplex, refusal: Refusal): void {
+  const headers: Record<string, string> =
+    refusal.retryAfterSeconds === undefined ? {} : { 'Retry-After': String(refusal.retryAfterSeconds) };
+  rejectUpgrade(socket, refusal.status, refusal.code, refusal.message, headers);
+}
+
+/** `/ws` and `/ws/:room`. */
+export class WebSocketEndpoint {
+  private readonly wsPath: string;
+  private readonly transport: WebSocketTransport;
+
+  constructor(private readonly options: WebSocketEndpointOptions) {
+    this.wsPath = `${options.basePath}/ws`;
+    // switchboard.v1 is selected whenever offered: browsers that send a bearer subprotocol beside it
+    // need one offered protocol echoed, and never the token (docs/security-auth.md).
+    this.transport = new WebSocketTransport({
+      maxPayload: options.maxMessageBytes,
+      protocols: [APP_SUBPROTOCOL],
+    });
+  }
+
+  /** Release the transport (open connections are closed by the hub). */
+  close(): Promise<void> {
+    return this.transport.close();
+  }
+
+  /** Handle an upgrade if its path is one of the endpoints; returns false otherwise. */
+  handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): boolean {
+    const url = new URL(req.url ?? '/', 'http://localhost');
+    const path = url.pathname;
+    let format: WireFormat;
+    let room: string | undefined;
+    if (path === this.wsPath) {
+      format = 'v1';
+    } else if (path.startsWith(`${this.wsPath}/`)) {
+      format = 'room';
+      let name: string;
+      try {
+        name = decodeURIComponent(path.slice(this.wsPath.length + 1));
+      } catch {
+        name = '';
+      }
+      const problem = channelNameProblem(name, this.options.maxChannelLength);
+      if (problem !== null) {
+        socket.on('error', destroyOnError);
+        const message = `room ${problem.replace(/^channel /, '')}`;
+        refuseUpgrade(
+          socket,
+          this.options.handshake.refuse({ status: 400, code: ErrorCode.InvalidChannel, message }).refusal,
+        );
+        return true;
+      }
+      room = name;
+    } else {
+      return false;
+    }
+    socket.on('error', destroyOnError);
+    const request = { url, headers: req.headers, peerAddress: req.socket.remoteAddress ?? '' };
+    void this.options.handshake
+      .admit(request, (query) => acceptOptions(query, format, room))
+      .then((admission) => this.complete(req, socket, head, format, admission));
+    return true;
+  }
+
+  /** An admitted handshake is upgraded and handed to the hub; a refused one is answered. */
+  private complete(
+    req: IncomingMessage,
+    socket: Duplex,
+    head: Buffer,
+    format: WireFormat,
+    admission: Admission<AcceptOptions>,
+  ): void {
+    try {
+      if (!admission.ok) {
+        refuseUpgrade(socket, admission.refusal);
+        return;
+      }
+      const { principal, remoteAddress, pendingAuth } = admission;
+      const options = pendingAuth ? { ...admission.options, pendingAuth } : admission.options;
+      const acceptor = this.options.acceptor;
+      this.transport.upgrade(req, socket, head, (transportSocket) =>
+        acceptor.accept(transportSocket, principal, format, remoteAddress, options),
+      );
+    } catch (error) {
+      refuseUpgrade(socket, this.options.handshake.failed(error).refusal);
+    }
+  }
+}
+
+/**
+ * Query parameters of an upgrade: `session` and `batch` (v1), `last_message_id` and `epoch` (rooms). A
+ * string is the problem.
+ */
+function acceptOptions(url: URL, format: WireFormat, room: string | undefined): AcceptOptions | string {
+  const params = url.searchParams;
+  if (format === 'v1') {
+    // `batch=1`: the client reads several frames per WebSocket message (docs/protocol.md, Batching).
+    const batch = params.get(BATCH_QUERY_PARAM) === '1';
+    const session = params.get('session');
+    if (session === null || session === '') return batch ? { batch } : NO_ACCEPT_OPTIONS;
+    if (session.length > MAX_SESSION_ID) return `session must be at most ${MAX_SESSION_ID} characters`;
+    return batch ? { sessionId: session, batch } : { sessionId: session };
+  }
+  const out: { room?: string; lastMessageId?: number; epoch?: string } = {};
+  if (room !== undefined) out.room = room;
+  const last = params.get('last_message_id');
+  if (last !== null) {
+    if (!/^\d{1,15}$/.test(last)) return 'last_message_id must be a non-negative integer';
+    out.lastMessageId = Number(last);
+  }
+  const epoch = params.get('epoch');
+  if (epoch !== null) {
+    if (epoch.length === 0 || epoch.length > 64) return 'epoch must be 1 to 64 characters';
+    out.epoch = epoch;
+  }
+  return out;
+}

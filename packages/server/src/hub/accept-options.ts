@@ -1,0 +1,15 @@
+/** What an endpoint tells the hub about a connection it hands over (parsed from the handshake's URL). */
+export interface AcceptOptions {
+  /** v1: resume this session if it is still within its grace period. */
+  readonly sessionId?: string;
+  /** Room format: the channel to join. */
+  readonly room?: string;
+  /** Room format: replay every message after this id (`?last_message_id=N`). */
+  readonly lastMessageId?: number;
+  /** Room format: the epoch `lastMessageId` belongs to (`?epoch=`), when the client knows it. */
+  readonly epoch?: string;
+  /** The handshake had no credentials: the first frame must be `{"type":"auth","token":...}`. */
+  readonly pendingAuth?: boolean;
+  /** v1: the client reads several frames per WebSocket message, separated by newlines (`?batch=1`). */
+  readonly batch?: boolean;
+}

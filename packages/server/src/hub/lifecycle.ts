@@ -1,0 +1,167 @@
+/**
+ * The lifecycle of a connection: accepted from a transport, set up once its user is known (session, room,
+ * the application's onConnect), closed exactly once whoever starts the close, and gone when its transport
+ * says so. Removal from every registry (`detach`) happens once, before anything else can run.
+ */
+import { CloseCode } from '@switchboard/protocol';
+import type { Principal } from '../auth/authenticator.js';
+import type { ConnectionLimits } from '../limits/connection-limits.js';
+import type { Metrics } from '../metrics/metrics.js';
+import type { ConnectionHandle, TransportSocket } from '../transports/transport.js';
+import type { Clock } from '../util/clock.js';
+import type { Logger } from '../util/logger.js';
+import type { AcceptOptions } from './accept-options.js';
+import type { ChannelRegistry } from './channel-registry.js';
+import type { CommandContext } from './command-context.js';
+import type { Connection } from './connection.js';
+import { HubConnectionHandle } from './connection-handle.js';
+import type { HandleTarget } from './connection-handle.js';
+import type { ConnectionRegistry } from './connections.js';
+import type { Credentials } from './credentials.js';
+import { runHook } from './hooks.js';
+import type { ServerHooks } from './hooks.js';
+import type { HubCounters } from './hub-stats.js';
+import type { Liveness } from './liveness.js';
+import type { WireFormat } from './outbound.js';
+import { joinRoom } from './room-handler.js';
+import type { SessionResume } from './session-resume.js';
+
+/** Closes after which the peer is presumed dead or stuck, so the close handshake gets only a short linger. */
+const LINGER_CODES: ReadonlySet<number> = new Set([CloseCode.HeartbeatTimeout, CloseCode.SlowConsumer]);
+
+/** How long a connection we closed for being dead or slow may linger before it is destroyed (ms). */
+const CLOSE_LINGER_MS = 1000;
+
+/** What the lifecycle orchestrates. */
+export interface LifecycleOptions {
+  readonly connections: ConnectionRegistry;
+  readonly channels: ChannelRegistry;
+  readonly sessions: SessionResume;
+  readonly credentials: Credentials;
+  readonly liveness: Liveness;
+  /** Room connections join their room through their dialect's handler. */
+  readonly commands: CommandContext;
+  /** What every connection's handle reports to. */
+  readonly handleTarget: HandleTarget;
+  readonly hooks: ServerHooks;
+  /** Open-connection counts per address and per node: told of every open and close. */
+  readonly connectionLimits: ConnectionLimits;
+  readonly counters: HubCounters;
+  readonly metrics: Metrics;
+  readonly logger: Logger;
+  readonly clock: Clock;
+}
+
+/** Opens, sets up and closes connections. */
+export class ConnectionLifecycle {
+  constructor(private readonly options: LifecycleOptions) {}
+
+  /** Register a connection the transport has opened. Returns the handle the transport reports to. */
+  accept(
+    socket: TransportSocket,
+    principal: Principal,
+    format: WireFormat,
+    remoteAddress: string,
+    options: AcceptOptions,
+  ): ConnectionHandle {
+    const { connections, liveness, counters, metrics, connectionLimits } = this.options;
+    const now = this.options.clock.now();
+    const connection = connections.open(socket, principal, format, remoteAddress, now);
+    connection.batch = format === 'v1' && options.batch === true;
+    liveness.add(connection);
+    counters.connectionsAccepted++;
+    metrics.connectionOpened(socket.kind);
+    connectionLimits.opened(remoteAddress);
+    if (options.pendingAuth === true) {
+      connection.session = this.options.sessions.transient(null, connection);
+      this.options.credentials.awaitAuth(connection, options, now);
+    } else {
+      this.setUp(connection, principal, options);
+    }
+    return new HubConnectionHandle(this.options.handleTarget, connection);
+  }
+
+  /** Give an authenticated connection its identity, session and room, and tell the application. */
+  setUp(connection: Connection, principal: Principal, options: AcceptOptions): void {
+    const { sessions, connections, hooks } = this.options;
+    connection.userId = principal.userId;
+    connection.info = principal.info;
+    this.options.credentials.assign(connection, principal);
+    if (connection.format === 'v1') {
+      const start = sessions.open(connection, options.sessionId);
+      connections.identify(connection);
+      sessions.begin(connection, start);
+      // A session resumed from the shared store brings its state: the hook runs once it is known.
+      if (start.kind === 'shared') return;
+    } else {
+      connection.session = sessions.transient(principal.userId, connection);
+      connections.identify(connection);
+      if (options.room !== undefined) {
+        connection.room = options.room;
+        void joinRoom(this.options.commands, connection, options.room, options);
+      }
+    }
+    if (hooks.onConnect !== undefined) this.connected(connection);
+  }
+
+  /** Run the application's onConnect hook. */
+  connected(connection: Connection): void {
+    runHook(this.options.logger, 'onConnect', () => this.options.hooks.onConnect?.(connection));
+  }
+
+  /** Close a connection with `code`; it leaves every registry at once. Idempotent. */
+  close(connection: Connection, code: number, reason: string): void {
+    if (connection.state !== 'open') return;
+    // What was published before the close is owed to the client before it: the batches still waiting
+    // (for the turn's end or a batch delay) go out now. Not to a dead or stuck peer (the linger codes),
+    // which would not read them; and writing them may itself close the connection (outbound buffer full).
+    if (!LINGER_CODES.has(code)) {
+      this.options.channels.flushFor(connection);
+      if (connection.state !== 'open') return;
+    }
+    this.detach(connection, code, reason);
+    connection.socket.close(code, reason);
+    if (LINGER_CODES.has(code)) {
+      // A dead or stuck peer will never complete the close handshake; do not hold its buffers for
+      // ws's 30 s close timeout.
+      this.options.clock.setTimeout(() => {
+        if (connection.state !== 'closed') connection.socket.terminate();
+      }, CLOSE_LINGER_MS);
+    }
+  }
+
+  /** The transport reports the connection gone (closed by either side, or dropped). */
+  transportClosed(connection: Connection, code: number, reason: string): void {
+    if (connection.state === 'open') this.detach(connection, code, reason);
+    connection.state = 'closed';
+    this.options.connections.closed(connection);
+    this.options.connectionLimits.closed(connection.remoteAddress);
+    this.options.metrics.connectionClosed(connection.socket.kind, code);
+  }
+
+  /**
+   * Close every connection with `code` and wait until their transports confirm, at most `timeoutMs`;
+   * then drop whatever is left.
+   */
+  async closeAll(code: number, reason: string, timeoutMs: number): Promise<void> {
+    this.options.liveness.stop();
+    // Waiting batches (a batch delay) go out before the closes: a closing connection is written nothing.
+    this.options.channels.flushBatches();
+    for (const connection of [...this.options.connections.all()]) this.close(connection, code, reason);
+    await this.options.connections.drain(timeoutMs);
+  }
+
+  /** Remove a connection from every registry, exactly once, and tell the application. */
+  private detach(connection: Connection, code: number, reason: string): void {
+    connection.state = 'closing';
+    connection.held = null;
+    this.options.credentials.forget(connection);
+    this.options.connections.remove(connection);
+    this.options.liveness.remove(connection);
+    const positions = this.options.channels.leaveAll(connection);
+    this.options.sessions.release(connection, positions);
+    const hooks = this.options.hooks;
+    if (hooks.onDisconnect !== undefined)
+      runHook(this.options.logger, 'onDisconnect', () => hooks.onDisconnect?.(connection, { code, reason }));
+  }
+}

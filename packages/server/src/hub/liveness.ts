@@ -1,0 +1,84 @@
+/**
+ * Liveness: every connection is visited once per heartbeat interval by one scheduler (no timer per
+ * connection). A connection silent past the timeout is closed (4000), one stuck over its outbound limit is
+ * closed as a slow consumer (4001), and one quiet for half an interval is pinged.
+ */
+import { CloseCode } from '@switchboard/protocol';
+import type { Metrics } from '../metrics/metrics.js';
+import type { Clock } from '../util/clock.js';
+import type { Connection } from './connection.js';
+import type { Closer, Delivery } from './delivery.js';
+import { HeartbeatScheduler } from './heartbeat-scheduler.js';
+
+/** What the heartbeat needs. */
+export interface LivenessOptions {
+  readonly heartbeatIntervalMs: number;
+  readonly heartbeatTimeoutMs: number;
+  readonly delivery: Delivery;
+  readonly close: Closer;
+  readonly metrics: Metrics;
+  readonly clock: Clock;
+}
+
+/** The heartbeat of every connection. */
+export class Liveness {
+  private readonly scheduler: HeartbeatScheduler<Connection>;
+  private readonly halfInterval: number;
+
+  constructor(private readonly options: LivenessOptions) {
+    this.halfInterval = options.heartbeatIntervalMs / 2;
+    this.scheduler = new HeartbeatScheduler<Connection>({
+      intervalMs: options.heartbeatIntervalMs,
+      clock: options.clock,
+      visit: (connection, now) => this.visit(connection, now),
+      onTick: (visited, durationMs) => options.metrics.heartbeatTick(visited, durationMs),
+    });
+  }
+
+  /** The scheduler's slots (for /stats). */
+  get slotCount(): number {
+    return this.scheduler.slotCount;
+  }
+
+  /** The scheduler's tick (ms, for /stats). */
+  get tickMs(): number {
+    return this.scheduler.tickMs;
+  }
+
+  start(): void {
+    this.scheduler.start();
+  }
+
+  stop(): void {
+    this.scheduler.stop();
+  }
+
+  /** Watch a new connection. */
+  add(connection: Connection): void {
+    this.scheduler.add(connection);
+  }
+
+  /** Stop watching a connection that is closing. */
+  remove(connection: Connection): void {
+    this.scheduler.remove(connection);
+  }
+
+  /**
+   * One heartbeat visit, once per interval per connection. A connection silent past the timeout is closed;
+   * one quiet for half an interval gets an application ping, plus a transport ping when the previous
+   * application ping went unanswered (clients such as wscat answer only transport pings).
+   */
+  private visit(connection: Connection, now: number): void {
+    const silent = now - connection.lastReceived;
+    if (silent >= this.options.heartbeatTimeoutMs) {
+      this.options.close(connection, CloseCode.HeartbeatTimeout, 'heartbeat timeout');
+      return;
+    }
+    if (this.options.delivery.closeIfSlow(connection, now)) return;
+    if (silent >= this.halfInterval) {
+      if (connection.awaitingPong) connection.socket.ping();
+      connection.awaitingPong = true;
+      this.options.delivery.ping(connection);
+    }
+  }
+}
