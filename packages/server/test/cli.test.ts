@@ -20,7 +20,7 @@ import type { ResolvedLimits } from '../src/index.js';
 import { parseCommandLine } from '../src/cli/parse-options.js';
 import type { CliCommand, CliConfig, Environment } from '../src/cli/parse-options.js';
 import { LOG_LEVELS, OPTION_TABLE } from '../src/cli/option-table.js';
-import type { HistoryReadName, NumberOption, OptionSpec } from '../src/cli/option-table.js';
+import type { HistoryReadName, NumberOption, OptionSpec } from '../src/cli/option-spec.js';
 import { renderHelp } from '../src/cli/help.js';
 import {
   MissingValueError,

@@ -7,7 +7,7 @@ import { InvalidOptionError } from '../errors.js';
 import { AUTH_LIMIT_BOUNDS, publicKeyProblem } from '../auth/auth-options.js';
 import type { AuthLimit, AuthOptions, JwtAlgorithm } from '../auth/auth-options.js';
 import { OPTION_TABLE } from './option-table.js';
-import type { BooleanOption, OptionSpec, StringOption } from './option-table.js';
+import type { BooleanOption, OptionSpec, StringOption } from './option-spec.js';
 
 /** A value and where it came from (the parser's own record). */
 interface Found {

@@ -3,22 +3,7 @@
  * (option-table.ts), kept apart because they are many and change with the auth code, not with the rest.
  */
 import { AUTH_LIMIT_BOUNDS, DEFAULT_AUTH_LIMITS, MIN_SECRET_BYTES } from '../auth/auth-options.js';
-import type { OptionSpec } from './option-table.js';
-
-/** The on/off rows of `createServer({ auth })`. */
-export type AuthBooleanName = 'auth.allowAnonymous' | 'auth.firstMessageAuth' | 'auth.queryToken';
-
-/** The string rows of `createServer({ auth })`; the two numbers among them are parsed by cli/auth-config.ts. */
-export type AuthStringName =
-  | 'auth.secret'
-  | 'auth.secretFile'
-  | 'auth.publicKeyFile'
-  | 'auth.jwksUrl'
-  | 'auth.audience'
-  | 'auth.issuer'
-  | 'auth.algorithms'
-  | 'auth.clockSkewMs'
-  | 'auth.ticketTtlMs';
+import type { OptionSpec } from './option-spec.js';
 
 /** JWT authentication (docs/security-auth.md). Any of them turns it on, and then a key source is required. */
 export const AUTH_OPTIONS: readonly OptionSpec[] = [

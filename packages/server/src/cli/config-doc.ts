@@ -4,7 +4,7 @@
  * and test/configuration-docs.test.ts fails when the file and the table disagree.
  */
 import { OPTION_TABLE, describeAllowed, describeDefault, describeFlag } from './option-table.js';
-import type { OptionSpec } from './option-table.js';
+import type { OptionSpec } from './option-spec.js';
 
 /** Opens the generated region of docs/configuration.md. */
 export const BEGIN_MARKER =

@@ -1,7 +1,7 @@
 /** The CLI's logger: pino JSON lines on stdout, the format log collectors expect from a container. */
 import { pino } from 'pino';
 import type { Logger as PinoLogger } from 'pino';
-import type { LogLevel } from './option-table.js';
+import type { LogLevel } from './option-spec.js';
 
 /**
  * A pino logger at `level`. pino's default destination is asynchronous and flushes itself on

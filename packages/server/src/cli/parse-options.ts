@@ -27,7 +27,7 @@ import type {
   NumberOption,
   OptionSpec,
   StringOption,
-} from './option-table.js';
+} from './option-spec.js';
 import {
   MissingValueError,
   UnexpectedArgumentError,
