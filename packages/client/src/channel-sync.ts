@@ -22,7 +22,7 @@ import type {
   UnsubscribedPush,
 } from '@switchboard/protocol';
 import type { Backoff } from './backoff.js';
-import type { ChannelMessage } from './client-events.js';
+import type { ChannelMessage, StateLostEvent } from './client-events.js';
 import type { Clock, TimerHandle } from './clock.js';
 import { Emitter } from './emitter.js';
 import type { EmitterOptions } from './emitter.js';
@@ -35,12 +35,7 @@ import {
 } from './errors.js';
 import { StreamCursor } from './stream-cursor.js';
 import { SubscriptionCode, canSubscriptionTransition } from './subscription-state.js';
-import type {
-  StateLostEvent,
-  SubscribedEvent,
-  SubscriptionEvents,
-  SubscriptionState,
-} from './subscription-state.js';
+import type { SubscribedEvent, SubscriptionEvents, SubscriptionState } from './subscription-state.js';
 
 /** What a subscription needs from its client. */
 export interface SyncHost {

@@ -34,6 +34,7 @@ import type { ConnectionState } from './connection-state.js';
 import { DeadlineTimer } from './deadline-timer.js';
 import { ConnectionAuth, unauthorizedError } from './connection-auth.js';
 import { ConnectionClosedError, NotConnectedError } from './errors.js';
+import { MAX_CLOSE_REASON_BYTES, utf8Length } from './close-args.js';
 import { HeartbeatMonitor } from './heartbeat-monitor.js';
 import { Reconnector } from './reconnector.js';
 import { RequestTable } from './request-table.js';
@@ -91,9 +92,6 @@ interface Failure {
 
 /** What a connection whose server announced no usable heartbeat reports; the client then runs none. */
 const NO_HEARTBEAT: HeartbeatSettings = { interval: 0, timeout: 0 };
-
-/** The longest close reason a close frame can carry, in UTF-8 bytes (RFC 6455, section 5.5). */
-export const MAX_CLOSE_REASON_BYTES = 123;
 
 /** One client's socket, state and requests. */
 export class ClientConnection {
@@ -498,9 +496,4 @@ function deferred(): ConnectAttempt {
     reject = rej;
   });
   return { promise, resolve, reject };
-}
-
-/** The length of `text` in UTF-8 bytes. */
-export function utf8Length(text: string): number {
-  return new TextEncoder().encode(text).length;
 }

@@ -1,10 +1,8 @@
 /** The events a {@link SwitchboardClient} emits and their payloads. */
-import type { HeartbeatSettings } from '@switchboard/protocol';
+import type { HeartbeatSettings, StreamPosition } from '@switchboard/protocol';
 import type { NotifyCommand } from './commands.js';
 import type { StateChange } from './connection-state.js';
-import type { ServerError } from './errors.js';
-import type { DropReason } from './send-queue.js';
-import type { StateLostEvent } from './subscription-state.js';
+import type { DropReason, ServerError } from './errors.js';
 
 /** What the server's `connected` push told the client about its connection. */
 export interface ConnectedInfo {
@@ -26,6 +24,20 @@ export interface ConnectedInfo {
    * its subscriptions. The client re-syncs every subscription from its own position either way.
    */
   readonly resumed: boolean;
+}
+
+/**
+ * Messages of a channel were lost for good: the server could not replay from the client's position (its
+ * history window was exceeded, or the stream's epoch changed). The subscription continues live from
+ * `position`; the application reloads its state (from its own backend) and keeps applying live messages.
+ */
+export interface StateLostEvent {
+  readonly channel: string;
+  /** Where the client was: the last message it delivered. */
+  readonly since: StreamPosition;
+  /** Where it continues from: messages after `since` up to this one were not delivered. */
+  readonly position: StreamPosition;
+  readonly reason: string;
 }
 
 /** A message published to a channel this connection is subscribed to. */

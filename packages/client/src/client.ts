@@ -20,7 +20,8 @@ import type {
 import { Backoff } from './backoff.js';
 import { ChannelSync } from './channel-sync.js';
 import type { SyncHost } from './channel-sync.js';
-import { ClientConnection, MAX_CLOSE_REASON_BYTES, utf8Length } from './client-connection.js';
+import { ClientConnection } from './client-connection.js';
+import { checkCloseArgs } from './close-args.js';
 import { resolveClientOptions, validateTimeout } from './client-options.js';
 import type { ClientOptions, ResolvedClientOptions } from './client-options.js';
 import type { ChannelMessage, ClientEvents, ConnectedInfo } from './client-events.js';
@@ -36,7 +37,7 @@ import type {
 import type { ConnectionState } from './connection-state.js';
 import { Emitter } from './emitter.js';
 import type { EmitterOptions, Listener } from './emitter.js';
-import { InvalidArgumentError, NotConnectedError, serverErrorFrom } from './errors.js';
+import { NotConnectedError, serverErrorFrom } from './errors.js';
 import { Outbox } from './outbox.js';
 import type { QueuedCommand } from './outbox.js';
 import { Subscription } from './subscription.js';
@@ -178,13 +179,7 @@ export class SwitchboardClient<Data = unknown> {
    * Idempotent. Throws InvalidArgumentError for a code or reason the WebSocket API would refuse.
    */
   close(code: number = CloseCode.Normal, reason = ''): void {
-    if (code !== CloseCode.Normal && (code < 3000 || code > 4999 || !Number.isInteger(code))) {
-      // The same rule as WebSocket.close() in browsers: 1000 or an application code.
-      throw new InvalidArgumentError(`close code must be 1000 or an integer from 3000 to 4999, got ${code}`);
-    }
-    if (utf8Length(reason) > MAX_CLOSE_REASON_BYTES) {
-      throw new InvalidArgumentError(`close reason must be at most ${MAX_CLOSE_REASON_BYTES} bytes of UTF-8`);
-    }
+    checkCloseArgs(code, reason);
     this.link.close(code, reason);
   }
 

@@ -5,7 +5,9 @@
  */
 import type { ErrorPayload } from '@switchboard/protocol';
 import type { ConnectionState } from './connection-state.js';
-import type { DropReason } from './send-queue.js';
+
+/** Why the send queue discarded an item it had accepted. */
+export type DropReason = 'overflow' | 'expired' | 'cleared';
 
 /** Codes of the failures the client detects itself (the server's codes are the protocol's `ErrorCode`). */
 export const ClientErrorCode = {

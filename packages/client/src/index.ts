@@ -37,8 +37,8 @@ export type { ConnectionState, StateChange } from './connection-state.js';
 export { Subscription } from './subscription.js';
 export type { SubscribeOptions } from './subscription.js';
 export { SubscriptionCode } from './subscription-state.js';
+export type { StateLostEvent } from './client-events.js';
 export type {
-  StateLostEvent,
   SubscribedEvent,
   SubscriptionErrorEvent,
   SubscriptionEvents,
@@ -74,9 +74,9 @@ export {
 export { Backoff, BACKOFF_DEFAULTS } from './backoff.js';
 export type { BackoffOptions } from './backoff.js';
 export { SendQueue, SEND_QUEUE_DEFAULTS } from './send-queue.js';
+export type { DropReason } from './errors.js';
 export type {
   DropCounts,
-  DropReason,
   DroppedItem,
   OverflowPolicy,
   SendQueueLimits,

@@ -15,6 +15,7 @@ import { TransitionCode } from './connection-state.js';
 import { Emitter } from './emitter.js';
 import type { Listener } from './emitter.js';
 import { InvalidArgumentError, InvalidOptionError } from './errors.js';
+import { checkCloseArgs } from './close-args.js';
 import { canReconnectingTransition } from './reconnecting-websocket-events.js';
 import type {
   IteratedMessage,
@@ -49,9 +50,6 @@ const ABNORMAL = 1006;
 
 /** Close code sent when no pong arrived in time: Switchboard's "heartbeat timeout", a retryable code. */
 const PONG_TIMEOUT = 4000;
-
-/** The longest close reason a close frame can carry, in UTF-8 bytes (RFC 6455, section 5.5). */
-const MAX_CLOSE_REASON_BYTES = 123;
 
 /**
  * How long (ms) a socket this class closed may take to confirm it before the next attempt goes ahead
@@ -219,13 +217,7 @@ export class ReconnectingWebSocket implements AsyncIterable<IteratedMessage> {
    * WebSocket API would refuse.
    */
   close(code = 1000, reason = ''): void {
-    if (code !== 1000 && (!Number.isInteger(code) || code < 3000 || code > 4999)) {
-      // The same rule as WebSocket.close() in browsers: 1000 or an application code.
-      throw new InvalidArgumentError(`close code must be 1000 or an integer from 3000 to 4999, got ${code}`);
-    }
-    if (new TextEncoder().encode(reason).length > MAX_CLOSE_REASON_BYTES) {
-      throw new InvalidArgumentError(`close reason must be at most ${MAX_CLOSE_REASON_BYTES} bytes of UTF-8`);
-    }
+    checkCloseArgs(code, reason);
     if (this.stateValue === 'closed') return;
     const socket = this.socket;
     this.detach();

@@ -10,6 +10,7 @@
  * user never reports an item twice.
  */
 import { InvalidOptionError } from './errors.js';
+import type { DropReason } from './errors.js';
 
 /**
  * What to do with a push when the queue is full:
@@ -17,9 +18,6 @@ import { InvalidOptionError } from './errors.js';
  * - `reject-newest`: keep the queue, refuse the new item (`push()` returns `dropped`).
  */
 export type OverflowPolicy = 'drop-oldest' | 'reject-newest';
-
-/** Why the queue discarded an item it had accepted. */
-export type DropReason = 'overflow' | 'expired' | 'cleared';
 
 /** An item the queue accepted and then discarded. */
 export interface DroppedItem<T> {

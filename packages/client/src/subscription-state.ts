@@ -11,7 +11,7 @@
  * | subscribing, subscribed | unsubscribed | `unsubscribe()`, a permanent error, or the server ended it |
  */
 import type { StreamPosition } from '@switchboard/protocol';
-import type { ChannelMessage, MembershipChange } from './client-events.js';
+import type { ChannelMessage, MembershipChange, StateLostEvent } from './client-events.js';
 
 /**
  * Where a subscription is:
@@ -70,20 +70,6 @@ export interface SubscribedEvent {
   readonly recovered?: boolean;
   /** How many missed messages the reply carried that had not been delivered yet. */
   readonly replayed: number;
-}
-
-/**
- * Messages of a channel were lost for good: the server could not replay from the client's position (its
- * history window was exceeded, or the stream's epoch changed). The subscription continues live from
- * `position`; the application reloads its state (from its own backend) and keeps applying live messages.
- */
-export interface StateLostEvent {
-  readonly channel: string;
-  /** Where the client was: the last message it delivered. */
-  readonly since: StreamPosition;
-  /** Where it continues from: messages after `since` up to this one were not delivered. */
-  readonly position: StreamPosition;
-  readonly reason: string;
 }
 
 /** A subscription failed: the server refused it (permanent errors end it; temporary ones are retried). */

@@ -202,6 +202,45 @@ test('the authorize hook has the last word, with the rules’ verdict and the pa
   }
 });
 
+test('an authorize hook that throws is answered, never left unhandled: internal to a command, 1013 to a room join, a channel left out of a resume', async () => {
+  let throwOn: string | null = null;
+  const t = await startServer({
+    authorize: ({ channel }) => {
+      if (throwOn !== null && channel.startsWith(throwOn)) throw new Error('the hook exploded');
+      return true;
+    },
+  });
+  try {
+    const first = await connectV1(t);
+    await first.client.request({ id: 1, type: 'subscribe', channel: 'keep:1' });
+    await first.client.request({ id: 2, type: 'subscribe', channel: 'boom:1' });
+    throwOn = 'boom:';
+    first.client.close();
+    await first.client.closed;
+    const { client, connected } = await connectV1(t, {}, `?session=${String(first.connected['sessionId'])}`);
+    const restored = connected['subscriptions'] as { channel: string }[];
+    assert.deepEqual(
+      restored.map((s) => s.channel),
+      ['keep:1'],
+      'the channel whose check threw is not restored',
+    );
+    assert.equal(code(await client.request({ id: 3, type: 'subscribe', channel: 'boom:2' })), 'internal');
+    const room = await connect(`${t.wsUrl}/ws/boom:room`);
+    assert.equal((await room.nextOfType('error'))['code'], 'internal');
+    assert.equal((await room.closed).code, 1013, 'try again later');
+    // The server still serves everyone else.
+    assert.deepEqual(
+      (await client.request({ id: 4, type: 'publish', channel: 'keep:1', data: { still: 'here' } }))[
+        'result'
+      ],
+      { id: 1 },
+    );
+    client.close();
+  } finally {
+    await t.stop();
+  }
+});
+
 test('bad permission configuration is refused at creation with the option named', async () => {
   const { createServer } = await import('../src/index.js');
   assert.throws(() => createServer({ defaultPermission: 'everyone' as never }), /defaultPermission/);
