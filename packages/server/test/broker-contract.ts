@@ -10,6 +10,7 @@ import type { Broker, BrokerHandler, Envelope, Publication, PublicationInput } f
 import type { HistoryPolicy, HistoryStore } from '../src/history/history-store.js';
 import { ServerNotRunningError } from '../src/errors.js';
 import type { ShiftedClock } from './auth-fixtures.js';
+import { Changes } from './helpers.js';
 
 /** An engine under test: a broker and the history store its publishes append to. */
 export interface EngineFixture {
@@ -50,7 +51,7 @@ export class Recorder implements BrokerHandler {
   readonly publications: Publication[] = [];
   readonly envelopes: Envelope[] = [];
   reconnects = 0;
-  private readonly waiting = new Set<() => void>();
+  private readonly changes = new Changes();
 
   onPublication(publication: Publication): void {
     this.publications.push(publication);
@@ -74,24 +75,11 @@ export class Recorder implements BrokerHandler {
 
   /** Resolve once `predicate` holds (checked now and after every delivery); reject after `timeoutMs`. */
   until(predicate: () => boolean, what: string, timeoutMs = 5000): Promise<void> {
-    if (predicate()) return Promise.resolve();
-    return new Promise((resolve, reject) => {
-      const check = (): void => {
-        if (!predicate()) return;
-        this.waiting.delete(check);
-        clearTimeout(timer);
-        resolve();
-      };
-      const timer = setTimeout(() => {
-        this.waiting.delete(check);
-        reject(new Error(`timed out after ${timeoutMs} ms waiting for ${what}`));
-      }, timeoutMs);
-      this.waiting.add(check);
-    });
+    return this.changes.until(predicate, what, timeoutMs);
   }
 
   private notify(): void {
-    for (const check of [...this.waiting]) check();
+    this.changes.notify();
   }
 }
 

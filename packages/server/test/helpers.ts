@@ -245,3 +245,34 @@ export async function stalledClient(url: string): Promise<import('node:net').Soc
   socket.on('error', () => {});
   return socket;
 }
+
+/** Lets a test await a predicate over state that event handlers change; they call {@link notify}. */
+export class Changes {
+  private readonly waiting = new Set<() => void>();
+
+  /** Resolve once `predicate` holds (checked now and on every notify); reject after `timeoutMs`. */
+  until(predicate: () => boolean, what: string | (() => string), timeoutMs = 5000): Promise<void> {
+    if (predicate()) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      const check = (): void => {
+        if (!predicate()) return;
+        this.waiting.delete(check);
+        clearTimeout(timer);
+        resolve();
+      };
+      const timer = setTimeout(() => {
+        this.waiting.delete(check);
+        reject(
+          new Error(
+            `timed out after ${timeoutMs} ms waiting for ${typeof what === 'string' ? what : what()}`,
+          ),
+        );
+      }, timeoutMs);
+      this.waiting.add(check);
+    });
+  }
+
+  notify(): void {
+    for (const check of [...this.waiting]) check();
+  }
+}

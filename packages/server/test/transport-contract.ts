@@ -10,35 +10,8 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { PreparedFrame } from '../src/transports/transport.js';
 import type { ConnectionHandle, TransportKind, TransportSocket } from '../src/transports/transport.js';
-import { until } from './helpers.js';
+import { Changes, until } from './helpers.js';
 import type { CloseEvent } from './helpers.js';
-
-/** Lets a test await a predicate over state that event handlers change; they call {@link notify}. */
-export class Changes {
-  private readonly waiting = new Set<() => void>();
-
-  /** Resolve once `predicate` holds (checked now and on every notify); reject after `timeoutMs`. */
-  until(predicate: () => boolean, what: () => string, timeoutMs = 5000): Promise<void> {
-    if (predicate()) return Promise.resolve();
-    return new Promise((resolve, reject) => {
-      const check = (): void => {
-        if (!predicate()) return;
-        this.waiting.delete(check);
-        clearTimeout(timer);
-        resolve();
-      };
-      const timer = setTimeout(() => {
-        this.waiting.delete(check);
-        reject(new Error(`timed out after ${timeoutMs} ms waiting for ${what()}`));
-      }, timeoutMs);
-      this.waiting.add(check);
-    });
-  }
-
-  notify(): void {
-    for (const check of [...this.waiting]) check();
-  }
-}
 
 /** One call a transport made on a connection's handle. */
 export type HandleCall =

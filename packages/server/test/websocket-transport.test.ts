@@ -10,13 +10,14 @@ import { randomBytes } from 'node:crypto';
 import WebSocket from 'ws';
 import { WebSocketTransport } from '../src/transports/websocket-transport.js';
 import type { TransportSocket } from '../src/transports/transport.js';
-import { Changes, HandleRecorder, transportContract } from './transport-contract.js';
+import { HandleRecorder, transportContract } from './transport-contract.js';
 import type {
   OpenOptions,
   TransportConnection,
   TransportFixture,
   TransportPeer,
 } from './transport-contract.js';
+import { Changes } from './helpers.js';
 import type { CloseEvent } from './helpers.js';
 
 /** The request header that tells the server which `open()` an upgrade belongs to. */

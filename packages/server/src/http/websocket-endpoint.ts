@@ -7,10 +7,9 @@
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { BATCH_QUERY_PARAM, ErrorCode, channelNameProblem } from '@switchboard/protocol';
-import type { Principal } from '../auth/authenticator.js';
 import type { AcceptOptions } from '../hub/accept-options.js';
 import type { WireFormat } from '../hub/outbound.js';
-import type { Admission, Handshake, Refusal } from '../transports/handshake.js';
+import type { Admission, Admitted, Handshake, Refusal } from '../transports/handshake.js';
 import type { ConnectionHandle, TransportSocket } from '../transports/transport.js';
 import { WebSocketTransport } from '../transports/websocket-transport.js';
 import { APP_SUBPROTOCOL } from '../auth/token-sources.js';
@@ -18,13 +17,7 @@ import { rejectUpgrade } from './http-utils.js';
 
 /** Where an admitted WebSocket connection goes: the hub. */
 export interface WebSocketAcceptor {
-  accept(
-    socket: TransportSocket,
-    principal: Principal,
-    format: WireFormat,
-    remoteAddress: string,
-    options: AcceptOptions,
-  ): ConnectionHandle;
+  accept(socket: TransportSocket, format: WireFormat, admitted: Admitted<AcceptOptions>): ConnectionHandle;
 }
 
 /** What the endpoints are built from. */
@@ -132,11 +125,9 @@ export class WebSocketEndpoint {
         refuseUpgrade(socket, admission.refusal);
         return;
       }
-      const { principal, remoteAddress, pendingAuth } = admission;
-      const options = pendingAuth ? { ...admission.options, pendingAuth } : admission.options;
       const acceptor = this.options.acceptor;
       this.transport.upgrade(req, socket, head, (transportSocket) =>
-        acceptor.accept(transportSocket, principal, format, remoteAddress, options),
+        acceptor.accept(transportSocket, format, admission),
       );
     } catch (error) {
       refuseUpgrade(socket, this.options.handshake.failed(error).refusal);

@@ -1,4 +1,4 @@
-/** What an endpoint tells the hub about a connection it hands over (parsed from the handshake's URL). */
+/** What an endpoint parsed from the handshake's URL for the hub, by wire dialect. */
 export interface AcceptOptions {
   /** v1: resume this session if it is still within its grace period. */
   readonly sessionId?: string;
@@ -8,8 +8,6 @@ export interface AcceptOptions {
   readonly lastMessageId?: number;
   /** Room format: the epoch `lastMessageId` belongs to (`?epoch=`), when the client knows it. */
   readonly epoch?: string;
-  /** The handshake had no credentials: the first frame must be `{"type":"auth","token":...}`. */
-  readonly pendingAuth?: boolean;
   /** v1: the client reads several frames per WebSocket message, separated by newlines (`?batch=1`). */
   readonly batch?: boolean;
 }

@@ -15,8 +15,9 @@ import type { Clock } from '../util/clock.js';
 import type { Logger } from '../util/logger.js';
 import type { ResolvedLimits } from '../limits/resolved-limits.js';
 import type { ConnectionLimits } from '../limits/connection-limits.js';
-import type { Authenticator, Principal } from '../auth/authenticator.js';
+import type { Authenticator } from '../auth/authenticator.js';
 import type { Authorizer } from '../auth/authorizer.js';
+import type { Admitted } from '../transports/handshake.js';
 import type { ConnectionHandle, TransportSocket } from '../transports/transport.js';
 import type { AcceptOptions } from './accept-options.js';
 import type { ChannelRule } from './channel.js';
@@ -250,15 +251,12 @@ export class Hub {
 
   // ---------------------------------------------------------------- connections
 
-  /** Register a connection a transport has opened. Returns the handle the transport reports to. */
-  accept(
-    socket: TransportSocket,
-    principal: Principal,
-    format: WireFormat,
-    remoteAddress: string,
-    options: AcceptOptions,
-  ): ConnectionHandle {
-    return this.lifecycle.accept(socket, principal, format, remoteAddress, options);
+  /**
+   * Register a connection a transport has opened for what the handshake admitted. Returns the handle the
+   * transport reports to.
+   */
+  accept(socket: TransportSocket, format: WireFormat, admitted: Admitted<AcceptOptions>): ConnectionHandle {
+    return this.lifecycle.accept(socket, format, admitted);
   }
 
   /** Whether a user already holds `maxConnectionsPerUser` connections on this node. */

@@ -7,6 +7,7 @@ import { CloseCode } from '@switchboard/protocol';
 import type { Principal } from '../auth/authenticator.js';
 import type { ConnectionLimits } from '../limits/connection-limits.js';
 import type { Metrics } from '../metrics/metrics.js';
+import type { Admitted } from '../transports/handshake.js';
 import type { ConnectionHandle, TransportSocket } from '../transports/transport.js';
 import type { Clock } from '../util/clock.js';
 import type { Logger } from '../util/logger.js';
@@ -56,14 +57,12 @@ export interface LifecycleOptions {
 export class ConnectionLifecycle {
   constructor(private readonly options: LifecycleOptions) {}
 
-  /** Register a connection the transport has opened. Returns the handle the transport reports to. */
-  accept(
-    socket: TransportSocket,
-    principal: Principal,
-    format: WireFormat,
-    remoteAddress: string,
-    options: AcceptOptions,
-  ): ConnectionHandle {
+  /**
+   * Register a connection a transport has opened for what the handshake admitted. Returns the handle the
+   * transport reports to.
+   */
+  accept(socket: TransportSocket, format: WireFormat, admitted: Admitted<AcceptOptions>): ConnectionHandle {
+    const { principal, remoteAddress, options } = admitted;
     const { connections, liveness, counters, metrics, connectionLimits } = this.options;
     const now = this.options.clock.now();
     const connection = connections.open(socket, principal, format, remoteAddress, now);
@@ -72,7 +71,7 @@ export class ConnectionLifecycle {
     counters.connectionsAccepted++;
     metrics.connectionOpened(socket.kind);
     connectionLimits.opened(remoteAddress);
-    if (options.pendingAuth === true) {
+    if (admitted.pendingAuth) {
       connection.session = this.options.sessions.transient(null, connection);
       this.options.credentials.awaitAuth(connection, options, now);
     } else {
