@@ -32,9 +32,10 @@ import type { RequestCommand, ResultOf } from './commands.js';
 import { TransitionCode, canTransition } from './connection-state.js';
 import type { ConnectionState } from './connection-state.js';
 import { DeadlineTimer } from './deadline-timer.js';
+import type { Endpoints } from './endpoints.js';
 import { ConnectionAuth, unauthorizedError } from './connection-auth.js';
 import { ConnectionClosedError, NotConnectedError } from './errors.js';
-import { MAX_CLOSE_REASON_BYTES, utf8Length } from './close-args.js';
+import { letGo } from './close-args.js';
 import { HeartbeatMonitor } from './heartbeat-monitor.js';
 import { Reconnector } from './reconnector.js';
 import { RequestTable } from './request-table.js';
@@ -111,7 +112,8 @@ export class ClientConnection {
   private readonly auth: ConnectionAuth;
 
   constructor(
-    private readonly url: string,
+    /** The server URLs, tried in turn (endpoints.ts). */
+    readonly endpoints: Endpoints,
     private readonly options: ResolvedClientOptions,
     private readonly hooks: ConnectionHooks,
   ) {
@@ -273,7 +275,7 @@ export class ClientConnection {
    * per WebSocket message, see `receive`) and `session=` to resume the last session.
    */
   private connectUrl(): string {
-    const url = new URL(this.url);
+    const url = new URL(this.endpoints.current);
     url.searchParams.set(BATCH_QUERY_PARAM, '1');
     if (this.options.resume && this.sessionId !== null) url.searchParams.set('session', this.sessionId);
     return url.toString();
@@ -417,6 +419,8 @@ export class ClientConnection {
     // The reply to `auth` that explains this close (4504); abandon() forgets it.
     const refusal = this.auth.refusal;
     this.abandon(how, code, reason);
+    // An attempt that never connected moves on to the next server URL; a lost connection tries its own first.
+    if (!wasConnected) this.endpoints.attemptFailed();
     // The session belongs to whoever replaced us now: a later connect() must not take it back, or two
     // tabs would keep replacing each other.
     if (code === CloseCode.Replaced) this.sessionId = null;
@@ -474,17 +478,7 @@ export class ClientConnection {
     this.timer.cancel();
     this.grace?.cancel();
     this.grace = null;
-    if (socket === null || how === 'closed') return;
-    const terminable = socket as WebSocketLike & { terminate?: () => void };
-    try {
-      // `ws` can drop the TCP connection at once; browsers cannot, and close() is all there is.
-      if (how === 'terminate' && typeof terminable.terminate === 'function') terminable.terminate();
-      else if (code === CloseCode.Normal || (code >= 3000 && code <= 4999)) {
-        socket.close(code, utf8Length(reason) <= MAX_CLOSE_REASON_BYTES ? reason : '');
-      } else socket.close();
-    } catch {
-      // Already closing or closed: nothing left to do.
-    }
+    if (socket !== null && how !== 'closed') letGo(socket, how === 'terminate', code, reason);
   }
 }
 

@@ -5,6 +5,8 @@ import type { BackoffOptions } from './backoff.js';
 import type { Clock } from './clock.js';
 import { systemClock } from './clock.js';
 import { InvalidOptionError } from './errors.js';
+import { checkServerUrls } from './endpoints.js';
+import type { ServerUrls } from './endpoints.js';
 import type { NetworkEvents } from './reconnector.js';
 import type { SendQueueLimits } from './send-queue.js';
 import type { TokenSource, TokenTransport } from './token-source.js';
@@ -121,16 +123,8 @@ export interface ResolvedClientOptions {
 }
 
 /** Apply defaults and validate; throws {@link InvalidOptionError}. */
-export function resolveClientOptions(url: string, options: ClientOptions): ResolvedClientOptions {
-  let parsed: URL | null = null;
-  try {
-    parsed = new URL(url);
-  } catch {
-    // reported below with the other checks
-  }
-  if (parsed === null || (parsed.protocol !== 'ws:' && parsed.protocol !== 'wss:')) {
-    throw new InvalidOptionError('url', url, 'an absolute ws: or wss: URL');
-  }
+export function resolveClientOptions(url: ServerUrls, options: ClientOptions): ResolvedClientOptions {
+  checkServerUrls(url);
   const WebSocket = options.WebSocket ?? (globalThis as { WebSocket?: WebSocketConstructor }).WebSocket;
   if (typeof WebSocket !== 'function') {
     throw new InvalidOptionError(

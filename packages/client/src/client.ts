@@ -22,6 +22,8 @@ import { ChannelSync } from './channel-sync.js';
 import type { SyncHost } from './channel-sync.js';
 import { ClientConnection } from './client-connection.js';
 import { checkCloseArgs } from './close-args.js';
+import { Endpoints, checkServerUrls } from './endpoints.js';
+import type { ServerUrls } from './endpoints.js';
 import { resolveClientOptions, validateTimeout } from './client-options.js';
 import type { ClientOptions, ResolvedClientOptions } from './client-options.js';
 import type { ChannelMessage, ClientEvents, ConnectedInfo } from './client-events.js';
@@ -66,8 +68,8 @@ interface SubscriptionEntry {
  * ```
  */
 export class SwitchboardClient<Data = unknown> {
-  /** The endpoint this client connects to. */
-  readonly url: string;
+  /** Every server URL this client may connect to, in the order they are tried. */
+  readonly urls: readonly string[];
   private readonly options: ResolvedClientOptions;
   private readonly emitterOptions: EmitterOptions;
   private readonly events: Emitter<ClientEvents<Data>>;
@@ -81,20 +83,22 @@ export class SwitchboardClient<Data = unknown> {
   private flushed = false;
 
   /**
-   * A client of the `/ws` endpoint at `url` (for example `wss://example.com/ws`). Nothing happens until
-   * `connect()`. Throws InvalidOptionError for a URL that is not ws: or wss:, a bad option, or when no
+   * A client of the `/ws` endpoint at `url` (for example `wss://example.com/ws`), or of several nodes'
+   * endpoints tried in turn (`['wss://a.example.com/ws', 'wss://b.example.com/ws']`: an attempt that fails
+   * moves on to the next; a lost connection tries its own first). Nothing happens until `connect()`.
+   * Throws InvalidOptionError for a URL that is not ws: or wss:, an empty list, a bad option, or when no
    * WebSocket constructor is available.
    */
-  constructor(url: string, options: ClientOptions = {}) {
+  constructor(url: ServerUrls, options: ClientOptions = {}) {
     this.options = resolveClientOptions(url, options);
-    this.url = url;
+    this.urls = checkServerUrls(url);
     this.emitterOptions =
       options.onListenerError === undefined ? {} : { onListenerError: options.onListenerError };
     this.events = new Emitter(this.emitterOptions);
     this.outbox = new Outbox(this.options.offlineQueue, (commands) =>
       this.events.emit('dropped', { commands }),
     );
-    this.link = new ClientConnection(url, this.options, {
+    this.link = new ClientConnection(new Endpoints(this.urls), this.options, {
       // The connection's events carry no `Data`, so their payloads are the same type here.
       emit: (event, payload) => this.events.emit(event, payload as ClientEvents<Data>[typeof event]),
       connected: (info, restored) => this.resubscribe(info, restored),
@@ -132,6 +136,10 @@ export class SwitchboardClient<Data = unknown> {
       reconnect: (reason) => queueMicrotask(() => this.link.replace(reason)),
       newBackoff: () => new Backoff(this.options.backoff),
     };
+  }
+  /** The server URL in use, or the one the next attempt uses. */
+  get url(): string {
+    return this.link.endpoints.current;
   }
 
   /** Where the client is in its lifecycle. */

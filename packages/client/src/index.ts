@@ -74,6 +74,7 @@ export {
 export { Backoff, BACKOFF_DEFAULTS } from './backoff.js';
 export type { BackoffOptions } from './backoff.js';
 export { SendQueue, SEND_QUEUE_DEFAULTS } from './send-queue.js';
+export type { ServerUrls } from './endpoints.js';
 export type { DropReason } from './errors.js';
 export type {
   DropCounts,

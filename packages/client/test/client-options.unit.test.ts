@@ -15,6 +15,25 @@ describe('SwitchboardClient options', () => {
     assert.equal(new SwitchboardClient('wss://example.com/ws', { WebSocket }).url, 'wss://example.com/ws');
   });
 
+  it('takes several server URLs, each checked, and not an empty list', () => {
+    const urls = ['wss://a.example.com/ws', 'wss://b.example.com/ws'];
+    const client = new SwitchboardClient(urls, { WebSocket });
+    assert.deepEqual(client.urls, urls);
+    assert.equal(client.url, urls[0], 'the first is tried first');
+    assert.throws(() => new SwitchboardClient([], { WebSocket }), {
+      name: 'InvalidOptionError',
+      option: 'url',
+    });
+    assert.throws(
+      () => new SwitchboardClient(['wss://a.example.com/ws', 'http://b.example.com/ws'], { WebSocket }),
+      {
+        name: 'InvalidOptionError',
+        option: 'url',
+        value: 'http://b.example.com/ws',
+      },
+    );
+  });
+
   it(
     'needs a WebSocket constructor when the runtime has none',
     { skip: 'WebSocket' in globalThis && 'the runtime has a global WebSocket' },

@@ -39,11 +39,40 @@ async function proxyTo(t: TestServer): Promise<TcpProxy> {
   return proxy;
 }
 
-function client(url: string, options: ClientOptions = {}): SwitchboardClient {
+function client(url: string | readonly string[], options: ClientOptions = {}): SwitchboardClient {
   const c = new SwitchboardClient(url, { WebSocket, ...options });
   cleanups.push(() => c.close());
   return c;
 }
+
+describe('several server URLs', () => {
+  it('an attempt that fails moves on to the next URL; a lost connection tries its own first, then moves on', async () => {
+    const a = await server();
+    const b = await server();
+    const toA = await proxyTo(a);
+    const toB = await proxyTo(b);
+    const [urlA, urlB] = [toA.url(a.url), toB.url(b.url)];
+    const c = client([urlA, urlB], { backoff: { minDelayMs: 10, maxDelayMs: 20 } });
+    toA.refuse();
+    const first = await c.connect();
+    assert.equal(c.url, urlB);
+    assert.ok(b.server.getConnection(first.connectionId) !== undefined, 'connected to the second node');
+    // Both nodes up, the connection is cut: its own node first, where its session waits.
+    toA.admit();
+    let reconnected = nextEvent(c, 'connected', () => true, 5000);
+    toB.cut();
+    const again = await reconnected;
+    assert.equal(c.url, urlB);
+    assert.equal(again.resumed, true, 'the session resumed on its own node');
+    // Its node turns everyone away: tried again, refused, then the next URL.
+    toB.refuse();
+    reconnected = nextEvent(c, 'connected', () => true, 5000);
+    toB.cut();
+    const moved = await reconnected;
+    assert.equal(c.url, urlA);
+    assert.ok(a.server.getConnection(moved.connectionId) !== undefined, 'moved on to the first node');
+  });
+});
 
 describe('reconnect', () => {
   for (const code of [4500, 4502, 4504]) {
