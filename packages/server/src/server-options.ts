@@ -114,6 +114,19 @@ export interface ServerOptions extends ServerHooks {
   /** Time an idle keep-alive HTTP socket is kept (ms); own server only. Default 5000. */
   readonly keepAliveTimeoutMs?: number;
   /**
+   * Time a new TCP connection has, from its accept, to deliver a complete request head (an HTTP request or a
+   * WebSocket handshake), TLS handshake included (ms); then it gets 408 and is closed. Until it speaks it
+   * counts against `maxConnectionsPerIp` of its peer address. Own server only. Default 5000.
+   */
+  readonly silentSocketTimeoutMs?: number;
+  /**
+   * Failed HTTP API key attempts (wrong or missing key) one client address may make at once; past them
+   * every request from the address is answered 429 with `Retry-After`, its key unchecked. Default 20.
+   */
+  readonly apiKeyFailureBurst?: number;
+  /** Failed API key attempts an address regains per second (may be fractional). Default 0.1. */
+  readonly apiKeyFailureRefillPerSecond?: number;
+  /**
    * Origins browsers may connect from: `https://app.example.com`, `https://*.example.com` (any subdomain,
    * not the domain itself) or `*`. Refused: HTTP 403. A request without Origin (not a browser) is
    * allowed unless `requireOrigin` is set. Default: every origin (the CLI warns; set it in production).

@@ -40,6 +40,7 @@ import type { DemoPage } from './http/demo-page.js';
 import { attachListeners, closeListener, dispatchRequest, listen, listenerUrl } from './http/attach.js';
 import { WebSocketEndpoint, destroyOnError, refuseUpgrade } from './http/websocket-endpoint.js';
 import { enforceDeadlines, httpServerOptions } from './http/http-deadlines.js';
+import { SilentSockets } from './http/silent-sockets.js';
 import { TlsCertificate } from './http/tls.js';
 import { ConnectionLimits } from './limits/connection-limits.js';
 import { resolveLimits } from './limits/resolved-limits.js';
@@ -83,6 +84,8 @@ export class SwitchboardServer {
   private readonly ownsHttpServer: boolean;
   private readonly http: HttpServer;
   private readonly tls: TlsCertificate | null;
+  /** The deadline and per-address count of sockets that have not spoken yet (own server only). */
+  private readonly silentSockets: SilentSockets | null;
   private startedAt = 0;
   private demoPage: DemoPage | null = null;
   private detachListeners: (() => void) | null = null;
@@ -110,6 +113,7 @@ export class SwitchboardServer {
       options.authenticator ?? tokenAuthenticator ?? new AnonymousAuthenticator();
     this.basePath = options.basePath ?? '';
     const connectionLimits = new ConnectionLimits(this.limits, this.clock.now());
+    const trustedProxies = new TrustedProxies(options.trustedProxies);
     this.hub = new Hub({
       nodeId: this.nodeId,
       limits: this.limits,
@@ -137,7 +141,7 @@ export class SwitchboardServer {
       },
       authenticator,
       origins: new OriginPolicy(options.allowedOrigins, options.requireOrigin ?? false),
-      trustedProxies: new TrustedProxies(options.trustedProxies),
+      trustedProxies,
       connectionLimits,
       metrics: this.metrics,
       logger: this.logger,
@@ -157,7 +161,18 @@ export class SwitchboardServer {
     // Slowloris deadlines on a server of our own only: an attached server's are its application's call.
     if (this.ownsHttpServer)
       enforceDeadlines(this.http, this.limits, () => this.metrics.limitRejected('request_timeout'));
-    this.addRoutes(tokenAuthenticator);
+    // Like the deadlines above: on an attached server, the sockets (and their limits) are the application's.
+    this.silentSockets = this.ownsHttpServer
+      ? new SilentSockets({
+          timeoutMs: this.limits.silentSocketTimeoutMs,
+          limits: connectionLimits,
+          trustedProxies,
+          clock: this.clock,
+          onTimeout: () => this.metrics.limitRejected('silent_socket'),
+          onRefused: (refusal) => this.metrics.limitRejected(refusal.limit),
+        })
+      : null;
+    this.addRoutes(tokenAuthenticator, trustedProxies);
     this.metrics.setReadinessSource(() => this.readiness().ready);
     this.metrics.setHistoryReadSource(() => this.historyReads());
   }
@@ -433,7 +448,7 @@ export class SwitchboardServer {
   }
 
   private attachListeners(): void {
-    this.detachListeners = attachListeners(this.http, {
+    const detach = attachListeners(this.http, {
       request: (req, res) => this.handleRequest(req, res),
       upgrade: (req, socket, head) => this.handleUpgrade(req, socket, head),
       refuseUpgrade: (socket) => {
@@ -446,10 +461,24 @@ export class SwitchboardServer {
         refuseUpgrade(socket, this.handshake.refuse(refusal).refusal);
       },
     });
+    // After the listeners above: the silent-socket watch puts its own in front of them.
+    const unwatch = this.silentSockets?.watch(this.http);
+    this.detachListeners = () => {
+      unwatch?.();
+      detach();
+    };
   }
 
-  private addRoutes(tokenAuthenticator: TokenAuthenticator | null): void {
-    const guard = new ApiKeyGuard(this.options.apiKey);
+  private addRoutes(tokenAuthenticator: TokenAuthenticator | null, trustedProxies: TrustedProxies): void {
+    const guard = new ApiKeyGuard({
+      key: this.options.apiKey,
+      failureBurst: this.limits.apiKeyFailureBurst,
+      failureRefillPerSecond: this.limits.apiKeyFailureRefillPerSecond,
+      trustedProxies,
+      metrics: this.metrics,
+      logger: this.logger,
+      clock: this.clock,
+    });
     addOpsRoutes(
       this.router,
       {

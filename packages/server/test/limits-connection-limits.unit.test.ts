@@ -151,6 +151,47 @@ describe('ConnectionLimits: open connections per address', () => {
   });
 });
 
+describe('ConnectionLimits: sockets that have not spoken yet', () => {
+  const settings = { ...OFF, maxConnectionsPerIp: 3 };
+
+  it('counts them against the address, so its handshakes are refused while they sit', () => {
+    const limits = new ConnectionLimits(settings, T0);
+    for (let i = 0; i < 3; i++) assert.equal(limits.holdSocket('203.0.113.9'), null);
+    assert.equal(limits.countFor('203.0.113.9'), 3);
+    assert.equal(limits.admit('203.0.113.9', T0)?.limit, 'ip_connections');
+    // Not the node's: they are no connections yet.
+    assert.equal(limits.size, 0);
+    limits.releaseSocket('203.0.113.9');
+    assert.equal(limits.admit('203.0.113.9', T0), null);
+  });
+
+  it('refuses one past the cap with 429, whatever the open connections of the address', () => {
+    const limits = new ConnectionLimits(settings, T0);
+    openMany(limits, '203.0.113.9', 3);
+    // The address's WebSockets fill its cap: a socket may still come in (for the HTTP API, say)...
+    assert.equal(limits.holdSocket('203.0.113.9'), null);
+    // ...but no more sockets than the cap may sit silent at once.
+    assert.equal(limits.holdSocket('203.0.113.9'), null);
+    assert.equal(limits.holdSocket('203.0.113.9'), null);
+    const refusal = limits.holdSocket('203.0.113.9');
+    assert.equal(refusal?.limit, 'ip_connections');
+    assert.equal(refusal.status, 429);
+    assert.equal(refusal.code, 'rate_limited');
+    assert.equal(limits.heldSocketsFor('203.0.113.9'), 3);
+    assert.equal(limits.holdSocket('198.51.100.1'), null);
+  });
+
+  it('never releases below zero, and holds nothing when the cap is 0', () => {
+    const limits = new ConnectionLimits(settings, T0);
+    openMany(limits, '203.0.113.9', 1);
+    limits.releaseSocket('203.0.113.9');
+    assert.equal(limits.countFor('203.0.113.9'), 1);
+    const open = new ConnectionLimits(OFF, T0);
+    for (let i = 0; i < 100; i++) assert.equal(open.holdSocket('203.0.113.9'), null);
+    assert.equal(open.countFor('203.0.113.9'), 0);
+  });
+});
+
 describe('ConnectionLimits: the node', () => {
   it('refuses past maxConnections with 503 unavailable, whatever the address', () => {
     const limits = new ConnectionLimits({ ...OFF, maxConnections: 2 }, T0);

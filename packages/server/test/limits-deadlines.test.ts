@@ -4,31 +4,10 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { connect as netConnect } from 'node:net';
-import type { Socket } from 'node:net';
 import { connectV1, startServer } from './helpers.js';
-import type { TestServer } from './helpers.js';
-import { assertServed, metric } from './limits-helpers.js';
+import { assertServed, metric, rawClient } from './limits-helpers.js';
 
 const DEADLINE_MS = 300;
-
-/** A raw TCP client; `received` collects what the server wrote, `ended` resolves when the socket closes. */
-async function rawClient(
-  t: TestServer,
-): Promise<{ socket: Socket; received: () => string; ended: Promise<number> }> {
-  const target = new URL(t.httpUrl);
-  const socket = netConnect({ host: target.hostname, port: Number(target.port) });
-  let text = '';
-  socket.on('data', (chunk: Buffer) => (text += chunk.toString('latin1')));
-  socket.on('error', () => {});
-  await new Promise<void>((resolve, reject) => {
-    socket.once('connect', () => resolve());
-    socket.once('error', reject);
-  });
-  const openedAt = Date.now();
-  const ended = new Promise<number>((resolve) => socket.once('close', () => resolve(Date.now() - openedAt)));
-  return { socket, received: () => text, ended };
-}
 
 test('a client dribbling its handshake headers is cut off with 408 by the headers deadline', async () => {
   const t = await startServer({ headersTimeoutMs: DEADLINE_MS, requestTimeoutMs: DEADLINE_MS });

@@ -1,8 +1,11 @@
 /**
  * Helpers of the limits tests: an upgrade attempt that keeps the refusal's headers, a bystander check, a
- * metric reader and a clock that only moves when told to.
+ * metric reader, a raw TCP (or TLS) client and a clock that only moves when told to.
  */
 import assert from 'node:assert/strict';
+import { connect as netConnect } from 'node:net';
+import type { Socket } from 'node:net';
+import { connect as tlsConnect } from 'node:tls';
 import WebSocket from 'ws';
 import type { ClientOptions } from 'ws';
 import { systemClock } from '../src/util/clock.js';
@@ -94,6 +97,45 @@ export async function metric(
       return Number(line.slice(line.lastIndexOf(' ') + 1));
   }
   return 0;
+}
+
+/** A raw client: what the server wrote so far, and when the socket closed (ms after it connected). */
+export interface RawClient {
+  readonly socket: Socket;
+  received(): string;
+  readonly ended: Promise<number>;
+}
+
+/** How {@link rawClient} connects. */
+export interface RawClientOptions {
+  /** The local address to connect from (any 127.x.y.z on Linux): another client address on loopback. */
+  readonly localAddress?: string;
+  /** Speak TLS, trusting this CA (PEM); the TLS handshake is done when the promise resolves. */
+  readonly tlsCa?: string;
+}
+
+/** A raw TCP (or TLS) client of `t` that sends nothing unless the test writes to `socket`. */
+export async function rawClient(t: TestServer, options: RawClientOptions = {}): Promise<RawClient> {
+  const target = new URL(t.httpUrl);
+  const where = {
+    host: target.hostname,
+    port: Number(target.port),
+    ...(options.localAddress === undefined ? {} : { localAddress: options.localAddress }),
+  };
+  const socket =
+    options.tlsCa === undefined
+      ? netConnect(where)
+      : tlsConnect({ ...where, ca: options.tlsCa, servername: 'localhost' });
+  let text = '';
+  socket.on('data', (chunk: Buffer) => (text += chunk.toString('latin1')));
+  socket.on('error', () => {});
+  await new Promise<void>((resolve, reject) => {
+    socket.once(options.tlsCa === undefined ? 'connect' : 'secureConnect', () => resolve());
+    socket.once('error', reject);
+  });
+  const openedAt = Date.now();
+  const ended = new Promise<number>((resolve) => socket.once('close', () => resolve(Date.now() - openedAt)));
+  return { socket, received: () => text, ended };
 }
 
 /** A clock whose `now` stands still until `advance` moves it; timers are the real ones. */

@@ -77,6 +77,9 @@ describe('resolveLimits: defaults', () => {
       headersTimeoutMs: 10_000,
       requestTimeoutMs: 30_000,
       keepAliveTimeoutMs: 5000,
+      silentSocketTimeoutMs: 5000,
+      apiKeyFailureBurst: 20,
+      apiKeyFailureRefillPerSecond: 0.1,
     });
   });
 

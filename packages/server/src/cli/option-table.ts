@@ -121,6 +121,12 @@ const LIMIT_DESCRIPTIONS: Readonly<Record<keyof ResolvedLimits, string>> = {
   requestTimeoutMs:
     'Time to receive a whole HTTP request (ms); at least the headers timeout. Own HTTP server only.',
   keepAliveTimeoutMs: 'Time an idle keep-alive HTTP connection is kept open (ms). Own HTTP server only.',
+  silentSocketTimeoutMs:
+    'Time a new TCP connection has, from its accept, to deliver a complete request head, TLS handshake included (ms); then 408 and closed. Until then it counts against the per-address connection cap. Own HTTP server only.',
+  apiKeyFailureBurst:
+    'Failed HTTP API key attempts (wrong or missing key) one client address may make at once; past them, HTTP 429 with Retry-After.',
+  apiKeyFailureRefillPerSecond:
+    'Failed API key attempts an address regains per second (may be fractional: 0.1 is one every 10 s).',
 };
 
 /** `heartbeatIntervalMs` -> `heartbeat-interval-ms` (flags) or `HEARTBEAT_INTERVAL_MS` (variables). */

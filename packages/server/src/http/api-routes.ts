@@ -4,6 +4,7 @@
  */
 import { ErrorCode, MAX_HISTORY_LIMIT, channelNameProblem } from '@switchboard/protocol';
 import type { Router, RouteContext } from './router.js';
+import { refuseRequest } from './api-key.js';
 import type { ApiKeyGuard } from './api-key.js';
 import { hasBody, readJsonBody, sendError, sendJson } from './http-utils.js';
 import type { Exclusion } from '../broker/broker.js';
@@ -99,9 +100,9 @@ export function addApiRoutes(router: Router, prefix: string, deps: ApiDependenci
   const guarded =
     (handler: (ctx: RouteContext, body: Body) => Promise<unknown>, bodyRule: BodyRule = 'required') =>
     async (ctx: RouteContext): Promise<void> => {
-      if (!deps.guard.allows(ctx.req)) {
-        ctx.req.resume();
-        sendError(ctx.res, ErrorCode.Unauthorized, 'missing or wrong API key', 401);
+      const refusal = deps.guard.check(ctx.req);
+      if (refusal !== null) {
+        refuseRequest(ctx.req, ctx.res, refusal);
         return;
       }
       let body: Body = {};

@@ -22,9 +22,15 @@ export function sendJson(
 }
 
 /** Write a JSON error `{ "error": { code, message, temporary } }` with the code's HTTP status unless given. */
-export function sendError(res: ServerResponse, code: ErrorCode, message: string, status?: number): void {
+export function sendError(
+  res: ServerResponse,
+  code: ErrorCode,
+  message: string,
+  status?: number,
+  headers: Record<string, string> = {},
+): void {
   const info = ERROR_CODE_INFO[code];
-  sendJson(res, status ?? info.httpStatus, { error: { code, message, temporary: info.temporary } });
+  sendJson(res, status ?? info.httpStatus, { error: { code, message, temporary: info.temporary } }, headers);
 }
 
 /**
@@ -42,18 +48,28 @@ export function rejectUpgrade(
     socket.destroy();
     return;
   }
+  // Destroy once the answer is flushed: the server allows half-open sockets, and a client that never
+  // closes its side would otherwise hold the file descriptor (ws's abortHandshake does the same).
+  socket.once('finish', () => socket.destroy());
+  socket.end(rawErrorResponse(status, code, message, headers));
+}
+
+/** A whole HTTP/1.1 error response with a JSON error body and `Connection: close`, as text for a socket. */
+export function rawErrorResponse(
+  status: number,
+  code: ErrorCode,
+  message: string,
+  headers: Record<string, string> = {},
+): string {
   const body = JSON.stringify({ error: { code, message, temporary: ERROR_CODE_INFO[code].temporary } });
   const extra = Object.entries(headers)
     .map(([k, v]) => `${k}: ${v}\r\n`)
     .join('');
-  // Destroy once the answer is flushed: the server allows half-open sockets, and a client that never
-  // closes its side would otherwise hold the file descriptor (ws's abortHandshake does the same).
-  socket.once('finish', () => socket.destroy());
-  socket.end(
+  return (
     `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? 'Error'}\r\n` +
-      'Connection: close\r\n' +
-      'Content-Type: application/json; charset=utf-8\r\n' +
-      `Content-Length: ${Buffer.byteLength(body)}\r\n${extra}\r\n${body}`,
+    'Connection: close\r\n' +
+    'Content-Type: application/json; charset=utf-8\r\n' +
+    `Content-Length: ${Buffer.byteLength(body)}\r\n${extra}\r\n${body}`
   );
 }
 

@@ -4,6 +4,7 @@
  * Documented in docs/http-api.md and docs/operations.md.
  */
 import { ErrorCode } from '@switchboard/protocol';
+import { refuseRequest } from './api-key.js';
 import type { ApiKeyGuard } from './api-key.js';
 import type { DemoPage } from './demo-page.js';
 import { sendError, sendJson } from './http-utils.js';
@@ -49,8 +50,9 @@ export function addOpsRoutes(router: Router, source: OpsSource, options: OpsRout
     sendJson(res, ready ? 200 : 503, body);
   });
   router.add('GET', '/stats', async ({ req, res }) => {
-    if (!options.guard.allows(req)) {
-      sendError(res, ErrorCode.Unauthorized, 'missing or wrong API key', 401);
+    const refusal = options.guard.check(req);
+    if (refusal !== null) {
+      refuseRequest(req, res, refusal);
       return;
     }
     const local = source.stats();

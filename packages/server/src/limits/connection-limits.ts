@@ -2,13 +2,14 @@
  * Admission of new connections, before the WebSocket upgrade: new connections per address per second,
  * open connections per address, and the node's own admission cap (open connections and new connections
  * per second). Counts are this node's; a cluster-wide limit needs a shared store and is not done here.
+ * Sockets that have not sent a request head yet are counted per address too (`holdSocket`).
  *
- * Pure: the caller passes the time. No timer either: the per-address buckets live in two generations of
- * maps, and a generation is dropped once every bucket in it would have refilled anyway (see `bucketFor`).
+ * Pure: the caller passes the time. No timer either: the per-address buckets are {@link KeyedBuckets}.
  */
 import { isIP } from 'node:net';
 import { ErrorCode } from '@switchboard/protocol';
 import { TokenBucket } from './token-bucket.js';
+import { DEFAULT_MAX_TRACKED_KEYS, KeyedBuckets, secondsUntilToken } from './keyed-buckets.js';
 
 /** The numeric settings admission reads (a subset of the server's resolved limits). */
 export interface ConnectionLimitSettings {
@@ -46,8 +47,6 @@ export interface ConnectionLimitsOptions {
    */
   readonly maxTrackedAddresses?: number;
 }
-
-const DEFAULT_MAX_TRACKED = 100_000;
 
 /**
  * The key an address is counted under: the address itself, except that IPv6 addresses are grouped by their
@@ -87,15 +86,13 @@ function ipv6Groups(address: string): string[] | null {
 
 /** Open connections per address, new-connection buckets per address, and the node-wide admission cap. */
 export class ConnectionLimits {
+  /** Per address: open connections, handshakes in flight and sockets held by {@link holdSocket}. */
   private readonly counts = new Map<string, number>();
+  /** Per address: the sockets held by {@link holdSocket} alone. */
+  private readonly sockets = new Map<string, number>();
   private total = 0;
   private readonly nodeBucket: TokenBucket | null;
-  private current = new Map<string, TokenBucket>();
-  private previous = new Map<string, TokenBucket>();
-  private rotatedAt: number;
-  /** How long an idle address bucket takes to refill completely (ms): a generation's lifetime. */
-  private readonly generationMs: number;
-  private readonly maxTracked: number;
+  private readonly addressBuckets: KeyedBuckets | null;
 
   constructor(
     private readonly settings: ConnectionLimitSettings,
@@ -106,12 +103,15 @@ export class ConnectionLimits {
       settings.connectionRate > 0
         ? new TokenBucket(settings.connectionRate, settings.connectionRate, now)
         : null;
-    this.generationMs =
+    this.addressBuckets =
       settings.connectionRatePerIp > 0
-        ? (settings.connectionBurstPerIp / settings.connectionRatePerIp) * 1000
-        : 0;
-    this.maxTracked = options.maxTrackedAddresses ?? DEFAULT_MAX_TRACKED;
-    this.rotatedAt = now;
+        ? new KeyedBuckets(
+            settings.connectionBurstPerIp,
+            settings.connectionRatePerIp,
+            now,
+            options.maxTrackedAddresses ?? DEFAULT_MAX_TRACKED_KEYS,
+          )
+        : null;
   }
 
   /** Connections counted on this node: open ones plus handshakes admitted and not yet settled. */
@@ -126,7 +126,7 @@ export class ConnectionLimits {
 
   /** Addresses whose new-connection buckets are currently kept (both generations). */
   get trackedAddresses(): number {
-    return this.current.size + this.previous.size;
+    return this.addressBuckets?.size ?? 0;
   }
 
   /**
@@ -137,8 +137,8 @@ export class ConnectionLimits {
   admit(address: string, now: number): AdmissionRefusal | null {
     const s = this.settings;
     const key = limitKey(address);
-    if (s.connectionRatePerIp > 0) {
-      const bucket = this.bucketFor(key, now);
+    if (this.addressBuckets !== null) {
+      const bucket = this.addressBuckets.get(key, now);
       if (!bucket.take(now)) {
         return {
           limit: 'ip_rate',
@@ -197,41 +197,57 @@ export class ConnectionLimits {
     this.release(limitKey(address));
   }
 
-  private release(key: string): void {
-    const count = this.counts.get(key) ?? 0;
-    // Never below zero: a stray release must not hand an address extra room.
-    if (count === 0) return;
-    if (count === 1) this.counts.delete(key);
-    else this.counts.set(key, count - 1);
-    this.total--;
+  /**
+   * A socket from `address` was accepted and has not delivered a request head yet. While held it counts
+   * against `maxConnectionsPerIp` like an open connection (handshakes from the address see it), but not
+   * against the node's cap. Refused when the address already holds `maxConnectionsPerIp` such sockets:
+   * the cap bounds them on their own, so that an address whose WebSocket connections fill its cap can
+   * still reach the HTTP API and the health checks. No token is taken from the new-connection rate: the
+   * handshake that may follow takes one.
+   */
+  holdSocket(address: string): AdmissionRefusal | null {
+    const cap = this.settings.maxConnectionsPerIp;
+    if (cap === 0) return null;
+    const key = limitKey(address);
+    const held = this.sockets.get(key) ?? 0;
+    if (held >= cap) return SOCKETS_AT_CAP;
+    this.sockets.set(key, held + 1);
+    this.counts.set(key, (this.counts.get(key) ?? 0) + 1);
+    return null;
   }
 
-  /**
-   * The bucket of `key`, created full when unknown. A bucket left alone for a whole generation is full
-   * again by then, so dropping it is the same as keeping it: each generation lasts as long as an empty
-   * bucket takes to refill, and a bucket unused for one generation is not carried into the next.
-   */
-  private bucketFor(key: string, now: number): TokenBucket {
-    if (now - this.rotatedAt >= this.generationMs || this.current.size >= this.maxTracked) {
-      this.previous = this.current;
-      this.current = new Map();
-      this.rotatedAt = now;
-    }
-    let bucket = this.current.get(key);
-    if (bucket === undefined) {
-      bucket = this.previous.get(key);
-      if (bucket === undefined) {
-        bucket = new TokenBucket(this.settings.connectionBurstPerIp, this.settings.connectionRatePerIp, now);
-      } else {
-        this.previous.delete(key);
-      }
-      this.current.set(key, bucket);
-    }
-    return bucket;
+  /** A socket held by {@link holdSocket} delivered its request head, or closed. */
+  releaseSocket(address: string): void {
+    if (this.settings.maxConnectionsPerIp === 0) return;
+    const key = limitKey(address);
+    if (decrement(this.sockets, key)) decrement(this.counts, key);
+  }
+
+  /** Sockets from `address` held by {@link holdSocket} (grouped as {@link limitKey} does). */
+  heldSocketsFor(address: string): number {
+    return this.sockets.get(limitKey(address)) ?? 0;
+  }
+
+  private release(key: string): void {
+    if (decrement(this.counts, key)) this.total--;
   }
 }
 
-/** Whole seconds until `bucket` holds a token again, at least 1 (Retry-After has one-second resolution). */
-function secondsUntilToken(bucket: TokenBucket, perSecond: number, now: number): number {
-  return Math.max(1, Math.ceil((1 - bucket.available(now)) / perSecond));
+const SOCKETS_AT_CAP: AdmissionRefusal = Object.freeze({
+  limit: 'ip_connections',
+  status: 429,
+  code: ErrorCode.RateLimited,
+  message: 'too many connections from this address have not sent a request yet',
+});
+
+/**
+ * Take one from `key`'s count; false when it was already zero (never below zero: a stray release must not
+ * hand an address extra room).
+ */
+function decrement(counts: Map<string, number>, key: string): boolean {
+  const count = counts.get(key) ?? 0;
+  if (count === 0) return false;
+  if (count === 1) counts.delete(key);
+  else counts.set(key, count - 1);
+  return true;
 }

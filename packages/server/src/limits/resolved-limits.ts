@@ -42,6 +42,9 @@ export interface ResolvedLimits {
   readonly headersTimeoutMs: number;
   readonly requestTimeoutMs: number;
   readonly keepAliveTimeoutMs: number;
+  readonly silentSocketTimeoutMs: number;
+  readonly apiKeyFailureBurst: number;
+  readonly apiKeyFailureRefillPerSecond: number;
 }
 
 /** Defaults of every numeric option. */
@@ -79,6 +82,9 @@ export const DEFAULT_LIMITS: ResolvedLimits = {
   headersTimeoutMs: 10_000,
   requestTimeoutMs: 30_000,
   keepAliveTimeoutMs: 5000,
+  silentSocketTimeoutMs: 5000,
+  apiKeyFailureBurst: 20,
+  apiKeyFailureRefillPerSecond: 0.1,
 };
 
 /**
@@ -133,6 +139,9 @@ export const LIMIT_BOUNDS: Readonly<
   headersTimeoutMs: { min: 100, max: 3_600_000, integer: true },
   requestTimeoutMs: { min: 100, max: 3_600_000, integer: true },
   keepAliveTimeoutMs: { min: 100, max: 3_600_000, integer: true },
+  silentSocketTimeoutMs: { min: 100, max: 3_600_000, integer: true },
+  apiKeyFailureBurst: { min: 1, max: 1_000_000, integer: true },
+  apiKeyFailureRefillPerSecond: { min: 0.001, max: 1_000_000, integer: false },
 };
 
 /** Apply defaults and validate; throws {@link InvalidOptionError} naming the option, value and bounds. */

@@ -28,7 +28,23 @@ export type LimitName =
   /** A frame over the connection's bytes-per-second limit (a `rate_limited` reply). */
   | 'bytes'
   /** A request head or body that did not arrive in time (HTTP 408 from Node). */
-  | 'request_timeout';
+  | 'request_timeout'
+  /**
+   * A socket that delivered no complete request head within `silentSocketTimeoutMs` of its accept (HTTP 408,
+   * or a plain close during a TLS handshake).
+   */
+  | 'silent_socket'
+  /** An HTTP API request from an address with too many failed API key attempts (HTTP 429). */
+  | 'api_key_failures';
+
+/** Why an HTTP API request was refused by the API key check. */
+export type ApiKeyRejection =
+  /** No key in either header (HTTP 401). */
+  | 'missing'
+  /** A key that is not the server's (HTTP 401). */
+  | 'wrong'
+  /** Not checked: the address has used up its failed attempts (HTTP 429). */
+  | 'throttled';
 
 /** Counts shown in /stats and exported as gauges. */
 export interface GaugeSnapshot {
@@ -48,6 +64,8 @@ export interface Metrics {
   handshakeRejected(status: number, reason: string): void;
   /** A limit refused a connection attempt or a frame (the 4003 close that may follow is a connectionClosed). */
   limitRejected(limit: LimitName): void;
+  /** An HTTP API request (or `/stats`) was refused by the API key check. */
+  apiKeyRejected(reason: ApiKeyRejection): void;
   /** Frames received from clients. */
   framesReceived(count: number): void;
   /** Messages written to client connections. */
@@ -80,6 +98,7 @@ export class NoopMetrics implements Metrics {
   connectionClosed(): void {}
   handshakeRejected(): void {}
   limitRejected(): void {}
+  apiKeyRejected(): void {}
   framesReceived(): void {}
   messagesDelivered(): void {}
   messagePublished(): void {}

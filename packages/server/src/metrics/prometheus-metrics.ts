@@ -1,5 +1,5 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import type { DropReason, GaugeSnapshot, LimitName, Metrics } from './metrics.js';
+import type { ApiKeyRejection, DropReason, GaugeSnapshot, LimitName, Metrics } from './metrics.js';
 import { IDLE_HISTORY_READS } from '../history/history-read-pacing.js';
 import type { HistoryReadStats } from '../history/history-read-pacing.js';
 
@@ -19,6 +19,7 @@ export class PrometheusMetrics implements Metrics {
   private readonly closed: Counter<'transport' | 'code'>;
   private readonly rejected: Counter<'status' | 'reason'>;
   private readonly limited: Counter<'limit'>;
+  private readonly apiKeys: Counter<'reason'>;
   private readonly received: Counter;
   private readonly delivered: Counter;
   private readonly published: Counter<'kind'>;
@@ -56,6 +57,12 @@ export class PrometheusMetrics implements Metrics {
       name: `${p}limits_rejected_total`,
       help: 'Connection attempts and frames refused by a limit, by limit',
       labelNames: ['limit'],
+      registers,
+    });
+    this.apiKeys = new Counter({
+      name: `${p}api_key_rejected_total`,
+      help: 'HTTP API requests refused by the API key check, by reason (missing, wrong, throttled)',
+      labelNames: ['reason'],
       registers,
     });
     this.received = new Counter({
@@ -150,6 +157,9 @@ export class PrometheusMetrics implements Metrics {
   }
   limitRejected(limit: LimitName): void {
     this.limited.inc({ limit });
+  }
+  apiKeyRejected(reason: ApiKeyRejection): void {
+    this.apiKeys.inc({ reason });
   }
   framesReceived(count: number): void {
     this.received.inc(count);
