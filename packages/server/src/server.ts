@@ -30,17 +30,15 @@ import type { Authenticator } from './auth/authenticator.js';
 import { TokenAuthenticator } from './auth/token-authenticator.js';
 import { Authorizer } from './auth/authorizer.js';
 import { Router } from './http/router.js';
-import { ApiKeyGuard } from './http/api-key.js';
-import { addApiRoutes } from './http/api-routes.js';
-import { addOpsRoutes } from './http/ops-routes.js';
 import type { Readiness } from './http/ops-routes.js';
-import { addTicketRoute } from './http/ticket-route.js';
+import { addRoutes } from './http/routes.js';
 import { loadDemoPage } from './http/demo-page.js';
 import type { DemoPage } from './http/demo-page.js';
 import { attachListeners, closeListener, dispatchRequest, listen, listenerUrl } from './http/attach.js';
-import { WebSocketEndpoint, destroyOnError, refuseUpgrade } from './http/websocket-endpoint.js';
-import { enforceDeadlines, httpServerOptions } from './http/http-deadlines.js';
-import { SilentSockets } from './http/silent-sockets.js';
+import { WebSocketEndpoint } from './http/websocket-endpoint.js';
+import { httpServerOptions } from './http/http-deadlines.js';
+import { guardOwnServer } from './http/silent-sockets.js';
+import type { SilentSockets } from './http/silent-sockets.js';
 import { TlsCertificate } from './http/tls.js';
 import { ConnectionLimits } from './limits/connection-limits.js';
 import { resolveLimits } from './limits/resolved-limits.js';
@@ -158,21 +156,35 @@ export class SwitchboardServer {
     this.tls =
       options.tls === undefined ? null : new TlsCertificate(options.tls, httpServerOptions(this.limits));
     this.http = options.server ?? this.tls?.server ?? createHttpServer(httpServerOptions(this.limits));
-    // Slowloris deadlines on a server of our own only: an attached server's are its application's call.
-    if (this.ownsHttpServer)
-      enforceDeadlines(this.http, this.limits, () => this.metrics.limitRejected('request_timeout'));
-    // Like the deadlines above: on an attached server, the sockets (and their limits) are the application's.
+    // Deadlines and the silent-socket watch on a server of our own only: an attached server's sockets,
+    // deadlines and limits are its application's.
     this.silentSockets = this.ownsHttpServer
-      ? new SilentSockets({
-          timeoutMs: this.limits.silentSocketTimeoutMs,
-          limits: connectionLimits,
+      ? guardOwnServer(this.http, this.limits, {
+          connectionLimits,
           trustedProxies,
+          metrics: this.metrics,
           clock: this.clock,
-          onTimeout: () => this.metrics.limitRejected('silent_socket'),
-          onRefused: (refusal) => this.metrics.limitRejected(refusal.limit),
         })
       : null;
-    this.addRoutes(tokenAuthenticator, trustedProxies);
+    addRoutes(this.router, {
+      ...this.limits,
+      apiKey: options.apiKey,
+      metricsEndpoint: options.metricsEndpoint ?? true,
+      demo: options.demo === true,
+      ops: {
+        readiness: () => this.readiness(),
+        stats: () => this.stats(),
+        clusterCounts: () => this.clusterCounts(),
+        renderMetrics: () => this.metrics.render(),
+        demoPage: () => this.demoPage,
+      },
+      api: this,
+      tokenAuthenticator,
+      trustedProxies,
+      metrics: this.metrics,
+      logger: this.logger,
+      clock: this.clock,
+    });
     this.metrics.setReadinessSource(() => this.readiness().ready);
     this.metrics.setHistoryReadSource(() => this.historyReads());
   }
@@ -451,15 +463,7 @@ export class SwitchboardServer {
     const detach = attachListeners(this.http, {
       request: (req, res) => this.handleRequest(req, res),
       upgrade: (req, socket, head) => this.handleUpgrade(req, socket, head),
-      refuseUpgrade: (socket) => {
-        socket.on('error', destroyOnError);
-        const refusal = {
-          status: 404,
-          code: ErrorCode.NotFound,
-          message: 'no WebSocket endpoint at this path',
-        };
-        refuseUpgrade(socket, this.handshake.refuse(refusal).refusal);
-      },
+      refuseUpgrade: (socket) => this.websocket.refuseUnknownPath(socket),
     });
     // After the listeners above: the silent-socket watch puts its own in front of them.
     const unwatch = this.silentSockets?.watch(this.http);
@@ -467,36 +471,6 @@ export class SwitchboardServer {
       unwatch?.();
       detach();
     };
-  }
-
-  private addRoutes(tokenAuthenticator: TokenAuthenticator | null, trustedProxies: TrustedProxies): void {
-    const guard = new ApiKeyGuard({
-      key: this.options.apiKey,
-      failureBurst: this.limits.apiKeyFailureBurst,
-      failureRefillPerSecond: this.limits.apiKeyFailureRefillPerSecond,
-      trustedProxies,
-      metrics: this.metrics,
-      logger: this.logger,
-      clock: this.clock,
-    });
-    addOpsRoutes(
-      this.router,
-      {
-        readiness: () => this.readiness(),
-        stats: () => this.stats(),
-        clusterCounts: () => this.clusterCounts(),
-        renderMetrics: () => this.metrics.render(),
-        demoPage: () => this.demoPage,
-      },
-      { guard, metrics: this.options.metricsEndpoint ?? true, demo: this.options.demo === true },
-    );
-    if (tokenAuthenticator !== null) addTicketRoute(this.router, tokenAuthenticator);
-    addApiRoutes(this.router, '/api', {
-      api: this,
-      guard,
-      maxBodyBytes: this.limits.maxMessageBytes,
-      maxChannelLength: this.limits.maxChannelLength,
-    });
   }
 }
 

@@ -21,6 +21,9 @@ import { normalizeAddress } from '../transports/client-ip.js';
 import type { TrustedProxies } from '../transports/client-ip.js';
 import { sweepPeriod } from '../util/clock.js';
 import type { Clock, TimerHandle } from '../util/clock.js';
+import type { Metrics } from '../metrics/metrics.js';
+import { enforceDeadlines } from './http-deadlines.js';
+import type { HttpDeadlines } from './http-deadlines.js';
 import { rawErrorResponse } from './http-utils.js';
 
 /** What the tracker asks of the connection limits (`ConnectionLimits` is one). */
@@ -235,4 +238,36 @@ export class SilentSockets {
     else if (entry.tls !== null) answerAndClose(entry.tls, TIMEOUT_RESPONSE);
     else entry.socket.destroy();
   }
+}
+
+/** What guarding a server of Switchboard's own needs. */
+export interface OwnServerGuards {
+  /** Open-connection counts per address: silent sockets count against `maxConnectionsPerIp`. */
+  readonly connectionLimits: SocketHolds;
+  readonly trustedProxies: TrustedProxies;
+  /** Where each cut-off is counted (under `request_timeout`, `silent_socket`, or the refusing limit). */
+  readonly metrics: Pick<Metrics, 'limitRejected'>;
+  readonly clock: Clock;
+}
+
+/**
+ * The protections of an HTTP server Switchboard created itself (an attached server's sockets, deadlines
+ * and limits are its application's): Node's request deadlines, and the silent-socket watch. Returns the
+ * watch, which {@link SilentSockets.watch} starts once the listeners are in place.
+ */
+export function guardOwnServer(
+  server: HttpServer,
+  limits: HttpDeadlines & { readonly silentSocketTimeoutMs: number },
+  guards: OwnServerGuards,
+): SilentSockets {
+  const { metrics } = guards;
+  enforceDeadlines(server, limits, () => metrics.limitRejected('request_timeout'));
+  return new SilentSockets({
+    timeoutMs: limits.silentSocketTimeoutMs,
+    limits: guards.connectionLimits,
+    trustedProxies: guards.trustedProxies,
+    clock: guards.clock,
+    onTimeout: () => metrics.limitRejected('silent_socket'),
+    onRefused: (refusal) => metrics.limitRejected(refusal.limit),
+  });
 }

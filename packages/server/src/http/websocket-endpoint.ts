@@ -112,6 +112,13 @@ export class WebSocketEndpoint {
     return true;
   }
 
+  /** Refuse an upgrade for a path nobody serves (404), counted like every refused handshake. */
+  refuseUnknownPath(socket: Duplex): void {
+    socket.on('error', destroyOnError);
+    const refusal = { status: 404, code: ErrorCode.NotFound, message: 'no WebSocket endpoint at this path' };
+    refuseUpgrade(socket, this.options.handshake.refuse(refusal).refusal);
+  }
+
   /** An admitted handshake is upgraded and handed to the hub; a refused one is answered. */
   private complete(
     req: IncomingMessage,

@@ -1,0 +1,61 @@
+/**
+ * Every HTTP route Switchboard serves under its base path: the operations routes, the ticket route (with
+ * built-in JWT auth) and the HTTP API, behind one API-key guard. Routes see narrow interfaces, never the
+ * server.
+ */
+import type { TokenAuthenticator } from '../auth/token-authenticator.js';
+import type { Metrics } from '../metrics/metrics.js';
+import type { TrustedProxies } from '../transports/client-ip.js';
+import type { Clock } from '../util/clock.js';
+import type { Logger } from '../util/logger.js';
+import { ApiKeyGuard } from './api-key.js';
+import { addApiRoutes } from './api-routes.js';
+import type { ApiOperations } from './api-routes.js';
+import { addOpsRoutes } from './ops-routes.js';
+import type { OpsSource } from './ops-routes.js';
+import type { Router } from './router.js';
+import { addTicketRoute } from './ticket-route.js';
+
+/** What the routes are built from. */
+export interface RoutesOptions {
+  /** The HTTP API's key (`/api/...` and `/stats`); undefined leaves them open. */
+  readonly apiKey: string | undefined;
+  /** Wrong keys an address may try at once, and regains per second, before 429. */
+  readonly apiKeyFailureBurst: number;
+  readonly apiKeyFailureRefillPerSecond: number;
+  /** The largest API request body (bytes) and channel name. */
+  readonly maxMessageBytes: number;
+  readonly maxChannelLength: number;
+  /** Serve `/metrics`; serve the demo page at `/`. */
+  readonly metricsEndpoint: boolean;
+  readonly demo: boolean;
+  readonly ops: OpsSource;
+  readonly api: ApiOperations;
+  /** The built-in JWT authenticator, which also serves `POST /auth/ticket`; null without `auth`. */
+  readonly tokenAuthenticator: TokenAuthenticator | null;
+  readonly trustedProxies: TrustedProxies;
+  readonly metrics: Metrics;
+  readonly logger: Logger;
+  readonly clock: Clock;
+}
+
+/** Register every route on `router`. */
+export function addRoutes(router: Router, options: RoutesOptions): void {
+  const guard = new ApiKeyGuard({
+    key: options.apiKey,
+    failureBurst: options.apiKeyFailureBurst,
+    failureRefillPerSecond: options.apiKeyFailureRefillPerSecond,
+    trustedProxies: options.trustedProxies,
+    metrics: options.metrics,
+    logger: options.logger,
+    clock: options.clock,
+  });
+  addOpsRoutes(router, options.ops, { guard, metrics: options.metricsEndpoint, demo: options.demo });
+  if (options.tokenAuthenticator !== null) addTicketRoute(router, options.tokenAuthenticator);
+  addApiRoutes(router, '/api', {
+    api: options.api,
+    guard,
+    maxBodyBytes: options.maxMessageBytes,
+    maxChannelLength: options.maxChannelLength,
+  });
+}
