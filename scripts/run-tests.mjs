@@ -1,11 +1,31 @@
 #!/usr/bin/env node
-// Runs every packages/*/test/**/*.test.ts file with Node's test runner (TypeScript through tsx).
-// `--unit` runs only files named *.unit.test.ts. Node 20's --test takes no globs, hence this script.
+// Runs every packages/*/test/**/*.test.ts file with Node's test runner (TypeScript through tsx), or only
+// the files named as arguments. `--unit` runs only files named *.unit.test.ts. Node 20's --test takes no
+// globs, hence this script.
+//
+// Every file runs under a deadline, so a test that hangs fails (named by hung-test-reporter.mjs) instead
+// of holding CI for its whole time limit. On Node 20, --test-timeout bounds each test file as a whole,
+// not each test (nodejs/node#57656; per test in later Node versions): the deadline must cover the
+// slowest file.
+// The slowest measured in a full run on this 2-core machine, under three other developers' load, took
+// 27 s (test/layering.test.ts, one ESLint run over the repository; 5 s unloaded); the slowest Redis and
+// browser files took 17-23 s. SWITCHBOARD_TEST_TIMEOUT_MS overrides the deadline.
 import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 
-const unitOnly = process.argv.includes('--unit');
+const DEFAULT_TIMEOUT_MS = 180_000;
+
+const args = process.argv.slice(2);
+const unitOnly = args.includes('--unit');
+const named = args.filter((arg) => arg !== '--unit');
+const timeoutMs = Number(process.env['SWITCHBOARD_TEST_TIMEOUT_MS'] ?? DEFAULT_TIMEOUT_MS);
+if (!Number.isInteger(timeoutMs) || timeoutMs <= 0) {
+  console.error(`SWITCHBOARD_TEST_TIMEOUT_MS must be a positive integer (ms), not ${timeoutMs}`);
+  process.exit(2);
+}
+
 const files = [];
 function walk(dir) {
   for (const name of readdirSync(dir)) {
@@ -15,16 +35,34 @@ function walk(dir) {
     else if (name.endsWith(unitOnly ? '.unit.test.ts' : '.test.ts')) files.push(path);
   }
 }
-for (const pkg of readdirSync('packages')) {
-  const dir = join('packages', pkg, 'test');
-  try {
-    if (statSync(dir).isDirectory()) walk(dir);
-  } catch {
-    // a package without tests
+if (named.length > 0) {
+  files.push(...named);
+} else {
+  for (const pkg of readdirSync('packages')) {
+    const dir = join('packages', pkg, 'test');
+    try {
+      if (statSync(dir).isDirectory()) walk(dir);
+    } catch {
+      // a package without tests
+    }
   }
+  files.sort();
 }
-files.sort();
-const result = spawnSync(process.execPath, ['--import', 'tsx', '--test', '--test-reporter=spec', ...files], {
-  stdio: 'inherit',
-});
+
+const hungTests = fileURLToPath(new URL('./hung-test-reporter.mjs', import.meta.url));
+const result = spawnSync(
+  process.execPath,
+  [
+    '--import',
+    'tsx',
+    '--test',
+    `--test-timeout=${timeoutMs}`,
+    '--test-reporter=spec',
+    '--test-reporter-destination=stdout',
+    `--test-reporter=${hungTests}`,
+    '--test-reporter-destination=stderr',
+    ...files,
+  ],
+  { stdio: 'inherit' },
+);
 process.exit(result.status ?? 1);

@@ -241,6 +241,68 @@ test('an authorize hook that throws is answered, never left unhandled: internal 
   }
 });
 
+describe('a resumed session is authorized again, channel by channel', () => {
+  /** The channels a resume restored, and proof that nothing arrives from the others. */
+  async function restoredAfterResume(
+    t: TestServer,
+    first: { query: string; channels: string[] },
+    resume: { query: string; meanwhile?: () => void },
+  ): Promise<{ restored: string[]; client: TestClient }> {
+    const away = await connectV1(t, {}, first.query);
+    for (const [i, channel] of first.channels.entries())
+      assert.equal(code(await away.client.request({ id: i + 1, type: 'subscribe', channel })), undefined);
+    away.client.close();
+    await away.client.closed;
+    resume.meanwhile?.();
+    const session = String(away.connected['sessionId']);
+    const { client, connected } = await connectV1(t, {}, `${resume.query}&session=${session}`);
+    assert.equal(connected['resumed'], true);
+    const restored = (connected['subscriptions'] as { channel: string }[]).map((s) => s.channel);
+    // Publications on every channel it had, then a marker on one it kept: only kept channels deliver.
+    for (const channel of first.channels) await t.server.publish(channel, { on: channel });
+    await t.server.publish(restored[0] ?? 'none', 'marker');
+    const seen: unknown[] = [];
+    for (;;) {
+      const m = await client.nextOfType('message');
+      if (m['data'] === 'marker') break;
+      seen.push(m['channel']);
+    }
+    assert.deepEqual(seen, restored, 'messages arrive only on the restored channels');
+    return { restored, client };
+  }
+
+  test('credentials that no longer grant a channel: it is not restored', async () => {
+    const t = await startServer({ authenticator: queryCredentials, defaultPermission: 'claims' });
+    try {
+      const { restored, client } = await restoredAfterResume(
+        t,
+        { query: '?user=carol&channels=team:*,room:1', channels: ['team:red', 'room:1'] },
+        { query: '?user=carol&channels=room:1' },
+      );
+      assert.deepEqual(restored, ['room:1']);
+      client.close();
+    } finally {
+      await t.stop();
+    }
+  });
+
+  test('an authorize hook that now says no: the channel is not restored', async () => {
+    const revoked = new Set<string>();
+    const t = await startServer({ authorize: ({ channel }) => !revoked.has(channel) });
+    try {
+      const { restored, client } = await restoredAfterResume(
+        t,
+        { query: '?', channels: ['keep:1', 'revoked:1'] },
+        { query: '?', meanwhile: () => revoked.add('revoked:1') },
+      );
+      assert.deepEqual(restored, ['keep:1']);
+      client.close();
+    } finally {
+      await t.stop();
+    }
+  });
+});
+
 test('bad permission configuration is refused at creation with the option named', async () => {
   const { createServer } = await import('../src/index.js');
   assert.throws(() => createServer({ defaultPermission: 'everyone' as never }), /defaultPermission/);

@@ -10,9 +10,10 @@ import assert from 'node:assert/strict';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium } from 'playwright-core';
-import type { Browser, BrowserContext, Page, WebSocketRoute } from 'playwright-core';
+import type { Browser, BrowserContext, Locator, Page, WebSocketRoute } from 'playwright-core';
 import { startServer, until } from './helpers.js';
 import type { TestServer } from './helpers.js';
+import { decodePng } from './png.js';
 import { chromiumPath, requirement } from './requirements.js';
 
 const executablePath = chromiumPath();
@@ -29,7 +30,10 @@ const LAUNCH_ARGS = [
   '--disable-sync',
 ];
 
-/** Where the screenshot of a populated chat goes (inspect it when changing the page's design). */
+/**
+ * Where the screenshot of a populated chat goes: the test checks its layout and pixels; look at it too
+ * when changing the page's design.
+ */
 const SCREENSHOT = process.env['SWITCHBOARD_DEMO_SCREENSHOT'] ?? join(tmpdir(), 'switchboard-demo.png');
 
 function escapeRegExp(text: string): string {
@@ -241,17 +245,79 @@ describe('demo page', () => {
     await message(bob, '{"type":"task-update","taskId":7,"status":"done"}').waitFor();
   });
 
-  it('looks right (screenshot)', TEST, async () => {
-    await say(
-      bob,
-      'Hi alice! Long messages wrap nicely, even when someone pastes a very long line of text into the composer without thinking about it.',
-    );
-    await message(
-      alice,
-      'Hi alice! Long messages wrap nicely, even when someone pastes a very long line of text into the composer without thinking about it.',
-    ).waitFor();
-    await alice.screenshot({ path: SCREENSHOT });
-  });
+  it(
+    'looks right: laid out, wrapped, drawn (the screenshot is kept for people to look at)',
+    TEST,
+    async () => {
+      const long =
+        'Hi alice! Long messages wrap nicely, even when someone pastes a very long line of text into the composer without thinking about it.';
+      await say(bob, long);
+      const item = message(alice, long);
+      await item.waitFor();
+      const png = await alice.screenshot({ path: SCREENSHOT });
+      const box = async (locator: Locator, what: string) => {
+        const found = await locator.boundingBox();
+        assert.ok(found !== null, `${what} is not displayed`);
+        return found;
+      };
+
+      // The header on top, the composer at the bottom of the window, the log between them; nothing is wider
+      // than the window.
+      const { height: windowHeight } = alice.viewportSize() ?? { height: 0 };
+      const header = await box(alice.locator('header'), 'the header');
+      const log = await box(alice.locator('#log-wrap'), 'the message log');
+      const composer = await box(alice.locator('#composer'), 'the composer');
+      assert.equal(header.y, 0, 'the header is at the top');
+      assert.ok(log.y >= header.y + header.height, 'the log is below the header');
+      assert.ok(log.y + log.height <= composer.y + 1, 'the log ends above the composer');
+      assert.ok(Math.abs(composer.y + composer.height - windowHeight) <= 1, 'the composer is at the bottom');
+      assert.equal(
+        await alice.evaluate(
+          'document.documentElement.scrollWidth <= innerWidth && document.getElementById("log-wrap").scrollWidth <= document.getElementById("log-wrap").clientWidth',
+        ),
+        true,
+        'nothing scrolls sideways',
+      );
+
+      // The newest message is in view (the log follows the conversation), its text wrapped inside it, next to
+      // a round badge with the sender's initial.
+      const bubble = await box(item, 'the newest message');
+      const text = await box(item.locator('.text'), 'its text');
+      const avatar = await box(item.locator('.avatar'), 'its avatar');
+      assert.ok(bubble.x >= log.x && bubble.x + bubble.width <= log.x + log.width, 'within the log’s width');
+      assert.ok(
+        bubble.y >= log.y && bubble.y + bubble.height <= log.y + log.height + 1,
+        'scrolled into view',
+      );
+      assert.ok(text.x + text.width <= bubble.x + bubble.width, 'the text stays inside its message');
+      assert.ok(text.height >= 40, `the long line wraps onto several lines (${text.height} px high)`);
+      assert.equal(await item.locator('.avatar').textContent(), 'B');
+      assert.deepEqual([Math.round(avatar.width), Math.round(avatar.height)], [36, 36]);
+      // Runs in the page (the tests have no DOM types).
+      type Styled = { getComputedStyle(element: unknown): { backgroundColor: string } };
+      const background = (locator: Locator) =>
+        locator.evaluate((el) => (globalThis as unknown as Styled).getComputedStyle(el).backgroundColor);
+      assert.equal(await background(message(alice, 'hello from alice')), 'rgb(238, 242, 255)', 'own: tinted');
+      assert.equal(await background(item), 'rgba(0, 0, 0, 0)', 'others’: on the panel');
+
+      // In the pixels: the text is drawn (a browser without fonts draws none) in dark ink, and the status
+      // dot is green while connected.
+      const pixels = decodePng(png);
+      let ink = 0;
+      let area = 0;
+      for (let y = Math.ceil(text.y); y < Math.floor(text.y + text.height); y++) {
+        for (let x = Math.ceil(text.x); x < Math.floor(text.x + text.width); x++) {
+          const [r, g, b] = pixels.pixel(x, y);
+          area++;
+          if (r + g + b < 3 * 128) ink++;
+        }
+      }
+      assert.ok(ink / area > 0.03, `the text is drawn: ${ink} of its ${area} pixels are ink`);
+      const dot = await box(alice.locator('#status .dot'), 'the status dot');
+      const [r, g, b] = pixels.pixel(Math.round(dot.x + dot.width / 2), Math.round(dot.y + dot.height / 2));
+      assert.ok(g > r + 40 && g > b + 40, `the status dot is green: rgb(${r}, ${g}, ${b})`);
+    },
+  );
 
   it('reconnects after a retryable close and stops after a terminal one', TEST, async () => {
     const erin = await openPage(t.httpUrl, 'erin', 'reconnect-room');

@@ -246,6 +246,23 @@ export async function stalledClient(url: string): Promise<import('node:net').Soc
   return socket;
 }
 
+/**
+ * Publish to `channel`, which has a stalled member (see {@link stalledClient}), until an ephemeral probe is
+ * dropped: that member's outbound buffer is then over the soft limit (`maxBufferedBytes`), its frames
+ * waiting in the server's own buffer (the kernel's on loopback fill first: a few MB).
+ */
+export async function pushOverSoftLimit(t: TestServer, channel: string): Promise<void> {
+  const dropped = t.server.stats().messages.dropped;
+  const payload = 'y'.repeat(4 * 1024);
+  for (let i = 0; i < 5000 && t.server.stats().messages.dropped === dropped; i++) {
+    await t.server.publish(channel, { payload });
+    await t.server.publish(channel, { probe: i }, { ephemeral: true });
+    if (i % 20 === 0) await new Promise((r) => setImmediate(r));
+  }
+  if (t.server.stats().messages.dropped === dropped)
+    throw new Error(`${channel}: no member went over the soft limit`);
+}
+
 /** Lets a test await a predicate over state that event handlers change; they call {@link notify}. */
 export class Changes {
   private readonly waiting = new Set<() => void>();

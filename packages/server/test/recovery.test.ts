@@ -3,8 +3,8 @@ import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { connect, connectV1, startServer, waitMembers } from './helpers.js';
 import type { TestClient, TestServer } from './helpers.js';
-import { createMemoryEngine, systemClock } from '../src/index.js';
-import type { Broker, BrokerHandler, Clock, Engine, Publication } from '../src/index.js';
+import { BackendUnavailableError, createMemoryEngine, systemClock } from '../src/index.js';
+import type { Broker, BrokerHandler, Clock, Engine, HistoryStore, Publication } from '../src/index.js';
 
 interface SubscribeResult {
   channel: string;
@@ -309,7 +309,71 @@ function lossyEngine(drop: (p: Publication) => boolean): Engine {
   return { ...engine, broker };
 }
 
+/**
+ * A backend blip, as the Redis engine has them: while `losing`, the broker delivers nothing; `reconnect()`
+ * reports delivery back (the hub then checks every channel against history); and the next
+ * `positionFailures` position reads fail as a backend still coming back does.
+ */
+function blippingEngine(): {
+  engine: Engine;
+  state: { losing: boolean; positionFailures: number; positionReads: number };
+  reconnect(): void;
+} {
+  const state = { losing: false, positionFailures: 0, positionReads: 0 };
+  const lossy = lossyEngine(() => state.losing);
+  let handler: BrokerHandler | undefined;
+  const broker: Broker = {
+    ...lossy.broker,
+    start: (h: BrokerHandler) => {
+      handler = h;
+      return lossy.broker.start(h);
+    },
+  };
+  const inner = lossy.history;
+  const history: HistoryStore = {
+    position: (channel) => {
+      state.positionReads++;
+      if (state.positionFailures === 0) return inner.position(channel);
+      state.positionFailures--;
+      return Promise.reject(new BackendUnavailableError('the backend is coming back'));
+    },
+    read: (channel, query) => inner.read(channel, query),
+    recover: (channel, since, limit) => inner.recover(channel, since, limit),
+    close: () => inner.close(),
+  };
+  return { engine: { ...lossy, broker, history }, state, reconnect: () => handler?.onReconnected() };
+}
+
 describe('gaps between the broker and this node', () => {
+  test('after a blip, a stream check that fails is retried: the node catches up from history, nobody resubscribes', async () => {
+    const blip = blippingEngine();
+    const t = await startServer({ engine: blip.engine });
+    try {
+      const { client } = await connectV1(t);
+      await subscribe(client, 1, 'blip');
+      await publishMany(t, 'blip', 1, 2);
+      for (let n = 1; n <= 2; n++) assert.equal((await client.nextOfType('message'))['id'], n);
+
+      blip.state.losing = true;
+      await publishMany(t, 'blip', 3, 4); // never delivered to this node
+      blip.state.losing = false;
+      blip.state.positionFailures = 1;
+      const reads = blip.state.positionReads;
+      blip.reconnect();
+      await publishMany(t, 'blip', 5, 5); // waits behind the check
+      for (let n = 3; n <= 5; n++) assert.equal((await client.nextOfType('message'))['id'], n);
+      assert.equal(blip.state.positionReads - reads, 2, 'the check failed once, then was retried');
+      assert.deepEqual(
+        client.pending().filter((m) => (m as { type?: string }).type === 'unsubscribed'),
+        [],
+        'a blip sends nobody to resubscribe',
+      );
+      client.close();
+    } finally {
+      await t.stop();
+    }
+  });
+
   test('a lost publication is filled from history: subscribers see every message once, in order', async () => {
     const t = await startServer({ engine: lossyEngine((p) => p.id === 3 || p.id === 7) });
     try {

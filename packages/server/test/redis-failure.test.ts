@@ -227,9 +227,16 @@ describe('Redis failures', SUITE, () => {
       const result = again['result'] as { recovered: boolean; epoch: string };
       assert.equal(result.recovered, false, 'a restarted, empty Redis cannot prove continuity');
       assert.notEqual(result.epoch, firstEpoch);
-      // ...and the SDK does it by itself: full recovery, or an honest stateLost.
+      // ...and the SDK does it by itself, from its own position, and says honestly that it lost state:
+      // the stream it knew is gone.
       const event = await resynced;
-      if (event.recovered === false) assert.equal(lost.length, 1, 'recovered:false comes with stateLost');
+      assert.equal(
+        event.recovered,
+        false,
+        'a restarted, empty Redis cannot prove continuity to the SDK either',
+      );
+      assert.equal(lost.length, 1, 'recovered:false comes with stateLost');
+      assert.deepEqual(lost[0]?.since, { offset: 5, epoch: firstEpoch }, 'lost from where the SDK was');
 
       // Publishes work again; nothing refused while down shows up; nothing is delivered twice.
       const published = await http(`${a.httpUrl}/api/publish`, { channel: 'feed', data: { n: 6 } });

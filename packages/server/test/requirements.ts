@@ -1,13 +1,14 @@
 /**
- * External programs some tests need (a real browser, a real Redis). A missing one skips those tests
- * loudly on a developer machine, and fails them where `SWITCHBOARD_REQUIRE` names it (CI sets
- * `SWITCHBOARD_REQUIRE=chromium,redis-server`), so a broken CI image cannot pass by skipping.
+ * External programs some tests need (a real browser, a real Redis, openssl to make test certificates). A
+ * missing one skips those tests loudly on a developer machine, and fails them where `SWITCHBOARD_REQUIRE`
+ * names it (CI sets `SWITCHBOARD_REQUIRE=chromium,redis-server,openssl`), so a broken CI image cannot pass
+ * by skipping.
  */
 import { accessSync, constants } from 'node:fs';
 import { delimiter, join } from 'node:path';
 
 /** A program a test suite can require. */
-export type RequiredProgram = 'chromium' | 'redis-server';
+export type RequiredProgram = 'chromium' | 'redis-server' | 'openssl';
 
 /** What a suite should do about one requirement. */
 export interface Requirement {
@@ -22,11 +23,14 @@ const INSTALL_HINTS: Readonly<Record<RequiredProgram, string>> = {
     'install it with `apt-get install -y chromium` (Debian/Ubuntu), or set CHROMIUM_PATH to a Chromium or Chrome binary',
   'redis-server':
     'install it with `apt-get install -y redis-server` (Debian/Ubuntu) or `brew install redis` (macOS), and make sure redis-server is on PATH',
+  openssl:
+    'install it with `apt-get install -y openssl` (Debian/Ubuntu) or `brew install openssl` (macOS), and make sure openssl is on PATH',
 };
 
 const WHERE: Readonly<Record<RequiredProgram, string>> = {
   chromium: `no Chromium at ${process.env['CHROMIUM_PATH'] ?? '/usr/bin/chromium'}`,
   'redis-server': 'no redis-server on PATH',
+  openssl: 'no openssl on PATH',
 };
 
 const warned = new Set<RequiredProgram>();
@@ -46,14 +50,24 @@ export function chromiumPath(): string | undefined {
   return isExecutable(path) ? path : undefined;
 }
 
-/** The redis-server binary found on PATH, or undefined. */
-export function redisServerPath(): string | undefined {
+/** The executable `name` found on PATH, or undefined. */
+function onPath(name: string): string | undefined {
   for (const dir of (process.env['PATH'] ?? '').split(delimiter)) {
     if (dir === '') continue;
-    const path = join(dir, 'redis-server');
+    const path = join(dir, name);
     if (isExecutable(path)) return path;
   }
   return undefined;
+}
+
+/** The redis-server binary found on PATH, or undefined. */
+export function redisServerPath(): string | undefined {
+  return onPath('redis-server');
+}
+
+/** The openssl command found on PATH (the TLS tests make their certificates with it), or undefined. */
+export function opensslPath(): string | undefined {
+  return onPath('openssl');
 }
 
 /** The programs named in `SWITCHBOARD_REQUIRE` (comma-separated). */

@@ -1,7 +1,9 @@
 // A client that stops reading never holds up a fan-out; it is cut off with 4001 and every drop is counted.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { connect, stalledClient, startServer, waitMembers } from './helpers.js';
+import type { Socket } from 'node:net';
+import { Changes, connect, pushOverSoftLimit, stalledClient, startServer, waitMembers } from './helpers.js';
+import { FakeClock } from './fake-clock.js';
 import type { DisconnectInfo } from '../src/index.js';
 
 function metric(text: string, line: string): number {
@@ -71,18 +73,67 @@ test('a member that stays over the soft limit is closed after slowConsumerTimeou
   try {
     const stalled = await stalledClient(`${t.wsUrl}/ws/trickle`);
     await waitMembers(t, 'trickle', 1);
-    // Fill kernel buffers until an ephemeral probe is dropped: the member is now over the soft limit.
-    const payload = 'y'.repeat(4 * 1024);
-    for (let i = 0; i < 5000 && t.server.stats().messages.dropped === 0; i++) {
-      await t.server.publish('trickle', { payload });
-      await t.server.publish('trickle', { probe: i }, { ephemeral: true });
-      if (i % 20 === 0) await new Promise((r) => setImmediate(r));
-    }
-    assert.ok(t.server.stats().messages.dropped > 0, 'the member went over the soft limit');
+    await pushOverSoftLimit(t, 'trickle');
     // No more traffic: only the heartbeat sweep can close it now.
     assert.deepEqual(await slowClosed, { code: 4001, reason: 'slow consumer' });
     stalled.destroy();
   } finally {
+    await t.stop();
+  }
+});
+
+test('a member that drained is no longer slow: over the soft limit again later, it gets the whole slowConsumerTimeoutMs again', async () => {
+  // Time moves only when the test says: each advance(INTERVAL) visits every connection once.
+  const INTERVAL = 100;
+  const clock = new FakeClock();
+  const closes: DisconnectInfo[] = [];
+  const t = await startServer({
+    clock,
+    maxBufferedBytes: 16 * 1024,
+    slowConsumerTimeoutMs: 1000,
+    heartbeatIntervalMs: INTERVAL,
+    heartbeatTimeoutMs: 60_000,
+    onDisconnect: (_c, info) => {
+      closes.push(info);
+    },
+  });
+  let member: Socket | undefined;
+  try {
+    member = await stalledClient(`${t.wsUrl}/ws/bursty`);
+    const socket = member;
+    let read = '';
+    const changes = new Changes();
+    socket.on('data', (chunk: Buffer) => {
+      // Enough of the end to find a marker in: the member reads megabytes.
+      read = (read + chunk.toString('latin1')).slice(-1024);
+      changes.notify();
+    });
+    /** Read everything queued for the member, up to a marker published now, then stall again. */
+    const drain = async (marker: string): Promise<void> => {
+      socket.resume();
+      await t.server.publish('bursty', { marker });
+      await changes.until(() => read.includes(marker), `${marker} to reach the member`);
+      socket.pause();
+    };
+    await waitMembers(t, 'bursty', 1);
+
+    // A burst the member cannot keep up with: it is slow from now on.
+    await pushOverSoftLimit(t, 'bursty');
+    clock.advance(INTERVAL);
+    // It catches up, and the next heartbeat visit finds it back under the limit.
+    await drain('caught up');
+    clock.advance(INTERVAL);
+    // Long after (past slowConsumerTimeoutMs since the first burst), a second, short burst.
+    clock.advance(2000);
+    await pushOverSoftLimit(t, 'bursty');
+    clock.advance(INTERVAL);
+    assert.deepEqual(closes, [], 'slow for 100 ms of the 1000 allowed: still a member');
+    assert.equal((await t.server.channelInfo('bursty')).members, 1);
+    // The rule still holds for the second burst: stuck in it for the whole timeout, it is cut off.
+    clock.advance(1000);
+    assert.deepEqual(closes, [{ code: 4001, reason: 'slow consumer' }]);
+  } finally {
+    member?.destroy();
     await t.stop();
   }
 });

@@ -8,7 +8,7 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { X509Certificate } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -26,12 +26,11 @@ import type { SwitchboardServer, TlsOptions } from '../src/index.js';
 import { parseCommandLine } from '../src/cli/parse-options.js';
 import type { CliCommand } from '../src/cli/parse-options.js';
 import { TestClient } from './helpers.js';
+import { opensslPath, requirement } from './requirements.js';
 
 const CLI = fileURLToPath(new URL('../dist/cli/main.js', import.meta.url));
-const NO_OPENSSL =
-  spawnSync('openssl', ['version'], { stdio: 'ignore' }).status === 0
-    ? false
-    : 'the openssl command is not installed: it makes this run’s test certificates';
+/** openssl makes this run's certificates: without it both suites skip loudly, or fail where it is required. */
+const needOpenssl = requirement('openssl', opensslPath() !== undefined);
 
 // ------------------------------------------------------------------ certificates
 
@@ -247,16 +246,18 @@ function httpsGet(url: string, ca: string): Promise<{ status: number; body: stri
 
 // ------------------------------------------------------------------ the library
 
-describe('TLS', { skip: NO_OPENSSL }, () => {
+describe('TLS', { skip: needOpenssl.skip }, () => {
   let pki: Pki;
   const servers: SwitchboardServer[] = [];
 
   before(() => {
+    needOpenssl.assert();
     pki = makePki();
   });
   after(async () => {
     await Promise.all(servers.map((server) => server.stop()));
-    rmSync(pki.dir, { recursive: true, force: true });
+    // Unset when `before` failed (openssl required but missing).
+    if (pki !== undefined) rmSync(pki.dir, { recursive: true, force: true });
   });
 
   async function start(tls: TlsOptions): Promise<SwitchboardServer> {
@@ -498,16 +499,17 @@ const message =
   (r: Record<string, unknown>): boolean =>
     r['msg'] === msg;
 
-describe('TLS in the switchboard executable', { skip: NO_OPENSSL, concurrency: true }, () => {
+describe('TLS in the switchboard executable', { skip: needOpenssl.skip, concurrency: true }, () => {
   let pki: Pki;
   const children: CliProcess[] = [];
 
   before(() => {
+    needOpenssl.assert();
     pki = makePki();
   });
   after(() => {
     for (const cli of children) cli.child.kill('SIGKILL');
-    rmSync(pki.dir, { recursive: true, force: true });
+    if (pki !== undefined) rmSync(pki.dir, { recursive: true, force: true });
   });
 
   function spawnCli(env: Record<string, string>): CliProcess {

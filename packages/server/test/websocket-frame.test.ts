@@ -2,8 +2,10 @@
 // heartbeat pushes, protocol pings). A real ws client must read every one intact and in order.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import type { Socket } from 'node:net';
 import WebSocket from 'ws';
-import { startServer, waitMembers } from './helpers.js';
+import { pushOverSoftLimit, stalledClient, startServer, waitMembers } from './helpers.js';
 
 /** A ws client that keeps every text frame it reads, and every protocol ping. */
 async function recorder(url: string): Promise<{
@@ -108,17 +110,81 @@ test('large and small fan-out frames interleaved with replies and pings arrive i
   }
 });
 
-test('nothing is written after the close starts: a fan-out racing a close leaves the close frame last', async () => {
-  const t = await startServer();
+/** A masked client frame (RFC 6455 5.3), as a browser sends it; payloads under 126 bytes only. */
+function clientFrame(opcode: number, payload: Buffer): Buffer {
+  const mask = randomBytes(4);
+  const masked = Buffer.from(payload.map((byte, i) => byte ^ (mask[i % 4] ?? 0)));
+  return Buffer.concat([Buffer.from([0x80 | opcode, 0x80 | payload.length]), mask, masked]);
+}
+
+/** The server's (unmasked) frames in `bytes`, which must hold whole frames only. */
+function serverFrames(bytes: Buffer): { opcode: number; payload: Buffer }[] {
+  const frames: { opcode: number; payload: Buffer }[] = [];
+  let at = 0;
+  while (at < bytes.length) {
+    assert.ok(at + 2 <= bytes.length, `a partial frame header at byte ${at} of ${bytes.length}`);
+    const opcode = bytes.readUInt8(at) & 0x0f;
+    let length = bytes.readUInt8(at + 1) & 0x7f;
+    let header = 2;
+    if (length === 126) {
+      length = bytes.readUInt16BE(at + 2);
+      header = 4;
+    } else if (length === 127) {
+      length = Number(bytes.readBigUInt64BE(at + 2));
+      header = 10;
+    }
+    assert.ok(at + header + length <= bytes.length, `a partial frame at byte ${at} of ${bytes.length}`);
+    frames.push({ opcode, payload: bytes.subarray(at + header, at + header + length) });
+    at += header + length;
+  }
+  return frames;
+}
+
+test('nothing is written after the close frame: fan-outs racing a close never follow it on the wire', async () => {
+  const t = await startServer({ maxBufferedBytes: 16 * 1024 });
+  let member: Socket | undefined;
   try {
-    const client = await recorder(`${t.wsUrl}/ws/closing`);
-    await waitMembers(t, 'closing', 1);
-    await t.server.publish('closing', { n: 1 });
-    // The client starts the close; the server's publications after it must not follow its close frame.
-    client.ws.close(1000);
-    for (let n = 2; n <= 20; n++) void t.server.publish('closing', { n }).catch(() => {});
-    assert.equal(await client.closed, 1000);
+    // A member whose frames wait in the server's buffer: its close frame will wait behind them, so ws
+    // cannot end the socket at once, and anything written meanwhile would land after the close frame.
+    member = await stalledClient(`${t.wsUrl}/ws/closing`);
+    const socket = member;
+    const watcher = await recorder(`${t.wsUrl}/ws/closing`);
+    await waitMembers(t, 'closing', 2);
+    await pushOverSoftLimit(t, 'closing');
+    const received: Buffer[] = [];
+    socket.on('data', (chunk: Buffer) => received.push(chunk));
+    const ended = new Promise<void>((resolve) => socket.once('close', () => resolve()));
+
+    // One write: a room message, then the close. The server reads both in one turn: the close starts
+    // before the message's fan-out (which waits for the broker) reaches the member.
+    const closeCode = Buffer.alloc(2);
+    closeCode.writeUInt16BE(1000);
+    socket.write(
+      Buffer.concat([
+        clientFrame(0x1, Buffer.from(JSON.stringify({ text: 'last words' }))),
+        clientFrame(0x8, closeCode),
+      ]),
+    );
+    await until(() => watcher.frames.some((f) => f.includes('last words')), 'the member’s message');
+    // The member is still in the channel (its transport has not reported the close): fan-outs reach it.
+    assert.equal((await t.server.channelInfo('closing')).members, 2);
+    for (let n = 1; n <= 5; n++) await t.server.publish('closing', { after: n });
+    await until(() => watcher.frames.some((f) => f.includes('"after":5')), 'the later publications');
+
+    socket.resume();
+    await ended;
+    const frames = serverFrames(Buffer.concat(received));
+    const close = frames.findIndex((f) => f.opcode === 0x8);
+    assert.notEqual(close, -1, 'the server answered the close');
+    assert.equal(frames[close]?.payload.readUInt16BE(0), 1000);
+    assert.deepEqual(
+      frames.slice(close + 1).map((f) => f.payload.toString()),
+      [],
+      'nothing after the close frame',
+    );
+    watcher.ws.close();
   } finally {
+    member?.destroy();
     await t.stop();
   }
 });
