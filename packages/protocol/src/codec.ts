@@ -60,19 +60,58 @@ export function exceedsDepth(value: unknown, maxDepth: number): boolean {
   }
 }
 
+/** Why a payload cannot travel as JSON intact: too deep, or holding a number JSON cannot carry. */
+export type DataProblem = 'depth' | 'number';
+
+/**
+ * Why `value` cannot travel as JSON intact, or null when it can: nested more than `maxDepth` levels
+ * ('depth', as {@link exceedsDepth} counts), or holding a number that is not finite ('number'). JSON has no Infinity or NaN: JSON.parse
+ * reads `1e309` as Infinity, and JSON.stringify writes Infinity and NaN as `null`, so such a payload would
+ * be delivered as something the sender never sent. One iterative pass (it cannot overflow the stack
+ * itself); stops at the first problem.
+ */
+export function dataProblem(value: unknown, maxDepth: number): DataProblem | null {
+  if (typeof value !== 'object' || value === null)
+    return typeof value === 'number' && !Number.isFinite(value) ? 'number' : null;
+  if (maxDepth < 1) return 'depth';
+  const nodes: object[] = [value];
+  const depths: number[] = [1];
+  for (;;) {
+    const node = nodes.pop();
+    const depth = depths.pop();
+    if (node === undefined || depth === undefined) return null;
+    for (const child of Array.isArray(node) ? (node as unknown[]) : Object.values(node)) {
+      if (typeof child !== 'object' || child === null) {
+        if (typeof child === 'number' && !Number.isFinite(child)) return 'number';
+        continue;
+      }
+      if (depth >= maxDepth) return 'depth';
+      nodes.push(child);
+      depths.push(depth + 1);
+    }
+  }
+}
+
+/** The message of a {@link DataProblem}, as the `bad_request` it is answered with says it. */
+export function dataProblemMessage(problem: DataProblem, maxDepth: number): string {
+  return problem === 'depth'
+    ? `data is nested more than ${maxDepth} levels deep`
+    : 'data holds a number JSON cannot carry (out of range, such as 1e309, or not a number)';
+}
+
 /** The outcome of {@link encodeData}. */
 export type EncodedData =
   { readonly ok: true; readonly json: string } | { readonly ok: false; readonly message: string };
 
 /**
  * Encode an application payload once, for every recipient and every node. Refuses what cannot be
- * delivered intact: `undefined`, values nested deeper than `maxDepth` (or cyclic), and values
- * JSON.stringify rejects (BigInt, a throwing toJSON).
+ * delivered intact: `undefined`, values nested deeper than `maxDepth` (or cyclic), numbers JSON cannot
+ * carry (Infinity, NaN), and values JSON.stringify rejects (BigInt, a throwing toJSON).
  */
 export function encodeData(data: unknown, maxDepth = DEFAULT_MAX_DATA_DEPTH): EncodedData {
   if (data === undefined) return { ok: false, message: 'data is required' };
-  if (exceedsDepth(data, maxDepth))
-    return { ok: false, message: `data is nested more than ${maxDepth} levels deep` };
+  const problem = dataProblem(data, maxDepth);
+  if (problem !== null) return { ok: false, message: dataProblemMessage(problem, maxDepth) };
   let json: string | undefined;
   try {
     json = JSON.stringify(data);
@@ -235,9 +274,8 @@ export function validateCommand(value: unknown, options: DecodeOptions = {}): De
       if (problem !== null) return fail(ErrorCode.InvalidChannel, problem, id);
       if (!('data' in value) || value['data'] === undefined)
         return fail(ErrorCode.BadRequest, 'data is required', id);
-      if (exceedsDepth(value['data'], maxDataDepth)) {
-        return fail(ErrorCode.BadRequest, `data is nested more than ${maxDataDepth} levels deep`, id);
-      }
+      const unfit = dataProblem(value['data'], maxDataDepth);
+      if (unfit !== null) return fail(ErrorCode.BadRequest, dataProblemMessage(unfit, maxDataDepth), id);
       const ephemeral = value['ephemeral'];
       if (ephemeral !== undefined && typeof ephemeral !== 'boolean') {
         return fail(ErrorCode.BadRequest, 'ephemeral must be a boolean', id);
@@ -261,9 +299,8 @@ export function validateCommand(value: unknown, options: DecodeOptions = {}): De
     case 'send': {
       if (!('data' in value) || value['data'] === undefined)
         return fail(ErrorCode.BadRequest, 'data is required', id);
-      if (exceedsDepth(value['data'], maxDataDepth)) {
-        return fail(ErrorCode.BadRequest, `data is nested more than ${maxDataDepth} levels deep`, id);
-      }
+      const unfit = dataProblem(value['data'], maxDataDepth);
+      if (unfit !== null) return fail(ErrorCode.BadRequest, dataProblemMessage(unfit, maxDataDepth), id);
       const command = { type, data: value['data'] };
       return { ok: true, command: id === undefined ? command : { ...command, id } };
     }

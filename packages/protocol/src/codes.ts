@@ -21,9 +21,9 @@ export const CloseCode = {
   Abnormal: 1006,
   /** A text frame was not valid UTF-8. */
   InvalidFramePayload: 1007,
-  /** A generic policy violation (for example a forbidden origin). */
+  /** A policy violation: a message in more than 16,384 fragments (set by the ws library). */
   PolicyViolation: 1008,
-  /** A frame was larger than the server's limit. */
+  /** A message was larger than the server's limit, in one frame or in fragments (set by the ws library). */
   MessageTooBig: 1009,
   /** The server hit an unexpected error. */
   InternalError: 1011,
@@ -33,11 +33,11 @@ export const CloseCode = {
   TryAgainLater: 1013,
   /** No frame arrived from the client within the heartbeat timeout. */
   HeartbeatTimeout: 4000,
-  /** The client read too slowly: its outbound buffer stayed over the limit. */
+  /** The client read too slowly: its outbound buffer stayed over the limit, or it did not read what it was sent. */
   SlowConsumer: 4001,
   /** The server asks the client to reconnect (for example to rebalance nodes). */
   ForceReconnect: 4002,
-  /** The client sent more than its rate limit allows. */
+  /** The client sent more than its rate limit allows (text frames and WebSocket pings alike). */
   RateLimited: 4003,
   /** The client's credentials expired; reconnect with fresh ones. */
   TokenExpired: 4004,
@@ -93,11 +93,15 @@ export const CLOSE_CODE_INFO: Readonly<Record<CloseCode, CloseCodeInfo>> = {
     description: 'The transport dropped without a close frame (local only, never sent).',
   },
   1007: { name: 'invalid_frame_payload', reconnect: false, description: 'A text frame was not valid UTF-8.' },
-  1008: { name: 'policy_violation', reconnect: false, description: 'The connection broke a server policy.' },
+  1008: {
+    name: 'policy_violation',
+    reconnect: false,
+    description: 'The connection broke a server policy: a message came in more than 16,384 fragments.',
+  },
   1009: {
     name: 'message_too_big',
     reconnect: false,
-    description: 'A frame exceeded the maximum message size.',
+    description: 'A message exceeded the maximum message size, in one frame or in fragments.',
   },
   1011: { name: 'internal_error', reconnect: true, description: 'The server hit an unexpected error.' },
   1012: { name: 'service_restart', reconnect: true, description: 'The server is restarting.' },
@@ -114,7 +118,8 @@ export const CLOSE_CODE_INFO: Readonly<Record<CloseCode, CloseCodeInfo>> = {
   4001: {
     name: 'slow_consumer',
     reconnect: true,
-    description: 'The outbound buffer stayed over its limit; the client read too slowly.',
+    description:
+      'The client read too slowly: its outbound buffer stayed over its limit, or what it was sent went unread.',
   },
   4002: {
     name: 'force_reconnect',
@@ -124,7 +129,7 @@ export const CLOSE_CODE_INFO: Readonly<Record<CloseCode, CloseCodeInfo>> = {
   4003: {
     name: 'rate_limited',
     reconnect: true,
-    description: 'The client exceeded its rate limit; reconnect with backoff.',
+    description: 'The client exceeded its rate limit (WebSocket pings count); reconnect with backoff.',
   },
   4004: {
     name: 'token_expired',
@@ -183,7 +188,10 @@ export const ErrorCode = {
   InvalidFrame: 'invalid_frame',
   /** The command's `type` is missing or unknown. */
   UnknownCommand: 'unknown_command',
-  /** A field is missing or has the wrong type or value. */
+  /**
+   * A field is missing or has the wrong type or value; also a payload JSON cannot carry intact (nested
+   * more than 64 levels, or holding a number out of range such as 1e309).
+   */
   BadRequest: 'bad_request',
   /** The channel name breaks the naming rules (length, characters). */
   InvalidChannel: 'invalid_channel',
@@ -249,7 +257,8 @@ export const ERROR_CODE_INFO: Readonly<Record<ErrorCode, ErrorCodeInfo>> = {
   bad_request: {
     temporary: false,
     httpStatus: 400,
-    description: 'A field is missing or has the wrong type or value.',
+    description:
+      'A field is missing or has the wrong type or value, or `data` cannot travel as JSON intact (nested more than 64 levels, or a number out of range such as 1e309).',
   },
   invalid_channel: {
     temporary: false,

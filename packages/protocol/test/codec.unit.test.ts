@@ -2,9 +2,11 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import {
   DEFAULT_MAX_DATA_DEPTH,
+  dataProblem,
   decodeCommand,
   decodeServerFrame,
   encodeCommand,
+  encodeData,
   encodeServerFrame,
   errorPayload,
   exceedsDepth,
@@ -367,6 +369,45 @@ describe('decodeCommand: nesting depth of data', () => {
 
   it('ignores deep nesting in fields the command does not use (they are never re-encoded)', () => {
     assert.deepEqual(command(decodeCommand(`{"type":"ping","junk":${nested(50_000)}}`)), { type: 'ping' });
+  });
+});
+
+describe('decodeCommand: numbers JSON cannot carry', () => {
+  it('refuses data holding a number out of range (JSON.parse reads it as Infinity) with bad_request and the id', () => {
+    for (const data of ['1e309', '-1e309', '[1, 2e400]', '{"a":{"b":[0, -9e999]}}', '{"x":1e309,"y":[]}']) {
+      for (const type of ['publish', 'send']) {
+        const f = failure(decodeCommand(`{"type":"${type}","id":3,"channel":"c","data":${data}}`));
+        assert.equal(f.code, ErrorCode.BadRequest, `${type} ${data}`);
+        assert.equal(f.id, 3);
+        assert.match(f.message, /number JSON cannot carry/);
+      }
+    }
+  });
+
+  it('accepts the largest and smallest finite numbers, and numbers outside data', () => {
+    for (const data of ['1.7976931348623157e308', '-1.7976931348623157e308', '5e-324', '1e-400', '0']) {
+      assert.equal(decodeCommand(`{"type":"publish","channel":"c","data":[${data}]}`).ok, true, data);
+    }
+    assert.deepEqual(command(decodeCommand('{"type":"ping","junk":1e309}')), { type: 'ping' });
+  });
+});
+
+describe('dataProblem and encodeData', () => {
+  it('names the first problem: depth or a number that is not finite', () => {
+    assert.equal(dataProblem({ a: [1, 'x', null, true] }, 4), null);
+    for (const bad of [Infinity, -Infinity, NaN, [NaN], { a: { b: Infinity } }])
+      assert.equal(dataProblem(bad, 4), 'number', String(bad));
+    assert.equal(dataProblem([[[1]]], 2), 'depth');
+  });
+
+  it('encodeData refuses what JSON.stringify would turn into null', () => {
+    assert.equal(JSON.stringify({ n: NaN }), '{"n":null}');
+    for (const bad of [NaN, Infinity, { n: NaN }, [1, -Infinity]]) {
+      const encoded = encodeData(bad);
+      assert.equal(encoded.ok, false, String(bad));
+      if (!encoded.ok) assert.match(encoded.message, /number JSON cannot carry/);
+    }
+    assert.deepEqual(encodeData({ n: 1.5 }), { ok: true, json: '{"n":1.5}' });
   });
 });
 

@@ -45,11 +45,17 @@ export interface ServerOptions extends ServerHooks {
   readonly heartbeatIntervalMs?: number;
   /** Close a connection silent for this long (ms) with 4000. Default 45000; at least twice the interval. */
   readonly heartbeatTimeoutMs?: number;
-  /** Largest inbound frame or API body (bytes); larger frames close with 1009. Default 65536. */
+  /**
+   * Largest inbound message or API body (bytes); a larger message closes with 1009, in one frame or in
+   * fragments. Default 65536.
+   */
   readonly maxMessageBytes?: number;
   /** Outbound buffer soft limit per connection (bytes). Default 1048576 (1 MiB). */
   readonly maxBufferedBytes?: number;
-  /** Close a connection whose outbound buffer stays over the soft limit this long (ms). Default 10000. */
+  /**
+   * Close a connection whose outbound buffer stays over the soft limit this long, or that does not prove it
+   * read what it was sent (a read check) within it (ms). Default 10000.
+   */
   readonly slowConsumerTimeoutMs?: number;
   /** Longest channel name. Default 128. */
   readonly maxChannelLength?: number;

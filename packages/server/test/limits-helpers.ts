@@ -10,6 +10,7 @@ import WebSocket from 'ws';
 import type { ClientOptions } from 'ws';
 import { systemClock } from '../src/util/clock.js';
 import type { Clock } from '../src/util/clock.js';
+import type { Logger } from '../src/util/logger.js';
 import type { TestClient, TestServer } from './helpers.js';
 
 /** The JSON body of a refused upgrade. */
@@ -153,4 +154,29 @@ export function manualClock(): ManualClock {
       now += ms;
     },
   };
+}
+
+/** One line a {@link recordingLogger} was given. */
+export interface LogEntry {
+  readonly level: 'debug' | 'info' | 'warn' | 'error';
+  readonly message: string;
+  readonly fields: Record<string, unknown>;
+}
+
+/** A Logger that keeps every line, for tests that assert what the server logged. */
+export function recordingLogger(): Logger & { readonly entries: LogEntry[] } {
+  const entries: LogEntry[] = [];
+  const at =
+    (level: LogEntry['level']) =>
+    (fields: object, message?: string): void => {
+      entries.push({ level, message: message ?? '', fields: fields as Record<string, unknown> });
+    };
+  return { entries, debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error') };
+}
+
+/** The server's "connection closed by the server" lines, as `code reason` strings. */
+export function serverCloses(logger: { readonly entries: readonly LogEntry[] }): string[] {
+  return logger.entries
+    .filter((e) => e.message === 'connection closed by the server')
+    .map((e) => `${String(e.fields['code'])} ${String(e.fields['reason'])}`);
 }

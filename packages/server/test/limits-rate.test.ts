@@ -5,9 +5,13 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { connect, connectV1, startServer } from './helpers.js';
-import type { TestClient } from './helpers.js';
-import { assertServed, manualClock, metric } from './limits-helpers.js';
+import { connect as netConnect } from 'node:net';
+import type { Socket } from 'node:net';
+import WebSocket from 'ws';
+import { TestClient, connect, connectV1, startServer } from './helpers.js';
+import type { TestServer } from './helpers.js';
+import { ANSWER_WAIT_MS } from '../src/hub/lifecycle.js';
+import { assertServed, manualClock, metric, recordingLogger, serverCloses } from './limits-helpers.js';
 
 interface ErrorReply {
   readonly type: 'reply';
@@ -32,7 +36,7 @@ test('a flooding client gets rate_limited replies, then 4003, while another clie
     // As fast as it can: 200 publishes written without waiting for anything.
     for (let id = 1; id <= 200; id++)
       flooder.send({ id, type: 'publish', channel: 'room', data: { from: 'flood', id } });
-    // The first five are processed; their replies may lose the race with the close, the messages do not.
+    // The first five are processed, and answered before the close; the next three are refused.
     for (let id = 6; id <= 8; id++) {
       const refused = await replyTo(flooder, id);
       assert.equal(refused.error?.code, 'rate_limited', `publish ${id}`);
@@ -160,6 +164,178 @@ test('with both rates at 0 nothing is limited', async () => {
     for (let id = 1; id <= 500; id++) client.send({ id, type: 'publish', channel: 'free', data: id });
     for (let id = 1; id <= 500; id++) assert.equal((await replyTo(client, id)).error, undefined);
     client.close();
+  } finally {
+    await t.stop();
+  }
+});
+
+test('WebSocket pings count against the message budget: a burst of 100,000 gets the burst answered, then 4003, counted and logged, while a neighbour is served', async () => {
+  const clock = manualClock();
+  const logger = recordingLogger();
+  // The default limits: 200 messages at once, then 50 refusals before the close.
+  const t = await startServer({ clock, logger });
+  try {
+    const { client: neighbour } = await connectV1(t);
+    const { client: flooder } = await connectV1(t);
+    let pongs = 0;
+    flooder.ws.on('pong', () => pongs++);
+    for (let i = 0; i < 100_000; i++) flooder.ws.ping();
+    assert.deepEqual(await flooder.closed, { code: 4003, reason: 'rate limit exceeded' });
+    assert.equal(pongs, 200, 'the burst allowance is answered, nothing past it');
+    await assertServed(neighbour);
+    assert.equal(await metric(t, 'switchboard_limits_rejected_total', { limit: 'messages' }), 51);
+    assert.equal(
+      await metric(t, 'switchboard_connections_closed_total', { transport: 'websocket', code: '4003' }),
+      1,
+    );
+    assert.deepEqual(serverCloses(logger), ['4003 rate limit exceeded']);
+    neighbour.close();
+  } finally {
+    await t.stop();
+  }
+});
+
+test('pings within the budget are answered and share it with commands', async () => {
+  const clock = manualClock();
+  const t = await startServer({ clock, messagesPerSecond: 1, messageBurst: 5, rateLimitedBurst: 10 });
+  try {
+    const { client } = await connectV1(t);
+    const pongs: string[] = [];
+    const threePongs = new Promise<void>((resolve) =>
+      client.ws.on('pong', (data: Buffer) => {
+        pongs.push(data.toString());
+        if (pongs.length === 3) resolve();
+      }),
+    );
+    for (const payload of ['a', 'b', 'c']) client.ws.ping(payload);
+    await threePongs;
+    assert.deepEqual(pongs, ['a', 'b', 'c'], 'each pong echoes its ping');
+    for (let id = 1; id <= 3; id++) client.send({ id, type: 'subscribe', channel: `p${id}` });
+    for (let id = 1; id <= 2; id++) assert.equal((await replyTo(client, id)).error, undefined);
+    assert.equal((await replyTo(client, 3)).error?.code, 'rate_limited');
+    // A ping past the budget is not answered; the connection stays.
+    client.ws.ping('d');
+    await assertNoPong(client, 100);
+    assert.deepEqual(pongs, ['a', 'b', 'c']);
+    clock.advance(1000);
+    assert.equal((await client.request({ id: 4, type: 'ping' }))['error'], undefined);
+    client.close();
+  } finally {
+    await t.stop();
+  }
+});
+
+/** Wait `ms` and fail if a pong arrives meanwhile (an absence has no event to await). */
+async function assertNoPong(client: TestClient, ms: number): Promise<void> {
+  let ponged = false;
+  const onPong = (): void => {
+    ponged = true;
+  };
+  client.ws.on('pong', onPong);
+  await new Promise((resolve) => setTimeout(resolve, ms));
+  client.ws.off('pong', onPong);
+  assert.equal(ponged, false, 'a pong arrived');
+}
+
+/**
+ * A v1 client on a TCP socket of the test's own (ws's `createConnection`), so that the test can cork it and
+ * have many frames reach the server in one write, hence one read: handled in one event-loop turn.
+ */
+async function corkableV1(t: TestServer): Promise<{ client: TestClient; tcp: Socket }> {
+  const url = new URL(t.wsUrl);
+  const tcp = netConnect({ host: url.hostname, port: Number(url.port) });
+  const client = new TestClient(new WebSocket(`${t.wsUrl}/ws`, { createConnection: () => tcp }));
+  await client.nextOfType('connected');
+  return { client, tcp };
+}
+
+test('with the default limits, every subscribe admitted before a 4003 close is answered before it', async () => {
+  const clock = manualClock();
+  const t = await startServer({ clock });
+  try {
+    const { client: flooder, tcp } = await corkableV1(t);
+    // All in one write: the 4003 comes in the same turn as the subscribes it follows, before any of
+    // them has had its reply.
+    tcp.cork();
+    for (let id = 1; id <= 300; id++) flooder.send({ id, type: 'subscribe', channel: `flood-${id}` });
+    tcp.uncork();
+    assert.equal((await flooder.closed).code, 4003);
+    // Everything received before the close, in the order it came.
+    const replies = new Map<number, ErrorReply>();
+    for (const frame of flooder.messages as ErrorReply[])
+      if (frame.type === 'reply') replies.set(frame.id, frame);
+    for (let id = 1; id <= 200; id++) {
+      const reply = replies.get(id);
+      assert.ok(reply !== undefined, `subscribe ${id} was admitted and answered`);
+      assert.equal(reply.error, undefined, `subscribe ${id}: ${JSON.stringify(reply)}`);
+    }
+    for (let id = 201; id <= 250; id++) assert.equal(replies.get(id)?.error?.code, 'rate_limited', `${id}`);
+    assert.equal(replies.size, 250, 'nothing after the last refusal was processed');
+    assert.equal(await metric(t, 'switchboard_messages_dropped_total', { reason: 'closed' }), 0);
+  } finally {
+    await t.stop();
+  }
+});
+
+test('a 4003 close waits for admitted commands whose answers are slow (an authorize hook), and they take effect', async () => {
+  const clock = manualClock();
+  const t = await startServer({
+    clock,
+    messagesPerSecond: 1,
+    messageBurst: 3,
+    rateLimitedBurst: 1,
+    authorize: async () => {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      return true;
+    },
+  });
+  try {
+    const { client: listener } = await connectV1(t);
+    await listener.request({ id: 1, type: 'subscribe', channel: 'slow' });
+    const { client: flooder } = await connectV1(t);
+    for (let id = 1; id <= 20; id++) flooder.send({ id, type: 'publish', channel: 'slow', data: id });
+    assert.equal((await flooder.closed).code, 4003);
+    const replies = (flooder.messages as ErrorReply[]).filter((m) => m.type === 'reply');
+    assert.deepEqual(
+      replies.map((r) => [r.id, r.error?.code ?? r.result]),
+      [
+        [4, 'rate_limited'],
+        [1, { id: 1 }],
+        [2, { id: 2 }],
+        [3, { id: 3 }],
+      ],
+    );
+    for (let n = 1; n <= 3; n++) assert.equal((await listener.nextOfType('message'))['data'], n);
+    listener.close();
+  } finally {
+    await t.stop();
+  }
+});
+
+test('a 4003 close waits for answers at most ANSWER_WAIT_MS; an answer after it is counted as dropped', async () => {
+  const clock = manualClock();
+  let release: () => void = () => {};
+  const hookDone = new Promise<void>((resolve) => (release = resolve));
+  const t = await startServer({
+    clock,
+    messagesPerSecond: 1,
+    messageBurst: 1,
+    rateLimitedBurst: 1,
+    onMessage: async () => {
+      await hookDone;
+      return 'late';
+    },
+  });
+  try {
+    const { client } = await connectV1(t);
+    const started = Date.now();
+    for (let id = 1; id <= 5; id++) client.send({ id, type: 'send', data: id });
+    assert.equal((await client.closed).code, 4003);
+    const waited = Date.now() - started;
+    assert.ok(waited >= ANSWER_WAIT_MS - 50 && waited < ANSWER_WAIT_MS + 2000, `closed after ${waited} ms`);
+    release();
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    assert.equal(await metric(t, 'switchboard_messages_dropped_total', { reason: 'closed' }), 1);
   } finally {
     await t.stop();
   }

@@ -2,9 +2,18 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Socket } from 'node:net';
-import { Changes, connect, pushOverSoftLimit, stalledClient, startServer, waitMembers } from './helpers.js';
+import {
+  Changes,
+  connect,
+  pushOverSoftLimit,
+  stalledClient,
+  startServer,
+  until,
+  waitMembers,
+} from './helpers.js';
 import { FakeClock } from './fake-clock.js';
 import type { DisconnectInfo } from '../src/index.js';
+import { metric as metricOf, recordingLogger, serverCloses } from './limits-helpers.js';
 
 function metric(text: string, line: string): number {
   const found = text.split('\n').find((l) => l.startsWith(line));
@@ -157,6 +166,88 @@ test('ghost members do not slow a broadcast to hundreds of members', async () =>
     }
     for (const member of members) member.close();
     for (const ghost of ghosts) ghost.destroy();
+  } finally {
+    await t.stop();
+  }
+});
+
+test('a paused subscriber cut off under a 50 KB x 300 burst is counted and logged under 4001, not as 1006', async () => {
+  const logger = recordingLogger();
+  const closes: DisconnectInfo[] = [];
+  // The default outbound limits (1 MiB soft, 4 MiB hard); no heartbeat in the way.
+  const t = await startServer({
+    logger,
+    heartbeatIntervalMs: 60_000,
+    heartbeatTimeoutMs: 180_000,
+    onDisconnect: (_c, info) => {
+      closes.push(info);
+    },
+  });
+  try {
+    const healthy = await connect(`${t.wsUrl}/ws/burst`);
+    const paused = await stalledClient(`${t.wsUrl}/ws/burst`);
+    await waitMembers(t, 'burst', 2);
+    const payload = 'b'.repeat(50 * 1024);
+    for (let n = 1; n <= 300; n++) {
+      await t.server.publish('burst', { n, payload });
+      if (n % 10 === 0) await new Promise((r) => setImmediate(r));
+    }
+    for (let n = 1; n <= 300; n++)
+      assert.equal((await healthy.next((m) => typeof m['n'] === 'number', 10_000))['n'], n);
+    assert.deepEqual(closes, [{ code: 4001, reason: 'outbound buffer full' }]);
+    // The paused peer never answers the close frame: the server drops it after its linger, and the
+    // transport can only report 1006. It is counted under the code the server sent.
+    const closed = (code: string): Promise<number> =>
+      metricOf(t, 'switchboard_connections_closed_total', { transport: 'websocket', code });
+    const deadline = Date.now() + 5000;
+    while ((await closed('4001')) === 0) {
+      assert.ok(Date.now() < deadline, 'the cut-off was never counted under 4001');
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    assert.equal(await closed('1006'), 0);
+    assert.deepEqual(serverCloses(logger), ['4001 outbound buffer full']);
+    healthy.close();
+    paused.destroy();
+  } finally {
+    await t.stop();
+  }
+});
+
+test('a paused subscriber is closed as a slow consumer while the kernel still takes all it is sent, and a reading one is not', async () => {
+  const closes: DisconnectInfo[] = [];
+  const t = await startServer({
+    maxBufferedBytes: 16 * 1024,
+    slowConsumerTimeoutMs: 300,
+    heartbeatIntervalMs: 100,
+    heartbeatTimeoutMs: 60_000,
+    onDisconnect: (_c, info) => {
+      closes.push(info);
+    },
+  });
+  try {
+    const reading = await connect(`${t.wsUrl}/ws/kernel`);
+    const paused = await stalledClient(`${t.wsUrl}/ws/kernel`);
+    await waitMembers(t, 'kernel', 2);
+    // 80 KB: five times the limit, and a small part of what loopback's kernel buffers take, so nothing
+    // ever waits in the process (bufferedAmount stays 0) and no ephemeral message is dropped.
+    const started = Date.now();
+    for (let n = 1; n <= 10; n++) await t.server.publish('kernel', { n, pad: 'k'.repeat(8 * 1024) });
+    await until(() => closes.length > 0, 3000, 'the paused member to be closed');
+    const after = Date.now() - started;
+    assert.deepEqual(closes, [{ code: 4001, reason: 'slow consumer' }]);
+    assert.ok(after >= 300, `closed after ${after} ms, not before slowConsumerTimeoutMs`);
+    for (let n = 1; n <= 10; n++)
+      assert.equal((await reading.next((m) => typeof m['n'] === 'number'))['n'], n);
+    assert.equal(await metricOf(t, 'switchboard_messages_dropped_total', { reason: 'backpressure' }), 0);
+    // The reading member answers every read check and stays, well past the timeout.
+    for (let n = 11; n <= 30; n++) {
+      await t.server.publish('kernel', { n, pad: 'k'.repeat(8 * 1024) });
+      assert.equal((await reading.next((m) => typeof m['n'] === 'number'))['n'], n);
+      await new Promise((r) => setTimeout(r, 25));
+    }
+    assert.equal(closes.length, 1);
+    reading.close();
+    paused.destroy();
   } finally {
     await t.stop();
   }

@@ -17,12 +17,16 @@ import type { CloseEvent } from './helpers.js';
 export type HandleCall =
   | { readonly method: 'receiveText'; readonly text: string }
   | { readonly method: 'receiveUnsupported' }
-  | { readonly method: 'receiveTransportPong' }
+  | { readonly method: 'receiveTransportPing'; readonly bytes: number }
+  | { readonly method: 'receiveTransportPong'; readonly bytes: number }
+  | { readonly method: 'receiveInvalid'; readonly code: number; readonly reason: string }
   | { readonly method: 'closed'; readonly code: number; readonly reason: string };
 
 /** A ConnectionHandle that records every call, in order. */
 export class HandleRecorder implements ConnectionHandle {
   readonly calls: HandleCall[] = [];
+  /** What receiveTransportPing answers: whether the transport should answer the ping. */
+  admitPings = true;
   private readonly changes = new Changes();
 
   receiveText(text: string): void {
@@ -31,8 +35,15 @@ export class HandleRecorder implements ConnectionHandle {
   receiveUnsupported(): void {
     this.record({ method: 'receiveUnsupported' });
   }
-  receiveTransportPong(): void {
-    this.record({ method: 'receiveTransportPong' });
+  receiveTransportPing(bytes: number): boolean {
+    this.record({ method: 'receiveTransportPing', bytes });
+    return this.admitPings;
+  }
+  receiveTransportPong(bytes: number): void {
+    this.record({ method: 'receiveTransportPong', bytes });
+  }
+  receiveInvalid(code: number, reason: string): void {
+    this.record({ method: 'receiveInvalid', code, reason });
   }
   closed(code: number, reason: string): void {
     this.record({ method: 'closed', code, reason });
@@ -74,6 +85,8 @@ export interface TransportPeer {
    * them unseen, so the fixture counts them below the client library. Must stay 0.
    */
   framesAfterClose(): number;
+  /** Resolve once `predicate` holds over what the peer received. */
+  until(predicate: () => boolean, what: string, timeoutMs?: number): Promise<void>;
   /** Stop reading from the network, so that the server's writes back up. */
   pause(): void;
   /** Read again. */
@@ -81,6 +94,12 @@ export interface TransportPeer {
   sendText(text: string): void;
   /** Send a frame the text protocol cannot use (binary). Only called unless `unsupported.binary`. */
   sendBinary(data: Uint8Array): void;
+  /** Send a transport-level ping with `data`. Only called unless `unsupported.transportPing`. */
+  sendPing(data: Uint8Array): void;
+  /** Send a transport-level pong nobody asked for. Only called unless `unsupported.transportPing`. */
+  sendPong(data: Uint8Array): void;
+  /** The payloads (UTF-8) of the transport-level pongs the peer has received, in order. */
+  readonly pongs: readonly string[];
   /** Close from the peer's side with a code and reason. Only called unless `unsupported.peerCloseCode`. */
   close(code: number, reason: string): void;
   /** Drop the TCP connection abruptly (a reset, no close handshake). */
@@ -110,6 +129,10 @@ export interface TransportFixture {
   readonly kind: TransportKind;
   /** The code both sides report when a connection ends without a close handshake (1006 on WebSocket). */
   readonly abruptCloseCode: number;
+  /** The transport's largest inbound message (UTF-8 bytes), as the fixture configured it. */
+  readonly maxMessageBytes: number;
+  /** The close code a message over {@link maxMessageBytes} gets (1009 on WebSocket). */
+  readonly messageTooBigCode: number;
   /** Open a connection; resolves once the transport accepted it and the peer is open. */
   open(options?: OpenOptions): Promise<TransportConnection>;
   /** Drop every connection still open and stop the server. */
@@ -497,8 +520,87 @@ export function transportContract(
         assert.deepEqual(handle.calls, [], 'no pong before a ping');
         socket.ping();
         await handle.until(() => handle.calls.length > 0, 'a pong');
-        assert.deepEqual(handle.calls, [{ method: 'receiveTransportPong' }]);
+        assert.deepEqual(handle.calls, [{ method: 'receiveTransportPong', bytes: 0 }]);
       }),
+    );
+
+    test(
+      'pingsProveReads: a pong to ping() is reported only once the peer has read every frame sent before the ping',
+      needs(options.unsupported?.transportPing),
+      () =>
+        withFixture(async (fixture) => {
+          const { socket, handle, peer } = await fixture.open();
+          assert.equal(socket.pingsProveReads, true, 'a transport with pings says whether they prove reads');
+          peer.pause();
+          const texts = Array.from({ length: 64 }, (_, i) => `${i}:`.padEnd(64 * 1024, 'r'));
+          for (const text of texts) socket.send(utf8(text));
+          socket.ping();
+          await quiet(200);
+          assert.equal(
+            handle.calls.filter((c) => c.method === 'receiveTransportPong').length,
+            0,
+            'no pong while the peer is not reading',
+          );
+          peer.resume();
+          await handle.until(() => handle.calls.some((c) => c.method === 'receiveTransportPong'), 'the pong');
+          assert.equal(peer.messages.length, texts.length, 'every frame before the ping was read first');
+        }),
+    );
+
+    test(
+      'a ping from the peer is reported with its size, and answered (its payload echoed) only when receiveTransportPing admits it',
+      needs(options.unsupported?.transportPing),
+      () =>
+        withFixture(async (fixture) => {
+          const { handle, peer } = await fixture.open();
+          peer.sendPing(utf8('first'));
+          await peer.until(() => peer.pongs.length === 1, 'the first pong');
+          handle.admitPings = false;
+          peer.sendPing(utf8('refused'));
+          peer.sendText('still open');
+          await handle.until(() => handle.calls.length >= 3, 'the refused ping and the text');
+          handle.admitPings = true;
+          peer.sendPing(utf8('third'));
+          await peer.until(() => peer.pongs.length === 2, 'the third pong');
+          assert.deepEqual(peer.pongs, ['first', 'third'], 'the refused ping got no pong');
+          assert.deepEqual(handle.calls, [
+            { method: 'receiveTransportPing', bytes: 5 },
+            { method: 'receiveTransportPing', bytes: 7 },
+            { method: 'receiveText', text: 'still open' },
+            { method: 'receiveTransportPing', bytes: 5 },
+          ]);
+        }),
+    );
+
+    test(
+      'a pong the peer sends unasked is reported through receiveTransportPong with its size',
+      needs(options.unsupported?.transportPing),
+      () =>
+        withFixture(async (fixture) => {
+          const { handle, peer } = await fixture.open();
+          peer.sendPong(utf8('unasked'));
+          await handle.until(() => handle.calls.length > 0, 'the pong');
+          assert.deepEqual(handle.calls, [{ method: 'receiveTransportPong', bytes: 7 }]);
+        }),
+    );
+
+    test(
+      'a message over the size limit is reported through receiveInvalid with the code the peer gets, then closed once',
+      TEST,
+      () =>
+        withFixture(async (fixture) => {
+          const { handle, peer } = await fixture.open();
+          peer.sendText('fits');
+          peer.sendText('x'.repeat(fixture.maxMessageBytes + 1));
+          const closed = await peer.closed;
+          assert.equal(closed.code, fixture.messageTooBigCode);
+          await assertClosedOnce(handle);
+          const invalid = handle.calls.filter((c) => c.method === 'receiveInvalid');
+          assert.equal(invalid.length, 1, JSON.stringify(handle.calls).slice(0, 300));
+          assert.equal(invalid[0]?.method === 'receiveInvalid' && invalid[0].code, fixture.messageTooBigCode);
+          assert.deepEqual(handle.calls[0], { method: 'receiveText', text: 'fits' });
+          assert.equal(handle.calls[1]?.method, 'receiveInvalid', 'nothing of the message is reported');
+        }),
     );
 
     test('frames the peer sends as the connection opens are not lost', TEST, () =>

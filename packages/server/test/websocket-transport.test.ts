@@ -76,6 +76,7 @@ class ServerFrameCounter {
 /** A ws client on a TCP socket of the fixture's. */
 class WebSocketPeer implements TransportPeer {
   readonly messages: string[] = [];
+  readonly pongs: string[] = [];
   readonly closed: Promise<CloseEvent>;
   /** Resolves when the handshake is done; rejects if it fails. */
   readonly opened: Promise<void>;
@@ -89,6 +90,10 @@ class WebSocketPeer implements TransportPeer {
   ) {
     ws.on('message', (data: Buffer, isBinary) => {
       this.messages.push(isBinary ? '<binary>' : data.toString('utf8'));
+      this.changes.notify();
+    });
+    ws.on('pong', (data: Buffer) => {
+      this.pongs.push(data.toString('utf8'));
       this.changes.notify();
     });
     ws.on('error', (error) => (this.error = error));
@@ -115,6 +120,10 @@ class WebSocketPeer implements TransportPeer {
     );
   }
 
+  until(predicate: () => boolean, what: string, timeoutMs = 5000): Promise<void> {
+    return this.changes.until(predicate, what, timeoutMs);
+  }
+
   framesAfterClose(): number {
     return this.frames.afterClose;
   }
@@ -130,6 +139,12 @@ class WebSocketPeer implements TransportPeer {
   sendBinary(data: Uint8Array): void {
     this.ws.send(data, { binary: true });
   }
+  sendPing(data: Uint8Array): void {
+    this.ws.ping(data);
+  }
+  sendPong(data: Uint8Array): void {
+    this.ws.pong(data);
+  }
   close(code: number, reason: string): void {
     this.ws.close(code, reason);
   }
@@ -142,8 +157,10 @@ class WebSocketPeer implements TransportPeer {
 }
 
 /** A node:http server on port 0 whose upgrades go to one WebSocketTransport. */
+const MAX_MESSAGE_BYTES = 1024 * 1024;
+
 async function websocketFixture(): Promise<TransportFixture> {
-  const transport = new WebSocketTransport({ maxPayload: 1024 * 1024 });
+  const transport = new WebSocketTransport({ maxPayload: MAX_MESSAGE_BYTES });
   const server = createServer((_request, response) => response.writeHead(426).end());
   /** Every server-side socket, dropped at teardown (upgraded sockets keep server.close() waiting). */
   const sockets = new Set<Duplex>();
@@ -184,6 +201,8 @@ async function websocketFixture(): Promise<TransportFixture> {
   return {
     kind: 'websocket',
     abruptCloseCode: 1006,
+    maxMessageBytes: MAX_MESSAGE_BYTES,
+    messageTooBigCode: 1009,
     async open(options: OpenOptions = {}): Promise<TransportConnection> {
       const id = String(++opened);
       const handle = new HandleRecorder();

@@ -76,9 +76,10 @@ const LIMIT_DESCRIPTIONS: Readonly<Record<keyof ResolvedLimits, string>> = {
   heartbeatTimeoutMs:
     'Close a connection silent for this long (ms) with 4000; at least twice the heartbeat interval.',
   maxMessageBytes:
-    'Largest inbound frame or HTTP API body (bytes); larger frames close the connection with 1009.',
+    'Largest inbound message or HTTP API body (bytes); a larger message, in one frame or in fragments, closes the connection with 1009.',
   maxBufferedBytes: 'Soft limit of the outbound buffer of one connection (bytes).',
-  slowConsumerTimeoutMs: 'Close a connection whose outbound buffer stays over the soft limit this long (ms).',
+  slowConsumerTimeoutMs:
+    'Close a connection whose outbound buffer stays over the soft limit this long, or that does not prove it read what it was sent within it (ms).',
   maxChannelLength: 'Longest channel name (characters).',
   maxSubscriptionsPerConnection: 'Subscriptions one connection may hold.',
   maxChannelMembers: 'Default member limit of a channel; 0 means unlimited.',

@@ -40,19 +40,25 @@ export interface CommandContext {
   failed(connection: Connection, id: number | undefined, error: unknown): void;
   /** Close the connection with `code` (it leaves every registry at once). */
   close(connection: Connection, code: number, reason: string): void;
+  /**
+   * Count an admitted command that answers later until `work` (which writes its answer) settles: a close
+   * that waits for the connection's answers (the rate-limit close) waits for it.
+   */
+  track(connection: Connection, work: Promise<unknown>): void;
 
   /**
    * Run `then` if the connection may perform `operation` on `channel`; otherwise answer
-   * `permission_denied` (to command `id`). Open servers (no rules, no hook) run it synchronously.
+   * `permission_denied` (to command `id`). Open servers (no rules, no hook) run it synchronously. The
+   * promise settles once `then`'s own promise has, or the refusal was written.
    */
   authorized(
     connection: Connection,
     operation: ChannelOperation,
     channel: string,
     id: number | undefined,
-    then: () => void,
+    then: () => Promise<void>,
     data?: unknown,
-  ): void;
+  ): Promise<void>;
   /** Whether the connection may perform `operation` on `channel`, for entry points that refuse otherwise. */
   permits(connection: Connection, operation: ChannelOperation, channel: string): Promise<boolean>;
 
@@ -78,8 +84,16 @@ export interface CommandContext {
   presence(channel: string): Promise<Outcome<readonly PresenceEntry[]>>;
   presenceStats(channel: string): Promise<Outcome<{ users: number; connections: number }>>;
 
-  /** `auth` (first-message authentication) or `refresh` (new credentials for the same user). */
-  credentials(connection: Connection, type: 'auth' | 'refresh', token: string, id: number | undefined): void;
+  /**
+   * `auth` (first-message authentication) or `refresh` (new credentials for the same user); settles once
+   * answered.
+   */
+  credentials(
+    connection: Connection,
+    type: 'auth' | 'refresh',
+    token: string,
+    id: number | undefined,
+  ): Promise<void>;
   /** Hand a `send` payload to the application's onMessage hook; its result is the reply. */
   message(connection: Connection, data: unknown): Promise<Outcome<unknown>>;
 }
@@ -90,6 +104,8 @@ export interface HubCommandsOptions {
   readonly delivery: Delivery;
   readonly errors: ErrorReplies;
   readonly close: Closer;
+  /** Told when a tracked command has been answered (the lifecycle's `answered`). */
+  readonly answered: (connection: Connection) => void;
   readonly authorizer: Authorizer;
   readonly channels: ChannelRegistry;
   readonly queries: ChannelQueries;
@@ -136,30 +152,28 @@ export class HubCommands implements CommandContext {
     this.options.close(connection, code, reason);
   }
 
+  track(connection: Connection, work: Promise<unknown>): void {
+    connection.inFlight++;
+    const answered = (): void => this.options.answered(connection);
+    work.then(answered, answered);
+  }
+
   authorized(
     connection: Connection,
     operation: ChannelOperation,
     channel: string,
     id: number | undefined,
-    then: () => void,
+    then: () => Promise<void>,
     data?: unknown,
-  ): void {
+  ): Promise<void> {
     const { authorizer, errors } = this.options;
-    if (authorizer.permissive) {
-      then();
-      return;
-    }
-    authorizer.allows(connection, operation, channel, data).then(
+    if (authorizer.permissive) return then();
+    return authorizer.allows(connection, operation, channel, data).then(
       (allowed) => {
-        if (connection.state !== 'open') return;
-        if (allowed) then();
-        else
-          errors.send(
-            connection,
-            ErrorCode.PermissionDenied,
-            `not allowed to ${operation} on ${channel}`,
-            id,
-          );
+        if (connection.state !== 'open') return undefined;
+        if (allowed) return then();
+        errors.send(connection, ErrorCode.PermissionDenied, `not allowed to ${operation} on ${channel}`, id);
+        return undefined;
       },
       (error: unknown) => errors.failed(connection, id, error),
     );
@@ -211,8 +225,13 @@ export class HubCommands implements CommandContext {
     return this.options.queries.presenceStats(channel);
   }
 
-  credentials(connection: Connection, type: 'auth' | 'refresh', token: string, id: number | undefined): void {
-    this.options.credentials.command(connection, type, token, id);
+  credentials(
+    connection: Connection,
+    type: 'auth' | 'refresh',
+    token: string,
+    id: number | undefined,
+  ): Promise<void> {
+    return this.options.credentials.command(connection, type, token, id);
   }
 
   async message(connection: Connection, data: unknown): Promise<Outcome<unknown>> {

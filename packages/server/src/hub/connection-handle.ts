@@ -10,7 +10,9 @@ import type { Connection } from './connection.js';
 export interface HandleTarget {
   text(connection: Connection, text: string): void;
   unsupported(connection: Connection): void;
-  transportPong(connection: Connection): void;
+  transportPing(connection: Connection, bytes: number): boolean;
+  transportPong(connection: Connection, bytes: number): void;
+  invalid(connection: Connection, code: number, reason: string): void;
   closed(connection: Connection, code: number, reason: string): void;
 }
 
@@ -26,8 +28,14 @@ export class HubConnectionHandle implements ConnectionHandle {
   receiveUnsupported(): void {
     this.target.unsupported(this.connection);
   }
-  receiveTransportPong(): void {
-    this.target.transportPong(this.connection);
+  receiveTransportPing(bytes: number): boolean {
+    return this.target.transportPing(this.connection, bytes);
+  }
+  receiveTransportPong(bytes: number): void {
+    this.target.transportPong(this.connection, bytes);
+  }
+  receiveInvalid(code: number, reason: string): void {
+    this.target.invalid(this.connection, code, reason);
   }
   closed(code: number, reason: string): void {
     this.target.closed(this.connection, code, reason);

@@ -45,6 +45,23 @@ export class Connection implements HeartbeatTarget, ConnectionInfo {
   awaitingPong = true;
   /** When the outbound buffer went over the soft limit; 0 while under it. */
   overBufferSince = 0;
+  /**
+   * Bytes written since the peer last proved it had read what came before (see Delivery's read check);
+   * counted only on transports whose pings prove reads.
+   */
+  unreadBytes = 0;
+  /** When the read check in flight (a transport ping) went out; 0 when none is in flight. */
+  readCheckAt = 0;
+  /** {@link unreadBytes} when that read check went out: what its pong proves read. */
+  readCheckBytes = 0;
+  /** Transport pings sent and not answered yet (their pongs are the server's own request: not charged). */
+  pingsOut = 0;
+  /** The code the server closed the connection with; 0 until it does (or when the peer closed first). */
+  closeCode = 0;
+  /** Admitted commands not answered yet (a close waiting for them is {@link closeWhenAnswered}). */
+  inFlight = 0;
+  /** A close that waits until every admitted command is answered; null when none is waiting. */
+  closeWhenAnswered: { readonly code: number; readonly reason: string } | null = null;
   /** `send` commands waiting on the application's hook. */
   pendingSends = 0;
   /** Created on the first client error only: most connections never need one. */

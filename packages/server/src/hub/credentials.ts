@@ -14,6 +14,9 @@ import type { Connection } from './connection.js';
 import type { Closer, Delivery } from './delivery.js';
 import type { ErrorReplies } from './error-replies.js';
 
+/** What a command answered at once returns. */
+const ANSWERED: Promise<void> = Promise.resolve();
+
 /** What credentials handling needs. */
 export interface CredentialsOptions {
   /** How long a connection without credentials has to send `auth` (ms); then 4506. */
@@ -86,7 +89,7 @@ export class Credentials {
     // being verified (a slow identity provider) must not be refused for it.
     if (decoded.ok && (decoded.command.type === 'pong' || decoded.command.type === 'ping')) return;
     if (decoded.ok && decoded.command.type === 'auth') {
-      this.command(connection, 'auth', decoded.command.token, decoded.command.id);
+      void this.command(connection, 'auth', decoded.command.token, decoded.command.id);
       return;
     }
     this.refuseUnauthenticated(connection, decoded.ok ? decoded.command.id : decoded.id);
@@ -95,9 +98,14 @@ export class Credentials {
   /**
    * `auth` (first-message authentication) and `refresh` (new credentials before expiry, same user).
    * A failed first-message `auth` closes with 4504; a failed `refresh` is an error reply and the old
-   * credentials keep their expiry.
+   * credentials keep their expiry. Settles once the command is answered.
    */
-  command(connection: Connection, type: 'auth' | 'refresh', token: string, id: number | undefined): void {
+  command(
+    connection: Connection,
+    type: 'auth' | 'refresh',
+    token: string,
+    id: number | undefined,
+  ): Promise<void> {
     const { authenticator, errors, close } = this.options;
     const verify = authenticator.verifyToken?.bind(authenticator);
     if (verify === undefined) {
@@ -109,7 +117,7 @@ export class Credentials {
       );
       if (connection.authDeadline !== 0)
         close(connection, CloseCode.Unauthorized, 'authentication is not available');
-      return;
+      return ANSWERED;
     }
     const pending = connection.authDeadline !== 0;
     if (type === 'auth' && !pending) {
@@ -119,13 +127,13 @@ export class Credentials {
         'already authenticated; use refresh to renew credentials',
         id,
       );
-      return;
+      return ANSWERED;
     }
     if (type === 'refresh' && pending) {
       this.refuseUnauthenticated(connection, id);
-      return;
+      return ANSWERED;
     }
-    verify(token).then(
+    return verify(token).then(
       (outcome) => {
         if (connection.state !== 'open') return;
         if (!outcome.ok) {

@@ -3,6 +3,13 @@
  * buffer limit, ephemeral messages are dropped and counted and reliable ones queue while the connection is
  * marked slow; past the hard limit, or slow for too long, the connection is closed as a slow consumer.
  * Every delivery and drop is counted here, once per fan-out (never per recipient).
+ *
+ * "Slow for too long" has two witnesses. The process's own queue (`bufferedAmount`) over the soft limit
+ * for the timeout; and, because the kernel's socket buffers take several MB before anything queues in the
+ * process (4 MB per paused loopback socket on the machine of docs/benchmarks.md), a read check: once a
+ * connection has been sent more than the soft limit since it last proved it read, a transport ping goes
+ * out, and a connection whose pong has not come back within the timeout has not read what it was sent
+ * before it. Pongs come back in order with everything before them, so a reading client answers at once.
  */
 import { CloseCode, encodeServerFrame } from '@switchboard/protocol';
 import type { ServerFrame } from '@switchboard/protocol';
@@ -41,7 +48,7 @@ export interface DeliveryOptions {
   readonly counters: HubCounters;
   readonly metrics: Metrics;
   readonly clock: Clock;
-  /** Closes a connection past the hard limit (4001). */
+  /** Closes a slow consumer (4001). */
   readonly close: Closer;
 }
 
@@ -66,7 +73,10 @@ export class Delivery {
       return false;
     }
     if (connection.held !== null) connection.held.push(frame);
-    else connection.socket.send(frame);
+    else {
+      connection.socket.send(frame);
+      this.wrote(connection, frame.length);
+    }
     return true;
   }
 
@@ -83,7 +93,10 @@ export class Delivery {
     const refused = this.refuse(connection, frame.payload.length, ephemeral);
     if (refused === null) {
       if (connection.held !== null) connection.held.push(frame.payload);
-      else connection.socket.sendPrepared(frame);
+      else {
+        connection.socket.sendPrepared(frame);
+        this.wrote(connection, frame.payload.length);
+      }
       tally.delivered += tally.weight;
     } else if (refused === 'backpressure') tally.backpressure += tally.weight;
     else if (refused === 'slow_consumer') tally.slowConsumer += tally.weight;
@@ -135,23 +148,81 @@ export class Delivery {
     const refused = this.refuse(connection, PING_PREPARED.payload.length, false);
     if (refused !== null) this.drop(refused, 1);
     else if (connection.held !== null) connection.held.push(PING_PREPARED.payload);
-    else connection.socket.sendPrepared(PING_PREPARED);
+    else {
+      connection.socket.sendPrepared(PING_PREPARED);
+      this.wrote(connection, PING_PREPARED.payload.length);
+    }
+  }
+
+  /** Send a transport-level ping (the heartbeat's safety net, or a read check) and count it as out. */
+  transportPing(connection: Connection): void {
+    connection.pingsOut++;
+    connection.socket.ping();
+  }
+
+  /**
+   * A transport pong. True when it answers a ping of ours (pongs come in the order of their pings); once
+   * every ping out is answered, a read check among them is too: the peer has read everything written
+   * before it. What was written since may be past the soft limit already, and no further write may come
+   * to ask again, so the next check goes out now.
+   */
+  pong(connection: Connection): boolean {
+    if (connection.pingsOut === 0) return false;
+    if (--connection.pingsOut > 0 || connection.readCheckAt === 0) return true;
+    connection.readCheckAt = 0;
+    connection.unreadBytes -= connection.readCheckBytes;
+    if (connection.unreadBytes > this.softLimit && connection.state === 'open') this.checkRead(connection);
+    return true;
   }
 
   /**
    * The slow-consumer rule, checked once per heartbeat visit: a connection back under the soft limit is
-   * no longer slow; one over it for `slowConsumerTimeoutMs` is closed (4001). True when it was closed.
+   * no longer slow; one over it for `slowConsumerTimeoutMs`, or whose read check has gone unanswered that
+   * long, is closed (4001). True when it was closed.
    */
   closeIfSlow(connection: Connection, now: number): boolean {
+    const timeout = this.options.slowConsumerTimeoutMs;
+    if (connection.readCheckAt !== 0 && now - connection.readCheckAt >= timeout) {
+      this.closeSlow(connection);
+      return true;
+    }
     if (connection.overBufferSince === 0) return false;
     if (connection.socket.bufferedAmount <= this.softLimit) {
       connection.overBufferSince = 0;
       return false;
     }
-    if (now - connection.overBufferSince < this.options.slowConsumerTimeoutMs) return false;
+    if (now - connection.overBufferSince < timeout) return false;
+    this.closeSlow(connection);
+    return true;
+  }
+
+  /** Close a connection that did not keep up: counted as one message dropped for it, then 4001. */
+  private closeSlow(connection: Connection): void {
     this.drop('slow_consumer', 1);
     this.options.close(connection, CloseCode.SlowConsumer, 'slow consumer');
-    return true;
+  }
+
+  /**
+   * Count `length` bytes written to a connection, and ask it to prove it reads once it has been sent more
+   * than the soft limit since it last did. A few additions per write; the ping goes once per soft limit's
+   * worth of bytes at most (once per MiB by default), and its pong is never charged to the client's rate
+   * limits.
+   */
+  private wrote(connection: Connection, length: number): void {
+    if ((connection.unreadBytes += length) > this.softLimit && connection.readCheckAt === 0)
+      this.checkRead(connection);
+  }
+
+  /** Send a read check: a transport ping whose pong proves every earlier frame was read. */
+  private checkRead(connection: Connection): void {
+    if (!connection.socket.pingsProveReads) {
+      // Nothing can prove reads on this transport: only bufferedAmount speaks for it.
+      connection.unreadBytes = 0;
+      return;
+    }
+    connection.readCheckAt = this.options.clock.now();
+    connection.readCheckBytes = connection.unreadBytes;
+    this.transportPing(connection);
   }
 
   /**
@@ -162,6 +233,14 @@ export class Delivery {
     // A reply or push racing the connection's close: nobody can receive it, but it is still counted.
     if (connection.state !== 'open') return 'closed';
     if (connection.held !== null) return null;
+    if (
+      connection.readCheckAt !== 0 &&
+      this.options.clock.now() - connection.readCheckAt >= this.options.slowConsumerTimeoutMs
+    ) {
+      // Not reading, and still being written to: closed at this write rather than at its next heartbeat visit.
+      this.options.close(connection, CloseCode.SlowConsumer, 'slow consumer');
+      return 'slow_consumer';
+    }
     const buffered = connection.socket.bufferedAmount + length;
     if (buffered <= this.softLimit) return null;
     if (ephemeral) return 'backpressure';

@@ -46,7 +46,11 @@ export class ErrorReplies {
 
   /** Send an error to a client (a reply when `id` is given) and charge its error budget. */
   send(connection: Connection, code: ErrorCode, message: string, id?: number): void {
-    if (connection.state !== 'open') return;
+    if (connection.state !== 'open') {
+      // An answer racing the connection's close: nobody can receive it, but it is counted like any frame.
+      this.options.delivery.drop('closed', 1);
+      return;
+    }
     const { counters, metrics, delivery, clock } = this.options;
     counters.errors++;
     metrics.clientError(code);

@@ -188,6 +188,7 @@ export class Hub {
       delivery,
       errors,
       close,
+      answered: (connection) => this.lifecycle.answered(connection),
       authorizer: options.authorizer,
       channels,
       queries: this.queries,
@@ -201,7 +202,9 @@ export class Hub {
       commands,
       credentials: this.credentials,
       errors,
-      close,
+      delivery,
+      closeWhenAnswered: (connection, code, reason) =>
+        this.lifecycle.closeWhenAnswered(connection, code, reason),
       counters,
       metrics,
       clock,
@@ -210,9 +213,11 @@ export class Hub {
       text: (connection, text) => inbound.receive(connection, text),
       unsupported: (connection) =>
         close(connection, CloseCode.UnsupportedData, 'binary frames are not supported'),
-      transportPong: (connection) => {
-        connection.lastReceived = clock.now();
-      },
+      transportPing: (connection, bytes) => inbound.ping(connection, bytes),
+      transportPong: (connection, bytes) => inbound.pong(connection, bytes),
+      // The transport has already sent its close frame; this removes the connection now, not once the
+      // transport reports the end, and counts and logs it under the code that was sent.
+      invalid: (connection, code, reason) => close(connection, code, reason),
       closed: (connection, code, reason) => this.lifecycle.transportClosed(connection, code, reason),
     };
     this.lifecycle = new ConnectionLifecycle({

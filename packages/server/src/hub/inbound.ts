@@ -1,17 +1,19 @@
 /**
  * Inbound frames: every text frame a transport reports arrives here. It proves the connection alive, is
  * charged to the connection's rate limits, and goes to first-message authentication or to the handler of
- * the connection's wire dialect.
+ * the connection's wire dialect. Transport-level pings and pongs arrive here too, and are charged to the
+ * same limits: a flood of control frames costs the server as much as one of text.
  */
 import { CloseCode, ErrorCode, decodeCommand } from '@switchboard/protocol';
 import type { ResolvedLimits } from '../limits/resolved-limits.js';
 import { RateLimiter, rateLimited } from '../limits/rate-limiter.js';
+import type { RateLimit } from '../limits/rate-limiter.js';
 import type { Metrics } from '../metrics/metrics.js';
 import type { Clock } from '../util/clock.js';
 import type { CommandContext } from './command-context.js';
 import type { Connection } from './connection.js';
 import type { Credentials } from './credentials.js';
-import type { Closer } from './delivery.js';
+import type { Closer, Delivery } from './delivery.js';
 import type { ErrorReplies } from './error-replies.js';
 import type { HubCounters } from './hub-stats.js';
 import { handleRoomFrame } from './room-handler.js';
@@ -24,7 +26,10 @@ export interface InboundOptions {
   readonly commands: CommandContext;
   readonly credentials: Credentials;
   readonly errors: ErrorReplies;
-  readonly close: Closer;
+  /** Told of every pong: those that answer the server's pings are not charged. */
+  readonly delivery: Delivery;
+  /** Closes a connection once the commands it was allowed are answered (the rate-limit close, 4003). */
+  readonly closeWhenAnswered: Closer;
   readonly counters: HubCounters;
   readonly metrics: Metrics;
   readonly clock: Clock;
@@ -34,14 +39,17 @@ export interface InboundOptions {
 export class Inbound {
   /** Whether inbound frames are rate limited at all (decided once: the limits never change). */
   private readonly rateLimits: boolean;
+  /** Whether a frame's size is charged (a bytes-per-second limit is set), so worth measuring. */
+  private readonly countsBytes: boolean;
 
   constructor(private readonly options: InboundOptions) {
     this.rateLimits = rateLimited(options.limits);
+    this.countsBytes = options.limits.bytesPerSecond > 0;
   }
 
   /** One text frame from a connection. */
   receive(connection: Connection, text: string): void {
-    if (connection.state !== 'open') return;
+    if (connection.state !== 'open' || connection.closeWhenAnswered !== null) return;
     const now = this.options.clock.now();
     connection.lastReceived = now;
     connection.awaitingPong = false;
@@ -57,24 +65,60 @@ export class Inbound {
   }
 
   /**
-   * Charge a frame to the connection's message and byte buckets. Over either, the frame is answered with
+   * A transport-level ping with `bytes` of payload. True when it is within the connection's rate limits,
+   * and the transport answers it; a refused ping gets no answer (its answer would be a control frame
+   * too), and counts towards the 4003 close like a refused text frame.
+   */
+  ping(connection: Connection, bytes: number): boolean {
+    if (connection.state !== 'open' || connection.closeWhenAnswered !== null) return false;
+    const now = this.options.clock.now();
+    connection.lastReceived = now;
+    return !this.rateLimits || this.charge(connection, bytes, now) === null;
+  }
+
+  /**
+   * A transport-level pong with `bytes` of payload: proof of life. One that answers a ping of ours (the
+   * heartbeat's, or the write policy's read check) is the server's own request and costs the client
+   * nothing; any other is charged like a ping (a client may send pongs unasked, RFC 6455 section 5.5.3,
+   * but not without limit).
+   */
+  pong(connection: Connection, bytes: number): void {
+    if (connection.state !== 'open') return;
+    const now = this.options.clock.now();
+    connection.lastReceived = now;
+    if (this.options.delivery.pong(connection)) return;
+    if (this.rateLimits && connection.closeWhenAnswered === null) this.charge(connection, bytes, now);
+  }
+
+  /**
+   * Charge a frame of `size` bytes to the connection's message and byte buckets. Returns null when it is
+   * within both; otherwise counts the refusal and returns the limit that refused it. A connection that
+   * keeps going after its allowance of refusals is closed with 4003 once the commands it was allowed
+   * before are answered; until then nothing more it sends is processed.
+   */
+  private charge(connection: Connection, size: number, now: number): RateLimit | null {
+    const limiter = (connection.rate ??= new RateLimiter(this.options.limits, now));
+    const limit = limiter.take(size, now);
+    if (limit === null) return null;
+    this.options.metrics.limitRejected(limit);
+    if (limiter.strike(now))
+      this.options.closeWhenAnswered(connection, CloseCode.RateLimited, 'rate limit exceeded');
+    return limit;
+  }
+
+  /**
+   * Charge a text frame to the connection's rate limits. Over either, the frame is answered with
    * `rate_limited` (temporary, and outside the malformed-frame budget: the frame may be fine) and not
-   * processed; a connection that keeps going after its allowance of refusals is closed with 4003.
+   * processed; past the allowance of refusals, the connection is closed instead (see {@link charge}).
    */
   private withinRate(connection: Connection, text: string, now: number): boolean {
-    const limits = this.options.limits;
-    const limiter = (connection.rate ??= new RateLimiter(limits, now));
-    const limit = limiter.take(limiter.countsBytes ? Buffer.byteLength(text) : 0, now);
+    const limit = this.charge(connection, this.countsBytes ? Buffer.byteLength(text) : 0, now);
     if (limit === null) return true;
-    this.options.metrics.limitRejected(limit);
-    if (limiter.strike(now)) {
-      this.options.close(connection, CloseCode.RateLimited, 'rate limit exceeded');
-      return false;
-    }
+    if (connection.closeWhenAnswered !== null || connection.state !== 'open') return false;
     // Decoded only to answer the command's id; refusals are bounded by the strike budget, so is this work.
     let id: number | undefined;
     if (connection.format === 'v1') {
-      const decoded = decodeCommand(text, { maxChannelLength: limits.maxChannelLength });
+      const decoded = decodeCommand(text, { maxChannelLength: this.options.limits.maxChannelLength });
       id = decoded.ok ? decoded.command.id : decoded.id;
     }
     this.options.errors.send(

@@ -33,6 +33,13 @@ const LINGER_CODES: ReadonlySet<number> = new Set([CloseCode.HeartbeatTimeout, C
 /** How long a connection we closed for being dead or slow may linger before it is destroyed (ms). */
 const CLOSE_LINGER_MS = 1000;
 
+/**
+ * How long a close waits for the answers to commands its connection was allowed before it (ms): long
+ * enough for a paced history read or a Redis command to finish or time out, short enough that a client
+ * cut off for flooding is not kept waiting on a stuck application hook.
+ */
+export const ANSWER_WAIT_MS = 5000;
+
 /** What the lifecycle orchestrates. */
 export interface LifecycleOptions {
   readonly connections: ConnectionRegistry;
@@ -108,7 +115,11 @@ export class ConnectionLifecycle {
     runHook(this.options.logger, 'onConnect', () => this.options.hooks.onConnect?.(connection));
   }
 
-  /** Close a connection with `code`; it leaves every registry at once. Idempotent. */
+  /**
+   * Close a connection with `code`; it leaves every registry at once. Idempotent. The connection is
+   * counted under `code` in `switchboard_connections_closed_total` whatever the transport reports later,
+   * and the close is logged (shutdown's 1001 excepted: one line per connection says nothing).
+   */
   close(connection: Connection, code: number, reason: string): void {
     if (connection.state !== 'open') return;
     // What was published before the close is owed to the client before it: the batches still waiting
@@ -117,6 +128,19 @@ export class ConnectionLifecycle {
     if (!LINGER_CODES.has(code)) {
       this.options.channels.flushFor(connection);
       if (connection.state !== 'open') return;
+    }
+    connection.closeCode = code;
+    if (code !== CloseCode.GoingAway) {
+      this.options.logger.info(
+        {
+          connectionId: connection.id,
+          userId: connection.userId,
+          remoteAddress: connection.remoteAddress,
+          code,
+          reason,
+        },
+        'connection closed by the server',
+      );
     }
     this.detach(connection, code, reason);
     connection.socket.close(code, reason);
@@ -129,13 +153,42 @@ export class ConnectionLifecycle {
     }
   }
 
-  /** The transport reports the connection gone (closed by either side, or dropped). */
+  /**
+   * Close once every command the connection was allowed is answered, at most {@link ANSWER_WAIT_MS} from
+   * now; nothing the connection sends meanwhile is processed. A client cut off for flooding still learns
+   * the outcome of what it was allowed to do (a publish that took effect, a subscription that did not).
+   */
+  closeWhenAnswered(connection: Connection, code: number, reason: string): void {
+    if (connection.state !== 'open' || connection.closeWhenAnswered !== null) return;
+    if (connection.inFlight === 0) {
+      this.close(connection, code, reason);
+      return;
+    }
+    connection.closeWhenAnswered = { code, reason };
+    // One timer per connection being cut off, never per healthy one; close is idempotent.
+    this.options.clock.setTimeout(() => this.close(connection, code, reason), ANSWER_WAIT_MS);
+  }
+
+  /** An admitted command has been answered: a close waiting for the last one goes now. */
+  answered(connection: Connection): void {
+    const waiting = connection.closeWhenAnswered;
+    if (--connection.inFlight === 0 && waiting !== null) this.close(connection, waiting.code, waiting.reason);
+  }
+
+  /**
+   * The transport reports the connection gone (closed by either side, or dropped). A connection the server
+   * closed is counted under the server's code: once a dead or stuck peer has been dropped after its linger,
+   * or the peer's answer to a transport's own close is never read, the transport can only report 1006.
+   */
   transportClosed(connection: Connection, code: number, reason: string): void {
     if (connection.state === 'open') this.detach(connection, code, reason);
     connection.state = 'closed';
     this.options.connections.closed(connection);
     this.options.connectionLimits.closed(connection.remoteAddress);
-    this.options.metrics.connectionClosed(connection.socket.kind, code);
+    this.options.metrics.connectionClosed(
+      connection.socket.kind,
+      connection.closeCode !== 0 ? connection.closeCode : code,
+    );
   }
 
   /**

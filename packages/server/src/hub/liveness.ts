@@ -76,7 +76,7 @@ export class Liveness {
     }
     if (this.options.delivery.closeIfSlow(connection, now)) return;
     if (silent >= this.halfInterval) {
-      if (connection.awaitingPong) connection.socket.ping();
+      if (connection.awaitingPong) this.options.delivery.transportPing(connection);
       connection.awaitingPong = true;
       this.options.delivery.ping(connection);
     }

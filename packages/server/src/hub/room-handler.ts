@@ -29,7 +29,7 @@ export function handleRoomFrame(ctx: CommandContext, connection: Connection, tex
     // Room clients renew their credentials too: {"type":"refresh","token":"..."} (errors arrive as error frames).
     const token = (value as { token?: unknown }).token;
     if (typeof token === 'string' && token.length > 0)
-      ctx.credentials(connection, 'refresh', token, undefined);
+      ctx.track(connection, ctx.credentials(connection, 'refresh', token, undefined));
     else ctx.error(connection, ErrorCode.BadRequest, 'refresh needs a token');
     return;
   }
@@ -39,15 +39,20 @@ export function handleRoomFrame(ctx: CommandContext, connection: Connection, tex
   }
   const room = connection.room;
   if (room === null) return;
-  ctx.authorized(
+  ctx.track(
     connection,
-    'publish',
-    room,
-    undefined,
-    () => {
-      ctx.publish(room, value, false).catch((error: unknown) => ctx.failed(connection, undefined, error));
-    },
-    value,
+    ctx.authorized(
+      connection,
+      'publish',
+      room,
+      undefined,
+      () =>
+        ctx.publish(room, value, false).then(
+          () => undefined,
+          (error: unknown) => ctx.failed(connection, undefined, error),
+        ),
+      value,
+    ),
   );
 }
 

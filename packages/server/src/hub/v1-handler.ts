@@ -31,8 +31,8 @@ function subscribe(
   channel: string,
   since: StreamPosition | undefined,
   id: number | undefined,
-): void {
-  void ctx.join(connection, channel, since).then((outcome) => {
+): Promise<void> {
+  return ctx.join(connection, channel, since).then((outcome) => {
     if (!outcome.ok) {
       ctx.error(connection, outcome.code, outcome.message, id);
       return;
@@ -44,6 +44,10 @@ function subscribe(
   });
 }
 
+/**
+ * Run one decoded command. Commands that answer later are tracked (`ctx.track`) from here until their
+ * answer is written, so that a rate-limit close admitted after them waits for their answers.
+ */
 function dispatch(ctx: CommandContext, connection: Connection, command: ClientCommand): void {
   const id = command.id;
   switch (command.type) {
@@ -53,8 +57,11 @@ function dispatch(ctx: CommandContext, connection: Connection, command: ClientCo
       if (id !== undefined) ctx.reply(connection, id, {});
       return;
     case 'subscribe':
-      ctx.authorized(connection, 'subscribe', command.channel, id, () =>
-        subscribe(ctx, connection, command.channel, command.since, id),
+      ctx.track(
+        connection,
+        ctx.authorized(connection, 'subscribe', command.channel, id, () =>
+          subscribe(ctx, connection, command.channel, command.since, id),
+        ),
       );
       return;
     case 'unsubscribe':
@@ -62,7 +69,7 @@ function dispatch(ctx: CommandContext, connection: Connection, command: ClientCo
       return;
     case 'publish': {
       const exclude = command.excludeSelf === true ? { connectionId: connection.id } : undefined;
-      const publish = (): void => {
+      const publish = (): Promise<void> =>
         ctx.publish(command.channel, command.data, command.ephemeral === true, exclude).then(
           (publication) =>
             ctx.answer(connection, id, {
@@ -71,8 +78,10 @@ function dispatch(ctx: CommandContext, connection: Connection, command: ClientCo
             }),
           (error: unknown) => ctx.failed(connection, id, error),
         );
-      };
-      ctx.authorized(connection, 'publish', command.channel, id, publish, command.data);
+      ctx.track(
+        connection,
+        ctx.authorized(connection, 'publish', command.channel, id, publish, command.data),
+      );
       return;
     }
     case 'send':
@@ -86,53 +95,65 @@ function dispatch(ctx: CommandContext, connection: Connection, command: ClientCo
         return;
       }
       connection.pendingSends++;
-      void ctx.message(connection, command.data).then((outcome) => {
-        connection.pendingSends--;
-        ctx.answer(connection, id, outcome);
-      });
+      ctx.track(
+        connection,
+        ctx.message(connection, command.data).then((outcome) => {
+          connection.pendingSends--;
+          ctx.answer(connection, id, outcome);
+        }),
+      );
       return;
     case 'history': {
       const { channel, since } = command;
-      ctx.authorized(connection, 'history', channel, id, () =>
-        ctx.history(channel, since, command.limit ?? DEFAULT_HISTORY_LIMIT).then(
-          (page) => {
-            if (id !== undefined) ctx.writeText(connection, renderHistoryReply(id, channel, page));
-          },
-          (error: unknown) => ctx.failed(connection, id, error),
+      ctx.track(
+        connection,
+        ctx.authorized(connection, 'history', channel, id, () =>
+          ctx.history(channel, since, command.limit ?? DEFAULT_HISTORY_LIMIT).then(
+            (page) => {
+              if (id !== undefined) ctx.writeText(connection, renderHistoryReply(id, channel, page));
+            },
+            (error: unknown) => ctx.failed(connection, id, error),
+          ),
         ),
       );
       return;
     }
     case 'presence': {
       const channel = command.channel;
-      ctx.authorized(connection, 'presence', channel, id, () =>
-        ctx.presence(channel).then(
-          (outcome) =>
-            ctx.answer(
-              connection,
-              id,
-              outcome.ok ? { ok: true, value: { channel, users: outcome.value } } : outcome,
-            ),
-          (error: unknown) => ctx.failed(connection, id, error),
+      ctx.track(
+        connection,
+        ctx.authorized(connection, 'presence', channel, id, () =>
+          ctx.presence(channel).then(
+            (outcome) =>
+              ctx.answer(
+                connection,
+                id,
+                outcome.ok ? { ok: true, value: { channel, users: outcome.value } } : outcome,
+              ),
+            (error: unknown) => ctx.failed(connection, id, error),
+          ),
         ),
       );
       return;
     }
     case 'auth':
     case 'refresh':
-      ctx.credentials(connection, command.type, command.token, id);
+      ctx.track(connection, ctx.credentials(connection, command.type, command.token, id));
       return;
     case 'presence_stats': {
       const channel = command.channel;
-      ctx.authorized(connection, 'presence', channel, id, () =>
-        ctx.presenceStats(channel).then(
-          (outcome) =>
-            ctx.answer(
-              connection,
-              id,
-              outcome.ok ? { ok: true, value: { channel, ...outcome.value } } : outcome,
-            ),
-          (error: unknown) => ctx.failed(connection, id, error),
+      ctx.track(
+        connection,
+        ctx.authorized(connection, 'presence', channel, id, () =>
+          ctx.presenceStats(channel).then(
+            (outcome) =>
+              ctx.answer(
+                connection,
+                id,
+                outcome.ok ? { ok: true, value: { channel, ...outcome.value } } : outcome,
+              ),
+            (error: unknown) => ctx.failed(connection, id, error),
+          ),
         ),
       );
       return;

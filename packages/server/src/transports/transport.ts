@@ -33,7 +33,14 @@ export interface TransportSocket {
   sendPrepared(frame: PreparedFrame): void;
   /** Bytes queued for this connection and not yet handed to the kernel. */
   readonly bufferedAmount: number;
-  /** Send a transport-level ping if the transport has one (the heartbeat's safety net). */
+  /**
+   * Whether {@link ping} is answered by a pong ({@link ConnectionHandle.receiveTransportPong}) that proves
+   * the peer has read every frame sent before the ping (WebSocket: yes, frames are read in order; a
+   * transport without pings: no). The write policy uses that proof to see a peer that stopped reading
+   * while the kernel's socket buffers still take what is sent, which {@link bufferedAmount} cannot show.
+   */
+  readonly pingsProveReads: boolean;
+  /** Send a transport-level ping if the transport has one (the heartbeat's safety net, the read check). */
   ping(): void;
   /** Start a clean close with `code` and `reason` (at most 123 bytes). */
   close(code: number, reason: string): void;
@@ -47,8 +54,20 @@ export interface ConnectionHandle {
   receiveText(text: string): void;
   /** A frame the protocol cannot use arrived (binary on a text protocol). */
   receiveUnsupported(): void;
-  /** Proof of life below the application protocol (a WebSocket pong). */
-  receiveTransportPong(): void;
+  /**
+   * A transport-level ping arrived (a WebSocket ping with `bytes` of payload). The transport answers it
+   * (a pong echoing the payload) only when this returns true: control frames are charged to the
+   * connection's rate limits like text frames, and a refused ping gets no answer.
+   */
+  receiveTransportPing(bytes: number): boolean;
+  /** A transport-level pong arrived, with `bytes` of payload: proof of life below the application protocol. */
+  receiveTransportPong(bytes: number): void;
+  /**
+   * The transport refused what the peer sent and is closing the connection with `code` (WebSocket: 1002 a
+   * protocol error, 1007 invalid UTF-8, 1008 a message in too many fragments, 1009 a message over the
+   * size limit). The peer gets that code; {@link closed} follows, with whatever code the end brought.
+   */
+  receiveInvalid(code: number, reason: string): void;
   /** The connection is gone; called exactly once. */
   closed(code: number, reason: string): void;
 }

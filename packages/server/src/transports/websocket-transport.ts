@@ -6,7 +6,10 @@ import { frameText } from './websocket-frame.js';
 
 /** Options for {@link WebSocketTransport}. */
 export interface WebSocketTransportOptions {
-  /** Frames larger than this close the connection with 1009 (enforced by ws while reading). */
+  /**
+   * Messages larger than this close the connection with 1009 (enforced by ws while reading), whether they
+   * come in one frame or in fragments.
+   */
   readonly maxPayload: number;
   /** Subprotocols the server accepts, in order of preference. Default: none is required. */
   readonly protocols?: readonly string[];
@@ -24,17 +27,57 @@ function onMessage(this: TaggedSocket, data: Buffer, isBinary: boolean): void {
   if (isBinary) handle.receiveUnsupported();
   else handle.receiveText(data.toString('utf8'));
 }
-function onPong(this: TaggedSocket): void {
-  this[HANDLE]?.receiveTransportPong();
+function onPing(this: TaggedSocket, data: Buffer): void {
+  // autoPong is off: a ping is answered only when the hub admits it under the connection's rate limits.
+  // (ws's own answer had no limit, and past 60 pongs not yet flushed it dropped the connection without a
+  // close frame.)
+  if (this[HANDLE]?.receiveTransportPing(data.length) === true && this.readyState === OPEN) this.pong(data);
+}
+function onPong(this: TaggedSocket, data: Buffer): void {
+  this[HANDLE]?.receiveTransportPong(data.length);
 }
 function onClose(this: TaggedSocket, code: number, reason: Buffer): void {
   const handle = this[HANDLE];
   this[HANDLE] = undefined;
   handle?.closed(code, reason.toString('utf8'));
 }
-function onError(): void {
-  // ws follows every error with a close (1002, 1007 or 1009 as the error requires); 'close' reports it.
+function onError(this: TaggedSocket, error: Error & { code?: string }): void {
+  // ws emits 'error' for what its receiver refuses, after it has sent the close frame itself (and stopped
+  // reading): 'close' follows, usually with 1006 because the peer's answer is never read, so the hub
+  // hears here the code that was sent. (Its Sender's errors, which end the socket without a close frame,
+  // cannot happen here: no compression, no Blobs. 'close' reports them.)
+  const code = closeCodeOf(error);
+  if (code !== null) this[HANDLE]?.receiveInvalid(code, error.message);
 }
+
+/**
+ * The close code ws sends for each error of its receiver (ws's `lib/receiver.js`; the codes are ws's
+ * documented error codes): 1009 for a message or frame over `maxPayload`, 1008 for a message in more
+ * than {@link MAX_FRAGMENTS} fragments, 1007 for invalid UTF-8, 1002 for every other protocol error;
+ * null for an error that is not the receiver's.
+ */
+export function closeCodeOf(error: { readonly code?: string | undefined }): number | null {
+  if (typeof error.code !== 'string' || !error.code.startsWith('WS_ERR_')) return null;
+  switch (error.code) {
+    case 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH':
+    case 'WS_ERR_UNSUPPORTED_DATA_PAYLOAD_LENGTH':
+      return 1009;
+    case 'WS_ERR_TOO_MANY_BUFFERED_PARTS':
+      return 1008;
+    case 'WS_ERR_INVALID_UTF8':
+      return 1007;
+    default:
+      return 1002;
+  }
+}
+
+/**
+ * The most fragments one message may come in (ws's default, stated here because it is a limit clients
+ * meet): past it the connection is closed with 1008 whatever the message's size, because every fragment
+ * costs a Buffer kept until the message is whole. With fragments of 4 bytes or more, a message over
+ * `maxPayload` (64 KiB by default) reaches the size limit first and gets 1009.
+ */
+export const MAX_FRAGMENTS = 16_384;
 
 const OPEN = WebSocket.OPEN;
 
@@ -72,6 +115,8 @@ class WebSocketTransportSocket implements TransportSocket {
     if (this.ws.readyState !== OPEN) return;
     this.socket.write((frame.websocket ??= frameText(frame.payload)));
   }
+  /** A pong comes back only once the peer has read every frame before the ping: frames are read in order. */
+  readonly pingsProveReads = true;
   get bufferedAmount(): number {
     // ws's bufferedAmount is the socket's writableLength plus its Sender's queue, and that queue is
     // always empty here (see above). Reading the socket alone skips an object per recipient of a fan-out.
@@ -108,6 +153,9 @@ export class WebSocketTransport {
     this.wss = new WebSocketServer({
       noServer: true,
       maxPayload: options.maxPayload,
+      maxFragments: MAX_FRAGMENTS,
+      // Pings are answered in onPing, under the connection's rate limits.
+      autoPong: false,
       // Compression costs ~300 KB of zlib state per socket and a deflate per recipient; off by default.
       perMessageDeflate: false,
       clientTracking: false,
@@ -139,6 +187,7 @@ export class WebSocketTransport {
         ws.on('error', onError);
         ws[HANDLE] = accept(new WebSocketTransportSocket(ws, socket));
         ws.on('message', onMessage);
+        ws.on('ping', onPing);
         ws.on('pong', onPong);
         ws.on('close', onClose);
       });
