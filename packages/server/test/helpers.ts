@@ -247,6 +247,23 @@ export async function stalledClient(url: string): Promise<import('node:net').Soc
 }
 
 /**
+ * Make a raw client socket (from {@link stalledClient}) answer the server's WebSocket pings whenever it
+ * reads them, as every WebSocket client does (RFC 6455, section 5.5.2): the server's pings are empty,
+ * `0x89 0x00`, a pair no text frame contains, and each is answered with an empty masked pong. A paused
+ * socket reads nothing, so it answers nothing: the pongs prove reads, which is what the server asks.
+ */
+export function answerPings(socket: import('node:net').Socket): void {
+  let last = -1;
+  socket.on('data', (chunk: Buffer) => {
+    for (let i = 0; i < chunk.length; i++) {
+      if ((i === 0 ? last : chunk[i - 1]) === 0x89 && chunk[i] === 0x00)
+        socket.write(Buffer.from([0x8a, 0x80, 0, 0, 0, 0]));
+    }
+    last = chunk.at(-1) ?? -1;
+  });
+}
+
+/**
  * Publish to `channel`, which has a stalled member (see {@link stalledClient}), until an ephemeral probe is
  * dropped: that member's outbound buffer is then over the soft limit (`maxBufferedBytes`), its frames
  * waiting in the server's own buffer (the kernel's on loopback fill first: a few MB).

@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import type { Socket } from 'node:net';
 import {
   Changes,
+  answerPings,
   connect,
   pushOverSoftLimit,
   stalledClient,
@@ -110,18 +111,40 @@ test('a member that drained is no longer slow: over the soft limit again later, 
   try {
     member = await stalledClient(`${t.wsUrl}/ws/bursty`);
     const socket = member;
+    // A conforming client: the pings it reads are answered, which proves to the server that it reads.
+    answerPings(socket);
     let read = '';
+    let pongs = 0;
     const changes = new Changes();
     socket.on('data', (chunk: Buffer) => {
       // Enough of the end to find a marker in: the member reads megabytes.
       read = (read + chunk.toString('latin1')).slice(-1024);
+      pongs += chunk.toString('latin1').split('{"type":"pong"}').length - 1;
       changes.notify();
     });
-    /** Read everything queued for the member, up to a marker published now, then stall again. */
+    /**
+     * A round trip through the room dialect (`{"type":"ping"}` answered by `{"type":"pong"}`): the server
+     * reads a client's frames in order, so once it answers, it has also taken every pong the member sent
+     * before. (A masked frame with a zero key: the payload goes as it is.)
+     */
+    const roundTrip = async (): Promise<void> => {
+      const text = Buffer.from('{"type":"ping"}');
+      const before = pongs;
+      socket.write(Buffer.concat([Buffer.from([0x81, 0x80 | text.length, 0, 0, 0, 0]), text]));
+      await changes.until(() => pongs > before, 'the pong of a round trip');
+    };
+    /**
+     * Read everything queued for the member, up to a marker published now, then stall again. The server
+     * asks a reader that was sent a lot to prove it read (a transport ping; its pong proves every frame
+     * before it was read): two round trips make sure its last question is answered and taken before the
+     * member stalls, so the stall starts with nothing owed.
+     */
     const drain = async (marker: string): Promise<void> => {
       socket.resume();
       await t.server.publish('bursty', { marker });
       await changes.until(() => read.includes(marker), `${marker} to reach the member`);
+      await roundTrip();
+      await roundTrip();
       socket.pause();
     };
     await waitMembers(t, 'bursty', 1);
