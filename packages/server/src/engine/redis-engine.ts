@@ -54,8 +54,8 @@ export interface RedisEngineOptions {
   readonly idempotencyWindowMs?: number;
   /**
    * How long a channel stream with no members on any node and no messages left keeps its epoch and offset
-   * after its last use: created, published to, or left by its last member on a node (ms); never less than
-   * the history TTL of its last publish. Past it its keys expire, and its next use starts a new epoch.
+   * after its last use: created, published to, or left by its last member on a node (ms); never before
+   * its last message's history TTL has passed. Then its keys expire, and its next use starts a new epoch.
    * Nodes with members push the expiry forward every third of it. Default 300000 (the server's default
    * history TTL; the CLI passes `--stream-ttl-ms`, at least `--history-ttl-ms`).
    */

@@ -73,16 +73,6 @@ end
 `;
 
 /**
- * How long the meta hash must live from now: the stream TTL, or the history TTL of the last publish (`t`)
- * if longer, so that the position never expires before the messages do.
- */
-const STREAM_TTL = `
-local function streamTtl(base)
-  return math.max(tonumber(base), tonumber(redis.call('HGET', KEYS[1], 't') or '0'))
-end
-`;
-
-/**
  * Publish a durable message: assign the next offset, append it to the stream (trimmed to the history
  * size, expiring with the history TTL), and deliver it on the channel's pub/sub topic from inside the
  * script, so that offset order, history order and delivery order are the same everywhere.
@@ -137,13 +127,12 @@ export const readScript = new RedisScript(
   'read',
   `
 ${KEEP}
-${STREAM_TTL}
 ${ENSURE_EPOCH}
 if created then
   redis.call('PEXPIRE', KEYS[1], ARGV[2])
   return {epoch, 0, {}}
 end
-if ARGV[8] == '1' then keep(streamTtl(ARGV[2])) end
+if ARGV[8] == '1' then keep(tonumber(ARGV[2])) end
 local last = tonumber(redis.call('HGET', KEYS[1], 'o') or '0')
 local since = tonumber(ARGV[3])
 local limit = tonumber(ARGV[4])
@@ -180,10 +169,11 @@ return {epoch, last, out}
 );
 
 /**
- * Keep a stream's position alive: the meta hash lives at least the stream TTL (or its history TTL, if
- * longer) from now. Sent for every channel with local members every third of the stream TTL, and once
- * when the last one leaves, so that a stream is forgotten only the stream TTL after its last member on any
- * node left. A stream that does not exist is left alone (the next read or publish creates it).
+ * Keep a stream's position alive: the meta hash lives at least the stream TTL from now (longer if a
+ * publish asked for longer, so that its messages expire first). Sent for every channel with local members
+ * every third of the stream TTL, and once when the last one leaves, so that a stream is forgotten only
+ * the stream TTL after its last member on any node left. A stream that does not exist is left alone (the
+ * next read or publish creates it).
  *
  * KEYS: meta hash
  * ARGV: stream TTL (ms)
@@ -193,9 +183,8 @@ export const keepScript = new RedisScript(
   'keep',
   `
 ${KEEP}
-${STREAM_TTL}
 if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
-keep(streamTtl(ARGV[1]))
+keep(tonumber(ARGV[1]))
 return 1
 `,
 );
