@@ -115,3 +115,15 @@ test('past maxIdle the least recently used idle stream goes first; retaining str
   assert.deepEqual(forgotten, ['a', 'c']);
   assert.equal(r.idleCount, 3);
 });
+
+test('a sweep visits at most its budget and says whether work is left', () => {
+  const { r, forgotten } = retention(1000);
+  for (let i = 0; i < 5; i++) published(r, stream(`m${i}`), 0, TTL / 2);
+  for (let i = 0; i < 5; i++) r.touch(stream(`i${i}`), 0);
+  assert.equal(r.sweep(TTL, 4), true);
+  assert.equal(forgotten.length, 4);
+  assert.equal(r.sweep(TTL, 4), true);
+  assert.equal(r.sweep(TTL, 4), false);
+  assert.equal(forgotten.length, 10);
+  assert.equal(r.sweep(TTL, 4), false, 'nothing left to do');
+});

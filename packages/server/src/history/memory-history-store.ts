@@ -20,6 +20,9 @@ export const DEFAULT_STREAM_TTL_MS = 300_000;
 /** Default of {@link MemoryHistoryStoreOptions.maxIdleStreams}. */
 export const DEFAULT_MAX_IDLE_STREAMS = 10_000;
 
+/** Streams a sweep visits per event-loop turn (a few milliseconds of work); it goes on in the next turn. */
+const SWEEP_BUDGET = 5000;
+
 /** Options for {@link MemoryHistoryStore}. */
 export interface MemoryHistoryStoreOptions {
   readonly clock?: Clock;
@@ -51,6 +54,8 @@ export class MemoryHistoryStore implements HistoryStore {
   private readonly clock: Clock;
   private readonly retention: StreamRetention<Stream>;
   private readonly sweeper: TimerHandle;
+  /** The rest of a sweep that had more to do than one turn's budget. */
+  private sweepRest: TimerHandle | null = null;
 
   constructor(options: MemoryHistoryStoreOptions = {}) {
     this.clock = options.clock ?? systemClock;
@@ -70,7 +75,7 @@ export class MemoryHistoryStore implements HistoryStore {
     );
     const sweepIntervalMs =
       options.sweepIntervalMs ?? Math.min(15_000, Math.max(250, Math.floor(streamTtlMs / 4)));
-    this.sweeper = this.clock.setInterval(() => this.retention.sweep(this.clock.now()), sweepIntervalMs);
+    this.sweeper = this.clock.setInterval(() => this.sweep(), sweepIntervalMs);
   }
 
   /** Channel streams held in memory: with members, with messages left, or idle (for /stats and tests). */
@@ -158,7 +163,18 @@ export class MemoryHistoryStore implements HistoryStore {
 
   close(): Promise<void> {
     this.sweeper.cancel();
+    this.sweepRest?.cancel();
+    this.sweepRest = null;
     return Promise.resolve();
+  }
+
+  private sweep(): void {
+    if (this.sweepRest !== null) return; // the last sweep is still going
+    if (!this.retention.sweep(this.clock.now(), SWEEP_BUDGET)) return;
+    this.sweepRest = this.clock.setTimeout(() => {
+      this.sweepRest = null;
+      this.sweep();
+    }, 0);
   }
 
   /**

@@ -88,12 +88,16 @@ export class StreamRetention<S extends RetainedStream> {
 
   /**
    * Move the streams whose messages have expired to the idle queue, and forget the idle ones past their
-   * time. A queue's head waiting longer than the ones behind it delays them by at most one TTL.
+   * time, visiting at most `budget` of them; returns true when work is left (the caller goes on in a later
+   * turn, so that forgetting 200,000 streams at once does not stall the event loop). A queue's head
+   * waiting longer than the ones behind it delays them by at most one TTL.
    */
-  sweep(now: number): void {
+  sweep(now: number, budget = Infinity): boolean {
+    let left = budget;
     for (const [ttl, queue] of this.retaining) {
       for (const stream of queue.values()) {
         if (stream.retainsUntil > now) break;
+        if (left-- <= 0) return true;
         queue.delete(stream.channel);
         stream.queue = null;
         this.enqueue(stream, now);
@@ -102,8 +106,10 @@ export class StreamRetention<S extends RetainedStream> {
     }
     for (const stream of this.idleQueue.values()) {
       if (stream.usedAt + this.ttlMs > now) break;
+      if (left-- <= 0) return true;
       this.drop(stream);
     }
+    return false;
   }
 
   /** Forget nothing more; the store is closing. */
