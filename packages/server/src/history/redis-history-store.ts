@@ -60,6 +60,10 @@ interface StreamSnapshot {
  * position and the messages at the same instant, and creates the epoch of a channel never published to,
  * so the epoch a subscriber is given before the first publish is the one that publish uses.
  *
+ * A stream's meta hash expires `streamTtlMs` after its last use (docs/recovery.md, "How long a stream is
+ * kept"); while this node holds members of a channel ({@link hold}) it pushes that expiry forward, so a
+ * stream is never forgotten under its members on any node.
+ *
  * Reads are paced: at most `readConcurrency` are sent to Redis at once, the others wait their turn in
  * order. A subscribe storm (every join reads its channel's position) would otherwise put tens of thousands
  * of commands in the client's queue at once, each with its command timeout running while Redis and the
