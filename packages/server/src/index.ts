@@ -74,6 +74,7 @@ export type {
   HistoryReadStats,
 } from './history/history-read-pacing.js';
 export type { MemoryHistoryStoreOptions } from './history/memory-history-store.js';
+export type { MemoryEngineOptions } from './engine/memory-engine.js';
 export type { PresenceStore, PresenceMember } from './presence/presence-store.js';
 export { MemoryPresenceStore } from './presence/memory-presence-store.js';
 export { Authorizer } from './auth/authorizer.js';

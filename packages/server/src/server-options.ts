@@ -81,6 +81,20 @@ export interface ServerOptions extends ServerHooks {
   readonly historySize?: number;
   /** Age (ms) past which a kept message is dropped. Default 300000 (5 minutes). */
   readonly historyTtlMs?: number;
+  /**
+   * How long a channel stream with no members and no messages left keeps its position (epoch and last
+   * id) after its last use: created by a read or a subscribe, published to, or left by its last member
+   * (ms); never less than `historyTtlMs`. Then it is forgotten, and its next message starts a new epoch
+   * (an old position gets `recovered: false`). Default 0: the history TTL. For the in-memory engine the
+   * server creates; an engine passed as `engine` takes its own (`createRedisEngine({ streamTtlMs })`).
+   */
+  readonly streamTtlMs?: number;
+  /**
+   * Channel streams with no members and no messages left that the in-memory engine keeps at most; past
+   * it, the least recently used is forgotten first. Default 10000. For the engine the server creates
+   * (`createMemoryEngine(clock, { maxIdleStreams })` otherwise); Redis keys expire by `streamTtlMs`.
+   */
+  readonly maxIdleStreams?: number;
   /** How long a session outlives its connection, for resume (ms). Default 60000. */
   readonly sessionGraceMs?: number;
   /** How long a departed user stays present before `leave` is announced (ms). Default 10000. */

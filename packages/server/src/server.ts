@@ -41,7 +41,7 @@ import { guardOwnServer } from './http/silent-sockets.js';
 import type { SilentSockets } from './http/silent-sockets.js';
 import { TlsCertificate } from './http/tls.js';
 import { ConnectionLimits } from './limits/connection-limits.js';
-import { resolveLimits } from './limits/resolved-limits.js';
+import { idleStreamTtlMs, resolveLimits } from './limits/resolved-limits.js';
 import type { ResolvedLimits } from './limits/resolved-limits.js';
 import { systemClock } from './util/clock.js';
 import type { Clock } from './util/clock.js';
@@ -95,7 +95,12 @@ export class SwitchboardServer {
     this.clock = options.clock ?? systemClock;
     this.logger = options.logger ?? silentLogger;
     this.metrics = options.metrics ?? new PrometheusMetrics();
-    this.engine = options.engine ?? createMemoryEngine(this.clock);
+    this.engine =
+      options.engine ??
+      createMemoryEngine(this.clock, {
+        streamTtlMs: idleStreamTtlMs(this.limits),
+        maxIdleStreams: this.limits.maxIdleStreams,
+      });
     this.nodeId = this.engine.nodeId ?? randomBytes(4).toString('hex');
     // Tickets minted on one node must open connections on any: a shared engine's store wins over the
     // in-memory default (an explicit auth.ticketStore still wins over both).

@@ -67,6 +67,8 @@ function harness(options: HarnessOptions = {}): {
   } as unknown as Broker;
   const history = {
     position: () => new Promise<StreamPosition>((resolve) => gates.push(resolve)),
+    hold: () => {},
+    release: () => {},
   } as unknown as HistoryStore;
   const registry = new ChannelRegistry({
     limits: { ...DEFAULT_LIMITS, batchDelayMs: options.batchDelayMs ?? 0 },

@@ -20,12 +20,24 @@ export interface EngineFixture {
   readonly nodeId: string;
   /** The engine's clock (real timers, a `now()` that tests can move forward). */
   readonly clock: ShiftedClock;
+  /**
+   * Let `ms` of the streams' time pass: the memory engine's clock moves on; Redis expires keys in real
+   * time, so a Redis fixture waits (keep `ms` short there).
+   */
+  pass(ms: number): Promise<void>;
   /** Close the broker, the history store and whatever the engine shares. */
   close(): Promise<void>;
 }
 
+/** How long and how many idle streams an engine under test keeps (its defaults when left out). */
+export interface EngineSettings {
+  readonly streamTtlMs?: number;
+  /** Honoured by engines that bound the count of idle streams (memory). */
+  readonly maxIdleStreams?: number;
+}
+
 /** Builds a fresh, unstarted engine. */
-export type EngineFactory = () => Promise<EngineFixture>;
+export type EngineFactory = (settings?: EngineSettings) => Promise<EngineFixture>;
 
 /** Options of the contract suites. */
 export interface ContractOptions {

@@ -1,20 +1,48 @@
 /**
  * The HistoryStore contract, run against every engine (engine-contract.test.ts): the store reads what the
  * engine's broker appended. Positions, reads with `since`/`limit` and their `complete` flag, trimming by
- * size and by age, and recovery that is all or nothing.
+ * size and by age, recovery that is all or nothing, and how long a stream is kept: never under members,
+ * never while it retains a message, otherwise the stream TTL after its last use, and then forgotten
+ * honestly (a new epoch, so an old position is not recovered).
  */
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { setTimeout as delay } from 'node:timers/promises';
+import type { StreamPosition } from '@switchboard/protocol';
 import type { HistoryPolicy } from '../src/history/history-store.js';
 import { Recorder, durable, freshChannel } from './broker-contract.js';
-import type { ContractOptions, EngineFactory, EngineFixture } from './broker-contract.js';
+import type { ContractOptions, EngineFactory, EngineFixture, EngineSettings } from './broker-contract.js';
+
+/** Options of the HistoryStore contract. */
+export interface HistoryContractOptions extends ContractOptions {
+  /** Cases an engine cannot run, each with why. */
+  readonly skips?: {
+    /** The count bound of idle streams (engines that keep no streams in node memory). */
+    readonly countBound?: string;
+  };
+}
+
+/**
+ * The stream TTL of the retention cases (ms). Redis expires keys in real time, so it is short; long
+ * enough that a loaded machine still sends the keep-alives of held streams (every third of it) in time.
+ */
+const STREAM_TTL_MS = 800;
+/** Bound on Redis expiring a key once its PX has run out (Redis expires lazily and in a 10 Hz sweep). */
+const EXPIRY_BOUND_MS = 2000;
 
 /** Register the HistoryStore contract's tests for one engine. */
-export function historyContract(name: string, make: EngineFactory, options: ContractOptions = {}): void {
+export function historyContract(
+  name: string,
+  make: EngineFactory,
+  options: HistoryContractOptions = {},
+): void {
   const TEST = { skip: options.skip ?? false, timeout: 10_000 };
 
-  async function withEngine(body: (engine: EngineFixture) => Promise<void>): Promise<void> {
-    const engine = await make();
+  async function withEngine(
+    body: (engine: EngineFixture) => Promise<void>,
+    settings?: EngineSettings,
+  ): Promise<void> {
+    const engine = await make(settings);
     try {
       await engine.broker.start(new Recorder());
       await body(engine);
@@ -33,6 +61,26 @@ export function historyContract(name: string, make: EngineFactory, options: Cont
   ): Promise<void> {
     for (let n = from; n < from + count; n++) {
       await engine.broker.publish(channel, durable(`{"n":${n}}`, { history: policy }));
+    }
+  }
+
+  /**
+   * Let `ms` pass, then resolve with the position once the stream of `channel` has been forgotten (its
+   * position has another epoch than `epoch`), within the Redis expiry bound.
+   */
+  async function forgotten(
+    engine: EngineFixture,
+    channel: string,
+    epoch: string,
+    ms: number,
+  ): Promise<StreamPosition> {
+    await engine.pass(ms);
+    const deadline = Date.now() + EXPIRY_BOUND_MS;
+    for (;;) {
+      const position = await engine.history.position(channel);
+      if (position.epoch !== epoch) return position;
+      assert.ok(Date.now() < deadline, `the stream of ${channel} is still kept ${ms} ms on`);
+      await delay(20);
     }
   }
 
@@ -175,6 +223,121 @@ export function historyContract(name: string, make: EngineFactory, options: Cont
         );
         assert.deepEqual(exact.position, position);
       }),
+    );
+
+    test(
+      'a stream with no members is kept while it retains a message, then forgotten: a new epoch, and an old position is not recovered',
+      TEST,
+      () =>
+        withEngine(
+          async (engine) => {
+            const { history } = engine;
+            const channel = freshChannel();
+            // Messages that outlive the stream TTL keep the stream (and its position) with them.
+            await publishMany(engine, channel, 2, { size: 10, ttlMs: 2 * STREAM_TTL_MS });
+            const old = await history.position(channel);
+            await engine.pass(STREAM_TTL_MS * 1.5);
+            assert.deepEqual(await history.position(channel), old, 'kept while a message is retained');
+            assert.equal(
+              (await history.recover(channel, { offset: 0, epoch: old.epoch }, 10)).recovered,
+              true,
+            );
+            // Past the messages' TTL, with no member and no use since the last publish: forgotten.
+            const fresh = await forgotten(engine, channel, old.epoch, STREAM_TTL_MS);
+            assert.equal(fresh.offset, 0);
+            const publication = await engine.broker.publish(channel, durable('{"n":3}'));
+            assert.deepEqual(
+              [publication.id, publication.epoch],
+              [1, fresh.epoch],
+              'the next publish: a new epoch',
+            );
+            assert.deepEqual(await history.recover(channel, old, 10), {
+              recovered: false,
+              position: { offset: 1, epoch: fresh.epoch },
+            });
+          },
+          { streamTtlMs: STREAM_TTL_MS },
+        ),
+    );
+
+    test('a read of a channel that has no stream leaves nothing behind past the stream TTL', TEST, () =>
+      withEngine(
+        async (engine) => {
+          const { history } = engine;
+          const channel = freshChannel();
+          const read = await history.position(channel);
+          assert.equal((await history.read(channel, { limit: 10 })).position.epoch, read.epoch);
+          const fresh = await forgotten(engine, channel, read.epoch, STREAM_TTL_MS);
+          assert.equal(fresh.offset, 0);
+          assert.equal((await history.recover(channel, read, 10)).recovered, false);
+        },
+        { streamTtlMs: STREAM_TTL_MS },
+      ),
+    );
+
+    test(
+      'a held stream (members on this node) is never forgotten; released, it is kept the stream TTL from then',
+      TEST,
+      () =>
+        withEngine(
+          async (engine) => {
+            const { history } = engine;
+            const channel = freshChannel();
+            history.hold(channel);
+            history.hold(channel); // idempotent
+            const subscribed = await history.position(channel);
+            await engine.broker.publish(
+              channel,
+              durable('{"n":1}', { history: { size: 10, ttlMs: STREAM_TTL_MS / 4 } }),
+            );
+            await engine.pass(STREAM_TTL_MS * 2.5);
+            const held = await history.position(channel);
+            assert.deepEqual(held, { offset: 1, epoch: subscribed.epoch }, 'kept under its members');
+            history.release(channel);
+            await engine.pass(STREAM_TTL_MS / 2);
+            assert.deepEqual(await history.position(channel), held, 'kept the stream TTL after the release');
+            await forgotten(engine, channel, held.epoch, STREAM_TTL_MS / 2);
+            assert.equal((await history.recover(channel, held, 10)).recovered, false);
+          },
+          { streamTtlMs: STREAM_TTL_MS },
+        ),
+    );
+
+    test(
+      'at most maxIdleStreams idle streams are kept, the least recently used forgotten first',
+      { ...TEST, skip: options.skip ?? options.skips?.countBound ?? false },
+      () =>
+        withEngine(
+          async (engine) => {
+            const { history } = engine;
+            const held = freshChannel();
+            history.hold(held);
+            const heldAt = await history.position(held);
+            // Size 0: nothing retained, so each stream is idle right after its publish.
+            const idle = Array.from({ length: 6 }, () => freshChannel());
+            const positions: StreamPosition[] = [];
+            for (const channel of idle) {
+              const p = await engine.broker.publish(
+                channel,
+                durable('1', { history: { size: 0, ttlMs: 60_000 } }),
+              );
+              positions.push({ offset: p.id ?? 0, epoch: p.epoch ?? '' });
+            }
+            // Streams that retain messages are not idle: the bound does not touch them.
+            const retaining = Array.from({ length: 4 }, () => freshChannel());
+            for (const channel of retaining) await engine.broker.publish(channel, durable('1'));
+            assert.ok((history.streamCount?.() ?? 0) <= 1 + 3 + 4, 'held + 3 idle + 4 with messages');
+            // Most recent first: a read of a forgotten channel creates an idle stream, which would evict.
+            for (let i = 5; i >= 0; i--) {
+              const recovered = (await history.recover(idle[i] ?? '', positions[i] as StreamPosition, 10))
+                .recovered;
+              assert.equal(recovered, i >= 3, `idle stream ${i} ${i >= 3 ? 'kept' : 'forgotten'}`);
+            }
+            for (const channel of retaining) assert.equal((await history.position(channel)).offset, 1);
+            assert.deepEqual(await history.position(held), heldAt, 'a held stream is not idle');
+          },
+          { maxIdleStreams: 3 },
+        ),
     );
   });
 }

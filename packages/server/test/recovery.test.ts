@@ -339,6 +339,8 @@ function blippingEngine(): {
     },
     read: (channel, query) => inner.read(channel, query),
     recover: (channel, since, limit) => inner.recover(channel, since, limit),
+    hold: (channel) => inner.hold(channel),
+    release: (channel) => inner.release(channel),
     close: () => inner.close(),
   };
   return { engine: { ...lossy, broker, history }, state, reconnect: () => handler?.onReconnected() };

@@ -2,7 +2,12 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { validateOtherOptions } from '../src/server-options.js';
 import type { ServerOptions } from '../src/server-options.js';
-import { DEFAULT_LIMITS, LIMIT_BOUNDS, resolveLimits } from '../src/limits/resolved-limits.js';
+import {
+  DEFAULT_LIMITS,
+  LIMIT_BOUNDS,
+  idleStreamTtlMs,
+  resolveLimits,
+} from '../src/limits/resolved-limits.js';
 import type { ResolvedLimits } from '../src/limits/resolved-limits.js';
 import type { ChannelRule } from '../src/hub/channel.js';
 import { InvalidOptionError } from '../src/errors.js';
@@ -58,6 +63,8 @@ describe('resolveLimits: defaults', () => {
       shutdownTimeoutMs: 10_000,
       historySize: 100,
       historyTtlMs: 300_000,
+      streamTtlMs: 0,
+      maxIdleStreams: 10_000,
       sessionGraceMs: 60_000,
       presenceGraceMs: 10_000,
       authTimeoutMs: 5000,
@@ -154,6 +161,15 @@ describe('resolveLimits: bounds', () => {
   it('formats a string value in quotes, so "100" and 100 are told apart', () => {
     const error = invalidOption(() => resolveLimits(withLimit('maxMessageBytes', '100')));
     assert.ok(error.message.includes('"100"'), error.message);
+  });
+});
+
+describe('idleStreamTtlMs: what the engines are given', () => {
+  it('is the history TTL by default, streamTtlMs when longer, never less than the history TTL', () => {
+    assert.equal(idleStreamTtlMs(resolveLimits({})), 300_000);
+    assert.equal(idleStreamTtlMs(resolveLimits({ historyTtlMs: 1000 })), 1000);
+    assert.equal(idleStreamTtlMs(resolveLimits({ streamTtlMs: 86_400_000 })), 86_400_000);
+    assert.equal(idleStreamTtlMs(resolveLimits({ streamTtlMs: 1000, historyTtlMs: 60_000 })), 60_000);
   });
 });
 

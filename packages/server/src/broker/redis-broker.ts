@@ -41,7 +41,7 @@ export interface RedisBrokerOptions {
   readonly probeTimeoutMs: number;
   /** How long a publish's idempotency key is remembered (ms). */
   readonly idempotencyWindowMs: number;
-  /** How long a stream's epoch and offset outlive its last publish (ms). */
+  /** How long an idle stream's epoch and offset outlive its last use, and at least its messages (ms). */
   readonly streamTtlMs: number;
   /** Told as channels and users come and go on this node (the node registry's counts). */
   readonly membership?: NodeMembership;

@@ -90,6 +90,10 @@ const LIMIT_DESCRIPTIONS: Readonly<Record<keyof ResolvedLimits, string>> = {
   shutdownTimeoutMs: 'How long a graceful stop waits for connections to close before dropping them (ms).',
   historySize: 'Messages kept per channel for reconnect recovery; 0 keeps none (ids still advance).',
   historyTtlMs: 'Age past which a kept message is dropped (ms).',
+  streamTtlMs:
+    'How long a channel stream with no members and no messages left keeps its position (epoch and last id) after its last use (created, published to, left by its last member) (ms); never less than the history TTL, so 0 means the history TTL. Then it is forgotten: its next message starts a new epoch and an old position gets `recovered: false`. Applies to the in-memory and the Redis engine (keys expire).',
+  maxIdleStreams:
+    'Channel streams with no members and no messages left kept in memory at most (in-memory engine); past it the least recently used is forgotten first. 0 keeps none. Redis keys expire by the stream TTL instead.',
   sessionGraceMs: 'How long a session outlives its connection so a reconnect can resume it (ms).',
   presenceGraceMs: 'How long a departed user stays present before leave is announced (ms).',
   authTimeoutMs:

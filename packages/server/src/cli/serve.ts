@@ -7,6 +7,7 @@ import { createServer } from '../server.js';
 import type { ServerOptions } from '../server-options.js';
 import type { Engine } from '../engine/engine.js';
 import type { Logger } from '../util/logger.js';
+import { idleStreamTtlMs } from '../limits/resolved-limits.js';
 import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, exitWithMessage } from './exit.js';
 import type { CliConfig } from './parse-options.js';
 
@@ -22,7 +23,7 @@ export async function serve(config: CliConfig, logger: Logger): Promise<void> {
   if (config.redis !== undefined) {
     // Loaded only when asked for: the in-memory default never pays for the Redis client.
     const { createRedisEngine } = await import('../engine/redis-engine.js');
-    engine = createRedisEngine({ ...config.redis, logger });
+    engine = createRedisEngine({ ...config.redis, streamTtlMs: idleStreamTtlMs(config.limits), logger });
   }
   const server = createServer({ ...config.server, logger, ...(engine === undefined ? {} : { engine }) });
   try {

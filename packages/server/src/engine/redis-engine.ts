@@ -10,7 +10,7 @@ import { systemClock } from '../util/clock.js';
 import type { Logger } from '../util/logger.js';
 import { silentLogger } from '../util/logger.js';
 import { RedisBroker } from '../broker/redis-broker.js';
-import { RedisHistoryStore } from '../history/redis-history-store.js';
+import { DEFAULT_REDIS_STREAM_TTL_MS, RedisHistoryStore } from '../history/redis-history-store.js';
 import {
   DEFAULT_HISTORY_READ_CONCURRENCY,
   DEFAULT_HISTORY_READ_QUEUE_SIZE,
@@ -52,7 +52,13 @@ export interface RedisEngineOptions {
   readonly presenceTtlMs?: number;
   /** How long a publish's idempotency key is remembered (ms). Default 300000. */
   readonly idempotencyWindowMs?: number;
-  /** How long a stream's epoch and offset outlive its last publish (ms). Default 86400000. */
+  /**
+   * How long a channel stream with no members on any node and no messages left keeps its epoch and offset
+   * after its last use: created, published to, or left by its last member on a node (ms); never before
+   * its last message's history TTL has passed. Then its keys expire, and its next use starts a new epoch.
+   * Nodes with members push the expiry forward every third of it. Default 300000 (the server's default
+   * history TTL; the CLI passes `--stream-ttl-ms`, at least `--history-ttl-ms`).
+   */
   readonly streamTtlMs?: number;
   /** How often this node reports its counts to the registry (ms); a node silent for 3 reports drops out. Default 5000. */
   readonly nodeReportIntervalMs?: number;
@@ -100,7 +106,9 @@ export function createRedisEngine(options: RedisEngineOptions): RedisEngine {
     commandTimeoutMs,
   };
   const nodes = new RedisNodeRegistry(context, { reportIntervalMs: options.nodeReportIntervalMs ?? 5000 });
-  const streamTtlMs = options.streamTtlMs ?? 86_400_000;
+  const streamTtlMs = options.streamTtlMs ?? DEFAULT_REDIS_STREAM_TTL_MS;
+  if (!Number.isInteger(streamTtlMs) || streamTtlMs < 1)
+    throw new InvalidOptionError('streamTtlMs', streamTtlMs, 'an integer number of milliseconds >= 1');
   const broker = new RedisBroker(context, {
     unsubscribeDelayMs: options.unsubscribeDelayMs ?? 1000,
     probeIntervalMs: options.probeIntervalMs ?? 2000,

@@ -4,9 +4,10 @@ import type { HistoryPage, HistoryStore, Recovery, StoredMessage } from './histo
 import type { RedisContext } from '../redis/redis-context.js';
 import { connectionFailed, toBackendError } from '../redis/redis-connection.js';
 import { hashSlot } from '../redis/redis-keys.js';
-import { candidateEpoch, readScript } from '../redis/redis-scripts.js';
+import { candidateEpoch, keepScript, readScript } from '../redis/redis-scripts.js';
 import { BackendUnavailableError } from '../errors.js';
 import { ConcurrencyLimit } from '../util/concurrency-limit.js';
+import type { TimerHandle } from '../util/clock.js';
 import type { ConcurrencyRefusal } from '../util/concurrency-limit.js';
 import {
   DEFAULT_HISTORY_READ_CONCURRENCY,
@@ -19,8 +20,9 @@ import type { HistoryReadLimits, HistoryReadLoad, HistoryReadRefusals } from './
 /** Options of {@link RedisHistoryStore}. */
 export interface RedisHistoryStoreOptions {
   /**
-   * How long the epoch a read creates for a channel never published to lasts without a publish (ms); the
-   * broker's `streamTtlMs`. Default 86400000.
+   * How long a stream with no members on any node and no messages left keeps its position after its last
+   * use (ms); the broker's `streamTtlMs`. A read creating a stream gives it this long; the streams of
+   * channels with members here are pushed forward every third of it. Default 300000.
    */
   readonly streamTtlMs?: number;
   /** Reads sent to Redis at once by this store; the others wait their turn, in order. Default 128. */
@@ -39,6 +41,12 @@ export interface RedisHistoryStoreOptions {
 /** Default of {@link RedisHistoryStoreOptions.unreachableMasterRetryMs}. */
 export const DEFAULT_UNREACHABLE_MASTER_RETRY_MS = 1000;
 
+/** Default of {@link RedisHistoryStoreOptions.streamTtlMs}: the server's default history TTL. */
+export const DEFAULT_REDIS_STREAM_TTL_MS = 300_000;
+
+/** Streams kept alive at once per batch of a keep-alive pass (each one script call). */
+const KEEP_BATCH = 256;
+
 /** What the read script answers. */
 interface StreamSnapshot {
   readonly position: StreamPosition;
@@ -51,6 +59,10 @@ interface StreamSnapshot {
  * `<offset>-0`, so a read after offset N is an XRANGE from `N+1-0`. Every read is one script that sees the
  * position and the messages at the same instant, and creates the epoch of a channel never published to,
  * so the epoch a subscriber is given before the first publish is the one that publish uses.
+ *
+ * A stream's meta hash expires `streamTtlMs` after its last use (docs/recovery.md, "How long a stream is
+ * kept"); while this node holds members of a channel ({@link hold}) it pushes that expiry forward, so a
+ * stream is never forgotten under its members on any node.
  *
  * Reads are paced: at most `readConcurrency` are sent to Redis at once, the others wait their turn in
  * order. A subscribe storm (every join reads its channel's position) would otherwise put tens of thousands
@@ -95,12 +107,20 @@ export class RedisHistoryStore implements HistoryStore {
     'queue-full': 0,
     'waited-too-long': 0,
   };
+  /** Channels with local members, whose streams this node keeps alive (hold/release). */
+  private readonly held = new Set<string>();
+  /** Channels whose last local member left, owed one last push of their expiry. */
+  private readonly released = new Set<string>();
+  private keepTimer: TimerHandle | null = null;
+  /** A pass of keep-alives is running (one at a time, in batches). */
+  private keeping: Promise<void> | null = null;
+  private closed = false;
 
   constructor(
     readonly context: RedisContext,
     options: RedisHistoryStoreOptions = {},
   ) {
-    this.streamTtlMs = options.streamTtlMs ?? 86_400_000;
+    this.streamTtlMs = options.streamTtlMs ?? DEFAULT_REDIS_STREAM_TTL_MS;
     this.sharded = context.address.topology === 'cluster';
     this.unreachableRetryMs = options.unreachableMasterRetryMs ?? DEFAULT_UNREACHABLE_MASTER_RETRY_MS;
     const concurrency = options.readConcurrency ?? DEFAULT_HISTORY_READ_CONCURRENCY;
@@ -174,6 +194,30 @@ export class RedisHistoryStore implements HistoryStore {
     return { recovered: true, position, messages };
   }
 
+  /**
+   * Local members: keep the stream alive. Nothing is sent now: the subscribe that follows reads the
+   * position, and that read pushes the expiry forward for a held channel (so a subscribe storm adds no
+   * command); after it, a pass every third of the stream TTL does.
+   */
+  hold(channel: string): void {
+    if (this.closed) return;
+    this.held.add(channel);
+    this.released.delete(channel);
+    this.keepTimer ??= this.context.clock.setInterval(
+      () => this.keepAlive([...this.held]),
+      // setInterval takes at most 2^31-1 ms (24.8 days).
+      Math.min(2 ** 31 - 1, Math.max(1, Math.floor(this.streamTtlMs / 3))),
+    );
+  }
+
+  /** The last local member left: one last push, so the stream lives the stream TTL from now. */
+  release(channel: string): void {
+    if (!this.held.delete(channel) || this.closed) return;
+    this.released.add(channel);
+    // Batched: the leaves of one turn (a mass disconnect) go out together, at most KEEP_BATCH at once.
+    if (this.released.size === 1) queueMicrotask(() => this.keepAlive([]));
+  }
+
   /** Reads in flight and waiting, for monitoring. */
   readLoad(): HistoryReadLoad {
     return { running: this.reads.running, waiting: this.reads.waiting };
@@ -189,10 +233,53 @@ export class RedisHistoryStore implements HistoryStore {
     return this.limits;
   }
 
-  /** Refuse the reads still waiting (`unavailable`); reads already sent are left to finish. */
+  /**
+   * Refuse the reads still waiting (`unavailable`); reads already sent are left to finish. Held streams
+   * are no longer kept alive: their keys expire within the stream TTL.
+   */
   close(): Promise<void> {
+    this.closed = true;
+    this.keepTimer?.cancel();
+    this.keepTimer = null;
+    this.held.clear();
+    this.released.clear();
     this.reads.rejectWaiting(() => new BackendUnavailableError('history store closed'));
     return Promise.resolve();
+  }
+
+  /**
+   * Push the expiry of `channels` and of the released ones forward, KEEP_BATCH at a time. One pass at a
+   * time: a pass asked for while one runs is skipped (the held ones come round again a third of the TTL
+   * later), except the released channels, which the running pass picks up before it ends.
+   */
+  private keepAlive(channels: readonly string[]): void {
+    if (this.keeping !== null || this.closed) return;
+    const run = async (): Promise<void> => {
+      let pending = [...channels];
+      for (;;) {
+        if (pending.length === 0) {
+          pending = [...this.released];
+          this.released.clear();
+        }
+        if (pending.length === 0 || this.closed) return;
+        const batch = pending.splice(0, KEEP_BATCH);
+        await Promise.all(batch.map((channel) => this.keep(channel)));
+      }
+    };
+    this.keeping = run().finally(() => {
+      this.keeping = null;
+      // A release that came as the pass ended, while it still counted as running.
+      if (this.released.size > 0) this.keepAlive([]);
+    });
+  }
+
+  /** One keep-alive; a failure is logged (the next pass tries again; the key has two thirds of its TTL left). */
+  private async keep(channel: string): Promise<void> {
+    try {
+      await keepScript.run(this.context.client, [this.context.keys.meta(channel)], [this.streamTtlMs]);
+    } catch (error) {
+      this.context.logger.debug({ err: error, channel }, 'stream keep-alive failed');
+    }
   }
 
   /** Redis Cluster: the master serving the channel's keys, as the client's slot map has it (if known). */
@@ -240,6 +327,7 @@ export class RedisHistoryStore implements HistoryStore {
           clock.now(),
           epoch ?? '',
           epoch === undefined ? '0' : '1',
+          this.held.has(channel) ? '1' : '0',
         ],
       );
     } catch (error) {

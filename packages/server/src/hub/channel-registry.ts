@@ -162,6 +162,8 @@ export class ChannelRegistry {
     }
     let channel = this.channels.get(name);
     if (channel === undefined) {
+      // Members keep the stream: it is never forgotten under them (released when the last one leaves).
+      this.options.history.hold(name);
       const ready = this.options.broker.subscribe(name);
       // Observed below; this handler only keeps an early rejection from being reported as unhandled.
       ready.catch(() => {});
@@ -331,6 +333,7 @@ export class ChannelRegistry {
     if (channel.settings.presence) this.options.presence.left(name, presenceMember(connection));
     if (channel.members.size === 0) {
       this.channels.delete(name);
+      this.options.history.release(name);
       this.options.broker.unsubscribe(name).catch((error: unknown) => {
         this.options.logger.warn({ err: error, channel: name }, 'broker unsubscribe failed');
       });

@@ -32,6 +32,12 @@ export interface HubStats {
     readonly truncated: boolean;
     readonly list: readonly ChannelStats[];
   };
+  /**
+   * Channel streams (epoch, offset, retained messages) this node holds in memory: those with members here,
+   * those with messages left, and the idle ones kept (at most `maxIdleStreams`). Null when the engine
+   * keeps them elsewhere (Redis).
+   */
+  readonly streams: number | null;
   readonly messages: {
     readonly received: number;
     readonly published: number;

@@ -376,6 +376,7 @@ export class Hub {
         truncated: all.length > STATS_CHANNEL_LIMIT,
         list: all.slice(0, STATS_CHANNEL_LIMIT),
       },
+      streams: this.options.history.streamCount?.() ?? null,
       messages: {
         received: c.framesReceived,
         published: c.messagesPublished,

@@ -23,6 +23,8 @@ export interface ResolvedLimits {
   readonly shutdownTimeoutMs: number;
   readonly historySize: number;
   readonly historyTtlMs: number;
+  readonly streamTtlMs: number;
+  readonly maxIdleStreams: number;
   readonly sessionGraceMs: number;
   readonly presenceGraceMs: number;
   readonly authTimeoutMs: number;
@@ -63,6 +65,8 @@ export const DEFAULT_LIMITS: ResolvedLimits = {
   shutdownTimeoutMs: 10_000,
   historySize: 100,
   historyTtlMs: 300_000,
+  streamTtlMs: 0,
+  maxIdleStreams: 10_000,
   sessionGraceMs: 60_000,
   presenceGraceMs: 10_000,
   authTimeoutMs: 5000,
@@ -120,6 +124,8 @@ export const LIMIT_BOUNDS: Readonly<
   shutdownTimeoutMs: { min: 0, max: 3_600_000, integer: true },
   historySize: { min: 0, max: 100_000, integer: true },
   historyTtlMs: { min: 1000, max: 604_800_000, integer: true },
+  streamTtlMs: { min: 0, max: 2_592_000_000, integer: true },
+  maxIdleStreams: { min: 0, max: 100_000_000, integer: true },
   sessionGraceMs: { min: 0, max: 86_400_000, integer: true },
   presenceGraceMs: { min: 0, max: 3_600_000, integer: true },
   authTimeoutMs: { min: 10, max: 600_000, integer: true },
@@ -143,6 +149,15 @@ export const LIMIT_BOUNDS: Readonly<
   apiKeyFailureBurst: { min: 1, max: 1_000_000, integer: true },
   apiKeyFailureRefillPerSecond: { min: 0.001, max: 1_000_000, integer: false },
 };
+
+/**
+ * How long a channel stream with no members and no messages left keeps its position after its last use,
+ * as the engines take it: `streamTtlMs`, but never less than the history TTL (so the default, 0, is the
+ * history TTL).
+ */
+export function idleStreamTtlMs(limits: ResolvedLimits): number {
+  return Math.max(limits.streamTtlMs, limits.historyTtlMs);
+}
 
 /** Apply defaults and validate; throws {@link InvalidOptionError} naming the option, value and bounds. */
 export function resolveLimits<T extends LimitOptions>(options: T): ResolvedLimits {

@@ -62,6 +62,17 @@ end
 `;
 
 /**
+ * `keep(ms)`: make the meta hash live at least `ms` more, never less than it already does, so that a
+ * publish with a short history TTL cannot cut short the expiry a node holding members has set. PTTL is
+ * -1 for a key without an expiry, which this gives one.
+ */
+const KEEP = `
+local function keep(ms)
+  if redis.call('PTTL', KEYS[1]) < ms then redis.call('PEXPIRE', KEYS[1], ms) end
+end
+`;
+
+/**
  * Publish a durable message: assign the next offset, append it to the stream (trimmed to the history
  * size, expiring with the history TTL), and deliver it on the channel's pub/sub topic from inside the
  * script, so that offset order, history order and delivery order are the same everywhere.
@@ -74,6 +85,7 @@ end
 export const publishScript = new RedisScript(
   'publish',
   `
+${KEEP}
 if KEYS[3] then
   local seen = redis.call('GET', KEYS[3])
   if seen then return {1, seen} end
@@ -89,7 +101,7 @@ else
   redis.call('DEL', KEYS[2])
 end
 redis.call('HSET', KEYS[1], 't', ttl)
-redis.call('PEXPIRE', KEYS[1], math.max(tonumber(ARGV[6]), ttl))
+keep(math.max(tonumber(ARGV[6]), ttl))
 if KEYS[3] then
   redis.call('SET', KEYS[3], offset .. ' ' .. epoch .. ' ' .. ARGV[3], 'PX', ARGV[7])
 end
@@ -102,21 +114,25 @@ return {0, offset, epoch}
  * Read a stream: its position (creating the epoch of a stream never published to, expiring with the
  * stream TTL) and up to `limit` retained messages after `since`, skipping the expired ones at the start
  * (older than the history TTL the last publish stored). Nothing is read when the epoch differs from the
- * required one, nothing follows `since`, or (for a recovery) more than `limit` messages do.
+ * required one, nothing follows `since`, or (for a recovery) more than `limit` messages do. A read for a
+ * node that holds members of the channel also pushes the expiry forward (see keepScript).
  *
  * KEYS: meta hash, stream
  * ARGV: candidate epoch, stream TTL (ms), since, limit (0: position only), now (ms), required epoch or '',
- *       '1' to read nothing when more than `limit` messages follow `since` (a recovery is all or nothing)
+ *       '1' to read nothing when more than `limit` messages follow `since` (a recovery is all or nothing),
+ *       '1' when this node holds members of the channel
  * Returns `{epoch, offset, {offset, time, json, offset, time, json, ...}}`.
  */
 export const readScript = new RedisScript(
   'read',
   `
+${KEEP}
 ${ENSURE_EPOCH}
 if created then
   redis.call('PEXPIRE', KEYS[1], ARGV[2])
   return {epoch, 0, {}}
 end
+if ARGV[8] == '1' then keep(tonumber(ARGV[2])) end
 local last = tonumber(redis.call('HGET', KEYS[1], 'o') or '0')
 local since = tonumber(ARGV[3])
 local limit = tonumber(ARGV[4])
@@ -149,5 +165,26 @@ while n < limit do
   if #batch < want then break end
 end
 return {epoch, last, out}
+`,
+);
+
+/**
+ * Keep a stream's position alive: the meta hash lives at least the stream TTL from now (longer if a
+ * publish asked for longer, so that its messages expire first). Sent for every channel with local members
+ * every third of the stream TTL, and once when the last one leaves, so that a stream is forgotten only
+ * the stream TTL after its last member on any node left. A stream that does not exist is left alone (the
+ * next read or publish creates it).
+ *
+ * KEYS: meta hash
+ * ARGV: stream TTL (ms)
+ * Returns 1 when the stream exists, else 0.
+ */
+export const keepScript = new RedisScript(
+  'keep',
+  `
+${KEEP}
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+keep(tonumber(ARGV[1]))
+return 1
 `,
 );
