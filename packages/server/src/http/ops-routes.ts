@@ -1,6 +1,7 @@
 /**
  * The operations routes: `/health` (the process is up), `/ready` (it should get traffic), `/stats` (this
- * node and the cluster, behind the API key when one is set), `/metrics` (Prometheus) and the demo page.
+ * node and the cluster, behind the API key when one is set), `/metrics` (Prometheus), the demo page and the
+ * browser SDK it imports (`/sdk/switchboard.js`).
  * Documented in docs/http-api.md and docs/operations.md.
  */
 import { ErrorCode } from '@switchboard/protocol';
@@ -9,6 +10,7 @@ import type { ApiKeyGuard } from './api-key.js';
 import type { DemoPage } from './demo-page.js';
 import { sendError, sendJson } from './http-utils.js';
 import type { Router } from './router.js';
+import { sendStaticAsset } from './static-asset.js';
 
 /** Whether the server should get traffic; `/ready` answers 503 with the reason while it should not. */
 export interface Readiness {
@@ -38,7 +40,7 @@ export interface OpsRouteOptions {
   readonly guard: ApiKeyGuard;
   /** Serve `/metrics`. */
   readonly metrics: boolean;
-  /** Serve the demo page at `/`. */
+  /** Serve the demo page at `/`, and the browser SDK it uses at `/sdk/switchboard.js` (+ `.map`). */
   readonly demo: boolean;
 }
 
@@ -93,5 +95,20 @@ export function addOpsRoutes(router: Router, source: OpsSource, options: OpsRout
       });
       res.end(page.body);
     });
+    const sdkRoute = (path: string, pick: (page: DemoPage) => DemoPage['sdk']): void => {
+      router.add('GET', path, ({ req, res }) => {
+        const page = source.demoPage();
+        const asset = page === null ? null : pick(page);
+        if (asset === null) {
+          const why =
+            page === null ? 'the demo page is not loaded' : 'the browser SDK was not built (npm run build)';
+          sendError(res, ErrorCode.NotAvailable, why, page === null ? 503 : 404);
+          return;
+        }
+        sendStaticAsset(req, res, asset);
+      });
+    };
+    sdkRoute('/sdk/switchboard.js', (page) => page.sdk);
+    sdkRoute('/sdk/switchboard.js.map', (page) => page.sdkSourceMap);
   }
 }
