@@ -1,16 +1,21 @@
 /**
- * The demo chat page (packages/server/public/index.html) in a real Chromium, against a real server:
- * two tabs chat, rooms are isolated, message content is only ever text, HTTP API publishes show up,
- * close codes drive reconnection, and the page speaks the room protocol's ping/pong and error frames.
+ * The demo chat page (packages/server/public/index.html) in a real Chromium, against a real server: the
+ * page runs the client SDK from the server's browser bundle (`/sdk/switchboard.js`) over protocol v1. Two
+ * tabs chat, a later joiner sees the room's history, a tab cut off gets what it missed (in order, once),
+ * a gap too large for the history window is shown, a refused room stops, content is only ever text, and
+ * nothing breaks the page's Content-Security-Policy. The bundle is also checked on its own: its headers,
+ * and a plain page importing it with no bundler.
  *
+ * Screenshots go to test/screenshots/demo-*.png (committed, for people to look at when the page changes).
  * Needs Debian's Chromium (never downloads a browser); see requirements.ts for what happens without it.
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { mkdirSync } from 'node:fs';
+import { createServer as createHttpServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { chromium } from 'playwright-core';
-import type { Browser, BrowserContext, Locator, Page, WebSocketRoute } from 'playwright-core';
+import type { Browser, BrowserContext, Locator, Page } from 'playwright-core';
 import { startServer, until } from './helpers.js';
 import type { TestServer } from './helpers.js';
 import { decodePng } from './png.js';
@@ -30,33 +35,22 @@ const LAUNCH_ARGS = [
   '--disable-sync',
 ];
 
-/**
- * Where the screenshot of a populated chat goes: the test checks its layout and pixels; look at it too
- * when changing the page's design.
- */
-const SCREENSHOT = process.env['SWITCHBOARD_DEMO_SCREENSHOT'] ?? join(tmpdir(), 'switchboard-demo.png');
+/** Where the screenshots go; the tests check layout and pixels, people look at them. */
+const SCREENSHOTS =
+  process.env['SWITCHBOARD_DEMO_SCREENSHOTS'] ?? new URL('screenshots/', import.meta.url).pathname;
+const screenshot = (name: string): string => `${SCREENSHOTS.replace(/\/?$/, '/')}demo-${name}.png`;
 
 function escapeRegExp(text: string): string {
   return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
 
 /** Per-test options: skipped (each counted) without Chromium; a deadline so a broken page cannot hang the run. */
-const TEST = { skip: needChromium.skip, timeout: 20_000 };
-
-/** `promise`, or a rejection naming `what` after `ms`. */
-async function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const deadline = new Promise<never>((_resolve, reject) => {
-    timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms waiting for ${what}`)), ms);
-  });
-  try {
-    return await Promise.race([promise, deadline]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
+const TEST = { skip: needChromium.skip, timeout: 30_000 };
 
 const XSS = '<img src=x onerror="window.__xss=1"><script>window.__xss=2</script>';
+
+/** What Chromium logs for a WebSocket that could not connect (the offline tests cause it on purpose). */
+const SOCKET_FAILED = /^WebSocket connection to .* failed/;
 
 describe('demo page', () => {
   let t: TestServer;
@@ -64,7 +58,7 @@ describe('demo page', () => {
   const servers: TestServer[] = [];
   let browser: Browser;
   const contexts: BrowserContext[] = [];
-  /** Page errors and CSP violations from every page; the last test asserts there were none. */
+  /** Page errors, console errors and CSP violations from every page; the last test asserts there were none. */
   const problems: string[] = [];
   /** Connection ids in accept order, from the public onConnect hook. */
   const connectionIds: string[] = [];
@@ -75,6 +69,7 @@ describe('demo page', () => {
     async () => {
       if (needChromium.skip !== false) return;
       needChromium.assert();
+      mkdirSync(SCREENSHOTS, { recursive: true });
       t = await startServer({
         demo: true,
         onConnect: (connection) => {
@@ -101,22 +96,31 @@ describe('demo page', () => {
     { timeout: 60_000 },
   );
 
-  /** A fresh browser context (its own localStorage) on the demo page, connected to `room`. */
-  async function openPage(
-    httpUrl: string,
-    name: string,
-    room?: string,
-    setup?: (context: BrowserContext) => Promise<void>,
-  ): Promise<Page> {
+  /** A fresh browser context (its own localStorage) on a page, every problem it reports recorded. */
+  async function newPage(name: string): Promise<Page> {
     const context = await browser.newContext({ viewport: { width: 760, height: 560 } });
     contexts.push(context);
-    await setup?.(context);
     const page = await context.newPage();
     page.setDefaultTimeout(5000);
     page.on('pageerror', (error) => problems.push(`${name}: page error: ${error.message}`));
     page.on('console', (message) => {
-      if (/content security policy/i.test(message.text())) problems.push(`${name}: ${message.text()}`);
+      const text = message.text();
+      if (/content security policy/i.test(text)) problems.push(`${name}: ${text}`);
+      else if (message.type() === 'error' && !SOCKET_FAILED.test(text))
+        problems.push(`${name}: console: ${text}`);
     });
+    return page;
+  }
+
+  /** The demo page in `room`, once it has joined it (open). */
+  async function openPage(
+    httpUrl: string,
+    name: string,
+    room?: string,
+    setup?: (page: Page) => Promise<void>,
+  ) {
+    const page = await newPage(name);
+    await setup?.(page);
     await page.goto(room === undefined ? `${httpUrl}/` : `${httpUrl}/#${encodeURIComponent(room)}`);
     await page.locator('#name').fill(name);
     await page.locator('#status[data-state="open"]').waitFor();
@@ -136,8 +140,22 @@ describe('demo page', () => {
       .filter({ has: page.locator('.text').filter({ hasText: exact }) });
   }
 
-  async function publish(channel: string, data: unknown): Promise<{ id: number }> {
-    const response = await fetch(`${t.httpUrl}/api/publish`, {
+  /** The ids and texts of the rendered messages, in page order. */
+  async function rendered(page: Page): Promise<{ id: number; text: string }[]> {
+    const items = page.locator('#messages li.message');
+    const out: { id: number; text: string }[] = [];
+    for (let i = 0; i < (await items.count()); i++) {
+      const item = items.nth(i);
+      out.push({
+        id: Number(await item.getAttribute('data-id')),
+        text: (await item.locator('.text').textContent()) ?? '',
+      });
+    }
+    return out;
+  }
+
+  async function publish(server: TestServer, channel: string, data: unknown): Promise<{ id: number }> {
+    const response = await fetch(`${server.httpUrl}/api/publish`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify({ channel, data }),
@@ -146,13 +164,15 @@ describe('demo page', () => {
     return (await response.json()) as { id: number };
   }
 
-  /** The server-side id of the (single) live connection in `room`. */
-  async function connectionIn(room: string, not?: string): Promise<string> {
+  const chat = (user: string, text: string) => ({ type: 'message', user, text });
+
+  /** The server-side id of the (single) live connection in `room` on `server`, other than `not`. */
+  async function connectionIn(server: TestServer, room: string, not?: string): Promise<string> {
     let found: string | undefined;
     await until(
       () => {
         found = connectionIds.find(
-          (id) => id !== not && t.server.getConnection(id)?.channels().includes(room) === true,
+          (id) => id !== not && server.server.getConnection(id)?.channels().includes(room) === true,
         );
         return found !== undefined;
       },
@@ -162,16 +182,87 @@ describe('demo page', () => {
     return found as string;
   }
 
+  /**
+   * Cut `page` off: its browser context goes offline (new sockets fail), then the server closes its
+   * connection with a code that asks it to come back. The page is reconnecting when this returns.
+   */
+  async function cutOff(server: TestServer, page: Page, room: string): Promise<string> {
+    const id = await connectionIn(server, room);
+    await page.context().setOffline(true);
+    await server.server.disconnectConnection(id, { code: 4002, reason: 'rebalancing' });
+    await page.locator('#status[data-state="reconnecting"]').waitFor();
+    return id;
+  }
+
   it('serves the page under its Content-Security-Policy', TEST, async () => {
     const response = await fetch(`${t.httpUrl}/`);
     assert.equal(response.status, 200);
     assert.match(response.headers.get('content-type') ?? '', /^text\/html/);
     const csp = response.headers.get('content-security-policy') ?? '';
     assert.match(csp, /default-src 'none'/);
-    assert.match(csp, /script-src 'sha256-[A-Za-z0-9+/=]+'/, 'only the page’s own script may run');
-    assert.doesNotMatch(csp, /unsafe-inline/);
+    assert.match(
+      csp,
+      /script-src 'self' 'sha256-[A-Za-z0-9+/=]+'(;|$)/,
+      'the SDK from this origin and the page’s own script only',
+    );
+    assert.doesNotMatch(csp, /unsafe-inline|unsafe-eval/);
     assert.equal(await alice.title(), '#general · Switchboard demo');
     assert.equal(await alice.locator('#room').inputValue(), 'general');
+  });
+
+  it('serves the SDK bundle as a cacheable ES module with its source map', TEST, async () => {
+    const response = await fetch(`${t.httpUrl}/sdk/switchboard.js`);
+    assert.equal(response.status, 200);
+    assert.equal(response.headers.get('content-type'), 'text/javascript; charset=utf-8');
+    assert.equal(response.headers.get('x-content-type-options'), 'nosniff');
+    assert.equal(response.headers.get('cache-control'), 'public, no-cache');
+    assert.equal(response.headers.get('access-control-allow-origin'), '*');
+    const etag = response.headers.get('etag') ?? '';
+    assert.match(etag, /^"[A-Za-z0-9_-]{43}"$/);
+    const body = await response.text();
+    assert.equal(Number(response.headers.get('content-length')), Buffer.byteLength(body));
+    assert.match(body, /export\s*\{[^}]*\bSwitchboardClient\b/, 'an ES module exporting the client');
+    assert.doesNotMatch(body, /\brequire\(|from\s*"node:|import\("node:/, 'no Node-only code');
+    assert.match(body, /\/\/# sourceMappingURL=switchboard\.js\.map\s*$/);
+
+    const revalidated = await fetch(`${t.httpUrl}/sdk/switchboard.js`, {
+      headers: { 'if-none-match': etag },
+    });
+    assert.equal(revalidated.status, 304);
+    assert.equal(revalidated.headers.get('etag'), etag);
+    assert.equal(await revalidated.text(), '');
+
+    const map = await fetch(`${t.httpUrl}/sdk/switchboard.js.map`);
+    assert.equal(map.status, 200);
+    assert.equal(map.headers.get('content-type'), 'application/json; charset=utf-8');
+    const { sourcesContent } = (await map.json()) as { sourcesContent: string[] };
+    assert.ok(sourcesContent.length > 10, 'the map carries the sources');
+  });
+
+  it('lets a plain page on another origin import the SDK with no bundler', TEST, async () => {
+    const page = await newPage('plain');
+    // An application's own page, served by its own web server: it imports the SDK from Switchboard.
+    const html = `<!doctype html><title>plain</title><link rel="icon" href="data:,"><script type="module">
+      import { SwitchboardClient } from '${t.httpUrl}/sdk/switchboard.js';
+      const client = new SwitchboardClient('${t.wsUrl}/ws');
+      client.connect();
+      const sub = client.subscribe('plain-page');
+      sub.on('message', ({ id, data }) => { document.title = 'got ' + id + ' ' + data.hello; });
+      await sub.ready();
+      await client.publish('plain-page', { hello: 'world' });
+    </script>`;
+    const app = createHttpServer((_req, res) =>
+      res.writeHead(200, { 'content-type': 'text/html' }).end(html),
+    );
+    await new Promise<void>((resolve) => app.listen(0, '127.0.0.1', resolve));
+    try {
+      const { port } = app.address() as AddressInfo;
+      await page.goto(`http://127.0.0.1:${port}/`);
+      await page.waitForFunction(() => document.title === 'got 1 world');
+    } finally {
+      app.close();
+      app.closeAllConnections();
+    }
   });
 
   it('delivers a message to both tabs in the room, with user and id', TEST, async () => {
@@ -182,9 +273,30 @@ describe('demo page', () => {
       assert.equal(await item.locator('.user').textContent(), 'alice');
       assert.match((await item.locator('.id').textContent()) ?? '', /^#\d+$/);
     }
+    await say(bob, 'hi alice');
+    await message(alice, 'hi alice').waitFor();
     assert.equal(await alice.locator('#text').inputValue(), '', 'the composer is cleared after sending');
     assert.equal(await message(alice, 'hello from alice').getAttribute('class'), 'message own');
     assert.equal(await message(bob, 'hello from alice').getAttribute('class'), 'message');
+  });
+
+  it('shows the room’s history to someone who joins later', TEST, async () => {
+    const carol = await openPage(t.httpUrl, 'carol', 'general');
+    await carol
+      .locator('#messages .notice', { hasText: /^Connected to #general: the last 2 messages above$/ })
+      .waitFor();
+    assert.deepEqual(await rendered(carol), await rendered(alice), 'the same messages, ids and order');
+    assert.deepEqual(
+      (await rendered(carol)).map((m) => m.text),
+      ['hello from alice', 'hi alice'],
+    );
+    // And live messages follow the history.
+    await say(alice, 'welcome carol');
+    await message(carol, 'welcome carol').waitFor();
+    assert.deepEqual(
+      (await rendered(carol)).map((m) => m.id),
+      [1, 2, 3],
+    );
   });
 
   it('keeps rooms apart', TEST, async () => {
@@ -192,7 +304,7 @@ describe('demo page', () => {
     await say(bob, 'only for general');
     await message(alice, 'only for general').waitFor();
     // Anything misrouted to carol would have reached her socket before this later publish.
-    const marker = await publish('elsewhere', { type: 'message', user: 'api', text: 'marker' });
+    const marker = await publish(t, 'elsewhere', chat('api', 'marker'));
     await message(carol, 'marker').waitFor();
     assert.equal(marker.id, 1, 'ids are sequential per room');
     assert.equal(await carol.locator('#messages li.message').count(), 1);
@@ -201,6 +313,7 @@ describe('demo page', () => {
   });
 
   it('switches rooms from the room field and the URL hash', TEST, async () => {
+    await publish(t, 'side-room', chat('api', 'already there'));
     const dave = await openPage(t.httpUrl, 'dave', 'general');
     await dave.locator('#room').fill('side-room');
     await dave.locator('#room').press('Enter');
@@ -208,20 +321,18 @@ describe('demo page', () => {
     await dave.locator('#status[data-state="open"]').waitFor();
     assert.equal(await dave.locator('#room-label').textContent(), '#side-room');
     assert.equal(new URL(dave.url()).hash, '#side-room');
-    assert.equal(await dave.locator('#messages li.message').count(), 0, 'the old room is cleared');
-    await publish('side-room', { type: 'message', user: 'api', text: 'side note' });
+    assert.deepEqual(
+      (await rendered(dave)).map((m) => m.text),
+      ['already there'],
+      'the old room is cleared; the new one’s history shown',
+    );
+    await publish(t, 'side-room', chat('api', 'side note'));
     await message(dave, 'side note').waitFor();
-
-    await dave.locator('#room').fill('not a room!');
-    await dave.locator('#room').press('Enter');
-    await dave.locator('#alert').getByText('is not a valid room name').waitFor();
-    assert.equal(await dave.locator('#status').getAttribute('data-state'), 'closed');
-    assert.equal(await dave.locator('#text').isDisabled(), true);
   });
 
   it('renders hostile content as text and never runs it', TEST, async () => {
     await say(alice, XSS);
-    await publish('general', { type: 'message', user: XSS, text: `api says ${XSS}` });
+    await publish(t, 'general', chat(XSS, `api says ${XSS}`));
     for (const page of [alice, bob]) {
       await message(page, XSS).waitFor();
       await message(page, `api says ${XSS}`).waitFor();
@@ -232,8 +343,7 @@ describe('demo page', () => {
   });
 
   it('shows messages published through the HTTP API', TEST, async () => {
-    const { id } = await publish('general', { type: 'message', user: 'api', text: 'from the backend' });
-    assert.equal(typeof id, 'number');
+    const { id } = await publish(t, 'general', chat('api', 'from the backend'));
     for (const page of [alice, bob]) {
       const item = message(page, 'from the backend');
       await item.waitFor();
@@ -241,8 +351,118 @@ describe('demo page', () => {
       assert.equal(await item.locator('.user').textContent(), 'api');
     }
     // Objects that are not chat messages are shown as their JSON, still as text.
-    await publish('general', { type: 'task-update', taskId: 7, status: 'done' });
+    await publish(t, 'general', { type: 'task-update', taskId: 7, status: 'done' });
     await message(bob, '{"type":"task-update","taskId":7,"status":"done"}').waitFor();
+  });
+
+  it('gets the messages sent while it was cut off: in order, each once', TEST, async () => {
+    const erin = await openPage(t.httpUrl, 'erin', 'recover-room');
+    await publish(t, 'recover-room', chat('api', 'before the cut'));
+    await message(erin, 'before the cut').waitFor();
+    const first = await cutOff(t, erin, 'recover-room');
+    await erin.locator('#messages .notice', { hasText: 'Connection lost (4002: rebalancing)' }).waitFor();
+    assert.equal(await erin.locator('#text').isDisabled(), true, 'no typing into a dead connection');
+
+    const missed = ['missed one', 'missed two', 'missed three'];
+    for (const text of missed) await publish(t, 'recover-room', chat('api', text));
+    assert.equal(await erin.locator('#messages li.message').count(), 1, 'nothing arrives while offline');
+    await erin.screenshot({ path: screenshot('reconnecting') });
+
+    await erin.context().setOffline(false); // the `online` event cuts the backoff short
+    await erin
+      .locator('#messages .notice', { hasText: 'Caught up: 3 messages sent while you were away' })
+      .waitFor();
+    await erin.locator('#status[data-state="open"]').waitFor();
+    await connectionIn(t, 'recover-room', first);
+    await publish(t, 'recover-room', chat('api', 'live again'));
+    await message(erin, 'live again').waitFor();
+    assert.deepEqual(await rendered(erin), [
+      { id: 1, text: 'before the cut' },
+      { id: 2, text: 'missed one' },
+      { id: 3, text: 'missed two' },
+      { id: 4, text: 'missed three' },
+      { id: 5, text: 'live again' },
+    ]);
+    assert.equal(await erin.locator('#messages .notice.gap').count(), 0, 'no gap to report');
+  });
+
+  it('says so when it missed more than the room’s history keeps', TEST, async () => {
+    const small = await startServer({
+      demo: true,
+      historySize: 3,
+      onConnect: (connection) => {
+        connectionIds.push(connection.id);
+      },
+    });
+    servers.push(small);
+    for (const text of ['one', 'two', 'three', 'four']) await publish(small, 'tiny', chat('api', text));
+    const fay = await openPage(small.httpUrl, 'fay', 'tiny');
+    await fay
+      .locator('#messages .notice', { hasText: 'Connected to #tiny: the last 3 messages above' })
+      .waitFor();
+    assert.deepEqual(
+      (await rendered(fay)).map((m) => m.id),
+      [2, 3, 4],
+      'on join: what the history still holds',
+    );
+
+    await cutOff(small, fay, 'tiny');
+    for (let i = 5; i <= 9; i++) await publish(small, 'tiny', chat('api', `away ${i}`));
+    await fay.context().setOffline(false);
+    const gap = fay.locator('#messages .notice.gap');
+    await gap.waitFor();
+    assert.equal(
+      await gap.textContent(),
+      'Missed 5 messages (#5–#9) while away: more than the room’s history keeps, so they cannot be shown.',
+    );
+    await fay.locator('#status[data-state="open"]').waitFor();
+    await publish(small, 'tiny', chat('api', 'after the gap'));
+    await message(fay, 'after the gap').waitFor();
+    assert.deepEqual(
+      (await rendered(fay)).map((m) => m.id),
+      [2, 3, 4, 10],
+      'no partial replay: the note stands for #5-#9',
+    );
+    await fay.screenshot({ path: screenshot('gap') });
+  });
+
+  it('stops at a room the server refuses, and retries nothing', TEST, async () => {
+    const sockets: string[] = [];
+    const subscribes: string[] = [];
+    const page = await newPage('gus');
+    page.on('websocket', (socket) => {
+      sockets.push(socket.url());
+      socket.on('framesent', ({ payload }) => {
+        const frame = JSON.parse(String(payload)) as { type?: string; channel?: string };
+        if (frame.type === 'subscribe') subscribes.push(String(frame.channel));
+      });
+    });
+    // A fake clock, so the test can run the page's timers far past any backoff without waiting for it.
+    await page.clock.install();
+    const accepted = connectionIds.length;
+    await page.goto(`${t.httpUrl}/#${encodeURIComponent('not a room!')}`);
+    await page.locator('#alert').getByText('Cannot join "not a room!": invalid_channel').waitFor();
+    await page.locator('#status[data-state="closed"]').waitFor();
+    assert.equal(await page.locator('#text').isDisabled(), true);
+    assert.equal(
+      await page.locator('#reconnect').isHidden(),
+      true,
+      'nothing to reconnect: the connection is fine',
+    );
+    await page.screenshot({ path: screenshot('invalid-room') });
+
+    // Every retry the SDK could have scheduled (full-jitter delays capped at 0.5, 1, 2, 4, 8 s) would have
+    // fired by now; not much further, or the SDK's own heartbeat check (1.5 x 15 s without a frame) would
+    // ping on the fake clock faster than the real server can answer.
+    await page.clock.runFor(15_000);
+    // The page still works: a valid room joins on the same connection.
+    await page.locator('#room').fill('valid-after-all');
+    await page.locator('#room').press('Enter');
+    await page.locator('#status[data-state="open"]').waitFor();
+    assert.deepEqual(subscribes, ['not a room!', 'valid-after-all'], 'one refused subscribe, never retried');
+    assert.equal(sockets.length, 1, 'one WebSocket');
+    assert.equal(connectionIds.length - accepted, 1, 'one upgrade on the server');
+    assert.equal(await page.locator('#alert').isHidden(), true);
   });
 
   it(
@@ -254,7 +474,7 @@ describe('demo page', () => {
       await say(bob, long);
       const item = message(alice, long);
       await item.waitFor();
-      const png = await alice.screenshot({ path: SCREENSHOT });
+      const png = await alice.screenshot({ path: screenshot('chat') });
       const box = async (locator: Locator, what: string) => {
         const found = await locator.boundingBox();
         assert.ok(found !== null, `${what} is not displayed`);
@@ -319,71 +539,25 @@ describe('demo page', () => {
     },
   );
 
-  it('reconnects after a retryable close and stops after a terminal one', TEST, async () => {
-    const erin = await openPage(t.httpUrl, 'erin', 'reconnect-room');
-    const first = await connectionIn('reconnect-room');
-
-    await t.server.disconnectConnection(first, { code: 4002, reason: 'rebalancing' });
-    await erin.locator('#messages .notice', { hasText: 'Connection lost (4002: rebalancing)' }).waitFor();
-    await erin.locator('#status[data-state="open"]').waitFor();
-    const second = await connectionIn('reconnect-room', first);
-
-    await t.server.disconnectConnection(second, { code: 4502, reason: 'kicked by the test' });
-    const status = erin.locator('#status[data-state="closed"]');
+  it('stops after a close that forbids reconnecting, until the person asks', TEST, async () => {
+    const hal = await openPage(t.httpUrl, 'hal', 'kick-room');
+    const first = await connectionIn(t, 'kick-room');
+    await t.server.disconnectConnection(first, { code: 4502, reason: 'kicked by the test' });
+    const status = hal.locator('#status[data-state="closed"]');
     await status.waitFor();
     assert.match((await status.textContent()) ?? '', /Disconnected \(4502: kicked by the test\)/);
-    await erin.locator('#alert').getByText('4502: kicked by the test').waitFor();
-    assert.equal(await erin.locator('#text').isDisabled(), true);
+    await hal.locator('#alert').getByText('4502: kicked by the test').waitFor();
+    assert.equal(await hal.locator('#text').isDisabled(), true);
 
-    // Only the person decides to come back after a terminal close.
-    await erin.locator('#reconnect').click();
-    await erin.locator('#status[data-state="open"]').waitFor();
-    assert.equal(await erin.locator('#alert').isHidden(), true);
+    await publish(t, 'kick-room', chat('api', 'while kicked'));
+    await hal.locator('#reconnect').click();
+    await hal.locator('#status[data-state="open"]').waitFor();
+    await message(hal, 'while kicked').waitFor(); // recovered on the way back
+    assert.equal(await hal.locator('#alert').isHidden(), true);
+    await connectionIn(t, 'kick-room', first);
   });
 
-  it('answers server pings and shows error frames (behind a base path)', TEST, async () => {
-    const quick = await startServer({
-      demo: true,
-      basePath: '/chat',
-      heartbeatIntervalMs: 100,
-      heartbeatTimeoutMs: 5000,
-    });
-    servers.push(quick);
-    const fromPage: string[] = [];
-    let pong!: () => void;
-    const ponged = new Promise<void>((resolve) => (pong = resolve));
-    let toServer: WebSocketRoute | undefined;
-    // A pass-through proxy: the test sees what the page sends and can speak to the server as the page.
-    const frank = await openPage(quick.httpUrl, 'frank', 'pings', (context) =>
-      context.routeWebSocket(/\/chat\/ws\/pings$/, (page) => {
-        const server = page.connectToServer();
-        toServer = server;
-        page.onMessage((frame) => {
-          const text = frame.toString();
-          fromPage.push(text);
-          if (text === '{"type":"pong"}') pong();
-          server.send(frame);
-        });
-      }),
-    );
-    await within(ponged, 5000, 'a pong from the page');
-
-    assert.ok(toServer !== undefined);
-    toServer.send('{not json');
-    await frank.locator('#alert').getByText('Error invalid_json: frame is not valid JSON').waitFor();
-    await frank.locator('#messages .notice.error', { hasText: 'invalid_json' }).waitFor();
-    assert.equal(
-      await frank.locator('#status').getAttribute('data-state'),
-      'open',
-      'an error frame does not close',
-    );
-    assert.ok(
-      fromPage.every((text) => text === '{"type":"pong"}'),
-      `unexpected frames: ${fromPage.join(', ')}`,
-    );
-  });
-
-  it('raised no page errors or CSP violations', TEST, () => {
+  it('raised no page errors, console errors or CSP violations', TEST, () => {
     assert.deepEqual(problems, []);
   });
 });
