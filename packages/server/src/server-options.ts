@@ -164,7 +164,7 @@ export interface ServerOptions extends ServerHooks {
   readonly trustedProxies?: readonly string[];
   /** Require this key on the HTTP API (`Authorization: Bearer <key>` or `X-API-Key`). Default: none. */
   readonly apiKey?: string;
-  /** Serve the demo chat page at `${basePath}/`. Default false (the CLI turns it on). */
+  /** Serve the demo chat page at `${basePath}/` and the browser SDK at `${basePath}/sdk/switchboard.js`. Default false (the CLI turns it on). */
   readonly demo?: boolean;
   /** Expose Prometheus metrics at `${basePath}/metrics`. Default true. */
   readonly metricsEndpoint?: boolean;

@@ -443,6 +443,7 @@ describe('demo page', () => {
     await page.goto(`${t.httpUrl}/#${encodeURIComponent('not a room!')}`);
     await page.locator('#alert').getByText('Cannot join "not a room!": invalid_channel').waitFor();
     await page.locator('#status[data-state="closed"]').waitFor();
+    await page.locator('#name').fill('gus');
     assert.equal(await page.locator('#text').isDisabled(), true);
     assert.equal(
       await page.locator('#reconnect').isHidden(),

@@ -191,7 +191,8 @@ export const OPTION_TABLE: readonly OptionSpec[] = [
     flag: '--demo',
     env: 'SWITCHBOARD_DEMO',
     default: true,
-    description: 'Serve the demo chat page at `<base>/` (the library default is off; the CLI turns it on).',
+    description:
+      'Serve the demo chat page at `<base>/` and the browser SDK at `<base>/sdk/switchboard.js` (the library default is off; the CLI turns it on).',
   },
   {
     type: 'boolean',
