@@ -258,7 +258,7 @@ describe('demo page', () => {
     try {
       const { port } = app.address() as AddressInfo;
       await page.goto(`http://127.0.0.1:${port}/`);
-      await page.waitForFunction(() => document.title === 'got 1 world');
+      await page.waitForFunction('document.title === "got 1 world"');
     } finally {
       app.close();
       app.closeAllConnections();
