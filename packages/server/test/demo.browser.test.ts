@@ -97,8 +97,8 @@ describe('demo page', () => {
   );
 
   /** A fresh browser context (its own localStorage) on a page, every problem it reports recorded. */
-  async function newPage(name: string): Promise<Page> {
-    const context = await browser.newContext({ viewport: { width: 760, height: 560 } });
+  async function newPage(name: string, colorScheme: 'light' | 'dark' = 'light'): Promise<Page> {
+    const context = await browser.newContext({ viewport: { width: 760, height: 560 }, colorScheme });
     contexts.push(context);
     const page = await context.newPage();
     page.setDefaultTimeout(5000);
@@ -539,6 +539,24 @@ describe('demo page', () => {
       assert.ok(g > r + 40 && g > b + 40, `the status dot is green: rgb(${r}, ${g}, ${b})`);
     },
   );
+
+  it('works behind a base path, in dark mode too', TEST, async () => {
+    const based = await startServer({ demo: true, basePath: '/chat' });
+    servers.push(based);
+    await publish(based, 'general', chat('ivy', 'Anyone up for lunch?'));
+    const jo = await newPage('jo', 'dark');
+    await jo.goto(`${based.httpUrl}/`);
+    await jo.locator('#name').fill('jo');
+    await jo.locator('#status[data-state="open"]').waitFor();
+    await message(jo, 'Anyone up for lunch?').waitFor();
+    await say(jo, 'Yes! 12:30 at the usual place?');
+    await message(jo, 'Yes! 12:30 at the usual place?').waitFor();
+    assert.deepEqual(
+      (await rendered(jo)).map((m) => m.id),
+      [1, 2],
+    );
+    await jo.screenshot({ path: screenshot('dark') });
+  });
 
   it('stops after a close that forbids reconnecting, until the person asks', TEST, async () => {
     const hal = await openPage(t.httpUrl, 'hal', 'kick-room');
