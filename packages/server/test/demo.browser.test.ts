@@ -231,6 +231,13 @@ describe('demo page', () => {
     assert.equal(revalidated.status, 304);
     assert.equal(revalidated.headers.get('etag'), etag);
     assert.equal(await revalidated.text(), '');
+    // A list, with our tag marked weak by a proxy on the way, still matches (RFC 9110's weak comparison).
+    const listed = await fetch(`${t.httpUrl}/sdk/switchboard.js`, {
+      headers: { 'if-none-match': `"stale", W/${etag}` },
+    });
+    assert.equal(listed.status, 304);
+    const stale = await fetch(`${t.httpUrl}/sdk/switchboard.js`, { headers: { 'if-none-match': '"stale"' } });
+    assert.equal(stale.status, 200);
 
     const map = await fetch(`${t.httpUrl}/sdk/switchboard.js.map`);
     assert.equal(map.status, 200);
