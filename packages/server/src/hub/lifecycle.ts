@@ -185,9 +185,11 @@ export class ConnectionLifecycle {
     connection.state = 'closed';
     this.options.connections.closed(connection);
     this.options.connectionLimits.closed(connection.remoteAddress);
+    const byServer = connection.closeCode !== 0;
     this.options.metrics.connectionClosed(
       connection.socket.kind,
-      connection.closeCode !== 0 ? connection.closeCode : code,
+      byServer ? connection.closeCode : code,
+      byServer ? 'server' : 'client',
     );
   }
 
