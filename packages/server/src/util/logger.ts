@@ -1,6 +1,7 @@
 /**
  * The logging seam: the subset of pino's API Switchboard calls. A pino logger satisfies it as it is; the
- * library default is silent, and the CLI passes a pino logger.
+ * library default writes warnings and errors to stderr (util/pino-logger.ts), and the CLI passes a pino
+ * logger on stdout.
  */
 export interface Logger {
   debug(obj: object, msg?: string): void;
