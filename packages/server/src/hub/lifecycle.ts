@@ -132,7 +132,9 @@ export class ConnectionLifecycle {
 
   /** Run the application's onConnect hook. */
   connected(connection: Connection): void {
-    runHook(this.options.logger, 'onConnect', connection.id, () => this.options.hooks.onConnect?.(connection));
+    runHook(this.options.logger, 'onConnect', connection.id, () =>
+      this.options.hooks.onConnect?.(connection),
+    );
   }
 
   /**

@@ -135,7 +135,9 @@ export class Handshake {
     if (!origins.allows(request.headers.origin)) return Promise.resolve(this.refuse(ORIGIN_REFUSED, where));
     const options = parseOptions(request.url);
     if (typeof options === 'string')
-      return Promise.resolve(this.refuse({ status: 400, code: ErrorCode.BadRequest, message: options }, where));
+      return Promise.resolve(
+        this.refuse({ status: 400, code: ErrorCode.BadRequest, message: options }, where),
+      );
     const limited = connectionLimits.admit(remoteAddress, clock.now());
     if (limited !== null) return Promise.resolve(this.refuse(limited, where));
     // One reaction for either outcome (not finally/then/catch: two promises and three microtasks fewer

@@ -9,7 +9,16 @@ import type { DestinationStream, Logger as PinoLogger } from 'pino';
 export const REDACTED = '[Redacted]';
 
 /** Field names that hold credentials, wherever they sit in a logged object. */
-const SECRET_FIELDS = ['authorization', 'cookie', 'token', 'ticket', 'apiKey', 'password', 'secret', 'privateKey'];
+const SECRET_FIELDS = [
+  'authorization',
+  'cookie',
+  'token',
+  'ticket',
+  'apiKey',
+  'password',
+  'secret',
+  'privateKey',
+];
 
 /**
  * Header names that hold credentials and are not valid identifiers. A browser may offer its token as
