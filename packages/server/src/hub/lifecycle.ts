@@ -10,6 +10,7 @@ import type { CloseInitiator, Metrics } from '../metrics/metrics.js';
 import type { Admitted } from '../transports/handshake.js';
 import type { ConnectionHandle, TransportSocket } from '../transports/transport.js';
 import type { Clock } from '../util/clock.js';
+import { logs } from '../util/logger.js';
 import type { Logger } from '../util/logger.js';
 import type { AcceptOptions } from './accept-options.js';
 import type { ChannelRegistry } from './channel-registry.js';
@@ -100,10 +101,12 @@ export class ConnectionLifecycle {
     } else {
       this.setUp(connection, principal, options);
     }
-    this.options.logger.debug(
-      { ...describe(connection, options.room), pendingAuth: admitted.pendingAuth },
-      'connection opened',
-    );
+    const logger = this.options.logger;
+    if (logs(logger, 'debug'))
+      logger.debug(
+        { ...describe(connection, options.room), pendingAuth: admitted.pendingAuth },
+        'connection opened',
+      );
     return new HubConnectionHandle(this.options.handleTarget, connection);
   }
 
@@ -224,6 +227,8 @@ export class ConnectionLifecycle {
   /** The one line of a connection's close, whoever closed it. */
   private logClose(connection: Connection, code: number, reason: string, by: CloseInitiator): void {
     const logger = this.options.logger;
+    const level = by === 'server' && !ROUTINE_CLOSES.has(code) ? 'info' : 'debug';
+    if (!logs(logger, level)) return;
     const fields = {
       ...describe(connection, connection.room ?? undefined),
       code,
@@ -231,8 +236,7 @@ export class ConnectionLifecycle {
       reason,
       durationMs: this.options.clock.now() - connection.connectedAt,
     };
-    if (by === 'server' && !ROUTINE_CLOSES.has(code)) logger.info(fields, 'connection closed');
-    else logger.debug(fields, 'connection closed');
+    logger[level](fields, 'connection closed');
   }
 
   /** Remove a connection from every registry, exactly once, and tell the application. */

@@ -8,6 +8,16 @@ export interface Logger {
   info(obj: object, msg?: string): void;
   warn(obj: object, msg?: string): void;
   error(obj: object, msg?: string): void;
+  /**
+   * Whether lines at `level` are written (pino has it). Optional: without it every line is built. The hub
+   * asks before building a line per connection that is usually not written (the `debug` lines).
+   */
+  isLevelEnabled?(level: string): boolean;
+}
+
+/** Whether `logger` writes `level` lines (true when it cannot tell). */
+export function logs(logger: Logger, level: 'debug' | 'info' | 'warn' | 'error'): boolean {
+  return logger.isLevelEnabled?.(level) ?? true;
 }
 
 /** A logger that discards everything. */
@@ -16,4 +26,5 @@ export const silentLogger: Logger = {
   info: () => {},
   warn: () => {},
   error: () => {},
+  isLevelEnabled: () => false,
 };
