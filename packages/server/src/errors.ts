@@ -65,6 +65,21 @@ export class ApplicationError extends SwitchboardError {
 }
 
 /**
+ * An application hook threw (the `authorize` hook): carries the hook's name and, as `cause`, what it threw.
+ * Whoever catches it logs the cause at error with the hook's name and the connection, and the client gets
+ * `internal`: the application's internals never leak.
+ */
+export class HookError extends SwitchboardError {
+  override name = 'HookError';
+  constructor(
+    readonly hook: string,
+    options?: { cause?: unknown },
+  ) {
+    super(ErrorCode.Internal, `the ${hook} hook failed`, options);
+  }
+}
+
+/**
  * The `tls` certificate, key or CA file could not be loaded (unreadable, not PEM, encrypted, or a key that
  * does not match the certificate), or `reloadTls()` was called without a `tls` option. A failed reload
  * changes nothing: the server keeps presenting its previous certificate.

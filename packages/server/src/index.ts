@@ -32,7 +32,14 @@ export type {
   PublicationInput,
 } from './broker/broker.js';
 export { MemoryBroker } from './broker/memory-broker.js';
-export type { Metrics, ApiKeyRejection, DropReason, GaugeSnapshot, LimitName } from './metrics/metrics.js';
+export type {
+  Metrics,
+  ApiKeyRejection,
+  CloseInitiator,
+  DropReason,
+  GaugeSnapshot,
+  LimitName,
+} from './metrics/metrics.js';
 export { NoopMetrics } from './metrics/metrics.js';
 export { PrometheusMetrics } from './metrics/prometheus-metrics.js';
 export type { PrometheusMetricsOptions } from './metrics/prometheus-metrics.js';

@@ -185,7 +185,11 @@ export interface ServerOptions extends ServerHooks {
   readonly engine?: Engine;
   /** Default: Prometheus metrics in a registry of this server's own. */
   readonly metrics?: Metrics;
-  /** Default: silent. The CLI passes a pino logger. */
+  /**
+   * Where the server logs. Default: warnings and errors as JSON lines on stderr (a pino logger, credentials
+   * redacted), so that a failing hook is never silent; pass `silentLogger` for none, or your own (pino
+   * fits as it is) for more. The CLI passes a pino logger on stdout at `--log-level`.
+   */
   readonly logger?: Logger;
   /** Default: the system clock. */
   readonly clock?: Clock;

@@ -45,7 +45,7 @@ import { idleStreamTtlMs, resolveLimits } from './limits/resolved-limits.js';
 import type { ResolvedLimits } from './limits/resolved-limits.js';
 import { systemClock } from './util/clock.js';
 import type { Clock } from './util/clock.js';
-import { silentLogger } from './util/logger.js';
+import { defaultLogger } from './util/pino-logger.js';
 import type { Logger } from './util/logger.js';
 import { validateOtherOptions } from './server-options.js';
 import type {
@@ -93,7 +93,7 @@ export class SwitchboardServer {
     this.limits = resolveLimits(options);
     validateOtherOptions(options);
     this.clock = options.clock ?? systemClock;
-    this.logger = options.logger ?? silentLogger;
+    this.logger = options.logger ?? defaultLogger();
     this.metrics = options.metrics ?? new PrometheusMetrics();
     this.engine =
       options.engine ??

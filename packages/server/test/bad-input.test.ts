@@ -119,8 +119,11 @@ describe('bad input on /ws', () => {
     // Counted once the transport reports the end (the client's answer to the close is never read).
     const deadline = Date.now() + 5000;
     while (
-      (await metric(t, 'switchboard_connections_closed_total', { transport: 'websocket', code: `${code}` })) <
-      1
+      (await metric(t, 'switchboard_connections_closed_total', {
+        transport: 'websocket',
+        code: `${code}`,
+        by: 'server',
+      })) < 1
     ) {
       assert.ok(Date.now() < deadline, `close ${code} never counted`);
       await new Promise((r) => setTimeout(r, 20));

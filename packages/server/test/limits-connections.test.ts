@@ -157,7 +157,11 @@ test('open connections per user after first-message auth: the auth reply says ra
     await assertServed(bob);
     assert.equal(await metric(t, 'switchboard_limits_rejected_total', { limit: 'user_connections' }), 1);
     assert.equal(
-      await metric(t, 'switchboard_connections_closed_total', { transport: 'websocket', code: '4507' }),
+      await metric(t, 'switchboard_connections_closed_total', {
+        transport: 'websocket',
+        code: '4507',
+        by: 'server',
+      }),
       1,
     );
     for (const client of [a1, a2, bob]) client.close();

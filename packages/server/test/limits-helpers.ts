@@ -174,9 +174,9 @@ export function recordingLogger(): Logger & { readonly entries: LogEntry[] } {
   return { entries, debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error') };
 }
 
-/** The server's "connection closed by the server" lines, as `code reason` strings. */
+/** The server's "connection closed" lines for closes the server started, as `code reason` strings. */
 export function serverCloses(logger: { readonly entries: readonly LogEntry[] }): string[] {
   return logger.entries
-    .filter((e) => e.message === 'connection closed by the server')
+    .filter((e) => e.message === 'connection closed' && e.fields['by'] === 'server')
     .map((e) => `${String(e.fields['code'])} ${String(e.fields['reason'])}`);
 }

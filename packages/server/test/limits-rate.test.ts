@@ -59,7 +59,11 @@ test('a flooding client gets rate_limited replies, then 4003, while another clie
     assert.equal(await metric(t, 'switchboard_limits_rejected_total', { limit: 'messages' }), 4);
     assert.equal(await metric(t, 'switchboard_client_errors_total', { code: 'rate_limited' }), 3);
     assert.equal(
-      await metric(t, 'switchboard_connections_closed_total', { transport: 'websocket', code: '4003' }),
+      await metric(t, 'switchboard_connections_closed_total', {
+        transport: 'websocket',
+        code: '4003',
+        by: 'server',
+      }),
       1,
     );
     listener.close();
@@ -185,7 +189,11 @@ test('WebSocket pings count against the message budget: a burst of 100,000 gets 
     await assertServed(neighbour);
     assert.equal(await metric(t, 'switchboard_limits_rejected_total', { limit: 'messages' }), 51);
     assert.equal(
-      await metric(t, 'switchboard_connections_closed_total', { transport: 'websocket', code: '4003' }),
+      await metric(t, 'switchboard_connections_closed_total', {
+        transport: 'websocket',
+        code: '4003',
+        by: 'server',
+      }),
       1,
     );
     assert.deepEqual(serverCloses(logger), ['4003 rate limit exceeded']);

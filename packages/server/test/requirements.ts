@@ -1,14 +1,15 @@
 /**
- * External programs some tests need (a real browser, a real Redis, openssl to make test certificates). A
- * missing one skips those tests loudly on a developer machine, and fails them where `SWITCHBOARD_REQUIRE`
- * names it (CI sets `SWITCHBOARD_REQUIRE=chromium,redis-server,openssl`), so a broken CI image cannot pass
- * by skipping.
+ * External programs some tests need (a real browser, a real Redis, openssl to make test certificates,
+ * Prometheus's promtool to check /metrics). A missing one skips those tests loudly on a developer machine,
+ * and fails them where `SWITCHBOARD_REQUIRE` names it (CI sets
+ * `SWITCHBOARD_REQUIRE=chromium,redis-server,openssl,promtool`), so a broken CI image cannot pass by
+ * skipping.
  */
 import { accessSync, constants } from 'node:fs';
 import { delimiter, join } from 'node:path';
 
 /** A program a test suite can require. */
-export type RequiredProgram = 'chromium' | 'redis-server' | 'openssl';
+export type RequiredProgram = 'chromium' | 'redis-server' | 'openssl' | 'promtool';
 
 /** What a suite should do about one requirement. */
 export interface Requirement {
@@ -25,12 +26,15 @@ const INSTALL_HINTS: Readonly<Record<RequiredProgram, string>> = {
     'install it with `apt-get install -y redis-server` (Debian/Ubuntu) or `brew install redis` (macOS), and make sure redis-server is on PATH',
   openssl:
     'install it with `apt-get install -y openssl` (Debian/Ubuntu) or `brew install openssl` (macOS), and make sure openssl is on PATH',
+  promtool:
+    'install it with `apt-get install -y prometheus` (Debian/Ubuntu: promtool comes with it) or `brew install prometheus` (macOS), and make sure promtool is on PATH',
 };
 
 const WHERE: Readonly<Record<RequiredProgram, string>> = {
   chromium: `no Chromium at ${process.env['CHROMIUM_PATH'] ?? '/usr/bin/chromium'}`,
   'redis-server': 'no redis-server on PATH',
   openssl: 'no openssl on PATH',
+  promtool: 'no promtool on PATH',
 };
 
 const warned = new Set<RequiredProgram>();
@@ -68,6 +72,11 @@ export function redisServerPath(): string | undefined {
 /** The openssl command found on PATH (the TLS tests make their certificates with it), or undefined. */
 export function opensslPath(): string | undefined {
   return onPath('openssl');
+}
+
+/** Prometheus's promtool found on PATH (the metrics test runs `promtool check metrics`), or undefined. */
+export function promtoolPath(): string | undefined {
+  return onPath('promtool');
 }
 
 /** The programs named in `SWITCHBOARD_REQUIRE` (comma-separated). */

@@ -221,7 +221,7 @@ test('a paused subscriber cut off under a 50 KB x 300 burst is counted and logge
     // The paused peer never answers the close frame: the server drops it after its linger, and the
     // transport can only report 1006. It is counted under the code the server sent.
     const closed = (code: string): Promise<number> =>
-      metricOf(t, 'switchboard_connections_closed_total', { transport: 'websocket', code });
+      metricOf(t, 'switchboard_connections_closed_total', { transport: 'websocket', code, by: 'server' });
     const deadline = Date.now() + 5000;
     while ((await closed('4001')) === 0) {
       assert.ok(Date.now() < deadline, 'the cut-off was never counted under 4001');

@@ -1,4 +1,5 @@
 import { matchChannelPattern } from '@switchboard/protocol';
+import { HookError } from '../errors.js';
 
 /** What a client may do on a channel. */
 export type ChannelOperation = 'subscribe' | 'publish' | 'history' | 'presence';
@@ -87,15 +88,20 @@ export class Authorizer {
     const permission = rule?.permissions?.[operation] ?? this.defaultPermission;
     const allowed = granted(permission, connection, channel, rule?.pattern);
     if (this.hook === undefined) return allowed;
-    return (
-      (await this.hook({
-        connection,
-        operation,
-        channel,
-        allowed,
-        ...(data === undefined ? {} : { data }),
-      })) === true
-    );
+    try {
+      return (
+        (await this.hook({
+          connection,
+          operation,
+          channel,
+          allowed,
+          ...(data === undefined ? {} : { data }),
+        })) === true
+      );
+    } catch (error) {
+      // Named, so that whoever answers the client logs it as this hook's failure.
+      throw new HookError('authorize', { cause: error });
+    }
   }
 }
 

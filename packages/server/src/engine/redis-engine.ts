@@ -8,7 +8,7 @@ import type { Engine } from './engine.js';
 import type { Clock } from '../util/clock.js';
 import { systemClock } from '../util/clock.js';
 import type { Logger } from '../util/logger.js';
-import { silentLogger } from '../util/logger.js';
+import { defaultLogger } from '../util/pino-logger.js';
 import { RedisBroker } from '../broker/redis-broker.js';
 import { DEFAULT_REDIS_STREAM_TTL_MS, RedisHistoryStore } from '../history/redis-history-store.js';
 import {
@@ -39,6 +39,10 @@ export interface RedisEngineOptions {
   /** This node's id. Default: 8 random hex characters. */
   readonly nodeId?: string;
   readonly clock?: Clock;
+  /**
+   * Where Redis outages, failovers and recoveries are logged. Default: warnings and errors on stderr, like
+   * the server's default logger; pass the server's logger (the CLI does) or `silentLogger`.
+   */
   readonly logger?: Logger;
   /** A command not answered within this fails with `unavailable` (ms). Default 2000. */
   readonly commandTimeoutMs?: number;
@@ -102,7 +106,7 @@ export function createRedisEngine(options: RedisEngineOptions): RedisEngine {
     keys: new RedisKeys(options.prefix ?? 'sb'),
     nodeId: options.nodeId ?? randomBytes(4).toString('hex'),
     clock: options.clock ?? systemClock,
-    logger: options.logger ?? silentLogger,
+    logger: options.logger ?? defaultLogger(),
     commandTimeoutMs,
   };
   const nodes = new RedisNodeRegistry(context, { reportIntervalMs: options.nodeReportIntervalMs ?? 5000 });

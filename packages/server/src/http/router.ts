@@ -14,8 +14,16 @@ export type RouteHandler = (ctx: RouteContext) => Promise<void> | void;
 
 interface Route {
   readonly method: string;
+  readonly pattern: string;
   readonly segments: readonly string[];
   readonly handler: RouteHandler;
+}
+
+/** A registered route as {@link Router.routes} lists it. */
+export interface RouteEntry {
+  readonly method: string;
+  /** The pattern as registered, `:name` segments included (`/api/channels/:channel`). */
+  readonly pattern: string;
 }
 
 /** The result of matching a request. */
@@ -33,8 +41,13 @@ export class Router {
 
   /** Add a route; `pattern` segments starting with `:` capture one path segment. */
   add(method: string, pattern: string, handler: RouteHandler): this {
-    this.routes.push({ method, segments: split(pattern), handler });
+    this.routes.push({ method, pattern, segments: split(pattern), handler });
     return this;
+  }
+
+  /** Every registered route, in registration order (for the check that docs/openapi.yaml lists them all). */
+  list(): RouteEntry[] {
+    return this.routes.map(({ method, pattern }) => ({ method, pattern }));
   }
 
   /** Find the route for a method and path. */

@@ -16,6 +16,7 @@ import type { Connection } from './connection.js';
 import type { Credentials } from './credentials.js';
 import type { Closer, Delivery } from './delivery.js';
 import type { ErrorReplies } from './error-replies.js';
+import { hookFailed } from './hooks.js';
 import type { ServerHooks } from './hooks.js';
 import type { Publisher } from './publisher.js';
 
@@ -245,7 +246,7 @@ export class HubCommands implements CommandContext {
     } catch (error) {
       if (error instanceof ApplicationError)
         return { ok: false, code: ErrorCode.ApplicationError, message: error.message };
-      this.options.logger.error({ err: error, connectionId: connection.id }, 'onMessage hook failed');
+      hookFailed(this.options.logger, 'onMessage', connection.id, error);
       return {
         ok: false,
         code: ErrorCode.ApplicationError,

@@ -8,9 +8,10 @@ import type { Metrics } from '../metrics/metrics.js';
 import type { Clock } from '../util/clock.js';
 import type { Logger } from '../util/logger.js';
 import { TokenBucket } from '../limits/token-bucket.js';
-import { errorReplyOf } from '../errors.js';
+import { HookError, errorReplyOf } from '../errors.js';
 import type { Connection } from './connection.js';
 import type { Closer, Delivery } from './delivery.js';
+import { hookFailed } from './hooks.js';
 import type { HubCounters } from './hub-stats.js';
 
 /**
@@ -77,7 +78,8 @@ export class ErrorReplies {
       this.send(connection, reply.code, reply.message, id);
       return;
     }
-    this.options.logger.error({ err: error, connectionId: connection.id }, 'operation failed');
+    if (error instanceof HookError) hookFailed(this.options.logger, error.hook, connection.id, error.cause);
+    else this.options.logger.error({ err: error, connectionId: connection.id }, 'operation failed');
     this.send(connection, ErrorCode.Internal, 'internal error', id);
   }
 }

@@ -21,14 +21,28 @@ export interface ServerHooks {
   onMessage?: (connection: ConnectionInfo, data: unknown) => unknown;
 }
 
+/**
+ * Log an application hook's failure: at error, with the hook's name and the connection it ran for, as
+ * every hook failure is (`onConnect`, `onDisconnect`, `onMessage`, `authorize`).
+ */
+export function hookFailed(
+  logger: Logger,
+  hook: string,
+  connectionId: string,
+  error: unknown,
+  context?: Readonly<Record<string, unknown>>,
+): void {
+  logger.error({ err: error, hook, connectionId, ...context }, 'hook failed');
+}
+
 /** Run an application hook: whatever it throws or rejects with is logged, never let through. */
-export function runHook(logger: Logger, name: string, call: () => unknown): void {
+export function runHook(logger: Logger, name: string, connectionId: string, call: () => unknown): void {
   try {
     const result = call();
     if (result instanceof Promise) {
-      result.catch((error: unknown) => logger.error({ err: error, hook: name }, 'hook failed'));
+      result.catch((error: unknown) => hookFailed(logger, name, connectionId, error));
     }
   } catch (error) {
-    logger.error({ err: error, hook: name }, 'hook failed');
+    hookFailed(logger, name, connectionId, error);
   }
 }

@@ -6,10 +6,11 @@
 import { CloseCode } from '@switchboard/protocol';
 import type { Principal } from '../auth/authenticator.js';
 import type { ConnectionLimits } from '../limits/connection-limits.js';
-import type { Metrics } from '../metrics/metrics.js';
+import type { CloseInitiator, Metrics } from '../metrics/metrics.js';
 import type { Admitted } from '../transports/handshake.js';
 import type { ConnectionHandle, TransportSocket } from '../transports/transport.js';
 import type { Clock } from '../util/clock.js';
+import { logs } from '../util/logger.js';
 import type { Logger } from '../util/logger.js';
 import type { AcceptOptions } from './accept-options.js';
 import type { ChannelRegistry } from './channel-registry.js';
@@ -29,6 +30,22 @@ import type { SessionResume } from './session-resume.js';
 
 /** Closes after which the peer is presumed dead or stuck, so the close handshake gets only a short linger. */
 const LINGER_CODES: ReadonlySet<number> = new Set([CloseCode.HeartbeatTimeout, CloseCode.SlowConsumer]);
+
+/**
+ * Closes the server starts in the normal course of things (a shutdown, a kick or reconnect the application
+ * or an operator asked for, expired credentials, a session taken over by a newer connection, a normal
+ * end): logged at debug like the client's own closes. Every other server close is a fault or a limit
+ * (heartbeat timeout, slow consumer, protocol errors, rate limits, refusals after the upgrade) and is
+ * logged at info. docs/operations.md lists the levels.
+ */
+const ROUTINE_CLOSES: ReadonlySet<number> = new Set([
+  CloseCode.Normal,
+  CloseCode.GoingAway,
+  CloseCode.ForceReconnect,
+  CloseCode.TokenExpired,
+  CloseCode.Replaced,
+  CloseCode.Kicked,
+]);
 
 /** How long a connection we closed for being dead or slow may linger before it is destroyed (ms). */
 const CLOSE_LINGER_MS = 1000;
@@ -84,6 +101,12 @@ export class ConnectionLifecycle {
     } else {
       this.setUp(connection, principal, options);
     }
+    const logger = this.options.logger;
+    if (logs(logger, 'debug'))
+      logger.debug(
+        { ...describe(connection, options.room), pendingAuth: admitted.pendingAuth },
+        'connection opened',
+      );
     return new HubConnectionHandle(this.options.handleTarget, connection);
   }
 
@@ -112,13 +135,16 @@ export class ConnectionLifecycle {
 
   /** Run the application's onConnect hook. */
   connected(connection: Connection): void {
-    runHook(this.options.logger, 'onConnect', () => this.options.hooks.onConnect?.(connection));
+    runHook(this.options.logger, 'onConnect', connection.id, () =>
+      this.options.hooks.onConnect?.(connection),
+    );
   }
 
   /**
    * Close a connection with `code`; it leaves every registry at once. Idempotent. The connection is
-   * counted under `code` in `switchboard_connections_closed_total` whatever the transport reports later,
-   * and the close is logged (shutdown's 1001 excepted: one line per connection says nothing).
+   * counted under `code` (by the server) in `switchboard_connections_closed_total` whatever the transport
+   * reports later, and the close is logged now, under that code: at info for a fault or a limit, at debug
+   * for a routine close ({@link ROUTINE_CLOSES}).
    */
   close(connection: Connection, code: number, reason: string): void {
     if (connection.state !== 'open') return;
@@ -130,18 +156,7 @@ export class ConnectionLifecycle {
       if (connection.state !== 'open') return;
     }
     connection.closeCode = code;
-    if (code !== CloseCode.GoingAway) {
-      this.options.logger.info(
-        {
-          connectionId: connection.id,
-          userId: connection.userId,
-          remoteAddress: connection.remoteAddress,
-          code,
-          reason,
-        },
-        'connection closed by the server',
-      );
-    }
+    this.logClose(connection, code, reason, 'server');
     this.detach(connection, code, reason);
     connection.socket.close(code, reason);
     if (LINGER_CODES.has(code)) {
@@ -181,13 +196,19 @@ export class ConnectionLifecycle {
    * or the peer's answer to a transport's own close is never read, the transport can only report 1006.
    */
   transportClosed(connection: Connection, code: number, reason: string): void {
-    if (connection.state === 'open') this.detach(connection, code, reason);
+    if (connection.state === 'open') {
+      // The client closed (or vanished, 1006): the server's own closes were logged when it decided.
+      this.logClose(connection, code, reason, 'client');
+      this.detach(connection, code, reason);
+    }
     connection.state = 'closed';
     this.options.connections.closed(connection);
     this.options.connectionLimits.closed(connection.remoteAddress);
+    const byServer = connection.closeCode !== 0;
     this.options.metrics.connectionClosed(
       connection.socket.kind,
-      connection.closeCode !== 0 ? connection.closeCode : code,
+      byServer ? connection.closeCode : code,
+      byServer ? 'server' : 'client',
     );
   }
 
@@ -203,6 +224,21 @@ export class ConnectionLifecycle {
     await this.options.connections.drain(timeoutMs);
   }
 
+  /** The one line of a connection's close, whoever closed it. */
+  private logClose(connection: Connection, code: number, reason: string, by: CloseInitiator): void {
+    const logger = this.options.logger;
+    const level = by === 'server' && !ROUTINE_CLOSES.has(code) ? 'info' : 'debug';
+    if (!logs(logger, level)) return;
+    const fields = {
+      ...describe(connection, connection.room ?? undefined),
+      code,
+      by,
+      reason,
+      durationMs: this.options.clock.now() - connection.connectedAt,
+    };
+    logger[level](fields, 'connection closed');
+  }
+
   /** Remove a connection from every registry, exactly once, and tell the application. */
   private detach(connection: Connection, code: number, reason: string): void {
     connection.state = 'closing';
@@ -214,6 +250,25 @@ export class ConnectionLifecycle {
     this.options.sessions.release(connection, positions);
     const hooks = this.options.hooks;
     if (hooks.onDisconnect !== undefined)
-      runHook(this.options.logger, 'onDisconnect', () => hooks.onDisconnect?.(connection, { code, reason }));
+      runHook(this.options.logger, 'onDisconnect', connection.id, () =>
+        hooks.onDisconnect?.(connection, { code, reason }),
+      );
   }
+}
+
+/**
+ * Who a connection is, for its log lines: ids, user, address, transport and endpoint (the path pattern
+ * below the base path; `room` names the room of a `/ws/:room` connection). Never a token or a query.
+ */
+function describe(connection: Connection, room: string | undefined): Record<string, unknown> {
+  const fields: Record<string, unknown> = {
+    connectionId: connection.id,
+    sessionId: connection.session.id,
+    userId: connection.userId,
+    remoteAddress: connection.remoteAddress,
+    transport: connection.socket.kind,
+    endpoint: connection.format === 'v1' ? '/ws' : '/ws/:room',
+  };
+  if (room !== undefined) fields['room'] = room;
+  return fields;
 }

@@ -10,9 +10,11 @@ import type { Authorizer } from '../auth/authorizer.js';
 import type { SessionSnapshot, SessionStore } from '../sessions/session-store.js';
 import type { Clock } from '../util/clock.js';
 import type { Logger } from '../util/logger.js';
+import { HookError } from '../errors.js';
 import type { ChannelRegistry, Joined } from './channel-registry.js';
 import type { Connection } from './connection.js';
 import type { Closer, Delivery } from './delivery.js';
+import { hookFailed } from './hooks.js';
 import type { HubCounters } from './hub-stats.js';
 import { SessionRecord, SessionRegistry } from './session-registry.js';
 
@@ -128,7 +130,14 @@ export class SessionResume {
     try {
       return await this.options.authorizer.allows(connection, 'subscribe', channel);
     } catch (error) {
-      this.options.logger.warn({ err: error, channel }, 'authorization failed: subscription not restored');
+      const logger = this.options.logger;
+      if (error instanceof HookError)
+        hookFailed(logger, error.hook, connection.id, error.cause, { channel, restored: false });
+      else
+        logger.warn(
+          { err: error, connectionId: connection.id, channel },
+          'authorization failed: subscription not restored',
+        );
       return false;
     }
   }

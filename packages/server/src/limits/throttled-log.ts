@@ -1,6 +1,6 @@
 /**
- * A warning logged for every occurrence of an event an attacker can repeat at will (a wrong API key), at a
- * bounded rate: up to `burst` lines at once, `perSecond` after that. The occurrences that find no room are
+ * A line logged for every occurrence of an event an attacker can repeat at will (a wrong API key, a refused
+ * handshake), at a bounded rate: up to `burst` lines at once, `perSecond` after that. The occurrences that find no room are
  * not lost: they are counted, and the next line that is logged carries that count as `suppressed`. No
  * timer: the count waits for the next occurrence (the metrics count every one as it happens).
  */
@@ -15,7 +15,10 @@ export interface LogRate {
   readonly perSecond: number;
 }
 
-/** One warning message, logged at a bounded rate. */
+/** The levels a {@link ThrottledLog} can write at. */
+export type ThrottledLevel = 'debug' | 'info' | 'warn' | 'error';
+
+/** One message, logged at a bounded rate (at `level`, `warn` by default). */
 export class ThrottledLog {
   private readonly bucket: TokenBucket;
   private suppressed = 0;
@@ -25,21 +28,27 @@ export class ThrottledLog {
     private readonly message: string,
     rate: LogRate,
     now: number,
+    private readonly level: ThrottledLevel = 'warn',
   ) {
     this.bucket = new TokenBucket(rate.burst, rate.perSecond, now);
   }
 
   /** Log one occurrence with `fields` if the rate allows, else count it for the next line. */
-  warn(fields: Readonly<Record<string, unknown>>, now: number): void {
+  log(fields: Readonly<Record<string, unknown>>, now: number): void {
     if (!this.bucket.take(now)) {
       this.suppressed++;
       return;
     }
     if (this.suppressed === 0) {
-      this.logger.warn(fields, this.message);
+      this.logger[this.level](fields, this.message);
       return;
     }
-    this.logger.warn({ ...fields, suppressed: this.suppressed }, this.message);
+    this.logger[this.level]({ ...fields, suppressed: this.suppressed }, this.message);
     this.suppressed = 0;
+  }
+
+  /** {@link log}, under the name its first users (the API key check) call it by. */
+  warn(fields: Readonly<Record<string, unknown>>, now: number): void {
+    this.log(fields, now);
   }
 }

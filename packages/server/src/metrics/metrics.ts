@@ -46,6 +46,9 @@ export type ApiKeyRejection =
   /** Not checked: the address has used up its failed attempts (HTTP 429). */
   | 'throttled';
 
+/** Who closed a connection: the server (the code it sent) or the client (the code it sent, or 1006). */
+export type CloseInitiator = 'server' | 'client';
+
 /** Counts shown in /stats and exported as gauges. */
 export interface GaugeSnapshot {
   readonly connections: number;
@@ -59,7 +62,11 @@ export interface GaugeSnapshot {
  */
 export interface Metrics {
   connectionOpened(transport: string): void;
-  connectionClosed(transport: string, code: number): void;
+  /**
+   * A connection's transport reported its end. `code` is the server's own close code when `by` is
+   * `server` (whatever the peer answered, or 1006 when it never did), else the client's.
+   */
+  connectionClosed(transport: string, code: number, by: CloseInitiator): void;
   /** A connection attempt was refused before or during the handshake. */
   handshakeRejected(status: number, reason: string): void;
   /** A limit refused a connection attempt or a frame (the 4003 close that may follow is a connectionClosed). */

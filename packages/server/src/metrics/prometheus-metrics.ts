@@ -1,5 +1,12 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import type { ApiKeyRejection, DropReason, GaugeSnapshot, LimitName, Metrics } from './metrics.js';
+import type {
+  ApiKeyRejection,
+  CloseInitiator,
+  DropReason,
+  GaugeSnapshot,
+  LimitName,
+  Metrics,
+} from './metrics.js';
 import { IDLE_HISTORY_READS } from '../history/history-read-pacing.js';
 import type { HistoryReadStats } from '../history/history-read-pacing.js';
 
@@ -16,7 +23,7 @@ export class PrometheusMetrics implements Metrics {
   /** The registry holding every metric of this server. */
   readonly registry = new Registry();
   private readonly opened: Counter<'transport'>;
-  private readonly closed: Counter<'transport' | 'code'>;
+  private readonly closed: Counter<'transport' | 'code' | 'by'>;
   private readonly rejected: Counter<'status' | 'reason'>;
   private readonly limited: Counter<'limit'>;
   private readonly apiKeys: Counter<'reason'>;
@@ -34,7 +41,14 @@ export class PrometheusMetrics implements Metrics {
   constructor(options: PrometheusMetricsOptions = {}) {
     const p = options.prefix ?? 'switchboard_';
     const registers = [this.registry];
-    if (options.processMetrics ?? true) collectDefaultMetrics({ register: this.registry, prefix: p });
+    if (options.processMetrics ?? true) {
+      collectDefaultMetrics({ register: this.registry, prefix: p });
+      // prom-client's `nodejs_active_{handles,requests,resources}_total` are gauges, and `_total` is the
+      // counters' suffix: `promtool check metrics` fails on them. The same figures stay available as the
+      // sum of the per-type gauges beside them (`sum(switchboard_nodejs_active_handles)`).
+      for (const kind of ['handles', 'requests', 'resources'])
+        this.registry.removeSingleMetric(`${p}nodejs_active_${kind}_total`);
+    }
     this.opened = new Counter({
       name: `${p}connections_opened_total`,
       help: 'Connections accepted',
@@ -43,8 +57,8 @@ export class PrometheusMetrics implements Metrics {
     });
     this.closed = new Counter({
       name: `${p}connections_closed_total`,
-      help: 'Connections closed, by close code',
-      labelNames: ['transport', 'code'],
+      help: 'Connections closed, by close code and by who closed them (server or client)',
+      labelNames: ['transport', 'code', 'by'],
       registers,
     });
     this.rejected = new Counter({
@@ -149,8 +163,8 @@ export class PrometheusMetrics implements Metrics {
   connectionOpened(transport: string): void {
     this.opened.inc({ transport });
   }
-  connectionClosed(transport: string, code: number): void {
-    this.closed.inc({ transport, code: String(code) });
+  connectionClosed(transport: string, code: number, by: CloseInitiator): void {
+    this.closed.inc({ transport, code: String(code), by });
   }
   handshakeRejected(status: number, reason: string): void {
     this.rejected.inc({ status: String(status), reason });

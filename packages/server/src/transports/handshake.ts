@@ -10,6 +10,7 @@ import type { IncomingHttpHeaders } from 'node:http';
 import { ErrorCode } from '@switchboard/protocol';
 import type { AuthOutcome, Authenticator, Principal } from '../auth/authenticator.js';
 import type { ConnectionLimits } from '../limits/connection-limits.js';
+import { ThrottledLog } from '../limits/throttled-log.js';
 import type { LimitName, Metrics } from '../metrics/metrics.js';
 import type { Clock } from '../util/clock.js';
 import type { Logger } from '../util/logger.js';
@@ -35,6 +36,20 @@ export interface Refusal {
   /** Seconds until a retry can succeed (a `Retry-After` header); absent when nobody can tell. */
   readonly retryAfterSeconds?: number;
 }
+
+/** Who a refusal answered, for its log line (never the query string: it may carry a token or ticket). */
+export interface RefusalContext {
+  /** The client's address, as the per-address limits count it. */
+  readonly remoteAddress: string;
+  /** The request's path. */
+  readonly path: string;
+}
+
+/**
+ * Refusal lines each reason may write: 10 at once, then 1 a second; the rest are counted into the next
+ * line's `suppressed` (the metrics count every refusal). A 429 storm from one address cannot flood the log.
+ */
+const REFUSAL_LOG_RATE = { burst: 10, perSecond: 1 } as const;
 
 /** A connection the handshake admitted: hand it to the hub. */
 export interface Admitted<O> {
@@ -102,6 +117,8 @@ const INTERNAL: Refusal = Object.freeze({ status: 500, code: ErrorCode.Internal,
 export class Handshake {
   /** The "X-Forwarded-For from an untrusted peer" warning is logged once per server, not per handshake. */
   private warnedForwardedFor = false;
+  /** One rate-bounded log per refusal reason (a limit's name or an error code: a short, fixed list). */
+  private readonly refusalLogs = new Map<string, ThrottledLog>();
 
   constructor(private readonly options: HandshakeOptions) {}
 
@@ -112,24 +129,27 @@ export class Handshake {
    */
   admit<O>(request: AdmissionRequest, parseOptions: OptionsParser<O>): Promise<Admission<O>> {
     const { host, origins, connectionLimits, authenticator, clock } = this.options;
-    if (!host.accepting()) return Promise.resolve(this.refuse(NOT_ACCEPTING));
-    if (!origins.allows(request.headers.origin)) return Promise.resolve(this.refuse(ORIGIN_REFUSED));
+    const remoteAddress = this.clientAddressOf(request);
+    const where: RefusalContext = { remoteAddress, path: request.url.pathname };
+    if (!host.accepting()) return Promise.resolve(this.refuse(NOT_ACCEPTING, where));
+    if (!origins.allows(request.headers.origin)) return Promise.resolve(this.refuse(ORIGIN_REFUSED, where));
     const options = parseOptions(request.url);
     if (typeof options === 'string')
-      return Promise.resolve(this.refuse({ status: 400, code: ErrorCode.BadRequest, message: options }));
-    const remoteAddress = this.clientAddressOf(request);
+      return Promise.resolve(
+        this.refuse({ status: 400, code: ErrorCode.BadRequest, message: options }, where),
+      );
     const limited = connectionLimits.admit(remoteAddress, clock.now());
-    if (limited !== null) return Promise.resolve(this.refuse(limited));
+    if (limited !== null) return Promise.resolve(this.refuse(limited, where));
     // One reaction for either outcome (not finally/then/catch: two promises and three microtasks fewer
     // per handshake).
     return authenticator.authenticate({ url: request.url, headers: request.headers, remoteAddress }).then(
       (outcome) => {
         connectionLimits.settle(remoteAddress);
-        return this.decide(outcome, remoteAddress, options);
+        return this.decide(outcome, options, where);
       },
       (error: unknown) => {
         connectionLimits.settle(remoteAddress);
-        return this.failed(error);
+        return this.failed(error, where);
       },
     );
   }
@@ -138,30 +158,53 @@ export class Handshake {
    * Count a refusal the transport found itself (a malformed path, say) the way the handshake counts its
    * own, so every refused connection shows in the same metrics. Returns what to answer.
    */
-  refuse(refusal: Refusal): { readonly ok: false; readonly refusal: Refusal } {
+  refuse(refusal: Refusal, where?: RefusalContext): { readonly ok: false; readonly refusal: Refusal } {
     const metrics = this.options.metrics;
     if (refusal.limit !== undefined) metrics.limitRejected(refusal.limit);
     metrics.handshakeRejected(refusal.status, refusal.code);
+    this.logRefusal(refusal, where);
     return { ok: false, refusal };
   }
 
   /** An admission that could not complete (the authenticator or the transport threw): 500, logged. */
-  failed(error: unknown): { readonly ok: false; readonly refusal: Refusal } {
-    this.options.logger.error({ err: error }, 'authenticator failed');
-    return this.refuse(INTERNAL);
+  failed(error: unknown, where?: RefusalContext): { readonly ok: false; readonly refusal: Refusal } {
+    this.options.logger.error({ err: error, ...where }, 'authenticator failed');
+    return this.refuse(INTERNAL, where);
+  }
+
+  /** One info line per refusal, at most {@link REFUSAL_LOG_RATE} per reason. */
+  private logRefusal(refusal: Refusal, where: RefusalContext | undefined): void {
+    const reason = refusal.limit ?? refusal.code;
+    const now = this.options.clock.now();
+    let log = this.refusalLogs.get(reason);
+    if (log === undefined) {
+      log = new ThrottledLog(this.options.logger, 'handshake refused', REFUSAL_LOG_RATE, now, 'info');
+      this.refusalLogs.set(reason, log);
+    }
+    log.log(
+      {
+        status: refusal.status,
+        code: refusal.code,
+        reason: refusal.message,
+        ...(refusal.limit === undefined ? {} : { limit: refusal.limit }),
+        ...where,
+      },
+      now,
+    );
   }
 
   /** The credentials are checked: refuse, or admit with the principal. */
-  private decide<O>(outcome: AuthOutcome, remoteAddress: string, options: O): Admission<O> {
+  private decide<O>(outcome: AuthOutcome, options: O, where: RefusalContext): Admission<O> {
     if (!outcome.ok)
-      return this.refuse({ status: outcome.status, code: outcome.code, message: outcome.message });
+      return this.refuse({ status: outcome.status, code: outcome.code, message: outcome.message }, where);
     const host = this.options.host;
     // The server may have begun to stop while the credentials were checked.
-    if (!host.accepting()) return this.refuse(NOT_ACCEPTING);
+    if (!host.accepting()) return this.refuse(NOT_ACCEPTING, where);
     const pendingAuth = outcome.ok === 'deferred';
     const principal: Principal = pendingAuth ? { userId: null } : outcome.principal;
-    if (principal.userId !== null && host.userAtLimit(principal.userId)) return this.refuse(USER_AT_LIMIT);
-    return { ok: true, principal, pendingAuth, remoteAddress, options };
+    if (principal.userId !== null && host.userAtLimit(principal.userId))
+      return this.refuse(USER_AT_LIMIT, where);
+    return { ok: true, principal, pendingAuth, remoteAddress: where.remoteAddress, options };
   }
 
   /** The client's address: the socket's peer, or X-Forwarded-For when the peer is a trusted proxy. */
