@@ -179,6 +179,7 @@ export class SwitchboardServer {
       ...this.limits,
       apiKey: options.apiKey,
       apiInsecure: options.apiInsecure === true,
+      basePath: this.basePath,
       metricsEndpoint: options.metricsEndpoint ?? true,
       demo: options.demo === true,
       ops: {

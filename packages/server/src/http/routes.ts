@@ -27,6 +27,8 @@ export interface RoutesOptions {
   /** Wrong keys an address may try at once, and regains per second, before 429. */
   readonly apiKeyFailureBurst: number;
   readonly apiKeyFailureRefillPerSecond: number;
+  /** The routes' prefix ('' or `/rt`). */
+  readonly basePath: string;
   /** The largest API request body (bytes) and channel name. */
   readonly maxMessageBytes: number;
   readonly maxChannelLength: number;
@@ -63,5 +65,5 @@ export function addRoutes(router: Router, options: RoutesOptions): void {
     maxBodyBytes: options.maxMessageBytes,
     maxChannelLength: options.maxChannelLength,
   });
-  addWebSocketPathRoutes(router, options.maxChannelLength);
+  addWebSocketPathRoutes(router, options.basePath, options.maxChannelLength);
 }

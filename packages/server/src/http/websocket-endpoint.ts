@@ -144,10 +144,12 @@ export class WebSocketEndpoint {
  * WebSocket never opened can learn why (a browser cannot read a refused upgrade's status). Cheap on
  * purpose: no admission, no limits, nothing counted as a handshake.
  */
-export function addWebSocketPathRoutes(router: Router, maxChannelLength: number): void {
+export function addWebSocketPathRoutes(router: Router, basePath: string, maxChannelLength: number): void {
+  const roomsAt = `${basePath}/ws/`.length;
   router.add('GET', '/ws', ({ req, res }) => upgradeRequired(req, res, 'protocol v1'));
-  router.add('GET', '/ws/:room', ({ req, res, params }) => {
-    const problem = roomProblem(params['room'] ?? '', maxChannelLength);
+  // Room names may hold '/': the rest of the path is the name, decoded as the upgrade decodes it.
+  router.add('GET', '/ws/*room', ({ req, res, url }) => {
+    const problem = roomProblem(roomName(url.pathname.slice(roomsAt)), maxChannelLength);
     req.resume();
     if (problem === null) upgradeRequired(req, res, 'the room dialect');
     else sendError(res, ErrorCode.InvalidChannel, problem, 400);
