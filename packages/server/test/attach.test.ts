@@ -248,3 +248,35 @@ test('the server option refuses what is not an http(s).Server with a clear error
     message: /expected an http.Server or https.Server/,
   });
 });
+
+test("Express 5 with basePath '': the app mounts Switchboard's HTTP routes as its first middleware", async () => {
+  const app = express();
+  const server = app.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const port = (server.address() as AddressInfo).port;
+  const switchboard = createServer({ server });
+  app.use((req, res, next) => {
+    if (!switchboard.handleRequest(req, res)) next();
+  });
+  app.get('/hello', (_req, res) => {
+    res.send('hello');
+  });
+  await switchboard.start();
+  try {
+    const base = `http://127.0.0.1:${port}`;
+    const client = await connect(`ws://127.0.0.1:${port}/ws/news`);
+    const published = await fetch(`${base}/api/publish`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ channel: 'news', data: { text: 'mounted' } }),
+    });
+    assert.equal(published.status, 200);
+    assert.equal((await client.next())['text'], 'mounted');
+    assert.equal(await (await fetch(`${base}/hello`)).text(), 'hello');
+    assert.equal((await fetch(`${base}/ws`)).status, 426);
+    client.close();
+  } finally {
+    await switchboard.stop();
+    await closeServer(server);
+  }
+});
