@@ -50,7 +50,7 @@ async function publish(base: string, headers: Record<string, string> = {}): Prom
 }
 
 test(
-  'no apiKey: a client from the network gets 403 permission_denied on /api and /stats, with how to fix it',
+  'no apiKey: a client from the network gets 403 permission_denied on /api and /stats, with how to fix it; with a key it may use the API',
   { skip: NO_EXTERNAL },
   async () => {
     const server = await serve(EXTERNAL as string);
@@ -66,6 +66,15 @@ test(
       assert.equal((await fetch(`${server.base}/metrics`)).status, 200);
     } finally {
       await server.stop();
+    }
+    // With a key the network may use the API, with the key.
+    const key = 'exposure-test-key-0123456789';
+    const keyed = await serve(EXTERNAL as string, { apiKey: key });
+    try {
+      assert.equal((await publish(keyed.base, { authorization: `Bearer ${key}` })).status, 200);
+      assert.equal((await publish(keyed.base)).status, 401);
+    } finally {
+      await keyed.stop();
     }
   },
 );
@@ -86,17 +95,6 @@ test(
     }
   },
 );
-
-test('with an apiKey the network may use the API with the key', { skip: NO_EXTERNAL }, async () => {
-  const key = 'exposure-test-key-0123456789';
-  const server = await serve(EXTERNAL as string, { apiKey: key });
-  try {
-    assert.equal((await publish(server.base, { authorization: `Bearer ${key}` })).status, 200);
-    assert.equal((await publish(server.base)).status, 401);
-  } finally {
-    await server.stop();
-  }
-});
 
 test('loopback clients may use the unkeyed API, and start-up says it is loopback-only', async () => {
   const { logger, lines } = recordingLogger();

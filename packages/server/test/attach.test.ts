@@ -217,27 +217,6 @@ test('Express 5: a handler registered after start() answers once, beside Switchb
   }
 });
 
-test('Express 5: app.listen() then attach with a basePath; the app keeps its routes', async () => {
-  const app = express();
-  app.get('/health', (_req, res) => {
-    res.json({ app: true });
-  });
-  const server = app.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const port = (server.address() as AddressInfo).port;
-  const switchboard = createServer({ server, basePath: '/rt' });
-  await switchboard.start();
-  try {
-    assert.deepEqual(await (await fetch(`http://127.0.0.1:${port}/health`)).json(), { app: true });
-    assert.deepEqual(await (await fetch(`http://127.0.0.1:${port}/rt/health`)).json(), { status: 'ok' });
-    const client = await connect(`ws://127.0.0.1:${port}/rt/ws/room`);
-    client.close();
-  } finally {
-    await switchboard.stop();
-    await closeServer(server);
-  }
-});
-
 test('the server option refuses what is not an http(s).Server with a clear error', () => {
   assert.throws(() => createServer({ server: express() as never }), {
     name: 'InvalidOptionError',
