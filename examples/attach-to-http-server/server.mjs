@@ -1,7 +1,9 @@
 // An ordinary node:http application that shares its port with Switchboard.
 //
-// Switchboard answers its own paths first (/ws, /ws/:room, /api/..., /health, /ready, /stats, /metrics)
-// and hands every other request and upgrade to the application's handlers, so one port serves both.
+// Attached with the default basePath '', Switchboard takes only the WebSocket upgrades at /ws and
+// /ws/:room and leaves every HTTP request to the application. This application wants Switchboard's HTTP
+// routes too (/api/..., /health, /ready, /stats, /metrics) and mounts them itself: its handler asks
+// switchboard.handleRequest() first, so it decides what is whose.
 import { createServer as createHttpServer } from 'node:http';
 import { readFile } from 'node:fs/promises';
 import { createServer } from '@switchboard/server';
@@ -11,6 +13,7 @@ const page = await readFile(new URL('./public/index.html', import.meta.url));
 
 // The application's own routes.
 const httpServer = createHttpServer((req, res) => {
+  if (switchboard.handleRequest(req, res)) return; // /api/..., /health, /ready, /stats, /metrics
   const { pathname } = new URL(req.url ?? '/', 'http://localhost');
   if (req.method === 'GET' && pathname === '/') {
     res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });

@@ -1,4 +1,3 @@
-import type { Server as HttpServer } from 'node:http';
 import type { Metrics } from './metrics/metrics.js';
 import type { Logger } from './util/logger.js';
 import type { Clock } from './util/clock.js';
@@ -6,6 +5,7 @@ import type { Authenticator } from './auth/authenticator.js';
 import { resolveAuthOptions } from './auth/auth-options.js';
 import type { AuthOptions } from './auth/auth-options.js';
 import type { TlsOptions } from './http/tls.js';
+import type { HostServer } from './http/host-server.js';
 import { permissionProblem } from './auth/authorizer.js';
 import type { AuthorizeHook, Permission } from './auth/authorizer.js';
 import { originPatternProblem } from './transports/origin.js';
@@ -32,14 +32,23 @@ export interface ServerOptions extends ServerHooks {
   readonly port?: number;
   /** Interface to listen on. Default: every interface (Node's default). */
   readonly host?: string;
-  /** Attach to this existing HTTP(S) server instead of creating one; it keeps its own routes. */
-  readonly server?: HttpServer;
+  /**
+   * Attach to this existing server instead of creating one: an http(s).Server (what Express's
+   * `app.listen()` returns), or a Fastify instance not started yet (its `server`; `fastify.close()`
+   * then stops Switchboard first, from a `preClose` hook). The application keeps listening and every
+   * route it serves: with basePath '' Switchboard takes only the WebSocket upgrades at `/ws` and
+   * `/ws/:room`, with a basePath everything under it (docs/operations.md, "Attaching").
+   */
+  readonly server?: HostServer;
   /**
    * Serve https/wss from these PEM files (not with `server`: configure TLS on that server yourself).
    * `reloadTls()` re-reads them. Default: none (plain http/ws, e.g. behind a TLS-terminating proxy).
    */
   readonly tls?: TlsOptions;
-  /** Prefix of every Switchboard route (`${basePath}/ws`, `${basePath}/health`, ...). Default ''. */
+  /**
+   * Prefix of every Switchboard route (`${basePath}/ws`, `${basePath}/health`, ...). Default ''; attached
+   * to an application's server, '' serves the WebSocket endpoints only (see `server`).
+   */
   readonly basePath?: string;
   /** Ping a connection quiet for this long (ms). Default 15000; minimum 10. */
   readonly heartbeatIntervalMs?: number;
@@ -162,8 +171,18 @@ export interface ServerOptions extends ServerHooks {
    * Default: none (the socket's peer is the client; X-Forwarded-For is ignored).
    */
   readonly trustedProxies?: readonly string[];
-  /** Require this key on the HTTP API (`Authorization: Bearer <key>` or `X-API-Key`). Default: none. */
+  /**
+   * Require this key on the HTTP API (`/api/...`, `/stats`) as `Authorization: Bearer <key>` or
+   * `X-API-Key`. Default: none, and then the API answers only clients on this machine (loopback) unless
+   * `apiInsecure` is set; others get 403 `permission_denied`.
+   */
   readonly apiKey?: string;
+  /**
+   * Without `apiKey`, answer the HTTP API from the network too: anyone who reaches the port can publish,
+   * send and disconnect users (logged as a warning at start-up). For a network you control end to end.
+   * Not together with `apiKey`. Default false.
+   */
+  readonly apiInsecure?: boolean;
   /** Serve the demo chat page at `${basePath}/` and the browser SDK at `${basePath}/sdk/switchboard.js`. Default false (the CLI turns it on). */
   readonly demo?: boolean;
   /** Expose Prometheus metrics at `${basePath}/metrics`. Default true. */
@@ -275,6 +294,13 @@ export function validateOtherOptions(options: ServerOptions): void {
   validateList('trustedProxies', options.trustedProxies, trustedProxyProblem);
   if (options.apiKey !== undefined && options.apiKey.length < 16) {
     throw new InvalidOptionError('apiKey', '<redacted>', 'a key of at least 16 characters');
+  }
+  if (options.apiInsecure === true && options.apiKey !== undefined) {
+    throw new InvalidOptionError(
+      'apiInsecure',
+      true,
+      'false when apiKey is set (a keyed API is not insecure)',
+    );
   }
   const defaultProblem = permissionProblem(options.defaultPermission);
   if (defaultProblem !== null)

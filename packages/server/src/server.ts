@@ -1,6 +1,5 @@
 import { createServer as createHttpServer } from 'node:http';
 import type { IncomingMessage, Server as HttpServer, ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { randomBytes } from 'node:crypto';
 import {
@@ -34,7 +33,9 @@ import type { Readiness } from './http/ops-routes.js';
 import { addRoutes } from './http/routes.js';
 import { loadDemoPage } from './http/demo-page.js';
 import type { DemoPage } from './http/demo-page.js';
-import { attachListeners, closeListener, dispatchRequest, listen, listenerUrl } from './http/attach.js';
+import { attachSwitchboard, closeListener, dispatchRequest, listen } from './http/attach.js';
+import { listenerPort, listenerUrl } from './http/attach.js';
+import { hostServer } from './http/host-server.js';
 import { WebSocketEndpoint } from './http/websocket-endpoint.js';
 import { httpServerOptions } from './http/http-deadlines.js';
 import { guardOwnServer } from './http/silent-sockets.js';
@@ -160,7 +161,10 @@ export class SwitchboardServer {
     this.ownsHttpServer = options.server === undefined;
     this.tls =
       options.tls === undefined ? null : new TlsCertificate(options.tls, httpServerOptions(this.limits));
-    this.http = options.server ?? this.tls?.server ?? createHttpServer(httpServerOptions(this.limits));
+    this.http =
+      hostServer(options.server, () => this.stop()) ??
+      this.tls?.server ??
+      createHttpServer(httpServerOptions(this.limits));
     // Deadlines and the silent-socket watch on a server of our own only: an attached server's sockets,
     // deadlines and limits are its application's.
     this.silentSockets = this.ownsHttpServer
@@ -174,6 +178,8 @@ export class SwitchboardServer {
     addRoutes(this.router, {
       ...this.limits,
       apiKey: options.apiKey,
+      apiInsecure: options.apiInsecure === true,
+      basePath: this.basePath,
       metricsEndpoint: options.metricsEndpoint ?? true,
       demo: options.demo === true,
       ops: {
@@ -206,10 +212,7 @@ export class SwitchboardServer {
 
   /** The bound port, once listening. */
   get port(): number {
-    const address = this.http.address();
-    if (address === null || typeof address === 'string')
-      throw new ServerNotRunningError('server is not listening');
-    return (address as AddressInfo).port;
+    return listenerPort(this.http);
   }
 
   /** The base URL for people (`http://localhost:8080` when listening on every interface). */
@@ -227,7 +230,13 @@ export class SwitchboardServer {
       if (this.options.demo === true) this.demoPage = await loadDemoPage();
       await this.hub.start();
       await this.engine.nodes?.start(() => this.hub.counts());
-      this.attachListeners();
+      this.detachListeners = attachSwitchboard(this.http, this, {
+        attachedAtRoot: !this.ownsHttpServer && this.basePath === '',
+        endpoint: this.websocket,
+        inFront: this.silentSockets,
+        logger: this.logger,
+        api: this.options,
+      });
       if (this.ownsHttpServer) await listen(this.http, this.options.port ?? 8080, this.options.host);
     } catch (error) {
       // A failed start (EADDRINUSE, a broker that cannot connect) leaves nothing running behind it.
@@ -462,20 +471,6 @@ export class SwitchboardServer {
   /** Handle an upgrade if its path is one of Switchboard's; returns false otherwise. */
   handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): boolean {
     return this.websocket.handleUpgrade(req, socket, head);
-  }
-
-  private attachListeners(): void {
-    const detach = attachListeners(this.http, {
-      request: (req, res) => this.handleRequest(req, res),
-      upgrade: (req, socket, head) => this.handleUpgrade(req, socket, head),
-      refuseUpgrade: (socket) => this.websocket.refuseUnknownPath(socket),
-    });
-    // After the listeners above: the silent-socket watch puts its own in front of them.
-    const unwatch = this.silentSockets?.watch(this.http);
-    this.detachListeners = () => {
-      unwatch?.();
-      detach();
-    };
   }
 }
 

@@ -275,6 +275,22 @@ describe('handshakes without credentials', () => {
     }
   });
 
+  test('the 401 for no credentials lists every way this server accepts one, ?token= only when enabled', async () => {
+    for (const queryToken of [true, false]) {
+      const t = await startServer({ auth: { ...auth, firstMessageAuth: false, queryToken } });
+      try {
+        const result = await handshake(`${t.wsUrl}/ws`, undefined);
+        const body = result.kind === 'refused' ? result.body : '';
+        assert.match(body, /Authorization: Bearer/);
+        assert.match(body, /switchboard\.bearer\.<token> subprotocol/);
+        assert.match(body, /\?ticket=/);
+        assert.equal(/\?token=/.test(body), queryToken, body);
+      } finally {
+        await t.stop();
+      }
+    }
+  });
+
   test('allowAnonymous: no credentials is anonymous, an invalid credential is still 401', async () => {
     const t = await startServer({ auth: { ...auth, allowAnonymous: true } });
     try {

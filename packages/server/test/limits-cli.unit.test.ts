@@ -115,3 +115,16 @@ describe('numeric limits from the environment', () => {
     assert.equal(error.option, 'SWITCHBOARD_BYTE_BURST (default)');
   });
 });
+
+describe('--api-insecure / SWITCHBOARD_API_INSECURE', () => {
+  it('is off by default and turned on by the flag or the variable', () => {
+    assert.equal(config([]).server.apiInsecure, false);
+    assert.equal(config(['--api-insecure']).server.apiInsecure, true);
+    assert.equal(config([], { SWITCHBOARD_API_INSECURE: '1' }).server.apiInsecure, true);
+  });
+
+  it('is refused together with an API key, naming both settings', () => {
+    const error = invalid(['--api-insecure'], { SWITCHBOARD_API_KEY: '0123456789abcdef0123' });
+    assert.match(error.message, /--api-insecure.*SWITCHBOARD_API_KEY/);
+  });
+});

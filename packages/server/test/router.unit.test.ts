@@ -182,4 +182,11 @@ describe('Router: methods', () => {
     assert.deepEqual(router.match('POST', '/nope'), { kind: 'not-found' });
     assert.deepEqual(new Router().match('GET', '/'), { kind: 'not-found' });
   });
+
+  it('a last *segment captures the rest of the path, one segment or more, undecoded', () => {
+    const router = new Router().add('GET', '/ws/*room', handler());
+    assert.deepEqual(found(router.match('GET', '/ws/a')).params, { room: 'a' });
+    assert.deepEqual(found(router.match('GET', '/ws/a/b%20c')).params, { room: 'a/b%20c' });
+    assert.deepEqual(router.match('GET', '/ws'), { kind: 'not-found' });
+  });
 });

@@ -37,6 +37,12 @@ export interface IssuedTicket {
 /** 32 random bytes: 43 base64url characters. */
 const TICKET = /^[\w-]{43}$/;
 
+/** The 401 for a handshake without credentials lists every way this server accepts one. */
+const CREDENTIALS_WITHOUT_QUERY =
+  'credentials required: Authorization: Bearer <token>, the switchboard.bearer.<token> subprotocol, or a one-time ?ticket=';
+const CREDENTIALS_WITH_QUERY =
+  'credentials required: Authorization: Bearer <token>, the switchboard.bearer.<token> subprotocol, a one-time ?ticket=, or ?token=<token>';
+
 /**
  * The built-in authenticator (`createServer({ auth })`): JWTs in the `Authorization` header, the bearer
  * subprotocol or the `token` parameter, one-time tickets in the `ticket` parameter, first-message `auth`
@@ -76,9 +82,7 @@ export class TokenAuthenticator implements Authenticator {
       case 'none':
         if (this.options.allowAnonymous) return { ok: true, principal: { userId: null } };
         if (this.options.firstMessageAuth) return { ok: 'deferred' };
-        return unauthorized(
-          'credentials required: Authorization: Bearer, the switchboard.bearer.<token> subprotocol, or a ticket',
-        );
+        return unauthorized(this.options.queryToken ? CREDENTIALS_WITH_QUERY : CREDENTIALS_WITHOUT_QUERY);
       case 'ticket':
         return this.redeem(credential.ticket);
       case 'token':

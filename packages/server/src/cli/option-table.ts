@@ -228,6 +228,15 @@ export const OPTION_TABLE: readonly OptionSpec[] = [
     description: 'Read the API key from this file (surrounding whitespace trimmed), e.g. a mounted secret.',
   },
   {
+    type: 'boolean',
+    name: 'apiInsecure',
+    flag: '--api-insecure',
+    env: 'SWITCHBOARD_API_INSECURE',
+    default: false,
+    description:
+      'Without an API key, answer the HTTP API (/api, /stats) from the network too, not only from loopback (logged as a warning); not with a key.',
+  },
+  {
     type: 'string',
     name: 'configFile',
     flag: '--config',

@@ -1,5 +1,7 @@
 /**
- * The HTTP API key check (`/api/...` and `/stats`), with failed attempts throttled per client address: an
+ * The HTTP API key check (`/api/...` and `/stats`). Without a key the API answers only clients on this
+ * machine (loopback), unless the operator opened it with `apiInsecure`. With one, failed attempts are
+ * throttled per client address: an
  * address gets `failureBurst` wrong or missing keys, then one more every `1 / failureRefillPerSecond`
  * seconds; past that it is answered 429 with `Retry-After` and its key is not even compared, so a guess
  * can neither succeed nor be confirmed until the address has an attempt again, and the right key from
@@ -12,7 +14,7 @@ import type { ApiKeyRejection, Metrics } from '../metrics/metrics.js';
 import { limitKey } from '../limits/connection-limits.js';
 import { KeyedBuckets, secondsUntilToken } from '../limits/keyed-buckets.js';
 import { ThrottledLog } from '../limits/throttled-log.js';
-import { clientAddress } from '../transports/client-ip.js';
+import { clientAddress, normalizeAddress } from '../transports/client-ip.js';
 import type { TrustedProxies } from '../transports/client-ip.js';
 import type { Clock } from '../util/clock.js';
 import type { Logger } from '../util/logger.js';
@@ -20,8 +22,10 @@ import { sendError } from './http-utils.js';
 
 /** What {@link ApiKeyGuard} is built from. */
 export interface ApiKeyGuardOptions {
-  /** The key; undefined leaves the API open (and nothing is throttled). */
+  /** The key; undefined leaves the API to loopback clients (or to everyone with `insecure`). */
   readonly key: string | undefined;
+  /** Without a key, answer clients from the network too (`apiInsecure`). */
+  readonly insecure: boolean;
   /** Failed attempts (wrong or missing key) one client address may make at once. */
   readonly failureBurst: number;
   /** Failed attempts an address regains per second. */
@@ -35,7 +39,7 @@ export interface ApiKeyGuardOptions {
 
 /** Why a request may not use the API: answer it with {@link refuseRequest}. */
 export interface ApiKeyRefusal {
-  readonly status: 401 | 429;
+  readonly status: 401 | 403 | 429;
   readonly code: ErrorCode;
   readonly message: string;
   readonly reason: ApiKeyRejection;
@@ -53,6 +57,16 @@ const MISSING: ApiKeyRefusal = Object.freeze({
   reason: 'missing',
 });
 const WRONG: ApiKeyRefusal = Object.freeze({ ...MISSING, reason: 'wrong' });
+const NOT_LOOPBACK: ApiKeyRefusal = Object.freeze({
+  status: 403,
+  code: ErrorCode.PermissionDenied,
+  message:
+    'the HTTP API has no API key, so it answers only clients on this machine; set SWITCHBOARD_API_KEY (apiKey) to use it from the network, or SWITCHBOARD_API_INSECURE=1 (apiInsecure) to open it without a key',
+  reason: 'not_loopback',
+});
+
+/** Headers a proxy adds: a request carrying one was forwarded, whatever its socket's peer. */
+const FORWARDING_HEADERS = ['x-forwarded-for', 'forwarded', 'x-real-ip'] as const;
 
 /**
  * Checks the server API key in constant time. Both sides are hashed first so that the comparison does not
@@ -76,17 +90,23 @@ export class ApiKeyGuard {
   }
 
   /**
-   * Whether the request may use the API: null when it may (or no key is configured), else the refusal,
-   * already counted and logged. The key travels as `Authorization: Bearer <key>` or `X-API-Key: <key>`.
+   * Whether the request may use the API: null when it may, else the refusal, already counted and logged.
+   * The key travels as `Authorization: Bearer <key>` or `X-API-Key: <key>`; without a key configured,
+   * the client must be on this machine ({@link isLocalRequest}) unless `insecure` is set.
    */
   check(req: IncomingMessage): ApiKeyRefusal | null {
-    if (this.expected === null) return null;
-    const { clock, failureRefillPerSecond } = this.options;
+    const { clock, failureRefillPerSecond, trustedProxies } = this.options;
+    if (this.expected === null) {
+      if (this.options.insecure || isLocalRequest(req, trustedProxies)) return null;
+      const peer = req.socket.remoteAddress ?? '';
+      const address = clientAddress(peer, req.headers['x-forwarded-for'], trustedProxies);
+      return this.refused(NOT_LOOPBACK, req, address, clock.now());
+    }
     const now = clock.now();
     const address = clientAddress(
       req.socket.remoteAddress ?? '',
       req.headers['x-forwarded-for'],
-      this.options.trustedProxies,
+      trustedProxies,
     );
     const key = limitKey(address);
     // Only failures create a bucket: the right key costs no memory per address.
@@ -124,6 +144,27 @@ export class ApiKeyGuard {
     );
     return refusal;
   }
+}
+
+/**
+ * Whether a request comes from this machine: its client address (X-Forwarded-For read only from trusted
+ * proxies, as for every other decision) is a loopback address, and, when the socket's peer is not a
+ * trusted proxy, it carries no forwarding header. A proxy on the same host that nobody declared in
+ * `trustedProxies` connects from 127.0.0.1 but adds X-Forwarded-For (nginx, Caddy, Traefik do), so its
+ * requests from the network are not mistaken for local ones; a proxy that adds no such header cannot
+ * be told apart (docs/security.md).
+ */
+export function isLocalRequest(req: IncomingMessage, trustedProxies: TrustedProxies): boolean {
+  const peer = normalizeAddress(req.socket.remoteAddress ?? '');
+  const address = clientAddress(peer, req.headers['x-forwarded-for'], trustedProxies);
+  if (!isLoopback(address)) return false;
+  if (trustedProxies.has(peer)) return true;
+  return FORWARDING_HEADERS.every((name) => req.headers[name] === undefined);
+}
+
+/** 127.0.0.0/8 and ::1 (an IPv4-mapped address arrives normalized). */
+function isLoopback(address: string): boolean {
+  return address === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(address);
 }
 
 /** Answer a refused request (its body, if any, is drained unread). */

@@ -1,7 +1,8 @@
 /**
- * Riding on an HTTP server, ours or the application's: Switchboard takes the server's `request` and
- * `upgrade` listeners, answers the paths it owns and hands every other request to the listeners the
- * application had registered; detaching puts them back. Also the request dispatch under the base path.
+ * Riding on an HTTP server, ours or the application's: Switchboard puts its `request` and `upgrade`
+ * listeners in front of the server's, answers the paths it owns and hands every other request to the
+ * listeners the application registered, before or after start(); detaching puts them all back. Also the
+ * request dispatch under the base path.
  */
 import type { IncomingMessage, Server as HttpServer, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -10,60 +11,180 @@ import { ErrorCode } from '@switchboard/protocol';
 import type { Logger } from '../util/logger.js';
 import { ServerNotRunningError } from '../errors.js';
 import type { Router } from './router.js';
+import { logHttpExposure } from './exposure.js';
+import type { ApiExposure } from './exposure.js';
 import { sendError, sendJson } from './http-utils.js';
+
+/** Switchboard's public handlers (`SwitchboardServer.handleRequest` and `handleUpgrade`). */
+export interface SwitchboardHandlers {
+  handleRequest(req: IncomingMessage, res: ServerResponse): boolean;
+  handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): boolean;
+}
+
+/** How Switchboard sits on a server. */
+export interface Placement {
+  /** Attached to the application's server with basePath '': it takes upgrades only, no request. */
+  readonly attachedAtRoot: boolean;
+  /** Refuses an upgrade nobody handles (404). */
+  readonly endpoint: { refuseUnknownPath(socket: Duplex): void };
+  readonly inFront: AttachedHandlers['inFront'];
+  readonly logger: Logger;
+  /** The API options the start-up lines report. */
+  readonly api: ApiExposure;
+}
+
+/**
+ * Put Switchboard on `server` as `placement` says and say once what it exposes; returns the function
+ * that detaches it. Attached at the root, every HTTP path may be the application's (its /health, its
+ * /api), so only the WebSocket upgrades at /ws and /ws/:room are taken (docs/operations.md).
+ */
+export function attachSwitchboard(
+  server: HttpServer,
+  handlers: SwitchboardHandlers,
+  placement: Placement,
+): () => void {
+  const { attachedAtRoot, endpoint } = placement;
+  const detach = attachListeners(server, {
+    request: attachedAtRoot ? null : (req, res) => handlers.handleRequest(req, res),
+    upgrade: (req, socket, head) => handlers.handleUpgrade(req, socket, head),
+    refuseUpgrade: (socket) => endpoint.refuseUnknownPath(socket),
+    inFront: placement.inFront,
+  });
+  logHttpExposure(placement.logger, attachedAtRoot, placement.api);
+  return detach;
+}
 
 /** What Switchboard answers on the server it is attached to. */
 export interface AttachedHandlers {
-  /** Answer a request if its path is Switchboard's; false to pass it on. */
-  request(req: IncomingMessage, res: ServerResponse): boolean;
+  /**
+   * Answer a request if its path is Switchboard's; false to pass it on. Null: Switchboard takes no
+   * request on this server (attached with basePath ''), so its `request` listeners are left alone.
+   */
+  readonly request: ((req: IncomingMessage, res: ServerResponse) => boolean) | null;
   /** Handle an upgrade if its path is Switchboard's; false to pass it on. */
   upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): boolean;
   /** Refuse an upgrade nobody handles (the server has no upgrade listener of its own). */
   refuseUpgrade(socket: Duplex): void;
+  /**
+   * Listeners that must stay in front of Switchboard's (the silent-socket watch): `watch` is called once
+   * Switchboard's are in place and returns the function that removes them.
+   */
+  readonly inFront: { watch(server: HttpServer): () => void } | null;
 }
+
+/** A listener as the emitter holds it (a `once` listener is a wrapper with the original on `listener`). */
+type Listener = ((...args: unknown[]) => void) & { readonly listener?: unknown };
 
 /**
  * Put Switchboard in front of `server`'s own listeners. Returns the function that detaches it and gives
- * the application its listeners back.
+ * the application its listeners back, in their order.
+ *
+ * A listener the application adds later (`server.on('request', app)` after start(), Express's
+ * `app.listen()` pattern turned around) would run beside Switchboard's and answer a request twice, so it
+ * is adopted: the emitter announces it (`newListener`, before adding it) and a microtask moves it behind
+ * Switchboard. A microtask runs before the event loop polls for I/O again, so no request can reach it
+ * in between. Removing an adopted listener with `server.off()` finds nothing: detach first.
  */
 export function attachListeners(server: HttpServer, handlers: AttachedHandlers): () => void {
-  // In attach mode the application's listeners keep every path Switchboard does not own.
-  const requestListeners = server.listeners('request') as ((
-    req: IncomingMessage,
-    res: ServerResponse,
-  ) => void)[];
-  const upgradeListeners = server.listeners('upgrade') as ((
-    req: IncomingMessage,
-    socket: Duplex,
-    head: Buffer,
-  ) => void)[];
-  server.removeAllListeners('request');
-  server.removeAllListeners('upgrade');
-  const onRequest = (req: IncomingMessage, res: ServerResponse): void => {
-    if (handlers.request(req, res)) return;
-    if (requestListeners.length === 0) {
-      req.resume();
-      sendError(res, ErrorCode.NotFound, 'no such route');
-      return;
-    }
-    for (const listener of requestListeners) listener.call(server, req, res);
+  const chains: ListenerChain[] = [];
+  const { request } = handlers;
+  if (request !== null) {
+    chains.push(
+      new ListenerChain(server, 'request', (app) => (...args) => {
+        const [req, res] = args as [IncomingMessage, ServerResponse];
+        if (request(req, res)) return;
+        if (app.length === 0) {
+          req.resume();
+          sendError(res, ErrorCode.NotFound, 'no such route');
+          return;
+        }
+        for (const listener of app) listener.apply(server, args);
+      }),
+    );
+  }
+  chains.push(
+    new ListenerChain(server, 'upgrade', (app) => (...args) => {
+      const [req, socket, head] = args as [IncomingMessage, Duplex, Buffer];
+      if (handlers.upgrade(req, socket, head)) return;
+      if (app.length === 0) {
+        handlers.refuseUpgrade(socket);
+        return;
+      }
+      for (const listener of app) listener.apply(server, args);
+    }),
+  );
+  // The watch's listeners are announced while `resident` is set, so they are not adopted.
+  let resident: unknown[] | null = [];
+  const onNewListener = (event: string | symbol, listener: unknown): void => {
+    if (resident !== null) resident.push(listener);
+    else for (const chain of chains) if (chain.event === event) chain.adoptSoon();
   };
-  const onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
-    if (handlers.upgrade(req, socket, head)) return;
-    if (upgradeListeners.length === 0) {
-      handlers.refuseUpgrade(socket);
-      return;
-    }
-    for (const listener of upgradeListeners) listener.call(server, req, socket, head);
-  };
-  server.on('request', onRequest);
-  server.on('upgrade', onUpgrade);
+  server.on('newListener', onNewListener);
+  const removeInFront = handlers.inFront?.watch(server);
+  for (const chain of chains) chain.keep(resident);
+  resident = null;
   return () => {
-    server.off('request', onRequest);
-    server.off('upgrade', onUpgrade);
-    for (const listener of requestListeners) server.on('request', listener);
-    for (const listener of upgradeListeners) server.on('upgrade', listener);
+    server.off('newListener', onNewListener);
+    removeInFront?.();
+    for (const chain of chains) chain.detach();
   };
+}
+
+/** One event's listeners: Switchboard's in front, the application's (adopted) behind it. */
+class ListenerChain {
+  private readonly app: Listener[] = [];
+  private readonly ours: Listener;
+  private kept: readonly unknown[] = [];
+  private scheduled = false;
+  private attached = true;
+
+  constructor(
+    private readonly server: HttpServer,
+    readonly event: 'request' | 'upgrade',
+    dispatch: (app: readonly Listener[]) => Listener,
+  ) {
+    this.ours = dispatch(this.app);
+    this.adopt();
+    server.on(event, this.ours);
+  }
+
+  /** Listeners that stay where they are (announced while the chain was set up). */
+  keep(listeners: readonly unknown[]): void {
+    this.kept = listeners;
+  }
+
+  /** Adopt whatever was just added, once the code adding it has finished. */
+  adoptSoon(): void {
+    if (this.scheduled) return;
+    this.scheduled = true;
+    queueMicrotask(() => {
+      this.scheduled = false;
+      if (this.attached) this.adopt();
+    });
+  }
+
+  detach(): void {
+    this.attached = false;
+    this.server.off(this.event, this.ours);
+    for (const listener of this.app) this.server.on(this.event, listener);
+    this.app.length = 0;
+  }
+
+  private adopt(): void {
+    for (const listener of this.server.rawListeners(this.event) as Listener[]) {
+      if (listener === this.ours || this.isKept(listener)) continue;
+      // The raw listener (a `once` wrapper included) is moved as it is: it keeps its own once-only state.
+      this.server.removeListener(this.event, listener);
+      this.app.push(listener);
+    }
+  }
+
+  private isKept(listener: Listener): boolean {
+    return (
+      this.kept.includes(listener) ||
+      (listener.listener !== undefined && this.kept.includes(listener.listener))
+    );
+  }
 }
 
 /**
@@ -101,6 +222,14 @@ export function dispatchRequest(
     else res.destroy();
   });
   return true;
+}
+
+/** The port `server` listens on. */
+export function listenerPort(server: HttpServer): number {
+  const address = server.address();
+  if (address === null || typeof address === 'string')
+    throw new ServerNotRunningError('server is not listening');
+  return address.port;
 }
 
 /** Listen on `port` (0 picks a free one) and `host`; rejects with the listen error (EADDRINUSE, ...). */

@@ -39,7 +39,10 @@ export type RouteMatch =
 export class Router {
   private readonly routes: Route[] = [];
 
-  /** Add a route; `pattern` segments starting with `:` capture one path segment. */
+  /**
+   * Add a route; `pattern` segments starting with `:` capture one path segment, and a last segment
+   * starting with `*` captures the rest of the path (one segment or more, undecoded).
+   */
   add(method: string, pattern: string, handler: RouteHandler): this {
     this.routes.push({ method, pattern, segments: split(pattern), handler });
     return this;
@@ -72,12 +75,15 @@ function split(path: string): string[] {
 }
 
 function matchSegments(pattern: readonly string[], parts: readonly string[]): Record<string, string> | null {
-  if (pattern.length !== parts.length) return null;
+  const rest = pattern[pattern.length - 1]?.startsWith('*') === true;
+  if (rest ? parts.length < pattern.length : pattern.length !== parts.length) return null;
   const params: Record<string, string> = {};
   for (let i = 0; i < pattern.length; i++) {
     const p = pattern[i] as string;
     const part = parts[i] as string;
-    if (p.startsWith(':')) {
+    if (rest && i === pattern.length - 1) {
+      params[p.slice(1)] = parts.slice(i).join('/');
+    } else if (p.startsWith(':')) {
       try {
         params[p.slice(1)] = decodeURIComponent(part);
       } catch {

@@ -1,6 +1,7 @@
 /**
  * Every HTTP route Switchboard serves under its base path: the operations routes, the ticket route (with
- * built-in JWT auth) and the HTTP API, behind one API-key guard. Routes see narrow interfaces, never the
+ * built-in JWT auth), the HTTP API behind one API-key guard, and the plain-GET answers of the WebSocket
+ * paths. Routes see narrow interfaces, never the
  * server.
  */
 import type { TokenAuthenticator } from '../auth/token-authenticator.js';
@@ -15,14 +16,19 @@ import { addOpsRoutes } from './ops-routes.js';
 import type { OpsSource } from './ops-routes.js';
 import type { Router } from './router.js';
 import { addTicketRoute } from './ticket-route.js';
+import { addWebSocketPathRoutes } from './websocket-endpoint.js';
 
 /** What the routes are built from. */
 export interface RoutesOptions {
-  /** The HTTP API's key (`/api/...` and `/stats`); undefined leaves them open. */
+  /** The HTTP API's key (`/api/...` and `/stats`); undefined leaves them to loopback clients. */
   readonly apiKey: string | undefined;
+  /** Without a key, answer the HTTP API from the network too. */
+  readonly apiInsecure: boolean;
   /** Wrong keys an address may try at once, and regains per second, before 429. */
   readonly apiKeyFailureBurst: number;
   readonly apiKeyFailureRefillPerSecond: number;
+  /** The routes' prefix ('' or `/rt`). */
+  readonly basePath: string;
   /** The largest API request body (bytes) and channel name. */
   readonly maxMessageBytes: number;
   readonly maxChannelLength: number;
@@ -43,6 +49,7 @@ export interface RoutesOptions {
 export function addRoutes(router: Router, options: RoutesOptions): void {
   const guard = new ApiKeyGuard({
     key: options.apiKey,
+    insecure: options.apiInsecure,
     failureBurst: options.apiKeyFailureBurst,
     failureRefillPerSecond: options.apiKeyFailureRefillPerSecond,
     trustedProxies: options.trustedProxies,
@@ -58,4 +65,5 @@ export function addRoutes(router: Router, options: RoutesOptions): void {
     maxBodyBytes: options.maxMessageBytes,
     maxChannelLength: options.maxChannelLength,
   });
+  addWebSocketPathRoutes(router, options.basePath, options.maxChannelLength);
 }

@@ -4,7 +4,7 @@
  * to the hub; every refusal is an HTTP answer before the upgrade (ws's abortHandshake pattern), never a
  * half-open socket.
  */
-import type { IncomingMessage } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { BATCH_QUERY_PARAM, ErrorCode, channelNameProblem } from '@switchboard/protocol';
 import type { AcceptOptions } from '../hub/accept-options.js';
@@ -13,7 +13,8 @@ import type { Admission, Admitted, Handshake, Refusal } from '../transports/hand
 import type { ConnectionHandle, TransportSocket } from '../transports/transport.js';
 import { WebSocketTransport } from '../transports/websocket-transport.js';
 import { APP_SUBPROTOCOL } from '../auth/token-sources.js';
-import { rejectUpgrade } from './http-utils.js';
+import { rejectUpgrade, sendError } from './http-utils.js';
+import type { Router } from './router.js';
 
 /** Where an admitted WebSocket connection goes: the hub. */
 export interface WebSocketAcceptor {
@@ -84,19 +85,14 @@ export class WebSocketEndpoint {
       format = 'v1';
     } else if (path.startsWith(`${this.wsPath}/`)) {
       format = 'room';
-      let name: string;
-      try {
-        name = decodeURIComponent(path.slice(this.wsPath.length + 1));
-      } catch {
-        name = '';
-      }
-      const problem = channelNameProblem(name, this.options.maxChannelLength);
+      const name = roomName(path.slice(this.wsPath.length + 1));
+      const problem = roomProblem(name, this.options.maxChannelLength);
       if (problem !== null) {
         socket.on('error', destroyOnError);
-        const message = `room ${problem.replace(/^channel /, '')}`;
         refuseUpgrade(
           socket,
-          this.options.handshake.refuse({ status: 400, code: ErrorCode.InvalidChannel, message }).refusal,
+          this.options.handshake.refuse({ status: 400, code: ErrorCode.InvalidChannel, message: problem })
+            .refusal,
         );
         return true;
       }
@@ -140,6 +136,50 @@ export class WebSocketEndpoint {
       refuseUpgrade(socket, this.options.handshake.failed(error).refusal);
     }
   }
+}
+
+/**
+ * Answer a plain HTTP request (no `Upgrade` header) to `/ws` or `/ws/:room`: 426 Upgrade Required with
+ * `Upgrade: websocket`, or for an invalid room name the 400 the upgrade would get, so that a page whose
+ * WebSocket never opened can learn why (a browser cannot read a refused upgrade's status). Cheap on
+ * purpose: no admission, no limits, nothing counted as a handshake.
+ */
+export function addWebSocketPathRoutes(router: Router, basePath: string, maxChannelLength: number): void {
+  const roomsAt = `${basePath}/ws/`.length;
+  router.add('GET', '/ws', ({ req, res }) => upgradeRequired(req, res, 'protocol v1'));
+  // Room names may hold '/': the rest of the path is the name, decoded as the upgrade decodes it.
+  router.add('GET', '/ws/*room', ({ req, res, url }) => {
+    const problem = roomProblem(roomName(url.pathname.slice(roomsAt)), maxChannelLength);
+    req.resume();
+    if (problem === null) upgradeRequired(req, res, 'the room dialect');
+    else sendError(res, ErrorCode.InvalidChannel, problem, 400);
+  });
+}
+
+function upgradeRequired(req: IncomingMessage, res: ServerResponse, dialect: string): void {
+  req.resume();
+  sendError(
+    res,
+    ErrorCode.BadRequest,
+    `this is a WebSocket endpoint (${dialect}): open it with a WebSocket client (GET with Upgrade: websocket)`,
+    426,
+    { upgrade: 'websocket', connection: 'Upgrade' },
+  );
+}
+
+/** The room name in a path's last part, decoded ('' when its escapes are malformed). */
+function roomName(encoded: string): string {
+  try {
+    return decodeURIComponent(encoded);
+  } catch {
+    return '';
+  }
+}
+
+/** Why `name` is not a room name (the channel naming rules, in the words of rooms), or null. */
+function roomProblem(name: string, maxChannelLength: number): string | null {
+  const problem = channelNameProblem(name, maxChannelLength);
+  return problem === null ? null : `room ${problem.replace(/^channel /, '')}`;
 }
 
 /**

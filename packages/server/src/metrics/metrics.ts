@@ -44,7 +44,9 @@ export type ApiKeyRejection =
   /** A key that is not the server's (HTTP 401). */
   | 'wrong'
   /** Not checked: the address has used up its failed attempts (HTTP 429). */
-  | 'throttled';
+  | 'throttled'
+  /** No key is configured and the client is not on this machine (HTTP 403; see `apiInsecure`). */
+  | 'not_loopback';
 
 /** Who closed a connection: the server (the code it sent) or the client (the code it sent, or 1006). */
 export type CloseInitiator = 'server' | 'client';
