@@ -138,19 +138,24 @@ export class GroupChild {
     });
   }
 
-  /** Signal the group leader only (npm forwards SIGTERM to its script); SIGKILL the group after `graceMs`. */
+  /**
+   * Send `signal` to the whole process group, as a terminal's Ctrl-C does (SIGINT to npm, its shell and
+   * the server: npm alone would forward a SIGTERM to its shell only, orphaning the server), then SIGKILL
+   * the group if it is still running after `graceMs`.
+   */
   async stop(
     signal: NodeJS.Signals,
     graceMs: number,
   ): Promise<{ status: number | NodeJS.Signals; forced: boolean }> {
-    if (this.child.pid === undefined) return { status: await this.exited, forced: false };
-    this.child.kill(signal);
+    const pid = this.child.pid;
+    if (pid === undefined) return { status: await this.exited, forced: false };
+    killGroup(pid, signal);
     let timer: NodeJS.Timeout | undefined;
     const late = new Promise<'late'>((resolve) => (timer = setTimeout(() => resolve('late'), graceMs)));
     const first = await Promise.race([this.exited, late]);
     clearTimeout(timer);
     if (first !== 'late') return { status: first, forced: false };
-    killGroup(this.child.pid, 'SIGKILL');
+    killGroup(pid, 'SIGKILL');
     return { status: await this.exited, forced: true };
   }
 
