@@ -25,16 +25,21 @@ export interface CommandResult {
   readonly ms: number;
 }
 
+/** npm settings an `npm test` parent exports that describe the parent's own run, not the user's config. */
+const PARENT_NPM_CONFIG = new Set(['npm_config_local_prefix', 'npm_config_call', 'npm_config_yes']);
+
 /**
- * This process's environment without what would change how npm or the server behave: the npm_* variables
- * an `npm test` parent sets (a nested npm would read its config and lifecycle from them) and every
- * Switchboard option variable. HOME (the npm cache) and PATH stay.
+ * This process's environment without what would change how npm or the server behave: the variables an
+ * `npm test` parent sets about its own run (npm_lifecycle_*, npm_package_*, its local prefix: a nested
+ * npm would take the parent's project for its own) and every Switchboard option variable. The user's
+ * npm configuration (npm_config_registry, npm_config_cache, proxies, ...), HOME and PATH stay.
  */
 export function cleanEnv(extra: Readonly<Record<string, string>> = {}): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {};
   for (const [key, value] of Object.entries(process.env)) {
     const lower = key.toLowerCase();
-    if (lower.startsWith('npm_') || key.startsWith('SWITCHBOARD_') || key.startsWith('INIT_CWD')) continue;
+    if (lower.startsWith('npm_') && !lower.startsWith('npm_config_')) continue;
+    if (PARENT_NPM_CONFIG.has(lower) || key === 'INIT_CWD' || key.startsWith('SWITCHBOARD_')) continue;
     if (key === 'PORT' || key === 'HOST' || key === 'REDIS_URL' || key === 'NODE_OPTIONS') continue;
     env[key] = value;
   }
