@@ -3,6 +3,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
+import { copyFileSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
@@ -94,5 +97,41 @@ test(
       /hung-test\.ts: test timed out after 2000ms\n {2}(still running:\n {4}a suite \(for \d+ ms\)\n {6}never ends|no test was running)/,
       output,
     );
+  },
+);
+
+test(
+  'scripts/run-tests.mjs gives *.install.test.ts files their own, longer deadline, after the others',
+  { timeout: 60_000 },
+  async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'switchboard-runner-'));
+    try {
+      const quick = join(dir, 'quick.test.ts');
+      const install = join(dir, 'slow.install.test.ts');
+      copyFileSync(HUNG, quick);
+      copyFileSync(HUNG, install);
+      const env = { ...process.env };
+      delete env['NODE_TEST_CONTEXT'];
+      const child = spawn(process.execPath, ['scripts/run-tests.mjs', install, quick], {
+        cwd: ROOT,
+        env: { ...env, SWITCHBOARD_TEST_TIMEOUT_MS: '1500', SWITCHBOARD_INSTALL_TEST_TIMEOUT_MS: '4000' },
+        stdio: ['ignore', 'pipe', 'pipe'],
+        detached: true,
+      });
+      let stdout = '';
+      child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+      child.stderr.resume();
+      const watchdog = setTimeout(() => process.kill(-(child.pid ?? 0), 'SIGKILL'), 40_000);
+      const status = await new Promise<number | null>((resolve) => child.on('close', resolve));
+      clearTimeout(watchdog);
+      assert.equal(status, 1, stdout);
+      const quickAt = stdout.indexOf('test timed out after 1500ms');
+      const installAt = stdout.indexOf('test timed out after 4000ms');
+      assert.ok(quickAt !== -1, `the other file's deadline\n${stdout}`);
+      assert.ok(installAt !== -1, `the install file's deadline\n${stdout}`);
+      assert.ok(quickAt < installAt, `the install file ran first\n${stdout}`);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   },
 );

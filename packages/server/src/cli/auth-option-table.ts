@@ -10,6 +10,7 @@ export const AUTH_OPTIONS: readonly OptionSpec[] = [
   {
     type: 'string',
     name: 'auth.secret',
+    group: 'auth',
     // No flag, like the API key: a command line is readable by every local user.
     flag: null,
     env: 'SWITCHBOARD_JWT_SECRET',
@@ -23,6 +24,7 @@ export const AUTH_OPTIONS: readonly OptionSpec[] = [
   {
     type: 'string',
     name: 'auth.secretFile',
+    group: 'auth',
     flag: '--jwt-secret-file',
     env: 'SWITCHBOARD_JWT_SECRET_FILE',
     default: undefined,
@@ -36,6 +38,7 @@ export const AUTH_OPTIONS: readonly OptionSpec[] = [
   {
     type: 'string',
     name: 'auth.publicKeyFile',
+    group: 'auth',
     flag: '--jwt-public-key-file',
     env: 'SWITCHBOARD_JWT_PUBLIC_KEY_FILE',
     default: undefined,
@@ -49,6 +52,7 @@ export const AUTH_OPTIONS: readonly OptionSpec[] = [
   {
     type: 'string',
     name: 'auth.jwksUrl',
+    group: 'auth',
     flag: '--jwt-jwks-url',
     env: 'SWITCHBOARD_JWT_JWKS_URL',
     default: undefined,
@@ -60,37 +64,44 @@ export const AUTH_OPTIONS: readonly OptionSpec[] = [
   {
     type: 'string',
     name: 'auth.audience',
+    group: 'auth',
     flag: '--jwt-audience',
     env: 'SWITCHBOARD_JWT_AUDIENCE',
     default: undefined,
     defaultText: 'not checked',
     allowed: 'a comma-separated list',
+    valueName: 'list',
     description:
       'Accepted `aud` values (one must match); set it whenever the identity provider serves other services.',
   },
   {
     type: 'string',
     name: 'auth.issuer',
+    group: 'auth',
     flag: '--jwt-issuer',
     env: 'SWITCHBOARD_JWT_ISSUER',
     default: undefined,
     defaultText: 'not checked',
     allowed: 'a comma-separated list',
+    valueName: 'list',
     description: 'Accepted `iss` values (one must match).',
   },
   {
     type: 'string',
     name: 'auth.algorithms',
+    group: 'auth',
     flag: '--jwt-algorithms',
     env: 'SWITCHBOARD_JWT_ALGORITHMS',
     default: undefined,
     defaultText: "every algorithm of the key's type",
     allowed: 'a comma-separated subset of the algorithms the key can verify (never none)',
+    valueName: 'list',
     description: 'Accepted `alg` values, e.g. `RS256`.',
   },
   {
     type: 'string',
     name: 'auth.clockSkewMs',
+    group: 'auth',
     flag: '--jwt-clock-skew-ms',
     env: 'SWITCHBOARD_JWT_CLOCK_SKEW_MS',
     default: undefined,
@@ -101,6 +112,7 @@ export const AUTH_OPTIONS: readonly OptionSpec[] = [
   {
     type: 'boolean',
     name: 'auth.allowAnonymous',
+    group: 'auth',
     flag: '--allow-anonymous',
     env: 'SWITCHBOARD_ALLOW_ANONYMOUS',
     default: false,
@@ -110,6 +122,7 @@ export const AUTH_OPTIONS: readonly OptionSpec[] = [
   {
     type: 'boolean',
     name: 'auth.firstMessageAuth',
+    group: 'auth',
     flag: '--first-message-auth',
     env: 'SWITCHBOARD_FIRST_MESSAGE_AUTH',
     default: true,
@@ -119,6 +132,7 @@ export const AUTH_OPTIONS: readonly OptionSpec[] = [
   {
     type: 'boolean',
     name: 'auth.queryToken',
+    group: 'auth',
     flag: '--query-token',
     env: 'SWITCHBOARD_QUERY_TOKEN',
     default: true,
@@ -127,6 +141,7 @@ export const AUTH_OPTIONS: readonly OptionSpec[] = [
   {
     type: 'string',
     name: 'auth.ticketTtlMs',
+    group: 'auth',
     flag: '--ticket-ttl-ms',
     env: 'SWITCHBOARD_TICKET_TTL_MS',
     default: undefined,

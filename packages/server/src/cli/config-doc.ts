@@ -3,7 +3,8 @@
  * is written by hand; only the text between the two markers is generated, by scripts/gen-config-docs.mjs,
  * and test/configuration-docs.test.ts fails when the file and the table disagree.
  */
-import { OPTION_TABLE, describeAllowed, describeDefault, describeFlag } from './option-table.js';
+import { GROUP_ORDER, OPTION_GROUPS } from './option-groups.js';
+import { OPTION_TABLE, describeAllowed, describeDefault, describeFlag, valueName } from './option-table.js';
 import type { OptionSpec } from './option-spec.js';
 
 /** Opens the generated region of docs/configuration.md. */
@@ -12,14 +13,22 @@ export const BEGIN_MARKER =
 /** Closes the generated region of docs/configuration.md. */
 export const END_MARKER = '<!-- END GENERATED OPTION TABLE -->';
 
-/** The markdown table: one row per option, every cell from the option table. */
+/** The markdown tables: one per option group, under its own heading, one row per option. */
 export function renderOptionTable(): string {
+  return GROUP_ORDER.map((group) => {
+    const { title, summary } = OPTION_GROUPS[group];
+    const heading = `### ${title} (\`--help ${group}\`)\n\n${summary[0]?.toUpperCase() ?? ''}${summary.slice(1)}.`;
+    return `${heading}\n\n${renderGroupTable(OPTION_TABLE.filter((spec) => spec.group === group))}`;
+  }).join('\n\n');
+}
+
+function renderGroupTable(specs: readonly OptionSpec[]): string {
   const header = ['Option', 'Flag', 'Environment variable', 'Type', 'Default', 'Allowed', 'Description'];
-  const rows = OPTION_TABLE.map((spec) => [
+  const rows = specs.map((spec) => [
     spec.cliOnly === true ? '(CLI only)' : code(spec.name),
     spec.flag === null ? '(none)' : code(describeFlag(spec)),
     code(spec.env),
-    typeOf(spec),
+    spec.type === 'boolean' ? 'boolean' : valueName(spec),
     spec.defaultText === undefined ? code(describeDefault(spec)) : describeDefault(spec),
     describeAllowed(spec),
     spec.description,
@@ -39,21 +48,6 @@ export function syncConfigurationDoc(current: string): string {
     throw new Error(`docs/configuration.md must contain ${BEGIN_MARKER} followed by ${END_MARKER}`);
   }
   return `${current.slice(0, begin + BEGIN_MARKER.length)}\n\n${renderOptionTable()}\n\n${current.slice(end)}`;
-}
-
-function typeOf(spec: OptionSpec): string {
-  switch (spec.type) {
-    case 'number':
-      return spec.bounds.integer ? 'integer' : 'number';
-    case 'boolean':
-      return 'boolean';
-    case 'choice':
-      return 'level';
-    case 'string':
-      return spec.path === true ? 'path' : 'string';
-    case 'list':
-      return 'list';
-  }
 }
 
 function code(text: string): string {

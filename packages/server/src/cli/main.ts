@@ -25,7 +25,7 @@ try {
 
 switch (command.kind) {
   case 'help':
-    process.stdout.write(renderHelp());
+    process.stdout.write(renderHelp(command.topic));
     process.exitCode = EXIT_OK;
     break;
   case 'version':

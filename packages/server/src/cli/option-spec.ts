@@ -15,8 +15,28 @@ export interface Bounds {
 /** A pino level name, or `silent`. */
 export type LogLevel = LevelWithSilent;
 
+/**
+ * The concern an option belongs to: `--help` lists the options group by group, `--help <group>` shows one,
+ * and docs/configuration.md has a table per group. Titles and order live in cli/option-groups.ts.
+ */
+export type OptionGroup =
+  | 'server'
+  | 'origins'
+  | 'auth'
+  | 'api'
+  | 'tls'
+  | 'connections'
+  | 'limits'
+  | 'heartbeat'
+  | 'channels'
+  | 'history'
+  | 'redis'
+  | 'observability';
+
 /** Fields every option has. */
 interface OptionBase {
+  /** The help group (required, so a row added without one does not compile). */
+  readonly group: OptionGroup;
   /**
    * The createServer option of the same name (a dotted path for a nested one: `tls.certFile`), or a
    * setting only the CLI has (`cliOnly`).
@@ -72,6 +92,11 @@ export interface StringOption extends OptionBase {
   readonly allowed: string;
   /** The value is a file path: `<path>` in --help, type `path` in the docs. Default false. */
   readonly path?: boolean;
+  /**
+   * How `--help` names the value (`host`, `list`); default `path` for a path, else from the name's
+   * suffix (`...Ms`: `ms`, `...Url`: `url`), else `string`.
+   */
+  readonly valueName?: string;
 }
 
 /** A list option, written as comma-separated entries (spaces around commas ignored, empty entries dropped). */

@@ -7,7 +7,7 @@
 import { DEFAULT_LIMITS, LIMIT_BOUNDS } from '../limits/resolved-limits.js';
 import type { ResolvedLimits } from '../limits/resolved-limits.js';
 import { AUTH_OPTIONS } from './auth-option-table.js';
-import type { Bounds, LogLevel, NumberOption, OptionSpec } from './option-spec.js';
+import type { Bounds, LogLevel, NumberOption, OptionGroup, OptionSpec } from './option-spec.js';
 import { ORIGIN_FORMS } from '../transports/origin.js';
 import { TRUSTED_PROXY_FORMS } from '../transports/client-ip.js';
 import { REDIS_URL_FORMS } from '../redis/redis-url.js';
@@ -38,6 +38,7 @@ const HISTORY_READ_OPTIONS: readonly NumberOption[] = [
   {
     type: 'number',
     name: 'historyReadConcurrency',
+    group: 'redis',
     flag: '--history-read-concurrency',
     env: 'SWITCHBOARD_HISTORY_READ_CONCURRENCY',
     bounds: { min: 1, max: 100_000, integer: true },
@@ -49,6 +50,7 @@ const HISTORY_READ_OPTIONS: readonly NumberOption[] = [
   {
     type: 'number',
     name: 'historyReadQueueSize',
+    group: 'redis',
     flag: '--history-read-queue-size',
     env: 'SWITCHBOARD_HISTORY_READ_QUEUE_SIZE',
     bounds: { min: 0, max: 1_000_000, integer: true },
@@ -60,6 +62,7 @@ const HISTORY_READ_OPTIONS: readonly NumberOption[] = [
   {
     type: 'number',
     name: 'historyReadQueueTimeoutMs',
+    group: 'redis',
     flag: '--history-read-queue-timeout-ms',
     env: 'SWITCHBOARD_HISTORY_READ_QUEUE_TIMEOUT_MS',
     bounds: { min: 10, max: 600_000, integer: true },
@@ -134,6 +137,48 @@ const LIMIT_DESCRIPTIONS: Readonly<Record<keyof ResolvedLimits, string>> = {
     'Failed API key attempts an address regains per second (may be fractional: 0.1 is one every 10 s).',
 };
 
+/** The help group of each numeric limit; a Record so that a new limit cannot be added without one. */
+const LIMIT_GROUPS: Readonly<Record<keyof ResolvedLimits, OptionGroup>> = {
+  heartbeatIntervalMs: 'heartbeat',
+  heartbeatTimeoutMs: 'heartbeat',
+  maxMessageBytes: 'limits',
+  maxBufferedBytes: 'limits',
+  slowConsumerTimeoutMs: 'limits',
+  maxChannelLength: 'channels',
+  maxSubscriptionsPerConnection: 'channels',
+  maxChannelMembers: 'channels',
+  batchDelayMs: 'channels',
+  errorBurst: 'limits',
+  errorRefillPerSecond: 'limits',
+  shutdownTimeoutMs: 'server',
+  historySize: 'history',
+  historyTtlMs: 'history',
+  streamTtlMs: 'history',
+  maxIdleStreams: 'history',
+  sessionGraceMs: 'history',
+  presenceGraceMs: 'history',
+  authTimeoutMs: 'auth',
+  tokenExpiryGraceMs: 'auth',
+  messagesPerSecond: 'limits',
+  messageBurst: 'limits',
+  bytesPerSecond: 'limits',
+  byteBurst: 'limits',
+  rateLimitedBurst: 'limits',
+  rateLimitedRefillPerSecond: 'limits',
+  maxConnections: 'connections',
+  connectionRate: 'connections',
+  maxConnectionsPerIp: 'connections',
+  connectionRatePerIp: 'connections',
+  connectionBurstPerIp: 'connections',
+  maxConnectionsPerUser: 'connections',
+  headersTimeoutMs: 'server',
+  requestTimeoutMs: 'server',
+  keepAliveTimeoutMs: 'server',
+  silentSocketTimeoutMs: 'server',
+  apiKeyFailureBurst: 'api',
+  apiKeyFailureRefillPerSecond: 'api',
+};
+
 /** `heartbeatIntervalMs` -> `heartbeat-interval-ms` (flags) or `HEARTBEAT_INTERVAL_MS` (variables). */
 function words(name: string): string[] {
   return name.split(/(?=[A-Z])/).map((word) => word.toLowerCase());
@@ -144,6 +189,7 @@ function limitOption(name: keyof ResolvedLimits): NumberOption {
   return {
     type: 'number',
     name,
+    group: LIMIT_GROUPS[name],
     flag: `--${parts.join('-')}`,
     env: `SWITCHBOARD_${parts.join('_').toUpperCase()}`,
     bounds: LIMIT_BOUNDS[name],
@@ -157,6 +203,7 @@ export const OPTION_TABLE: readonly OptionSpec[] = [
   {
     type: 'number',
     name: 'port',
+    group: 'server',
     flag: '--port',
     // PORT, not SWITCHBOARD_PORT: it is what Heroku, Cloud Run, Render and most PaaS set.
     env: 'PORT',
@@ -167,27 +214,32 @@ export const OPTION_TABLE: readonly OptionSpec[] = [
   {
     type: 'string',
     name: 'host',
+    group: 'server',
     flag: '--host',
     env: 'HOST',
     default: undefined,
     defaultText: 'every interface',
     allowed: 'a host name or IP address',
+    valueName: 'host',
     description: 'Interface to listen on, e.g. 127.0.0.1.',
   },
   {
     type: 'string',
     name: 'basePath',
+    group: 'server',
     flag: '--base-path',
     env: 'SWITCHBOARD_BASE_PATH',
     default: undefined,
     defaultText: 'none',
     // The same words validateOtherOptions uses when it rejects a base path.
     allowed: "'' or a path starting with / and not ending with /",
+    valueName: 'prefix',
     description: 'Prefix of every route (`<base>/ws`, `<base>/health`, ...).',
   },
   {
     type: 'boolean',
     name: 'demo',
+    group: 'server',
     flag: '--demo',
     env: 'SWITCHBOARD_DEMO',
     default: true,
@@ -197,6 +249,7 @@ export const OPTION_TABLE: readonly OptionSpec[] = [
   {
     type: 'boolean',
     name: 'metricsEndpoint',
+    group: 'observability',
     flag: '--metrics',
     env: 'SWITCHBOARD_METRICS',
     default: true,
@@ -205,6 +258,7 @@ export const OPTION_TABLE: readonly OptionSpec[] = [
   {
     type: 'string',
     name: 'apiKey',
+    group: 'api',
     // No flag on purpose: a command line is readable by every local user (ps, /proc/<pid>/cmdline).
     flag: null,
     env: 'SWITCHBOARD_API_KEY',
@@ -218,6 +272,7 @@ export const OPTION_TABLE: readonly OptionSpec[] = [
   {
     type: 'string',
     name: 'apiKeyFile',
+    group: 'api',
     flag: '--api-key-file',
     env: 'SWITCHBOARD_API_KEY_FILE',
     default: undefined,
@@ -230,6 +285,7 @@ export const OPTION_TABLE: readonly OptionSpec[] = [
   {
     type: 'boolean',
     name: 'apiInsecure',
+    group: 'api',
     flag: '--api-insecure',
     env: 'SWITCHBOARD_API_INSECURE',
     default: false,
@@ -239,6 +295,7 @@ export const OPTION_TABLE: readonly OptionSpec[] = [
   {
     type: 'string',
     name: 'configFile',
+    group: 'channels',
     flag: '--config',
     env: 'SWITCHBOARD_CONFIG_FILE',
     default: undefined,
@@ -252,6 +309,7 @@ export const OPTION_TABLE: readonly OptionSpec[] = [
   {
     type: 'string',
     name: 'tls.certFile',
+    group: 'tls',
     flag: '--tls-cert-file',
     env: 'SWITCHBOARD_TLS_CERT_FILE',
     default: undefined,
@@ -265,6 +323,7 @@ export const OPTION_TABLE: readonly OptionSpec[] = [
   {
     type: 'string',
     name: 'tls.keyFile',
+    group: 'tls',
     flag: '--tls-key-file',
     env: 'SWITCHBOARD_TLS_KEY_FILE',
     default: undefined,
@@ -276,6 +335,7 @@ export const OPTION_TABLE: readonly OptionSpec[] = [
   {
     type: 'list',
     name: 'allowedOrigins',
+    group: 'origins',
     flag: '--allowed-origins',
     env: 'SWITCHBOARD_ALLOWED_ORIGINS',
     default: undefined,
@@ -287,6 +347,7 @@ export const OPTION_TABLE: readonly OptionSpec[] = [
   {
     type: 'boolean',
     name: 'requireOrigin',
+    group: 'origins',
     flag: '--require-origin',
     env: 'SWITCHBOARD_REQUIRE_ORIGIN',
     default: false,
@@ -296,6 +357,7 @@ export const OPTION_TABLE: readonly OptionSpec[] = [
   {
     type: 'list',
     name: 'trustedProxies',
+    group: 'origins',
     flag: '--trusted-proxies',
     env: 'SWITCHBOARD_TRUSTED_PROXIES',
     default: undefined,
@@ -307,6 +369,7 @@ export const OPTION_TABLE: readonly OptionSpec[] = [
   {
     type: 'string',
     name: 'redisUrl',
+    group: 'redis',
     flag: '--redis-url',
     // REDIS_URL, not SWITCHBOARD_REDIS_URL: it is what Heroku, Render and most Redis add-ons set.
     env: 'REDIS_URL',
@@ -321,18 +384,21 @@ export const OPTION_TABLE: readonly OptionSpec[] = [
   {
     type: 'string',
     name: 'redisPrefix',
+    group: 'redis',
     flag: '--redis-prefix',
     env: 'SWITCHBOARD_REDIS_PREFIX',
     default: undefined,
     defaultText: 'sb',
     allowed: 'letters, digits, `_`, `-`, `.` and `:` (at most 64)',
     cliOnly: true,
+    valueName: 'prefix',
     description: 'Namespace of every Redis key and pub/sub channel, so deployments can share one Redis.',
   },
   ...HISTORY_READ_OPTIONS,
   {
     type: 'number',
     name: 'workers',
+    group: 'redis',
     flag: '--workers',
     env: 'SWITCHBOARD_WORKERS',
     bounds: WORKER_BOUNDS,
@@ -344,6 +410,7 @@ export const OPTION_TABLE: readonly OptionSpec[] = [
   {
     type: 'choice',
     name: 'logLevel',
+    group: 'observability',
     flag: '--log-level',
     env: 'SWITCHBOARD_LOG_LEVEL',
     choices: LOG_LEVELS,
@@ -379,19 +446,35 @@ export function describeDefault(spec: OptionSpec): string {
   return String(spec.default);
 }
 
-/** The flag as `--help` shows it: `--[no-]demo`, `--port <integer>`, or `(none)`. */
+/** The flag as `--help` shows it: `--[no-]demo`, `--port <port>`, `--heartbeat-interval-ms <ms>`, or `(none)`. */
 export function describeFlag(spec: OptionSpec): string {
   if (spec.flag === null) return '(none)';
+  if (spec.type === 'boolean') return `--[no-]${spec.flag.slice(2)}`;
+  return `${spec.flag} <${valueName(spec)}>`;
+}
+
+/**
+ * What kind of value an option takes, as `--help` and the docs name it: `ms`, `bytes`, `int`, `number`,
+ * `port`, `level`, `list`, `path`, `url`, `host`..., or `on/off` for a boolean.
+ */
+export function valueName(spec: OptionSpec): string {
   switch (spec.type) {
     case 'boolean':
-      return `--[no-]${spec.flag.slice(2)}`;
-    case 'number':
-      return `${spec.flag} <${spec.bounds.integer ? 'integer' : 'number'}>`;
+      return 'on/off';
     case 'choice':
-      return `${spec.flag} <level>`;
-    case 'string':
-      return `${spec.flag} <${spec.path === true ? 'path' : 'string'}>`;
+      return 'level';
     case 'list':
-      return `${spec.flag} <list>`;
+      return 'list';
+    case 'number':
+      if (spec.name === 'port') return 'port';
+      if (spec.name.endsWith('Ms')) return 'ms';
+      if (spec.name.endsWith('Bytes')) return 'bytes';
+      return spec.bounds.integer ? 'int' : 'number';
+    case 'string':
+      if (spec.valueName !== undefined) return spec.valueName;
+      if (spec.path === true) return 'path';
+      if (spec.name.endsWith('Ms')) return 'ms';
+      if (spec.name.endsWith('Url')) return 'url';
+      return 'string';
   }
 }

@@ -18,6 +18,8 @@ import {
 } from '../history/history-read-pacing.js';
 import { DEFAULT_LOG_LEVEL, OPTION_TABLE, describeAllowed } from './option-table.js';
 import { parseConfigFile } from './config-file.js';
+import { findHelpTopic } from './help-topic.js';
+import type { HelpTopic } from './help-topic.js';
 import type { ConfigFileOptions } from './config-file.js';
 import type {
   BooleanOption,
@@ -37,7 +39,7 @@ import {
 
 /** What the command line asks for. */
 export type CliCommand =
-  | { readonly kind: 'help' }
+  | { readonly kind: 'help'; readonly topic: HelpTopic }
   | { readonly kind: 'version' }
   | { readonly kind: 'run'; readonly config: CliConfig };
 
@@ -100,7 +102,8 @@ export function parseCommandLine(
   readTextFile: ReadTextFile,
 ): CliCommand {
   // Help and version win over everything else, so a broken environment cannot hide the help.
-  if (argv.includes('--help') || argv.includes('-h')) return { kind: 'help' };
+  const topic = findHelpTopic(argv);
+  if (topic !== undefined) return { kind: 'help', topic };
   if (argv.includes('--version')) return { kind: 'version' };
 
   const fromFlags = scanFlags(argv);

@@ -50,3 +50,14 @@ export class UnexpectedArgumentError extends UsageError {
 export function isUsageError(error: unknown): error is UsageError | InvalidOptionError {
   return error instanceof UsageError || error instanceof InvalidOptionError;
 }
+
+/** `--help <topic>` named neither a group nor `all`. */
+export class UnknownHelpTopicError extends UsageError {
+  override name = 'UnknownHelpTopicError';
+  constructor(
+    readonly topic: string,
+    topics: readonly string[],
+  ) {
+    super('unknown_help_topic', `unknown help topic ${JSON.stringify(topic)}; one of: ${topics.join(', ')}`);
+  }
+}
