@@ -59,6 +59,13 @@ export interface AuthorizationRequest {
  */
 export type AuthorizeHook = (request: AuthorizationRequest) => boolean | Promise<boolean>;
 
+/** What a server's options say about authorization (the `channels`, `defaultPermission` and `authorize` options). */
+export interface AuthorizationOptions {
+  readonly channels?: readonly PermissionRule[];
+  readonly defaultPermission?: Permission;
+  readonly authorize?: AuthorizeHook;
+}
+
 /** Rules by channel pattern, then the application's hook. */
 export class Authorizer {
   constructor(
@@ -66,6 +73,11 @@ export class Authorizer {
     private readonly defaultPermission: Permission,
     private readonly hook: AuthorizeHook | undefined,
   ) {}
+
+  /** The authorizer of a server's options; the default permission is `'anyone'` unless they set one. */
+  static of(options: AuthorizationOptions): Authorizer {
+    return new Authorizer(options.channels ?? [], options.defaultPermission ?? 'anyone', options.authorize);
+  }
 
   /** Whether any check can refuse anything (skips the work entirely on open servers). */
   get permissive(): boolean {

@@ -48,7 +48,7 @@ function typeOf(spec: OptionSpec): string {
     case 'boolean':
       return 'boolean';
     case 'choice':
-      return 'level';
+      return spec.placeholder;
     case 'string':
       return spec.path === true ? 'path' : 'string';
     case 'list':

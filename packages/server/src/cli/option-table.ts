@@ -11,6 +11,7 @@ import type { Bounds, LogLevel, NumberOption, OptionSpec } from './option-spec.j
 import { ORIGIN_FORMS } from '../transports/origin.js';
 import { TRUSTED_PROXY_FORMS } from '../transports/client-ip.js';
 import { REDIS_URL_FORMS } from '../redis/redis-url.js';
+import { DEFAULT_HEARTBEAT_PROOFS, HEARTBEAT_PROOFS } from '../hub/heartbeat-proof.js';
 import {
   DEFAULT_HISTORY_READ_CONCURRENCY,
   DEFAULT_HISTORY_READ_QUEUE_SIZE,
@@ -338,8 +339,31 @@ export const OPTION_TABLE: readonly OptionSpec[] = [
     env: 'SWITCHBOARD_LOG_LEVEL',
     choices: LOG_LEVELS,
     default: DEFAULT_LOG_LEVEL,
+    placeholder: 'level',
     cliOnly: true,
     description: 'Lowest level of the JSON log lines written to stdout.',
+  },
+  {
+    type: 'choice',
+    name: 'v1HeartbeatProof',
+    flag: '--v1-heartbeat-proof',
+    env: 'SWITCHBOARD_V1_HEARTBEAT_PROOF',
+    choices: HEARTBEAT_PROOFS,
+    default: DEFAULT_HEARTBEAT_PROOFS.v1,
+    placeholder: 'proof',
+    description:
+      'What proves a `/ws` connection alive to the heartbeat: `application`, only frames the client sends (a `pong`, any command; the SDK answers every ping); `any`, WebSocket protocol pings and pongs too, which browsers and libraries answer without the application (wscat-style clients).',
+  },
+  {
+    type: 'choice',
+    name: 'roomHeartbeatProof',
+    flag: '--room-heartbeat-proof',
+    env: 'SWITCHBOARD_ROOM_HEARTBEAT_PROOF',
+    choices: HEARTBEAT_PROOFS,
+    default: DEFAULT_HEARTBEAT_PROOFS.room,
+    placeholder: 'proof',
+    description:
+      'What proves a `/ws/:room` connection alive: `application` (the seeds\' rule: a client must answer `{"type":"ping"}` or send something within the heartbeat timeout) or `any` (protocol pongs count too).',
   },
   ...AUTH_OPTIONS,
   ...(Object.keys(DEFAULT_LIMITS) as (keyof ResolvedLimits)[]).map(limitOption),
@@ -378,7 +402,7 @@ export function describeFlag(spec: OptionSpec): string {
     case 'number':
       return `${spec.flag} <${spec.bounds.integer ? 'integer' : 'number'}>`;
     case 'choice':
-      return `${spec.flag} <level>`;
+      return `${spec.flag} <${spec.placeholder}>`;
     case 'string':
       return `${spec.flag} <${spec.path === true ? 'path' : 'string'}>`;
     case 'list':

@@ -34,6 +34,8 @@ import { EnvelopeRouter } from './envelope-router.js';
 import { ErrorReplies } from './error-replies.js';
 import type { ServerHooks } from './hooks.js';
 import type { HubCounters, HubStats } from './hub-stats.js';
+import { transportProof } from './heartbeat-proof.js';
+import type { HeartbeatProofs } from './heartbeat-proof.js';
 import { Inbound } from './inbound.js';
 import { ConnectionLifecycle } from './lifecycle.js';
 import { Liveness } from './liveness.js';
@@ -53,6 +55,8 @@ const STATS_CHANNEL_LIMIT = 1000;
 export interface HubOptions {
   readonly nodeId: string;
   readonly limits: ResolvedLimits;
+  /** What proves a connection alive, per dialect (`v1HeartbeatProof`, `roomHeartbeatProof`). */
+  readonly heartbeatProofs: HeartbeatProofs;
   readonly channelRules: readonly ChannelRule[];
   readonly hooks: ServerHooks;
   readonly broker: Broker;
@@ -101,6 +105,7 @@ export class Hub {
     // Every part that closes a connection closes it through the lifecycle (built last: it uses them all).
     const close: Closer = (connection, code, reason) => this.lifecycle.close(connection, code, reason);
     const connections = new ConnectionRegistry(options.nodeId, broker, clock);
+    const proof = transportProof(options.heartbeatProofs);
     const delivery = new Delivery({
       maxBufferedBytes: limits.maxBufferedBytes,
       slowConsumerTimeoutMs: limits.slowConsumerTimeoutMs,
@@ -151,6 +156,7 @@ export class Hub {
     this.liveness = new Liveness({
       heartbeatIntervalMs: limits.heartbeatIntervalMs,
       heartbeatTimeoutMs: limits.heartbeatTimeoutMs,
+      transportProof: proof,
       delivery,
       close,
       metrics,
@@ -199,6 +205,7 @@ export class Hub {
     });
     const inbound = new Inbound({
       limits,
+      transportProof: proof,
       commands,
       credentials: this.credentials,
       errors,
