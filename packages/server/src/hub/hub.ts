@@ -15,15 +15,16 @@ import type { Clock } from '../util/clock.js';
 import type { Logger } from '../util/logger.js';
 import type { ResolvedLimits } from '../limits/resolved-limits.js';
 import type { ConnectionLimits } from '../limits/connection-limits.js';
-import type { Authenticator } from '../auth/authenticator.js';
+import type { Authenticator, Principal } from '../auth/authenticator.js';
 import type { Authorizer } from '../auth/authorizer.js';
 import type { Admitted } from '../transports/handshake.js';
 import type { ConnectionHandle, TransportSocket } from '../transports/transport.js';
-import type { AcceptOptions } from './accept-options.js';
+import type { AcceptOptions, JoinDecision } from './accept-options.js';
 import type { ChannelRule } from './channel.js';
 import { ChannelQueries } from './channel-queries.js';
 import { ChannelRegistry } from './channel-registry.js';
 import { HubCommands } from './command-context.js';
+import { NO_STRINGS } from './connection.js';
 import type { ConnectionInfo } from './connection.js';
 import type { HandleTarget } from './connection-handle.js';
 import { ConnectionRegistry } from './connections.js';
@@ -46,7 +47,10 @@ import { SessionResume } from './session-resume.js';
 
 export type { Outcome } from './channel-registry.js';
 export type { HubStats, ChannelStats, HubCounters } from './hub-stats.js';
-export type { AcceptOptions } from './accept-options.js';
+export type { AcceptOptions, JoinDecision } from './accept-options.js';
+
+/** The decision when no rule or hook can refuse a join. */
+const JOIN_ALLOWED: Promise<JoinDecision> = Promise.resolve({ allowed: true });
 
 /** The most channels /stats lists (largest first). */
 const STATS_CHANNEL_LIMIT = 1000;
@@ -269,6 +273,25 @@ export class Hub {
    */
   accept(socket: TransportSocket, format: WireFormat, admitted: Admitted<AcceptOptions>): ConnectionHandle {
     return this.lifecycle.accept(socket, format, admitted);
+  }
+
+  /**
+   * Whether `principal` may join `room` (the room dialect's `subscribe`), decided before the upgrade. The
+   * authorize hook sees the connection as it will be: the id is reserved here, and the connection opens
+   * under it. Rejects when the hook throws.
+   */
+  authorizeJoin(principal: Principal, room: string): Promise<JoinDecision> {
+    const authorizer = this.options.authorizer;
+    if (authorizer.permissive) return JOIN_ALLOWED;
+    const connectionId = this.connections.reserveId();
+    const connection = {
+      id: connectionId,
+      userId: principal.userId,
+      info: principal.info,
+      scopes: principal.scopes ?? NO_STRINGS,
+      grants: principal.channels ?? NO_STRINGS,
+    };
+    return authorizer.allows(connection, 'subscribe', room).then((allowed) => ({ allowed, connectionId }));
   }
 
   /** Whether a user already holds `maxConnectionsPerUser` connections on this node. */
