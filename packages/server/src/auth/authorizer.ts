@@ -38,6 +38,10 @@ export interface PermissionRule {
 /** What an authorization decision looks at. */
 export interface AuthorizationRequest {
   readonly connection: {
+    /**
+     * The connection's id. For a room's join decided at the handshake (before the upgrade), the id the
+     * connection will open under; a refused join never opens it.
+     */
     readonly id: string;
     readonly userId: string | null;
     readonly info: unknown;
