@@ -138,3 +138,19 @@ test('an authorize hook that throws before the upgrade is a 503 with Retry-After
     assert.equal(errorCodeOf(response.body), 'unavailable');
   });
 });
+
+test('after a first-message auth, an authorize hook that throws is an error frame and 1013 (try again later)', async () => {
+  const options: ServerOptions = {
+    ...PROTECTED,
+    authorize: () => {
+      throw new Error('the permission service is down');
+    },
+    logger: silentLogger,
+  };
+  await withServer(options, async (t) => {
+    const ws = await connect(`${t.wsUrl}/ws/protected/general`);
+    ws.send({ id: 1, type: 'auth', token: await member() });
+    assert.equal((await ws.nextOfType('error'))['code'], 'internal');
+    assert.equal((await ws.closed).code, 1013);
+  });
+});
