@@ -31,7 +31,7 @@ export const CloseCode = {
   ServiceRestart: 1012,
   /** The server is overloaded; reconnect later with backoff. */
   TryAgainLater: 1013,
-  /** No frame arrived from the client within the heartbeat timeout. */
+  /** No application frame arrived from the client within the heartbeat timeout (docs/protocol.md#heartbeats). */
   HeartbeatTimeout: 4000,
   /** The client read too slowly: its outbound buffer stayed over the limit, or it did not read what it was sent. */
   SlowConsumer: 4001,
@@ -113,7 +113,8 @@ export const CLOSE_CODE_INFO: Readonly<Record<CloseCode, CloseCodeInfo>> = {
   4000: {
     name: 'heartbeat_timeout',
     reconnect: true,
-    description: 'No frame arrived within the heartbeat timeout.',
+    description:
+      'Nothing from the client application (a pong, any message) arrived within the heartbeat timeout.',
   },
   4001: {
     name: 'slow_consumer',

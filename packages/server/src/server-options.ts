@@ -14,6 +14,8 @@ import { InvalidOptionError } from './errors.js';
 import type { Engine } from './engine/engine.js';
 import type { ChannelRule } from './hub/channel.js';
 import type { ServerHooks } from './hub/hooks.js';
+import { DEFAULT_HEARTBEAT_PROOFS, HEARTBEAT_PROOFS, isHeartbeatProof } from './hub/heartbeat-proof.js';
+import type { HeartbeatProof, HeartbeatProofs } from './hub/heartbeat-proof.js';
 import { LIMIT_BOUNDS } from './limits/resolved-limits.js';
 import type { Exclusion } from './broker/broker.js';
 import type { HubStats } from './hub/hub-stats.js';
@@ -54,6 +56,18 @@ export interface ServerOptions extends ServerHooks {
   readonly heartbeatIntervalMs?: number;
   /** Close a connection silent for this long (ms) with 4000. Default 45000; at least twice the interval. */
   readonly heartbeatTimeoutMs?: number;
+  /**
+   * What proves a `/ws` (protocol v1) connection alive: `'application'`, only frames the client's code
+   * sends (a `pong`, any command); `'any'`, WebSocket protocol pings and pongs too, which browsers and
+   * libraries answer by themselves (docs/protocol.md#heartbeats). Default `'application'`: the SDK answers
+   * every `ping` push.
+   */
+  readonly v1HeartbeatProof?: HeartbeatProof;
+  /**
+   * What proves a `/ws/:room` connection alive (see {@link v1HeartbeatProof}). Default `'application'`, the
+   * seeds' rule: a client that never answers `{"type":"ping"}` is closed with 4000 after the timeout.
+   */
+  readonly roomHeartbeatProof?: HeartbeatProof;
   /**
    * Largest inbound message or API body (bytes); a larger message closes with 1009, in one frame or in
    * fragments. Default 65536.
@@ -288,6 +302,11 @@ export function validateOtherOptions(options: ServerOptions): void {
   if (basePath !== undefined && basePath !== '' && (!basePath.startsWith('/') || basePath.endsWith('/'))) {
     throw new InvalidOptionError('basePath', basePath, "'' or a path starting with / and not ending with /");
   }
+  for (const name of ['v1HeartbeatProof', 'roomHeartbeatProof'] as const) {
+    const value = options[name];
+    if (value !== undefined && !isHeartbeatProof(value))
+      throw new InvalidOptionError(name, String(value), `one of ${HEARTBEAT_PROOFS.join(', ')}`);
+  }
   validateTls(options);
   validateAuth(options);
   validateList('allowedOrigins', options.allowedOrigins, originPatternProblem);
@@ -409,4 +428,12 @@ function validateAuth(options: ServerOptions): void {
     );
   }
   resolveAuthOptions(options.auth);
+}
+
+/** What proves a connection alive on each endpoint, after defaults. */
+export function resolveHeartbeatProofs(options: ServerOptions): HeartbeatProofs {
+  return {
+    v1: options.v1HeartbeatProof ?? DEFAULT_HEARTBEAT_PROOFS.v1,
+    room: options.roomHeartbeatProof ?? DEFAULT_HEARTBEAT_PROOFS.room,
+  };
 }

@@ -48,7 +48,7 @@ import { systemClock } from './util/clock.js';
 import type { Clock } from './util/clock.js';
 import { defaultLogger } from './util/pino-logger.js';
 import type { Logger } from './util/logger.js';
-import { validateOtherOptions } from './server-options.js';
+import { resolveHeartbeatProofs, validateOtherOptions } from './server-options.js';
 import type {
   ChannelInfo,
   DisconnectOptions,
@@ -121,6 +121,7 @@ export class SwitchboardServer {
     this.hub = new Hub({
       nodeId: this.nodeId,
       limits: this.limits,
+      heartbeatProofs: resolveHeartbeatProofs(options),
       channelRules: options.channels ?? [],
       hooks: options,
       broker: this.engine.broker,
@@ -128,11 +129,7 @@ export class SwitchboardServer {
       presence: this.engine.presence,
       ...(this.engine.sessions === undefined ? {} : { sessionStore: this.engine.sessions }),
       authenticator,
-      authorizer: new Authorizer(
-        options.channels ?? [],
-        options.defaultPermission ?? 'anyone',
-        options.authorize,
-      ),
+      authorizer: Authorizer.of(options),
       connectionLimits,
       metrics: this.metrics,
       logger: this.logger,

@@ -1,7 +1,7 @@
 // Authorization per channel and operation: rules by pattern, scopes, the token's channels, and the hook.
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { connect, connectV1, startServer, waitMembers } from './helpers.js';
+import { connect, connectV1, startServer, upgradeStatus, waitMembers } from './helpers.js';
 import type { TestClient, TestServer } from './helpers.js';
 import type { Authenticator } from '../src/index.js';
 
@@ -159,9 +159,10 @@ describe('channel rules', () => {
     );
   });
 
-  test('the room dialect: a forbidden room closes with 4505; a forbidden publish is an error frame', async () => {
-    const forbidden = await connect(`${t.wsUrl}/ws/${encodeURIComponent('user:alice')}?user=mallory`);
-    assert.equal((await forbidden.closed).code, 4505);
+  test('the room dialect: a forbidden room is a 403 before the upgrade; a forbidden publish is an error frame', async () => {
+    // The handshake names the user, so the join is decided before the upgrade (room-authorization.test.ts).
+    const forbidden = await upgradeStatus(`${t.wsUrl}/ws/${encodeURIComponent('user:alice')}?user=mallory`);
+    assert.equal(forbidden.status, 403);
     const reader = await connect(`${t.wsUrl}/ws/public:room?`);
     await waitMembers(t, 'public:room', 1);
     reader.send({ text: 'anonymous may not publish here' });
@@ -202,7 +203,7 @@ test('the authorize hook has the last word, with the rules’ verdict and the pa
   }
 });
 
-test('an authorize hook that throws is answered, never left unhandled: internal to a command, 1013 to a room join, a channel left out of a resume', async () => {
+test('an authorize hook that throws is answered, never left unhandled: internal to a command, 503 to a room join, a channel left out of a resume', async () => {
   let throwOn: string | null = null;
   const t = await startServer({
     authorize: ({ channel }) => {
@@ -225,9 +226,10 @@ test('an authorize hook that throws is answered, never left unhandled: internal 
       'the channel whose check threw is not restored',
     );
     assert.equal(code(await client.request({ id: 3, type: 'subscribe', channel: 'boom:2' })), 'internal');
-    const room = await connect(`${t.wsUrl}/ws/boom:room`);
-    assert.equal((await room.nextOfType('error'))['code'], 'internal');
-    assert.equal((await room.closed).code, 1013, 'try again later');
+    // A room join is decided before the upgrade: try again later is a 503 there (1013 after a first-message auth).
+    const room = await upgradeStatus(`${t.wsUrl}/ws/boom:room`);
+    assert.equal(room.status, 503, 'try again later');
+    assert.equal((JSON.parse(room.body) as { error: { code: string } }).error.code, 'unavailable');
     // The server still serves everyone else.
     assert.deepEqual(
       (await client.request({ id: 4, type: 'publish', channel: 'keep:1', data: { still: 'here' } }))[

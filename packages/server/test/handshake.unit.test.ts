@@ -262,3 +262,68 @@ describe('Handshake: refused, in order, each counted once', () => {
     assert.deepEqual(h.calls, ['handshake 400 invalid_channel']);
   });
 });
+
+describe("Handshake: the transport's own check (the room dialect's join)", () => {
+  const forbidden = { status: 403, code: 'permission_denied', message: 'not allowed to join r' } as const;
+
+  it('runs last, with the principal, and holds the place under the limits until it decides', async () => {
+    let decide: (ok: boolean) => void = () => {};
+    const seen: string[] = [];
+    const h = harness(alice, { limits: { maxConnectionsPerIp: 1 } });
+    const pending = h.handshake.admit(
+      request(),
+      (): { room: string; checked?: boolean } => ({ room: 'r' }),
+      (principal, options) =>
+        new Promise((resolve) => {
+          seen.push(`${String(principal.userId)} ${options.room}`);
+          decide = (ok) =>
+            resolve(
+              ok ? { ok: true, options: { ...options, checked: true } } : { ok: false, refusal: forbidden },
+            );
+        }),
+    );
+    await new Promise((r) => setImmediate(r));
+    assert.deepEqual(seen, ['alice r']);
+    assert.equal(h.limits.countFor('10.0.0.1'), 1, 'held while the check runs');
+    decide(true);
+    const admission = await pending;
+    assert.ok(admission.ok);
+    assert.deepEqual(admission.options, { room: 'r', checked: true });
+    assert.equal(h.limits.countFor('10.0.0.1'), 0);
+  });
+
+  it('a refusal is answered and counted like the handshake’s own', async () => {
+    const h = harness(alice);
+    const admission = await h.handshake.admit(request(), noOptions, () =>
+      Promise.resolve({ ok: false, refusal: forbidden }),
+    );
+    assert.deepEqual(refusal(admission), { status: 403, code: 'permission_denied' });
+    assert.deepEqual(h.calls, ['handshake 403 permission_denied']);
+    assert.equal(h.limits.countFor('10.0.0.1'), 0);
+  });
+
+  it('a check that rejects is a 503 with Retry-After, logged', async () => {
+    const h = harness(alice);
+    const admission = await h.handshake.admit(request(), noOptions, () => Promise.reject(new Error('down')));
+    assert.ok(!admission.ok);
+    assert.equal(admission.refusal.status, 503);
+    assert.equal(admission.refusal.code, 'unavailable');
+    assert.equal(admission.refusal.retryAfterSeconds, 1);
+    assert.deepEqual(h.errors, ['admission check failed']);
+  });
+
+  it('does not run while the identity is unknown (first-message auth) or after a refusal', async () => {
+    let runs = 0;
+    const check = () => {
+      runs++;
+      return Promise.resolve({ ok: true as const, options: {} });
+    };
+    const deferred = harness(() => Promise.resolve({ ok: 'deferred' }));
+    assert.ok((await deferred.handshake.admit(request(), noOptions, check)).ok);
+    const refused = harness(() =>
+      Promise.resolve({ ok: false, status: 401, code: 'unauthorized', message: 'bad token' }),
+    );
+    assert.equal((await refused.handshake.admit(request(), noOptions, check)).ok, false);
+    assert.equal(runs, 0);
+  });
+});

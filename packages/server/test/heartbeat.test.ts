@@ -55,11 +55,21 @@ describe('heartbeat', () => {
     answering.client.close();
   });
 
-  test('a client that answers only transport pings (like wscat) stays connected', async () => {
-    const { client } = await connectV1(t); // ws answers transport pings by itself
-    for (let i = 0; i < 8; i++) await client.nextOfType('ping', 1000);
-    assert.deepEqual((await client.request({ id: 1, type: 'ping' }))['result'], {});
-    client.close();
+  test('a client that answers only transport pings (like wscat) stays connected with v1HeartbeatProof any', async () => {
+    // The default (`application`) closes it: heartbeat-proof.test.ts has both modes on both endpoints.
+    const wscat = await startServer({
+      heartbeatIntervalMs: 40,
+      heartbeatTimeoutMs: 120,
+      v1HeartbeatProof: 'any',
+    });
+    try {
+      const { client } = await connectV1(wscat); // ws answers transport pings by itself
+      for (let i = 0; i < 8; i++) await client.nextOfType('ping', 1000);
+      assert.deepEqual((await client.request({ id: 1, type: 'ping' }))['result'], {});
+      client.close();
+    } finally {
+      await wscat.stop();
+    }
   });
 
   test('the seeds-style room endpoint: ping, pong, still alive', async () => {

@@ -39,6 +39,10 @@ export interface PermissionRule {
 /** What an authorization decision looks at. */
 export interface AuthorizationRequest {
   readonly connection: {
+    /**
+     * The connection's id. For a room's join decided at the handshake (before the upgrade), the id the
+     * connection will open under; a refused join never opens it.
+     */
     readonly id: string;
     readonly userId: string | null;
     readonly info: unknown;
@@ -60,6 +64,13 @@ export interface AuthorizationRequest {
  */
 export type AuthorizeHook = (request: AuthorizationRequest) => boolean | Promise<boolean>;
 
+/** What a server's options say about authorization (the `channels`, `defaultPermission` and `authorize` options). */
+export interface AuthorizationOptions {
+  readonly channels?: readonly PermissionRule[];
+  readonly defaultPermission?: Permission;
+  readonly authorize?: AuthorizeHook;
+}
+
 /** Rules by channel pattern, then the application's hook. */
 export class Authorizer {
   constructor(
@@ -67,6 +78,11 @@ export class Authorizer {
     private readonly defaultPermission: Permission,
     private readonly hook: AuthorizeHook | undefined,
   ) {}
+
+  /** The authorizer of a server's options; the default permission is `'anyone'` unless they set one. */
+  static of(options: AuthorizationOptions): Authorizer {
+    return new Authorizer(options.channels ?? [], options.defaultPermission ?? 'anyone', options.authorize);
+  }
 
   /** Whether any check can refuse anything (skips the work entirely on open servers). */
   get permissive(): boolean {

@@ -4,6 +4,7 @@
  */
 import type { LevelWithSilent } from 'pino';
 import type { ResolvedLimits } from '../limits/resolved-limits.js';
+import type { HeartbeatProof } from '../hub/heartbeat-proof.js';
 
 /** Inclusive numeric bounds, in the shape of LIMIT_BOUNDS. */
 export interface Bounds {
@@ -110,14 +111,22 @@ export interface ListOption extends OptionBase {
   readonly allowed: string;
 }
 
-/** An option whose value is one of a fixed list. */
-export interface ChoiceOption extends OptionBase {
+/** An option whose value is one of a fixed list of `C`. */
+interface ChoiceOf<N extends string, C extends string> extends OptionBase {
   readonly type: 'choice';
-  readonly name: 'logLevel';
+  readonly name: N;
   readonly flag: string;
-  readonly choices: readonly LogLevel[];
-  readonly default: LogLevel;
+  readonly choices: readonly C[];
+  readonly default: C;
+  /** What a value is called in `--help` (`--log-level <level>`) and the docs' type column. */
+  readonly placeholder: string;
 }
+
+/** The createServer options that say what proves a connection alive, per endpoint. */
+export type HeartbeatProofName = 'v1HeartbeatProof' | 'roomHeartbeatProof';
+
+/** An option whose value is one of a fixed list: the log level, or a heartbeat proof. */
+export type ChoiceOption = ChoiceOf<'logLevel', LogLevel> | ChoiceOf<HeartbeatProofName, HeartbeatProof>;
 
 /** One row of the option table. */
 export type OptionSpec = NumberOption | BooleanOption | StringOption | ListOption | ChoiceOption;

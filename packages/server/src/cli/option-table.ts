@@ -11,6 +11,7 @@ import type { Bounds, LogLevel, NumberOption, OptionGroup, OptionSpec } from './
 import { ORIGIN_FORMS } from '../transports/origin.js';
 import { TRUSTED_PROXY_FORMS } from '../transports/client-ip.js';
 import { REDIS_URL_FORMS } from '../redis/redis-url.js';
+import { DEFAULT_HEARTBEAT_PROOFS, HEARTBEAT_PROOFS } from '../hub/heartbeat-proof.js';
 import {
   DEFAULT_HISTORY_READ_CONCURRENCY,
   DEFAULT_HISTORY_READ_QUEUE_SIZE,
@@ -415,8 +416,33 @@ export const OPTION_TABLE: readonly OptionSpec[] = [
     env: 'SWITCHBOARD_LOG_LEVEL',
     choices: LOG_LEVELS,
     default: DEFAULT_LOG_LEVEL,
+    placeholder: 'level',
     cliOnly: true,
     description: 'Lowest level of the JSON log lines written to stdout.',
+  },
+  {
+    type: 'choice',
+    name: 'v1HeartbeatProof',
+    group: 'heartbeat',
+    flag: '--v1-heartbeat-proof',
+    env: 'SWITCHBOARD_V1_HEARTBEAT_PROOF',
+    choices: HEARTBEAT_PROOFS,
+    default: DEFAULT_HEARTBEAT_PROOFS.v1,
+    placeholder: 'proof',
+    description:
+      'What proves a `/ws` connection alive to the heartbeat: `application`, only frames the client sends (a `pong`, any command; the SDK answers every ping); `any`, WebSocket protocol pings and pongs too, which browsers and libraries answer without the application (wscat-style clients).',
+  },
+  {
+    type: 'choice',
+    name: 'roomHeartbeatProof',
+    group: 'heartbeat',
+    flag: '--room-heartbeat-proof',
+    env: 'SWITCHBOARD_ROOM_HEARTBEAT_PROOF',
+    choices: HEARTBEAT_PROOFS,
+    default: DEFAULT_HEARTBEAT_PROOFS.room,
+    placeholder: 'proof',
+    description:
+      'What proves a `/ws/:room` connection alive: `application` (the seeds\' rule: a client must answer `{"type":"ping"}` or send something within the heartbeat timeout) or `any` (protocol pongs count too).',
   },
   ...AUTH_OPTIONS,
   ...(Object.keys(DEFAULT_LIMITS) as (keyof ResolvedLimits)[]).map(limitOption),
@@ -462,7 +488,7 @@ export function valueName(spec: OptionSpec): string {
     case 'boolean':
       return 'on/off';
     case 'choice':
-      return 'level';
+      return spec.placeholder;
     case 'list':
       return 'list';
     case 'number':

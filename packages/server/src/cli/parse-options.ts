@@ -10,6 +10,7 @@ import type { ResolvedLimits } from '../limits/resolved-limits.js';
 import type { TlsOptions } from '../http/tls.js';
 import { takeAuthOptions } from './auth-config.js';
 import { parseRedisUrl } from '../redis/redis-url.js';
+import type { HeartbeatProof } from '../hub/heartbeat-proof.js';
 import type { RedisEngineOptions } from '../engine/redis-engine.js';
 import {
   DEFAULT_HISTORY_READ_CONCURRENCY,
@@ -23,6 +24,8 @@ import type { HelpTopic } from './help-topic.js';
 import type { ConfigFileOptions } from './config-file.js';
 import type {
   BooleanOption,
+  ChoiceOption,
+  HeartbeatProofName,
   HistoryReadName,
   ListOption,
   LogLevel,
@@ -113,6 +116,7 @@ export function parseCommandLine(
   const strings: Partial<Record<StringOption['name'], string>> = {};
   const lists: Partial<Record<ListOption['name'], string[]>> = {};
   let logLevel: LogLevel | undefined;
+  const proofs: Partial<Record<HeartbeatProofName, HeartbeatProof>> = {};
 
   for (const spec of OPTION_TABLE) {
     const value = fromFlags.get(spec) ?? fromEnv(spec, env);
@@ -130,13 +134,10 @@ export function parseCommandLine(
       case 'list':
         if (value !== undefined) lists[spec.name] = parseList(value);
         break;
-      case 'choice': {
-        const choice =
-          value === undefined ? spec.default : spec.choices.find((c) => c === value.raw.toLowerCase());
-        if (choice === undefined) throw invalid(spec, value);
-        logLevel = choice;
+      case 'choice':
+        if (spec.name === 'logLevel') logLevel = parseChoice(spec, value);
+        else proofs[spec.name] = parseChoice(spec, value);
         break;
-      }
     }
   }
 
@@ -170,6 +171,7 @@ export function parseCommandLine(
     ...booleans,
     ...listen,
     ...lists,
+    ...proofs,
     ...(apiKey === undefined ? {} : { apiKey }),
     ...(tls === undefined ? {} : { tls }),
     ...(auth === undefined ? {} : { auth }),
@@ -312,6 +314,18 @@ function parseList(value: Found): string[] {
     .split(',')
     .map((entry) => entry.trim())
     .filter((entry) => entry !== '');
+}
+
+/** One of `spec`'s choices (case-insensitive), or its default when the option was not given. */
+function parseChoice<C extends string>(
+  spec: ChoiceOption & { readonly choices: readonly C[]; readonly default: C },
+  value: Found | undefined,
+): C {
+  if (value === undefined) return spec.default;
+  const raw = value.raw.toLowerCase();
+  const choice = spec.choices.find((c) => c === raw);
+  if (choice === undefined) throw invalid(spec, value);
+  return choice;
 }
 
 function parseBoolean(spec: BooleanOption, value: Found): boolean {

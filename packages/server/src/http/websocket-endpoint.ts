@@ -2,14 +2,23 @@
  * The WebSocket endpoints: `${basePath}/ws` (protocol v1) and `${basePath}/ws/:room` (the seeds' room
  * dialect). An upgrade is admitted by the shared handshake, completed by the WebSocket transport and handed
  * to the hub; every refusal is an HTTP answer before the upgrade (ws's abortHandshake pattern), never a
- * half-open socket.
+ * half-open socket. That includes a room the handshake's user may not join (401 anonymous, 403 otherwise):
+ * identity and room are both known before the upgrade (docs/protocol.md#the-room-dialect-wsroom).
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { BATCH_QUERY_PARAM, ErrorCode, channelNameProblem } from '@switchboard/protocol';
-import type { AcceptOptions } from '../hub/accept-options.js';
+import type { Principal } from '../auth/authenticator.js';
+import type { AcceptOptions, JoinDecision } from '../hub/accept-options.js';
 import type { WireFormat } from '../hub/outbound.js';
-import type { Admission, Admitted, Handshake, Refusal } from '../transports/handshake.js';
+import type {
+  AdmissionCheck,
+  Admission,
+  Admitted,
+  CheckVerdict,
+  Handshake,
+  Refusal,
+} from '../transports/handshake.js';
 import type { ConnectionHandle, TransportSocket } from '../transports/transport.js';
 import { WebSocketTransport } from '../transports/websocket-transport.js';
 import { APP_SUBPROTOCOL } from '../auth/token-sources.js';
@@ -19,6 +28,8 @@ import type { Router } from './router.js';
 /** Where an admitted WebSocket connection goes: the hub. */
 export interface WebSocketAcceptor {
   accept(socket: TransportSocket, format: WireFormat, admitted: Admitted<AcceptOptions>): ConnectionHandle;
+  /** Whether `principal` may join `room`; rejects when the application's authorize hook throws. */
+  authorizeJoin(principal: Principal, room: string): Promise<JoinDecision>;
 }
 
 /** What the endpoints are built from. */
@@ -59,9 +70,12 @@ export function refuseUpgrade(socket: Duplex, refusal: Refusal): void {
 export class WebSocketEndpoint {
   private readonly wsPath: string;
   private readonly transport: WebSocketTransport;
+  /** The room dialect's admission check, bound once (no closure per handshake). */
+  private readonly joinCheck: AdmissionCheck<AcceptOptions>;
 
   constructor(private readonly options: WebSocketEndpointOptions) {
     this.wsPath = `${options.basePath}/ws`;
+    this.joinCheck = (principal, accept) => this.checkJoin(principal, accept);
     // switchboard.v1 is selected whenever offered: browsers that send a bearer subprotocol beside it
     // need one offered protocol echoed, and never the token (docs/security-auth.md).
     this.transport = new WebSocketTransport({
@@ -103,7 +117,11 @@ export class WebSocketEndpoint {
     socket.on('error', destroyOnError);
     const request = { url, headers: req.headers, peerAddress: req.socket.remoteAddress ?? '' };
     void this.options.handshake
-      .admit(request, (query) => acceptOptions(query, format, room))
+      .admit(
+        request,
+        (query) => acceptOptions(query, format, room),
+        room === undefined ? undefined : this.joinCheck,
+      )
       .then((admission) => this.complete(req, socket, head, format, admission));
     return true;
   }
@@ -113,6 +131,21 @@ export class WebSocketEndpoint {
     socket.on('error', destroyOnError);
     const refusal = { status: 404, code: ErrorCode.NotFound, message: 'no WebSocket endpoint at this path' };
     refuseUpgrade(socket, this.options.handshake.refuse(refusal).refusal);
+  }
+
+  /**
+   * May the handshake's user join the room in the URL? Asked before the upgrade, so that a refusal is an
+   * HTTP status (401 to an anonymous client: credentials could help; 403 otherwise) like every other
+   * handshake refusal, and a non-browser client fails at connect instead of after it (the seeds' tests).
+   */
+  private checkJoin(principal: Principal, options: AcceptOptions): Promise<CheckVerdict<AcceptOptions>> {
+    const room = options.room;
+    if (room === undefined) return Promise.resolve({ ok: true, options });
+    return this.options.acceptor.authorizeJoin(principal, room).then((decision) => {
+      if (!decision.allowed) return { ok: false, refusal: joinRefusal(principal, room) };
+      const id = decision.connectionId;
+      return { ok: true, options: id === undefined ? options : { ...options, joinAuthorizedAs: id } };
+    });
   }
 
   /** An admitted handshake is upgraded and handed to the hub; a refused one is answered. */
@@ -209,4 +242,11 @@ function acceptOptions(url: URL, format: WireFormat, room: string | undefined): 
     out.epoch = epoch;
   }
   return out;
+}
+
+/** The refusal of a join the authorizer denied. */
+function joinRefusal(principal: Principal, room: string): Refusal {
+  if (principal.userId === null)
+    return { status: 401, code: ErrorCode.Unauthorized, message: `credentials are required to join ${room}` };
+  return { status: 403, code: ErrorCode.PermissionDenied, message: `not allowed to join ${room}` };
 }

@@ -10,4 +10,15 @@ export interface AcceptOptions {
   readonly epoch?: string;
   /** v1: the client reads several frames per WebSocket message, separated by newlines (`?batch=1`). */
   readonly batch?: boolean;
+  /** Room format: the join was authorized before the upgrade, under this connection id (the hook saw it). */
+  readonly joinAuthorizedAs?: string;
+}
+
+/**
+ * Whether a user may join a room, decided before the upgrade. `connectionId` is the id the connection will
+ * be opened under, reserved for the authorize hook to see; absent when no rule or hook could refuse.
+ */
+export interface JoinDecision {
+  readonly allowed: boolean;
+  readonly connectionId?: string;
 }

@@ -39,7 +39,10 @@ export interface ConnectionInfo {
 export class Connection implements HeartbeatTarget, ConnectionInfo {
   heartbeatSlot = 0;
   state: ConnectionState = 'open';
-  /** Last time any frame (including a transport pong) arrived. */
+  /**
+   * Last time a frame that proves life arrived: any text frame, and transport pings and pongs where the
+   * dialect's heartbeat proof is `any`.
+   */
   lastReceived: number;
   /** An application ping went out and no application frame came back since. */
   awaitingPong = true;

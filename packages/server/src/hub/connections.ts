@@ -37,15 +37,23 @@ export class ConnectionRegistry {
     return this.users.size;
   }
 
-  /** Register a new connection (its user is indexed once known: {@link identify}). */
+  /** A new connection id, for a connection about to open (its handshake's checks want to name it). */
+  reserveId(): string {
+    return `${this.nodeId}-${(++this.counter).toString(36)}`;
+  }
+
+  /**
+   * Register a new connection (its user is indexed once known: {@link identify}), under `id` when one was
+   * reserved for it.
+   */
   open(
     socket: TransportSocket,
     principal: Principal,
     format: WireFormat,
     remoteAddress: string,
     now: number,
+    id = this.reserveId(),
   ): Connection {
-    const id = `${this.nodeId}-${(++this.counter).toString(36)}`;
     const connection = new Connection(
       id,
       principal.userId,

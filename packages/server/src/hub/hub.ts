@@ -15,15 +15,16 @@ import type { Clock } from '../util/clock.js';
 import type { Logger } from '../util/logger.js';
 import type { ResolvedLimits } from '../limits/resolved-limits.js';
 import type { ConnectionLimits } from '../limits/connection-limits.js';
-import type { Authenticator } from '../auth/authenticator.js';
+import type { Authenticator, Principal } from '../auth/authenticator.js';
 import type { Authorizer } from '../auth/authorizer.js';
 import type { Admitted } from '../transports/handshake.js';
 import type { ConnectionHandle, TransportSocket } from '../transports/transport.js';
-import type { AcceptOptions } from './accept-options.js';
+import type { AcceptOptions, JoinDecision } from './accept-options.js';
 import type { ChannelRule } from './channel.js';
 import { ChannelQueries } from './channel-queries.js';
 import { ChannelRegistry } from './channel-registry.js';
 import { HubCommands } from './command-context.js';
+import { NO_STRINGS } from './connection.js';
 import type { ConnectionInfo } from './connection.js';
 import type { HandleTarget } from './connection-handle.js';
 import { ConnectionRegistry } from './connections.js';
@@ -34,6 +35,8 @@ import { EnvelopeRouter } from './envelope-router.js';
 import { ErrorReplies } from './error-replies.js';
 import type { ServerHooks } from './hooks.js';
 import type { HubCounters, HubStats } from './hub-stats.js';
+import { transportProof } from './heartbeat-proof.js';
+import type { HeartbeatProofs } from './heartbeat-proof.js';
 import { Inbound } from './inbound.js';
 import { ConnectionLifecycle } from './lifecycle.js';
 import { Liveness } from './liveness.js';
@@ -44,7 +47,10 @@ import { SessionResume } from './session-resume.js';
 
 export type { Outcome } from './channel-registry.js';
 export type { HubStats, ChannelStats, HubCounters } from './hub-stats.js';
-export type { AcceptOptions } from './accept-options.js';
+export type { AcceptOptions, JoinDecision } from './accept-options.js';
+
+/** The decision when no rule or hook can refuse a join. */
+const JOIN_ALLOWED: Promise<JoinDecision> = Promise.resolve({ allowed: true });
 
 /** The most channels /stats lists (largest first). */
 const STATS_CHANNEL_LIMIT = 1000;
@@ -53,6 +59,8 @@ const STATS_CHANNEL_LIMIT = 1000;
 export interface HubOptions {
   readonly nodeId: string;
   readonly limits: ResolvedLimits;
+  /** What proves a connection alive, per dialect (`v1HeartbeatProof`, `roomHeartbeatProof`). */
+  readonly heartbeatProofs: HeartbeatProofs;
   readonly channelRules: readonly ChannelRule[];
   readonly hooks: ServerHooks;
   readonly broker: Broker;
@@ -101,6 +109,7 @@ export class Hub {
     // Every part that closes a connection closes it through the lifecycle (built last: it uses them all).
     const close: Closer = (connection, code, reason) => this.lifecycle.close(connection, code, reason);
     const connections = new ConnectionRegistry(options.nodeId, broker, clock);
+    const proof = transportProof(options.heartbeatProofs);
     const delivery = new Delivery({
       maxBufferedBytes: limits.maxBufferedBytes,
       slowConsumerTimeoutMs: limits.slowConsumerTimeoutMs,
@@ -151,6 +160,7 @@ export class Hub {
     this.liveness = new Liveness({
       heartbeatIntervalMs: limits.heartbeatIntervalMs,
       heartbeatTimeoutMs: limits.heartbeatTimeoutMs,
+      transportProof: proof,
       delivery,
       close,
       metrics,
@@ -199,6 +209,7 @@ export class Hub {
     });
     const inbound = new Inbound({
       limits,
+      transportProof: proof,
       commands,
       credentials: this.credentials,
       errors,
@@ -262,6 +273,25 @@ export class Hub {
    */
   accept(socket: TransportSocket, format: WireFormat, admitted: Admitted<AcceptOptions>): ConnectionHandle {
     return this.lifecycle.accept(socket, format, admitted);
+  }
+
+  /**
+   * Whether `principal` may join `room` (the room dialect's `subscribe`), decided before the upgrade. The
+   * authorize hook sees the connection as it will be: the id is reserved here, and the connection opens
+   * under it. Rejects when the hook throws.
+   */
+  authorizeJoin(principal: Principal, room: string): Promise<JoinDecision> {
+    const authorizer = this.options.authorizer;
+    if (authorizer.permissive) return JOIN_ALLOWED;
+    const connectionId = this.connections.reserveId();
+    const connection = {
+      id: connectionId,
+      userId: principal.userId,
+      info: principal.info,
+      scopes: principal.scopes ?? NO_STRINGS,
+      grants: principal.channels ?? NO_STRINGS,
+    };
+    return authorizer.allows(connection, 'subscribe', room).then((allowed) => ({ allowed, connectionId }));
   }
 
   /** Whether a user already holds `maxConnectionsPerUser` connections on this node. */

@@ -2,7 +2,8 @@
  * Inbound frames: every text frame a transport reports arrives here. It proves the connection alive, is
  * charged to the connection's rate limits, and goes to first-message authentication or to the handler of
  * the connection's wire dialect. Transport-level pings and pongs arrive here too, and are charged to the
- * same limits: a flood of control frames costs the server as much as one of text.
+ * same limits: a flood of control frames costs the server as much as one of text. They prove the
+ * connection alive only where its dialect's heartbeat proof is `any` (hub/heartbeat-proof.ts).
  */
 import { CloseCode, ErrorCode, decodeCommand } from '@switchboard/protocol';
 import type { ResolvedLimits } from '../limits/resolved-limits.js';
@@ -15,6 +16,7 @@ import type { Connection } from './connection.js';
 import type { Credentials } from './credentials.js';
 import type { Closer, Delivery } from './delivery.js';
 import type { ErrorReplies } from './error-replies.js';
+import type { TransportProof } from './heartbeat-proof.js';
 import type { HubCounters } from './hub-stats.js';
 import { handleRoomFrame } from './room-handler.js';
 import { handleV1Frame } from './v1-handler.js';
@@ -23,6 +25,8 @@ import { handleV1Frame } from './v1-handler.js';
 export interface InboundOptions {
   /** Rate limits (messages and bytes per second, the refusal budget) and the longest channel name. */
   readonly limits: ResolvedLimits;
+  /** Per dialect, whether transport pings and pongs prove the connection alive (else only text frames do). */
+  readonly transportProof: TransportProof;
   readonly commands: CommandContext;
   readonly credentials: Credentials;
   readonly errors: ErrorReplies;
@@ -72,12 +76,13 @@ export class Inbound {
   ping(connection: Connection, bytes: number): boolean {
     if (connection.state !== 'open' || connection.closeWhenAnswered !== null) return false;
     const now = this.options.clock.now();
-    connection.lastReceived = now;
+    if (this.options.transportProof[connection.format]) connection.lastReceived = now;
     return !this.rateLimits || this.charge(connection, bytes, now) === null;
   }
 
   /**
-   * A transport-level pong with `bytes` of payload: proof of life. One that answers a ping of ours (the
+   * A transport-level pong with `bytes` of payload: proof of life where the dialect's heartbeat proof is
+   * `any`, and the answer to a read check either way. One that answers a ping of ours (the
    * heartbeat's, or the write policy's read check) is the server's own request and costs the client
    * nothing; any other is charged like a ping (a client may send pongs unasked, RFC 6455 section 5.5.3,
    * but not without limit).
@@ -85,7 +90,7 @@ export class Inbound {
   pong(connection: Connection, bytes: number): void {
     if (connection.state !== 'open') return;
     const now = this.options.clock.now();
-    connection.lastReceived = now;
+    if (this.options.transportProof[connection.format]) connection.lastReceived = now;
     if (this.options.delivery.pong(connection)) return;
     if (this.rateLimits && connection.closeWhenAnswered === null) this.charge(connection, bytes, now);
   }

@@ -89,7 +89,14 @@ export class ConnectionLifecycle {
     const { principal, remoteAddress, options } = admitted;
     const { connections, liveness, counters, metrics, connectionLimits } = this.options;
     const now = this.options.clock.now();
-    const connection = connections.open(socket, principal, format, remoteAddress, now);
+    const connection = connections.open(
+      socket,
+      principal,
+      format,
+      remoteAddress,
+      now,
+      options.joinAuthorizedAs,
+    );
     connection.batch = format === 'v1' && options.batch === true;
     liveness.add(connection);
     counters.connectionsAccepted++;

@@ -1,7 +1,8 @@
 /**
  * Liveness: every connection is visited once per heartbeat interval by one scheduler (no timer per
  * connection). A connection silent past the timeout is closed (4000), one stuck over its outbound limit is
- * closed as a slow consumer (4001), and one quiet for half an interval is pinged.
+ * closed as a slow consumer (4001), and one quiet for half an interval is pinged. What counts as a sign of
+ * life (application frames only, or protocol pongs too) is the connection's dialect's heartbeat proof.
  */
 import { CloseCode } from '@switchboard/protocol';
 import type { Metrics } from '../metrics/metrics.js';
@@ -9,11 +10,14 @@ import type { Clock } from '../util/clock.js';
 import type { Connection } from './connection.js';
 import type { Closer, Delivery } from './delivery.js';
 import { HeartbeatScheduler } from './heartbeat-scheduler.js';
+import type { TransportProof } from './heartbeat-proof.js';
 
 /** What the heartbeat needs. */
 export interface LivenessOptions {
   readonly heartbeatIntervalMs: number;
   readonly heartbeatTimeoutMs: number;
+  /** Per dialect, whether protocol pongs prove life: only then is the protocol-ping safety net worth sending. */
+  readonly transportProof: TransportProof;
   readonly delivery: Delivery;
   readonly close: Closer;
   readonly metrics: Metrics;
@@ -65,8 +69,9 @@ export class Liveness {
 
   /**
    * One heartbeat visit, once per interval per connection. A connection silent past the timeout is closed;
-   * one quiet for half an interval gets an application ping, plus a transport ping when the previous
-   * application ping went unanswered (clients such as wscat answer only transport pings).
+   * one quiet for half an interval gets an application ping. Where protocol pongs prove life, a transport
+   * ping goes with it when the previous application ping went unanswered (clients such as wscat answer
+   * only transport pings); where they do not, its pong would change nothing.
    */
   private visit(connection: Connection, now: number): void {
     const silent = now - connection.lastReceived;
@@ -76,7 +81,8 @@ export class Liveness {
     }
     if (this.options.delivery.closeIfSlow(connection, now)) return;
     if (silent >= this.halfInterval) {
-      if (connection.awaitingPong) this.options.delivery.transportPing(connection);
+      if (connection.awaitingPong && this.options.transportProof[connection.format])
+        this.options.delivery.transportPing(connection);
       connection.awaitingPong = true;
       this.options.delivery.ping(connection);
     }

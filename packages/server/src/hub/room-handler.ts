@@ -58,8 +58,10 @@ export function handleRoomFrame(ctx: CommandContext, connection: Connection, tex
 
 /**
  * A room connection joins its room as it opens, replaying from `?last_message_id=` when given (then a
- * `recovery` frame says whether everything was replayed). Refusals are closes: a browser cannot read the
- * HTTP status of a failed upgrade, but it can read a close code.
+ * `recovery` frame says whether everything was replayed). The permission to join was checked before the
+ * upgrade when the handshake named the user (a refusal is HTTP 401 or 403, docs/protocol.md); after a
+ * first-message `auth` it is checked here, and a refusal is close 4505. A full room (4503) and a backend
+ * outage (1013) are found only here.
  */
 export async function joinRoom(
   ctx: CommandContext,
@@ -68,7 +70,7 @@ export async function joinRoom(
   options: AcceptOptions,
 ): Promise<void> {
   try {
-    if (!(await ctx.permits(connection, 'subscribe', room))) {
+    if (options.joinAuthorizedAs === undefined && !(await ctx.permits(connection, 'subscribe', room))) {
       ctx.close(connection, CloseCode.Forbidden, `not allowed to join ${room}`);
       return;
     }

@@ -2,7 +2,8 @@
  * The handshake: admission of a new connection, the one step every transport (WebSocket today; SSE and
  * long-polling next) runs before it accepts a connection. Guard clauses in a fixed order: the server is
  * accepting, the Origin is allowed, the transport's own options parse, the address and node limits admit
- * it, the credentials are good (or deferred to a first message), the user is under its connection cap.
+ * it, the credentials are good (or deferred to a first message), the user is under its connection cap, and
+ * the transport's own check passes (the room dialect: may this user join this room).
  * The answer is data, never a throw: admitted (principal, options, the client's address), or a refusal
  * (HTTP status, error code, message, the limit behind it) already counted in the metrics.
  */
@@ -73,6 +74,18 @@ export type Admission<O> = Admitted<O> | { readonly ok: false; readonly refusal:
  */
 export type OptionsParser<O> = (url: URL) => O | string;
 
+/** What a transport's own check decided: the options to accept the connection with, or why not. */
+export type CheckVerdict<O> =
+  { readonly ok: true; readonly options: O } | { readonly ok: false; readonly refusal: Refusal };
+
+/**
+ * A transport's last word on a connection whose credentials the handshake accepted (the room dialect asks
+ * whether the user may join the room named in the URL). Runs only when the identity is known, so not for
+ * a connection that will authenticate with its first message. A rejection (an application hook threw) is
+ * refused with 503, logged.
+ */
+export type AdmissionCheck<O> = (principal: Principal, options: O) => Promise<CheckVerdict<O>>;
+
 /** What the handshake asks of the server. */
 export interface HandshakeHost {
   /** Whether the server accepts connections now (it is running, not starting or stopping). */
@@ -112,6 +125,12 @@ const USER_AT_LIMIT: Refusal = Object.freeze({
   message: 'too many open connections for this user',
 });
 const INTERNAL: Refusal = Object.freeze({ status: 500, code: ErrorCode.Internal, message: 'internal error' });
+const CHECK_FAILED: Refusal = Object.freeze({
+  status: 503,
+  code: ErrorCode.Unavailable,
+  message: 'could not decide whether to admit this connection; retry',
+  retryAfterSeconds: 1,
+});
 
 /** Admission for every transport. */
 export class Handshake {
@@ -125,9 +144,13 @@ export class Handshake {
   /**
    * Decide whether to admit a connection. While its credentials are checked, the handshake holds a place
    * under the address and node limits; once decided, the place is given back (an admitted connection is
-   * counted as open by the hub from its accept on).
+   * counted as open by the hub from its accept on). `check`, when given, is the transport's last word.
    */
-  admit<O>(request: AdmissionRequest, parseOptions: OptionsParser<O>): Promise<Admission<O>> {
+  admit<O>(
+    request: AdmissionRequest,
+    parseOptions: OptionsParser<O>,
+    check?: AdmissionCheck<O>,
+  ): Promise<Admission<O>> {
     const { host, origins, connectionLimits, authenticator, clock } = this.options;
     const remoteAddress = this.clientAddressOf(request);
     const where: RefusalContext = { remoteAddress, path: request.url.pathname };
@@ -144,8 +167,15 @@ export class Handshake {
     // per handshake).
     return authenticator.authenticate({ url: request.url, headers: request.headers, remoteAddress }).then(
       (outcome) => {
-        connectionLimits.settle(remoteAddress);
-        return this.decide(outcome, options, where);
+        const admission = this.decide(outcome, options, where);
+        if (check === undefined || !admission.ok || admission.pendingAuth) {
+          connectionLimits.settle(remoteAddress);
+          return admission;
+        }
+        return this.checked(admission, check, where).then((checked) => {
+          connectionLimits.settle(remoteAddress);
+          return checked;
+        });
       },
       (error: unknown) => {
         connectionLimits.settle(remoteAddress);
@@ -205,6 +235,26 @@ export class Handshake {
     if (principal.userId !== null && host.userAtLimit(principal.userId))
       return this.refuse(USER_AT_LIMIT, where);
     return { ok: true, principal, pendingAuth, remoteAddress: where.remoteAddress, options };
+  }
+
+  /** Run the transport's check on an admitted connection; a rejection is a 503, logged. */
+  private checked<O>(
+    admitted: Admitted<O>,
+    check: AdmissionCheck<O>,
+    where: RefusalContext,
+  ): Promise<Admission<O>> {
+    return check(admitted.principal, admitted.options).then(
+      (verdict) => {
+        if (!verdict.ok) return this.refuse(verdict.refusal, where);
+        // The server may have begun to stop while the check ran.
+        if (!this.options.host.accepting()) return this.refuse(NOT_ACCEPTING, where);
+        return { ...admitted, options: verdict.options };
+      },
+      (error: unknown) => {
+        this.options.logger.error({ err: error }, 'admission check failed');
+        return this.refuse(CHECK_FAILED, where);
+      },
+    );
   }
 
   /** The client's address: the socket's peer, or X-Forwarded-For when the peer is a trusted proxy. */
