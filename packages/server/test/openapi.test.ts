@@ -78,6 +78,8 @@ function registeredRoutes(): Set<string> {
   addRoutes(router, {
     ...resolveLimits({}),
     apiKey: 'key',
+    apiInsecure: false,
+    basePath: '',
     metricsEndpoint: true,
     demo: true,
     ops: unused,
