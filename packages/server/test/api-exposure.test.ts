@@ -7,8 +7,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { networkInterfaces } from 'node:os';
 import { createServer } from '../src/index.js';
-import type { Logger, ServerOptions } from '../src/index.js';
-import { startServer } from './helpers.js';
+import type { ServerOptions } from '../src/index.js';
+import { recordingLogger, startServer } from './helpers.js';
 
 /** An IPv4 address of this machine that is not loopback, or undefined. */
 function networkAddress(): string | undefined {
@@ -20,16 +20,6 @@ function networkAddress(): string | undefined {
 
 const EXTERNAL = networkAddress();
 const NO_EXTERNAL = EXTERNAL === undefined ? 'this machine has no non-loopback IPv4 address' : false;
-
-function recordingLogger(): { logger: Logger; lines: { level: string; msg: string }[] } {
-  const lines: { level: string; msg: string }[] = [];
-  const at =
-    (level: string) =>
-    (_obj: object, msg = ''): void => {
-      lines.push({ level, msg });
-    };
-  return { logger: { debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error') }, lines };
-}
 
 /** Start on `host` and return the base URL. */
 async function serve(

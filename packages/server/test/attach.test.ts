@@ -9,8 +9,7 @@ import { once } from 'node:events';
 import WebSocket, { WebSocketServer } from 'ws';
 import express from 'express';
 import { createServer } from '../src/index.js';
-import type { Logger } from '../src/index.js';
-import { connect, upgradeStatus } from './helpers.js';
+import { connect, recordingLogger, upgradeStatus } from './helpers.js';
 
 test('attaches to an existing http.Server: both apps answer on one port; stop() leaves the app running', async () => {
   const app = createHttpServer((req, res) => {
@@ -57,17 +56,6 @@ test('a standalone server answers unknown upgrade paths with 404', async () => {
     await switchboard.stop();
   }
 });
-
-/** A logger that keeps every line. */
-function recordingLogger(): { logger: Logger; lines: { level: string; msg: string }[] } {
-  const lines: { level: string; msg: string }[] = [];
-  const at =
-    (level: string) =>
-    (_obj: object, msg = ''): void => {
-      lines.push({ level, msg });
-    };
-  return { logger: { debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error') }, lines };
-}
 
 /** Listen on 127.0.0.1 and a free port; resolves with the port. */
 async function listenLocal(server: HttpServer): Promise<number> {
@@ -119,7 +107,17 @@ test("attached with basePath '': the app keeps /health, /metrics and /api/*; Swi
   }
 });
 
-test('a request listener added after start() is adopted: each request is answered once, and detaching gives it back', async () => {
+/**
+ * A plain http.Server with Switchboard attached under `/rt`, collecting uncaught exceptions (a double
+ * response throws ERR_HTTP_HEADERS_SENT outside any request); `done` stops and closes everything.
+ */
+async function attachedUnderRt(): Promise<{
+  server: HttpServer;
+  port: number;
+  switchboard: ReturnType<typeof createServer>;
+  errors: unknown[];
+  done: () => Promise<void>;
+}> {
   const server = createHttpServer();
   const port = await listenLocal(server);
   const switchboard = createServer({ server, basePath: '/rt' });
@@ -127,6 +125,16 @@ test('a request listener added after start() is adopted: each request is answere
   const errors: unknown[] = [];
   const onUncaught = (error: unknown): void => void errors.push(error);
   process.on('uncaughtException', onUncaught);
+  const done = async (): Promise<void> => {
+    process.off('uncaughtException', onUncaught);
+    await switchboard.stop();
+    await closeServer(server);
+  };
+  return { server, port, switchboard, errors, done };
+}
+
+test('a request listener added after start() is adopted: each request is answered once, and detaching gives it back', async () => {
+  const { server, port, switchboard, errors, done } = await attachedUnderRt();
   const seen: string[] = [];
   // Added after start(), as `server.on('request', app)` in an application's bootstrap.
   server.on('request', (req: IncomingMessage, res: ServerResponse) => {
@@ -147,9 +155,7 @@ test('a request listener added after start() is adopted: each request is answere
     await switchboard.stop();
     assert.equal(await (await fetch(`${base}/rt/health`)).text(), 'late:/rt/health');
   } finally {
-    process.off('uncaughtException', onUncaught);
-    await switchboard.stop();
-    await closeServer(server);
+    await done();
   }
 });
 
@@ -185,13 +191,7 @@ test('an upgrade listener added after start() is adopted: it gets only the upgra
 });
 
 test('Express 5: a handler registered after start() answers once, beside Switchboard under its basePath', async () => {
-  const server = createHttpServer();
-  const port = await listenLocal(server);
-  const switchboard = createServer({ server, basePath: '/rt' });
-  await switchboard.start();
-  const errors: unknown[] = [];
-  const onUncaught = (error: unknown): void => void errors.push(error);
-  process.on('uncaughtException', onUncaught);
+  const { server, port, errors, done } = await attachedUnderRt();
   const app = express();
   app.get('/hello', (_req, res) => {
     res.send('hello from express');
@@ -211,9 +211,7 @@ test('Express 5: a handler registered after start() answers once, beside Switchb
     await new Promise((r) => setImmediate(r));
     assert.deepEqual(errors, []);
   } finally {
-    process.off('uncaughtException', onUncaught);
-    await switchboard.stop();
-    await closeServer(server);
+    await done();
   }
 });
 

@@ -6,19 +6,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import WebSocket from 'ws';
 import { SwitchboardClient } from '@switchboard/client';
-import { connect, connectV1, startServer } from './helpers.js';
-import type { TestClient, TestServer } from './helpers.js';
-import type { ServerOptions } from '../src/index.js';
-
-/** Run `body` against a fresh server. */
-async function withServer(options: ServerOptions, body: (t: TestServer) => Promise<void>): Promise<void> {
-  const t = await startServer(options);
-  try {
-    await body(t);
-  } finally {
-    await t.stop();
-  }
-}
+import { connect, connectV1, withServer } from './helpers.js';
+import type { TestClient } from './helpers.js';
 
 /**
  * Have the client send WebSocket pings and unsolicited pongs every `everyMs` (Python's `websockets`

@@ -5,7 +5,7 @@
 import WebSocket from 'ws';
 import type { ClientOptions } from 'ws';
 import { createServer } from '../src/index.js';
-import type { ServerOptions, SwitchboardServer } from '../src/index.js';
+import type { Logger, ServerOptions, SwitchboardServer } from '../src/index.js';
 
 /** A running server and its URLs. */
 export interface TestServer {
@@ -308,5 +308,29 @@ export class Changes {
 
   notify(): void {
     for (const check of [...this.waiting]) check();
+  }
+}
+
+/** A logger that keeps every line. */
+export function recordingLogger(): { logger: Logger; lines: { level: string; msg: string }[] } {
+  const lines: { level: string; msg: string }[] = [];
+  const at =
+    (level: string) =>
+    (_obj: object, msg = ''): void => {
+      lines.push({ level, msg });
+    };
+  return { logger: { debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error') }, lines };
+}
+
+/** Run `body` against a fresh server, stopped afterwards whatever happens. */
+export async function withServer(
+  options: ServerOptions,
+  body: (t: TestServer) => Promise<void>,
+): Promise<void> {
+  const t = await startServer(options);
+  try {
+    await body(t);
+  } finally {
+    await t.stop();
   }
 }

@@ -18,6 +18,18 @@ export const REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 export const NPM_INSTALL_FLAGS = ['--prefer-offline', '--no-audit', '--no-fund'] as const;
 
 /** How a command ended, and what it printed (complete stdout, tail of stderr). */
+/** The package.json fields the packaging tests read. */
+export interface Manifest {
+  readonly name: string;
+  readonly license?: string;
+  readonly keywords?: readonly string[];
+  readonly homepage?: string;
+  readonly bugs?: { readonly url?: string };
+  readonly repository?: { readonly type?: string; readonly url?: string; readonly directory?: string };
+  readonly bin?: Readonly<Record<string, string>>;
+  readonly files?: readonly string[];
+}
+
 export interface CommandResult {
   readonly status: number | NodeJS.Signals;
   readonly stdout: string;

@@ -10,21 +10,11 @@ import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { Manifest } from './npm-harness.js';
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 const PACKAGES = ['protocol', 'server', 'client', 'bench'] as const;
 const REPOSITORY = 'git+https://github.com/switchboard-rt/switchboard.git';
-
-interface Manifest {
-  readonly name: string;
-  readonly license?: string;
-  readonly keywords?: readonly string[];
-  readonly homepage?: string;
-  readonly bugs?: { readonly url?: string };
-  readonly repository?: { readonly type?: string; readonly url?: string; readonly directory?: string };
-  readonly bin?: Readonly<Record<string, string>>;
-  readonly files?: readonly string[];
-}
 
 function manifest(dir: string): Manifest {
   return JSON.parse(readFileSync(join(ROOT, dir, 'package.json'), 'utf8')) as Manifest;

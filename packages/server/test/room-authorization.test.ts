@@ -3,8 +3,7 @@
 // first-message `auth`, only then (close 4505). The seeds' protected-room tests, with real JWTs.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { connect, metricSample, startServer, upgradeStatus, waitMembers } from './helpers.js';
-import type { TestServer } from './helpers.js';
+import { connect, metricSample, upgradeStatus, waitMembers, withServer } from './helpers.js';
 import { AUDIENCE, ISSUER, SECRET, errorCodeOf, hsToken } from './auth-fixtures.js';
 import { silentLogger } from '../src/index.js';
 import type { Authenticator, AuthorizationRequest, ServerOptions } from '../src/index.js';
@@ -14,15 +13,6 @@ const PROTECTED: ServerOptions = {
   auth: { secret: SECRET, audience: AUDIENCE, issuer: ISSUER },
   channels: [{ pattern: 'protected/*', permissions: { subscribe: { scope: 'members' } } }],
 };
-
-async function withServer(options: ServerOptions, body: (t: TestServer) => Promise<void>): Promise<void> {
-  const t = await startServer(options);
-  try {
-    await body(t);
-  } finally {
-    await t.stop();
-  }
-}
 
 const member = (): Promise<string> => hsToken({ sub: 'alice', claims: { scope: 'members' } });
 const outsider = (): Promise<string> => hsToken({ sub: 'mallory' });

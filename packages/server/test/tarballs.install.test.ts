@@ -14,6 +14,7 @@ import assert from 'node:assert/strict';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { NPM_INSTALL_FLAGS, REPO_ROOT, logDuration, run, runOk, tempDir } from './npm-harness.js';
+import type { Manifest } from './npm-harness.js';
 
 const INSTALL_TIMEOUT_MS = 6 * 60_000;
 const COMMAND_TIMEOUT_MS = 60_000;
@@ -24,15 +25,6 @@ interface PackResult {
   readonly name: string;
   readonly filename: string;
   readonly files: readonly { readonly path: string }[];
-}
-
-interface Manifest {
-  readonly name: string;
-  readonly license?: string;
-  readonly keywords?: readonly string[];
-  readonly homepage?: string;
-  readonly bugs?: { readonly url?: string };
-  readonly repository?: { readonly url?: string; readonly directory?: string };
 }
 
 /** The app: imports both packages by name, starts a server, and delivers one message to a client. */
