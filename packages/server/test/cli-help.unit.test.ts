@@ -7,7 +7,8 @@ import assert from 'node:assert/strict';
 import { HELP_WIDTH, conventionalVariable, optionsOf, renderHelp } from '../src/cli/help.js';
 import { findHelpTopic } from '../src/cli/help-topic.js';
 import { GROUP_ORDER, OPTION_GROUPS } from '../src/cli/option-groups.js';
-import { OPTION_TABLE, describeDefault, describeFlag } from '../src/cli/option-table.js';
+import { OPTION_TABLE } from '../src/cli/option-table.js';
+import { describeDefault, describeFlag } from '../src/cli/option-describe.js';
 import { parseCommandLine } from '../src/cli/parse-options.js';
 import { UnknownHelpTopicError, isUsageError } from '../src/cli/usage-errors.js';
 

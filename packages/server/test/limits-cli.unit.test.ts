@@ -3,7 +3,8 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { parseCommandLine } from '../src/cli/parse-options.js';
 import type { CliCommand, CliConfig, Environment } from '../src/cli/parse-options.js';
-import { OPTION_TABLE, describeAllowed, describeFlag } from '../src/cli/option-table.js';
+import { OPTION_TABLE } from '../src/cli/option-table.js';
+import { describeAllowed, describeFlag } from '../src/cli/option-describe.js';
 import { renderOptionTable } from '../src/cli/config-doc.js';
 import { InvalidOptionError } from '../src/errors.js';
 

@@ -4,7 +4,8 @@
  * and test/configuration-docs.test.ts fails when the file and the table disagree.
  */
 import { GROUP_ORDER, OPTION_GROUPS } from './option-groups.js';
-import { OPTION_TABLE, describeAllowed, describeDefault, describeFlag, valueName } from './option-table.js';
+import { OPTION_TABLE } from './option-table.js';
+import { describeAllowed, describeDefault, describeFlag, valueName } from './option-describe.js';
 import type { OptionSpec } from './option-spec.js';
 
 /** Opens the generated region of docs/configuration.md. */

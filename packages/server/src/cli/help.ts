@@ -4,7 +4,8 @@
  */
 import type { HelpTopic } from './help-topic.js';
 import { GROUP_ORDER, OPTION_GROUPS } from './option-groups.js';
-import { OPTION_TABLE, describeAllowed, describeDefault, describeFlag } from './option-table.js';
+import { OPTION_TABLE } from './option-table.js';
+import { describeAllowed, describeDefault, describeFlag } from './option-describe.js';
 import type { OptionGroup, OptionSpec } from './option-spec.js';
 
 /** Lines are wrapped to this many columns. */

@@ -17,7 +17,8 @@ import {
   DEFAULT_HISTORY_READ_QUEUE_SIZE,
   DEFAULT_HISTORY_READ_QUEUE_TIMEOUT_MS,
 } from '../history/history-read-pacing.js';
-import { DEFAULT_LOG_LEVEL, OPTION_TABLE, describeAllowed } from './option-table.js';
+import { DEFAULT_LOG_LEVEL, OPTION_TABLE } from './option-table.js';
+import { describeAllowed } from './option-describe.js';
 import { parseConfigFile } from './config-file.js';
 import { findHelpTopic } from './help-topic.js';
 import type { HelpTopic } from './help-topic.js';
