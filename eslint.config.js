@@ -111,10 +111,9 @@ export default tseslint.config(
     },
   },
   {
-    // No import cycle in the three libraries: import-x/no-cycle for value imports, and no-type-cycle for
-    // the cycles a type-only import closes, which import-x skips. Not in packages/bench, whose
-    // micro-benchmarks import their runner back when run as scripts.
-    files: ['packages/{server,protocol,client}/src/**/*.ts'],
+    // No import cycle in any package: import-x/no-cycle for value imports, and no-type-cycle for the
+    // cycles a type-only import closes, which import-x skips.
+    files: ['packages/{server,protocol,client,bench}/src/**/*.ts'],
     rules: {
       'import-x/no-cycle': ['error', { ignoreExternal: true }],
       'switchboard/no-type-cycle': 'error',

@@ -58,7 +58,7 @@ export const FRAME_TEXT_BENCHMARKS: readonly MicroBenchmark[] = [
 ];
 
 if (import.meta.url === `file://${process.argv[1] ?? ''}`) {
-  const { measure } = await import('./runner.js');
+  const { measure } = await import('./measure.js');
   process.stdout.write('| benchmark | ns/op |\n| --- | --- |\n');
   for (const b of FRAME_TEXT_BENCHMARKS) {
     process.stdout.write(`| ${b.name} | ${measure(b).nsPerOp.toFixed(1)} |\n`);
