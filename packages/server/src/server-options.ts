@@ -57,6 +57,11 @@ export interface ServerOptions extends ServerHooks {
   /** Close a connection silent for this long (ms) with 4000. Default 45000; at least twice the interval. */
   readonly heartbeatTimeoutMs?: number;
   /**
+   * The `retry:` hint of SSE streams (`/sse/:channel`, `/sse?channel=`): how long a browser EventSource
+   * waits before it reconnects (ms). Default 2000.
+   */
+  readonly sseRetryMs?: number;
+  /**
    * What proves a `/ws` (protocol v1) connection alive: `'application'`, only frames the client's code
    * sends (a `pong`, any command); `'any'`, WebSocket protocol pings and pongs too, which browsers and
    * libraries answer by themselves (docs/protocol.md#heartbeats). Default `'application'`: the SDK answers

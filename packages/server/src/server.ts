@@ -187,6 +187,7 @@ export class SwitchboardServer {
         demoPage: () => this.demoPage,
       },
       api: this,
+      sse: { handshake: this.handshake, acceptor: this.hub },
       tokenAuthenticator,
       trustedProxies,
       metrics: this.metrics,

@@ -49,8 +49,13 @@ export type { Outcome } from './channel-registry.js';
 export type { HubStats, ChannelStats, HubCounters } from './hub-stats.js';
 export type { AcceptOptions, JoinDecision } from './accept-options.js';
 
+/** Whether a user may open an SSE stream on its channels; `denied` is the first channel it may not. */
+export interface StreamDecision extends JoinDecision {
+  readonly denied?: string;
+}
+
 /** The decision when no rule or hook can refuse a join. */
-const JOIN_ALLOWED: Promise<JoinDecision> = Promise.resolve({ allowed: true });
+const JOIN_ALLOWED: Promise<StreamDecision> = Promise.resolve({ allowed: true });
 
 /** The most channels /stats lists (largest first). */
 const STATS_CHANNEL_LIMIT = 1000;
@@ -292,6 +297,27 @@ export class Hub {
       grants: principal.channels ?? NO_STRINGS,
     };
     return authorizer.allows(connection, 'subscribe', room).then((allowed) => ({ allowed, connectionId }));
+  }
+
+  /**
+   * {@link authorizeJoin} for an SSE stream's channels, under one reserved connection id: allowed only
+   * when every channel is (`denied` names the first that is not).
+   */
+  async authorizeStream(principal: Principal, channels: readonly string[]): Promise<StreamDecision> {
+    const authorizer = this.options.authorizer;
+    if (authorizer.permissive) return JOIN_ALLOWED;
+    const connection = {
+      id: this.connections.reserveId(),
+      userId: principal.userId,
+      info: principal.info,
+      scopes: principal.scopes ?? NO_STRINGS,
+      grants: principal.channels ?? NO_STRINGS,
+    };
+    for (const channel of channels) {
+      if (!(await authorizer.allows(connection, 'subscribe', channel)))
+        return { allowed: false, connectionId: connection.id, denied: channel };
+    }
+    return { allowed: true, connectionId: connection.id };
   }
 
   /** Whether a user already holds `maxConnectionsPerUser` connections on this node. */
