@@ -122,7 +122,12 @@ export class SseStream {
       if (id !== null) this.items.push({ kind: 'id', lastEventId: this.id });
       return;
     }
-    this.items.push({ kind: 'event', event: event || 'message', data: data.join('\n'), lastEventId: this.id });
+    this.items.push({
+      kind: 'event',
+      event: event || 'message',
+      data: data.join('\n'),
+      lastEventId: this.id,
+    });
   }
 }
 

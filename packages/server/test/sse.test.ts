@@ -8,11 +8,7 @@ import type { SseStream } from './sse-client.js';
 import { SECRET, sign } from './auth-fixtures.js';
 
 /** Open a stream and wait until the hub holds it in every channel (the `id:` mark follows its joins). */
-async function stream(
-  t: TestServer,
-  path: string,
-  headers: Record<string, string> = {},
-): Promise<SseStream> {
+async function stream(t: TestServer, path: string, headers: Record<string, string> = {}): Promise<SseStream> {
   const s = await openSse(`${t.httpUrl}${path}`, headers);
   assert.equal(s.status, 200, s.raw);
   // Everything before the first bare id (or gap) is the stream's preamble: retry, then its position.
@@ -167,7 +163,8 @@ test('refusals: invalid channel 400, no channel 400, 429 past the per-address ca
     assert.deepEqual([third.status, (await refusal(third)).code], [429, 'rate_limited']);
     const bystander = await stream(t, '/sse/capped', { 'x-forwarded-for': '198.51.100.7' });
     await t.server.publish('capped', { ok: true });
-    for (const s of [first, second, bystander]) assert.deepEqual((await s.expect('message')).data, { ok: true });
+    for (const s of [first, second, bystander])
+      assert.deepEqual((await s.expect('message')).data, { ok: true });
     const metrics = await (await fetch(`${t.httpUrl}/metrics`)).text();
     assert.equal(metricSample(metrics, 'switchboard_limits_rejected_total{limit="ip_connections"}'), 1);
     assert.equal(metricSample(metrics, 'switchboard_connections_opened_total{transport="sse"}'), 3);

@@ -161,7 +161,8 @@ function corsHeaders(req: IncomingMessage): Record<string, string> {
 /** The position a client sends: `Last-Event-ID` (a reconnect), else `?last_event_id=` (a first connect). */
 function lastEventIdOf(req: IncomingMessage, url: URL): string | undefined {
   const header = req.headers['last-event-id'];
-  const value = typeof header === 'string' ? header : (url.searchParams.get(LAST_EVENT_ID_PARAM) ?? undefined);
+  const value =
+    typeof header === 'string' ? header : (url.searchParams.get(LAST_EVENT_ID_PARAM) ?? undefined);
   // Never kept whole: one character over the limit is enough to refuse it as oversized.
   return value === undefined ? undefined : value.slice(0, MAX_LAST_EVENT_ID_LENGTH + 1);
 }

@@ -73,7 +73,8 @@ export class SseCursor {
     shared: { sse: PreparedFrame | undefined },
   ): PreparedFrame {
     const { id, epoch } = publication;
-    if (id === undefined || epoch === undefined) return (shared.sse ??= new PreparedFrame(Buffer.from(body())));
+    if (id === undefined || epoch === undefined)
+      return (shared.sse ??= new PreparedFrame(Buffer.from(body())));
     this.set(publication.channel, epoch, id);
     if (this.single) return (shared.sse ??= new PreparedFrame(Buffer.from(`id: ${this.id()}\n${body()}`)));
     return new PreparedFrame(Buffer.from(`id: ${this.id()}\n${body()}`));
