@@ -214,3 +214,52 @@ test('CORS: an allowed origin is echoed with credentials; another origin is refu
     assert.equal(other.headers['access-control-allow-origin'], undefined);
   });
 });
+
+test('finished streams: done after the last message, the stream ends, a reconnect from the end gets 204', async () => {
+  await withServer({}, async (t) => {
+    const s = await stream(t, '/sse/job:7');
+    const early = s.lastEventId;
+    for (const progress of [10, 50, 100]) await t.server.publish('job:7', { progress });
+    assert.deepEqual(await t.server.completeChannel('job:7'), { offset: 3 });
+    for (const progress of [10, 50, 100]) assert.deepEqual((await s.expect('message')).data, { progress });
+    const done = await s.expect('done');
+    assert.deepEqual(done.data, { channel: 'job:7' });
+    await s.ended;
+    // From the end: 204, which stops EventSource.
+    const after = await openSse(`${t.httpUrl}/sse/job:7`, { 'last-event-id': done.id });
+    assert.equal(after.status, 204);
+    await after.ended;
+    // From before the end: the rest, then done, then the end.
+    const late = await openSse(`${t.httpUrl}/sse/job:7`, { 'last-event-id': early });
+    for (const progress of [10, 50, 100]) assert.deepEqual((await late.expect('message')).data, { progress });
+    assert.equal((await late.expect('done')).id, done.id);
+    await late.ended;
+    // Without a position: done at once.
+    const fresh = await openSse(`${t.httpUrl}/sse/job:7`);
+    await fresh.expect('done');
+    await fresh.ended;
+  });
+});
+
+test('finished streams: POST /api/channels/:channel/complete; a multi-channel stream ends when all are done', async () => {
+  await withServer({}, async (t) => {
+    const s = await stream(t, '/sse?channel=a&channel=b');
+    const complete = async (channel: string): Promise<unknown> => {
+      const res = await fetch(`${t.httpUrl}/api/channels/${channel}/complete`, { method: 'POST' });
+      assert.equal(res.status, 200);
+      return res.json();
+    };
+    await t.server.publish('a', { a: 1 });
+    assert.deepEqual(await complete('a'), { channel: 'a', offset: 1 });
+    await s.expect('message');
+    assert.deepEqual((await s.expect('done')).data, { channel: 'a' });
+    await t.server.publish('b', { b: 1 });
+    assert.deepEqual((await s.expect('message')).data, { b: 1 });
+    assert.deepEqual(await complete('b'), { channel: 'b', offset: 1 });
+    const done = await s.expect('done');
+    assert.deepEqual(done.data, { channel: 'b' });
+    await s.ended;
+    const after = await openSse(`${t.httpUrl}/sse?channel=b&channel=a`, { 'last-event-id': done.id });
+    assert.equal(after.status, 204);
+  });
+});
