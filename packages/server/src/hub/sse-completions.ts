@@ -49,7 +49,10 @@ export class SseCompletions {
       const end = this.ends.get(channel);
       const entry = entries[i];
       return (
-        end !== undefined && entry !== undefined && entry.tag === epochTag(end.epoch) && entry.offset >= end.offset
+        end !== undefined &&
+        entry !== undefined &&
+        entry.tag === epochTag(end.epoch) &&
+        entry.offset >= end.offset
       );
     });
   }
