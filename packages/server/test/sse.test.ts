@@ -6,6 +6,7 @@ import type { TestServer } from './helpers.js';
 import { openSse, refusal } from './sse-client.js';
 import type { SseStream } from './sse-client.js';
 import { SECRET, sign } from './auth-fixtures.js';
+import { metric } from './limits-helpers.js';
 
 /** Open a stream and wait until the hub holds it in every channel (the `id:` mark follows its joins). */
 async function stream(t: TestServer, path: string, headers: Record<string, string> = {}): Promise<SseStream> {
@@ -262,4 +263,44 @@ test('finished streams: POST /api/channels/:channel/complete; a multi-channel st
     const after = await openSse(`${t.httpUrl}/sse?channel=b&channel=a`, { 'last-event-id': done.id });
     assert.equal(after.status, 204);
   });
+});
+
+test('a stream that stops reading is closed as a slow consumer (4001)', async () => {
+  await withServer(
+    {
+      maxBufferedBytes: 64 * 1024,
+      slowConsumerTimeoutMs: 200,
+      heartbeatIntervalMs: 50,
+      heartbeatTimeoutMs: 100,
+    },
+    async (t) => {
+      const { connect: netConnect } = await import('node:net');
+      const stalled = netConnect({ host: '127.0.0.1', port: t.server.port });
+      await new Promise<void>((resolve) => stalled.once('connect', resolve));
+      stalled.write(`GET /sse/firehose HTTP/1.1\r\nHost: 127.0.0.1\r\nAccept: text/event-stream\r\n\r\n`);
+      stalled.pause();
+      await waitMembers(t, 'firehose', 1);
+      // Nothing proves an SSE client read (it cannot answer): what shows it stopped is the write side,
+      // once the kernel's socket buffers (a few MB on loopback) are full and the server's own queue grows.
+      const payload = 'y'.repeat(4096);
+      for (let i = 0; i < 10_000 && t.server.stats().connections > 0; i++) {
+        await t.server.publish('firehose', { payload });
+        if (i % 20 === 0) await new Promise((r) => setImmediate(r));
+      }
+      await until(() => t.server.stats().connections === 0, 5000, 'the slow stream to close');
+      const closed = { transport: 'sse', code: '4001', by: 'server' };
+      // Counted once the transport reports the end: after the slow consumer's linger (1 s).
+      const deadline = Date.now() + 5000;
+      while ((await metric(t, 'switchboard_connections_closed_total', closed)) !== 1) {
+        assert.ok(Date.now() < deadline, 'the close was never counted under 4001');
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      // The server is fine: a new stream gets what is published next.
+      const next = await stream(t, '/sse/firehose');
+      await t.server.publish('firehose', { after: true });
+      assert.deepEqual((await next.expect('message')).data, { after: true });
+      next.close();
+      stalled.destroy();
+    },
+  );
 });
