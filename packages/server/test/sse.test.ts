@@ -325,3 +325,15 @@ test('auth: a JWT in the configured cookie opens a stream; the cookie needs an a
     assert.deepEqual([noCookie.status, (await refusal(noCookie)).code], [401, 'unauthorized']);
   });
 });
+
+test('a stream outlives the HTTP request deadlines (it is a response, not a request in progress)', async () => {
+  const deadlines = { headersTimeoutMs: 200, requestTimeoutMs: 200, silentSocketTimeoutMs: 200 };
+  await withServer({ ...deadlines, keepAliveTimeoutMs: 100 }, async (t) => {
+    const s = await stream(t, '/sse/long');
+    // Three times the longest deadline: nothing to await, the point is that nothing happens.
+    await new Promise((r) => setTimeout(r, 600));
+    await t.server.publish('long', { still: 'open' });
+    assert.deepEqual((await s.expect('message')).data, { still: 'open' });
+    s.close();
+  });
+});
