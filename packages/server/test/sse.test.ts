@@ -337,3 +337,12 @@ test('a stream outlives the HTTP request deadlines (it is a response, not a requ
     s.close();
   });
 });
+
+test('under basePath: /rt/sse/:channel', async () => {
+  await withServer({ basePath: '/rt' }, async (t) => {
+    const s = await stream(t, '/sse/under');
+    await t.server.publish('under', { base: '/rt' });
+    assert.deepEqual((await s.expect('message')).data, { base: '/rt' });
+    s.close();
+  });
+});
