@@ -1,3 +1,4 @@
+import { CloseCode } from '@switchboard/protocol';
 import type { Metrics } from './metrics/metrics.js';
 import type { Logger } from './util/logger.js';
 import type { Clock } from './util/clock.js';
@@ -56,6 +57,11 @@ export interface ServerOptions extends ServerHooks {
   readonly heartbeatIntervalMs?: number;
   /** Close a connection silent for this long (ms) with 4000. Default 45000; at least twice the interval. */
   readonly heartbeatTimeoutMs?: number;
+  /**
+   * The `retry:` hint of SSE streams (`/sse/:channel`, `/sse?channel=`): how long a browser EventSource
+   * waits before it reconnects (ms). Default 2000.
+   */
+  readonly sseRetryMs?: number;
   /**
    * What proves a `/ws` (protocol v1) connection alive: `'application'`, only frames the client's code
    * sends (a `pong`, any command); `'any'`, WebSocket protocol pings and pongs too, which browsers and
@@ -310,6 +316,16 @@ export function validateOtherOptions(options: ServerOptions): void {
   validateTls(options);
   validateAuth(options);
   validateList('allowedOrigins', options.allowedOrigins, originPatternProblem);
+  const origins = options.allowedOrigins;
+  if (options.auth?.cookie !== undefined && (origins === undefined || origins.includes('*'))) {
+    // Browsers send cookies with cross-site requests: without a list, any site could open a stream as
+    // the user (cross-site WebSocket hijacking, and CORS would let it read an SSE stream).
+    throw new InvalidOptionError(
+      'auth.cookie',
+      options.auth.cookie,
+      'a cookie name only together with an allowedOrigins list without *',
+    );
+  }
   validateList('trustedProxies', options.trustedProxies, trustedProxyProblem);
   if (options.apiKey !== undefined && options.apiKey.length < 16) {
     throw new InvalidOptionError('apiKey', '<redacted>', 'a key of at least 16 characters');
@@ -436,4 +452,14 @@ export function resolveHeartbeatProofs(options: ServerOptions): HeartbeatProofs 
     v1: options.v1HeartbeatProof ?? DEFAULT_HEARTBEAT_PROOFS.v1,
     room: options.roomHeartbeatProof ?? DEFAULT_HEARTBEAT_PROOFS.room,
   };
+}
+
+/** The `exclude` of a send, when there is one (the envelope's field is left out otherwise). */
+export function exclusion(options: SendOptions): { exclude?: Exclusion } {
+  return options.exclude === undefined ? {} : { exclude: options.exclude };
+}
+
+/** The close a disconnect asks for (4010 `kicked` unless it names its own). */
+export function closeArgs(options: DisconnectOptions): { code: number; reason: string } {
+  return { code: options.code ?? CloseCode.Kicked, reason: options.reason ?? 'disconnected by the server' };
 }

@@ -81,6 +81,7 @@ describe('Outbound', () => {
     new Outbound(
       () => String(++calls),
       () => String(++calls),
+      () => '',
     );
     assert.equal(calls, 0);
   });
@@ -97,6 +98,7 @@ describe('Outbound', () => {
         roomCalls++;
         return '{"text":"é"}';
       },
+      () => '',
     );
     const v1 = outbound.frame('v1');
     const room = outbound.frame('room');
@@ -118,6 +120,7 @@ describe('Outbound', () => {
         roomCalls++;
         return 'room';
       },
+      () => '',
     );
     outbound.frame('v1');
     outbound.frame('v1');
@@ -131,6 +134,7 @@ describe('Outbound', () => {
         calls++;
         return '';
       },
+      () => '',
       () => '',
     );
     outbound.frame('v1');

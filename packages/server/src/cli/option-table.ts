@@ -76,7 +76,10 @@ const HISTORY_READ_OPTIONS: readonly NumberOption[] = [
 
 /** The help text of each numeric limit; a Record so that a new limit cannot be added without one. */
 const LIMIT_DESCRIPTIONS: Readonly<Record<keyof ResolvedLimits, string>> = {
-  heartbeatIntervalMs: 'Ping a connection that has been quiet for this long (ms).',
+  heartbeatIntervalMs:
+    'Ping a connection that has been quiet for this long (ms); an SSE stream gets a `: keep-alive` comment line at this interval.',
+  sseRetryMs:
+    'The `retry:` hint every SSE stream starts with: how long a browser EventSource waits before it reconnects (ms).',
   heartbeatTimeoutMs:
     'Close a connection silent for this long (ms) with 4000; at least twice the heartbeat interval.',
   maxMessageBytes:
@@ -141,6 +144,7 @@ const LIMIT_DESCRIPTIONS: Readonly<Record<keyof ResolvedLimits, string>> = {
 /** The help group of each numeric limit; a Record so that a new limit cannot be added without one. */
 const LIMIT_GROUPS: Readonly<Record<keyof ResolvedLimits, OptionGroup>> = {
   heartbeatIntervalMs: 'heartbeat',
+  sseRetryMs: 'heartbeat',
   heartbeatTimeoutMs: 'heartbeat',
   maxMessageBytes: 'limits',
   maxBufferedBytes: 'limits',

@@ -1,7 +1,7 @@
 /**
  * Every HTTP route Switchboard serves under its base path: the operations routes, the ticket route (with
- * built-in JWT auth), the HTTP API behind one API-key guard, and the plain-GET answers of the WebSocket
- * paths. Routes see narrow interfaces, never the
+ * built-in JWT auth), the HTTP API behind one API-key guard, the plain-GET answers of the WebSocket
+ * paths, and the Server-Sent Events streams. Routes see narrow interfaces, never the
  * server.
  */
 import type { TokenAuthenticator } from '../auth/token-authenticator.js';
@@ -17,6 +17,9 @@ import type { OpsSource } from './ops-routes.js';
 import type { Router } from './router.js';
 import { addTicketRoute } from './ticket-route.js';
 import { addWebSocketPathRoutes } from './websocket-endpoint.js';
+import { addSseRoutes } from './sse-endpoint.js';
+import type { SseAcceptor } from './sse-endpoint.js';
+import type { Handshake } from '../transports/handshake.js';
 
 /** What the routes are built from. */
 export interface RoutesOptions {
@@ -32,6 +35,10 @@ export interface RoutesOptions {
   /** The largest API request body (bytes) and channel name. */
   readonly maxMessageBytes: number;
   readonly maxChannelLength: number;
+  /** The `retry:` hint of SSE streams (ms). */
+  readonly sseRetryMs: number;
+  /** The SSE endpoints admit streams through the handshake and hand them to the hub. */
+  readonly sse: { readonly handshake: Handshake; readonly acceptor: SseAcceptor };
   /** Serve `/metrics`; serve the demo page at `/`. */
   readonly metricsEndpoint: boolean;
   readonly demo: boolean;
@@ -66,4 +73,10 @@ export function addRoutes(router: Router, options: RoutesOptions): void {
     maxChannelLength: options.maxChannelLength,
   });
   addWebSocketPathRoutes(router, options.basePath, options.maxChannelLength);
+  addSseRoutes(router, {
+    basePath: options.basePath,
+    maxChannelLength: options.maxChannelLength,
+    sseRetryMs: options.sseRetryMs,
+    ...options.sse,
+  });
 }

@@ -10,7 +10,14 @@ export interface AcceptOptions {
   readonly epoch?: string;
   /** v1: the client reads several frames per WebSocket message, separated by newlines (`?batch=1`). */
   readonly batch?: boolean;
-  /** Room format: the join was authorized before the upgrade, under this connection id (the hook saw it). */
+  /** SSE: the stream's channels, sorted and distinct (their order is the event id's). */
+  readonly channels?: readonly string[];
+  /** SSE: where the client stands (`Last-Event-ID`, or `?last_event_id=` on a first connect); opaque. */
+  readonly lastEventId?: string;
+  /**
+   * Room format and SSE: the join was authorized before the upgrade (or the stream's response), under this
+   * connection id (the hook saw it).
+   */
   readonly joinAuthorizedAs?: string;
 }
 

@@ -18,6 +18,7 @@ import type { Connection } from './connection.js';
 import { DeliveryTally } from './delivery.js';
 import type { Closer, Delivery } from './delivery.js';
 import { Outbound, renderRoomPayload, renderV1Message } from './outbound.js';
+import { renderSseEvent } from './sse-stream.js';
 import type { PresenceTracker } from './presence-tracker.js';
 import type { HubCounters } from './hub-stats.js';
 import { MAX_RECOVERY_MESSAGES, StreamContinuity } from './stream-continuity.js';
@@ -247,13 +248,7 @@ export class ChannelRegistry {
         if (publication.id <= last) continue;
         last = publication.id;
       }
-      if (
-        this.delivery.write(
-          connection,
-          this.render(publication).frame(connection.format),
-          publication.ephemeral,
-        )
-      )
+      if (this.delivery.write(connection, this.frameFor(connection, publication), publication.ephemeral))
         delivered++;
     }
     this.delivery.delivered(delivered);
@@ -270,7 +265,7 @@ export class ChannelRegistry {
         time: m.time,
         ephemeral: false,
       };
-      this.delivery.write(connection, this.render(publication).frame(connection.format), false);
+      this.delivery.write(connection, this.frameFor(connection, publication), false);
     }
     this.delivery.delivered(messages.length);
   }
@@ -368,7 +363,16 @@ export class ChannelRegistry {
     return new Outbound(
       () => renderV1Message(channel, id, json, time),
       () => renderRoomPayload('message', json, id),
+      () => renderSseEvent('message', json),
     );
+  }
+
+  /** One connection's frame of a publication outside a fan-out (recovered or held back). */
+  private frameFor(connection: Connection, publication: Publication): Buffer {
+    const outbound = this.render(publication);
+    const sse = connection.sse;
+    if (sse === null) return outbound.frame(connection.format);
+    return sse.frame(publication, () => outbound.sseBody(), outbound).payload;
   }
 
   /**
@@ -382,6 +386,7 @@ export class ChannelRegistry {
    */
   private fanOut(channel: Channel, publication: Publication, before: StreamPosition | null): void {
     const outbound = this.render(publication);
+    const sseBody = (): string => outbound.sseBody();
     const { exclude, ephemeral } = publication;
     const batched =
       channel.batchMembers > 0 &&
@@ -401,7 +406,11 @@ export class ChannelRegistry {
         }
       }
       if (batched && connection.batch) continue;
-      delivery.writePrepared(connection, outbound.prepared(connection.format), ephemeral, tally);
+      // An SSE stream's event id is its position in every channel it carries (SseCursor).
+      const sse = connection.sse;
+      const frame =
+        sse === null ? outbound.prepared(connection.format) : sse.frame(publication, sseBody, outbound);
+      delivery.writePrepared(connection, frame, ephemeral, tally);
     }
     delivery.settle(tally);
   }
@@ -417,8 +426,9 @@ export class ChannelRegistry {
   /** Every local subscriber must subscribe again from its own position (it will recover if it can). */
   private forceResubscribe(channel: Channel, reason: string): void {
     for (const connection of [...channel.members]) {
-      if (connection.format === 'room') {
-        // A room client resubscribes by reconnecting with ?last_message_id=N.
+      if (connection.format !== 'v1') {
+        // A room client resubscribes by reconnecting with ?last_message_id=N; an SSE stream's
+        // EventSource reconnects with its Last-Event-ID.
         this.options.close(connection, CloseCode.ForceReconnect, reason);
         continue;
       }

@@ -1,6 +1,7 @@
 import type { StreamPosition } from '@switchboard/protocol';
 import type { HeartbeatTarget } from './heartbeat-scheduler.js';
 import type { WireFormat } from './outbound.js';
+import type { SseCursor } from './sse-stream.js';
 import type { SessionRecord } from './session-registry.js';
 import type { Publication } from '../broker/broker.js';
 import type { TransportKind, TransportSocket } from '../transports/transport.js';
@@ -82,6 +83,8 @@ export class Connection implements HeartbeatTarget, ConnectionInfo {
    * channel messages are coalesced per event-loop turn (see ChannelRegistry).
    */
   batch = false;
+  /** An SSE stream's position in each of its channels; null for WebSocket connections. */
+  sse: SseCursor | null = null;
   /** The channel a `room`-format connection belongs to; null for v1 connections. */
   room: string | null = null;
   /** Set by the hub right after construction (or after first-message authentication). */

@@ -19,6 +19,7 @@ import type { PreparedFrame } from '../transports/transport.js';
 import type { Connection } from './connection.js';
 import type { HubCounters } from './hub-stats.js';
 import { PING_PREPARED } from './outbound.js';
+import { SSE_KEEPALIVE } from './sse-stream.js';
 
 /** The outbound hard limit is this multiple of the soft limit: past it, even reliable messages cannot wait. */
 export const HARD_BUFFER_FACTOR = 4;
@@ -143,14 +144,18 @@ export class Delivery {
     this.writeFrame(connection, { type: 'reply', id, result });
   }
 
-  /** The heartbeat's ping: never dropped as ephemeral (a slow connection is the slow-consumer rule's). */
+  /**
+   * The heartbeat's ping (an SSE stream's keep-alive comment): never dropped as ephemeral (a slow
+   * connection is the slow-consumer rule's).
+   */
   ping(connection: Connection): void {
-    const refused = this.refuse(connection, PING_PREPARED.payload.length, false);
+    const frame = connection.format === 'sse' ? SSE_KEEPALIVE : PING_PREPARED;
+    const refused = this.refuse(connection, frame.payload.length, false);
     if (refused !== null) this.drop(refused, 1);
-    else if (connection.held !== null) connection.held.push(PING_PREPARED.payload);
+    else if (connection.held !== null) connection.held.push(frame.payload);
     else {
-      connection.socket.sendPrepared(PING_PREPARED);
-      this.wrote(connection, PING_PREPARED.payload.length);
+      connection.socket.sendPrepared(frame);
+      this.wrote(connection, frame.payload.length);
     }
   }
 

@@ -14,6 +14,7 @@ import type { ConnectionRegistry } from './connections.js';
 import { DeliveryTally } from './delivery.js';
 import type { Closer, Delivery } from './delivery.js';
 import { Outbound, renderRoomPayload, renderV1Push } from './outbound.js';
+import { renderSseEvent } from './sse-stream.js';
 
 /** What envelope routing needs. */
 export interface EnvelopeRouterOptions {
@@ -124,5 +125,6 @@ function direct(type: 'direct' | 'broadcast', json: string, time: number): Outbo
   return new Outbound(
     () => renderV1Push(type, json, time),
     () => renderRoomPayload(type, json, undefined),
+    () => renderSseEvent(type, json),
   );
 }

@@ -15,8 +15,11 @@ export type HeartbeatProof = 'application' | 'any';
 /** Every accepted value, in the order docs list them. */
 export const HEARTBEAT_PROOFS: readonly HeartbeatProof[] = ['application', 'any'];
 
-/** The proof each wire dialect requires: `v1` at `/ws`, `room` at `/ws/:room`. */
-export type HeartbeatProofs = Readonly<Record<WireFormat, HeartbeatProof>>;
+/**
+ * The proof each WebSocket dialect requires: `v1` at `/ws`, `room` at `/ws/:room`. (An SSE stream has no
+ * way to answer: its liveness is the TCP write side, see Liveness.)
+ */
+export type HeartbeatProofs = Readonly<Record<Exclude<WireFormat, 'sse'>, HeartbeatProof>>;
 
 /**
  * Both endpoints want an application frame: the SDK, the demo page and the seeds' clients all answer
@@ -30,7 +33,7 @@ export type TransportProof = Readonly<Record<WireFormat, boolean>>;
 
 /** {@link TransportProof} of `proofs`. */
 export function transportProof(proofs: HeartbeatProofs): TransportProof {
-  return { v1: proofs.v1 === 'any', room: proofs.room === 'any' };
+  return { v1: proofs.v1 === 'any', room: proofs.room === 'any', sse: false };
 }
 
 /** Whether `value` is a {@link HeartbeatProof}. */

@@ -26,6 +26,7 @@ import type { HubCounters } from './hub-stats.js';
 import type { Liveness } from './liveness.js';
 import type { WireFormat } from './outbound.js';
 import { joinRoom } from './room-handler.js';
+import { joinSseStream } from './sse-handler.js';
 import type { SessionResume } from './session-resume.js';
 
 /** Closes after which the peer is presumed dead or stuck, so the close handshake gets only a short linger. */
@@ -135,6 +136,8 @@ export class ConnectionLifecycle {
       if (options.room !== undefined) {
         connection.room = options.room;
         void joinRoom(this.options.commands, connection, options.room, options);
+      } else if (connection.format === 'sse') {
+        void joinSseStream(this.options.commands, connection, options);
       }
     }
     if (hooks.onConnect !== undefined) this.connected(connection);
@@ -263,6 +266,9 @@ export class ConnectionLifecycle {
   }
 }
 
+/** The endpoint of each wire format, for log lines. */
+const ENDPOINTS: Readonly<Record<WireFormat, string>> = { v1: '/ws', room: '/ws/:room', sse: '/sse' };
+
 /**
  * Who a connection is, for its log lines: ids, user, address, transport and endpoint (the path pattern
  * below the base path; `room` names the room of a `/ws/:room` connection). Never a token or a query.
@@ -274,8 +280,9 @@ function describe(connection: Connection, room: string | undefined): Record<stri
     userId: connection.userId,
     remoteAddress: connection.remoteAddress,
     transport: connection.socket.kind,
-    endpoint: connection.format === 'v1' ? '/ws' : '/ws/:room',
+    endpoint: ENDPOINTS[connection.format],
   };
   if (room !== undefined) fields['room'] = room;
+  if (connection.sse !== null) fields['channels'] = connection.sse.channels;
   return fields;
 }

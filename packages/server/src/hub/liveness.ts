@@ -74,6 +74,13 @@ export class Liveness {
    * only transport pings); where they do not, its pong would change nothing.
    */
   private visit(connection: Connection, now: number): void {
+    if (connection.format === 'sse') {
+      // Push only: the client cannot answer, so nothing it sends proves it alive. A keep-alive comment each
+      // visit keeps proxies from timing the stream out, and the write side tells: a vanished peer resets
+      // the TCP connection (the stream closes), a stuck one fills the buffer (the slow-consumer rule).
+      if (!this.options.delivery.closeIfSlow(connection, now)) this.options.delivery.ping(connection);
+      return;
+    }
     const silent = now - connection.lastReceived;
     if (silent >= this.options.heartbeatTimeoutMs) {
       this.options.close(connection, CloseCode.HeartbeatTimeout, 'heartbeat timeout');

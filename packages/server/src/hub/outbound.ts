@@ -5,24 +5,36 @@
 import { encodeServerFrame } from '@switchboard/protocol';
 import type { ServerFrame } from '@switchboard/protocol';
 import { PreparedFrame } from '../transports/transport.js';
+import { renderSseEvent } from './sse-stream.js';
 
 /**
  * How a connection speaks:
  * - `v1`: the multiplexed protocol of docs/protocol.md (`/ws`);
  * - `room`: the seeds' single-room style (`/ws/:room`), where a message is the published JSON object
- *   itself with an `id` added.
+ *   itself with an `id` added;
+ * - `sse`: Server-Sent Events (`/sse/:channel`, `/sse?channel=`), push only: a message is an event whose
+ *   id is the stream's position (see sse-stream.ts).
  */
-export type WireFormat = 'v1' | 'room';
+export type WireFormat = 'v1' | 'room' | 'sse';
 
 /** A message rendered lazily, once per wire format. */
 export class Outbound {
   private v1: PreparedFrame | undefined;
   private room: PreparedFrame | undefined;
+  /** The SSE event without an id, or with the id every single-channel stream shares (SseCursor.frame). */
+  sse: PreparedFrame | undefined;
+  private sseText: string | undefined;
 
   constructor(
     private readonly renderV1: () => string,
     private readonly renderRoom: () => string,
+    private readonly renderSse: () => string,
   ) {}
+
+  /** The SSE event's lines after its id (rendered once). */
+  sseBody(): string {
+    return (this.sseText ??= this.renderSse());
+  }
 
   /** The encoded frame for `format`. */
   frame(format: WireFormat): Buffer {
@@ -32,15 +44,17 @@ export class Outbound {
   /** The frame for `format`, shared by every recipient (the transport caches its framing in it). */
   prepared(format: WireFormat): PreparedFrame {
     if (format === 'v1') return (this.v1 ??= new PreparedFrame(Buffer.from(this.renderV1())));
+    if (format === 'sse') return (this.sse ??= new PreparedFrame(Buffer.from(this.sseBody())));
     return (this.room ??= new PreparedFrame(Buffer.from(this.renderRoom())));
   }
 
-  /** An outbound message whose two formats are the same frame. */
+  /** An outbound message whose WebSocket formats are the same frame (an SSE event named after its type). */
   static same(frame: ServerFrame): Outbound {
     const text = encodeServerFrame(frame);
     return new Outbound(
       () => text,
       () => text,
+      () => renderSseEvent(frame.type, text),
     );
   }
 }
