@@ -9,13 +9,13 @@ import {
   MAX_HISTORY_LIMIT,
   channelNameProblem,
 } from '@switchboard/protocol';
-import type { PresenceEntry } from '@switchboard/protocol';
+import type { AnyChannelMap, BroadcastOf, ChannelOf, DirectOf, PayloadOf } from '@switchboard/protocol';
+import type { PresenceEntry, UntypedChannels } from '@switchboard/protocol';
 import { Hub } from './hub/hub.js';
 import type { Outcome } from './hub/hub.js';
 import type { ConnectionInfo } from './hub/connection.js';
 import { createMemoryEngine } from './engine/memory-engine.js';
 import type { Engine } from './engine/engine.js';
-import type { Exclusion } from './broker/broker.js';
 import type { HistoryPage } from './history/history-store.js';
 import { IDLE_HISTORY_READS } from './history/history-read-pacing.js';
 import type { HistoryReadStats } from './history/history-read-pacing.js';
@@ -48,7 +48,7 @@ import { systemClock } from './util/clock.js';
 import type { Clock } from './util/clock.js';
 import { defaultLogger } from './util/pino-logger.js';
 import type { Logger } from './util/logger.js';
-import { resolveHeartbeatProofs, validateOtherOptions } from './server-options.js';
+import { closeArgs, exclusion, resolveHeartbeatProofs, validateOtherOptions } from './server-options.js';
 import type {
   ChannelInfo,
   DisconnectOptions,
@@ -64,9 +64,10 @@ import { InvalidArgumentError, ServerNotRunningError, TlsLoadError } from './err
 
 /**
  * A Switchboard server: the WebSocket endpoints, the hub behind them, the HTTP API, health and metrics.
- * Create it with {@link createServer}, then `start()`.
+ * Create it with {@link createServer}, then `start()`. `M`, the application's channel map shared with its
+ * clients, types the library API's channels and payloads (docs/typescript.md); the HTTP API stays untyped.
  */
-export class SwitchboardServer {
+export class SwitchboardServer<M extends AnyChannelMap = UntypedChannels> {
   /** This node's id, the prefix of every connection id it assigns. */
   readonly nodeId: string;
   private stateValue: ServerState = 'idle';
@@ -90,7 +91,7 @@ export class SwitchboardServer {
   private detachListeners: (() => void) | null = null;
   private stopping: Promise<void> | null = null;
 
-  constructor(private readonly options: ServerOptions = {}) {
+  constructor(private readonly options: ServerOptions<M> = {}) {
     this.limits = resolveLimits(options);
     validateOtherOptions(options);
     this.clock = options.clock ?? systemClock;
@@ -299,9 +300,9 @@ export class SwitchboardServer {
   }
 
   /** Publish to a channel on every node. Resolves with the message id (absent for ephemeral messages). */
-  async publish(
-    channel: string,
-    data: unknown,
+  async publish<C extends ChannelOf<M>>(
+    channel: C,
+    data: PayloadOf<M, C>,
     options: PublishOptions = {},
   ): Promise<{ id?: number; duplicate?: boolean }> {
     this.assertRunning();
@@ -313,21 +314,21 @@ export class SwitchboardServer {
   }
 
   /** Send to every connection of a user, on every node. */
-  async sendToUser(userId: string, data: unknown, options: SendOptions = {}): Promise<void> {
+  async sendToUser(userId: string, data: DirectOf<M>, options: SendOptions = {}): Promise<void> {
     this.assertRunning();
     const json = this.hub.encode(data);
     await this.hub.send({ kind: 'user', userId, json, time: this.clock.now(), ...exclusion(options) });
   }
 
   /** Send to one connection, wherever it is. */
-  async sendToConnection(connectionId: string, data: unknown): Promise<void> {
+  async sendToConnection(connectionId: string, data: DirectOf<M>): Promise<void> {
     this.assertRunning();
     const json = this.hub.encode(data);
     await this.hub.send({ kind: 'connection', connectionId, json, time: this.clock.now() });
   }
 
   /** Send to every connection on every node. */
-  async broadcast(data: unknown, options: SendOptions = {}): Promise<void> {
+  async broadcast(data: BroadcastOf<M>, options: SendOptions = {}): Promise<void> {
     this.assertRunning();
     const json = this.hub.encode(data);
     await this.hub.send({ kind: 'broadcast', json, time: this.clock.now(), ...exclusion(options) });
@@ -365,10 +366,10 @@ export class SwitchboardServer {
   }
 
   /** A channel's retained history: up to `limit` (default 100, at most 1000) messages after `since`. */
-  async history(
-    channel: string,
+  async history<C extends ChannelOf<M>>(
+    channel: C,
     options: { readonly since?: number; readonly limit?: number } = {},
-  ): Promise<HistoryResult> {
+  ): Promise<HistoryResult<PayloadOf<M, C>>> {
     this.assertRunning();
     this.checkChannel(channel);
     const limit = options.limit ?? DEFAULT_HISTORY_LIMIT;
@@ -384,7 +385,7 @@ export class SwitchboardServer {
       epoch: page.position.epoch,
       messages: page.messages.map((m) => ({
         id: m.offset,
-        data: JSON.parse(m.json) as unknown,
+        data: JSON.parse(m.json) as PayloadOf<M, C>,
         time: m.time,
       })),
       complete: page.complete,
@@ -477,16 +478,12 @@ function valueOf<T>(outcome: Outcome<T>): T {
   return outcome.value;
 }
 
-/** The `exclude` of a send, when there is one (the envelope's field is left out otherwise). */
-function exclusion(options: SendOptions): { exclude?: Exclusion } {
-  return options.exclude === undefined ? {} : { exclude: options.exclude };
-}
-
-function closeArgs(options: DisconnectOptions): { code: number; reason: string } {
-  return { code: options.code ?? CloseCode.Kicked, reason: options.reason ?? 'disconnected by the server' };
-}
-
-/** Create a Switchboard server; options are validated here and throw {@link InvalidOptionError}. */
-export function createServer(options: ServerOptions = {}): SwitchboardServer {
-  return new SwitchboardServer(options);
+/**
+ * Create a Switchboard server; options are validated here and throw {@link InvalidOptionError}. Give the
+ * application's channel map to type it: `createServer<App>({ ... })`.
+ */
+export function createServer<M extends AnyChannelMap = UntypedChannels>(
+  options: ServerOptions<M> = {},
+): SwitchboardServer<M> {
+  return new SwitchboardServer<M>(options);
 }
