@@ -8,12 +8,20 @@ import type { SwitchboardServer } from '@switchboard/server';
 import type { ChannelMap, ChannelOf, HistoryResult, PayloadOf, PublishResult } from '@switchboard/protocol';
 import { SwitchboardClient } from '../../src/index.js';
 import type { ChannelMessage, ServerMessage, Subscription } from '../../src/index.js';
-import type { App, ChatMessage, JobProgress, JobTicket, Notification } from './app.js';
+import type { App, ChatMessage, JobProgress, JobRequest, JobTicket, Notification } from './app.js';
 
 /** Compiles only when `A` and `B` are the same type. */
 type Equal<A, B> = (<T>() => T extends A ? 1 : 2) extends <T>() => T extends B ? 1 : 2 ? true : false;
 function same<A, B>(check: Equal<A, B>): void {
   void check;
+}
+
+/** `exact<T>()(value)` compiles only when `value`'s type is exactly `T` (not merely assignable). */
+function exact<Expected>() {
+  return <Actual>(value: Actual, ...check: Equal<Actual, Expected> extends true ? [] : [never]): void => {
+    void value;
+    void check;
+  };
 }
 
 export async function typedClient(client: SwitchboardClient<App>, room: string): Promise<void> {
@@ -38,19 +46,19 @@ export async function typedClient(client: SwitchboardClient<App>, room: string):
 
   // subscribe: the subscription's messages, its publish and history.
   const chat = client.subscribe('chat:lobby');
-  same<typeof chat, Subscription<ChatMessage>>(true);
+  exact<Subscription<ChatMessage>>()(chat);
   chat.on('message', (m) => {
-    same<typeof m.data, ChatMessage>(true);
-    same<typeof m, ChannelMessage<ChatMessage>>(true);
+    exact<ChatMessage>()(m.data);
+    exact<ChannelMessage<ChatMessage>>()(m);
   });
   void chat.publish({ text: 'hi', from: 'ann' });
   // @ts-expect-error: the subscription's publish is typed too
   void chat.publish({ percent: 3 });
   const page = await chat.history({ limit: 10 });
-  same<typeof page, HistoryResult<ChatMessage>>(true);
+  exact<HistoryResult<ChatMessage>>()(page);
   const jobs = client.subscription('job:7');
   jobs.on('message', (m) => {
-    same<typeof m.data, JobProgress>(true);
+    exact<JobProgress>()(m.data);
     if ('percent' in m.data) void m.data.percent.toFixed();
   });
   // @ts-expect-error: no pattern matches
@@ -60,22 +68,22 @@ export async function typedClient(client: SwitchboardClient<App>, room: string):
 
   // history: items typed by the channel.
   const history = await client.history('user:ann');
-  same<(typeof history.messages)[number]['data'], Notification>(true);
+  for (const m of history.messages) exact<Notification>()(m.data);
   // @ts-expect-error: no pattern matches
   await client.history('news:1');
 
   // send: the map's request and reply.
   const ticket = await client.send({ start: 'export' });
-  same<typeof ticket, JobTicket>(true);
+  exact<JobTicket>()(ticket);
   // @ts-expect-error: not a JobRequest
   await client.send({ begin: 'export' });
 
   // client-wide events: one member per pattern; direct and broadcast from the map.
   client.on('message', (m) => {
-    same<typeof m, ClientWideMessage>(true);
+    exact<ClientWideMessage>()(m);
   });
-  client.on('direct', (m) => same<typeof m, ServerMessage<Notification>>(true));
-  client.on('broadcast', (m) => same<typeof m.data, { readonly motd: string }>(true));
+  client.on('direct', (m) => exact<ServerMessage<Notification>>()(m));
+  client.on('broadcast', (m) => exact<{ readonly motd: string }>()(m.data));
 }
 
 type ClientWideMessage =
@@ -99,13 +107,13 @@ export async function typedServer(server: SwitchboardServer<App>): Promise<void>
   // @ts-expect-error: broadcasts carry a motd
   await server.broadcast({ title: 'x' });
   const page = await server.history('chat:lobby');
-  same<(typeof page.messages)[number]['data'], ChatMessage>(true);
+  for (const m of page.messages) exact<ChatMessage>()(m.data);
 }
 
 export function typedHooks(): SwitchboardServer<App> {
   const server = createServer<App>({
     onMessage: (_connection, request) => {
-      same<typeof request, { readonly start: string }>(true);
+      exact<JobRequest>()(request);
       return { jobId: `job:${request.start}` };
     },
   });
@@ -128,26 +136,26 @@ export async function untyped(
   room: string,
 ): Promise<void> {
   void client.publish(room, { anything: 1 });
-  client.subscribe(room).on('message', (m) => same<typeof m.data, unknown>(true));
+  client.subscribe(room).on('message', (m) => exact<unknown>()(m.data));
   const reply = await client.send(42);
-  same<typeof reply, unknown>(true);
+  exact<unknown>()(reply);
   const history = await client.history(room);
-  same<(typeof history.messages)[number]['data'], unknown>(true);
-  client.on('message', (m) => same<typeof m, ChannelMessage>(true));
+  for (const m of history.messages) exact<unknown>()(m.data);
+  client.on('message', (m) => exact<ChannelMessage>()(m));
 
-  legacy.subscribe('anything').on('message', (m) => same<typeof m.data, ChatMessage>(true));
+  legacy.subscribe('anything').on('message', (m) => exact<ChatMessage>()(m.data));
   void legacy.publish('anything', { text: 'hi', from: 'ann' });
-  legacy.subscribe<number>('counter').on('message', (m) => same<typeof m.data, number>(true));
+  legacy.subscribe<number>('counter').on('message', (m) => exact<number>()(m.data));
   void legacy.publish<number>('counter', 3);
   // @ts-expect-error: the per-call type is checked
   void legacy.publish<number>('counter', 'three');
-  legacy.on('message', (m) => same<typeof m.data, ChatMessage>(true));
+  legacy.on('message', (m) => exact<ChatMessage>()(m.data));
 
   await server.publish(room, { anything: 1 });
   await server.sendToUser('ann', 'anything');
   const page = await server.history(room);
-  same<(typeof page.messages)[number]['data'], unknown>(true);
-  createServer({ onMessage: (_c, data) => same<typeof data, unknown>(true) });
+  for (const m of page.messages) exact<unknown>()(m.data);
+  createServer({ onMessage: (_c, data) => exact<unknown>()(data) });
 }
 
 /** Overlapping patterns: a channel's payload satisfies every pattern that matches it. */
