@@ -38,11 +38,14 @@ export interface ChannelMap<Channels extends object = object, Extras extends Cha
   readonly [channelMapKey]: { readonly channels: Channels; readonly extras: Extras };
 }
 
-/** Any channel map: the constraint of a typed server. */
+/**
+ * Any channel map: the constraint of a server's map, and its default, which types nothing (every channel
+ * a string, every payload unknown, as JSON allows). An application's own map is narrower and types all.
+ */
 export type AnyChannelMap = ChannelMap<object, ChannelMapExtras>;
 
-/** The map of a server or client created without one: every channel, payloads unknown (as JSON allows). */
-export type UntypedChannels = ChannelMap<{ '*': unknown }>;
+/** Whether `M` is AnyChannelMap itself (or `any`): no application map, so nothing is typed. */
+type Untyped<M> = AnyChannelMap extends M ? true : false;
 
 /** `Channels` of a map. */
 type PatternsOf<M extends AnyChannelMap> = M[typeof channelMapKey]['channels'];
@@ -56,9 +59,10 @@ export type PatternChannel<Pattern extends string> = Pattern extends `${infer He
   : Pattern;
 
 /** Every channel name a map allows: the union of its patterns' names. */
-export type ChannelOf<M extends AnyChannelMap> = {
-  [P in keyof PatternsOf<M> & string]: PatternChannel<P>;
-}[keyof PatternsOf<M> & string];
+export type ChannelOf<M extends AnyChannelMap> =
+  Untyped<M> extends true
+    ? string
+    : { [P in keyof PatternsOf<M> & string]: PatternChannel<P> }[keyof PatternsOf<M> & string];
 
 /**
  * One box per pattern `C` matches: `(payload) => void` boxes keep a payload that is itself a union whole
@@ -74,7 +78,11 @@ type MatchingPayloads<M extends AnyChannelMap, C extends string> = {
  * The payload type of channel `C`: what every pattern matching it says (their intersection); `never`
  * when none does. A union of channels gets the union of their payloads.
  */
-export type PayloadOf<M extends AnyChannelMap, C extends string> = C extends string
+export type PayloadOf<M extends AnyChannelMap, C extends string> =
+  Untyped<M> extends true ? unknown : MapPayload<M, C>;
+
+/** {@link PayloadOf} for an application's map, distributed over a union of channels. */
+type MapPayload<M extends AnyChannelMap, C extends string> = C extends string
   ? [MatchingPayloads<M, C>] extends [never]
     ? never
     : MatchingPayloads<M, C> extends (payload: infer D) => void

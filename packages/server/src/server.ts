@@ -10,7 +10,7 @@ import {
   channelNameProblem,
 } from '@switchboard/protocol';
 import type { AnyChannelMap, BroadcastOf, ChannelOf, DirectOf, PayloadOf } from '@switchboard/protocol';
-import type { PresenceEntry, UntypedChannels } from '@switchboard/protocol';
+import type { PresenceEntry } from '@switchboard/protocol';
 import { Hub } from './hub/hub.js';
 import type { Outcome } from './hub/hub.js';
 import type { ConnectionInfo } from './hub/connection.js';
@@ -67,7 +67,7 @@ import { InvalidArgumentError, ServerNotRunningError, TlsLoadError } from './err
  * Create it with {@link createServer}, then `start()`. `M`, the application's channel map shared with its
  * clients, types the library API's channels and payloads (docs/typescript.md); the HTTP API stays untyped.
  */
-export class SwitchboardServer<M extends AnyChannelMap = UntypedChannels> {
+export class SwitchboardServer<M extends AnyChannelMap = AnyChannelMap> {
   /** This node's id, the prefix of every connection id it assigns. */
   readonly nodeId: string;
   private stateValue: ServerState = 'idle';
@@ -91,7 +91,7 @@ export class SwitchboardServer<M extends AnyChannelMap = UntypedChannels> {
   private detachListeners: (() => void) | null = null;
   private stopping: Promise<void> | null = null;
 
-  constructor(private readonly options: ServerOptions<M> = {}) {
+  constructor(private readonly options: ServerOptions = {}) {
     this.limits = resolveLimits(options);
     validateOtherOptions(options);
     this.clock = options.clock ?? systemClock;
@@ -482,7 +482,7 @@ function valueOf<T>(outcome: Outcome<T>): T {
  * Create a Switchboard server; options are validated here and throw {@link InvalidOptionError}. Give the
  * application's channel map to type it: `createServer<App>({ ... })`.
  */
-export function createServer<M extends AnyChannelMap = UntypedChannels>(
+export function createServer<M extends AnyChannelMap = AnyChannelMap>(
   options: ServerOptions<M> = {},
 ): SwitchboardServer<M> {
   return new SwitchboardServer<M>(options);

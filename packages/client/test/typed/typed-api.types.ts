@@ -172,3 +172,12 @@ export function overlapping(): void {
   same<PayloadOf<ChannelMap<{ 'a*b*c': 1 }>, 'aXbYc'>, 1>(true);
   same<PayloadOf<App, 'news:1'>, never>(true);
 }
+
+/** Code written for untyped servers keeps compiling (a typed server is a `SwitchboardServer<App>`). */
+export function untypedAnnotations(): void {
+  const server: ReturnType<typeof createServer> = createServer();
+  const plain: SwitchboardServer = server;
+  // @ts-expect-error: publish is contravariant in payloads; annotate a typed server as SwitchboardServer<App>
+  const widened: SwitchboardServer = createServer<App>();
+  void [plain, widened];
+}
