@@ -91,6 +91,11 @@ const httpServer = createHttpServer((req, res) => {
   if (switchboard.handleRequest(req, res)) return; // /sse/..., /api/..., /health, ...
   const { pathname } = new URL(req.url ?? '/', 'http://localhost');
   const asset = assets.get(pathname);
+  if (req.method === 'GET' && pathname === '/favicon.ico') {
+    res.writeHead(204); // no icon, and no 404 in the browser's console
+    res.end();
+    return;
+  }
   if (req.method === 'GET' && asset !== undefined) {
     res.writeHead(200, {
       'content-type': asset.type,

@@ -85,6 +85,11 @@ function cookieHeader(value, maxAge) {
 async function route(req, res) {
   const { pathname } = new URL(req.url ?? '/', 'http://localhost');
   const asset = assets.get(pathname);
+  if (req.method === 'GET' && pathname === '/favicon.ico') {
+    res.writeHead(204); // no icon, and no 404 in the browser's console
+    res.end();
+    return;
+  }
   if (req.method === 'GET' && asset !== undefined) {
     res.writeHead(200, {
       'content-type': asset.type,
