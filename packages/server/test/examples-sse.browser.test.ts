@@ -168,6 +168,8 @@ describe('the SSE examples in Chromium', () => {
       await page.locator('#user').selectOption(user);
       await page.locator('#login button').click();
       await page.locator('body[data-state="live"]').waitFor();
+      assert.equal(await page.locator('#login').isVisible(), false, 'the sign-in form is gone');
+      assert.equal(await page.locator('#me').textContent(), user);
       const [cookie] = await page.context().cookies();
       assert.equal(cookie?.name, 'sb_token');
       assert.equal(cookie?.httpOnly, true);
