@@ -129,9 +129,12 @@ const httpServer = createHttpServer((req, res) => {
 });
 
 // Attached with basePath '': the handler above hands Switchboard its HTTP routes (/sse/... among them).
-const engine = redisUrl === undefined ? undefined : await import('@switchboard/server/redis').then(
-  ({ createRedisEngine }) => createRedisEngine({ url: redisUrl, prefix: 'job-progress' }),
-);
+const engine =
+  redisUrl === undefined
+    ? undefined
+    : await import('@switchboard/server/redis').then(({ createRedisEngine }) =>
+        createRedisEngine({ url: redisUrl, prefix: 'job-progress' }),
+      );
 const switchboard = createServer({
   server: httpServer,
   ...(engine === undefined ? {} : { engine }),

@@ -58,6 +58,7 @@ function follow(id) {
   const source = new EventSource(`/sse/${encodeURIComponent(`job:${id}`)}`);
   let opened = false;
   source.onopen = () => {
+    if (opened) log('Reconnected', 'notice');
     setStatus('Live: following the job.', 'live');
     if (!opened) reload(id, source).catch((error) => log(error.message, 'gap'));
     opened = true;
@@ -79,8 +80,12 @@ function follow(id) {
   });
   source.onerror = () => {
     if (document.body.dataset.state === 'done') return;
-    if (source.readyState === EventSource.CLOSED) setStatus('Stopped: reload the page.', 'closed');
-    else setStatus('Connection lost: reconnecting…', 'reconnecting');
+    if (source.readyState === EventSource.CLOSED) {
+      setStatus('Stopped: reload the page.', 'closed');
+      return;
+    }
+    if (document.body.dataset.state === 'live') log('Connection lost: reconnecting…', 'notice');
+    setStatus('Connection lost: reconnecting…', 'reconnecting');
   };
 }
 
