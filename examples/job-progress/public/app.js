@@ -75,6 +75,7 @@ function follow(id) {
     reload(id, source, `Missed updates (${reason})`).catch((error) => log(error.message, 'gap'));
   });
   source.addEventListener('done', () => {
+    if (document.body.dataset.state === 'done') return; // the reloaded state said so already
     log('done', 'done');
     finish(source);
   });
