@@ -15,6 +15,7 @@ import { createServer as createHttpServer } from 'node:http';
 import { randomUUID } from 'node:crypto';
 import { readFile, writeFile, rename } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { join } from 'node:path';
 import { createServer } from '@switchboard/server';
 
@@ -63,7 +64,7 @@ function save() {
 async function run(job) {
   const channel = `job:${job.id}`;
   for (const progress of STEPS.filter((step) => step > job.progress)) {
-    await new Promise((resolve) => setTimeout(resolve, stepMs));
+    await sleep(stepMs, undefined, { signal: stopping.signal }); // a shutdown leaves the job to the next start
     // Publish first, record second: a crash in between publishes the step again after the restart (the bar
     // shows the same percentage twice), never skips it.
     await switchboard.publish(channel, { progress, status: progress === 100 ? 'finished' : 'exporting' });
@@ -76,8 +77,12 @@ async function run(job) {
   await switchboard.completeChannel(channel);
 }
 
+const stopping = new AbortController();
+
 function start(job) {
-  run(job).catch((error) => console.error(`job ${job.id} failed:`, error.message));
+  run(job).catch((error) => {
+    if (!stopping.signal.aborted) console.error(`job ${job.id} failed:`, error.message);
+  });
 }
 
 // ------------------------------------------------------------------------------------- the application
@@ -157,6 +162,8 @@ for (const job of jobs.values()) {
 
 async function shutdown(signal) {
   console.log(`${signal}: shutting down`);
+  stopping.abort(); // unfinished jobs stay in JOBS_FILE and resume at the next start
+  await saving;
   await switchboard.stop(); // ends the streams; EventSource reconnects to the next process
   httpServer.close();
 }

@@ -56,8 +56,12 @@ function userOf(req) {
   const expected = mac(`${head}.${body}`);
   const given = Buffer.from(signature, 'base64url');
   if (given.length !== expected.length || !timingSafeEqual(given, expected)) return null;
-  const claims = JSON.parse(Buffer.from(body, 'base64url').toString());
-  return claims.exp > Date.now() / 1000 && USERS.includes(claims.sub) ? claims.sub : null;
+  try {
+    const claims = JSON.parse(Buffer.from(body, 'base64url').toString());
+    return claims.exp > Date.now() / 1000 && USERS.includes(claims.sub) ? claims.sub : null;
+  } catch {
+    return null;
+  }
 }
 
 // ------------------------------------------------------------------------------------- the application

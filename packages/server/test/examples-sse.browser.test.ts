@@ -11,7 +11,7 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -269,6 +269,35 @@ describe('the SSE examples in Chromium', () => {
       assert.deepEqual({ status, forced }, { status: 0, forced: false }, child.describeOutput());
     },
   );
+
+  it('job-progress: SIGTERM mid-job exits 0 at once, and the next start finishes the job', TEST, async () => {
+    const env = { JOBS_FILE: join(scratch, 'sigterm-jobs.json'), STEP_MS: '400' };
+    const first = await example('job-progress', { ...env, PORT: '0' });
+    const base = `http://127.0.0.1:${first.port}`;
+    const { id } = (await (await fetch(`${base}/jobs`, { method: 'POST' })).json()) as { id: string };
+    const url = `${base}/sse/${encodeURIComponent(`job:${id}`)}`;
+    const stream = await openSse(url);
+    const ten = await stream.expect('message'); // 10 % (25 % on a slow machine)
+    stream.close();
+    const { status, forced } = await first.child.terminate(10_000);
+    assert.deepEqual({ status, forced }, { status: 0, forced: false }, first.child.describeOutput());
+    assert.doesNotMatch(first.child.describeOutput(), /failed/);
+    const job = JSON.parse(readFileSync(env.JOBS_FILE, 'utf8')) as { progress: number; finishedAt: null }[];
+    assert.equal(job[0]?.finishedAt, null, 'the job is left for the next start');
+    await example('job-progress', { ...env, PORT: String(first.port) });
+    const resumed = await openSse(url, { 'last-event-id': ten.id });
+    const rest: unknown[] = [];
+    for (;;) {
+      const item = await resumed.next(10_000);
+      if (item.kind !== 'event') continue;
+      if (item.event === 'done') break;
+      rest.push(item.event === 'gap' ? 'gap' : (JSON.parse(item.data) as { progress: number }).progress);
+    }
+    resumed.close();
+    // The in-memory engine: the position from before the restart is another epoch's, said first.
+    assert.equal(rest[0], 'gap');
+    assert.equal(rest.at(-1), 100);
+  });
 
   it('raised no page errors, console errors or CSP violations', TEST, () => {
     assert.deepEqual(problems, []);
