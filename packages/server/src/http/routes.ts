@@ -19,6 +19,8 @@ import { addTicketRoute } from './ticket-route.js';
 import { addWebSocketPathRoutes } from './websocket-endpoint.js';
 import { addSseRoutes } from './sse-endpoint.js';
 import type { SseAcceptor } from './sse-endpoint.js';
+import { addHttpSessionRoutes } from './http-session-endpoint.js';
+import type { SessionAcceptor } from './http-session-endpoint.js';
 import type { Handshake } from '../transports/handshake.js';
 
 /** What the routes are built from. */
@@ -38,7 +40,7 @@ export interface RoutesOptions {
   /** The `retry:` hint of SSE streams (ms). */
   readonly sseRetryMs: number;
   /** The SSE endpoints admit streams through the handshake and hand them to the hub. */
-  readonly sse: { readonly handshake: Handshake; readonly acceptor: SseAcceptor };
+  readonly sse: { readonly handshake: Handshake; readonly acceptor: SseAcceptor & SessionAcceptor };
   /** Serve `/metrics`; serve the demo page at `/`. */
   readonly metricsEndpoint: boolean;
   readonly demo: boolean;
@@ -79,4 +81,19 @@ export function addRoutes(router: Router, options: RoutesOptions): void {
     sseRetryMs: options.sseRetryMs,
     ...options.sse,
   });
+  addHttpSessionRoutes(router, {
+    basePath: options.basePath,
+    maxMessageBytes: options.maxMessageBytes,
+    pollHoldMs: POLL_HOLD_MS,
+    sseRetryMs: options.sseRetryMs,
+    handshake: options.sse.handshake,
+    acceptor: options.sse.acceptor,
+    clock: options.clock,
+  });
 }
+
+/**
+ * How long a poll is held when nothing is queued: under the 30 s after which common proxies and load
+ * balancers time out an idle response.
+ */
+const POLL_HOLD_MS = 25_000;
