@@ -33,8 +33,8 @@ export interface HttpSessionOptions {
   readonly basePath: string;
   /** The largest frame a POST may carry (a WebSocket message's limit). */
   readonly maxMessageBytes: number;
-  /** How long a poll is held when nothing is queued (ms). */
-  readonly pollHoldMs: number;
+  /** How long a poll is held when nothing is queued, and how long a connection may go without one (ms). */
+  readonly pollTimeoutMs: number;
   readonly sseRetryMs: number;
   readonly handshake: Handshake;
   readonly acceptor: SessionAcceptor;
@@ -46,13 +46,6 @@ export const SECRET_HEADER = 'x-switchboard-secret';
 
 /** The most frames one POST may carry (its body may hold this many of the largest frame). */
 export const MAX_FRAMES_PER_POST = 16;
-
-/**
- * A polling connection whose client has not polled for this long after its last poll ended is abandoned
- * (1006). Long enough for a client to come back from a slow network, short enough that a closed tab
- * frees its connection well before the heartbeat would.
- */
-export const POLL_RENEW_MS = 15_000;
 
 /** The longest session id a client may present (as on `/ws`). */
 const MAX_SESSION_ID = 64;
@@ -169,7 +162,9 @@ class HttpSessionEndpoint {
     const entry: Entry = { secret: Buffer.from(secret), handle: undefined, socket, waitingSince: 0 };
     this.entries.set(id, entry);
     this.polling++;
-    this.sweeper ??= setInterval(() => this.sweep(), 1000).unref();
+    // A quarter of the timeout: a held poll is answered at most that late.
+    const period = Math.min(1000, Math.ceil(this.options.pollTimeoutMs / 4));
+    this.sweeper ??= setInterval(() => this.sweep(), period).unref();
     // The answer goes first: the frames the hub writes on accept wait for the first poll.
     sendJson(res, 200, { connection: id, secret, cursor: 0 }, corsHeaders(req));
     const handle = this.options.acceptor.accept(socket, 'v1', admission);
@@ -292,8 +287,8 @@ class HttpSessionEndpoint {
       const socket = entry.socket;
       if (!(socket instanceof PollingTransportSocket)) continue;
       if (socket.waiting) {
-        if (now - entry.waitingSince >= this.options.pollHoldMs) socket.expire();
-      } else if (now - socket.idleSince >= POLL_RENEW_MS) {
+        if (now - entry.waitingSince >= this.options.pollTimeoutMs) socket.expire();
+      } else if (now - socket.idleSince >= this.options.pollTimeoutMs) {
         socket.abandon(CloseCode.Abnormal, 'the client stopped polling');
         this.forget(id, socket);
       }

@@ -39,6 +39,8 @@ export interface RoutesOptions {
   readonly maxChannelLength: number;
   /** The `retry:` hint of SSE streams (ms). */
   readonly sseRetryMs: number;
+  /** How long a long poll is held, and how long a polling connection may go without one (ms). */
+  readonly pollTimeoutMs: number;
   /** The SSE endpoints admit streams through the handshake and hand them to the hub. */
   readonly sse: { readonly handshake: Handshake; readonly acceptor: SseAcceptor & SessionAcceptor };
   /** Serve `/metrics`; serve the demo page at `/`. */
@@ -84,7 +86,7 @@ export function addRoutes(router: Router, options: RoutesOptions): void {
   addHttpSessionRoutes(router, {
     basePath: options.basePath,
     maxMessageBytes: options.maxMessageBytes,
-    pollHoldMs: POLL_HOLD_MS,
+    pollTimeoutMs: options.pollTimeoutMs,
     sseRetryMs: options.sseRetryMs,
     handshake: options.sse.handshake,
     acceptor: options.sse.acceptor,
@@ -92,8 +94,3 @@ export function addRoutes(router: Router, options: RoutesOptions): void {
   });
 }
 
-/**
- * How long a poll is held when nothing is queued: under the 30 s after which common proxies and load
- * balancers time out an idle response.
- */
-const POLL_HOLD_MS = 25_000;
