@@ -1,3 +1,4 @@
+import { CloseCode } from '@switchboard/protocol';
 import type { Metrics } from './metrics/metrics.js';
 import type { Logger } from './util/logger.js';
 import type { Clock } from './util/clock.js';
@@ -447,4 +448,14 @@ export function resolveHeartbeatProofs(options: ServerOptions): HeartbeatProofs 
     v1: options.v1HeartbeatProof ?? DEFAULT_HEARTBEAT_PROOFS.v1,
     room: options.roomHeartbeatProof ?? DEFAULT_HEARTBEAT_PROOFS.room,
   };
+}
+
+/** The `exclude` of a send, when there is one (the envelope's field is left out otherwise). */
+export function exclusion(options: SendOptions): { exclude?: Exclusion } {
+  return options.exclude === undefined ? {} : { exclude: options.exclude };
+}
+
+/** The close a disconnect asks for (4010 `kicked` unless it names its own). */
+export function closeArgs(options: DisconnectOptions): { code: number; reason: string } {
+  return { code: options.code ?? CloseCode.Kicked, reason: options.reason ?? 'disconnected by the server' };
 }

@@ -15,7 +15,6 @@ import type { Outcome } from './hub/hub.js';
 import type { ConnectionInfo } from './hub/connection.js';
 import { createMemoryEngine } from './engine/memory-engine.js';
 import type { Engine } from './engine/engine.js';
-import type { Exclusion } from './broker/broker.js';
 import type { HistoryPage } from './history/history-store.js';
 import { IDLE_HISTORY_READS } from './history/history-read-pacing.js';
 import type { HistoryReadStats } from './history/history-read-pacing.js';
@@ -48,7 +47,7 @@ import { systemClock } from './util/clock.js';
 import type { Clock } from './util/clock.js';
 import { defaultLogger } from './util/pino-logger.js';
 import type { Logger } from './util/logger.js';
-import { resolveHeartbeatProofs, validateOtherOptions } from './server-options.js';
+import { closeArgs, exclusion, resolveHeartbeatProofs, validateOtherOptions } from './server-options.js';
 import type {
   ChannelInfo,
   DisconnectOptions,
@@ -313,6 +312,16 @@ export class SwitchboardServer {
     return publication.duplicate === true ? { id: publication.id, duplicate: true } : { id: publication.id };
   }
 
+  /**
+   * Complete a channel for SSE streams: they end after its last message (`event: done`) and a reconnect
+   * from there gets 204. Node-local (docs/protocol.md#finished-streams). Resolves with the last id.
+   */
+  async completeChannel(channel: string): Promise<{ offset: number }> {
+    this.assertRunning();
+    this.checkChannel(channel);
+    return { offset: (await this.hub.completeChannel(channel)).offset };
+  }
+
   /** Send to every connection of a user, on every node. */
   async sendToUser(userId: string, data: unknown, options: SendOptions = {}): Promise<void> {
     this.assertRunning();
@@ -476,15 +485,6 @@ export class SwitchboardServer {
 function valueOf<T>(outcome: Outcome<T>): T {
   if (!outcome.ok) throw new InvalidArgumentError(outcome.code, outcome.message);
   return outcome.value;
-}
-
-/** The `exclude` of a send, when there is one (the envelope's field is left out otherwise). */
-function exclusion(options: SendOptions): { exclude?: Exclusion } {
-  return options.exclude === undefined ? {} : { exclude: options.exclude };
-}
-
-function closeArgs(options: DisconnectOptions): { code: number; reason: string } {
-  return { code: options.code ?? CloseCode.Kicked, reason: options.reason ?? 'disconnected by the server' };
 }
 
 /** Create a Switchboard server; options are validated here and throw {@link InvalidOptionError}. */

@@ -22,6 +22,13 @@ interface PageState {
   gaps: number;
 }
 
+/** The DOM the page script uses. */
+interface MiniDocument {
+  readonly body: { innerHTML: string };
+  getElementById(id: string): { append(node: object): void } | null;
+  createElement(tag: string): { textContent: string };
+}
+
 describe('a bare EventSource on /sse/:channel', () => {
   let browser: Browser;
   before(async () => {
@@ -50,8 +57,10 @@ describe('a bare EventSource on /sse/:channel', () => {
       await page.evaluate(() => {
         const state: PageState = { received: [], lastEventIds: [], opens: 0, gaps: 0 };
         (globalThis as unknown as { sse: PageState }).sse = state;
-        document.body.innerHTML = '<h1>job</h1><ol id="log"></ol>';
-        const log = document.getElementById('log') as HTMLElement;
+        // The tests compile without the DOM library: the few calls the page makes, typed here.
+        const doc = (globalThis as unknown as { document: MiniDocument }).document;
+        doc.body.innerHTML = '<h1>job</h1><ol id="log"></ol>';
+        const log = doc.getElementById('log');
         const source = new EventSource('/sse/job');
         source.onopen = () => state.opens++;
         source.addEventListener('gap', () => state.gaps++);
@@ -59,9 +68,9 @@ describe('a bare EventSource on /sse/:channel', () => {
           const n = (JSON.parse(event.data as string) as { n: number }).n;
           state.received.push(n);
           state.lastEventIds.push(event.lastEventId);
-          const item = document.createElement('li');
+          const item = doc.createElement('li');
           item.textContent = `message ${n} (id ${event.lastEventId})`;
-          log.append(item);
+          log?.append(item);
         };
       });
       const state = (): Promise<PageState> =>

@@ -6,6 +6,7 @@ import type { TestServer } from './helpers.js';
 import { openSse, refusal } from './sse-client.js';
 import type { SseStream } from './sse-client.js';
 import { SECRET, sign } from './auth-fixtures.js';
+import { metric } from './limits-helpers.js';
 
 /** Open a stream and wait until the hub holds it in every channel (the `id:` mark follows its joins). */
 async function stream(t: TestServer, path: string, headers: Record<string, string> = {}): Promise<SseStream> {
@@ -213,4 +214,93 @@ test('CORS: an allowed origin is echoed with credentials; another origin is refu
     assert.deepEqual([other.status, (await refusal(other)).code], [403, 'permission_denied']);
     assert.equal(other.headers['access-control-allow-origin'], undefined);
   });
+});
+
+test('finished streams: done after the last message, the stream ends, a reconnect from the end gets 204', async () => {
+  await withServer({}, async (t) => {
+    const s = await stream(t, '/sse/job:7');
+    const early = s.lastEventId;
+    for (const progress of [10, 50, 100]) await t.server.publish('job:7', { progress });
+    assert.deepEqual(await t.server.completeChannel('job:7'), { offset: 3 });
+    for (const progress of [10, 50, 100]) assert.deepEqual((await s.expect('message')).data, { progress });
+    const done = await s.expect('done');
+    assert.deepEqual(done.data, { channel: 'job:7' });
+    await s.ended;
+    // From the end: 204, which stops EventSource.
+    const after = await openSse(`${t.httpUrl}/sse/job:7`, { 'last-event-id': done.id });
+    assert.equal(after.status, 204);
+    await after.ended;
+    // From before the end: the rest, then done, then the end.
+    const late = await openSse(`${t.httpUrl}/sse/job:7`, { 'last-event-id': early });
+    for (const progress of [10, 50, 100]) assert.deepEqual((await late.expect('message')).data, { progress });
+    assert.equal((await late.expect('done')).id, done.id);
+    await late.ended;
+    // Without a position: done at once.
+    const fresh = await openSse(`${t.httpUrl}/sse/job:7`);
+    await fresh.expect('done');
+    await fresh.ended;
+  });
+});
+
+test('finished streams: POST /api/channels/:channel/complete; a multi-channel stream ends when all are done', async () => {
+  await withServer({}, async (t) => {
+    const s = await stream(t, '/sse?channel=a&channel=b');
+    const complete = async (channel: string): Promise<unknown> => {
+      const res = await fetch(`${t.httpUrl}/api/channels/${channel}/complete`, { method: 'POST' });
+      assert.equal(res.status, 200);
+      return res.json();
+    };
+    await t.server.publish('a', { a: 1 });
+    assert.deepEqual(await complete('a'), { channel: 'a', offset: 1 });
+    await s.expect('message');
+    assert.deepEqual((await s.expect('done')).data, { channel: 'a' });
+    await t.server.publish('b', { b: 1 });
+    assert.deepEqual((await s.expect('message')).data, { b: 1 });
+    assert.deepEqual(await complete('b'), { channel: 'b', offset: 1 });
+    const done = await s.expect('done');
+    assert.deepEqual(done.data, { channel: 'b' });
+    await s.ended;
+    const after = await openSse(`${t.httpUrl}/sse?channel=b&channel=a`, { 'last-event-id': done.id });
+    assert.equal(after.status, 204);
+  });
+});
+
+test('a stream that stops reading is closed as a slow consumer (4001)', async () => {
+  await withServer(
+    {
+      maxBufferedBytes: 64 * 1024,
+      slowConsumerTimeoutMs: 200,
+      heartbeatIntervalMs: 50,
+      heartbeatTimeoutMs: 100,
+    },
+    async (t) => {
+      const { connect: netConnect } = await import('node:net');
+      const stalled = netConnect({ host: '127.0.0.1', port: t.server.port });
+      await new Promise<void>((resolve) => stalled.once('connect', resolve));
+      stalled.write(`GET /sse/firehose HTTP/1.1\r\nHost: 127.0.0.1\r\nAccept: text/event-stream\r\n\r\n`);
+      stalled.pause();
+      await waitMembers(t, 'firehose', 1);
+      // Nothing proves an SSE client read (it cannot answer): what shows it stopped is the write side,
+      // once the kernel's socket buffers (a few MB on loopback) are full and the server's own queue grows.
+      const payload = 'y'.repeat(4096);
+      for (let i = 0; i < 10_000 && t.server.stats().connections > 0; i++) {
+        await t.server.publish('firehose', { payload });
+        if (i % 20 === 0) await new Promise((r) => setImmediate(r));
+      }
+      await until(() => t.server.stats().connections === 0, 5000, 'the slow stream to close');
+      const closed = { transport: 'sse', code: '4001', by: 'server' };
+      // Counted once the transport reports the end: after the slow consumer's linger (1 s).
+      const deadline = Date.now() + 5000;
+      while ((await metric(t, 'switchboard_connections_closed_total', closed)) !== 1) {
+        assert.ok(Date.now() < deadline, 'the close was never counted under 4001');
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      // The server is fine: a new stream gets what is published next.
+      const next = await stream(t, '/sse/firehose');
+      await t.server.publish('firehose', { after: true });
+      assert.deepEqual((await next.expect('message')).data, { after: true });
+      next.close();
+      stalled.destroy();
+    },
+  );
 });

@@ -42,6 +42,7 @@ export interface ApiOperations {
   history(channel: string, options: { readonly since?: number; readonly limit?: number }): Promise<object>;
   presence(channel: string): Promise<readonly object[]>;
   presenceStats(channel: string): Promise<object>;
+  completeChannel(channel: string): Promise<object>;
 }
 
 /** Everything the API routes need. */
@@ -198,6 +199,14 @@ export function addApiRoutes(router: Router, prefix: string, deps: ApiDependenci
     guarded(async (ctx, body) => {
       await server.disconnectConnection(ctx.params['connectionId'] ?? '', closeOf(body));
       return {};
+    }, 'optional'),
+  );
+  router.add(
+    'POST',
+    `${prefix}/channels/:channel/complete`,
+    guarded(async (ctx) => {
+      const channel = channelOf(ctx.params['channel']);
+      return { channel, ...(await server.completeChannel(channel)) };
     }, 'optional'),
   );
   router.add(

@@ -27,6 +27,8 @@ import type { Router } from './router.js';
 /** Where an admitted stream goes: the hub. */
 export interface SseAcceptor {
   accept(socket: TransportSocket, format: 'sse', admitted: Admitted<AcceptOptions>): ConnectionHandle;
+  /** Whether a stream resuming from `lastEventId` has nothing left: every channel completed, all had. */
+  streamFinished(channels: readonly string[], lastEventId: string | undefined): boolean;
   /** Whether `principal` may subscribe to every channel; rejects when the authorize hook throws. */
   authorizeStream(principal: Principal, channels: readonly string[]): Promise<StreamDecision>;
 }
@@ -124,6 +126,13 @@ class SseEndpoint {
       // The client left while it was admitted: nothing to open.
       if (res.destroyed || req.socket.destroyed) return;
       const acceptor = this.options.acceptor;
+      const { channels = [], lastEventId } = admission.options;
+      if (acceptor.streamFinished(channels, lastEventId)) {
+        // Everything was delivered and the channels are completed: 204 stops EventSource (WHATWG §9.2.3).
+        res.writeHead(204, corsHeaders(req));
+        res.end();
+        return;
+      }
       openSseStream(res, corsHeaders(req), this.options.sseRetryMs, (socket) =>
         acceptor.accept(socket, 'sse', admission),
       );

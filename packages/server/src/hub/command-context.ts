@@ -19,6 +19,7 @@ import type { ErrorReplies } from './error-replies.js';
 import { hookFailed } from './hooks.js';
 import type { ServerHooks } from './hooks.js';
 import type { Publisher } from './publisher.js';
+import type { SseCompletions } from './sse-completions.js';
 
 export type { Joined, Outcome } from './channel-registry.js';
 
@@ -97,6 +98,8 @@ export interface CommandContext {
   ): Promise<void>;
   /** Hand a `send` payload to the application's onMessage hook; its result is the reply. */
   message(connection: Connection, data: unknown): Promise<Outcome<unknown>>;
+  /** Whether `channel` is completed (SSE finished streams) and `position` is at or past its end. */
+  streamEnded(channel: string, position: StreamPosition): boolean;
 }
 
 /** What the command context is built from. */
@@ -113,6 +116,8 @@ export interface HubCommandsOptions {
   readonly publisher: Publisher;
   readonly credentials: Credentials;
   readonly hooks: ServerHooks;
+  /** Completed channels (SSE finished streams). */
+  readonly completions: SseCompletions;
   readonly logger: Logger;
 }
 
@@ -253,5 +258,9 @@ export class HubCommands implements CommandContext {
         message: 'the application failed to handle the message',
       };
     }
+  }
+
+  streamEnded(channel: string, position: StreamPosition): boolean {
+    return this.options.completions.reached(channel, position);
   }
 }

@@ -44,6 +44,8 @@ import type { WireFormat } from './outbound.js';
 import { PresenceTracker } from './presence-tracker.js';
 import { Publisher } from './publisher.js';
 import { SessionResume } from './session-resume.js';
+import { SseCompletions } from './sse-completions.js';
+import { finishCompleted } from './sse-handler.js';
 
 export type { Outcome } from './channel-registry.js';
 export type { HubStats, ChannelStats, HubCounters } from './hub-stats.js';
@@ -105,6 +107,9 @@ export class Hub {
   private readonly credentials: Credentials;
   private readonly liveness: Liveness;
   private readonly lifecycle: ConnectionLifecycle;
+  private readonly commands: HubCommands;
+  /** Completed channels: their SSE streams end after their last message. */
+  private readonly completions = new SseCompletions();
   /** What the broker delivers to: publications to the channels, envelopes to their targets. */
   private readonly brokerHandler: BrokerHandler;
 
@@ -210,8 +215,10 @@ export class Hub {
       publisher: this.publisher,
       credentials: this.credentials,
       hooks: options.hooks,
+      completions: this.completions,
       logger,
     });
+    this.commands = commands;
     const inbound = new Inbound({
       limits,
       transportProof: proof,
@@ -366,6 +373,27 @@ export class Hub {
   /** Route an envelope through the broker to whichever node holds its target. */
   send(envelope: Envelope): Promise<void> {
     return this.publisher.send(envelope);
+  }
+
+  /**
+   * Complete a channel for SSE streams (node-local): streams that have had its last message get `event:
+   * done` and end once all their channels are done; a reconnect from the end gets 204. Resolves with
+   * where the channel ended.
+   */
+  async completeChannel(channel: string): Promise<StreamPosition> {
+    const end = await this.queries.position(channel);
+    this.completions.complete(channel, end);
+    for (const connection of [...this.channels.memberConnections(channel)]) {
+      // A stream still joining checks for itself once its replay is written.
+      if (connection.sse !== null && connection.recovering?.has(channel) !== true)
+        finishCompleted(this.commands, connection);
+    }
+    return end;
+  }
+
+  /** Whether an SSE stream of `channels` resuming from `lastEventId` has nothing left (answered 204). */
+  streamFinished(channels: readonly string[], lastEventId: string | undefined): boolean {
+    return this.completions.finished(channels, lastEventId);
   }
 
   /** Members of a channel on this node. */

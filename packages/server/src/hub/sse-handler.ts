@@ -76,11 +76,28 @@ export async function joinSseStream(
     // resumes from here instead of starting live again (EventSource keeps an id from an event without data).
     ctx.writeText(connection, cursor.mark());
     for (const j of joined) ctx.release(connection, j.channel, j.position.offset, j.hold);
+    finishCompleted(ctx, connection);
   } catch (error) {
     // The authorize hook threw or a stream's position could not be read (a backend outage): the stream
     // ends and EventSource retries after its `retry:` delay.
     const message = error instanceof Error ? error.message : String(error);
     ctx.close(connection, CloseCode.TryAgainLater, `could not open the stream (${message}); retry`);
+  }
+}
+
+/**
+ * Write `event: done` for each channel of the stream that is completed and whose end the stream has
+ * reached; once every channel is done, end the stream (a reconnect from there gets 204).
+ */
+export function finishCompleted(ctx: CommandContext, connection: Connection): void {
+  const cursor = connection.sse;
+  if (cursor === null || connection.state !== 'open') return;
+  for (const channel of cursor.channels) {
+    const position = cursor.position(channel);
+    if (cursor.isDone(channel) || position === undefined || !ctx.streamEnded(channel, position)) continue;
+    const { event, last } = cursor.finish(channel);
+    ctx.writeText(connection, event);
+    if (last) ctx.close(connection, CloseCode.Normal, 'stream complete');
   }
 }
 

@@ -2,6 +2,7 @@
  * An SSE stream's side of the hub: where the stream stands in each of its channels (the cursor every
  * event id is made of) and how events are written (docs/protocol.md#server-sent-events). Pure.
  */
+import type { StreamPosition } from '@switchboard/protocol';
 import type { Publication } from '../broker/broker.js';
 import { PreparedFrame } from '../transports/transport.js';
 import { encodeEventId, epochTag } from './sse-event-id.js';
@@ -33,6 +34,8 @@ export class SseCursor {
   private readonly index = new Map<string, number>();
   private readonly entries: SseEntry[];
   private readonly epochs: string[];
+  /** Channels whose `done` event was written (completed channels); null until the first. */
+  private done: Set<string> | null = null;
 
   /** @param channels the stream's channels, in id order (sorted, distinct). */
   constructor(readonly channels: readonly string[]) {
@@ -56,6 +59,25 @@ export class SseCursor {
     } else {
       this.entries[i] = { tag: (this.entries[i] as SseEntry).tag, offset };
     }
+  }
+
+  /** Where the stream stands in `channel`; undefined for a channel it does not carry. */
+  position(channel: string): StreamPosition | undefined {
+    const i = this.index.get(channel);
+    if (i === undefined) return undefined;
+    return { epoch: this.epochs[i] as string, offset: (this.entries[i] as SseEntry).offset };
+  }
+
+  /** Whether `channel` has had its `done` event. */
+  isDone(channel: string): boolean {
+    return this.done?.has(channel) === true;
+  }
+
+  /** The `done` event of a completed channel; `last` is true once every channel of the stream is done. */
+  finish(channel: string): { readonly event: string; readonly last: boolean } {
+    (this.done ??= new Set()).add(channel);
+    const event = `id: ${this.id()}\n${renderSseEvent('done', JSON.stringify({ channel }))}`;
+    return { event, last: this.done.size === this.channels.length };
   }
 
   /** The id of the stream's current position. */
