@@ -98,7 +98,7 @@ test('polling: a poll held past pollTimeoutMs is answered empty; a connection no
     const gone = await fetch(`${t.httpUrl}/v1/poll/${o.connection}?cursor=1`, {
       headers: { 'x-switchboard-secret': o.secret },
     });
-    assert.equal(gone.status, 404);
+    assert.equal(gone.status, 410);
   });
 });
 
@@ -130,12 +130,12 @@ test('SSE: an open event with the connection id and secret, then v1 frames as me
   });
 });
 
-test('bad input: a gone connection (404), a wrong or missing secret (403), other clients untouched', async () => {
+test('bad input: a gone connection (410), a wrong or missing secret (403), other clients untouched', async () => {
   await withServer({}, async (t) => {
     const other = await bystander(t, 'news');
     const o = await openPolling(t);
     const gone = await post(t, { connection: 'no-such-connection', secret: o.secret }, '{"type":"pong"}');
-    assert.equal(gone.status, 404);
+    assert.equal(gone.status, 410);
     assert.equal(((await gone.json()) as { error: { code: string } }).error.code, 'not_found');
     const wrong = await post(t, o, '{"type":"pong"}', 'x'.repeat(o.secret.length));
     assert.equal(wrong.status, 403);
@@ -157,7 +157,7 @@ test('bad input: an oversized body is 413 and closes that connection with 1009; 
     assert.equal(big.status, 413);
     const last = await poll(t, o, first.cursor);
     assert.equal(last.close?.code, 1009);
-    assert.equal((await post(t, o, '{"type":"pong"}')).status, 404, 'the connection is gone');
+    assert.equal((await post(t, o, '{"type":"pong"}')).status, 410, 'the connection is gone');
     await stillServed(t, other, 'news');
   });
 });

@@ -254,7 +254,7 @@ class HttpSessionEndpoint {
     res.end();
   }
 
-  /** The entry `id` names when the request presents its secret; otherwise answers (404, 403) and null. */
+  /** The entry `id` names when the request presents its secret; otherwise answers (410, 403) and null. */
   private find(req: IncomingMessage, res: ServerResponse, id: string): Entry | null {
     const entry = this.entries.get(id);
     if (entry === undefined) {
@@ -330,13 +330,16 @@ async function readBody(req: IncomingMessage, limit: number): Promise<string | n
   return Buffer.concat(chunks).toString('utf8');
 }
 
-/** 404: no such connection here (closed, abandoned, never opened, or held by a node this one cannot reach). */
+/**
+ * 410 Gone: no such connection here (closed, abandoned, never opened, or held by a node this one cannot
+ * reach). Not 404, which says the path itself is wrong: this one is right, and a new connection fixes it.
+ */
 function gone(req: IncomingMessage, res: ServerResponse): void {
   sendError(
     res,
     ErrorCode.NotFound,
     'no such connection (it closed or was never opened): open a new one',
-    404,
+    410,
     corsHeaders(req),
   );
 }
