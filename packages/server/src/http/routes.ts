@@ -93,4 +93,3 @@ export function addRoutes(router: Router, options: RoutesOptions): void {
     clock: options.clock,
   });
 }
-
