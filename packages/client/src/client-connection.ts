@@ -121,7 +121,8 @@ export class ClientConnection {
     private readonly hooks: ConnectionHooks,
   ) {
     this.sessionId = options.sessionId;
-    this.transports = new TransportPicker(options);
+    const upgrade = (): void => this.lose(CloseCode.GoingAway, 'back to websocket', 'close');
+    this.transports = new TransportPicker(options, upgrade);
     this.timer = new DeadlineTimer(options.clock, (now) => this.onDue(now));
     this.reconnector = new Reconnector({
       enabled: options.reconnect,
@@ -422,10 +423,8 @@ export class ClientConnection {
     const refusal = this.auth.refusal;
     this.abandon(how, code, reason);
     // An attempt that never connected moves on to the next server URL; a lost connection tries its own first.
-    if (!wasConnected) {
-      this.endpoints.attemptFailed();
-      this.transports.failed(code, this.options.clock.now());
-    }
+    this.transports.lost(wasConnected, code, this.options.clock.now());
+    if (!wasConnected) this.endpoints.attemptFailed();
     // The session belongs to whoever replaced us now: a later connect() must not take it back, or two
     // tabs would keep replacing each other.
     if (code === CloseCode.Replaced) this.sessionId = null;
@@ -480,6 +479,7 @@ export class ClientConnection {
     this.heartbeat = null;
     this.connectDeadline = Infinity;
     this.auth.reset();
+    this.transports.stop();
     this.timer.cancel();
     this.grace?.cancel();
     this.grace = null;

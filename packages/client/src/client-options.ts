@@ -31,7 +31,10 @@ export interface ClientOptions {
   readonly transports?: readonly TransportName[];
   /** The `fetch` of the HTTP transports. Default: `globalThis.fetch`. */
   readonly fetch?: FetchLike;
-  /** How long after falling back the first transport is tried again (ms). Default 60000. */
+  /**
+   * While connected on a fallback, how often WebSocket is probed (ms); once a probe opens, the client
+   * reconnects over it, resuming its session. Default 60000.
+   */
   readonly transportRetryMs?: number;
   /** How long a request waits for its reply before it fails with `request_timeout` (ms). Default 10000. */
   readonly requestTimeoutMs?: number;

@@ -38,6 +38,8 @@ export class HttpSocket implements WebSocketLike {
   private posting = false;
   private closed = false;
   private serverClose: SocketCloseEvent | null = null;
+  /** Some request got an HTTP answer: the server (or a proxy) is reachable, whatever it answered. */
+  answered = false;
 
   /**
    * @param url the open URL (`.../v1/sse?...` or `.../v1/poll?...`, query included)
@@ -90,6 +92,7 @@ export class HttpSocket implements WebSocketLike {
       headers: { ...headers, accept: 'text/event-stream' },
       signal: this.abort.signal,
     });
+    this.answered = true;
     if (!res.ok || res.body === null) throw new Error(`HTTP ${res.status}`);
     const reader = res.body.getReader();
     const decoder = new TextDecoder();
@@ -107,6 +110,7 @@ export class HttpSocket implements WebSocketLike {
 
   private async pollLoop(url: string, headers: Record<string, string>): Promise<void> {
     const res = await this.fetchFn(url, { headers, signal: this.abort.signal });
+    this.answered = true;
     if (!res.ok) throw new Error(`HTTP ${res.status}`);
     const open = (await res.json()) as OpenAnswer;
     let cursor = 0;

@@ -21,6 +21,15 @@ function client(url: string, options: ClientOptions): SwitchboardClient {
   return c;
 }
 
+/** Resolves once `predicate` holds (checked every 10 ms); rejects after 5 s. */
+async function until(predicate: () => boolean, what: string): Promise<void> {
+  const deadline = Date.now() + 5000;
+  while (!predicate()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
+
 function nextSubscribed(sub: Subscription): Promise<SubscribedEvent> {
   return new Promise((resolve) => sub.once('subscribed', resolve));
 }
@@ -128,19 +137,46 @@ describe('fallback', () => {
     await got.until(3);
   });
 
-  it('tries the WebSocket again after transportRetryMs and keeps it once it gets through', async () => {
+  it('probes the WebSocket after transportRetryMs and moves back to it once it gets through', async () => {
     const t = await scope.server();
     const proxy = await HttpProxy.start(t.url, { upgrade: true });
     scope.defer(() => proxy.close());
     const c = client(proxy.wsUrl, { transportRetryMs: 50 });
-    await c.connect();
+    const first = await c.connect();
     assert.equal(c.transport, 'sse');
+    const feed = c.subscribe('feed');
+    await feed.ready({ timeoutMs: 3000 });
+    const got = ids(feed);
+    await publish(t, 'feed', 1, 1);
+    await got.until(1);
+    // Still refused: the probes fail and the connection stays where it is.
+    const refusedBefore = proxy.refusedUpgrades;
+    await until(() => proxy.refusedUpgrades >= refusedBefore + 2, 'two probes');
+    assert.equal(c.connection?.connectionId, first.connectionId);
+    // Let upgrades through: the next probe opens, and the client reconnects over WebSocket, resuming.
+    const upgraded = nextEvent(c, 'connected', () => c.transport === 'websocket');
     proxy.allowUpgrades();
-    await new Promise((resolve) => setTimeout(resolve, 80));
-    const reconnected = nextEvent(c, 'connected');
-    proxy.cut();
-    const info = await reconnected;
-    assert.equal(c.transport, 'websocket');
+    const info = await upgraded;
     assert.equal(info.resumed, true);
+    await publish(t, 'feed', 2, 2);
+    await got.until(2);
+    assert.deepEqual(got.seen, [1, 2]);
+  });
+
+  it('a server that was down does not leave the client on a fallback', async () => {
+    const t = await scope.server();
+    const proxy = await TcpProxy.start(t.url);
+    scope.defer(() => proxy.close());
+    const c = client(proxy.url(t.url), { transportRetryMs: 100 });
+    await c.connect();
+    assert.equal(c.transport, 'websocket');
+    proxy.refuse();
+    let failures = 0;
+    c.on('reconnecting', () => failures++);
+    proxy.cut();
+    // Long enough for the client to try every transport: none gets an answer.
+    await until(() => failures >= 6, 'six failed attempts');
+    proxy.admit();
+    await until(() => c.state === 'connected' && c.transport === 'websocket', 'back on the WebSocket');
   });
 });
