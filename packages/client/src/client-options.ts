@@ -158,7 +158,8 @@ export function resolveClientOptions(url: ServerUrls, options: ClientOptions): R
     );
   }
   const WebSocket = options.WebSocket ?? (globalThis as { WebSocket?: WebSocketConstructor }).WebSocket;
-  const fetchFn = options.fetch ?? (globalThis as { fetch?: FetchLike }).fetch;
+  // Bound: a browser's fetch called as another object's method throws "Illegal invocation".
+  const fetchFn = options.fetch ?? (globalThis as { fetch?: FetchLike }).fetch?.bind(globalThis);
   const http = transports.some((t) => t !== 'websocket');
   if (typeof WebSocket !== 'function' && transports.includes('websocket')) {
     throw new InvalidOptionError(

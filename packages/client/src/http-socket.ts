@@ -32,6 +32,7 @@ export class HttpSocket implements WebSocketLike {
   private readonly listeners: Listeners = { open: [], message: [], close: [], error: [] };
   private readonly abort = new AbortController();
   private readonly base: string;
+  private readonly request: FetchLike;
   private connection: string | null = null;
   private secret = '';
   private outbox: string[] = [];
@@ -48,9 +49,11 @@ export class HttpSocket implements WebSocketLike {
   constructor(
     url: string,
     readonly kind: 'sse' | 'polling',
-    private readonly fetchFn: FetchLike,
+    fetchFn: FetchLike,
     headers: Record<string, string> = {},
   ) {
+    // Called as a plain function: a browser's fetch called as this object's method throws "Illegal invocation".
+    this.request = (input, init) => fetchFn(input, init);
     const parsed = new URL(url);
     this.base = `${parsed.origin}${parsed.pathname.replace(/\/v1\/(sse|poll)$/, '')}`;
     const run = kind === 'sse' ? this.stream(url, headers) : this.pollLoop(url, headers);
@@ -79,7 +82,7 @@ export class HttpSocket implements WebSocketLike {
     if (this.closed) return;
     const id = this.connection;
     if (id !== null) {
-      this.fetchFn(`${this.base}/v1/connections/${id}`, {
+      this.request(`${this.base}/v1/connections/${id}`, {
         method: 'DELETE',
         headers: { [SECRET_HEADER]: this.secret },
       }).catch(() => undefined);
@@ -88,7 +91,7 @@ export class HttpSocket implements WebSocketLike {
   }
 
   private async stream(url: string, headers: Record<string, string>): Promise<void> {
-    const res = await this.fetchFn(url, {
+    const res = await this.request(url, {
       headers: { ...headers, accept: 'text/event-stream' },
       signal: this.abort.signal,
     });
@@ -109,14 +112,14 @@ export class HttpSocket implements WebSocketLike {
   }
 
   private async pollLoop(url: string, headers: Record<string, string>): Promise<void> {
-    const res = await this.fetchFn(url, { headers, signal: this.abort.signal });
+    const res = await this.request(url, { headers, signal: this.abort.signal });
     this.answered = true;
     if (!res.ok) throw new Error(`HTTP ${res.status}`);
     const open = (await res.json()) as OpenAnswer;
     let cursor = 0;
     this.opened(open);
     while (!this.closed) {
-      const poll = await this.fetchFn(`${this.base}/v1/poll/${open.connection}?cursor=${cursor}`, {
+      const poll = await this.request(`${this.base}/v1/poll/${open.connection}?cursor=${cursor}`, {
         headers: { [SECRET_HEADER]: this.secret },
         signal: this.abort.signal,
       });
@@ -153,7 +156,7 @@ export class HttpSocket implements WebSocketLike {
     try {
       while (this.outbox.length > 0 && !this.closed) {
         const batch = this.outbox.splice(0, MAX_FRAMES_PER_POST);
-        const res = await this.fetchFn(`${this.base}/v1/connections/${this.connection ?? ''}`, {
+        const res = await this.request(`${this.base}/v1/connections/${this.connection ?? ''}`, {
           method: 'POST',
           headers: { 'content-type': 'text/plain', [SECRET_HEADER]: this.secret },
           body: batch.join('\n'),

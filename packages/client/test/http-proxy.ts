@@ -1,7 +1,8 @@
 /**
  * An HTTP proxy in front of a server, as a corporate proxy that does not pass WebSockets: it forwards
  * plain requests (streamed, so SSE flows through) and refuses every `Upgrade` with 403 until told
- * otherwise; it can refuse some paths too (403), and `cut()` drops every client connection.
+ * otherwise; it can refuse some paths too (403), `cut()` drops every client connection, and `refuse()`
+ * drops new ones until `admit()`.
  */
 import { createServer, request } from 'node:http';
 import type { IncomingMessage, Server } from 'node:http';
@@ -21,6 +22,7 @@ export interface ProxyRefusals {
 export class HttpProxy {
   refusedUpgrades = 0;
   private readonly sockets = new Set<Socket | Duplex>();
+  private refusing = false;
 
   private constructor(
     private readonly server: Server,
@@ -33,6 +35,10 @@ export class HttpProxy {
     const server = createServer();
     const proxy = new HttpProxy(server, { host: parsed.hostname, port: Number(parsed.port) }, refusals);
     server.on('connection', (socket) => {
+      if (proxy.refusing) {
+        socket.destroy();
+        return;
+      }
       proxy.sockets.add(socket);
       socket.on('close', () => proxy.sockets.delete(socket));
     });
@@ -68,6 +74,15 @@ export class HttpProxy {
   /** Pass upgrades from now on. */
   allowUpgrades(): void {
     this.refusals = { ...this.refusals, upgrade: false };
+  }
+
+  /** Drop new connections at once (a network outage) until {@link admit}. */
+  refuse(): void {
+    this.refusing = true;
+  }
+
+  admit(): void {
+    this.refusing = false;
   }
 
   /** Drop every client connection (streams, polls and WebSockets alike). */
