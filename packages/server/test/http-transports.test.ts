@@ -183,3 +183,35 @@ function shape(answer: unknown): unknown {
   const a = answer as { type?: string; error?: { code?: string }; code?: unknown };
   return a.type === undefined ? { close: a.code } : { type: a.type, error: a.error?.code };
 }
+
+test('a page on another origin: the preflight of a poll and of a POST allows the secret header', async () => {
+  await withServer({}, async (t) => {
+    const o = await openPolling(t);
+    for (const [path, method] of [
+      [`/v1/poll/${o.connection}`, 'GET'],
+      [`/v1/connections/${o.connection}`, 'POST'],
+    ] as const) {
+      const res = await fetch(`${t.httpUrl}${path}`, {
+        method: 'OPTIONS',
+        headers: {
+          origin: 'https://app.example',
+          'access-control-request-method': method,
+          'access-control-request-headers': 'x-switchboard-secret, content-type',
+        },
+      });
+      assert.equal(res.status, 204);
+      assert.equal(res.headers.get('access-control-allow-origin'), 'https://app.example');
+      assert.equal(res.headers.get('access-control-allow-credentials'), 'true');
+      assert.match(res.headers.get('access-control-allow-methods') ?? '', new RegExp(method));
+      assert.match(res.headers.get('access-control-allow-headers') ?? '', /x-switchboard-secret/);
+    }
+    // The request itself names the origin too, so the page may read the answer.
+    const posted = await fetch(`${t.httpUrl}/v1/connections/${o.connection}`, {
+      method: 'POST',
+      headers: { origin: 'https://app.example', 'x-switchboard-secret': o.secret },
+      body: '{"type":"pong"}',
+    });
+    assert.equal(posted.status, 204);
+    assert.equal(posted.headers.get('access-control-allow-origin'), 'https://app.example');
+  });
+});

@@ -74,6 +74,29 @@ export function addHttpSessionRoutes(router: Router, options: HttpSessionOptions
   router.add('DELETE', '/v1/connections/:connection', ({ req, res, params }) =>
     endpoint.remove(req, res, params['connection'] ?? ''),
   );
+  // A page on another origin sends the secret header, so its polls and POSTs are preflighted.
+  router.add('OPTIONS', '/v1/poll/:connection', ({ req, res }) => preflight(req, res, 'GET'));
+  // And an open request that carries `Authorization` (a bearer token) is preflighted too.
+  router.add('OPTIONS', '/v1/sse', ({ req, res }) => preflight(req, res, 'GET'));
+  router.add('OPTIONS', '/v1/poll', ({ req, res }) => preflight(req, res, 'GET'));
+  router.add('OPTIONS', '/v1/connections/:connection', ({ req, res }) => preflight(req, res, 'POST, DELETE'));
+}
+
+/**
+ * The CORS preflight of a poll or a POST from another origin. Any origin is answered: what protects a
+ * connection is its secret, which only the page that opened it holds; the origin allow-list applied when
+ * the connection was opened (`/v1/sse`, `/v1/poll`: their preflight allows the request to be sent, the
+ * handshake then refuses an origin that is not allowed).
+ */
+function preflight(req: IncomingMessage, res: ServerResponse, methods: string): void {
+  req.resume();
+  res.writeHead(204, {
+    ...corsHeaders(req),
+    'access-control-allow-methods': methods,
+    'access-control-allow-headers': `${SECRET_HEADER}, content-type, authorization`,
+    'access-control-max-age': '600',
+  });
+  res.end();
 }
 
 /** The HTTP transports' connections and their requests. */
