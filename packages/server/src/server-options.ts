@@ -322,6 +322,16 @@ export function validateOtherOptions(options: ServerOptions): void {
   validateTls(options);
   validateAuth(options);
   validateList('allowedOrigins', options.allowedOrigins, originPatternProblem);
+  const origins = options.allowedOrigins;
+  if (options.auth?.cookie !== undefined && (origins === undefined || origins.includes('*'))) {
+    // Browsers send cookies with cross-site requests: without a list, any site could open a stream as
+    // the user (cross-site WebSocket hijacking, and CORS would let it read an SSE stream).
+    throw new InvalidOptionError(
+      'auth.cookie',
+      options.auth.cookie,
+      'a cookie name only together with an allowedOrigins list without *',
+    );
+  }
   validateList('trustedProxies', options.trustedProxies, trustedProxyProblem);
   if (options.apiKey !== undefined && options.apiKey.length < 16) {
     throw new InvalidOptionError('apiKey', '<redacted>', 'a key of at least 16 characters');

@@ -312,10 +312,7 @@ export class SwitchboardServer {
     return publication.duplicate === true ? { id: publication.id, duplicate: true } : { id: publication.id };
   }
 
-  /**
-   * Complete a channel for SSE streams: they end after its last message (`event: done`) and a reconnect
-   * from there gets 204. Node-local (docs/protocol.md#finished-streams). Resolves with the last id.
-   */
+  /** End a channel's SSE streams after its last message, then 204 (docs/protocol.md#finished-streams). */
   async completeChannel(channel: string): Promise<{ offset: number }> {
     this.assertRunning();
     this.checkChannel(channel);

@@ -51,6 +51,7 @@ describe('resolveLimits: defaults', () => {
     assert.deepEqual(DEFAULT_LIMITS, {
       heartbeatIntervalMs: 15_000,
       heartbeatTimeoutMs: 45_000,
+      sseRetryMs: 2000,
       maxMessageBytes: 65_536,
       maxBufferedBytes: 1_048_576,
       slowConsumerTimeoutMs: 10_000,

@@ -105,4 +105,51 @@ describe('a bare EventSource on /sse/:channel', () => {
       await t.stop();
     }
   });
+
+  it('resumes every channel of a multi-channel stream from one Last-Event-ID', TEST, async () => {
+    const streams: string[] = [];
+    const t = await startServer({
+      sseRetryMs: 100,
+      onConnect: (connection) => {
+        if (connection.transport === 'sse') streams.push(connection.id);
+      },
+    });
+    const page = await browser.newPage();
+    try {
+      await page.goto(`${t.httpUrl}/health`);
+      await page.evaluate(() => {
+        const seen: string[] = [];
+        (globalThis as unknown as { seen: string[] }).seen = seen;
+        const source = new EventSource('/sse?channel=prices&channel=alerts');
+        source.addEventListener('gap', () => seen.push('gap'));
+        source.onmessage = (event) => seen.push((JSON.parse(event.data as string) as { m: string }).m);
+      });
+      const seen = async (count: number): Promise<string[]> => {
+        const deadline = Date.now() + 5000;
+        for (;;) {
+          const list = await page.evaluate(() => (globalThis as unknown as { seen: string[] }).seen);
+          if (list.length >= count) return list;
+          if (Date.now() > deadline) throw new Error(`the page saw only ${list.join(',')}`);
+          await new Promise((r) => setTimeout(r, 20));
+        }
+      };
+      await waitMembers(t, 'alerts', 1);
+      await t.server.publish('prices', { m: 'p1' });
+      await t.server.publish('alerts', { m: 'a1' });
+      await seen(2);
+      await t.server.disconnectConnection(streams[0] ?? '');
+      await until(() => t.server.stats().connections === 0, 3000, 'the cut');
+      await t.server.publish('alerts', { m: 'a2' });
+      await t.server.publish('prices', { m: 'p2' });
+      await t.server.publish('prices', { m: 'p3' });
+      await seen(5);
+      await waitMembers(t, 'prices', 1);
+      await t.server.publish('alerts', { m: 'a3' });
+      // Before the cut in publication order; the replay channel by channel (alerts, then prices); live.
+      assert.deepEqual(await seen(6), ['p1', 'a1', 'a2', 'p2', 'p3', 'a3']);
+    } finally {
+      await page.close();
+      await t.stop();
+    }
+  });
 });

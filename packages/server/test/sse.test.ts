@@ -2,6 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { connectV1, metricSample, until, waitMembers, withServer } from './helpers.js';
+import { createServer } from '../src/index.js';
 import type { TestServer } from './helpers.js';
 import { openSse, refusal } from './sse-client.js';
 import type { SseStream } from './sse-client.js';
@@ -303,4 +304,45 @@ test('a stream that stops reading is closed as a slow consumer (4001)', async ()
       stalled.destroy();
     },
   );
+});
+
+test('auth: a JWT in the configured cookie opens a stream; the cookie needs an allowed-origins list', async () => {
+  assert.throws(
+    () => createServer({ auth: { secret: SECRET, cookie: 'sb_token' } }),
+    /auth\.cookie.*allowedOrigins/,
+  );
+  const options = { auth: { secret: SECRET, cookie: 'sb_token' }, allowedOrigins: ['https://app.example'] };
+  await withServer(options, async (t) => {
+    const token = await sign(new TextEncoder().encode(SECRET), { sub: 'bob', aud: null, iss: null });
+    const cookie = `theme=dark; sb_token=${token}`;
+    const s = await stream(t, '/sse/inbox', { cookie, origin: 'https://app.example' });
+    await t.server.sendToUser('bob', { note: 'for bob' });
+    assert.deepEqual((await s.expect('direct')).data, { note: 'for bob' });
+    s.close();
+    const elsewhere = await openSse(`${t.httpUrl}/sse/inbox`, { cookie, origin: 'https://evil.example' });
+    assert.deepEqual([elsewhere.status, (await refusal(elsewhere)).code], [403, 'permission_denied']);
+    const noCookie = await openSse(`${t.httpUrl}/sse/inbox`, { cookie: 'theme=dark' });
+    assert.deepEqual([noCookie.status, (await refusal(noCookie)).code], [401, 'unauthorized']);
+  });
+});
+
+test('a stream outlives the HTTP request deadlines (it is a response, not a request in progress)', async () => {
+  const deadlines = { headersTimeoutMs: 200, requestTimeoutMs: 200, silentSocketTimeoutMs: 200 };
+  await withServer({ ...deadlines, keepAliveTimeoutMs: 100 }, async (t) => {
+    const s = await stream(t, '/sse/long');
+    // Three times the longest deadline: nothing to await, the point is that nothing happens.
+    await new Promise((r) => setTimeout(r, 600));
+    await t.server.publish('long', { still: 'open' });
+    assert.deepEqual((await s.expect('message')).data, { still: 'open' });
+    s.close();
+  });
+});
+
+test('under basePath: /rt/sse/:channel', async () => {
+  await withServer({ basePath: '/rt' }, async (t) => {
+    const s = await stream(t, '/sse/under');
+    await t.server.publish('under', { base: '/rt' });
+    assert.deepEqual((await s.expect('message')).data, { base: '/rt' });
+    s.close();
+  });
 });

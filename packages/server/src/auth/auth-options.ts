@@ -67,6 +67,13 @@ export interface AuthOptions {
   readonly queryToken?: boolean;
   /** How long a ticket from `POST <base>/auth/ticket` may be redeemed (ms). Default 30000. */
   readonly ticketTtlMs?: number;
+  /**
+   * The name of a cookie that carries the JWT (an SSE `EventSource` or a WebSocket from a page of the
+   * same site sends it by itself). Read only when the handshake presents no other credential, and only on
+   * a server with an explicit `allowedOrigins` list (a cookie comes with cross-site requests too). Default:
+   * none, cookies are not read.
+   */
+  readonly cookie?: string;
   /** Where tickets wait to be redeemed. Default: this process's memory (one node, or sticky sessions). */
   readonly ticketStore?: TicketStore;
   /** After a JWKS fetch, the least time before an unknown `kid` may trigger another (ms). Default 30000. */
@@ -103,6 +110,8 @@ export interface ResolvedAuthOptions {
   readonly firstMessageAuth: boolean;
   readonly queryToken: boolean;
   readonly ticketTtlMs: number;
+  /** The JWT cookie's name; null: cookies are not read. */
+  readonly cookie: string | null;
 }
 
 /** The numeric auth options. */
@@ -216,6 +225,7 @@ export function resolveAuthOptions(options: AuthOptions): ResolvedAuthOptions {
     firstMessageAuth: flag(options, 'firstMessageAuth', !allowAnonymous),
     queryToken: flag(options, 'queryToken', true),
     ticketTtlMs: limit(options, 'ticketTtlMs'),
+    cookie: cookieName(options.cookie),
   };
 }
 
@@ -339,4 +349,12 @@ function flag(
   if (value === undefined) return fallback;
   if (typeof value !== 'boolean') throw new InvalidOptionError(`auth.${name}`, value, 'true or false');
   return value;
+}
+
+/** A cookie name (RFC 6265's token), or null when none is set. */
+function cookieName(name: unknown): string | null {
+  if (name === undefined) return null;
+  if (typeof name !== 'string' || !/^[!#$%&'*+\-.^_`|~0-9A-Za-z]{1,128}$/.test(name))
+    throw new InvalidOptionError('auth.cookie', String(name), 'a cookie name (RFC 6265 token characters)');
+  return name;
 }

@@ -75,7 +75,7 @@ export class TokenAuthenticator implements Authenticator {
   }
 
   async authenticate(request: HandshakeRequest): Promise<AuthOutcome> {
-    const credential = credentialOf(request);
+    const credential = credentialOf(request, this.options.cookie);
     switch (credential.kind) {
       case 'malformed':
         return unauthorized(credential.message);

@@ -25,7 +25,7 @@ export const TICKET_PARAM = 'ticket';
 export const TOKEN_PARAM = 'token';
 
 /** Where a bearer token was found. */
-export type TokenSource = 'header' | 'subprotocol' | 'query';
+export type TokenSource = 'header' | 'subprotocol' | 'query' | 'cookie';
 
 /** What a handshake presents. */
 export type Credential =
@@ -48,7 +48,7 @@ export interface CredentialCarrier {
  * The credential a handshake presents. More than one is refused rather than ranked: two layers that
  * each read a different credential could disagree about who the connection belongs to.
  */
-export function credentialOf(request: CredentialCarrier): Credential {
+export function credentialOf(request: CredentialCarrier, cookie: string | null = null): Credential {
   // Runs once per handshake: nothing is allocated for a place that holds no credential.
   const labels: string[] = [];
   let found: Credential = NONE;
@@ -80,7 +80,23 @@ export function credentialOf(request: CredentialCarrier): Credential {
   if (labels.length > 1) {
     return malformed(`present one credential, not several (found: ${labels.join(', ')})`);
   }
+  // The cookie comes with every request to the site whether the page meant it or not: it is the fallback
+  // when nothing was presented on purpose, never a second credential that conflicts with one.
+  if (labels.length === 0 && cookie !== null) return cookieToken(request.headers.cookie, cookie);
   return found;
+}
+
+/** The token in cookie `name` of a `Cookie` header (RFC 6265 §5.4), or none. */
+export function cookieToken(header: string | undefined, name: string): Credential {
+  if (header === undefined) return NONE;
+  for (const pair of header.split(';')) {
+    const eq = pair.indexOf('=');
+    if (eq === -1 || pair.slice(0, eq).trim() !== name) continue;
+    let value = pair.slice(eq + 1).trim();
+    if (value.length >= 2 && value.startsWith('"') && value.endsWith('"')) value = value.slice(1, -1);
+    return value === '' ? NONE : checked(value, 'cookie');
+  }
+  return NONE;
 }
 
 /** The bearer token of an `Authorization` header: none when absent, malformed for any other form. */
@@ -172,5 +188,7 @@ function describeSource(source: TokenSource): string {
       return 'subprotocol token';
     case 'query':
       return 'token parameter';
+    case 'cookie':
+      return 'token cookie';
   }
 }

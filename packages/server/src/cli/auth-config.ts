@@ -40,6 +40,7 @@ export function takeAuthOptions(
     algorithms: strings['auth.algorithms'],
     clockSkewMs: strings['auth.clockSkewMs'],
     ticketTtlMs: strings['auth.ticketTtlMs'],
+    cookie: strings['auth.cookie'],
   };
   const b = {
     allowAnonymous: booleans['auth.allowAnonymous'],
@@ -55,6 +56,7 @@ export function takeAuthOptions(
   delete strings['auth.algorithms'];
   delete strings['auth.clockSkewMs'];
   delete strings['auth.ticketTtlMs'];
+  delete strings['auth.cookie'];
   delete booleans['auth.allowAnonymous'];
   delete booleans['auth.firstMessageAuth'];
   delete booleans['auth.queryToken'];
@@ -84,6 +86,7 @@ export function takeAuthOptions(
   if (s.algorithms !== undefined) options.algorithms = list(s.algorithms) as JwtAlgorithm[];
   if (s.clockSkewMs !== undefined) options.clockSkewMs = integer('auth.clockSkewMs', 'clockSkewMs', found);
   if (s.ticketTtlMs !== undefined) options.ticketTtlMs = integer('auth.ticketTtlMs', 'ticketTtlMs', found);
+  if (s.cookie !== undefined) options.cookie = s.cookie;
   // On/off rows always carry their default; only what the user set is passed on, so that the server's
   // own defaults (firstMessageAuth follows allowAnonymous) apply to the rest.
   for (const name of ['allowAnonymous', 'firstMessageAuth', 'queryToken'] as const) {

@@ -149,4 +149,17 @@ export const AUTH_OPTIONS: readonly OptionSpec[] = [
     allowed: `an integer from ${AUTH_LIMIT_BOUNDS.ticketTtlMs.min} to ${AUTH_LIMIT_BOUNDS.ticketTtlMs.max}`,
     description: 'How long a one-time ticket from `POST <base>/auth/ticket` may be redeemed (ms).',
   },
+  {
+    type: 'string',
+    name: 'auth.cookie',
+    group: 'auth',
+    flag: '--jwt-cookie',
+    env: 'SWITCHBOARD_JWT_COOKIE',
+    default: undefined,
+    defaultText: 'none',
+    valueName: 'name',
+    allowed: 'a cookie name; needs --allowed-origins',
+    description:
+      'Read the JWT from this cookie when a handshake (SSE stream or WebSocket) presents no other credential; only with an allowed-origins list.',
+  },
 ];

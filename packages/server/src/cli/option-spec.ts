@@ -147,4 +147,5 @@ export type AuthStringName =
   | 'auth.issuer'
   | 'auth.algorithms'
   | 'auth.clockSkewMs'
-  | 'auth.ticketTtlMs';
+  | 'auth.ticketTtlMs'
+  | 'auth.cookie';

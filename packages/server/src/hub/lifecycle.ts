@@ -283,5 +283,6 @@ function describe(connection: Connection, room: string | undefined): Record<stri
     endpoint: ENDPOINTS[connection.format],
   };
   if (room !== undefined) fields['room'] = room;
+  if (connection.sse !== null) fields['channels'] = connection.sse.channels;
   return fields;
 }

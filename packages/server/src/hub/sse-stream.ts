@@ -31,7 +31,6 @@ export type SseGapReason = 'invalid_id' | 'epoch_changed' | 'not_recoverable';
 
 /** Where one SSE stream stands in each of its channels; each event's id is made from it. */
 export class SseCursor {
-  private readonly index = new Map<string, number>();
   private readonly entries: SseEntry[];
   private readonly epochs: string[];
   /** Channels whose `done` event was written (completed channels); null until the first. */
@@ -41,7 +40,6 @@ export class SseCursor {
   constructor(readonly channels: readonly string[]) {
     this.entries = channels.map(() => ({ tag: '', offset: 0 }));
     this.epochs = channels.map(() => '');
-    channels.forEach((name, i) => this.index.set(name, i));
   }
 
   /** One channel only: its ids depend on the publication alone, so one frame serves every such stream. */
@@ -51,8 +49,9 @@ export class SseCursor {
 
   /** Set a channel's position. */
   set(channel: string, epoch: string, offset: number): void {
-    const i = this.index.get(channel);
-    if (i === undefined) return;
+    // At most 32 channels: a scan costs less than a Map per stream.
+    const i = this.channels.indexOf(channel);
+    if (i === -1) return;
     if (epoch !== this.epochs[i]) {
       this.epochs[i] = epoch;
       this.entries[i] = { tag: epochTag(epoch), offset };
@@ -63,8 +62,8 @@ export class SseCursor {
 
   /** Where the stream stands in `channel`; undefined for a channel it does not carry. */
   position(channel: string): StreamPosition | undefined {
-    const i = this.index.get(channel);
-    if (i === undefined) return undefined;
+    const i = this.channels.indexOf(channel);
+    if (i === -1) return undefined;
     return { epoch: this.epochs[i] as string, offset: (this.entries[i] as SseEntry).offset };
   }
 

@@ -23,7 +23,14 @@ export const SSE_HEADERS: Readonly<Record<string, string>> = Object.freeze({
   'x-accel-buffering': 'no',
 });
 
+/** How long a closed stream may take to hand its last bytes over before it is dropped (ws's close timeout). */
+export const SSE_CLOSE_TIMEOUT_MS = 30_000;
+
 const HANDLE = Symbol('switchboard.sseHandle');
+
+function destroyResponse(res: ServerResponse): void {
+  res.destroy();
+}
 
 type TaggedResponse = ServerResponse & { [HANDLE]?: SseTransportSocket | undefined };
 
@@ -42,6 +49,8 @@ class SseTransportSocket implements TransportSocket {
   handle: ConnectionHandle | undefined;
   private closeCode = 0;
   private closeReason = '';
+  /** Drops a closed stream whose last bytes are never read; null unless one is waiting. */
+  private endTimer: NodeJS.Timeout | null = null;
 
   constructor(private readonly res: ServerResponse) {}
 
@@ -63,8 +72,13 @@ class SseTransportSocket implements TransportSocket {
     if (this.closeCode !== 0) return;
     this.closeCode = code;
     this.closeReason = reason;
-    // The end waits for what is queued: a stream that ends after its last message delivers it.
+    // The end waits for what is queued: a stream that ends after its last message delivers it. A peer
+    // that never reads it is dropped after ws's close timeout, as a WebSocket would be.
     this.res.end();
+    if (!this.res.writableFinished) {
+      this.endTimer = setTimeout(destroyResponse, SSE_CLOSE_TIMEOUT_MS, this.res);
+      this.endTimer.unref();
+    }
   }
   terminate(): void {
     if (this.closeCode === 0) this.closeCode = SSE_CLIENT_GONE;
@@ -72,6 +86,7 @@ class SseTransportSocket implements TransportSocket {
   }
   /** The response is gone: report it once, under the code the server closed with, if it did. */
   ended(): void {
+    if (this.endTimer !== null) clearTimeout(this.endTimer);
     const handle = this.handle;
     this.handle = undefined;
     if (this.closeCode === 0) handle?.closed(SSE_CLIENT_GONE, 'stream closed by the client');
