@@ -93,6 +93,8 @@ export class HttpSocket implements WebSocketLike {
   private async stream(url: string, headers: Record<string, string>): Promise<void> {
     const res = await this.request(url, {
       headers: { ...headers, accept: 'text/event-stream' },
+      // Cookies go with the open request, as with a WebSocket handshake (a JWT cookie, cross-origin too).
+      credentials: 'include',
       signal: this.abort.signal,
     });
     this.answered = true;
@@ -112,7 +114,7 @@ export class HttpSocket implements WebSocketLike {
   }
 
   private async pollLoop(url: string, headers: Record<string, string>): Promise<void> {
-    const res = await this.request(url, { headers, signal: this.abort.signal });
+    const res = await this.request(url, { headers, credentials: 'include', signal: this.abort.signal });
     this.answered = true;
     if (!res.ok) throw new Error(`HTTP ${res.status}`);
     const open = (await res.json()) as OpenAnswer;
