@@ -180,3 +180,27 @@ describe('fallback', () => {
     await until(() => c.state === 'connected' && c.transport === 'websocket', 'back on the WebSocket');
   });
 });
+
+describe('the transports option', () => {
+  it('takes distinct known names, and needs no WebSocket without `websocket`', () => {
+    assert.throws(
+      () => new SwitchboardClient('ws://localhost/ws', { WebSocket, transports: [] }),
+      /transports/,
+    );
+    assert.throws(
+      () => new SwitchboardClient('ws://localhost/ws', { WebSocket, transports: ['sse', 'sse'] }),
+      /transports/,
+    );
+    assert.throws(
+      () =>
+        new SwitchboardClient('ws://localhost/ws', {
+          WebSocket,
+          transports: ['carrier-pigeon' as TransportName],
+        }),
+      /transports/,
+    );
+    const c = new SwitchboardClient('ws://localhost/ws', { transports: ['sse', 'polling'] });
+    assert.equal(c.transport, 'sse');
+    c.close();
+  });
+});
