@@ -215,3 +215,25 @@ test('a page on another origin: the preflight of a poll and of a POST allows the
     assert.equal(posted.headers.get('access-control-allow-origin'), 'https://app.example');
   });
 });
+
+test('log lines name the transport and the endpoint of a connection over HTTP', async () => {
+  const opened: Record<string, unknown>[] = [];
+  const keep = (obj: object, msg?: string): void => {
+    if (msg === 'connection opened') opened.push(obj as Record<string, unknown>);
+  };
+  const logger = { debug: keep, info: keep, warn: keep, error: keep };
+  await withServer({ logger }, async (t) => {
+    await openPolling(t);
+    const controller = new AbortController();
+    await fetch(`${t.httpUrl}/v1/sse`, { signal: controller.signal });
+    await until(() => opened.length === 2, 3000, 'two connection opened lines');
+    controller.abort();
+    assert.deepEqual(
+      opened.map((o) => [o['transport'], o['endpoint']]),
+      [
+        ['polling', '/v1/poll'],
+        ['sse', '/v1/sse'],
+      ],
+    );
+  });
+});
