@@ -237,3 +237,19 @@ test('log lines name the transport and the endpoint of a connection over HTTP', 
     );
   });
 });
+
+test('polling: frames not acknowledged are the outbound buffer; past its limit the connection closes as a slow consumer', async () => {
+  await withServer({ maxBufferedBytes: 1024 }, async (t) => {
+    const other = await bystander(t, 'sports');
+    const o = await openPolling(t);
+    const first = await poll(t, o, 0);
+    await post(t, o, '{"type":"subscribe","id":1,"channel":"news"}');
+    const reply = await poll(t, o, first.cursor);
+    assert.equal(reply.frames[0]?.type, 'reply');
+    // Nobody polls: every message waits, unacknowledged.
+    for (let i = 0; i < 20; i++) await t.server.publish('news', 'x'.repeat(300));
+    const last = await poll(t, o, reply.cursor);
+    assert.equal(last.close?.code, 4001);
+    await stillServed(t, other, 'sports');
+  });
+});
