@@ -82,7 +82,7 @@ export class HttpSocket implements WebSocketLike {
     if (this.closed) return;
     const id = this.connection;
     if (id !== null) {
-      this.request(`${this.base}/v1/connections/${id}`, {
+      this.request(`${this.base}/v1/connections/${encodeURIComponent(id)}`, {
         method: 'DELETE',
         headers: { [SECRET_HEADER]: this.secret },
       }).catch(() => undefined);
@@ -121,10 +121,13 @@ export class HttpSocket implements WebSocketLike {
     let cursor = 0;
     this.opened(open);
     while (!this.closed) {
-      const poll = await this.request(`${this.base}/v1/poll/${open.connection}?cursor=${cursor}`, {
-        headers: { [SECRET_HEADER]: this.secret },
-        signal: this.abort.signal,
-      });
+      const poll = await this.request(
+        `${this.base}/v1/poll/${encodeURIComponent(open.connection)}?cursor=${cursor}`,
+        {
+          headers: { [SECRET_HEADER]: this.secret },
+          signal: this.abort.signal,
+        },
+      );
       if (!poll.ok) throw new Error(`HTTP ${poll.status}`);
       const answer = (await poll.json()) as PollAnswer;
       cursor = answer.cursor;
@@ -158,11 +161,14 @@ export class HttpSocket implements WebSocketLike {
     try {
       while (this.outbox.length > 0 && !this.closed) {
         const batch = this.outbox.splice(0, MAX_FRAMES_PER_POST);
-        const res = await this.request(`${this.base}/v1/connections/${this.connection ?? ''}`, {
-          method: 'POST',
-          headers: { 'content-type': 'text/plain', [SECRET_HEADER]: this.secret },
-          body: batch.join('\n'),
-        });
+        const res = await this.request(
+          `${this.base}/v1/connections/${encodeURIComponent(this.connection ?? '')}`,
+          {
+            method: 'POST',
+            headers: { 'content-type': 'text/plain', [SECRET_HEADER]: this.secret },
+            body: batch.join('\n'),
+          },
+        );
         if (!res.ok) throw new Error(`POST answered HTTP ${res.status}`);
       }
     } catch (error) {

@@ -10,6 +10,8 @@
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { CloseCode, ErrorCode } from '@switchboard/protocol';
+import { httpConnectionNode } from '../broker/broker.js';
+import type { Envelope, HttpFramesEnvelope } from '../broker/broker.js';
 import type { AcceptOptions } from '../hub/accept-options.js';
 import type { WireFormat } from '../hub/outbound.js';
 import type { Admission, Admitted, Handshake } from '../transports/handshake.js';
@@ -23,9 +25,15 @@ import type { Router } from './router.js';
 import { corsHeaders, refuse } from './sse-endpoint.js';
 import { ClosingHandle, SseSessionSocket, openEvent } from './sse-session-socket.js';
 
-/** Where an admitted connection goes: the hub. */
+/** Where an admitted connection goes, and how POSTs reach the node that holds it: the hub. */
 export interface SessionAcceptor {
   accept(socket: TransportSocket, format: WireFormat, admitted: Admitted<AcceptOptions>): ConnectionHandle;
+  /** This node's id: an HTTP connection's id starts with its node's. */
+  readonly nodeId: string;
+  /** Route an envelope (frames for another node's connection) through the broker. */
+  send(envelope: Envelope): Promise<void>;
+  /** Where frames POSTed on other nodes for this node's connections arrive. */
+  onHttpFrames(handler: (envelope: HttpFramesEnvelope) => void): void;
 }
 
 /** What the endpoints are built from. */
@@ -119,7 +127,9 @@ class HttpSessionEndpoint {
     });
   };
 
-  constructor(private readonly options: HttpSessionOptions) {}
+  constructor(private readonly options: HttpSessionOptions) {
+    options.acceptor.onHttpFrames((envelope) => this.forwarded(envelope));
+  }
 
   /** Admit a connection and open it over `kind`. */
   open(req: IncomingMessage, res: ServerResponse, url: URL, kind: 'sse' | 'polling'): void {
@@ -142,7 +152,8 @@ class HttpSessionEndpoint {
         return;
       }
       if (res.destroyed || req.socket.destroyed) return;
-      const id = randomBytes(16).toString('base64url');
+      // `<nodeId>.<random>`: a POST that reaches another node is routed here by the id alone.
+      const id = `${this.options.acceptor.nodeId}.${randomBytes(16).toString('base64url')}`;
       const secret = randomBytes(24).toString('base64url');
       if (kind === 'sse') this.openSse(req, res, admission, id, secret);
       else this.openPolling(req, res, admission, id, secret);
@@ -225,6 +236,9 @@ class HttpSessionEndpoint {
 
   /** `POST /v1/connections/:connection`: frames for the hub, one per line. */
   post(req: IncomingMessage, res: ServerResponse, id: string): Promise<void> | void {
+    const node = httpConnectionNode(id);
+    if (!this.entries.has(id) && node !== '' && node !== this.options.acceptor.nodeId)
+      return this.forward(req, res, id);
     const entry = this.find(req, res, id);
     if (entry === null) {
       req.resume();
@@ -249,18 +263,59 @@ class HttpSessionEndpoint {
         gone(req, res);
         return;
       }
-      for (const line of body.split('\n')) {
-        if (line.trim() === '') continue;
-        if (entry.handle === undefined) break;
-        if (Buffer.byteLength(line) > max) {
-          entry.handle.receiveInvalid(CloseCode.MessageTooBig, 'message too big');
-          break;
-        }
-        entry.handle.receiveText(line);
-      }
+      this.deliver(entry, lines(body));
       res.writeHead(204, corsHeaders(req));
       res.end();
     });
+  }
+
+  /**
+   * A POST for another node's connection: the frames go to that node through the broker, which checks the
+   * secret there. 202: this node cannot know whether the connection still exists, or the secret is right
+   * (a wrong one is dropped there, and logged).
+   */
+  private async forward(req: IncomingMessage, res: ServerResponse, id: string): Promise<void> {
+    const max = this.options.maxMessageBytes;
+    const body = await readBody(req, max * MAX_FRAMES_PER_POST);
+    if (body === null) {
+      const message = `body is larger than ${max * MAX_FRAMES_PER_POST} bytes`;
+      sendError(res, ErrorCode.MessageTooLarge, message, 413, corsHeaders(req));
+      return;
+    }
+    const presented = req.headers[SECRET_HEADER];
+    const secret = typeof presented === 'string' ? presented : '';
+    try {
+      await this.options.acceptor.send({ kind: 'http-frames', connection: id, secret, lines: lines(body) });
+    } catch {
+      sendError(
+        res,
+        ErrorCode.Unavailable,
+        'the node holding this connection cannot be reached',
+        503,
+        corsHeaders(req),
+      );
+      return;
+    }
+    res.writeHead(202, corsHeaders(req));
+    res.end();
+  }
+
+  /** Frames POSTed on another node for a connection of this one: as a local POST, minus the answer. */
+  private forwarded(envelope: HttpFramesEnvelope): void {
+    const entry = this.entries.get(envelope.connection);
+    if (entry !== undefined && secretMatches(entry, envelope.secret)) this.deliver(entry, envelope.lines);
+  }
+
+  /** Hand POSTed frames to the connection in order; a frame over the size limit closes it (1009). */
+  private deliver(entry: Entry, frames: readonly string[]): void {
+    for (const frame of frames) {
+      if (entry.handle === undefined) return;
+      if (Buffer.byteLength(frame) > this.options.maxMessageBytes) {
+        entry.handle.receiveInvalid(CloseCode.MessageTooBig, 'message too big');
+        return;
+      }
+      entry.handle.receiveText(frame);
+    }
   }
 
   /** `DELETE /v1/connections/:connection`: the client closes its connection. */
@@ -285,8 +340,7 @@ class HttpSessionEndpoint {
       return null;
     }
     const presented = req.headers[SECRET_HEADER];
-    const given = Buffer.from(typeof presented === 'string' ? presented : '');
-    if (given.length !== entry.secret.length || !timingSafeEqual(given, entry.secret)) {
+    if (!secretMatches(entry, typeof presented === 'string' ? presented : '')) {
       sendError(res, ErrorCode.PermissionDenied, `wrong or missing ${SECRET_HEADER}`, 403, corsHeaders(req));
       return null;
     }
@@ -317,6 +371,17 @@ class HttpSessionEndpoint {
       }
     }
   }
+}
+
+/** A POST body's frames: one per line, blank lines skipped. */
+function lines(body: string): string[] {
+  return body.split('\n').filter((line) => line.trim() !== '');
+}
+
+/** Whether `secret` is the entry's (in constant time). */
+function secretMatches(entry: Entry, secret: string): boolean {
+  const given = Buffer.from(secret);
+  return given.length === entry.secret.length && timingSafeEqual(given, entry.secret);
 }
 
 /** The query of a v1 connection over HTTP: `session=` (resume). Tokens are the handshake's business. */
