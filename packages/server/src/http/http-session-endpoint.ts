@@ -127,13 +127,19 @@ class HttpSessionEndpoint {
     });
   };
 
-  constructor(private readonly options: HttpSessionOptions) {
-    options.acceptor.onHttpFrames((envelope) => this.forwarded(envelope));
-  }
+  /** Whether frames routed from other nodes are listened to (from the first connection opened here on). */
+  private listening = false;
+
+  constructor(private readonly options: HttpSessionOptions) {}
 
   /** Admit a connection and open it over `kind`. */
   open(req: IncomingMessage, res: ServerResponse, url: URL, kind: 'sse' | 'polling'): void {
     req.resume();
+    if (!this.listening) {
+      // Nothing can be routed here before this node holds a connection.
+      this.options.acceptor.onHttpFrames((envelope) => this.forwarded(envelope));
+      this.listening = true;
+    }
     const request = { url, headers: req.headers, peerAddress: req.socket.remoteAddress ?? '' };
     void this.options.handshake
       .admit(request, acceptOptions)
