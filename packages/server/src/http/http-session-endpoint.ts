@@ -5,7 +5,8 @@
  * is admitted by the shared handshake and handed to the hub like a WebSocket (format `v1`), so sessions,
  * recovery, presence, limits, metrics and the heartbeat (its pongs arrive by POST) all apply unchanged.
  * Every request after the first presents the connection's secret (`X-Switchboard-Secret`), handed out
- * by the first. docs/protocol.md#http-transports.
+ * by the first. A connection's id names its node (`<nodeId>.<random>`): a POST that reaches another node
+ * is routed to it through the broker. docs/protocol.md#http-transports.
  */
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
