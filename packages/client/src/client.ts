@@ -7,6 +7,7 @@
  * then, once their replies are in, the offline queue is flushed, so what the application published while
  * offline goes out after its subscriptions are back.
  */
+import type { TransportName } from './transport-picker.js';
 import { CloseCode } from '@switchboard/protocol';
 import type {
   ChannelKey,
@@ -153,6 +154,11 @@ export class SwitchboardClient<Data = unknown> {
   /** The server URL in use, or the one the next attempt uses. */
   get url(): string {
     return this.link.endpoints.current;
+  }
+
+  /** The transport of the current connection, or of the attempt under way (see `transports`). */
+  get transport(): TransportName {
+    return this.link.transports.current;
   }
 
   /** Where the client is in its lifecycle. */

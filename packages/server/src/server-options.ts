@@ -67,6 +67,12 @@ export interface ServerOptions<M extends AnyChannelMap = AnyChannelMap> extends 
    */
   readonly sseRetryMs?: number;
   /**
+   * Long polling (`/v1/poll`): how long a poll is held when nothing is queued, and how long a connection
+   * may go without a poll before it is abandoned (ms). Default 25000, under the 30 s idle timeout of
+   * common proxies.
+   */
+  readonly pollTimeoutMs?: number;
+  /**
    * What proves a `/ws` (protocol v1) connection alive: `'application'`, only frames the client's code
    * sends (a `pong`, any command); `'any'`, WebSocket protocol pings and pongs too, which browsers and
    * libraries answer by themselves (docs/protocol.md#heartbeats). Default `'application'`: the SDK answers

@@ -80,6 +80,8 @@ const LIMIT_DESCRIPTIONS: Readonly<Record<keyof ResolvedLimits, string>> = {
     'Ping a connection that has been quiet for this long (ms); an SSE stream gets a `: keep-alive` comment line at this interval.',
   sseRetryMs:
     'The `retry:` hint every SSE stream starts with: how long a browser EventSource waits before it reconnects (ms).',
+  pollTimeoutMs:
+    'Long polling (`/v1/poll`): how long a poll is held when nothing is queued, and how long a connection may go without a poll before it is closed (ms).',
   heartbeatTimeoutMs:
     'Close a connection silent for this long (ms) with 4000; at least twice the heartbeat interval.',
   maxMessageBytes:
@@ -145,6 +147,7 @@ const LIMIT_DESCRIPTIONS: Readonly<Record<keyof ResolvedLimits, string>> = {
 const LIMIT_GROUPS: Readonly<Record<keyof ResolvedLimits, OptionGroup>> = {
   heartbeatIntervalMs: 'heartbeat',
   sseRetryMs: 'heartbeat',
+  pollTimeoutMs: 'heartbeat',
   heartbeatTimeoutMs: 'heartbeat',
   maxMessageBytes: 'limits',
   maxBufferedBytes: 'limits',
