@@ -49,6 +49,12 @@ export interface ServerOptions extends ServerHooks {
    */
   readonly tls?: TlsOptions;
   /**
+   * With `tls`: serve HTTP/2 as well as HTTP/1.1 on the port (chosen per connection by ALPN), so a browser
+   * holds every SSE stream of an origin on one connection instead of six at most. WebSocket stays on
+   * HTTP/1.1. Default false (docs/operations.md, "HTTP/2").
+   */
+  readonly http2?: boolean;
+  /**
    * Prefix of every Switchboard route (`${basePath}/ws`, `${basePath}/health`, ...). Default ''; attached
    * to an application's server, '' serves the WebSocket endpoints only (see `server`).
    */
@@ -417,6 +423,11 @@ function validateList(
 
 function validateTls(options: ServerOptions): void {
   const tls = options.tls;
+  if (options.http2 !== undefined && typeof options.http2 !== 'boolean')
+    throw new InvalidOptionError('http2', options.http2, 'true or false');
+  // Browsers speak HTTP/2 over TLS only (no h2c), and an attached server's protocols are its own.
+  if (options.http2 === true && tls === undefined)
+    throw new InvalidOptionError('http2', true, 'http2 together with tls (browsers use HTTP/2 over TLS only)');
   if (tls === undefined) return;
   if (options.server !== undefined) {
     throw new InvalidOptionError(

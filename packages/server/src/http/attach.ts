@@ -14,6 +14,7 @@ import type { Router } from './router.js';
 import { logHttpExposure } from './exposure.js';
 import type { ApiExposure } from './exposure.js';
 import { sendError, sendJson } from './http-utils.js';
+import { closeHttp2Connections, isHttp2Server } from './http2-server.js';
 
 /** Switchboard's public handlers (`SwitchboardServer.handleRequest` and `handleUpgrade`). */
 export interface SwitchboardHandlers {
@@ -249,7 +250,8 @@ export function closeListener(server: HttpServer): Promise<void> {
   if (!server.listening) return Promise.resolve();
   return new Promise<void>((resolve) => {
     server.close(() => resolve());
-    server.closeAllConnections();
+    if (isHttp2Server(server)) closeHttp2Connections(server);
+    else server.closeAllConnections();
   });
 }
 

@@ -1,0 +1,78 @@
+/**
+ * HTTP/2 on the https server Switchboard owns (`http2: true`, with `tls`): one TLS connection carries
+ * every SSE stream and API request of an origin, past HTTP/1.1's six connections per origin in browsers.
+ * `allowHTTP1` keeps HTTP/1.1 on the same port, chosen by ALPN: WebSocket needs it (the upgrade is an
+ * HTTP/1.1 mechanism and `ws` has no RFC 8441 extended CONNECT), and so do clients without h2.
+ *
+ * Requests over h2 reach the same `request` listeners as the compat `Http2ServerRequest` and
+ * `Http2ServerResponse` (https://nodejs.org/api/http2.html#compatibility-api), which carry every field
+ * Switchboard reads (url, method, headers, socket.remoteAddress; writeHead, write, end, 'close').
+ */
+import { createSecureServer } from 'node:http2';
+import type { Http2SecureServer, ServerHttp2Session } from 'node:http2';
+import { Server as HttpServer } from 'node:http';
+import type { ServerOptions as HttpServerOptions } from 'node:http';
+import type { Server as HttpsServer } from 'node:https';
+
+/** How long a session told to go away (GOAWAY) may finish its streams when the server stops. */
+export const HTTP2_CLOSE_GRACE_MS = 1000;
+
+const SESSIONS = Symbol('switchboard.http2Sessions');
+
+type TrackedServer = Http2SecureServer & { [SESSIONS]?: Set<ServerHttp2Session> };
+
+function forget(this: ServerHttp2Session): void {
+  (this.server as TrackedServer | undefined)?.[SESSIONS]?.delete(this);
+}
+
+function destroySession(session: ServerHttp2Session): void {
+  session.destroy();
+}
+
+/**
+ * An h2 + HTTP/1.1 TLS server with the HTTP deadlines of `options` (Node applies them to its HTTP/1.1
+ * connections; an h2 stream has none, so an SSE stream is never cut by them). Typed as the https server
+ * it stands in for: `setSecureContext`, `listen`, `close` and the request events are the same.
+ */
+export function createHttp2Server(options: HttpServerOptions): HttpsServer {
+  const server: TrackedServer = createSecureServer({ allowHTTP1: true });
+  // Read by the HTTP/1.1 fallback (Node's http listener runs on this server); the sweep interval must be
+  // set before `listening`, when the fallback's connection tracking starts.
+  const http1 = server as unknown as HttpServer & { connectionsCheckingInterval: number };
+  http1.headersTimeout = options.headersTimeout ?? http1.headersTimeout;
+  http1.requestTimeout = options.requestTimeout ?? http1.requestTimeout;
+  http1.keepAliveTimeout = options.keepAliveTimeout ?? http1.keepAliveTimeout;
+  http1.connectionsCheckingInterval =
+    options.connectionsCheckingInterval ?? http1.connectionsCheckingInterval;
+  const sessions = new Set<ServerHttp2Session>();
+  server[SESSIONS] = sessions;
+  server.on('session', (session) => {
+    sessions.add(session);
+    session.once('close', forget);
+  });
+  return server as unknown as HttpsServer;
+}
+
+/** Whether `server` is one {@link createHttp2Server} made. */
+export function isHttp2Server(server: unknown): boolean {
+  return typeof server === 'object' && server !== null && SESSIONS in server;
+}
+
+/** The h2 sessions open on `server` now (0 for any other server). */
+export function http2SessionCount(server: unknown): number {
+  return isHttp2Server(server) ? ((server as TrackedServer)[SESSIONS]?.size ?? 0) : 0;
+}
+
+/**
+ * Drop every connection of a stopping server: HTTP/1.1 ones at once (as `closeAllConnections` does on an
+ * http server), h2 sessions with a GOAWAY (no new streams), destroyed after {@link HTTP2_CLOSE_GRACE_MS}
+ * if a stream is still open by then. The graceful stop has already ended every SSE stream.
+ */
+export function closeHttp2Connections(server: unknown): void {
+  const tracked = server as TrackedServer;
+  HttpServer.prototype.closeAllConnections.call(tracked as unknown as HttpServer);
+  for (const session of tracked[SESSIONS] ?? []) {
+    session.close();
+    setTimeout(destroySession, HTTP2_CLOSE_GRACE_MS, session).unref();
+  }
+}
