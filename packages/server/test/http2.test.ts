@@ -8,7 +8,7 @@ import type { EventEmitter } from 'node:events';
 import { InvalidOptionError, createServer } from '../src/index.js';
 import type { ServerOptions } from '../src/index.js';
 import { parseCommandLine } from '../src/cli/parse-options.js';
-import { connectV1, startServer, waitMembers } from './helpers.js';
+import { connectV1, startServer, until, waitMembers } from './helpers.js';
 import type { TestServer } from './helpers.js';
 import { opensslPath, requirement } from './requirements.js';
 import { selfSigned } from './self-signed.js';
@@ -111,6 +111,13 @@ describe('SSE over HTTP/2', { skip: needOpenssl.skip }, () => {
         );
       assert.equal(session.alpnProtocol, 'h2');
       assert.equal(secureConnections(), 1, 'every stream on one TLS connection');
+      // A tab closes: its stream alone ends, and the server lets its connection go.
+      const [gone, ...rest] = streams;
+      gone?.stream.close();
+      await until(() => t.server.stats().connections === 19, 3000, 'the closed stream to be let go');
+      await t.server.publish('news', { headline: 'again' });
+      for (const s of rest)
+        await s.until((r) => r.raw.includes('data: {"headline":"again"}'), 3000, 'the second message');
     } finally {
       session.destroy();
       await t.stop();
@@ -164,6 +171,27 @@ describe('SSE over HTTP/2', { skip: needOpenssl.skip }, () => {
       assert.equal(session.closed, false);
     } finally {
       session.destroy();
+      await t.stop();
+    }
+  });
+
+  test('an h2 connection that never sends a request is dropped at silentSocketTimeoutMs; the server serves on', async () => {
+    const { t, origin } = await startH2(cert, { silentSocketTimeoutMs: 100 });
+    const idle = http2Connect(origin, { ca: cert.pem });
+    idle.on('error', () => {});
+    const dropped = new Promise<void>((resolve) => idle.once('close', () => resolve()));
+    const other = http2Connect(origin, { ca: cert.pem });
+    try {
+      const s = request(other, { ':method': 'GET', ':path': '/sse/alive' });
+      await s.until((r) => r.status === 200, 3000, 'the head');
+      await dropped;
+      const metrics = request(other, { ':method': 'GET', ':path': '/metrics' });
+      await metrics.closed;
+      assert.match(metrics.raw, /^switchboard_limits_rejected_total\{limit="silent_socket"\} 1$/m);
+      await t.server.publish('alive', { ok: true });
+      await s.until((r) => r.raw.includes('data: {"ok":true}'), 3000, 'the message');
+    } finally {
+      other.destroy();
       await t.stop();
     }
   });
