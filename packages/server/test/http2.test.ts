@@ -196,6 +196,26 @@ describe('SSE over HTTP/2', { skip: needOpenssl.skip }, () => {
     }
   });
 
+  test('an h2 session with no open stream is closed after keepAliveTimeoutMs, as an idle HTTP/1.1 socket is', async () => {
+    const { t, origin } = await startH2(cert, { keepAliveTimeoutMs: 200 });
+    const session = http2Connect(origin, { ca: cert.pem });
+    session.on('error', () => {});
+    const closed = new Promise<void>((resolve) => session.once('close', () => resolve()));
+    try {
+      const health = request(session, { ':method': 'GET', ':path': '/health' });
+      await health.closed;
+      assert.equal(health.status, 200);
+      let timer: NodeJS.Timeout | undefined;
+      const deadline = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error('the idle session was never closed')), 3000);
+      });
+      await Promise.race([closed, deadline]).finally(() => clearTimeout(timer));
+    } finally {
+      session.destroy();
+      await t.stop();
+    }
+  });
+
   test('stop() ends the streams and closes the h2 session (GOAWAY)', async () => {
     const { t, origin } = await startH2(cert);
     const session = http2Connect(origin, { ca: cert.pem });

@@ -9,7 +9,7 @@
  * Switchboard reads (url, method, headers, socket.remoteAddress; writeHead, write, end, 'close').
  */
 import { createSecureServer } from 'node:http2';
-import type { Http2SecureServer, ServerHttp2Session } from 'node:http2';
+import type { Http2SecureServer, ServerHttp2Session, ServerHttp2Stream } from 'node:http2';
 import { Server as HttpServer } from 'node:http';
 import type { ServerOptions as HttpServerOptions } from 'node:http';
 import type { Server as HttpsServer } from 'node:https';
@@ -21,8 +21,42 @@ const SESSIONS = Symbol('switchboard.http2Sessions');
 
 type TrackedServer = Http2SecureServer & { [SESSIONS]?: Set<ServerHttp2Session> };
 
+const STREAMS = Symbol('switchboard.http2OpenStreams');
+const IDLE_MS = Symbol('switchboard.http2IdleMs');
+
+const OF_SESSION = Symbol('switchboard.http2Session');
+
+type TrackedSession = ServerHttp2Session & { [STREAMS]: number; [IDLE_MS]: number };
+type TrackedStream = ServerHttp2Stream & { [OF_SESSION]?: TrackedSession };
+
 function forget(this: ServerHttp2Session): void {
   (this.server as TrackedServer | undefined)?.[SESSIONS]?.delete(this);
+}
+
+/**
+ * A session with no open stream is closed after the keep-alive timeout, as Node closes an idle HTTP/1.1
+ * keep-alive socket: else a client could hold file descriptors with sessions that made one request each
+ * (the silent-socket watch lets a connection go once it has spoken). `session.setTimeout` counts socket
+ * inactivity, which is what idleness is while no stream is open; it is off while one is (an SSE stream's
+ * keep-alives are minutes apart at most, and its own rules end it). Shared functions, no closure per
+ * stream.
+ */
+function onSessionIdle(this: ServerHttp2Session): void {
+  if ((this as TrackedSession)[STREAMS] === 0) this.close();
+}
+
+function onStream(this: ServerHttp2Session, stream: ServerHttp2Stream): void {
+  const session = this as TrackedSession;
+  if (session[STREAMS]++ === 0) session.setTimeout(0);
+  // A closed stream no longer knows its session: it is kept on the stream for the close.
+  (stream as TrackedStream)[OF_SESSION] = session;
+  stream.once('close', onStreamClose);
+}
+
+function onStreamClose(this: ServerHttp2Stream): void {
+  const session = (this as TrackedStream)[OF_SESSION];
+  if (session === undefined || session.destroyed) return;
+  if (--session[STREAMS] === 0) session.setTimeout(session[IDLE_MS]);
 }
 
 function destroySession(session: ServerHttp2Session): void {
@@ -46,9 +80,16 @@ export function createHttp2Server(options: HttpServerOptions): HttpsServer {
     options.connectionsCheckingInterval ?? http1.connectionsCheckingInterval;
   const sessions = new Set<ServerHttp2Session>();
   server[SESSIONS] = sessions;
+  const idleMs = options.keepAliveTimeout ?? 5000;
   server.on('session', (session) => {
     sessions.add(session);
     session.once('close', forget);
+    const tracked = session as TrackedSession;
+    tracked[STREAMS] = 0;
+    tracked[IDLE_MS] = idleMs;
+    session.on('stream', onStream);
+    session.on('timeout', onSessionIdle);
+    session.setTimeout(idleMs);
   });
   return server as unknown as HttpsServer;
 }
