@@ -128,6 +128,8 @@ describe('SSE over HTTP/2', { skip: needOpenssl.skip }, () => {
     const { t, origin, secureConnections } = await startH2(cert, { apiInsecure: true });
     const session = http2Connect(origin, { ca: cert.pem });
     try {
+      assert.match(t.server.url, /^https:/);
+      await t.server.reloadTls(); // the certificate reload works on the h2 server
       const { client } = await connectV1(t, { ca: cert.pem });
       client.send({ type: 'subscribe', id: 1, channel: 'mixed' });
       await client.next();
