@@ -427,7 +427,11 @@ function validateTls(options: ServerOptions): void {
     throw new InvalidOptionError('http2', options.http2, 'true or false');
   // Browsers speak HTTP/2 over TLS only (no h2c), and an attached server's protocols are its own.
   if (options.http2 === true && tls === undefined)
-    throw new InvalidOptionError('http2', true, 'http2 together with tls (browsers use HTTP/2 over TLS only)');
+    throw new InvalidOptionError(
+      'http2',
+      true,
+      'a TLS certificate and key as well (tls): browsers speak HTTP/2 over TLS only',
+    );
   if (tls === undefined) return;
   if (options.server !== undefined) {
     throw new InvalidOptionError(
