@@ -18,14 +18,12 @@ import type { Server as HttpsServer } from 'node:https';
 export const HTTP2_CLOSE_GRACE_MS = 1000;
 
 const SESSIONS = Symbol('switchboard.http2Sessions');
-
-type TrackedServer = Http2SecureServer & { [SESSIONS]?: Set<ServerHttp2Session> };
-
 const STREAMS = Symbol('switchboard.http2OpenStreams');
 const IDLE_MS = Symbol('switchboard.http2IdleMs');
-
 const OF_SESSION = Symbol('switchboard.http2Session');
 
+type TrackedServer = Http2SecureServer & { [SESSIONS]?: Set<ServerHttp2Session> };
+/** A session's open streams and its idle timeout, on the session itself. */
 type TrackedSession = ServerHttp2Session & { [STREAMS]: number; [IDLE_MS]: number };
 type TrackedStream = ServerHttp2Stream & { [OF_SESSION]?: TrackedSession };
 
@@ -37,8 +35,8 @@ function forget(this: ServerHttp2Session): void {
  * A session with no open stream is closed after the keep-alive timeout, as Node closes an idle HTTP/1.1
  * keep-alive socket: else a client could hold file descriptors with sessions that made one request each
  * (the silent-socket watch lets a connection go once it has spoken). `session.setTimeout` counts socket
- * inactivity, which is what idleness is while no stream is open; it is off while one is (an SSE stream's
- * keep-alives are minutes apart at most, and its own rules end it). Shared functions, no closure per
+ * inactivity, which is what idleness is while no stream is open; it is off while one is (an SSE stream
+ * is ended by its own rules: the heartbeat, the slow-consumer close). Shared functions, no closure per
  * stream.
  */
 function onSessionIdle(this: ServerHttp2Session): void {
@@ -97,11 +95,6 @@ export function createHttp2Server(options: HttpServerOptions): HttpsServer {
 /** Whether `server` is one {@link createHttp2Server} made. */
 export function isHttp2Server(server: unknown): boolean {
   return typeof server === 'object' && server !== null && SESSIONS in server;
-}
-
-/** The h2 sessions open on `server` now (0 for any other server). */
-export function http2SessionCount(server: unknown): number {
-  return isHttp2Server(server) ? ((server as TrackedServer)[SESSIONS]?.size ?? 0) : 0;
 }
 
 /**
