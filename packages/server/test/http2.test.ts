@@ -147,6 +147,11 @@ describe('SSE over HTTP/2', { skip: needOpenssl.skip }, () => {
       const message = (await client.nextOfType('message')) as { data: unknown };
       assert.deepEqual(message.data, { via: 'h2' });
       assert.equal(secureConnections(), 2, 'one h2 connection and one HTTP/1.1 WebSocket');
+      // A plain GET of the WebSocket path over h2 gets its 426 without the HTTP/1.1-only Upgrade header.
+      const plain = request(session, { ':method': 'GET', ':path': '/ws' });
+      await plain.closed;
+      assert.equal(plain.status, 426, plain.raw);
+      assert.equal(plain.headers['upgrade'], undefined);
       client.close();
     } finally {
       session.destroy();

@@ -217,7 +217,15 @@ export function dispatchRequest(
     );
     return true;
   }
-  Promise.resolve(match.handler({ req, res, url, params: match.params })).catch((error: unknown) => {
+  let handled: unknown;
+  try {
+    handled = match.handler({ req, res, url, params: match.params });
+  } catch (error) {
+    // A route that throws before its first await (Node refusing a header, say) is answered the same way:
+    // thrown out of a `request` listener, it would take the process down.
+    handled = Promise.reject(error);
+  }
+  Promise.resolve(handled).catch((error: unknown) => {
     logger.error({ err: error, path }, 'request failed');
     if (!res.headersSent) sendError(res, ErrorCode.Internal, 'internal error');
     else res.destroy();
