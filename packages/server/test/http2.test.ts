@@ -5,6 +5,8 @@ import assert from 'node:assert/strict';
 import { connect as http2Connect } from 'node:http2';
 import type { ClientHttp2Session, ClientHttp2Stream, OutgoingHttpHeaders } from 'node:http2';
 import type { EventEmitter } from 'node:events';
+import type { IncomingMessage } from 'node:http';
+import { get as httpsGet } from 'node:https';
 import { InvalidOptionError, createServer } from '../src/index.js';
 import type { ServerOptions } from '../src/index.js';
 import { parseCommandLine } from '../src/cli/parse-options.js';
@@ -124,7 +126,7 @@ describe('SSE over HTTP/2', { skip: needOpenssl.skip }, () => {
     }
   });
 
-  test('the HTTP API answers over h2, and a WebSocket connects on the same port over HTTP/1.1', async () => {
+  test('the HTTP API answers over h2; a WebSocket and a client without h2 get HTTP/1.1 on the same port', async () => {
     const { t, origin, secureConnections } = await startH2(cert, { apiInsecure: true });
     const session = http2Connect(origin, { ca: cert.pem });
     try {
@@ -133,6 +135,21 @@ describe('SSE over HTTP/2', { skip: needOpenssl.skip }, () => {
       const { client } = await connectV1(t, { ca: cert.pem });
       client.send({ type: 'subscribe', id: 1, channel: 'mixed' });
       await client.next();
+      // A client without h2 (no ALPN) gets its SSE stream over HTTP/1.1 on the same port.
+      const http1 = await new Promise<IncomingMessage>((resolve, reject) => {
+        httpsGet(`${origin}/sse/mixed`, { ca: cert.pem }, resolve).on('error', reject);
+      });
+      assert.equal(http1.statusCode, 200);
+      assert.equal(http1.httpVersion, '1.1');
+      let http1Raw = '';
+      http1.setEncoding('utf8');
+      const http1Got = new Promise<void>((resolve) => {
+        http1.on('data', (chunk: string) => {
+          http1Raw += chunk;
+          if (http1Raw.includes('data: {"via":"h2"}')) resolve();
+        });
+      });
+      await waitMembers(t, 'mixed', 2);
       const health = request(session, { ':method': 'GET', ':path': '/health' });
       await health.closed;
       assert.equal(health.status, 200, health.raw);
@@ -146,7 +163,9 @@ describe('SSE over HTTP/2', { skip: needOpenssl.skip }, () => {
       assert.deepEqual(JSON.parse(published.raw), { id: 1 });
       const message = (await client.nextOfType('message')) as { data: unknown };
       assert.deepEqual(message.data, { via: 'h2' });
-      assert.equal(secureConnections(), 2, 'one h2 connection and one HTTP/1.1 WebSocket');
+      await http1Got;
+      http1.destroy();
+      assert.equal(secureConnections(), 3, 'one h2 connection, a WebSocket and an SSE stream on HTTP/1.1');
       // A plain GET of the WebSocket path over h2 gets its 426 without the HTTP/1.1-only Upgrade header.
       const plain = request(session, { ':method': 'GET', ':path': '/ws' });
       await plain.closed;
