@@ -53,6 +53,12 @@ export interface ServerOptions<M extends AnyChannelMap = AnyChannelMap> extends 
    */
   readonly tls?: TlsOptions;
   /**
+   * With `tls`: serve HTTP/2 as well as HTTP/1.1 on the port (chosen per connection by ALPN), so a browser
+   * holds every SSE stream of an origin on one connection instead of six at most. WebSocket stays on
+   * HTTP/1.1. Default false (docs/operations.md, "HTTP/2").
+   */
+  readonly http2?: boolean;
+  /**
    * Prefix of every Switchboard route (`${basePath}/ws`, `${basePath}/health`, ...). Default ''; attached
    * to an application's server, '' serves the WebSocket endpoints only (see `server`).
    */
@@ -437,6 +443,15 @@ function validateList(
 
 function validateTls(options: ServerOptions): void {
   const tls = options.tls;
+  if (options.http2 !== undefined && typeof options.http2 !== 'boolean')
+    throw new InvalidOptionError('http2', options.http2, 'true or false');
+  // Browsers speak HTTP/2 over TLS only (no h2c), and an attached server's protocols are its own.
+  if (options.http2 === true && tls === undefined)
+    throw new InvalidOptionError(
+      'http2',
+      true,
+      'a TLS certificate and key as well (tls): browsers speak HTTP/2 over TLS only',
+    );
   if (tls === undefined) return;
   if (options.server !== undefined) {
     throw new InvalidOptionError(

@@ -158,7 +158,9 @@ export class SwitchboardServer<M extends AnyChannelMap = AnyChannelMap> {
     });
     this.ownsHttpServer = options.server === undefined;
     this.tls =
-      options.tls === undefined ? null : new TlsCertificate(options.tls, httpServerOptions(this.limits));
+      options.tls === undefined
+        ? null
+        : new TlsCertificate(options.tls, httpServerOptions(this.limits), options.http2 === true);
     this.http =
       hostServer(options.server, () => this.stop()) ??
       this.tls?.server ??

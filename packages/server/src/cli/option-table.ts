@@ -341,6 +341,16 @@ export const OPTION_TABLE: readonly OptionSpec[] = [
     description: 'The private key of that certificate (PEM, not encrypted); re-read on SIGHUP.',
   },
   {
+    type: 'boolean',
+    name: 'http2',
+    group: 'tls',
+    flag: '--http2',
+    env: 'SWITCHBOARD_HTTP2',
+    default: false,
+    description:
+      'Serve HTTP/2 beside HTTP/1.1 on the TLS port (ALPN): a browser holds all its SSE streams on one connection, past the six per origin of HTTP/1.1. WebSocket stays on HTTP/1.1. Needs the TLS files.',
+  },
+  {
     type: 'list',
     name: 'allowedOrigins',
     group: 'origins',
