@@ -52,6 +52,7 @@ describe('resolveLimits: defaults', () => {
       heartbeatIntervalMs: 15_000,
       heartbeatTimeoutMs: 45_000,
       sseRetryMs: 2000,
+      pollTimeoutMs: 25_000,
       maxMessageBytes: 65_536,
       maxBufferedBytes: 1_048_576,
       slowConsumerTimeoutMs: 10_000,
