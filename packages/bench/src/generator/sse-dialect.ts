@@ -19,6 +19,7 @@ export const SSE_IDLE_CHANNEL = 'bench-idle';
 
 const COMMENT = 0x3a; // ':'
 const ID = Buffer.from('id: ');
+const RETRY = Buffer.from('retry:');
 const DATA = Buffer.from('\ndata: ');
 const MESSAGE = Buffer.from('event: message\n');
 
@@ -44,7 +45,11 @@ export function sseDialect(secret: string): Dialect {
       if (event[0] === COMMENT) return 'ping';
       // `id: ...\nevent: message\ndata: {...}` (ids precede the event; ephemeral messages have none).
       const data = event.indexOf(DATA);
-      if (data < 0) return startsWith(event, ID) ? 'ready' : 'other';
+      if (data < 0) {
+        if (startsWith(event, ID)) return 'ready';
+        // The stream's first event, the reconnection delay: nothing to count.
+        return startsWith(event, RETRY) ? 'handshake' : 'other';
+      }
       return event.includes(MESSAGE) ? 'message' : 'other';
     },
     answer: () => null,
