@@ -142,7 +142,14 @@ export class ClientPool {
     const url = new URL(this.init.url);
     const localAddress = sourceAddress(this.init.addressPrefix, this.opened++);
     this.uplinkSocket ??= new Uplink(this.init.url, this.init.jwtSecret, localAddress);
-    const stream = new SseStream(url.hostname, Number(url.port), path, localAddress, timeoutMs, this.streamSink);
+    const stream = new SseStream(
+      url.hostname,
+      Number(url.port),
+      path,
+      localAddress,
+      timeoutMs,
+      this.streamSink,
+    );
     const socket = new StreamSocket(stream, this.uplinkSocket);
     stream.owner = client;
     stream.owner2 = socket;

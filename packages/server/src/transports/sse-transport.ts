@@ -157,7 +157,16 @@ interface NodeParser {
 }
 
 /** Events Node's HTTP server listens to on a connection's socket. */
-const SERVER_SOCKET_EVENTS = ['data', 'end', 'close', 'drain', 'error', 'timeout', 'pause', 'resume'] as const;
+const SERVER_SOCKET_EVENTS = [
+  'data',
+  'end',
+  'close',
+  'drain',
+  'error',
+  'timeout',
+  'pause',
+  'resume',
+] as const;
 
 function onPeerEnd(this: Socket): void {
   // The client closed its side (a closed tab, EventSource.close()): nothing more can be read, end ours.
