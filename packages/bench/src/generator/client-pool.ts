@@ -80,13 +80,13 @@ export class ClientPool {
   private uplinkSocket: Uplink | null = null;
   private readonly streamSink: SseSink = {
     event: (stream, event) => {
-      const client = stream.owner as Client;
+      const client = stream.client as Client;
       if (client.ws instanceof StreamSocket && client.ws.stream === stream) this.onMessage(client, event);
     },
     closed: (stream) => {
-      const client = stream.owner as Client;
+      const client = stream.client as Client;
       const current = client.ws instanceof StreamSocket && client.ws.stream === stream;
-      (stream.owner2 as StreamSocket).emitClose();
+      (stream.handle as StreamSocket).emitClose();
       if (current) this.onClose(client);
     },
   };
@@ -151,8 +151,8 @@ export class ClientPool {
       this.streamSink,
     );
     const socket = new StreamSocket(stream, this.uplinkSocket);
-    stream.owner = client;
-    stream.owner2 = socket;
+    stream.client = client;
+    stream.handle = socket;
     const old = client.ws;
     client.ws = socket;
     client.socket = stream.socket;

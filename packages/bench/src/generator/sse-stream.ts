@@ -33,9 +33,9 @@ export class SseStream {
   private rest: Buffer | null = null;
   private body: Buffer | null = null;
   private done = false;
-  /** The pool's records of this stream (its client and socket): no closure per stream. */
-  owner: unknown = null;
-  owner2: unknown = null;
+  /** The pool's records of this stream (its client and the socket it sees): no closure per stream. */
+  client: unknown = null;
+  handle: unknown = null;
 
   constructor(
     host: string,
