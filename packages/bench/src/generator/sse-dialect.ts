@@ -67,6 +67,8 @@ export function sseDialect(secret: string): Dialect {
 export class Uplink {
   private ws: WebSocket | null = null;
   private ready = false;
+  private opening = false;
+  private closed = false;
   private queue: string[] = [];
 
   constructor(
@@ -81,11 +83,16 @@ export class Uplink {
       return;
     }
     this.queue.push(data);
-    if (this.ws === null) void this.open();
+    if (!this.opening) {
+      // One socket at a time: signing the token is asynchronous, and sends keep coming meanwhile.
+      this.opening = true;
+      void this.open();
+    }
   }
 
   private async open(): Promise<void> {
     const jwt = await token(new TextEncoder().encode(this.secret), 'bench-uplink');
+    if (this.closed) return;
     const ws = new WebSocket(`${this.url}/ws?token=${jwt}`, {
       localAddress: this.localAddress,
       perMessageDeflate: false,
@@ -106,10 +113,12 @@ export class Uplink {
     ws.on('close', () => {
       this.ws = null;
       this.ready = false;
+      this.opening = false;
     });
   }
 
   close(): void {
+    this.closed = true;
     this.ws?.terminate();
   }
 }
