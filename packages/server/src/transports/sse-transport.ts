@@ -37,7 +37,16 @@ const HANDLE = Symbol('switchboard.sseHandle');
  */
 export type SseOutput = Pick<
   Writable,
-  'write' | 'end' | 'destroy' | 'cork' | 'uncork' | 'on' | 'writableLength' | 'writableFinished' | 'destroyed'
+  | 'write'
+  | 'end'
+  | 'destroy'
+  | 'cork'
+  | 'uncork'
+  | 'on'
+  | 'writableLength'
+  | 'writableFinished'
+  | 'writableCorked'
+  | 'destroyed'
 >;
 
 function destroyOutput(out: SseOutput): void {
@@ -51,6 +60,28 @@ function onClose(this: TaggedOutput): void {
   const socket = this[HANDLE];
   this[HANDLE] = undefined;
   socket?.ended();
+}
+
+/** Outputs corked during this event-loop turn, uncorked together at its end. */
+let corkedInTurn: SseOutput[] = [];
+
+function uncorkTurn(): void {
+  const outputs = corkedInTurn;
+  corkedInTurn = [];
+  for (const out of outputs) out.uncork();
+}
+
+/**
+ * Write `bytes`, coalesced with the stream's other writes of this event-loop turn into one write to the
+ * kernel at its end (as a WebSocket's batched frames are; the `setImmediate` runs after this turn's I/O
+ * callbacks). One timer per turn for every stream, none per stream.
+ */
+function writeInTurn(out: SseOutput, bytes: Buffer): void {
+  if (out.writableCorked === 0) {
+    out.cork();
+    if (corkedInTurn.push(out) === 1) setImmediate(uncorkTurn);
+  }
+  out.write(bytes);
 }
 
 /** One SSE response seen through the transport seam. */
@@ -67,11 +98,11 @@ class SseTransportSocket implements TransportSocket {
   constructor(private readonly res: SseOutput) {}
 
   send(frame: Buffer): void {
-    if (this.closeCode === 0 && !this.res.destroyed) this.res.write(frame);
+    if (this.closeCode === 0 && !this.res.destroyed) writeInTurn(this.res, frame);
   }
   sendPrepared(frame: PreparedFrame): void {
     // The hub's SSE frames are the wire bytes already: nothing to frame.
-    if (this.closeCode === 0 && !this.res.destroyed) this.res.write(frame.payload);
+    if (this.closeCode === 0 && !this.res.destroyed) writeInTurn(this.res, frame.payload);
   }
   get bufferedAmount(): number {
     // The response's own queue and its socket's (what Node has not handed to the kernel).
