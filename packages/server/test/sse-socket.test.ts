@@ -3,8 +3,7 @@
 // closes, and the request, response and parser are let go.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { connect } from 'node:net';
-import type { Socket } from 'node:net';
+import { Socket, connect } from 'node:net';
 import { until, waitMembers, withServer } from './helpers.js';
 
 /** A raw HTTP/1.1 client socket that accumulates everything it reads. */
@@ -57,6 +56,40 @@ test('HTTP/1.1: a stream opened on a kept-alive connection after another request
     const ended = new Promise<void>((resolve) => socket.once('end', resolve));
     await t.stop();
     await ended;
+    socket.destroy();
+  });
+});
+
+test("a stream's events of one event-loop turn go to the kernel in one write", async () => {
+  await withServer({}, async (t) => {
+    const { socket, text } = await rawClient(t.server.port);
+    socket.write('GET /sse/ticks HTTP/1.1\r\nHost: x\r\n\r\n');
+    await until(() => /\r\n\r\nretry: \d+\n\nid: [^\n]+\n\n/.test(text()), 3000, 'the stream');
+    await waitMembers(t, 'ticks', 1);
+    // Count what the server's side of this connection hands to the kernel (Writable's _write/_writev).
+    const proto = Socket.prototype as unknown as Record<
+      '_write' | '_writev',
+      (...args: unknown[]) => unknown
+    >;
+    const { _write: write, _writev: writev } = proto;
+    const peer = socket.localPort;
+    const writes: number[] = [];
+    proto._write = function (this: Socket, ...args: unknown[]) {
+      if (this.remotePort === peer) writes.push(1);
+      return write.apply(this, args);
+    };
+    proto._writev = function (this: Socket, ...args: unknown[]) {
+      if (this.remotePort === peer) writes.push((args[0] as unknown[]).length);
+      return writev.apply(this, args);
+    };
+    try {
+      await Promise.all([1, 2, 3].map((n) => t.server.publish('ticks', { n })));
+      await until(() => text().includes('data: {"n":3}'), 3000, 'the three messages');
+    } finally {
+      proto._write = write;
+      proto._writev = writev;
+    }
+    assert.deepEqual(writes, [3], 'one writev of the three events');
     socket.destroy();
   });
 });
