@@ -41,6 +41,7 @@ import { Reconnector } from './reconnector.js';
 import { RequestTable } from './request-table.js';
 import type { ReplyCallback } from './request-table.js';
 import type { WebSocketLike } from './websocket-like.js';
+import { TransportPicker } from './transport-picker.js';
 
 /** The client events a connection emits itself; none of them depends on the payload type. */
 export type ConnectionEvents = Pick<
@@ -110,6 +111,8 @@ export class ClientConnection {
   private sessionId: string | null;
   private attempt: ConnectAttempt | null = null;
   private readonly auth: ConnectionAuth;
+  /** Which transport each attempt uses (WebSocket, else SSE, else polling). */
+  readonly transports: TransportPicker;
 
   constructor(
     /** The server URLs, tried in turn (endpoints.ts). */
@@ -118,6 +121,8 @@ export class ClientConnection {
     private readonly hooks: ConnectionHooks,
   ) {
     this.sessionId = options.sessionId;
+    const upgrade = (): void => this.lose(CloseCode.GoingAway, 'back to websocket', 'close');
+    this.transports = new TransportPicker(options, upgrade);
     this.timer = new DeadlineTimer(options.clock, (now) => this.onDue(now));
     this.reconnector = new Reconnector({
       enabled: options.reconnect,
@@ -253,10 +258,7 @@ export class ClientConnection {
     try {
       const url = this.connectUrl();
       const protocols = this.auth.protocols(token);
-      socket =
-        protocols === undefined
-          ? new this.options.WebSocket(url)
-          : new this.options.WebSocket(url, protocols);
+      socket = this.transports.open(url, protocols, this.options.clock.now());
     } catch (error) {
       // The URL was checked in the constructor; what is left (a CSP rule, a blocked port) will not change.
       this.lose(CloseCode.Abnormal, 'could not create the WebSocket', 'closed', {
@@ -343,6 +345,7 @@ export class ClientConnection {
     this.connectDeadline = Infinity;
     this.auth.connected(frame.time);
     this.reconnector.connected(now);
+    this.transports.connected();
     if (usable) {
       this.heartbeat = new HeartbeatMonitor(info.heartbeat, now);
       this.timer.schedule(this.heartbeat.nextCheckAt);
@@ -420,6 +423,7 @@ export class ClientConnection {
     const refusal = this.auth.refusal;
     this.abandon(how, code, reason);
     // An attempt that never connected moves on to the next server URL; a lost connection tries its own first.
+    this.transports.lost(wasConnected, code, this.options.clock.now());
     if (!wasConnected) this.endpoints.attemptFailed();
     // The session belongs to whoever replaced us now: a later connect() must not take it back, or two
     // tabs would keep replacing each other.
@@ -475,6 +479,7 @@ export class ClientConnection {
     this.heartbeat = null;
     this.connectDeadline = Infinity;
     this.auth.reset();
+    this.transports.stop();
     this.timer.cancel();
     this.grace?.cancel();
     this.grace = null;

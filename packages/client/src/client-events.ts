@@ -1,5 +1,14 @@
 /** The events a {@link SwitchboardClient} emits and their payloads. */
-import type { HeartbeatSettings, StreamPosition } from '@switchboard/protocol';
+import type {
+  AnyChannelMap,
+  BroadcastOf,
+  ChannelOf,
+  DirectOf,
+  HeartbeatSettings,
+  IsChannelMap,
+  PayloadOf,
+  StreamPosition,
+} from '@switchboard/protocol';
 import type { NotifyCommand } from './commands.js';
 import type { StateChange } from './connection-state.js';
 import type { DropReason, ServerError } from './errors.js';
@@ -40,9 +49,12 @@ export interface StateLostEvent {
   readonly reason: string;
 }
 
-/** A message published to a channel this connection is subscribed to. */
-export interface ChannelMessage<Data = unknown> {
-  readonly channel: string;
+/**
+ * A message published to a channel this connection is subscribed to. With a channel map, `Channel` is the
+ * pattern's names (`` `chat:${string}` ``) and `Data` its payload.
+ */
+export interface ChannelMessage<Data = unknown, Channel extends string = string> {
+  readonly channel: Channel;
   /** Sequential per channel (1, 2, 3, ...); absent on ephemeral messages. */
   readonly id?: number;
   readonly data: Data;
@@ -51,8 +63,8 @@ export interface ChannelMessage<Data = unknown> {
 }
 
 /** A message the server sent to this connection or its user (`direct`), or to everyone (`broadcast`). */
-export interface ServerMessage {
-  readonly data: unknown;
+export interface ServerMessage<Data = unknown> {
+  readonly data: Data;
   readonly time: number;
 }
 
@@ -156,8 +168,29 @@ export interface UnauthorizedEvent {
   readonly error: ServerError;
 }
 
-/** Every event of a client, by name. `Data` types channel messages. */
-export interface ClientEvents<Data = unknown> {
+/**
+ * The client-wide `message` event's payload: with a channel map, one member per pattern (its names and
+ * payload); else `ChannelMessage<T>`, `T` being the client's default payload type.
+ */
+export type MessageOf<T> =
+  IsChannelMap<T> extends true
+    ? MapMessage<T & AnyChannelMap, ChannelOf<T & AnyChannelMap>>
+    : ChannelMessage<T>;
+
+/** One ChannelMessage per channel pattern (distributes over the union of patterns' names). */
+type MapMessage<M extends AnyChannelMap, C> = C extends string ? ChannelMessage<PayloadOf<M, C>, C> : never;
+
+/** The `direct` event's payload type: the map's `direct`, else unknown. */
+export type DirectDataOf<T> = IsChannelMap<T> extends true ? DirectOf<T & AnyChannelMap> : unknown;
+
+/** The `broadcast` event's payload type: the map's `broadcast`, else unknown. */
+export type BroadcastDataOf<T> = IsChannelMap<T> extends true ? BroadcastOf<T & AnyChannelMap> : unknown;
+
+/**
+ * Every event of a client, by name. `T` is the client's: a channel map types messages per channel (and
+ * `direct`, `broadcast`); any other type is the payload type of every channel's messages.
+ */
+export interface ClientEvents<T = unknown> {
   /** The connection state changed. */
   state: StateChange;
   /** The server's `connected` push arrived; the client is connected. */
@@ -169,15 +202,15 @@ export interface ClientEvents<Data = unknown> {
   /** `close()` ended the client. */
   closed: ClosedEvent;
   /** A message on a subscribed channel: in order and at most once per id for channels with a Subscription. */
-  message: ChannelMessage<Data>;
+  message: MessageOf<T>;
   /** A subscription lost messages for good (the subscription's `stateLost` event, for every channel). */
   stateLost: StateLostEvent;
   /** Commands queued while offline were dropped. */
   dropped: DroppedEvent;
   /** A message for this connection or its user. */
-  direct: ServerMessage;
+  direct: ServerMessage<DirectDataOf<T>>;
   /** A message for every connection. */
-  broadcast: ServerMessage;
+  broadcast: ServerMessage<BroadcastDataOf<T>>;
   /** Someone joined a channel with join/leave notices. */
   join: MembershipChange;
   /** Someone left a channel with join/leave notices. */

@@ -11,6 +11,9 @@ import type { NetworkEvents } from './reconnector.js';
 import type { SendQueueLimits } from './send-queue.js';
 import type { TokenSource, TokenTransport } from './token-source.js';
 import type { WebSocketConstructor } from './websocket-like.js';
+import type { FetchLike } from './http-socket.js';
+import { TRANSPORT_NAMES, isTransportList } from './transport-picker.js';
+import type { TransportName } from './transport-picker.js';
 
 /** Options of a {@link SwitchboardClient}. */
 export interface ClientOptions {
@@ -19,6 +22,20 @@ export interface ClientOptions {
    * on Node 20, which has none, pass the `ws` package's default export.
    */
   readonly WebSocket?: WebSocketConstructor;
+  /**
+   * The transports to use, best first. Default `['websocket', 'sse', 'polling']`: a transport that fails
+   * twice in a row before connecting (1006: a proxy refusing the upgrade) gives way to the next; the
+   * first is tried again after {@link transportRetryMs}. `sse` and `polling` speak protocol v1 over plain
+   * HTTP (docs/protocol.md#http-transports).
+   */
+  readonly transports?: readonly TransportName[];
+  /** The `fetch` of the HTTP transports. Default: `globalThis.fetch`. */
+  readonly fetch?: FetchLike;
+  /**
+   * While connected on a fallback, how often WebSocket is probed (ms); once a probe opens, the client
+   * reconnects over it, resuming its session. Default 60000.
+   */
+  readonly transportRetryMs?: number;
   /** How long a request waits for its reply before it fails with `request_timeout` (ms). Default 10000. */
   readonly requestTimeoutMs?: number;
   /**
@@ -104,9 +121,16 @@ export const DEFAULT_TOKEN_TRANSPORT: TokenTransport = 'first-message';
 /** Default of {@link ClientOptions.refreshMarginMs}. */
 export const DEFAULT_REFRESH_MARGIN_MS = 30_000;
 
+/** Default of {@link ClientOptions.transportRetryMs}. */
+export const DEFAULT_TRANSPORT_RETRY_MS = 60_000;
+
 /** The options after defaults and validation. */
 export interface ResolvedClientOptions {
-  readonly WebSocket: WebSocketConstructor;
+  /** Undefined when no transport needs one. */
+  readonly WebSocket: WebSocketConstructor | undefined;
+  readonly transports: readonly TransportName[];
+  readonly fetch: FetchLike | undefined;
+  readonly transportRetryMs: number;
   readonly requestTimeoutMs: number;
   readonly connectTimeoutMs: number;
   readonly reconnect: boolean;
@@ -125,8 +149,19 @@ export interface ResolvedClientOptions {
 /** Apply defaults and validate; throws {@link InvalidOptionError}. */
 export function resolveClientOptions(url: ServerUrls, options: ClientOptions): ResolvedClientOptions {
   checkServerUrls(url);
+  const transports = options.transports ?? TRANSPORT_NAMES;
+  if (!isTransportList(transports)) {
+    throw new InvalidOptionError(
+      'transports',
+      transports,
+      "distinct names among 'websocket', 'sse', 'polling'",
+    );
+  }
   const WebSocket = options.WebSocket ?? (globalThis as { WebSocket?: WebSocketConstructor }).WebSocket;
-  if (typeof WebSocket !== 'function') {
+  // Bound: a browser's fetch called as another object's method throws "Illegal invocation".
+  const fetchFn = options.fetch ?? (globalThis as { fetch?: FetchLike }).fetch?.bind(globalThis);
+  const http = transports.some((t) => t !== 'websocket');
+  if (typeof WebSocket !== 'function' && transports.includes('websocket')) {
     throw new InvalidOptionError(
       'WebSocket',
       WebSocket,
@@ -140,8 +175,21 @@ export function resolveClientOptions(url: ServerUrls, options: ClientOptions): R
   if (sessionId !== null && (typeof sessionId !== 'string' || sessionId === '' || sessionId.length > 64)) {
     throw new InvalidOptionError('sessionId', sessionId, 'a string of 1 to 64 characters');
   }
+  if (http && typeof fetchFn !== 'function') {
+    throw new InvalidOptionError(
+      'fetch',
+      fetchFn,
+      'a fetch function (the sse and polling transports use it)',
+    );
+  }
   return {
-    WebSocket,
+    WebSocket: typeof WebSocket === 'function' ? WebSocket : undefined,
+    transports,
+    fetch: http ? fetchFn : undefined,
+    transportRetryMs: validateTimeout(
+      'transportRetryMs',
+      options.transportRetryMs ?? DEFAULT_TRANSPORT_RETRY_MS,
+    ),
     requestTimeoutMs: validateTimeout(
       'requestTimeoutMs',
       options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS,

@@ -7,9 +7,14 @@
  * then, once their replies are in, the offline queue is flushed, so what the application published while
  * offline goes out after its subscriptions are back.
  */
+import type { TransportName } from './transport-picker.js';
 import { CloseCode } from '@switchboard/protocol';
 import type {
+  ChannelKey,
+  ChannelParam,
+  DefaultKey,
   HistoryResult,
+  PayloadParam,
   PresenceResult,
   PresenceStatsResult,
   PublishResult,
@@ -26,7 +31,7 @@ import { Endpoints, checkServerUrls } from './endpoints.js';
 import type { ServerUrls } from './endpoints.js';
 import { resolveClientOptions, validateTimeout } from './client-options.js';
 import type { ClientOptions, ResolvedClientOptions } from './client-options.js';
-import type { ChannelMessage, ClientEvents, ConnectedInfo } from './client-events.js';
+import type { ChannelMessage, ClientEvents, ConnectedInfo, ServerMessage } from './client-events.js';
 import type {
   HistoryOptions,
   NotifyCommand,
@@ -34,6 +39,8 @@ import type {
   RequestCommand,
   RequestOptions,
   ResultOf,
+  SendRequest,
+  SendResult,
   SendStatus,
 } from './commands.js';
 import type { ConnectionState } from './connection-state.js';
@@ -54,9 +61,16 @@ interface SubscriptionEntry {
 }
 
 /**
- * A client of a Switchboard server. `Data` is the default type of channel message payloads (what
- * `publish` sends and `message` events carry); the server does not check it, so it is the application's
- * promise. `subscribe<T>()` and `publish<T>()` narrow it per channel.
+ * A client of a Switchboard server. `Data` is the application's {@link ChannelMap} (shared with the
+ * server's `createServer<App>()`): channels are then checked against its patterns, and `publish`,
+ * `subscribe`, `history` and `send` typed per channel (docs/typescript.md). Any other `Data` is the
+ * default type of every channel's payloads, narrowed per call by `subscribe<T>()` and `publish<T>()`.
+ * Either way the server does not check payloads: the types are the application's promise.
+ *
+ * ```ts
+ * const client = new SwitchboardClient<App>('wss://example.com/ws');
+ * client.subscribe('chat:lobby').on('message', (m) => render(m.data)); // m.data: ChatMessage
+ * ```
  *
  * ```ts
  * const client = new SwitchboardClient('wss://example.com/ws');
@@ -130,7 +144,7 @@ export class SwitchboardClient<Data = unknown> {
           () => undefined,
           () => undefined,
         ),
-      delivered: (message) => this.events.emit('message', message as ChannelMessage<Data>),
+      delivered: (message) => this.events.emit('message', message as ClientEvents<Data>['message']),
       stateLost: (event) => this.events.emit('stateLost', event),
       // Deferred: the timeout is reported from inside the request table's sweep.
       reconnect: (reason) => queueMicrotask(() => this.link.replace(reason)),
@@ -140,6 +154,11 @@ export class SwitchboardClient<Data = unknown> {
   /** The server URL in use, or the one the next attempt uses. */
   get url(): string {
     return this.link.endpoints.current;
+  }
+
+  /** The transport of the current connection, or of the attempt under way (see `transports`). */
+  get transport(): TransportName {
+    return this.link.transports.current;
   }
 
   /** Where the client is in its lifecycle. */
@@ -198,15 +217,21 @@ export class SwitchboardClient<Data = unknown> {
    * soon as the client is. One per channel: later calls return the same object (and `options` apply only
    * when it is created). Watch its `message`, `subscribed` and `stateLost` events.
    */
-  subscribe<D = Data>(channel: string, options: SubscribeOptions = {}): Subscription<D> {
-    return this.subscription<D>(channel, options).subscribe();
+  subscribe<K extends ChannelKey<Data> = DefaultKey<Data>>(
+    channel: ChannelParam<Data, K>,
+    options: SubscribeOptions = {},
+  ): Subscription<PayloadParam<Data, K>> {
+    return this.subscription<K>(channel, options).subscribe();
   }
 
   /**
    * The subscription to `channel`, created (`unsubscribed`) on first use without subscribing: attach
    * listeners, then call its `subscribe()`. `options` apply only when it is created.
    */
-  subscription<D = Data>(channel: string, options: SubscribeOptions = {}): Subscription<D> {
+  subscription<K extends ChannelKey<Data> = DefaultKey<Data>>(
+    channel: ChannelParam<Data, K>,
+    options: SubscribeOptions = {},
+  ): Subscription<PayloadParam<Data, K>> {
     let entry = this.subs.get(channel);
     if (entry === undefined) {
       this.removed.delete(channel);
@@ -214,7 +239,7 @@ export class SwitchboardClient<Data = unknown> {
       entry = { sync, facade: new Subscription(sync, this) };
       this.subs.set(channel, entry);
     }
-    return entry.facade as Subscription<D>;
+    return entry.facade as Subscription<PayloadParam<Data, K>>;
   }
 
   /** Every subscription this client created. */
@@ -247,7 +272,11 @@ export class SwitchboardClient<Data = unknown> {
    * its timeout starts when it is sent. Rejects with MessageDroppedError when the queue drops it, and with
    * ConnectionClosedError when the connection drops after it was sent (the server may have published it).
    */
-  publish<D = Data>(channel: string, data: D, options: PublishOptions = {}): Promise<PublishResult> {
+  publish<K extends ChannelKey<Data> = DefaultKey<Data>>(
+    channel: ChannelParam<Data, K>,
+    data: PayloadParam<Data, K>,
+    options: PublishOptions = {},
+  ): Promise<PublishResult> {
     return this.sendOrQueue(
       {
         type: 'publish',
@@ -264,12 +293,15 @@ export class SwitchboardClient<Data = unknown> {
    * Send `data` to the server application's `onMessage` hook; resolves with what the hook returned (null
    * for nothing). Queued while offline, like `publish`. Rejects with `not_available` without a hook.
    */
-  send(data: unknown, options: RequestOptions = {}): Promise<unknown> {
-    return this.sendOrQueue({ type: 'send', data }, options);
+  send(data: SendRequest<Data>, options: RequestOptions = {}): Promise<SendResult<Data>> {
+    return this.sendOrQueue({ type: 'send', data }, options) as Promise<SendResult<Data>>;
   }
 
   /** Read `channel`'s retained history: messages after `since` (default: the oldest kept), at most `limit`. */
-  history(channel: string, options: HistoryOptions = {}): Promise<HistoryResult> {
+  history<K extends ChannelKey<Data> = DefaultKey<Data>>(
+    channel: ChannelParam<Data, K>,
+    options: HistoryOptions = {},
+  ): Promise<HistoryResult<PayloadParam<Data, K>>> {
     return this.request(
       {
         type: 'history',
@@ -278,7 +310,7 @@ export class SwitchboardClient<Data = unknown> {
         ...(options.limit === undefined ? {} : { limit: options.limit }),
       },
       options,
-    );
+    ) as Promise<HistoryResult<PayloadParam<Data, K>>>;
   }
 
   /** Who is in `channel` (a presence-enabled channel; `not_available` otherwise). */
@@ -347,7 +379,8 @@ export class SwitchboardClient<Data = unknown> {
         const entry = this.subs.get(frame.channel);
         // Without a Subscription (a raw `subscribe` request) there is no position to dedupe against.
         if (entry !== undefined) entry.sync.message(frame);
-        else if (!this.removed.has(frame.channel)) this.events.emit('message', frame as ChannelMessage<Data>);
+        else if (!this.removed.has(frame.channel))
+          this.events.emit('message', frame as ChannelMessage as ClientEvents<Data>['message']);
         return;
       }
       case 'unsubscribed':
@@ -360,7 +393,8 @@ export class SwitchboardClient<Data = unknown> {
         return;
       case 'direct':
       case 'broadcast':
-        this.events.emit(frame.type, frame);
+        // The channel map's promise, like channel payloads: the server does not check them.
+        this.events.emit(frame.type, frame as ServerMessage as ClientEvents<Data>[typeof frame.type]);
         return;
       case 'error':
         this.events.emit('error', serverErrorFrom(frame));

@@ -1,11 +1,15 @@
 /** The shapes of what the client sends: commands without their id, and the results their replies carry. */
 import type {
+  AnyChannelMap,
   ClientCommand,
   HistoryResult,
   PongCommand,
   PresenceResult,
   PresenceStatsResult,
+  IsChannelMap,
   PublishResult,
+  SendRequestOf,
+  SendResultOf,
   SubscribeResult,
 } from '@switchboard/protocol';
 
@@ -32,6 +36,12 @@ export type ResultOf<C extends { readonly type: string }> = C extends { readonly
           : C extends { readonly type: 'unsubscribe' | 'ping' }
             ? Record<string, never>
             : unknown;
+
+/** What `send()` of a `SwitchboardClient<T>` takes: the channel map's `send.request`, else unknown. */
+export type SendRequest<T> = IsChannelMap<T> extends true ? SendRequestOf<T & AnyChannelMap> : unknown;
+
+/** What `send()` resolves with: the map's `send.reply` (null for a hook that returned nothing), else unknown. */
+export type SendResult<T> = IsChannelMap<T> extends true ? SendResultOf<T & AnyChannelMap> : unknown;
 
 /** Options of one request. */
 export interface RequestOptions {

@@ -6,6 +6,8 @@ export {
   DEFAULT_TOKEN_TRANSPORT,
 } from './client-options.js';
 export type { ClientOptions } from './client-options.js';
+export type { TransportName } from './transport-picker.js';
+export type { FetchLike } from './http-socket.js';
 export type {
   ChannelMessage,
   ClientEvents,

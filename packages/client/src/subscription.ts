@@ -26,7 +26,7 @@ import type { SubscribedEvent, SubscriptionEvents, SubscriptionState } from './s
 /** What a subscription asks of its client for the channel-scoped shortcuts. */
 export interface SubscriptionClient {
   publish(channel: string, data: unknown, options?: PublishOptions): Promise<PublishResult>;
-  history(channel: string, options?: HistoryOptions): Promise<HistoryResult>;
+  history(channel: string, options?: HistoryOptions): Promise<HistoryResult<unknown>>;
   presence(channel: string, options?: RequestOptions): Promise<PresenceResult>;
   presenceStats(channel: string, options?: RequestOptions): Promise<PresenceStatsResult>;
 }
@@ -133,9 +133,10 @@ export class Subscription<Data = unknown> {
     return this.client.publish(this.channel, data, options);
   }
 
-  /** This channel's retained history (see {@link SwitchboardClient.history}). */
-  history(options: HistoryOptions = {}): Promise<HistoryResult> {
-    return this.client.history(this.channel, options);
+  /** This channel's retained history (see {@link SwitchboardClient.history}); `Data` types its messages. */
+  history(options: HistoryOptions = {}): Promise<HistoryResult<Data>> {
+    // The application's promise, as for live messages: the server does not check payloads.
+    return this.client.history(this.channel, options) as Promise<HistoryResult<Data>>;
   }
 
   /** Who is in this channel (see {@link SwitchboardClient.presence}). */

@@ -128,6 +128,8 @@ describe('reconnect', () => {
     const wire = spy();
     const c = client(proxy.url(t.url), {
       WebSocket: wire.WebSocket,
+      // The WebSocket's own backoff: no fallback to the HTTP transports once it failed twice.
+      transports: ['websocket'],
       clock,
       backoff: { minDelayMs: 100, maxDelayMs: 800, minUptimeMs: 1000, random: () => 0.5 },
     });

@@ -174,10 +174,13 @@ export interface ErrorReply {
 /** The answer to a command with an `id`. */
 export type Reply = ResultReply | ErrorReply;
 
-/** A message as history and recovery return it: a `message` push without `type` and `channel`. */
-export interface HistoryMessage {
+/**
+ * A message as history and recovery return it: a `message` push without `type` and `channel`. `Data` is
+ * the payload type the application's channel map promises (unknown: whatever JSON was published).
+ */
+export interface HistoryMessage<Data = unknown> {
   readonly id: number;
-  readonly data: unknown;
+  readonly data: Data;
   readonly time: number;
 }
 
@@ -197,13 +200,13 @@ export interface SubscribeResult {
   readonly messages?: readonly HistoryMessage[];
 }
 
-/** The result of `history`. */
-export interface HistoryResult {
+/** The result of `history`; `Data` types the messages' payloads (see {@link HistoryMessage}). */
+export interface HistoryResult<Data = unknown> {
   readonly channel: string;
   /** The channel's current position. */
   readonly offset: number;
   readonly epoch: string;
-  readonly messages: readonly HistoryMessage[];
+  readonly messages: readonly HistoryMessage<Data>[];
   /** False when messages after `since` were already trimmed, so the list does not start right after it. */
   readonly complete: boolean;
 }

@@ -2,3 +2,4 @@ export * from './codes.js';
 export * from './frames.js';
 export * from './codec.js';
 export * from './channel-name.js';
+export type * from './channel-map.js';

@@ -1,4 +1,5 @@
 import { CloseCode } from '@switchboard/protocol';
+import type { AnyChannelMap } from '@switchboard/protocol';
 import type { Metrics } from './metrics/metrics.js';
 import type { Logger } from './util/logger.js';
 import type { Clock } from './util/clock.js';
@@ -22,8 +23,11 @@ import type { Exclusion } from './broker/broker.js';
 import type { HubStats } from './hub/hub-stats.js';
 import type { HistoryReadStats } from './history/history-read-pacing.js';
 
-/** Options of {@link createServer}. Every numeric option is validated at start-up. */
-export interface ServerOptions extends ServerHooks {
+/**
+ * Options of {@link createServer}. Every numeric option is validated at start-up. `M` is the application's
+ * channel map (docs/typescript.md); it types the `onMessage` hook.
+ */
+export interface ServerOptions<M extends AnyChannelMap = AnyChannelMap> extends ServerHooks<M> {
   /**
    * Permission for operations no channel rule sets. Default `'anyone'` (every client may subscribe and
    * publish anywhere: fine for a demo, not for production — set rules, or `'claims'`).
@@ -49,6 +53,12 @@ export interface ServerOptions extends ServerHooks {
    */
   readonly tls?: TlsOptions;
   /**
+   * With `tls`: serve HTTP/2 as well as HTTP/1.1 on the port (chosen per connection by ALPN), so a browser
+   * holds every SSE stream of an origin on one connection instead of six at most. WebSocket stays on
+   * HTTP/1.1. Default false (docs/operations.md, "HTTP/2").
+   */
+  readonly http2?: boolean;
+  /**
    * Prefix of every Switchboard route (`${basePath}/ws`, `${basePath}/health`, ...). Default ''; attached
    * to an application's server, '' serves the WebSocket endpoints only (see `server`).
    */
@@ -62,6 +72,12 @@ export interface ServerOptions extends ServerHooks {
    * waits before it reconnects (ms). Default 2000.
    */
   readonly sseRetryMs?: number;
+  /**
+   * Long polling (`/v1/poll`): how long a poll is held when nothing is queued, and how long a connection
+   * may go without a poll before it is abandoned (ms). Default 25000, under the 30 s idle timeout of
+   * common proxies.
+   */
+  readonly pollTimeoutMs?: number;
   /**
    * What proves a `/ws` (protocol v1) connection alive: `'application'`, only frames the client's code
    * sends (a `pong`, any command); `'any'`, WebSocket protocol pings and pongs too, which browsers and
@@ -236,6 +252,16 @@ export interface ServerOptions extends ServerHooks {
 
 // ---------------------------------------------------------------- options and results of the library API
 
+/** The `exclude` of a send, when there is one (the envelope's field is left out otherwise). */
+export function exclusion(options: SendOptions): { exclude?: Exclusion } {
+  return options.exclude === undefined ? {} : { exclude: options.exclude };
+}
+
+/** The close code and reason of a library-API disconnect, defaults filled in. */
+export function closeArgs(options: DisconnectOptions): { code: number; reason: string } {
+  return { code: options.code ?? CloseCode.Kicked, reason: options.reason ?? 'disconnected by the server' };
+}
+
 /** Lifecycle of a server: it only moves forward. */
 export type ServerState = 'idle' | 'starting' | 'running' | 'stopping' | 'stopped';
 
@@ -288,12 +314,12 @@ export interface ChannelInfo {
   readonly epoch: string;
 }
 
-/** A page of a channel's history, as the library API returns it. */
-export interface HistoryResult {
+/** A page of a channel's history, as the library API returns it; `Data` types the payloads. */
+export interface HistoryResult<Data = unknown> {
   readonly channel: string;
   readonly offset: number;
   readonly epoch: string;
-  readonly messages: readonly { readonly id: number; readonly data: unknown; readonly time: number }[];
+  readonly messages: readonly { readonly id: number; readonly data: Data; readonly time: number }[];
   /** False when messages after `since` were already trimmed. */
   readonly complete: boolean;
 }
@@ -417,6 +443,15 @@ function validateList(
 
 function validateTls(options: ServerOptions): void {
   const tls = options.tls;
+  if (options.http2 !== undefined && typeof options.http2 !== 'boolean')
+    throw new InvalidOptionError('http2', options.http2, 'true or false');
+  // Browsers speak HTTP/2 over TLS only (no h2c), and an attached server's protocols are its own.
+  if (options.http2 === true && tls === undefined)
+    throw new InvalidOptionError(
+      'http2',
+      true,
+      'a TLS certificate and key as well (tls): browsers speak HTTP/2 over TLS only',
+    );
   if (tls === undefined) return;
   if (options.server !== undefined) {
     throw new InvalidOptionError(
@@ -452,14 +487,4 @@ export function resolveHeartbeatProofs(options: ServerOptions): HeartbeatProofs 
     v1: options.v1HeartbeatProof ?? DEFAULT_HEARTBEAT_PROOFS.v1,
     room: options.roomHeartbeatProof ?? DEFAULT_HEARTBEAT_PROOFS.room,
   };
-}
-
-/** The `exclude` of a send, when there is one (the envelope's field is left out otherwise). */
-export function exclusion(options: SendOptions): { exclude?: Exclusion } {
-  return options.exclude === undefined ? {} : { exclude: options.exclude };
-}
-
-/** The close a disconnect asks for (4010 `kicked` unless it names its own). */
-export function closeArgs(options: DisconnectOptions): { code: number; reason: string } {
-  return { code: options.code ?? CloseCode.Kicked, reason: options.reason ?? 'disconnected by the server' };
 }

@@ -9,6 +9,7 @@ import {
   MAX_HISTORY_LIMIT,
   channelNameProblem,
 } from '@switchboard/protocol';
+import type { AnyChannelMap, BroadcastOf, ChannelOf, DirectOf, PayloadOf } from '@switchboard/protocol';
 import type { PresenceEntry } from '@switchboard/protocol';
 import { Hub } from './hub/hub.js';
 import type { Outcome } from './hub/hub.js';
@@ -63,9 +64,10 @@ import { InvalidArgumentError, ServerNotRunningError, TlsLoadError } from './err
 
 /**
  * A Switchboard server: the WebSocket endpoints, the hub behind them, the HTTP API, health and metrics.
- * Create it with {@link createServer}, then `start()`.
+ * Create it with {@link createServer}, then `start()`. `M`, the application's channel map shared with its
+ * clients, types the library API's channels and payloads (docs/typescript.md); the HTTP API stays untyped.
  */
-export class SwitchboardServer {
+export class SwitchboardServer<M extends AnyChannelMap = AnyChannelMap> {
   /** This node's id, the prefix of every connection id it assigns. */
   readonly nodeId: string;
   private stateValue: ServerState = 'idle';
@@ -156,7 +158,9 @@ export class SwitchboardServer {
     });
     this.ownsHttpServer = options.server === undefined;
     this.tls =
-      options.tls === undefined ? null : new TlsCertificate(options.tls, httpServerOptions(this.limits));
+      options.tls === undefined
+        ? null
+        : new TlsCertificate(options.tls, httpServerOptions(this.limits), options.http2 === true);
     this.http =
       hostServer(options.server, () => this.stop()) ??
       this.tls?.server ??
@@ -299,9 +303,9 @@ export class SwitchboardServer {
   }
 
   /** Publish to a channel on every node. Resolves with the message id (absent for ephemeral messages). */
-  async publish(
-    channel: string,
-    data: unknown,
+  async publish<C extends ChannelOf<M>>(
+    channel: C,
+    data: PayloadOf<M, C>,
     options: PublishOptions = {},
   ): Promise<{ id?: number; duplicate?: boolean }> {
     this.assertRunning();
@@ -320,21 +324,21 @@ export class SwitchboardServer {
   }
 
   /** Send to every connection of a user, on every node. */
-  async sendToUser(userId: string, data: unknown, options: SendOptions = {}): Promise<void> {
+  async sendToUser(userId: string, data: DirectOf<M>, options: SendOptions = {}): Promise<void> {
     this.assertRunning();
     const json = this.hub.encode(data);
     await this.hub.send({ kind: 'user', userId, json, time: this.clock.now(), ...exclusion(options) });
   }
 
   /** Send to one connection, wherever it is. */
-  async sendToConnection(connectionId: string, data: unknown): Promise<void> {
+  async sendToConnection(connectionId: string, data: DirectOf<M>): Promise<void> {
     this.assertRunning();
     const json = this.hub.encode(data);
     await this.hub.send({ kind: 'connection', connectionId, json, time: this.clock.now() });
   }
 
   /** Send to every connection on every node. */
-  async broadcast(data: unknown, options: SendOptions = {}): Promise<void> {
+  async broadcast(data: BroadcastOf<M>, options: SendOptions = {}): Promise<void> {
     this.assertRunning();
     const json = this.hub.encode(data);
     await this.hub.send({ kind: 'broadcast', json, time: this.clock.now(), ...exclusion(options) });
@@ -372,10 +376,10 @@ export class SwitchboardServer {
   }
 
   /** A channel's retained history: up to `limit` (default 100, at most 1000) messages after `since`. */
-  async history(
-    channel: string,
+  async history<C extends ChannelOf<M>>(
+    channel: C,
     options: { readonly since?: number; readonly limit?: number } = {},
-  ): Promise<HistoryResult> {
+  ): Promise<HistoryResult<PayloadOf<M, C>>> {
     this.assertRunning();
     this.checkChannel(channel);
     const limit = options.limit ?? DEFAULT_HISTORY_LIMIT;
@@ -391,7 +395,7 @@ export class SwitchboardServer {
       epoch: page.position.epoch,
       messages: page.messages.map((m) => ({
         id: m.offset,
-        data: JSON.parse(m.json) as unknown,
+        data: JSON.parse(m.json) as PayloadOf<M, C>,
         time: m.time,
       })),
       complete: page.complete,
@@ -484,7 +488,12 @@ function valueOf<T>(outcome: Outcome<T>): T {
   return outcome.value;
 }
 
-/** Create a Switchboard server; options are validated here and throw {@link InvalidOptionError}. */
-export function createServer(options: ServerOptions = {}): SwitchboardServer {
-  return new SwitchboardServer(options);
+/**
+ * Create a Switchboard server; options are validated here and throw {@link InvalidOptionError}. Give the
+ * application's channel map to type it: `createServer<App>({ ... })`.
+ */
+export function createServer<M extends AnyChannelMap = AnyChannelMap>(
+  options: ServerOptions<M> = {},
+): SwitchboardServer<M> {
+  return new SwitchboardServer<M>(options);
 }

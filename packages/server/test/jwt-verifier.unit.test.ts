@@ -160,6 +160,7 @@ describe('resolveAuthOptions', () => {
         firstMessageAuth: true,
         queryToken: true,
         ticketTtlMs: 30_000,
+        cookie: null,
       },
     );
     assert.equal(resolveAuthOptions({ secret: SECRET, allowAnonymous: true }).firstMessageAuth, false);

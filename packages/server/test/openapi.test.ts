@@ -13,6 +13,7 @@ import { addRoutes } from '../src/http/routes.js';
 import type { ApiOperations } from '../src/http/api-routes.js';
 import type { OpsSource } from '../src/http/ops-routes.js';
 import type { SseAcceptor } from '../src/http/sse-endpoint.js';
+import type { SessionAcceptor } from '../src/http/http-session-endpoint.js';
 import type { Handshake } from '../src/transports/handshake.js';
 import { TokenAuthenticator } from '../src/auth/token-authenticator.js';
 import { TrustedProxies } from '../src/transports/client-ip.js';
@@ -87,7 +88,7 @@ function registeredRoutes(): Set<string> {
     ops: unused,
     api: unused,
     tokenAuthenticator: new TokenAuthenticator({ secret: SECRET }),
-    sse: { handshake: {} as Handshake, acceptor: {} as SseAcceptor },
+    sse: { handshake: {} as Handshake, acceptor: {} as SseAcceptor & SessionAcceptor },
     trustedProxies: new TrustedProxies(),
     metrics: new NoopMetrics(),
     logger: silentLogger,

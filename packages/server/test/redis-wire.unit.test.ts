@@ -26,6 +26,7 @@ function targetOf(envelope: Envelope): WireTarget {
       return { kind: 'user', userId: envelope.userId };
     case 'connection':
     case 'disconnect-connection':
+    case 'http-frames':
       return { kind: 'node' };
     case 'broadcast':
       return { kind: 'broadcast' };
@@ -45,6 +46,12 @@ describe('redis wire format', () => {
       { kind: 'membership', event: 'leave', channel: 'c', userId: null, connectionId: 'n-2', time: 6 },
       { kind: 'disconnect-user', userId: 'u', code: 4000, reason: 'multi\nline reason' },
       { kind: 'disconnect-connection', connectionId: 'n-"odd"-1', code: 1000, reason: '' },
+      {
+        kind: 'http-frames',
+        connection: 'node a.x-y_z',
+        secret: 's3cr3t',
+        lines: ['{"type":"pong"}', PAYLOAD],
+      },
     ];
     for (const envelope of envelopes) {
       const decoded = decodeMessage(encodeEnvelope(envelope), targetOf(envelope));

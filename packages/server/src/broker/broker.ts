@@ -90,7 +90,27 @@ export type Envelope =
       readonly connectionId: string;
       readonly code: number;
       readonly reason: string;
-    };
+    }
+  | HttpFramesEnvelope;
+
+/**
+ * Protocol v1 frames POSTed to one node for an HTTP connection (`/v1/sse`, `/v1/poll`) another node holds:
+ * routed to that node, which checks the secret and hands them to the connection.
+ */
+export interface HttpFramesEnvelope {
+  readonly kind: 'http-frames';
+  /** The HTTP connection's id, `<nodeId>.<random>` (see {@link httpConnectionNode}). */
+  readonly connection: string;
+  /** The secret the POST presented (checked by the node that holds the connection). */
+  readonly secret: string;
+  readonly lines: readonly string[];
+}
+
+/** The node that holds an HTTP connection: its id up to the last '.' ('' when there is none). */
+export function httpConnectionNode(connection: string): string {
+  const dot = connection.lastIndexOf('.');
+  return dot <= 0 ? '' : connection.slice(0, dot);
+}
 
 /** Where the broker delivers what reaches this node. */
 export interface BrokerHandler {

@@ -21,6 +21,7 @@ import type {
   Publication,
   PublicationInput,
 } from './broker.js';
+import { httpConnectionNode } from './broker.js';
 import type { RedisContext } from '../redis/redis-context.js';
 import type { NodeMembership } from '../nodes/node-registry.js';
 import { connectClient, toBackendError } from '../redis/redis-connection.js';
@@ -197,6 +198,12 @@ export class RedisBroker implements Broker {
       case 'broadcast':
         topic = keys.broadcastTopic();
         break;
+      case 'http-frames': {
+        const node = httpConnectionNode(envelope.connection);
+        if (node === '') return;
+        topic = keys.nodeTopic(node);
+        break;
+      }
       case 'membership':
         topic = keys.channelTopic(envelope.channel);
         break;

@@ -67,6 +67,10 @@ export function encodeEnvelope(envelope: Envelope): string {
       return `d ${envelope.code}\n${envelope.reason}`;
     case 'disconnect-connection':
       return `D ${envelope.code} ${JSON.stringify(envelope.connectionId)}\n${envelope.reason}`;
+    case 'http-frames': {
+      const { connection, secret, lines } = envelope;
+      return `F\n${JSON.stringify({ connection, secret, lines })}`;
+    }
   }
 }
 
@@ -182,6 +186,17 @@ function decodeNodeMessage(kind: string | undefined, header: string, body: strin
     return {
       type: 'envelope',
       envelope: { kind: 'connection', connectionId, json: body, time: integer(time) },
+    };
+  }
+  if (kind === 'F' && header.length === 1) {
+    const value = parseJson(body);
+    if (value === null || typeof value !== 'object') return null;
+    const { connection, secret, lines } = value as Record<string, unknown>;
+    if (typeof connection !== 'string' || typeof secret !== 'string' || !Array.isArray(lines)) return null;
+    if (!lines.every((line) => typeof line === 'string')) return null;
+    return {
+      type: 'envelope',
+      envelope: { kind: 'http-frames', connection, secret, lines: lines as string[] },
     };
   }
   if (kind === 'D') {

@@ -68,7 +68,7 @@ export interface NumberOption extends OptionBase {
 /** An on/off option; the flag also has a `--no-` form. */
 export interface BooleanOption extends OptionBase {
   readonly type: 'boolean';
-  readonly name: 'demo' | 'metricsEndpoint' | 'requireOrigin' | 'apiInsecure' | AuthBooleanName;
+  readonly name: 'demo' | 'metricsEndpoint' | 'requireOrigin' | 'apiInsecure' | 'http2' | AuthBooleanName;
   readonly flag: string;
   readonly default: boolean;
 }

@@ -80,6 +80,8 @@ const LIMIT_DESCRIPTIONS: Readonly<Record<keyof ResolvedLimits, string>> = {
     'Ping a connection that has been quiet for this long (ms); an SSE stream gets a `: keep-alive` comment line at this interval.',
   sseRetryMs:
     'The `retry:` hint every SSE stream starts with: how long a browser EventSource waits before it reconnects (ms).',
+  pollTimeoutMs:
+    'Long polling (`/v1/poll`): how long a poll is held when nothing is queued, and how long a connection may go without a poll before it is closed (ms).',
   heartbeatTimeoutMs:
     'Close a connection silent for this long (ms) with 4000; at least twice the heartbeat interval.',
   maxMessageBytes:
@@ -145,6 +147,7 @@ const LIMIT_DESCRIPTIONS: Readonly<Record<keyof ResolvedLimits, string>> = {
 const LIMIT_GROUPS: Readonly<Record<keyof ResolvedLimits, OptionGroup>> = {
   heartbeatIntervalMs: 'heartbeat',
   sseRetryMs: 'heartbeat',
+  pollTimeoutMs: 'heartbeat',
   heartbeatTimeoutMs: 'heartbeat',
   maxMessageBytes: 'limits',
   maxBufferedBytes: 'limits',
@@ -336,6 +339,16 @@ export const OPTION_TABLE: readonly OptionSpec[] = [
     allowed: 'an unencrypted PEM private key file, set together with the certificate file',
     path: true,
     description: 'The private key of that certificate (PEM, not encrypted); re-read on SIGHUP.',
+  },
+  {
+    type: 'boolean',
+    name: 'http2',
+    group: 'tls',
+    flag: '--http2',
+    env: 'SWITCHBOARD_HTTP2',
+    default: false,
+    description:
+      'Serve HTTP/2 beside HTTP/1.1 on the TLS port (ALPN): a browser holds all its SSE streams on one connection, past the six per origin of HTTP/1.1. WebSocket stays on HTTP/1.1. Needs the TLS files.',
   },
   {
     type: 'list',

@@ -14,6 +14,7 @@ import type { Router } from './router.js';
 import { logHttpExposure } from './exposure.js';
 import type { ApiExposure } from './exposure.js';
 import { sendError, sendJson } from './http-utils.js';
+import { closeHttp2Connections, isHttp2Server } from './http2-server.js';
 
 /** Switchboard's public handlers (`SwitchboardServer.handleRequest` and `handleUpgrade`). */
 export interface SwitchboardHandlers {
@@ -216,7 +217,15 @@ export function dispatchRequest(
     );
     return true;
   }
-  Promise.resolve(match.handler({ req, res, url, params: match.params })).catch((error: unknown) => {
+  let handled: unknown;
+  try {
+    handled = match.handler({ req, res, url, params: match.params });
+  } catch (error) {
+    // A route that throws before its first await (Node refusing a header, say) is answered the same way:
+    // thrown out of a `request` listener, it would take the process down.
+    handled = Promise.reject(error);
+  }
+  Promise.resolve(handled).catch((error: unknown) => {
     logger.error({ err: error, path }, 'request failed');
     if (!res.headersSent) sendError(res, ErrorCode.Internal, 'internal error');
     else res.destroy();
@@ -249,7 +258,8 @@ export function closeListener(server: HttpServer): Promise<void> {
   if (!server.listening) return Promise.resolve();
   return new Promise<void>((resolve) => {
     server.close(() => resolve());
-    server.closeAllConnections();
+    if (isHttp2Server(server)) closeHttp2Connections(server);
+    else server.closeAllConnections();
   });
 }
 

@@ -19,6 +19,8 @@ import { addTicketRoute } from './ticket-route.js';
 import { addWebSocketPathRoutes } from './websocket-endpoint.js';
 import { addSseRoutes } from './sse-endpoint.js';
 import type { SseAcceptor } from './sse-endpoint.js';
+import { addHttpSessionRoutes } from './http-session-endpoint.js';
+import type { SessionAcceptor } from './http-session-endpoint.js';
 import type { Handshake } from '../transports/handshake.js';
 
 /** What the routes are built from. */
@@ -37,8 +39,10 @@ export interface RoutesOptions {
   readonly maxChannelLength: number;
   /** The `retry:` hint of SSE streams (ms). */
   readonly sseRetryMs: number;
+  /** How long a long poll is held, and how long a polling connection may go without one (ms). */
+  readonly pollTimeoutMs: number;
   /** The SSE endpoints admit streams through the handshake and hand them to the hub. */
-  readonly sse: { readonly handshake: Handshake; readonly acceptor: SseAcceptor };
+  readonly sse: { readonly handshake: Handshake; readonly acceptor: SseAcceptor & SessionAcceptor };
   /** Serve `/metrics`; serve the demo page at `/`. */
   readonly metricsEndpoint: boolean;
   readonly demo: boolean;
@@ -78,5 +82,14 @@ export function addRoutes(router: Router, options: RoutesOptions): void {
     maxChannelLength: options.maxChannelLength,
     sseRetryMs: options.sseRetryMs,
     ...options.sse,
+  });
+  addHttpSessionRoutes(router, {
+    basePath: options.basePath,
+    maxMessageBytes: options.maxMessageBytes,
+    pollTimeoutMs: options.pollTimeoutMs,
+    sseRetryMs: options.sseRetryMs,
+    handshake: options.sse.handshake,
+    acceptor: options.sse.acceptor,
+    clock: options.clock,
   });
 }

@@ -234,9 +234,12 @@ export class SilentSockets {
     this.release(entry);
     this.options.onTimeout();
     if (!this.tlsServer) answerAndClose(entry.socket, TIMEOUT_RESPONSE);
-    // An https socket still in its TLS handshake cannot be answered in words; one past it can.
-    else if (entry.tls !== null) answerAndClose(entry.tls, TIMEOUT_RESPONSE);
-    else entry.socket.destroy();
+    // An https socket still in its TLS handshake cannot be answered in words; one past it can, unless it
+    // speaks h2: its socket belongs to its Http2Session, and bytes written beside the session abort Node
+    // (a native assertion in Http2Session::OnStreamAfterWrite, Node 20), so it is only dropped.
+    else if (entry.tls !== null && (entry.tls as Duplex & { alpnProtocol?: unknown }).alpnProtocol !== 'h2')
+      answerAndClose(entry.tls, TIMEOUT_RESPONSE);
+    else (entry.tls ?? entry.socket).destroy();
   }
 }
 

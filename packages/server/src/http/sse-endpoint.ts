@@ -144,7 +144,7 @@ class SseEndpoint {
 }
 
 /** Answer a refusal: its status, a JSON error body, `Retry-After` when one is known. */
-function refuse(req: IncomingMessage, res: ServerResponse, refusal: Refusal): void {
+export function refuse(req: IncomingMessage, res: ServerResponse, refusal: Refusal): void {
   const headers: Record<string, string> =
     refusal.retryAfterSeconds === undefined ? {} : { 'retry-after': String(refusal.retryAfterSeconds) };
   // A page may read why (fetch) when its origin is allowed; a refused origin learns nothing more.
@@ -157,7 +157,7 @@ function refuse(req: IncomingMessage, res: ServerResponse, refusal: Refusal): vo
  * the answer names its origin and allows credentials). Only reached by origins the handshake's allow-list
  * admits; a request without Origin (same-origin, or not a browser) gets none.
  */
-function corsHeaders(req: IncomingMessage): Record<string, string> {
+export function corsHeaders(req: IncomingMessage): Record<string, string> {
   const origin = req.headers.origin;
   if (origin === undefined) return {};
   return {

@@ -12,6 +12,7 @@ import type { Server as HttpsServer } from 'node:https';
 import { createSecureContext } from 'node:tls';
 import type { SecureContextOptions } from 'node:tls';
 import { TlsLoadError } from '../errors.js';
+import { createHttp2Server } from './http2-server.js';
 
 /** The files Switchboard serves https/wss from; all PEM, all re-read by `reloadTls()`. */
 export interface TlsOptions {
@@ -45,12 +46,16 @@ export class TlsCertificate {
   readonly server: HttpsServer;
   private queue: Promise<unknown> = Promise.resolve();
 
-  /** @param serverOptions options for `https.createServer` (the HTTP deadlines and their sweep interval). */
+  /**
+   * @param serverOptions options for `https.createServer` (the HTTP deadlines and their sweep interval).
+   * @param http2 serve HTTP/2 and HTTP/1.1 (by ALPN) instead of HTTP/1.1 only (http/http2-server.ts).
+   */
   constructor(
     readonly files: TlsOptions,
     serverOptions: HttpsServerOptions = {},
+    http2 = false,
   ) {
-    this.server = createHttpsServer(serverOptions);
+    this.server = http2 ? createHttp2Server(serverOptions) : createHttpsServer(serverOptions);
   }
 
   /**

@@ -196,7 +196,9 @@ function upgradeRequired(req: IncomingMessage, res: ServerResponse, dialect: str
     ErrorCode.BadRequest,
     `this is a WebSocket endpoint (${dialect}): open it with a WebSocket client (GET with Upgrade: websocket)`,
     426,
-    { upgrade: 'websocket', connection: 'Upgrade' },
+    // HTTP/2 has no Upgrade (RFC 9113 section 8.2.2: connection-specific headers are malformed there, and
+    // Node refuses to send them): the client has to come back over HTTP/1.1, which the body says.
+    req.httpVersionMajor >= 2 ? {} : { upgrade: 'websocket', connection: 'Upgrade' },
   );
 }
 

@@ -5,7 +5,7 @@
  * straight back; with Redis it crosses nodes. One code path for both.
  */
 import type { ServerFrame } from '@switchboard/protocol';
-import type { Broker, Envelope, Exclusion } from '../broker/broker.js';
+import type { Broker, Envelope, Exclusion, HttpFramesEnvelope } from '../broker/broker.js';
 import type { PresenceMember } from '../presence/presence-store.js';
 import type { Clock } from '../util/clock.js';
 import type { Logger } from '../util/logger.js';
@@ -24,6 +24,8 @@ export interface EnvelopeRouterOptions {
   readonly delivery: Delivery;
   readonly close: Closer;
   readonly broker: Broker;
+  /** Frames POSTed on another node for one of this node's HTTP connections (the HTTP endpoint's). */
+  readonly httpFrames: (envelope: HttpFramesEnvelope) => void;
   readonly logger: Logger;
   readonly clock: Clock;
 }
@@ -92,6 +94,9 @@ export class EnvelopeRouter {
       case 'disconnect-user':
         for (const connection of connections.listUser(envelope.userId))
           close(connection, envelope.code, envelope.reason);
+        return;
+      case 'http-frames':
+        this.options.httpFrames(envelope);
         return;
       case 'disconnect-connection': {
         const connection = connections.get(envelope.connectionId);

@@ -1,4 +1,5 @@
 /** The application's hooks on connections, and how the hub runs them (never letting one break a connection). */
+import type { AnyChannelMap, SendReplyOf, SendRequestOf } from '@switchboard/protocol';
 import type { Logger } from '../util/logger.js';
 import type { ConnectionInfo } from './connection.js';
 
@@ -8,17 +9,22 @@ export interface DisconnectInfo {
   readonly reason: string;
 }
 
-/** Application hooks. Each runs outside the hot path; a hook that throws is logged and never breaks a connection. */
-export interface ServerHooks {
+/**
+ * Application hooks. Each runs outside the hot path; a hook that throws is logged and never breaks a
+ * connection. `M` is the application's channel map, which types `onMessage` (its `send` entry).
+ */
+export interface ServerHooks<M extends AnyChannelMap = AnyChannelMap> {
   /** A connection was accepted and registered. */
   onConnect?: (connection: ConnectionInfo) => void | Promise<void>;
   /** A connection closed and was removed everywhere. */
   onDisconnect?: (connection: ConnectionInfo, info: DisconnectInfo) => void | Promise<void>;
   /**
    * A `send` command arrived. The resolved value is the reply's `result` (`null` when undefined);
-   * throw {@link ApplicationError} to answer with an `application_error` carrying your message.
+   * throw {@link ApplicationError} to answer with an `application_error` carrying your message. `data` is
+   * typed by the channel map but arrives from the network unchecked: validate it before trusting it.
    */
-  onMessage?: (connection: ConnectionInfo, data: unknown) => unknown;
+  // A method, so a typed server's hooks still fit the hub's untyped ServerHooks (method parameters are bivariant).
+  onMessage?(connection: ConnectionInfo, data: SendRequestOf<M>): SendReplyOf<M> | Promise<SendReplyOf<M>>;
 }
 
 /**

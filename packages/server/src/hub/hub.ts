@@ -7,6 +7,7 @@
 import { CloseCode } from '@switchboard/protocol';
 import type { StreamPosition } from '@switchboard/protocol';
 import type { Broker, BrokerHandler, Envelope, Exclusion, Publication } from '../broker/broker.js';
+import type { HttpFramesEnvelope } from '../broker/broker.js';
 import type { HistoryPage, HistoryStore } from '../history/history-store.js';
 import type { PresenceStore } from '../presence/presence-store.js';
 import type { SessionStore } from '../sessions/session-store.js';
@@ -102,6 +103,7 @@ export class Hub {
   private readonly channels: ChannelRegistry;
   private readonly queries: ChannelQueries;
   private readonly publisher: Publisher;
+  private httpFrames: ((envelope: HttpFramesEnvelope) => void) | undefined;
   private readonly presence: PresenceTracker;
   private readonly sessions: SessionResume;
   private readonly credentials: Credentials;
@@ -144,6 +146,7 @@ export class Hub {
       delivery,
       close,
       broker,
+      httpFrames: (envelope) => this.httpFrames?.(envelope),
       logger,
       clock,
     });
@@ -373,6 +376,16 @@ export class Hub {
   /** Route an envelope through the broker to whichever node holds its target. */
   send(envelope: Envelope): Promise<void> {
     return this.publisher.send(envelope);
+  }
+
+  /** This node's id (connection ids start with it). */
+  get nodeId(): string {
+    return this.options.nodeId;
+  }
+
+  /** Where frames POSTed on other nodes for this node's HTTP connections go (the HTTP endpoint). */
+  onHttpFrames(handler: (envelope: HttpFramesEnvelope) => void): void {
+    this.httpFrames = handler;
   }
 
   /**

@@ -268,6 +268,7 @@ export class ConnectionLifecycle {
 
 /** The endpoint of each wire format, for log lines. */
 const ENDPOINTS: Readonly<Record<WireFormat, string>> = { v1: '/ws', room: '/ws/:room', sse: '/sse' };
+const HTTP_V1_ENDPOINTS = { sse: '/v1/sse', polling: '/v1/poll' } as const;
 
 /**
  * Who a connection is, for its log lines: ids, user, address, transport and endpoint (the path pattern
@@ -280,7 +281,11 @@ function describe(connection: Connection, room: string | undefined): Record<stri
     userId: connection.userId,
     remoteAddress: connection.remoteAddress,
     transport: connection.socket.kind,
-    endpoint: ENDPOINTS[connection.format],
+    // Protocol v1 over HTTP (docs/protocol.md#http-transports) is `/v1/sse` or `/v1/poll`, not `/ws`.
+    endpoint:
+      connection.format === 'v1' && connection.socket.kind !== 'websocket'
+        ? HTTP_V1_ENDPOINTS[connection.socket.kind]
+        : ENDPOINTS[connection.format],
   };
   if (room !== undefined) fields['room'] = room;
   if (connection.sse !== null) fields['channels'] = connection.sse.channels;

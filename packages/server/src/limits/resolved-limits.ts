@@ -12,6 +12,7 @@ export interface ResolvedLimits {
   readonly heartbeatIntervalMs: number;
   readonly heartbeatTimeoutMs: number;
   readonly sseRetryMs: number;
+  readonly pollTimeoutMs: number;
   readonly maxMessageBytes: number;
   readonly maxBufferedBytes: number;
   readonly slowConsumerTimeoutMs: number;
@@ -55,6 +56,7 @@ export const DEFAULT_LIMITS: ResolvedLimits = {
   heartbeatIntervalMs: 15_000,
   heartbeatTimeoutMs: 45_000,
   sseRetryMs: 2000,
+  pollTimeoutMs: 25_000,
   maxMessageBytes: 65_536,
   maxBufferedBytes: 1_048_576,
   slowConsumerTimeoutMs: 10_000,
@@ -114,6 +116,7 @@ export const LIMIT_BOUNDS: Readonly<
 > = {
   heartbeatIntervalMs: { min: 10, max: 3_600_000, integer: true },
   sseRetryMs: { min: 0, max: 3_600_000, integer: true },
+  pollTimeoutMs: { min: 100, max: 600_000, integer: true },
   heartbeatTimeoutMs: { min: 20, max: 7_200_000, integer: true },
   maxMessageBytes: { min: 64, max: 104_857_600, integer: true },
   maxBufferedBytes: { min: 1024, max: 1_073_741_824, integer: true },

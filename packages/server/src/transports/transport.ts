@@ -15,6 +15,8 @@ export type TransportKind = 'websocket' | 'sse' | 'polling';
 export class PreparedFrame {
   /** The WebSocket framing of {@link payload} (header and payload), built by the first WebSocket write. */
   websocket: Buffer | null = null;
+  /** The SSE event of protocol v1 over an SSE stream (`/v1/sse`), built by the first such write. */
+  sseV1: Buffer | null = null;
 
   /** @param payload the frame's text as UTF-8 (one JSON value, or several joined by newlines). */
   constructor(readonly payload: Buffer) {}
