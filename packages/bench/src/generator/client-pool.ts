@@ -10,7 +10,18 @@ import { forEachFrame } from './dialect.js';
 import type { Dialect } from './dialect.js';
 import type { ConnectParams, ConnectResult, Counters, GeneratorInit, SubscribeParams } from './plan.js';
 import { inRange, roomOf, sourceAddress } from './plan.js';
+import { SseStream } from './sse-stream.js';
+import type { SseSink } from './sse-stream.js';
+import { StreamSocket, Uplink } from './sse-dialect.js';
 import { nowMs, readTimestamp } from './timestamp.js';
+
+/** What the pool needs of a connection: a WebSocket, or an SSE stream (see Dialect.streams). */
+export interface ClientSocket {
+  send(data: string): void;
+  close(code?: number): void;
+  terminate(): void;
+  once(event: 'close', listener: () => void): unknown;
+}
 
 /** Times a refused subscribe is retried before it counts as failed. */
 const MAX_SUBSCRIBE_RETRIES = 5;
@@ -21,7 +32,9 @@ export type ClientState = 'connecting' | 'ready' | 'closing' | 'closed';
 /** One held connection. */
 export interface Client {
   readonly index: number;
-  ws: WebSocket | null;
+  ws: ClientSocket | null;
+  /** Its path and query (credentials included); a stream's subscribe reuses the query. */
+  path: string;
   /** The TCP socket under `ws` (from the upgrade response), to reset it when the run ends. */
   socket: Socket | null;
   state: ClientState;
@@ -63,6 +76,20 @@ export class ClientPool {
   private acksDrained: (() => void) | null = null;
   /** Sockets opened so far (reconnects and churn included): picks the source address. */
   private opened = 0;
+  /** Streaming dialects: where the target's streams are, the WebSocket for sends, and the streams' sink. */
+  private uplinkSocket: Uplink | null = null;
+  private readonly streamSink: SseSink = {
+    event: (stream, event) => {
+      const client = stream.client as Client;
+      if (client.ws instanceof StreamSocket && client.ws.stream === stream) this.onMessage(client, event);
+    },
+    closed: (stream) => {
+      const client = stream.client as Client;
+      const current = client.ws instanceof StreamSocket && client.ws.stream === stream;
+      (stream.handle as StreamSocket).emitClose();
+      if (current) this.onClose(client);
+    },
+  };
 
   constructor(
     private readonly init: GeneratorInit,
@@ -87,6 +114,11 @@ export class ClientPool {
     client.state = 'connecting';
     client.acksPending = 0;
     client.startedAt = performance.now();
+    client.path = path;
+    if (this.dialect.streams === true) {
+      this.openStream(client, path, timeoutMs);
+      return;
+    }
     const ws = new WebSocket(this.init.url + path, {
       localAddress: sourceAddress(this.init.addressPrefix, this.opened++),
       perMessageDeflate: false,
@@ -102,18 +134,50 @@ export class ClientPool {
     ws.on('error', () => {
       // 'close' follows every 'error'
     });
-    ws.on('close', () => {
-      const was = client.state;
-      client.state = 'closed';
-      client.ws = null;
-      client.socket = null;
-      if (client.acksPending > 0) this.ackDone(client.acksPending, client);
-      if (was === 'connecting') this.settle(client, false);
-      else if (was === 'ready') {
-        if (!client.churn) this.unexpectedCloses++;
-        client.onLost?.(client);
-      }
-    });
+    ws.on('close', () => this.onClose(client));
+  }
+
+  /** Open an SSE stream on `path` for `client`, replacing (and cutting) the one it had. */
+  private openStream(client: Client, path: string, timeoutMs: number): void {
+    const url = new URL(this.init.url);
+    const localAddress = sourceAddress(this.init.addressPrefix, this.opened++);
+    this.uplinkSocket ??= new Uplink(this.init.url, this.init.jwtSecret, localAddress);
+    const stream = new SseStream(
+      url.hostname,
+      Number(url.port),
+      path,
+      localAddress,
+      timeoutMs,
+      this.streamSink,
+    );
+    const socket = new StreamSocket(stream, this.uplinkSocket);
+    stream.client = client;
+    stream.handle = socket;
+    const old = client.ws;
+    client.ws = socket;
+    client.socket = stream.socket;
+    old?.terminate();
+  }
+
+  /** The connection of `client` is gone. */
+  private onClose(client: Client): void {
+    const was = client.state;
+    client.state = 'closed';
+    client.ws = null;
+    client.socket = null;
+    if (client.acksPending > 0) this.ackDone(client.acksPending, client);
+    if (was === 'connecting') this.settle(client, false);
+    else if (was === 'ready') {
+      if (!client.churn) this.unexpectedCloses++;
+      client.onLost?.(client);
+    }
+  }
+
+  /** Send `client`'s subscribe to `room`; a streaming dialect replaces its stream instead. */
+  private sendSubscribe(client: Client, room: string, id: number): void {
+    const request = this.dialect.subscribe(room, id);
+    if (this.dialect.streams !== true) client.ws?.send(request);
+    else this.openStream(client, request + client.path.slice(client.path.indexOf('?')), 60_000);
   }
 
   private settle(client: Client, ok: boolean): void {
@@ -150,6 +214,7 @@ export class ClientPool {
       }
       case 'ready':
         if (client.state === 'connecting') this.settle(client, true);
+        else if (this.dialect.streams === true && client.acksPending > 0) this.ackDone(1, client);
         return;
       case 'ack':
         if (client.acksPending > 0) this.ackDone(1, client);
@@ -179,8 +244,7 @@ export class ClientPool {
     const delay = Math.random() * Math.min(3000, 100 * 2 ** client.retries);
     setTimeout(() => {
       // A connection that closed meanwhile settled its pending acks in its close handler.
-      if (client.state === 'ready' && client.ws !== null)
-        client.ws.send(this.dialect.subscribe(room, client.retries));
+      if (client.state === 'ready' && client.ws !== null) this.sendSubscribe(client, room, client.retries);
     }, delay);
   }
 
@@ -200,6 +264,7 @@ export class ClientPool {
     return {
       index,
       ws: null,
+      path: '',
       socket: null,
       state: 'closed',
       churn,
@@ -274,7 +339,7 @@ export class ClientPool {
     this.acksOutstanding++;
     client.room = room;
     client.retries = 0;
-    client.ws.send(this.dialect.subscribe(room, client.acksPending));
+    this.sendSubscribe(client, room, client.acksPending);
     return true;
   }
 
@@ -357,6 +422,8 @@ export class ClientPool {
       if (client.socket !== null && !client.socket.destroyed) client.socket.resetAndDestroy();
       else ws.terminate();
     }
+    this.uplinkSocket?.close();
+    this.uplinkSocket = null;
     await Promise.race([
       Promise.all(waits),
       new Promise((resolve) => setTimeout(resolve, timeoutMs).unref()),

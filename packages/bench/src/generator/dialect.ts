@@ -29,6 +29,12 @@ export interface Dialect {
    * batched frames, `?batch=1`): each line is then classified and counted on its own.
    */
   readonly newlineBatches: boolean;
+  /**
+   * Push-only streams (SSE): each connection is an HTTP stream of one channel, `subscribe` returns the
+   * path of the room's stream (the connection is replaced by it; its first `ready` frame is the ack),
+   * and what a client sends goes up one shared WebSocket (generator/sse-dialect.ts).
+   */
+  readonly streams?: boolean;
 }
 
 const NEWLINE = 0x0a;

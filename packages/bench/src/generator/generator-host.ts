@@ -12,6 +12,7 @@ import { publish } from './publisher.js';
 import { rawDialect } from './raw-dialect.js';
 import { Reconnector } from './reconnector.js';
 import { socketioDialect } from './socketio-dialect.js';
+import { sseDialect } from './sse-dialect.js';
 import { switchboardDialect } from './switchboard-dialect.js';
 
 const generatorIndex = Number(process.argv[2] ?? 0);
@@ -28,6 +29,8 @@ function dialectOf(init: GeneratorInit): Dialect {
       return switchboardDialect(init.jwtSecret, true);
     case 'switchboard-unbatched':
       return switchboardDialect(init.jwtSecret, false);
+    case 'sse':
+      return sseDialect(init.jwtSecret);
     case 'socketio':
       return socketioDialect;
     case 'raw':

@@ -48,6 +48,14 @@ export const TARGETS: readonly TargetSpec[] = [
     unavailable: () => null,
   },
   {
+    name: 'switchboard-sse',
+    description:
+      'Switchboard, one process, as `switchboard`, but the clients are zero-SDK SSE streams (GET /sse/:channel?token=; sends go up one WebSocket per generator)',
+    dialect: 'sse',
+    module: 'switchboard-target',
+    unavailable: () => null,
+  },
+  {
     name: 'ws-frame-once',
     description: 'raw ws, the WebSocket frame built once per broadcast and written to every socket',
     dialect: 'raw',

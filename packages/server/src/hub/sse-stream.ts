@@ -29,9 +29,15 @@ export function renderSseEvent(event: string, json: string): string {
  */
 export type SseGapReason = 'invalid_id' | 'epoch_changed' | 'not_recoverable';
 
+/** A cursor's own entry: mutable, so that a delivery moves its offset without allocating. */
+interface CursorEntry {
+  tag: string;
+  offset: number;
+}
+
 /** Where one SSE stream stands in each of its channels; each event's id is made from it. */
 export class SseCursor {
-  private readonly entries: SseEntry[];
+  private readonly entries: CursorEntry[];
   private readonly epochs: string[];
   /** Channels whose `done` event was written (completed channels); null until the first. */
   private done: Set<string> | null = null;
@@ -56,7 +62,7 @@ export class SseCursor {
       this.epochs[i] = epoch;
       this.entries[i] = { tag: epochTag(epoch), offset };
     } else {
-      this.entries[i] = { tag: (this.entries[i] as SseEntry).tag, offset };
+      (this.entries[i] as CursorEntry).offset = offset;
     }
   }
 
