@@ -14,10 +14,10 @@ import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { OwnedChild } from './node-process.js';
+import type { OwnedChild } from './node-process.js';
+import { startExample } from './example-process.js';
 import { chromiumPath, requirement } from './requirements.js';
 import { redisRequirement, startRedis } from './redis-harness.js';
 import type { RedisProcess } from './redis-harness.js';
@@ -34,32 +34,6 @@ const screenshot = (name: string): string => join(SCREENSHOTS, `example-${name}.
  */
 const STREAM_FAILED =
   /net::ERR_(CONNECTION_REFUSED|CONNECTION_RESET|EMPTY_RESPONSE|INCOMPLETE_CHUNKED_ENCODING)/;
-
-/** Start an example; resolves once it printed "listening on <url>". */
-async function startExample(
-  name: string,
-  env: Record<string, string>,
-): Promise<{ child: OwnedChild; port: number }> {
-  const script = fileURLToPath(new URL(`../../../examples/${name}/server.mjs`, import.meta.url));
-  const child = new OwnedChild(process.execPath, [script], { ...process.env, ...env });
-  const port = await new Promise<number>((resolve, reject) => {
-    const timer = setTimeout(
-      () => reject(new Error(`${name} did not start\n${child.describeOutput()}`)),
-      15_000,
-    );
-    child.onStdoutLine((line) => {
-      const match = /^listening on https?:\/\/[^:/]+:(\d+)/.exec(line);
-      if (match === null) return;
-      clearTimeout(timer);
-      resolve(Number(match[1]));
-    });
-    void child.exited.then(() => {
-      clearTimeout(timer);
-      reject(new Error(`${name} exited before listening\n${child.describeOutput()}`));
-    });
-  });
-  return { child, port };
-}
 
 describe('the SSE examples in Chromium', () => {
   let browser: Browser;

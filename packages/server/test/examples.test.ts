@@ -6,35 +6,12 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { fileURLToPath } from 'node:url';
-import { OwnedChild } from './node-process.js';
+import type { OwnedChild } from './node-process.js';
+import { startExample } from './example-process.js';
 import { connect } from './helpers.js';
 import type { TestClient } from './helpers.js';
 
 const STOP_GRACE_MS = 10_000;
-
-/** Start an example on a free port; resolves with its base URL once it printed "listening on <url>". */
-async function startExample(name: string): Promise<{ child: OwnedChild; port: number }> {
-  const script = fileURLToPath(new URL(`../../../examples/${name}/server.mjs`, import.meta.url));
-  const child = new OwnedChild(process.execPath, [script], { ...process.env, PORT: '0' });
-  const port = await new Promise<number>((resolve, reject) => {
-    const timer = setTimeout(
-      () => reject(new Error(`${name} did not start\n${child.describeOutput()}`)),
-      15_000,
-    );
-    child.onStdoutLine((line) => {
-      const match = /^listening on https?:\/\/[^:/]+:(\d+)/.exec(line);
-      if (match === null) return;
-      clearTimeout(timer);
-      resolve(Number(match[1]));
-    });
-    void child.exited.then(() => {
-      clearTimeout(timer);
-      reject(new Error(`${name} exited before listening\n${child.describeOutput()}`));
-    });
-  });
-  return { child, port };
-}
 
 /** SIGTERM; the client sees 1001 and the process exits 0 within the grace period. */
 async function stopExample(child: OwnedChild, client: TestClient): Promise<void> {
