@@ -178,6 +178,11 @@ describe('HTTP transports over one Redis', SUITE, () => {
       assert.equal(opened, 1, 'one connection: no poll answered 410');
       assert.ok(polledOnB >= 2, `polls went to B (${polledOnB})`);
       assert.equal(c.state, 'connected');
+      const metrics = await (await fetch(`${b.httpUrl}/metrics`)).text();
+      assert.match(
+        metrics,
+        /^switchboard_http_forwarded_calls_total\{call="poll",outcome="answered"\} [1-9]/m,
+      );
     },
   );
 
@@ -248,5 +253,7 @@ describe('HTTP transports over one Redis', SUITE, () => {
     // The bound: the poll timeout plus a margin (the poll timeout itself, when shorter than 5 s).
     assert.ok(elapsed >= 2 * pollTimeoutMs - 50, `answered after ${elapsed} ms, not before the bound`);
     assert.ok(elapsed < 2 * pollTimeoutMs + 1000, `answered after ${elapsed} ms`);
+    const metrics = await (await fetch(`${b.httpUrl}/metrics`)).text();
+    assert.match(metrics, /^switchboard_http_forwarded_calls_total\{call="poll",outcome="timeout"\} 1$/m);
   });
 });

@@ -10,6 +10,7 @@ import { randomBytes } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { ErrorCode } from '@switchboard/protocol';
 import type { Envelope, HttpFramesEnvelope } from '../broker/broker.js';
+import type { ForwardOutcome, Metrics } from '../metrics/metrics.js';
 import { sendError } from './http-utils.js';
 import { corsHeaders } from './sse-endpoint.js';
 
@@ -29,34 +30,28 @@ export function forwardBoundMs(pollTimeoutMs: number): number {
 
 /** One forwarded call awaiting its answer. */
 interface Pending {
+  readonly call: 'poll' | 'delete';
   readonly req: IncomingMessage;
   readonly res: ServerResponse;
   readonly timer: ReturnType<typeof setTimeout>;
 }
 
-/** Counts, for /stats and tests. */
-export interface ForwardedCallStats {
-  /** Calls waiting for the owner's answer now. */
-  pending: number;
-  /** Calls forwarded since start. */
-  forwarded: number;
-  /** Calls answered 410 because the owner did not answer in time. */
-  timedOut: number;
-  /** Calls refused 503 because {@link MAX_FORWARDED_CALLS} were pending. */
-  refused: number;
-}
-
 /** The receiving side: forwards calls and writes the answers that come back. */
 export class ForwardedCalls {
   private readonly pending = new Map<string, Pending>();
-  readonly stats: ForwardedCallStats = { pending: 0, forwarded: 0, timedOut: 0, refused: 0 };
 
   constructor(
     private readonly nodeId: string,
     private readonly send: (envelope: Envelope) => Promise<void>,
     /** How long a call waits for its answer ({@link forwardBoundMs}). */
     private readonly boundMs: number,
+    private readonly metrics: Metrics,
   ) {}
+
+  /** Calls waiting for their owner's answer now. */
+  get size(): number {
+    return this.pending.size;
+  }
 
   /** Send `call` for `connection` to its owner; the answer (or 410 after the bound) is written to `res`. */
   forward(
@@ -67,7 +62,7 @@ export class ForwardedCalls {
     cursor: number,
   ): void {
     if (this.pending.size >= MAX_FORWARDED_CALLS) {
-      this.stats.refused++;
+      this.metrics.httpCallForwarded(call, 'refused');
       const message = 'too many requests are waiting for other nodes: retry';
       sendError(res, ErrorCode.Unavailable, message, 503, corsHeaders(req));
       return;
@@ -75,17 +70,14 @@ export class ForwardedCalls {
     const request = randomBytes(12).toString('base64url');
     res.socket?.setTimeout(0);
     const timer = setTimeout(() => {
-      if (!this.pending.has(request)) return;
-      this.stats.timedOut++;
-      this.settle(request)?.((p) => goneAnswer(p.req, p.res));
+      const pending = this.settle(request, 'timeout');
+      if (pending !== undefined) goneAnswer(pending.req, pending.res);
     }, this.boundMs);
     timer.unref();
-    this.pending.set(request, { req, res, timer });
-    this.stats.pending = this.pending.size;
-    this.stats.forwarded++;
+    this.pending.set(request, { call, req, res, timer });
     // The client went away: forget the call (an answer arriving later is dropped; a poll's frames are
     // not lost, they stay queued on the owner until a later poll's cursor acknowledges them).
-    res.on('close', () => this.settle(request));
+    res.on('close', () => this.settle(request, 'aborted'));
     const presented = req.headers['x-switchboard-secret'];
     const secret = typeof presented === 'string' ? presented : '';
     const envelope: HttpFramesEnvelope = {
@@ -98,45 +90,39 @@ export class ForwardedCalls {
       ...(call === 'poll' ? { cursor } : {}),
     };
     this.send(envelope).catch(() => {
-      this.settle(request)?.((p) => {
-        const message = 'the node holding this connection cannot be reached';
-        sendError(p.res, ErrorCode.Unavailable, message, 503, corsHeaders(p.req));
-      });
+      const pending = this.settle(request, 'unreachable');
+      if (pending === undefined) return;
+      const message = 'the node holding this connection cannot be reached';
+      sendError(pending.res, ErrorCode.Unavailable, message, 503, corsHeaders(pending.req));
     });
   }
 
   /** An answer from an owner: written to its request, when that is still waiting. */
   answered(envelope: HttpFramesEnvelope): void {
-    const dot = envelope.connection.lastIndexOf('.');
-    const request = envelope.connection.slice(dot + 1);
-    this.settle(request)?.(({ req, res }) => {
-      if (res.destroyed || res.writableEnded) return;
-      const text = envelope.body ?? '';
-      res.writeHead(envelope.status ?? 200, {
-        'content-type': 'application/json; charset=utf-8',
-        'content-length': Buffer.byteLength(text),
-        'cache-control': 'no-store',
-        ...corsHeaders(req),
-      });
-      res.end(text);
+    const request = envelope.connection.slice(envelope.connection.lastIndexOf('.') + 1);
+    const pending = this.settle(request, 'answered');
+    if (pending === undefined) return;
+    const text = envelope.body ?? '';
+    const status = envelope.status ?? 200;
+    const headers = status === 204 ? {} : { 'content-type': 'application/json; charset=utf-8' };
+    pending.res.writeHead(status, {
+      ...headers,
+      'content-length': Buffer.byteLength(text),
+      'cache-control': 'no-store',
+      ...corsHeaders(pending.req),
     });
+    pending.res.end(text);
   }
 
-  /** Stop waiting on every call (shutdown): each is answered 410. */
-  close(): void {
-    for (const request of [...this.pending.keys()]) this.settle(request)?.((p) => goneAnswer(p.req, p.res));
-  }
-
-  /** Remove a waiting call; returns a function to answer it with, or undefined when it no longer waits. */
-  private settle(request: string): ((answer: (p: Pending) => void) => void) | undefined {
+  /** Stop waiting on a call and count how it ended; returns it when it can still be answered. */
+  private settle(request: string, outcome: ForwardOutcome): Pending | undefined {
     const pending = this.pending.get(request);
     if (pending === undefined) return undefined;
     this.pending.delete(request);
-    this.stats.pending = this.pending.size;
     clearTimeout(pending.timer);
-    return (answer) => {
-      if (!pending.res.destroyed && !pending.res.writableEnded) answer(pending);
-    };
+    const aborted = pending.res.destroyed || pending.res.writableEnded;
+    this.metrics.httpCallForwarded(pending.call, aborted ? 'aborted' : outcome);
+    return aborted ? undefined : pending;
   }
 }
 

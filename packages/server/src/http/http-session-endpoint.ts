@@ -20,6 +20,7 @@ import type { Admission, Admitted, Handshake } from '../transports/handshake.js'
 import { PollingTransportSocket } from '../transports/polling-transport.js';
 import { openSseStream } from '../transports/sse-transport.js';
 import type { ConnectionHandle, TransportSocket } from '../transports/transport.js';
+import type { Metrics } from '../metrics/metrics.js';
 import type { Clock } from '../util/clock.js';
 import { ForwardedCalls, forwardBoundMs } from './forwarded-calls.js';
 import { errorBody, gone, lines, noStore, pollBody, readBody } from './http-session-body.js';
@@ -50,6 +51,8 @@ export interface HttpSessionOptions {
   readonly handshake: Handshake;
   readonly acceptor: SessionAcceptor;
   readonly clock: Clock;
+  /** Where forwarded polls and DELETEs are counted. */
+  readonly metrics: Metrics;
 }
 
 /** The header every request on an open connection carries its secret in. */
@@ -142,6 +145,7 @@ class HttpSessionEndpoint {
       acceptor.nodeId,
       (envelope) => acceptor.send(envelope),
       forwardBoundMs(pollTimeoutMs),
+      options.metrics,
     );
   }
 
