@@ -237,6 +237,39 @@ describe('HTTP transports over one Redis', SUITE, () => {
     },
   );
 
+  it('a forwarded poll whose client goes away is forgotten on node B; nothing is lost', T, async () => {
+    if (redis === undefined) throw new Error('redis was not started');
+    const prefix = uniquePrefix();
+    const a = await scope.node(redis.url, prefix);
+    const b = await scope.node(redis.url, prefix);
+    const open = await openPoll(a);
+    const { cursor } = (await pollOn(a, open, 0)).body;
+    const abort = new AbortController();
+    const url = `${b.httpUrl}/v1/poll/${encodeURIComponent(open.connection)}?cursor=${cursor}`;
+    const cut = fetch(url, { headers: { 'x-switchboard-secret': open.secret }, signal: abort.signal });
+    // No event says B has taken the request (it is held silently): give it time to arrive. Were it cut
+    // before B read it, the counter below would stay at 0 and the test fail, not pass wrongly.
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    abort.abort();
+    await assert.rejects(cut);
+    const counted = async (): Promise<boolean> =>
+      /^switchboard_http_forwarded_calls_total\{call="poll",outcome="aborted"\} 1$/m.test(
+        await (await fetch(`${b.httpUrl}/metrics`)).text(),
+      );
+    await eventually(counted, 'the aborted poll counted on B');
+    // The frames the lost poll may have carried stay queued on A: the next poll (via B) gets them.
+    await fetch(`${b.httpUrl}/v1/connections/${encodeURIComponent(open.connection)}`, {
+      method: 'POST',
+      headers: { 'x-switchboard-secret': open.secret },
+      body: JSON.stringify({ type: 'subscribe', id: 3, channel: 'news' }),
+    });
+    const next = await pollOn(b, open, cursor);
+    assert.deepEqual(
+      next.body.frames.map((f) => [f.type, f.id]),
+      [['reply', 3]],
+    );
+  });
+
   it('a poll on node B for a connection whose node is gone: 410 within the bound', T, async () => {
     if (redis === undefined) throw new Error('redis was not started');
     const prefix = uniquePrefix();
