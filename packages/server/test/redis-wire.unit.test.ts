@@ -52,10 +52,37 @@ describe('redis wire format', () => {
         secret: 's3cr3t',
         lines: ['{"type":"pong"}', PAYLOAD],
       },
+      // A poll forwarded to the owner, and its answer to the receiving node (issue 14).
+      {
+        kind: 'http-frames',
+        connection: 'a.c',
+        secret: 's',
+        lines: [],
+        call: 'poll',
+        cursor: 7,
+        reply: 'b.r',
+      },
+      { kind: 'http-frames', connection: 'a.c', secret: 's', lines: [], call: 'delete', reply: 'b.r' },
+      {
+        kind: 'http-frames',
+        connection: 'b.r',
+        secret: '',
+        lines: [],
+        call: 'answer',
+        status: 200,
+        body: PAYLOAD,
+      },
     ];
     for (const envelope of envelopes) {
       const decoded = decodeMessage(encodeEnvelope(envelope), targetOf(envelope));
       assert.deepEqual(decoded, { type: 'envelope', envelope });
+    }
+  });
+
+  it('refuses a forwarded call with a field of the wrong type', () => {
+    for (const extra of ['"call":"get"', '"cursor":"1"', '"reply":1', '"status":"200"', '"body":{}']) {
+      const message = `F\n{"connection":"a.c","secret":"s","lines":[],${extra}}`;
+      assert.equal(decodeMessage(message, { kind: 'node' }), null, extra);
     }
   });
 

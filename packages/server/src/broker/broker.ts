@@ -104,6 +104,19 @@ export interface HttpFramesEnvelope {
   /** The secret the POST presented (checked by the node that holds the connection). */
   readonly secret: string;
   readonly lines: readonly string[];
+  /**
+   * Absent: frames POSTed. `poll` / `delete`: a `GET /v1/poll/:connection` or `DELETE` that reached
+   * another node, run on the owner and answered to `reply`. `answer`: the owner's answer to one; then
+   * `connection` is the reply address (`<receivingNodeId>.<requestId>`, routed like a connection id).
+   */
+  readonly call?: 'poll' | 'delete' | 'answer';
+  /** A forwarded poll's cursor. */
+  readonly cursor?: number;
+  /** Where a forwarded call's answer goes: `<receivingNodeId>.<requestId>`. */
+  readonly reply?: string;
+  /** An answer's HTTP status and body. */
+  readonly status?: number;
+  readonly body?: string;
 }
 
 /** The node that holds an HTTP connection: its id up to the last '.' ('' when there is none). */

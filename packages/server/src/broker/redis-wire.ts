@@ -68,8 +68,8 @@ export function encodeEnvelope(envelope: Envelope): string {
     case 'disconnect-connection':
       return `D ${envelope.code} ${JSON.stringify(envelope.connectionId)}\n${envelope.reason}`;
     case 'http-frames': {
-      const { connection, secret, lines } = envelope;
-      return `F\n${JSON.stringify({ connection, secret, lines })}`;
+      const { connection, secret, lines, call, cursor, reply, status, body } = envelope;
+      return `F\n${JSON.stringify({ connection, secret, lines, call, cursor, reply, status, body })}`;
     }
   }
 }
@@ -191,12 +191,39 @@ function decodeNodeMessage(kind: string | undefined, header: string, body: strin
   if (kind === 'F' && header.length === 1) {
     const value = parseJson(body);
     if (value === null || typeof value !== 'object') return null;
-    const { connection, secret, lines } = value as Record<string, unknown>;
+    const {
+      connection,
+      secret,
+      lines,
+      call,
+      cursor,
+      reply,
+      status,
+      body: text,
+    } = value as Record<string, unknown>;
     if (typeof connection !== 'string' || typeof secret !== 'string' || !Array.isArray(lines)) return null;
     if (!lines.every((line) => typeof line === 'string')) return null;
+    if (call !== undefined && call !== 'poll' && call !== 'delete' && call !== 'answer') return null;
+    if (cursor !== undefined && !Number.isSafeInteger(cursor)) return null;
+    if (status !== undefined && !Number.isSafeInteger(status)) return null;
+    if (
+      (reply !== undefined && typeof reply !== 'string') ||
+      (text !== undefined && typeof text !== 'string')
+    )
+      return null;
     return {
       type: 'envelope',
-      envelope: { kind: 'http-frames', connection, secret, lines: lines as string[] },
+      envelope: {
+        kind: 'http-frames',
+        connection,
+        secret,
+        lines: lines as string[],
+        ...(call === undefined ? {} : { call }),
+        ...(cursor === undefined ? {} : { cursor: cursor as number }),
+        ...(reply === undefined ? {} : { reply }),
+        ...(status === undefined ? {} : { status: status as number }),
+        ...(text === undefined ? {} : { body: text }),
+      },
     };
   }
   if (kind === 'D') {

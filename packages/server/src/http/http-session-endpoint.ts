@@ -6,7 +6,8 @@
  * recovery, presence, limits, metrics and the heartbeat (its pongs arrive by POST) all apply unchanged.
  * Every request after the first presents the connection's secret (`X-Switchboard-Secret`), handed out
  * by the first. A connection's id names its node (`<nodeId>.<random>`): a POST that reaches another node
- * is routed to it through the broker. docs/protocol.md#http-transports.
+ * is routed to it through the broker, and so are a poll or a `DELETE` (forwarded-calls.ts).
+ * docs/protocol.md#http-transports.
  */
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -17,10 +18,12 @@ import type { AcceptOptions } from '../hub/accept-options.js';
 import type { WireFormat } from '../hub/outbound.js';
 import type { Admission, Admitted, Handshake } from '../transports/handshake.js';
 import { PollingTransportSocket } from '../transports/polling-transport.js';
-import type { PollAnswer } from '../transports/polling-transport.js';
 import { openSseStream } from '../transports/sse-transport.js';
 import type { ConnectionHandle, TransportSocket } from '../transports/transport.js';
+import type { Metrics } from '../metrics/metrics.js';
 import type { Clock } from '../util/clock.js';
+import { ForwardedCalls, forwardBoundMs } from './forwarded-calls.js';
+import { errorBody, gone, lines, noStore, pollBody, readBody } from './http-session-body.js';
 import { sendError, sendJson } from './http-utils.js';
 import type { Router } from './router.js';
 import { corsHeaders, refuse } from './sse-endpoint.js';
@@ -48,6 +51,8 @@ export interface HttpSessionOptions {
   readonly handshake: Handshake;
   readonly acceptor: SessionAcceptor;
   readonly clock: Clock;
+  /** Where forwarded polls and DELETEs are counted. */
+  readonly metrics: Metrics;
 }
 
 /** The header every request on an open connection carries its secret in. */
@@ -131,16 +136,36 @@ class HttpSessionEndpoint {
   /** Whether frames routed from other nodes are listened to (from the first connection opened here on). */
   private listening = false;
 
-  constructor(private readonly options: HttpSessionOptions) {}
+  /** Polls and DELETEs sent from here to the nodes that hold their connections. */
+  private readonly calls: ForwardedCalls;
+
+  constructor(private readonly options: HttpSessionOptions) {
+    const { acceptor, pollTimeoutMs } = options;
+    this.calls = new ForwardedCalls(
+      acceptor.nodeId,
+      (envelope) => acceptor.send(envelope),
+      forwardBoundMs(pollTimeoutMs),
+      options.metrics,
+    );
+  }
+
+  /** Listen to what other nodes route here (from the first connection opened or call forwarded on). */
+  private listen(): void {
+    if (this.listening) return;
+    this.options.acceptor.onHttpFrames((envelope) => this.forwarded(envelope));
+    this.listening = true;
+  }
+
+  /** Whether `id` names another node's connection (none of this node's). */
+  private remote(id: string): boolean {
+    const node = httpConnectionNode(id);
+    return !this.entries.has(id) && node !== '' && node !== this.options.acceptor.nodeId;
+  }
 
   /** Admit a connection and open it over `kind`. */
   open(req: IncomingMessage, res: ServerResponse, url: URL, kind: 'sse' | 'polling'): void {
     req.resume();
-    if (!this.listening) {
-      // Nothing can be routed here before this node holds a connection.
-      this.options.acceptor.onHttpFrames((envelope) => this.forwarded(envelope));
-      this.listening = true;
-    }
+    this.listen();
     const request = { url, headers: req.headers, peerAddress: req.socket.remoteAddress ?? '' };
     void this.options.handshake
       .admit(request, acceptOptions)
@@ -218,16 +243,21 @@ class HttpSessionEndpoint {
   /** `GET /v1/poll/:connection?cursor=N`: the frames after N, held until there are some or the hold ends. */
   poll(req: IncomingMessage, res: ServerResponse, url: URL, id: string): void {
     req.resume();
+    const cursor = Number(url.searchParams.get('cursor') ?? '0');
+    if (!Number.isSafeInteger(cursor) || cursor < 0) {
+      sendError(res, ErrorCode.BadRequest, 'cursor must be a non-negative integer', 400, corsHeaders(req));
+      return;
+    }
+    if (this.remote(id)) {
+      this.listen();
+      this.calls.forward(req, res, 'poll', id, cursor);
+      return;
+    }
     const entry = this.find(req, res, id);
     if (entry === null) return;
     const socket = entry.socket;
     if (!(socket instanceof PollingTransportSocket)) {
       sendError(res, ErrorCode.BadRequest, 'this connection is not a polling one', 400, corsHeaders(req));
-      return;
-    }
-    const cursor = Number(url.searchParams.get('cursor') ?? '0');
-    if (!Number.isSafeInteger(cursor) || cursor < 0) {
-      sendError(res, ErrorCode.BadRequest, 'cursor must be a non-negative integer', 400, corsHeaders(req));
       return;
     }
     res.socket?.setTimeout(0);
@@ -243,9 +273,7 @@ class HttpSessionEndpoint {
 
   /** `POST /v1/connections/:connection`: frames for the hub, one per line. */
   post(req: IncomingMessage, res: ServerResponse, id: string): Promise<void> | void {
-    const node = httpConnectionNode(id);
-    if (!this.entries.has(id) && node !== '' && node !== this.options.acceptor.nodeId)
-      return this.forward(req, res, id);
+    if (this.remote(id)) return this.forward(req, res, id);
     const entry = this.find(req, res, id);
     if (entry === null) {
       req.resume();
@@ -309,8 +337,47 @@ class HttpSessionEndpoint {
 
   /** Frames POSTed on another node for a connection of this one: as a local POST, minus the answer. */
   private forwarded(envelope: HttpFramesEnvelope): void {
-    const entry = this.entries.get(envelope.connection);
-    if (entry !== undefined && secretMatches(entry, envelope.secret)) this.deliver(entry, envelope.lines);
+    if (envelope.call === 'answer') this.calls.answered(envelope);
+    else if (envelope.call !== undefined) this.serve(envelope);
+    else {
+      const entry = this.entries.get(envelope.connection);
+      if (entry !== undefined && secretMatches(entry, envelope.secret)) this.deliver(entry, envelope.lines);
+    }
+  }
+
+  /**
+   * A poll or DELETE that reached another node, run here as if it came directly (a forwarded poll and a
+   * direct one are the same poll: the newer answers the older empty), answered to its reply address.
+   */
+  private serve(envelope: HttpFramesEnvelope): void {
+    const reply = envelope.reply;
+    if (reply === undefined) return;
+    const answer = (status: number, body: string): void => {
+      const call = 'answer';
+      this.options.acceptor
+        .send({ kind: 'http-frames', connection: reply, secret: '', lines: [], call, status, body })
+        .catch(() => undefined); // the receiving node answers 410 after its bound
+    };
+    const id = envelope.connection;
+    const entry = this.entries.get(id);
+    if (entry === undefined)
+      return answer(410, errorBody(ErrorCode.NotFound, 'no such connection: open a new one'));
+    if (!secretMatches(entry, envelope.secret))
+      return answer(403, errorBody(ErrorCode.PermissionDenied, `wrong or missing ${SECRET_HEADER}`));
+    if (envelope.call === 'delete') {
+      this.close(id, entry);
+      return answer(204, '');
+    }
+    const socket = entry.socket;
+    const cursor = envelope.cursor ?? 0;
+    if (!(socket instanceof PollingTransportSocket) || cursor < 0)
+      return answer(400, errorBody(ErrorCode.BadRequest, 'this connection is not a polling one'));
+    entry.waitingSince = this.options.clock.now();
+    socket.poll(cursor, (polled) => {
+      if (polled.close !== undefined) this.forget(id, socket);
+      socket.pollEnded(this.options.clock.now());
+      answer(200, pollBody(polled));
+    });
   }
 
   /** Hand POSTed frames to the connection in order; a frame over the size limit closes it (1009). */
@@ -328,15 +395,25 @@ class HttpSessionEndpoint {
   /** `DELETE /v1/connections/:connection`: the client closes its connection. */
   remove(req: IncomingMessage, res: ServerResponse, id: string): void {
     req.resume();
+    if (this.remote(id)) {
+      this.listen();
+      this.calls.forward(req, res, 'delete', id, 0);
+      return;
+    }
     const entry = this.find(req, res, id);
     if (entry === null) return;
+    this.close(id, entry);
+    res.writeHead(204, corsHeaders(req));
+    res.end();
+  }
+
+  /** Close a connection at its client's request. */
+  private close(id: string, entry: Entry): void {
     const socket = entry.socket;
     if (socket instanceof PollingTransportSocket) {
       socket.abandon(CloseCode.Normal, 'closed by the client');
       this.forget(id, socket);
     } else socket.close(CloseCode.Normal, 'closed by the client');
-    res.writeHead(204, corsHeaders(req));
-    res.end();
   }
 
   /** The entry `id` names when the request presents its secret; otherwise answers (410, 403) and null. */
@@ -380,11 +457,6 @@ class HttpSessionEndpoint {
   }
 }
 
-/** A POST body's frames: one per line, blank lines skipped. */
-function lines(body: string): string[] {
-  return body.split('\n').filter((line) => line.trim() !== '');
-}
-
 /** Whether `secret` is the entry's (in constant time). */
 function secretMatches(entry: Entry, secret: string): boolean {
   const given = Buffer.from(secret);
@@ -397,48 +469,4 @@ function acceptOptions(url: URL): AcceptOptions | string {
   if (session === null || session === '') return {};
   if (session.length > MAX_SESSION_ID) return `session must be at most ${MAX_SESSION_ID} characters`;
   return { sessionId: session };
-}
-
-/** A poll's JSON body, assembled around the frames' text (no re-encoding). */
-function pollBody(answer: PollAnswer): string {
-  const frames = answer.frames.map((f) => f.toString('utf8')).join(',');
-  const close = answer.close === undefined ? '' : `,"close":${JSON.stringify(answer.close)}`;
-  return `{"cursor":${answer.cursor},"frames":[${frames}]${close}}`;
-}
-
-/** The body as text, or null when it is over `limit` bytes. */
-async function readBody(req: IncomingMessage, limit: number): Promise<string | null> {
-  if (Number(req.headers['content-length'] ?? 0) > limit) {
-    req.resume();
-    return null;
-  }
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    if (size > limit) {
-      req.resume();
-      return null;
-    }
-    chunks.push(chunk);
-  }
-  return Buffer.concat(chunks).toString('utf8');
-}
-
-/**
- * 410 Gone: no such connection here (closed, abandoned, never opened, or held by a node this one cannot
- * reach). Not 404, which says the path itself is wrong: this one is right, and a new connection fixes it.
- */
-function gone(req: IncomingMessage, res: ServerResponse): void {
-  sendError(
-    res,
-    ErrorCode.NotFound,
-    'no such connection (it closed or was never opened): open a new one',
-    410,
-    corsHeaders(req),
-  );
-}
-
-function noStore(req: IncomingMessage): Record<string, string> {
-  return { 'cache-control': 'no-store', ...corsHeaders(req) };
 }

@@ -91,5 +91,6 @@ export function addRoutes(router: Router, options: RoutesOptions): void {
     handshake: options.sse.handshake,
     acceptor: options.sse.acceptor,
     clock: options.clock,
+    metrics: options.metrics,
   });
 }

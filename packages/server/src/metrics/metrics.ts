@@ -62,6 +62,13 @@ export interface GaugeSnapshot {
  * The metrics seam. Calls sit on hot paths, so implementations must be cheap; per-recipient work is
  * reported once per fan-out with a count, never once per recipient.
  */
+/**
+ * How a forwarded poll or DELETE ended: `answered` (the owner's answer was written), `timeout` (no answer
+ * within the bound: 410), `refused` (too many waiting: 503), `unreachable` (the broker failed: 503),
+ * `aborted` (the client went away first).
+ */
+export type ForwardOutcome = 'answered' | 'timeout' | 'refused' | 'unreachable' | 'aborted';
+
 export interface Metrics {
   connectionOpened(transport: string): void;
   /**
@@ -91,6 +98,8 @@ export interface Metrics {
    * (a pub/sub outage, a failover) and history could not fill the gap. They recover by their positions.
    */
   streamReset(): void;
+  /** A poll or DELETE that reached this node for another node's HTTP connection ended (forwarded-calls.ts). */
+  httpCallForwarded(call: 'poll' | 'delete', outcome: ForwardOutcome): void;
   /** Register the source of the connection/user/channel gauges. */
   setGaugeSource(source: () => GaugeSnapshot): void;
   /** Register the source of the readiness gauge (1 while `/ready` answers 200). */
@@ -115,6 +124,7 @@ export class NoopMetrics implements Metrics {
   clientError(): void {}
   heartbeatTick(): void {}
   streamReset(): void {}
+  httpCallForwarded(): void {}
   setGaugeSource(): void {}
   setReadinessSource(): void {}
   setHistoryReadSource(): void {}

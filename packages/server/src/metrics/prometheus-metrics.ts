@@ -3,6 +3,7 @@ import type {
   ApiKeyRejection,
   CloseInitiator,
   DropReason,
+  ForwardOutcome,
   GaugeSnapshot,
   LimitName,
   Metrics,
@@ -37,6 +38,7 @@ export class PrometheusMetrics implements Metrics {
   private readinessSource: () => boolean = () => true;
   private historyReadSource: () => HistoryReadStats = () => IDLE_HISTORY_READS;
   private readonly resets: Counter;
+  private readonly forwarded: Counter<'call' | 'outcome'>;
 
   constructor(options: PrometheusMetricsOptions = {}) {
     const p = options.prefix ?? 'switchboard_';
@@ -104,6 +106,12 @@ export class PrometheusMetrics implements Metrics {
     this.resets = new Counter({
       name: `${p}stream_resets_total`,
       help: 'Channels whose subscribers were told to resubscribe after a gap history could not fill',
+      registers,
+    });
+    this.forwarded = new Counter({
+      name: `${p}http_forwarded_calls_total`,
+      help: 'Polls and DELETEs forwarded to the node holding their HTTP connection, by call and outcome',
+      labelNames: ['call', 'outcome'],
       registers,
     });
     const gauge = (name: string, help: string, read: () => number): void =>
@@ -195,6 +203,9 @@ export class PrometheusMetrics implements Metrics {
   }
   streamReset(): void {
     this.resets.inc();
+  }
+  httpCallForwarded(call: 'poll' | 'delete', outcome: ForwardOutcome): void {
+    this.forwarded.inc({ call, outcome });
   }
   setGaugeSource(source: () => GaugeSnapshot): void {
     this.gaugeSource = source;
