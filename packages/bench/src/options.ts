@@ -226,7 +226,8 @@ Options:
   --targets a,b        switchboard, ws-frame-once, ws-naive, socketio (default: these four),
                        switchboard-workers (the CLI with --workers and Redis), socketio-redis
                        (node:cluster + @socket.io/redis-adapter), switchboard-unbatched (no ?batch=1),
-                       switchboard-sse (SSE streams as clients: idle, connect, fanout)
+                       switchboard-sse (SSE streams as clients: idle, connect, fanout),
+                       switchboard-poll (v1 over long-polling: idle, connect, fanout)
   --connections N      default: idle 10000, fanout 5000, burst 1000, chat 2000, connect 10000,
                        churn 2000, storm 5000
   --repeat R           runs per target; reports medians and ranges (default 1)

@@ -3,6 +3,7 @@
  * heartbeats answered, acks awaited, unexpected closes. Sockets bind loopback source addresses of
  * this generator's own (see sourceAddress), so ephemeral ports never run out.
  */
+import { Agent } from 'node:http';
 import type { Socket } from 'node:net';
 import WebSocket from 'ws';
 import { Histogram } from '../stats/histogram.js';
@@ -10,6 +11,8 @@ import { forEachFrame } from './dialect.js';
 import type { Dialect } from './dialect.js';
 import type { ConnectParams, ConnectResult, Counters, GeneratorInit, SubscribeParams } from './plan.js';
 import { inRange, roomOf, sourceAddress } from './plan.js';
+import { PollSocket } from './poll-dialect.js';
+import type { PollSink } from './poll-dialect.js';
 import { SseStream } from './sse-stream.js';
 import type { SseSink } from './sse-stream.js';
 import { StreamSocket, Uplink } from './sse-dialect.js';
@@ -91,6 +94,19 @@ export class ClientPool {
     },
   };
 
+  /** Polling dialects: the keep-alive sockets of every connection's polls and POSTs. */
+  private pollAgent: Agent | null = null;
+  private readonly pollSink: PollSink = {
+    frames: (socket, frames) => {
+      const client = socket.client as Client;
+      if (client.ws === socket) this.onMessage(client, frames);
+    },
+    closed: (socket) => {
+      const client = socket.client as Client;
+      if (client.ws === socket) this.onClose(client);
+    },
+  };
+
   constructor(
     private readonly init: GeneratorInit,
     private readonly dialect: Dialect,
@@ -117,6 +133,10 @@ export class ClientPool {
     client.path = path;
     if (this.dialect.streams === true) {
       this.openStream(client, path, timeoutMs);
+      return;
+    }
+    if (this.dialect.polls === true) {
+      this.openPoll(client, path, timeoutMs);
       return;
     }
     const ws = new WebSocket(this.init.url + path, {
@@ -157,6 +177,24 @@ export class ClientPool {
     client.ws = socket;
     client.socket = stream.socket;
     old?.terminate();
+  }
+
+  /** Open a long-polling connection on `path` for `client`. */
+  private openPoll(client: Client, path: string, timeoutMs: number): void {
+    const url = new URL(this.init.url);
+    this.pollAgent ??= new Agent({ keepAlive: true, maxSockets: Infinity, maxFreeSockets: 256 });
+    const socket = new PollSocket(
+      this.pollAgent,
+      url.hostname,
+      Number(url.port),
+      path,
+      sourceAddress(this.init.addressPrefix, this.opened++),
+      timeoutMs,
+      this.pollSink,
+    );
+    socket.client = client;
+    client.ws = socket;
+    client.socket = null;
   }
 
   /** The connection of `client` is gone. */
@@ -424,6 +462,8 @@ export class ClientPool {
     }
     this.uplinkSocket?.close();
     this.uplinkSocket = null;
+    this.pollAgent?.destroy();
+    this.pollAgent = null;
     await Promise.race([
       Promise.all(waits),
       new Promise((resolve) => setTimeout(resolve, timeoutMs).unref()),

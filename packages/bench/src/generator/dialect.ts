@@ -35,6 +35,11 @@ export interface Dialect {
    * and what a client sends goes up one shared WebSocket (generator/sse-dialect.ts).
    */
   readonly streams?: boolean;
+  /**
+   * Long-polling (protocol v1 over `/v1/poll`): each connection is a poll loop, what a client sends goes
+   * up by POST, and each poll answer reaches the pool as one message (generator/poll-dialect.ts).
+   */
+  readonly polls?: boolean;
 }
 
 const NEWLINE = 0x0a;

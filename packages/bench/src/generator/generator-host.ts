@@ -9,6 +9,7 @@ import { ClientPool } from './client-pool.js';
 import type { Dialect } from './dialect.js';
 import type { GeneratorApi, GeneratorInit } from './plan.js';
 import { publish } from './publisher.js';
+import { pollDialect } from './poll-dialect.js';
 import { rawDialect } from './raw-dialect.js';
 import { Reconnector } from './reconnector.js';
 import { socketioDialect } from './socketio-dialect.js';
@@ -31,6 +32,8 @@ function dialectOf(init: GeneratorInit): Dialect {
       return switchboardDialect(init.jwtSecret, false);
     case 'sse':
       return sseDialect(init.jwtSecret);
+    case 'poll':
+      return pollDialect(init.jwtSecret);
     case 'socketio':
       return socketioDialect;
     case 'raw':

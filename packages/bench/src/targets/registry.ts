@@ -56,6 +56,14 @@ export const TARGETS: readonly TargetSpec[] = [
     unavailable: () => null,
   },
   {
+    name: 'switchboard-poll',
+    description:
+      'Switchboard, one process, as `switchboard`, but the clients speak protocol v1 over HTTP long-polling (GET /v1/poll, POST /v1/connections/:id)',
+    dialect: 'poll',
+    module: 'switchboard-target',
+    unavailable: () => null,
+  },
+  {
     name: 'ws-frame-once',
     description: 'raw ws, the WebSocket frame built once per broadcast and written to every socket',
     dialect: 'raw',

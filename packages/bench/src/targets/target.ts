@@ -5,10 +5,10 @@
 
 /**
  * The client dialect generators speak to a target: Switchboard's v1 with batched frames (`?batch=1`,
- * as the SDK connects) or without, Switchboard's zero-SDK SSE streams (`sse`), Socket.IO's, or the raw
- * targets' minimal JSON. (A long-polling dialect belongs here too once the server has `/v1/poll`.)
+ * as the SDK connects) or without, Switchboard's zero-SDK SSE streams (`sse`),
+ * protocol v1 over long-polling (`poll`), Socket.IO's, or the raw targets' minimal JSON.
  */
-export type DialectName = 'switchboard' | 'switchboard-unbatched' | 'sse' | 'socketio' | 'raw';
+export type DialectName = 'switchboard' | 'switchboard-unbatched' | 'sse' | 'poll' | 'socketio' | 'raw';
 
 /** Settings every target is started with: the same workload knobs for all. */
 export interface TargetConfig {
