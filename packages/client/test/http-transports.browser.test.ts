@@ -6,7 +6,7 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { chromium } from 'playwright-core';
+import { launchChromium } from '../../server/test/chromium.js';
 import type { Browser } from 'playwright-core';
 import { startServer } from './helpers.js';
 import { HttpProxy } from './http-proxy.js';
@@ -43,11 +43,7 @@ describe('the browser SDK behind a proxy that refuses WebSocket upgrades', () =>
   let browser: Browser;
   before(async () => {
     if (needChromium.skip !== false) return;
-    needChromium.assert();
-    browser = await chromium.launch({
-      executablePath: executablePath ?? '/usr/bin/chromium',
-      args: ['--no-sandbox'],
-    });
+    browser = await launchChromium(needChromium, executablePath);
   });
   after(async () => {
     await browser?.close();

@@ -5,7 +5,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { chromium } from 'playwright-core';
+import { launchChromium } from './chromium.js';
 import type { Browser } from 'playwright-core';
 import { startServer, until, waitMembers } from './helpers.js';
 import { chromiumPath, requirement } from './requirements.js';
@@ -33,11 +33,7 @@ describe('a bare EventSource on /sse/:channel', () => {
   let browser: Browser;
   before(async () => {
     if (needChromium.skip !== false) return;
-    needChromium.assert();
-    browser = await chromium.launch({
-      executablePath: executablePath ?? '/usr/bin/chromium',
-      args: ['--no-sandbox'],
-    });
+    browser = await launchChromium(needChromium, executablePath);
   });
   after(async () => {
     await browser?.close();
