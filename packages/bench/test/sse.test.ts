@@ -1,44 +1,10 @@
 // End to end: the SSE target (zero-SDK streams read over raw HTTP/1.1) beside the WebSocket one, tiny
 // sizes. Asserts correctness (every delivery arrives, memory is measured), never speed.
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { Writable } from 'node:stream';
 import { test } from 'node:test';
-import { parseOptions } from '../src/options.js';
-import { Progress } from '../src/progress.js';
-import { runScenario } from '../src/run/orchestrator.js';
 import { fanout } from '../src/scenarios/fanout.js';
+import { runBench as run } from './bench-run.js';
 import { idle } from '../src/scenarios/idle.js';
-
-const quiet = new Writable({ write: (_chunk, _encoding, done) => done() });
-
-async function run(
-  args: readonly string[],
-  scenario: typeof fanout,
-): Promise<Record<string, Record<string, number>>> {
-  const dir = await mkdtemp(join(tmpdir(), 'bench-sse-'));
-  try {
-    // A test suite runs files in parallel: the machine is never quiet, and waiting for it would time out.
-    const parsed = parseOptions([...args, '--out', dir, '--quiet-wait-s', '0']);
-    assert.ok(parsed.ok);
-    const report = await runScenario(scenario, parsed.options, new Progress(quiet), 'test');
-    const metrics: Record<string, Record<string, number>> = {};
-    for (const t of report.targets) {
-      assert.deepEqual(t.errors, [], t.target);
-      assert.deepEqual(
-        t.runs[0]?.notes.filter((n) => !n.includes('busy') && !n.includes('held')),
-        [],
-        t.target,
-      );
-      metrics[t.target] = t.runs[0]?.metrics ?? {};
-    }
-    return metrics;
-  } finally {
-    await rm(dir, { recursive: true, force: true });
-  }
-}
 
 test(
   'fanout: SSE subscribers beside WebSocket ones get every message, CPU per delivery measured',

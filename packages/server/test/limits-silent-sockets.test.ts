@@ -7,14 +7,13 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { spawnSync } from 'node:child_process';
 import { PrometheusMetrics } from '../src/index.js';
 import { connectV1, startServer } from './helpers.js';
 import { assertRefused, assertServed, attempt, metric, rawClient } from './limits-helpers.js';
 import type { RawClient } from './limits-helpers.js';
+import { selfSigned } from './self-signed.js';
+import type { SelfSigned } from './self-signed.js';
 
 const DEADLINE_MS = 300;
 const ANOTHER = '127.0.0.2';
@@ -182,46 +181,20 @@ const NO_OPENSSL =
     : 'the openssl command is not installed: it makes this run’s test certificate';
 
 describe('over TLS', { skip: NO_OPENSSL }, () => {
-  let dir = '';
-  let certFile = '';
-  let keyFile = '';
+  let cert: SelfSigned | undefined;
   before(() => {
-    dir = mkdtempSync(join(tmpdir(), 'switchboard-silent-'));
-    certFile = join(dir, 'cert.pem');
-    keyFile = join(dir, 'key.pem');
-    execFileSync(
-      'openssl',
-      [
-        'req',
-        '-x509',
-        '-newkey',
-        'ec',
-        '-pkeyopt',
-        'ec_paramgen_curve:P-256',
-        '-nodes',
-        '-keyout',
-        keyFile,
-        '-out',
-        certFile,
-        '-days',
-        '2',
-        '-subj',
-        '/CN=localhost',
-        '-addext',
-        'subjectAltName=DNS:localhost,IP:127.0.0.1',
-      ],
-      { stdio: 'pipe' },
-    );
+    cert = selfSigned();
   });
-  after(() => rmSync(dir, { recursive: true, force: true }));
+  after(() => cert?.remove());
 
   test('a socket that never starts its TLS handshake is closed at the deadline; one that finishes it and says nothing gets 408', async () => {
     // Node's own head deadline never starts for the first: there is no HTTP parser before TLS is done.
     // /metrics is served over https here; the registry is read directly instead.
+    const { certFile, keyFile, pem } = cert ?? assert.fail('no certificate');
     const metrics = new PrometheusMetrics({ processMetrics: false });
     const t = await startServer({ silentSocketTimeoutMs: DEADLINE_MS, tls: { certFile, keyFile }, metrics });
     try {
-      const ca = readFileSync(certFile, 'utf8');
+      const ca = pem;
       const bare = await rawClient(t);
       const secure = await rawClient(t, { tlsCa: ca });
       const elapsed = await bare.ended;
