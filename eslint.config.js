@@ -28,7 +28,10 @@ export const serverLayers = [
   // composes a seam set (memory, Redis) behind the Engine interface
   { name: 'engine', paths: ['engine/'] },
   // the seams and their implementations: peers, which may import each other but never in a cycle
-  { name: 'seams', paths: ['broker/', 'history/', 'presence/', 'sessions/', 'nodes/', 'auth/', 'metrics/'] },
+  {
+    name: 'seams',
+    paths: ['broker/', 'history/', 'presence/', 'sessions/', 'nodes/', 'auth/', 'metrics/', 'inbox/'],
+  },
   // the Redis plumbing every redis-*.ts shares: connection, keys, scripts, context
   { name: 'redis', paths: ['redis/'] },
   // the leaves: limits, clock, logger, concurrency helpers, typed errors
@@ -79,13 +82,25 @@ export default tseslint.config(
     },
   },
   {
-    // Only redis-*.ts files and redis/ (the plumbing they share) talk to Redis; lower layers never import
-    // the server.
+    // Only redis-*.ts files and redis/ (the plumbing they share) talk to Redis, only postgres-*.ts files
+    // talk to PostgreSQL; lower layers never import the server.
     files: ['packages/server/src/**/*.ts'],
-    ignores: ['packages/server/src/**/redis-*.ts', 'packages/server/src/redis/**'],
+    ignores: [
+      'packages/server/src/**/redis-*.ts',
+      'packages/server/src/redis/**',
+      'packages/server/src/**/postgres-*.ts',
+    ],
     rules: {
-      'no-restricted-imports': ['error', { paths: ['ioredis', 'redis'] }],
+      'no-restricted-imports': ['error', { paths: ['ioredis', 'redis', 'pg'] }],
     },
+  },
+  {
+    files: ['packages/server/src/**/redis-*.ts', 'packages/server/src/redis/**'],
+    rules: { 'no-restricted-imports': ['error', { paths: ['pg'] }] },
+  },
+  {
+    files: ['packages/server/src/**/postgres-*.ts'],
+    rules: { 'no-restricted-imports': ['error', { paths: ['ioredis', 'redis'] }] },
   },
   {
     files: ['packages/protocol/src/**/*.ts', 'packages/client/src/**/*.ts'],

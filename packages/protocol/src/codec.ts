@@ -6,6 +6,7 @@ import { ERROR_CODE_INFO, ErrorCode } from './codes.js';
 import { channelNameProblem, DEFAULT_MAX_CHANNEL_LENGTH } from './channel-name.js';
 import { FRAME_SEPARATOR } from './frames.js';
 import type { ClientCommand, ErrorPayload, ServerFrame, StreamPosition } from './frames.js';
+import { validateDeliveryCommand } from './delivery-codec.js';
 
 /** Why a frame was rejected, with the command id when one could be read (so the error can be a reply). */
 export interface DecodeFailure {
@@ -303,6 +304,14 @@ export function validateCommand(value: unknown, options: DecodeOptions = {}): De
       if (unfit !== null) return fail(ErrorCode.BadRequest, dataProblemMessage(unfit, maxDataDepth), id);
       const command = { type, data: value['data'] };
       return { ok: true, command: id === undefined ? command : { ...command, id } };
+    }
+    case 'inbox':
+    case 'ack':
+    case 'nack':
+    case 'consume':
+    case 'cancel': {
+      const outcome = validateDeliveryCommand(type, value, id);
+      return 'type' in outcome ? { ok: true, command: outcome } : fail(outcome.code, outcome.message, id);
     }
     default:
       return fail(ErrorCode.UnknownCommand, `unknown command type ${JSON.stringify(type.slice(0, 64))}`, id);

@@ -196,6 +196,12 @@ export const ErrorCode = {
   BadRequest: 'bad_request',
   /** The channel name breaks the naming rules (length, characters). */
   InvalidChannel: 'invalid_channel',
+  /** The work-queue name breaks the naming rules (length, characters). */
+  InvalidQueue: 'invalid_queue',
+  /** The user's inbox holds its maximum messages or bytes; retry once the user has read some. */
+  InboxFull: 'inbox_full',
+  /** The work queue holds its maximum jobs; retry once consumers have caught up. */
+  QueueFull: 'queue_full',
   /** The connection is already subscribed to that channel. */
   AlreadySubscribed: 'already_subscribed',
   /** The connection is not subscribed to that channel. */
@@ -265,6 +271,21 @@ export const ERROR_CODE_INFO: Readonly<Record<ErrorCode, ErrorCodeInfo>> = {
     temporary: false,
     httpStatus: 400,
     description: 'The channel name breaks the naming rules.',
+  },
+  invalid_queue: {
+    temporary: false,
+    httpStatus: 400,
+    description: 'The work-queue name breaks the naming rules.',
+  },
+  inbox_full: {
+    temporary: true,
+    httpStatus: 507,
+    description: "The user's inbox holds its maximum messages or bytes; retry once the user has read some.",
+  },
+  queue_full: {
+    temporary: true,
+    httpStatus: 507,
+    description: 'The work queue holds its maximum jobs; retry once consumers have caught up.',
   },
   already_subscribed: {
     temporary: false,

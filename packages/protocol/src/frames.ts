@@ -6,6 +6,7 @@
  * working because nothing it relies on changes meaning.
  */
 import type { ErrorCode } from './codes.js';
+import type { DeliveryCommand, InboxPush, JobPush } from './delivery-frames.js';
 
 /** The protocol version this package implements; sent in the `connected` push. */
 export const PROTOCOL_VERSION = 1;
@@ -144,7 +145,8 @@ export type ClientCommand =
   | AuthCommand
   | RefreshCommand
   | PingCommand
-  | PongCommand;
+  | PongCommand
+  | DeliveryCommand;
 
 /** The `type` of a client command. */
 export type CommandType = ClientCommand['type'];
@@ -344,7 +346,9 @@ export type ServerFrame =
   | MembershipPush
   | UnsubscribedPush
   | PingPush
-  | ErrorPush;
+  | ErrorPush
+  | InboxPush
+  | JobPush;
 
 /** The `type` of a server frame. */
 export type ServerFrameType = ServerFrame['type'];

@@ -4,7 +4,7 @@
  * the one authorize-then-run and the one error -> code mapping every entry point shares.
  */
 import { ErrorCode } from '@switchboard/protocol';
-import type { PresenceEntry, StreamPosition } from '@switchboard/protocol';
+import type { DeliveryCommand, PresenceEntry, StreamPosition } from '@switchboard/protocol';
 import type { Exclusion, Publication } from '../broker/broker.js';
 import type { HistoryPage, StoredMessage } from '../history/history-store.js';
 import type { Authorizer, ChannelOperation } from '../auth/authorizer.js';
@@ -20,6 +20,7 @@ import { hookFailed } from './hooks.js';
 import type { ServerHooks } from './hooks.js';
 import type { Publisher } from './publisher.js';
 import type { SseCompletions } from './sse-completions.js';
+import type { GuaranteedCommands } from './guaranteed.js';
 
 export type { Joined, Outcome } from './channel-registry.js';
 
@@ -100,6 +101,8 @@ export interface CommandContext {
   message(connection: Connection, data: unknown): Promise<Outcome<unknown>>;
   /** Whether `channel` is completed (SSE finished streams) and `position` is at or past its end. */
   streamEnded(channel: string, position: StreamPosition): boolean;
+  /** A guaranteed-delivery command (inbox, ack, nack, consume, cancel); settles once answered. */
+  guaranteed(connection: Connection, command: DeliveryCommand): Promise<void>;
 }
 
 /** What the command context is built from. */
@@ -118,6 +121,8 @@ export interface HubCommandsOptions {
   readonly hooks: ServerHooks;
   /** Completed channels (SSE finished streams). */
   readonly completions: SseCompletions;
+  /** The guaranteed-delivery commands' router. */
+  readonly guaranteed: GuaranteedCommands;
   readonly logger: Logger;
 }
 
@@ -262,5 +267,9 @@ export class HubCommands implements CommandContext {
 
   streamEnded(channel: string, position: StreamPosition): boolean {
     return this.options.completions.reached(channel, position);
+  }
+
+  guaranteed(connection: Connection, command: DeliveryCommand): Promise<void> {
+    return this.options.guaranteed.handle(connection, command);
   }
 }

@@ -46,6 +46,7 @@ import { PresenceTracker } from './presence-tracker.js';
 import { Publisher } from './publisher.js';
 import { SessionResume } from './session-resume.js';
 import { SseCompletions } from './sse-completions.js';
+import { GuaranteedCommands } from './guaranteed.js';
 import { finishCompleted } from './sse-handler.js';
 
 export type { Outcome } from './channel-registry.js';
@@ -219,6 +220,7 @@ export class Hub {
       credentials: this.credentials,
       hooks: options.hooks,
       completions: this.completions,
+      guaranteed: new GuaranteedCommands(errors, null, null),
       logger,
     });
     this.commands = commands;

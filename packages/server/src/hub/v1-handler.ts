@@ -136,6 +136,13 @@ function dispatch(ctx: CommandContext, connection: Connection, command: ClientCo
       );
       return;
     }
+    case 'inbox':
+    case 'ack':
+    case 'nack':
+    case 'consume':
+    case 'cancel':
+      ctx.track(connection, ctx.guaranteed(connection, command));
+      return;
     case 'auth':
     case 'refresh':
       ctx.track(connection, ctx.credentials(connection, command.type, command.token, id));
