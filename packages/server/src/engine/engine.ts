@@ -11,6 +11,8 @@ import type { PresenceStore } from '../presence/presence-store.js';
 import type { SessionStore } from '../sessions/session-store.js';
 import type { TicketStore } from '../auth/ticket-store.js';
 import type { NodeRegistry } from '../nodes/node-registry.js';
+import type { InboxStore } from '../inbox/inbox-store.js';
+import type { QueueStore } from '../inbox/queue-store.js';
 
 /** What a deployment shares between nodes: the memory engine (one process) or Redis. */
 export interface Engine {
@@ -25,6 +27,10 @@ export interface Engine {
   readonly sessions?: SessionStore;
   /** Cluster-wide counts for /stats. Absent: this node is the whole deployment. */
   readonly nodes?: NodeRegistry;
+  /** Users' acknowledged inboxes (guaranteed delivery), shared by every node. */
+  readonly inbox?: InboxStore;
+  /** Work queues, shared by every node. */
+  readonly queues?: QueueStore;
   /** Whether the backend can serve now; `/ready` answers 503 while it cannot. Absent: always ready. */
   health?(): EngineHealth;
   /**
