@@ -5,11 +5,14 @@ import type {
   DropReason,
   ForwardOutcome,
   GaugeSnapshot,
+  InboxRefusal,
   LimitName,
   Metrics,
 } from './metrics.js';
 import { IDLE_HISTORY_READS } from '../history/history-read-pacing.js';
 import type { HistoryReadStats } from '../history/history-read-pacing.js';
+import type { DeadLetterReason } from '../inbox/inbox-store.js';
+import { DeliveryCounters } from './delivery-counters.js';
 
 /** Options for {@link PrometheusMetrics}. */
 export interface PrometheusMetricsOptions {
@@ -39,6 +42,7 @@ export class PrometheusMetrics implements Metrics {
   private historyReadSource: () => HistoryReadStats = () => IDLE_HISTORY_READS;
   private readonly resets: Counter;
   private readonly forwarded: Counter<'call' | 'outcome'>;
+  private readonly guaranteed: DeliveryCounters;
 
   constructor(options: PrometheusMetricsOptions = {}) {
     const p = options.prefix ?? 'switchboard_';
@@ -114,6 +118,7 @@ export class PrometheusMetrics implements Metrics {
       labelNames: ['call', 'outcome'],
       registers,
     });
+    this.guaranteed = new DeliveryCounters(p, this.registry);
     const gauge = (name: string, help: string, read: () => number): void =>
       scrapedGauge(this.registry, `${p}${name}`, help, read);
     gauge(
@@ -206,6 +211,28 @@ export class PrometheusMetrics implements Metrics {
   }
   httpCallForwarded(call: 'poll' | 'delete', outcome: ForwardOutcome): void {
     this.forwarded.inc({ call, outcome });
+  }
+  inboxStored(): void {
+    this.guaranteed.stored.inc();
+  }
+  inboxPushed(attempt: 'first' | 'retry'): void {
+    this.guaranteed.pushes.inc({ attempt });
+  }
+  inboxAcked(latencyMs: number | null): void {
+    this.guaranteed.acks.inc();
+    if (latencyMs !== null) this.guaranteed.ackLatency.observe(latencyMs / 1000);
+  }
+  inboxNacked(reason: 'nack' | 'timeout'): void {
+    this.guaranteed.nacks.inc({ reason });
+  }
+  inboxRefused(reason: InboxRefusal): void {
+    this.guaranteed.refused.inc({ reason });
+  }
+  deadLettered(kind: 'inbox' | 'queue', reason: DeadLetterReason): void {
+    this.guaranteed.deadLetters.inc({ kind, reason });
+  }
+  deadLettersDropped(count: number): void {
+    if (count > 0) this.guaranteed.deadLettersDropped.inc(count);
   }
   setGaugeSource(source: () => GaugeSnapshot): void {
     this.gaugeSource = source;
