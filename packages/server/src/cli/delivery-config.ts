@@ -5,13 +5,7 @@
 import { InvalidOptionError } from '../errors.js';
 import type { DeliveryStoreKind, InboxOptions, QueueOptions } from '../hub/guaranteed-config.js';
 import type { PostgresOptions } from '../server-delivery.js';
-import type {
-  ChoiceOption,
-  DeliveryNumberName,
-  NumberOption,
-  OptionSpec,
-  StringOption,
-} from './option-spec.js';
+import type { ChoiceOption, NumberOption, OptionSpec, StringOption } from './option-spec.js';
 
 /** A value and where it came from (the parser's own record). */
 interface Found {
@@ -41,19 +35,21 @@ export function takeDeliveryOptions(
   const url = strings['postgres.url'];
   delete strings['deliveryStore'];
   delete strings['postgres.url'];
-  const take = (name: DeliveryNumberName): number | undefined => {
-    const value = numbers[name];
-    delete numbers[name];
-    return value;
-  };
   const inbox = {
-    ttlMs: take('inbox.ttlMs'),
-    maxAttempts: take('inbox.maxAttempts'),
-    ackTimeoutMs: take('inbox.ackTimeoutMs'),
-    maxMessages: take('inbox.limits.maxMessages'),
-    maxBytes: take('inbox.limits.maxBytes'),
+    ttlMs: numbers['inbox.ttlMs'],
+    maxAttempts: numbers['inbox.maxAttempts'],
+    ackTimeoutMs: numbers['inbox.ackTimeoutMs'],
+    maxMessages: numbers['inbox.limits.maxMessages'],
+    maxBytes: numbers['inbox.limits.maxBytes'],
   };
-  const queues = { ackTimeoutMs: take('queues.ackTimeoutMs'), maxAttempts: take('queues.maxAttempts') };
+  const queues = { ackTimeoutMs: numbers['queues.ackTimeoutMs'], maxAttempts: numbers['queues.maxAttempts'] };
+  delete numbers['inbox.ttlMs'];
+  delete numbers['inbox.maxAttempts'];
+  delete numbers['inbox.ackTimeoutMs'];
+  delete numbers['inbox.limits.maxMessages'];
+  delete numbers['inbox.limits.maxBytes'];
+  delete numbers['queues.ackTimeoutMs'];
+  delete numbers['queues.maxAttempts'];
   const kind = storeKind(store, found);
   if (kind === 'redis' && !redis)
     throw new InvalidOptionError(
