@@ -279,7 +279,7 @@ export class SwitchboardClient<Data = unknown> {
    * Consume work queue `queue`, `prefetch` (1) jobs at once: `handler` resolving acks a job, throwing
    * nacks it (README). Throws InvalidArgumentError for a bad name or prefetch, or a queue already consumed.
    */
-  consume(queue: string, handler: JobHandler, options: ConsumeOptions = {}): Consumer {
+  consume<T = unknown>(queue: string, handler: JobHandler<T>, options: ConsumeOptions = {}): Consumer {
     return this.delivery.consume(queue, handler, options);
   }
 

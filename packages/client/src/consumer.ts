@@ -24,8 +24,11 @@ export interface Job<T = unknown> {
   readonly time: number;
 }
 
-/** A consumer's handler: resolving acks the job, throwing or rejecting nacks it (redelivered after a backoff). */
-export type JobHandler = (job: Job) => unknown;
+/**
+ * A consumer's handler: resolving acks the job, throwing or rejecting nacks it (redelivered after a
+ * backoff). `T` is the application's promise about `data`: the SDK does not check it.
+ */
+export type JobHandler<T = unknown> = (job: Job<T>) => unknown;
 
 /** Options of `client.consume()`. */
 export interface ConsumeOptions {

@@ -34,7 +34,7 @@ export class Delivery {
   }
 
   /** See {@link SwitchboardClient.consume}. */
-  consume(queue: string, handler: JobHandler, options: ConsumeOptions = {}): Consumer {
+  consume<T>(queue: string, handler: JobHandler<T>, options: ConsumeOptions = {}): Consumer {
     const problem = queueNameProblem(queue);
     if (problem !== null) throw new InvalidArgumentError(`invalid queue name: ${problem}`);
     if (typeof handler !== 'function') throw new InvalidArgumentError('the job handler must be a function');
@@ -45,9 +45,16 @@ export class Delivery {
     if (this.consumers.has(queue)) {
       throw new InvalidArgumentError(`this client already consumes ${queue}: cancel() that consumer first`);
     }
-    const consumer = new Consumer(queue, prefetch, handler, this.host, this.emitterOptions, (ended) => {
-      if (this.consumers.get(queue) === ended) this.consumers.delete(queue);
-    });
+    const consumer = new Consumer(
+      queue,
+      prefetch,
+      handler as JobHandler,
+      this.host,
+      this.emitterOptions,
+      (ended) => {
+        if (this.consumers.get(queue) === ended) this.consumers.delete(queue);
+      },
+    );
     this.consumers.set(queue, consumer);
     return consumer;
   }

@@ -46,8 +46,11 @@ export interface InboxMessage<T = unknown> {
   nack(delayMs?: number): void;
 }
 
-/** A `message` handler: its return (or the promise it returns) decides ack or nack with `autoAck`. */
-export type InboxHandler = (message: InboxMessage) => unknown;
+/**
+ * A `message` handler: its return (or the promise it returns) decides ack or nack with `autoAck`. `T` is
+ * the application's promise about `data`: the SDK does not check it.
+ */
+export type InboxHandler<T = unknown> = (message: InboxMessage<T>) => unknown;
 
 /** The server accepted the inbox on the current connection. */
 export interface InboxOpenEvent {
@@ -129,7 +132,7 @@ export class Inbox {
    * the inbox, an ack or a nack: a ServerError such as `permission_denied` for an anonymous connection)
    * or `open` (the server accepted the inbox, after every (re)connection). Returns a function that removes it.
    */
-  on(event: 'message', handler: InboxHandler): () => void;
+  on<T = unknown>(event: 'message', handler: InboxHandler<T>): () => void;
   on(event: 'error', listener: Listener<SwitchboardClientError>): () => void;
   on(event: 'open', listener: Listener<InboxOpenEvent>): () => void;
   on(event: 'message' | keyof InboxEvents, listener: (payload: never) => unknown): () => void {
@@ -150,7 +153,7 @@ export class Inbox {
   }
 
   /** Remove a handler or listener added with on(). Without handlers, messages wait (held) for the next one. */
-  off(event: 'message', handler: InboxHandler): void;
+  off<T = unknown>(event: 'message', handler: InboxHandler<T>): void;
   off(event: 'error', listener: Listener<SwitchboardClientError>): void;
   off(event: 'open', listener: Listener<InboxOpenEvent>): void;
   off(event: 'message' | keyof InboxEvents, listener: (payload: never) => unknown): void {

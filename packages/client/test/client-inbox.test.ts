@@ -348,6 +348,22 @@ describe('client.inbox', () => {
     assert.equal((await error).code, 'not_found');
   });
 
+  it('lets handlers type the data they expect', async () => {
+    const server = await scripted();
+    const c = client(server, { inbox: { device: 'd1' } });
+    const texts: string[] = [];
+    const peer = await opened(server, c, () => {});
+    c.inbox.on('message', (msg: InboxMessage<{ text: string }>) => void texts.push(msg.data.text));
+    const sizes: number[] = [];
+    c.consume<{ bytes: number }>('uploads', (job) => void sizes.push(job.data.bytes));
+    await server.command(peer, 'consume', (cmd) => cmd.type === 'consume');
+    peer.inbox('m1', { text: 'hello' });
+    peer.job('uploads', 'j1', { bytes: 512 });
+    await server.until(() => peer.sent('ack').length === 2, 'two acks');
+    assert.deepEqual(texts, ['hello']);
+    assert.deepEqual(sizes, [512]);
+  });
+
   it('checks its options and arguments', () => {
     const url = 'ws://127.0.0.1:1/ws';
     const make = (inbox: unknown): SwitchboardClient =>
