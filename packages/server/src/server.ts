@@ -90,6 +90,7 @@ export class SwitchboardServer<M extends AnyChannelMap = AnyChannelMap> {
     this.limits = resolveLimits(options);
     validateOtherOptions(options);
     this.clock = options.clock ?? systemClock;
+    const guaranteed = resolveGuaranteedConfig(options.inbox, options.queues);
     this.logger = options.logger ?? defaultLogger();
     this.metrics = options.metrics ?? new PrometheusMetrics();
     this.engine =
@@ -97,6 +98,8 @@ export class SwitchboardServer<M extends AnyChannelMap = AnyChannelMap> {
       createMemoryEngine(this.clock, {
         streamTtlMs: idleStreamTtlMs(this.limits),
         maxIdleStreams: this.limits.maxIdleStreams,
+        inboxLimits: guaranteed.inbox.limits,
+        queueLimits: guaranteed.queues.limits,
       });
     this.nodeId = this.engine.nodeId ?? randomBytes(4).toString('hex');
     const tokenAuthenticator = engineTokenAuthenticator(options.auth, this.engine, this.clock, this.logger);
@@ -105,12 +108,7 @@ export class SwitchboardServer<M extends AnyChannelMap = AnyChannelMap> {
     this.basePath = options.basePath ?? '';
     const connectionLimits = new ConnectionLimits(this.limits, this.clock.now());
     const trustedProxies = new TrustedProxies(options.trustedProxies);
-    const guaranteed = resolveGuaranteedConfig(options.inbox, options.queues);
-    // TODO(lead): memory stores from helper A (inbox/memory-inbox-store.ts, memory-queue-store.ts).
-    const stores = resolveDeliveryStores(this.engine, guaranteed, options.postgres, {
-      inbox: undefined,
-      queues: undefined,
-    });
+    const stores = resolveDeliveryStores(this.engine, guaranteed, options.postgres);
     this.hub = new Hub({
       nodeId: this.nodeId,
       limits: this.limits,

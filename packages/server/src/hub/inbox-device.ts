@@ -7,6 +7,9 @@ import type { TokenBucket } from '../limits/token-bucket.js';
 import type { TimerHandle } from '../util/clock.js';
 import type { Connection } from './connection.js';
 
+/** Acks remembered per device connection, for idempotent repeats. */
+export const RECENT_ACKS = 64;
+
 /** A message pushed to the device and not acked yet. */
 export interface InFlight {
   readonly id: string;
@@ -32,6 +35,8 @@ export class InboxDevice {
   ackTimer: TimerHandle | null = null;
   /** Set while a redelivery waits for its backoff: nothing is pulled until it fires. */
   retryTimer: TimerHandle | null = null;
+  /** Ids this connection acked last (at most {@link RECENT_ACKS}): a repeated ack answers `{}` even once the message has left. */
+  recentAcks: string[] = [];
   /** The connection's nack budget, created on its first nack. */
   nackBudget: TokenBucket | null = null;
 
@@ -76,5 +81,12 @@ export class InboxDevice {
     this.retryTimer?.cancel();
     this.retryTimer = null;
     this.nackBudget = null;
+    this.recentAcks = [];
+  }
+
+  /** Remember an acked id (the oldest forgotten past {@link RECENT_ACKS}). */
+  acked(id: string): void {
+    if (this.recentAcks.length >= RECENT_ACKS) this.recentAcks.shift();
+    this.recentAcks.push(id);
   }
 }

@@ -88,7 +88,7 @@ export class InboxDispatcher implements InboxRuntime {
       devices.add(state);
     } else {
       // The newest open takes the device over: what the older connection held unacked goes out again here.
-      if (state.connection !== connection) this.byConnection.delete(state.connection);
+      // The older one keeps its entry: its acks still count for the device, its nacks are not_found.
       state.reset();
       state.connection = connection;
       state.prefetch = prefetch ?? DEFAULT_INBOX_PREFETCH;
@@ -106,12 +106,14 @@ export class InboxDispatcher implements InboxRuntime {
     }
     const { store, clock, metrics } = this.options;
     const outcome = await store.ack(state.userId, state.device, message, clock.now());
-    if (outcome === 'unknown') {
+    // Once every device acked it the message is gone: an ack repeated on this connection is still `{}`.
+    if (outcome === 'unknown' && !state.recentAcks.includes(message)) {
       this.notFound(connection, id, 'no such message in the inbox');
       return;
     }
     if (id !== undefined) this.options.delivery.reply(connection, id, {});
     if (state.connection !== connection) return;
+    if (outcome === 'acked') state.acked(message);
     const index = state.indexOf(message);
     if (index < 0) return; // acked before (idempotent), or by a connection this one took over from
     const [acked] = state.inFlight.splice(index, 1);
