@@ -3,7 +3,6 @@
  * and the bookkeeping that keeps at most `prefetch` of them out and resends from a failed one. State only:
  * hub/inbox-dispatcher.ts drives it.
  */
-import type { TokenBucket } from '../limits/token-bucket.js';
 import type { TimerHandle } from '../util/clock.js';
 import type { Connection } from './connection.js';
 
@@ -37,8 +36,6 @@ export class InboxDevice {
   retryTimer: TimerHandle | null = null;
   /** Ids this connection acked last (at most {@link RECENT_ACKS}): a repeated ack answers `{}` even once the message has left. */
   recentAcks: string[] = [];
-  /** The connection's nack budget, created on its first nack. */
-  nackBudget: TokenBucket | null = null;
 
   constructor(
     readonly userId: string,
@@ -80,7 +77,6 @@ export class InboxDevice {
     this.ackTimer = null;
     this.retryTimer?.cancel();
     this.retryTimer = null;
-    this.nackBudget = null;
     this.recentAcks = [];
   }
 
