@@ -234,6 +234,39 @@ describe('Redis broker on one standalone Redis', SUITE, () => {
   });
 
   it(
+    "guaranteed delivery's wake-ups: an inbox one reaches the user's nodes, a queue one every node",
+    T,
+    async () => {
+      const shared = prefix();
+      const a = await node(url(), shared);
+      const b = await node(url(), shared);
+      a.broker.watchUser('bea');
+      await sendUntilDelivered(
+        b.broker,
+        a.recorder,
+        { kind: 'inbox', userId: 'bea' },
+        (e) => e.kind === 'inbox',
+      );
+      await b.broker.send({ kind: 'queue', queue: 'emails' });
+      for (const n of [a, b])
+        await n.recorder.until(
+          () => n.recorder.envelopes.some((e) => e.kind === 'queue' && e.queue === 'emails'),
+          'the queue wake-up',
+        );
+      await barrier(b);
+      assert.deepEqual(
+        b.recorder.envelopes.filter((e) => e.kind === 'inbox'),
+        [],
+        'B does not hold bea',
+      );
+      assert.deepEqual(
+        a.recorder.envelopes.filter((e) => e.kind === 'inbox'),
+        [{ kind: 'inbox', userId: 'bea' }],
+      );
+    },
+  );
+
+  it(
     'connection envelopes reach only the node owning the connection (its id up to the last dash)',
     T,
     async () => {
