@@ -259,10 +259,9 @@ describe('Redis broker on one standalone Redis', SUITE, () => {
         [],
         'B does not hold bea',
       );
-      assert.deepEqual(
-        a.recorder.envelopes.filter((e) => e.kind === 'inbox'),
-        [{ kind: 'inbox', userId: 'bea' }],
-      );
+      // sendUntilDelivered may have sent it more than once (until A's subscription was up).
+      const woken = a.recorder.envelopes.filter((e) => e.kind === 'inbox');
+      assert.ok(woken.length >= 1 && woken.every((e) => e.kind === 'inbox' && e.userId === 'bea'));
     },
   );
 
