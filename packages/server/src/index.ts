@@ -16,7 +16,32 @@ export {
 } from './limits/resolved-limits.js';
 export type { ResolvedLimits } from './limits/resolved-limits.js';
 export type { ServerOptions } from './server-options.js';
-export type { ServerHooks, DisconnectInfo } from './hub/hooks.js';
+export type { ServerHooks, DisconnectInfo, DeadLetterEvent } from './hub/hooks.js';
+export type { DeliverOptions, DeliverResult, DeadLetterEntry, PostgresOptions } from './server-delivery.js';
+export type { DeliveryStoreKind, InboxOptions, QueueOptions } from './hub/guaranteed-config.js';
+export type {
+  DeadLetter,
+  DeadLetterReason,
+  DeadLettered,
+  DeliverInput,
+  DeliverOutcome,
+  InboxLimits,
+  InboxMessage,
+  InboxStore,
+  PendingMessage,
+} from './inbox/inbox-store.js';
+export { DEFAULT_INBOX_LIMITS } from './inbox/inbox-store.js';
+export type {
+  Claimed,
+  EnqueueInput,
+  EnqueueOutcome,
+  QueueJob,
+  QueueLimits,
+  QueueStore,
+} from './inbox/queue-store.js';
+export { DEFAULT_QUEUE_LIMITS } from './inbox/queue-store.js';
+export { MemoryInboxStore } from './inbox/memory-inbox-store.js';
+export { MemoryQueueStore } from './inbox/memory-queue-store.js';
 export type { ChannelRule } from './hub/channel.js';
 export type { Engine } from './engine/engine.js';
 export type { ConnectionInfo } from './hub/connection.js';
@@ -57,6 +82,7 @@ export {
   ApplicationError,
   TlsLoadError,
   BackendUnavailableError,
+  InboxFullError,
 } from './errors.js';
 export type { TlsOptions } from './http/tls.js';
 export type { TransportKind, TransportSocket, ConnectionHandle } from './transports/transport.js';

@@ -426,3 +426,29 @@ describe('inbox: HTTP API', () => {
     await again.arrayBuffer();
   });
 });
+
+describe('inbox: the HTTP API needs the API key like the rest of /api', () => {
+  test('401 without it, 201 with it', async () => {
+    const key = 'inbox-test-api-key-0123456789';
+    const { t } = await serve({ apiKey: key });
+    try {
+      const body = JSON.stringify({ data: 1 });
+      const headers = { 'content-type': 'application/json' };
+      const refused = await fetch(`${t.httpUrl}/api/users/rae/deliver`, { method: 'POST', headers, body });
+      assert.equal(refused.status, 401);
+      await refused.arrayBuffer();
+      const list = await fetch(`${t.httpUrl}/api/users/rae/dead-letters`);
+      assert.equal(list.status, 401);
+      await list.arrayBuffer();
+      const ok = await fetch(`${t.httpUrl}/api/users/rae/deliver`, {
+        method: 'POST',
+        headers: { ...headers, authorization: `Bearer ${key}` },
+        body,
+      });
+      assert.equal(ok.status, 201);
+      await ok.arrayBuffer();
+    } finally {
+      await t.stop();
+    }
+  });
+});
