@@ -107,6 +107,32 @@ export class RedisKeys {
   session(id: string): string {
     return `${this.prefix}:s:${id}`;
   }
+
+  /**
+   * The hash-tagged base of a user's inbox keys (`{i:<user>}`: one slot per user): `:m` the messages (a
+   * stream, entry ids `<seq>-0`), `:h` counters, `:d` devices, `:l` dead letters, `:k:<seq>` one
+   * message's per-device state, `:i:<key>` idempotency keys (redis-inbox-scripts.ts).
+   */
+  inbox(userId: string): string {
+    return `${this.prefix}:{i:${userId}}`;
+  }
+
+  /**
+   * The inbox indexes every node sweeps, both in the `{inbox}` slot: `x` (message -> expiry) and `u`
+   * (message no device acked or reported yet -> time stored). Members are `<message id>|<user id>`.
+   */
+  inboxIndex(which: 'x' | 'u'): string {
+    return `${this.prefix}:{inbox}:${which}`;
+  }
+
+  /**
+   * The hash-tagged base of a work queue's keys (`{q:<queue>}`: one slot per queue): `:s` the jobs (a
+   * stream with consumer group `g`), `:t` lock tokens, `:n` attempts, `:z` lock expiries, `:l` dead
+   * letters, `:i:<key>` idempotency keys (redis-queue-scripts.ts).
+   */
+  queue(queue: string): string {
+    return `${this.prefix}:{q:${queue}}`;
+  }
 }
 
 /** Redis Cluster's slot count. */
