@@ -131,7 +131,13 @@ export class RedisInboxStore implements InboxStore {
     now: number,
   ): Promise<readonly PendingMessage[]> {
     if (limit <= 0) return [];
-    const rows = (await this.run(PENDING, userId, [device, afterSeq, limit], undefined, now)) as readonly Row[];
+    const rows = (await this.run(
+      PENDING,
+      userId,
+      [device, afterSeq, limit],
+      undefined,
+      now,
+    )) as readonly Row[];
     return rows.map((row) => ({ ...toMessage(userId, row), attempts: Number(row[6] ?? 0) }));
   }
 
@@ -157,7 +163,13 @@ export class RedisInboxStore implements InboxStore {
     device?: string,
   ): Promise<DeadLettered> {
     if (!MESSAGE_ID.test(id)) return { letters: [], dropped: 0 };
-    const reply = (await this.run(DEAD_LETTER, userId, [id, reason, device ?? ''], undefined, now)) as LettersReply;
+    const reply = (await this.run(
+      DEAD_LETTER,
+      userId,
+      [id, reason, device ?? ''],
+      undefined,
+      now,
+    )) as LettersReply;
     const out = deadLettered(reply);
     if (out.letters.length > 0) await this.index([], [id], userId);
     return out;
@@ -205,7 +217,12 @@ export class RedisInboxStore implements InboxStore {
     return stored.map(parseDeadLetter);
   }
 
-  async redeliver(userId: string, id: string, now: number, ttlMs: number): Promise<DeliverOutcome | undefined> {
+  async redeliver(
+    userId: string,
+    id: string,
+    now: number,
+    ttlMs: number,
+  ): Promise<DeliverOutcome | undefined> {
     const r = randomToken();
     const reply = (await this.run(
       REDELIVER,
@@ -267,7 +284,11 @@ export class RedisInboxStore implements InboxStore {
   }
 
   /** Add stored messages to both sweep indexes, and drop the entries of messages that left. */
-  private async index(added: readonly InboxMessage[], left: readonly string[], userId?: string): Promise<void> {
+  private async index(
+    added: readonly InboxMessage[],
+    left: readonly string[],
+    userId?: string,
+  ): Promise<void> {
     const { client, keys } = this.context;
     const batch = client.multi();
     for (const m of added) {
@@ -285,7 +306,9 @@ export class RedisInboxStore implements InboxStore {
 
   private async unindex(which: 'x' | 'u', members: readonly string[]): Promise<void> {
     if (members.length === 0) return;
-    await this.call('inbox index', () => this.context.client.zrem(this.context.keys.inboxIndex(which), ...members));
+    await this.call('inbox index', () =>
+      this.context.client.zrem(this.context.keys.inboxIndex(which), ...members),
+    );
   }
 
   private async unindexBoth(members: readonly string[]): Promise<void> {

@@ -1,8 +1,24 @@
 import { randomBytes } from 'node:crypto';
 import type { DeadLetter } from './inbox-store.js';
-import type { Claimed, EnqueueInput, EnqueueOutcome, QueueJob, QueueLimits, QueueStore } from './queue-store.js';
+import type {
+  Claimed,
+  EnqueueInput,
+  EnqueueOutcome,
+  QueueJob,
+  QueueLimits,
+  QueueStore,
+} from './queue-store.js';
 import { DEFAULT_QUEUE_LIMITS } from './queue-store.js';
-import { ACK, CLAIM, DELETE_DEAD_LETTER, DEPTH, ENQUEUE, NACK, REDELIVER, RELEASE } from './redis-queue-scripts.js';
+import {
+  ACK,
+  CLAIM,
+  DELETE_DEAD_LETTER,
+  DEPTH,
+  ENQUEUE,
+  NACK,
+  REDELIVER,
+  RELEASE,
+} from './redis-queue-scripts.js';
 import { parseDeadLetter } from './redis-inbox-scripts.js';
 import type { RedisContext } from '../redis/redis-context.js';
 import { toBackendError } from '../redis/redis-connection.js';
@@ -52,11 +68,12 @@ export class RedisQueueStore implements QueueStore {
 
   async claim(queue: string, consumer: string, count: number, lockMs: number, now: number): Promise<Claimed> {
     const nonce = randomToken();
-    const [rows, letters, dropped] = (await this.run(CLAIM, queue, now, [consumer, count, lockMs, nonce])) as [
-      readonly ClaimRow[],
-      readonly string[],
-      number,
-    ];
+    const [rows, letters, dropped] = (await this.run(CLAIM, queue, now, [
+      consumer,
+      count,
+      lockMs,
+      nonce,
+    ])) as [readonly ClaimRow[], readonly string[], number];
     const lockedUntil = now + Math.max(1, lockMs);
     const jobs: QueueJob[] = rows.map(([eid, r, json, time, attempt, maxAttempts, token]) => ({
       id: `${eid}.${r}`,
