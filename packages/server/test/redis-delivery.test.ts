@@ -12,6 +12,8 @@ import { RedisInboxStore } from '../src/inbox/redis-inbox-store.js';
 import { RedisQueueStore } from '../src/inbox/redis-queue-store.js';
 import type { InboxMessage } from '../src/inbox/inbox-store.js';
 import type { RedisContext } from '../src/redis/redis-context.js';
+import { connectClient } from '../src/redis/redis-connection.js';
+import { createRedisEngine } from '../src/engine/redis-engine.js';
 import { redisRequirement, startRedis } from './redis-harness.js';
 import type { RedisProcess } from './redis-harness.js';
 import { redisContext, redisPerDescribe } from './redis-delivery-fixtures.js';
@@ -107,6 +109,29 @@ describe('Redis delivery stores across nodes', { skip: redisRequirement.skip }, 
     );
     assert.equal(expired.length, 60);
     assert.deepEqual(new Set(expired.map((l) => l.id)), ids);
+  });
+});
+
+describe('the Redis engine', { skip: redisRequirement.skip }, () => {
+  const url = redisPerDescribe('standalone');
+
+  test('has an inbox and queues on its own client, closed with it', TEST, async () => {
+    const engine = createRedisEngine({ url: url(), prefix: `e${randomBytes(3).toString('hex')}` });
+    const { client } = engine.inbox.context;
+    assert.equal(engine.queues.context.client, client, 'one shared client');
+    await connectClient(client, 'the engine client'); // what the broker's start does in a server
+    const t0 = Date.now();
+    const userId = freshUser();
+    const m = stored(await engine.inbox.deliver(input(userId, 'hi', t0)));
+    assert.deepEqual(
+      (await engine.inbox.pending(userId, 'd', 0, 10, t0)).map((p) => p.id),
+      [m.id],
+    );
+    assert.ok((await engine.queues.enqueue(job(freshQueue(), 'x', t0))).ok);
+    await engine.inbox.close();
+    await engine.queues.close();
+    await engine.close();
+    await assert.rejects(engine.inbox.deliver(input(userId, 'late', t0)), { code: 'unavailable' });
   });
 });
 
