@@ -84,9 +84,9 @@ export interface RedisEngineOptions {
    * up on its connection.
    */
   readonly historyReadQueueTimeoutMs?: number;
-  /** Bounds of each user's inbox (guaranteed delivery). Default DEFAULT_INBOX_LIMITS. */
+  /** Bounds of each user's inbox (guaranteed delivery); each left out is DEFAULT_INBOX_LIMITS' (1000 messages, 1 MiB, reject). */
   readonly inboxLimits?: Partial<InboxLimits>;
-  /** Bounds of each work queue. Default DEFAULT_QUEUE_LIMITS. */
+  /** Bounds of each work queue; each left out is DEFAULT_QUEUE_LIMITS' (100000 jobs). */
   readonly queueLimits?: Partial<QueueLimits>;
 }
 
