@@ -18,9 +18,12 @@
 import { RedisScript } from '../redis/redis-scripts.js';
 import type { DeadLetter, DeadLetterReason } from './inbox-store.js';
 
-/** Shared helpers: reading entries, removing messages, writing dead letters. */
-const LIB = `
-local now = tonumber(ARGV[1])
+/*
+ * Shared helpers, in pieces: each script takes only the ones it calls, since Redis runs the definitions of
+ * every helper a script holds on each call (a measurable part of a small script's cost).
+ */
+/** Arguments, dead-letter bookkeeping and entry parsing: every script. */
+const HEAD = `local now = tonumber(ARGV[1])
 local deviceTtl = tonumber(ARGV[2])
 local maxDead = tonumber(ARGV[3])
 local letters = {}
@@ -35,7 +38,10 @@ end
 local function seqOf(eid) return string.sub(eid, 1, string.find(eid, '-', 1, true) - 1) end
 
 local function state(seq) return KEYS[5] .. seq end
+`;
 
+/** `find(id)`: the message with that id. */
+const FIND = `
 -- The message with id '<seq>.<r>', or nil (never stored, another user's, gone).
 local function find(id)
   local seq, r = string.match(id, '^(%d+)%.(.+)$')
@@ -46,7 +52,10 @@ local function find(id)
   if f.r ~= r then return nil end
   return seq, f
 end
+`;
 
+/** `attempts(seq)`: the most attempts any device made. */
+const ATTEMPTS = `
 -- The most attempts any device made.
 local function attempts(seq)
   local most = 0
@@ -56,7 +65,10 @@ local function attempts(seq)
   end
   return most
 end
+`;
 
+/** `remove`, `bury` (to the dead letters), `trim` (to maxDeadLetters). */
+const BURY = `
 local function remove(seq, f)
   redis.call('XDEL', KEYS[1], seq .. '-0')
   redis.call('DEL', state(seq))
@@ -79,7 +91,10 @@ local function trim()
     dropped = dropped + len - maxDead
   end
 end
+`;
 
+/** `known()` devices and `done(seq, devices)`. */
+const KNOWN = `
 -- The devices seen within deviceTtlMs.
 local function known()
   local out = {}
@@ -99,7 +114,10 @@ local function done(seq, devices)
   end
   return true
 end
+`;
 
+/** `room(size, evict)` and `append` (needs BURY and ATTEMPTS). */
+const ROOM = `
 -- Whether a message of 'size' bytes fits (ARGV[4] maxMessages, ARGV[5] maxBytes), evicting the oldest
 -- to dead letters when 'evict' allows; nothing is evicted for a message that could never fit.
 local function room(size, evict)
@@ -125,7 +143,10 @@ local function append(r, json, size, time, expiresAt, maxAttempts)
   redis.call('HINCRBY', KEYS[2], 'b', size)
   return seq
 end
+`;
 
+/** `letterPrefix(id)`. */
+const LETTER = `
 -- '["<id>",': how a dead letter's JSON starts.
 local function letterPrefix(id)
   local encoded = cjson.encode({id})
@@ -142,7 +163,7 @@ end
  */
 export const DELIVER = new RedisScript(
   'inbox deliver',
-  `${LIB}
+  `${HEAD}${FIND}${ATTEMPTS}${BURY}${ROOM}
 if KEYS[6] then
   local seen = redis.call('GET', KEYS[6])
   if seen then
@@ -171,7 +192,7 @@ return {0, seq, letters, dropped}
  */
 export const TOUCH = new RedisScript(
   'inbox touch',
-  `${LIB}
+  `${HEAD}${BURY}${KNOWN}
 redis.call('HSET', KEYS[3], ARGV[4], ARGV[1])
 local forgot = false
 local all = redis.call('HGETALL', KEYS[3])
@@ -208,7 +229,7 @@ return gone
  */
 export const PENDING = new RedisScript(
   'inbox pending',
-  `${LIB}
+  `${HEAD}
 local device, limit = ARGV[4], tonumber(ARGV[6])
 local out = {}
 local start = (tonumber(ARGV[5]) + 1) .. '-0'
@@ -231,7 +252,7 @@ return out
 /** Count one attempt. ARGV 4.. device, id. Returns the attempts so far, or 0 when the message is gone. */
 export const ATTEMPT = new RedisScript(
   'inbox attempt',
-  `${LIB}
+  `${HEAD}${FIND}
 local seq = find(ARGV[5])
 if not seq then return 0 end
 return redis.call('HINCRBY', state(seq), 'n:' .. ARGV[4], 1)
@@ -244,7 +265,7 @@ return redis.call('HINCRBY', state(seq), 'n:' .. ARGV[4], 1)
  */
 export const ACK = new RedisScript(
   'inbox ack',
-  `${LIB}
+  `${HEAD}${FIND}${BURY}${KNOWN}
 local seq, f = find(ARGV[5])
 if not seq then return {0} end
 local st = state(seq)
@@ -264,7 +285,7 @@ return {1, 0, first}
  */
 export const DEAD_LETTER = new RedisScript(
   'inbox dead letter',
-  `${LIB}
+  `${HEAD}${FIND}${ATTEMPTS}${BURY}
 local seq, f = find(ARGV[4])
 if not seq then return {{}, 0} end
 local device = ARGV[6]
@@ -286,7 +307,7 @@ return {letters, dropped}
  */
 export const EXPIRE = new RedisScript(
   'inbox expire',
-  `${LIB}
+  `${HEAD}${FIND}${ATTEMPTS}${BURY}
 for i = 4, #ARGV do
   local seq, f = find(ARGV[i])
   if seq and tonumber(f.e) <= now then
@@ -305,7 +326,7 @@ return {letters, dropped}
  */
 export const UNDELIVERED = new RedisScript(
   'inbox undelivered',
-  `${LIB}
+  `${HEAD}${FIND}
 local out = {}
 for i = 5, #ARGV do
   local seq, f = find(ARGV[i])
@@ -329,7 +350,7 @@ return out
  */
 export const REDELIVER = new RedisScript(
   'inbox redeliver',
-  `${LIB}
+  `${HEAD}${ATTEMPTS}${BURY}${ROOM}${LETTER}
 local prefix = letterPrefix(ARGV[6])
 for _, s in ipairs(redis.call('LRANGE', KEYS[4], 0, -1)) do
   if string.sub(s, 1, #prefix) == prefix then
@@ -348,7 +369,7 @@ return {3}
 /** Delete a dead letter. ARGV 4: id. Returns 1, or 0 when there was none. */
 export const DELETE_DEAD_LETTER = new RedisScript(
   'inbox delete dead letter',
-  `${LIB}
+  `${HEAD}${LETTER}
 local prefix = letterPrefix(ARGV[4])
 for _, s in ipairs(redis.call('LRANGE', KEYS[4], 0, -1)) do
   if string.sub(s, 1, #prefix) == prefix then return redis.call('LREM', KEYS[4], 1, s) end
