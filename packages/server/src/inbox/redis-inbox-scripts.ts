@@ -4,7 +4,8 @@
  *
  *   1 `:m` the messages, a stream with entry ids `<seq>-0` and fields r (the id's random part), d (JSON),
  *     s (size), t (time stored), e (expiry), a (max attempts); the message id is `<seq>.<r>`
- *   2 `:h` counters: q (last seq), b (payload bytes held)
+ *   2 `:h` counters: q (last seq), b (payload bytes held), and `r:<r>` -> seq of each message held
+ *     (the sweep indexes name messages by user and random part: known before the seq is)
  *   3 `:d` devices: device -> last seen (ms)
  *   4 `:l` dead letters, oldest first: a list of JSON arrays (see {@link parseDeadLetter})
  *   5 `:k:` the prefix of each message's state hash `:k:<seq>`: `n:<device>` attempts, `a:<device>` acked,
@@ -52,6 +53,13 @@ local function find(id)
   if f.r ~= r then return nil end
   return seq, f
 end
+
+-- The message whose id ends in '.<r>' (what the sweep indexes hold), or nil.
+local function byRandom(r)
+  local seq = redis.call('HGET', KEYS[2], 'r:' .. r)
+  if not seq then return nil end
+  return find(seq .. '.' .. r)
+end
 `;
 
 /** `attempts(seq)`: the most attempts any device made. */
@@ -72,6 +80,7 @@ const BURY = `
 local function remove(seq, f)
   redis.call('XDEL', KEYS[1], seq .. '-0')
   redis.call('DEL', state(seq))
+  redis.call('HDEL', KEYS[2], 'r:' .. f.r)
   redis.call('HINCRBY', KEYS[2], 'b', -tonumber(f.s))
 end
 
@@ -141,6 +150,7 @@ local function append(r, json, size, time, expiresAt, maxAttempts)
   local seq = redis.call('HINCRBY', KEYS[2], 'q', 1)
   redis.call('XADD', KEYS[1], seq .. '-0', 'r', r, 'd', json, 's', size, 't', time, 'e', expiresAt, 'a', maxAttempts)
   redis.call('HINCRBY', KEYS[2], 'b', size)
+  redis.call('HSET', KEYS[2], 'r:' .. r, seq)
   return seq
 end
 `;
@@ -303,13 +313,13 @@ return {letters, dropped}
 
 /**
  * Remove the given messages whose expiry has passed: acked by some device they just leave, else they
- * become dead letters ('expired'). ARGV 4..: ids. Returns `{letters, dropped}`.
+ * become dead letters ('expired'). ARGV 4..: the random parts of their ids. Returns `{letters, dropped}`.
  */
 export const EXPIRE = new RedisScript(
   'inbox expire',
   `${HEAD}${FIND}${ATTEMPTS}${BURY}
 for i = 4, #ARGV do
-  local seq, f = find(ARGV[i])
+  local seq, f = byRandom(ARGV[i])
   if seq and tonumber(f.e) <= now then
     if tonumber(redis.call('HGET', state(seq), 'c') or '0') > 0 then remove(seq, f)
     else bury(seq, f, 'expired', attempts(seq)) end
@@ -322,14 +332,14 @@ return {letters, dropped}
 
 /**
  * Of the given messages, those stored by `before` that no device acked and no caller was given yet: marked
- * reported and returned. ARGV 4..: before, ids. Returns `{{seq, r, json, time, expiresAt, maxAttempts}...}`.
+ * reported and returned. ARGV 4..: before, the random parts of their ids. Returns `{{seq, r, json, time, expiresAt, maxAttempts}...}`.
  */
 export const UNDELIVERED = new RedisScript(
   'inbox undelivered',
   `${HEAD}${FIND}
 local out = {}
 for i = 5, #ARGV do
-  local seq, f = find(ARGV[i])
+  local seq, f = byRandom(ARGV[i])
   if seq and tonumber(f.t) <= tonumber(ARGV[4]) then
     local st = state(seq)
     local s = redis.call('HMGET', st, 'c', 'u')

@@ -45,11 +45,11 @@ const MESSAGE_ID = /^\d{1,16}\.[\w-]{1,32}$/;
  *
  * The sweeps (`expire`, `undelivered`) span every user without SCAN through two sorted sets in the
  * `{inbox}` slot (one slot: every node's sweeps and every deliver write it), one member per message:
- * by expiry, and by time stored for the messages no device has acked yet. Those members are written
- * after the user's script (a script cannot span slots), so a node that dies between the two leaves a
- * message unindexed: it still reaches every device and leaves when acked, but is neither expired nor
- * reported undelivered by the sweeps. An entry whose message is already gone is dropped by the sweep
- * that meets it.
+ * by expiry, and by time stored for the messages no device has acked yet. A script cannot span slots,
+ * so a message's members (`<random part of its id>|<user>`: known before its seq is) are written before
+ * the user's script stores it: every stored message is indexed, whatever fails in between. A member
+ * whose message was never stored or is gone is dropped by the sweep that meets it; the members of a
+ * message that leaves are removed after its script.
  */
 export class RedisInboxStore implements InboxStore {
   private readonly limits: InboxLimits;
@@ -65,6 +65,7 @@ export class RedisInboxStore implements InboxStore {
     const { userId, json, now } = input;
     const r = randomToken();
     const expiresAt = now + input.ttlMs;
+    await this.index(userId, r, now, expiresAt);
     const reply = (await this.run(
       DELIVER,
       userId,
@@ -82,8 +83,12 @@ export class RedisInboxStore implements InboxStore {
       input.idempotencyKey,
       now,
     )) as [number, ...unknown[]];
-    if (reply[0] === 2) return { ok: false, reason: 'full' };
+    if (reply[0] === 2) {
+      await this.unindex(userId, [r]);
+      return { ok: false, reason: 'full' };
+    }
     if (reply[0] === 1) {
+      await this.unindex(userId, [r]);
       const [id = '', seq, time, prior, maxAttempts] = JSON.parse(String(reply[1])) as string[];
       const held = reply[2];
       const message: InboxMessage = {
@@ -95,8 +100,6 @@ export class RedisInboxStore implements InboxStore {
         expiresAt: Number(prior),
         maxAttempts: Number(maxAttempts),
       };
-      // A retry after a deliver whose indexing failed indexes it now.
-      if (typeof held === 'string') await this.index([message], []);
       return { ok: true, message, duplicate: true, evicted: [] };
     }
     const [, seq, letters] = reply as unknown as [number, number, readonly string[], number];
@@ -110,17 +113,16 @@ export class RedisInboxStore implements InboxStore {
       maxAttempts: input.maxAttempts,
     };
     const evicted = letters.map(parseDeadLetter);
-    await this.index(
-      [message],
-      evicted.map((letter) => letter.id),
+    await this.unindex(
       userId,
+      evicted.map((letter) => randomPart(letter.id)),
     );
     return { ok: true, message, duplicate: false, evicted };
   }
 
   async touchDevice(userId: string, device: string, now: number): Promise<void> {
     const gone = (await this.run(TOUCH, userId, [device], undefined, now)) as readonly string[];
-    if (gone.length > 0) await this.index([], gone, userId);
+    await this.unindex(userId, gone.map(randomPart));
   }
 
   async pending(
@@ -150,8 +152,8 @@ export class RedisInboxStore implements InboxStore {
     if (!MESSAGE_ID.test(id)) return 'unknown';
     const [known, left, first] = (await this.run(ACK, userId, [device, id], undefined, now)) as number[];
     if (known !== 1) return 'unknown';
-    if (left === 1) await this.index([], [id], userId);
-    else if (first === 1) await this.unindex('u', [member(id, userId)]);
+    if (left === 1) await this.unindex(userId, [randomPart(id)]);
+    else if (first === 1) await this.unindex(userId, [randomPart(id)], 'u');
     return 'acked';
   }
 
@@ -171,7 +173,7 @@ export class RedisInboxStore implements InboxStore {
       now,
     )) as LettersReply;
     const out = deadLettered(reply);
-    if (out.letters.length > 0) await this.index([], [id], userId);
+    if (out.letters.length > 0) await this.unindex(userId, [randomPart(id)]);
     return out;
   }
 
@@ -181,9 +183,9 @@ export class RedisInboxStore implements InboxStore {
       this.context.client.zrangebyscore(this.context.keys.inboxIndex('x'), '-inf', now, 'LIMIT', 0, limit),
     );
     const replies = await Promise.all(
-      [...byUser(members)].map(([userId, ids]) => this.run(EXPIRE, userId, ids, undefined, now)),
+      [...byUser(members)].map(([userId, rs]) => this.run(EXPIRE, userId, rs, undefined, now)),
     );
-    await this.unindexBoth(members);
+    await this.drop(members, 'both');
     const letters: DeadLetter[] = [];
     let dropped = 0;
     for (const reply of replies) {
@@ -200,12 +202,12 @@ export class RedisInboxStore implements InboxStore {
       this.context.client.zrangebyscore(this.context.keys.inboxIndex('u'), '-inf', before, 'LIMIT', 0, limit),
     );
     const replies = await Promise.all(
-      [...byUser(members)].map(async ([userId, ids]) => {
-        const rows = (await this.run(UNDELIVERED, userId, [before, ...ids])) as readonly Row[];
+      [...byUser(members)].map(async ([userId, rs]) => {
+        const rows = (await this.run(UNDELIVERED, userId, [before, ...rs])) as readonly Row[];
         return rows.map((row) => toMessage(userId, row));
       }),
     );
-    await this.unindex('u', members);
+    await this.drop(members, 'u');
     return replies.flat();
   }
 
@@ -224,6 +226,8 @@ export class RedisInboxStore implements InboxStore {
     ttlMs: number,
   ): Promise<DeliverOutcome | undefined> {
     const r = randomToken();
+    // Indexed before it is stored (see the class comment); its expiry is known, its time is `now`.
+    await this.index(userId, r, now, now + ttlMs);
     const reply = (await this.run(
       REDELIVER,
       userId,
@@ -231,6 +235,7 @@ export class RedisInboxStore implements InboxStore {
       undefined,
       now,
     )) as [number, number?, string?, string?, string?];
+    if (reply[0] !== 0) await this.unindex(userId, [r]);
     if (reply[0] === 3) return undefined;
     if (reply[0] === 2) return { ok: false, reason: 'full' };
     const [, seq, json = 'null', maxAttempts, expiresAt] = reply;
@@ -243,7 +248,6 @@ export class RedisInboxStore implements InboxStore {
       expiresAt: Number(expiresAt),
       maxAttempts: Number(maxAttempts),
     };
-    await this.index([message], []);
     return { ok: true, message, duplicate: false, evicted: [] };
   }
 
@@ -283,44 +287,34 @@ export class RedisInboxStore implements InboxStore {
     }
   }
 
-  /** Add stored messages to both sweep indexes, and drop the entries of messages that left. */
-  private async index(
-    added: readonly InboxMessage[],
-    left: readonly string[],
-    userId?: string,
-  ): Promise<void> {
+  /** Add a message (by the random part of its id) to both sweep indexes. */
+  private async index(userId: string, r: string, time: number, expiresAt: number): Promise<void> {
     const { client, keys } = this.context;
-    const batch = client.multi();
-    for (const m of added) {
-      batch.zadd(keys.inboxIndex('x'), m.expiresAt, member(m.id, m.userId));
-      batch.zadd(keys.inboxIndex('u'), m.time, member(m.id, m.userId));
-    }
-    if (left.length > 0 && userId !== undefined) {
-      const gone = left.map((id) => member(id, userId));
-      batch.zrem(keys.inboxIndex('x'), ...gone);
-      batch.zrem(keys.inboxIndex('u'), ...gone);
-    }
-    if (batch.length === 0) return;
-    await this.call('inbox index', () => batch.exec());
-  }
-
-  private async unindex(which: 'x' | 'u', members: readonly string[]): Promise<void> {
-    if (members.length === 0) return;
-    await this.call('inbox index', () =>
-      this.context.client.zrem(this.context.keys.inboxIndex(which), ...members),
-    );
-  }
-
-  private async unindexBoth(members: readonly string[]): Promise<void> {
-    if (members.length === 0) return;
-    const { client, keys } = this.context;
+    const name = member(r, userId);
     await this.call('inbox index', () =>
       client
         .multi()
-        .zrem(keys.inboxIndex('x'), ...members)
-        .zrem(keys.inboxIndex('u'), ...members)
+        .zadd(keys.inboxIndex('x'), expiresAt, name)
+        .zadd(keys.inboxIndex('u'), time, name)
         .exec(),
     );
+  }
+
+  /** Remove the user's messages (by the random parts of their ids) from both indexes, or `u` only. */
+  private async unindex(userId: string, rs: readonly string[], which: 'both' | 'u' = 'both'): Promise<void> {
+    await this.drop(
+      rs.map((r) => member(r, userId)),
+      which,
+    );
+  }
+
+  private async drop(members: readonly string[], which: 'both' | 'u'): Promise<void> {
+    if (members.length === 0) return;
+    const { client, keys } = this.context;
+    const batch = client.multi();
+    if (which === 'both') batch.zrem(keys.inboxIndex('x'), ...members);
+    batch.zrem(keys.inboxIndex('u'), ...members);
+    await this.call('inbox index', () => batch.exec());
   }
 }
 
@@ -329,9 +323,14 @@ function randomToken(): string {
   return randomBytes(9).toString('base64url');
 }
 
-/** An index member: `<message id>|<user id>` (message ids hold no `|`). */
-function member(id: string, userId: string): string {
-  return `${id}|${userId}`;
+/** An index member: `<random part of the message id>|<user id>` (that part holds no `|`). */
+function member(r: string, userId: string): string {
+  return `${r}|${userId}`;
+}
+
+/** The random part of a message id `<seq>.<r>`. */
+function randomPart(id: string): string {
+  return id.slice(id.indexOf('.') + 1);
 }
 
 /** Index members grouped by user. */
