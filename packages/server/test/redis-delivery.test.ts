@@ -1,6 +1,6 @@
 /**
  * The Redis inbox and queue stores beyond their contracts: several nodes (each its own client) sharing one
- * Redis, and a Redis restarted with `appendonly yes` and `appendfsync always`, after which everything a
+ * Redis, the inbox's sweep indexes, the engine's wiring, and a Redis restarted with `appendonly yes` and `appendfsync always`, after which everything a
  * deliver, enqueue, ack, attempt or dead letter resolved before the restart is still there
  * (docs/scaling.md, "What survives a Redis restart").
  */
@@ -16,7 +16,7 @@ import { connectClient } from '../src/redis/redis-connection.js';
 import { createRedisEngine } from '../src/engine/redis-engine.js';
 import { redisRequirement, startRedis } from './redis-harness.js';
 import type { RedisProcess } from './redis-harness.js';
-import { redisContext, redisPerDescribe } from './redis-delivery-fixtures.js';
+import { dropContext, redisContext, redisPerDescribe } from './redis-delivery-fixtures.js';
 import { freshUser, input, stored } from './inbox-contract.js';
 import { enqueued, freshQueue, job } from './queue-contract.js';
 
@@ -110,6 +110,46 @@ describe('Redis delivery stores across nodes', { skip: redisRequirement.skip }, 
     assert.equal(expired.length, 60);
     assert.deepEqual(new Set(expired.map((l) => l.id)), ids);
   });
+});
+
+describe('the Redis inbox sweep indexes', { skip: redisRequirement.skip }, () => {
+  const url = redisPerDescribe('standalone');
+
+  test(
+    'hold exactly the messages the inboxes hold; a stray entry is dropped by the sweep',
+    TEST,
+    async () => {
+      const context = await redisContext(url());
+      try {
+        const store = new RedisInboxStore(context, { maxMessages: 2 });
+        const { client, keys } = context;
+        const sizes = async (): Promise<[number, number]> => [
+          await client.zcard(keys.inboxIndex('x')),
+          await client.zcard(keys.inboxIndex('u')),
+        ];
+        const t0 = Date.now();
+        const userId = freshUser();
+        await store.touchDevice(userId, 'd', t0);
+        const a = stored(await store.deliver(input(userId, 'a', t0, { idempotencyKey: 'k' })));
+        const b = stored(await store.deliver(input(userId, 'b', t0)));
+        assert.deepEqual(await store.deliver(input(userId, 'c', t0)), { ok: false, reason: 'full' });
+        assert.equal((await store.deliver(input(userId, 'a', t0, { idempotencyKey: 'k' }))).ok, true);
+        assert.deepEqual(await sizes(), [2, 2], 'a refused or duplicate deliver leaves no entry');
+        assert.equal(await store.ack(userId, 'd', a.id, t0), 'acked');
+        assert.deepEqual(await sizes(), [1, 1]);
+        await store.deadLetter(userId, b.id, 'max_attempts', t0);
+        assert.deepEqual(await sizes(), [0, 0]);
+        // An entry whose message was never stored (its deliver failed after the index write).
+        await client.zadd(keys.inboxIndex('x'), t0, `stray|${userId}`);
+        await client.zadd(keys.inboxIndex('u'), t0, `stray|${userId}`);
+        assert.deepEqual((await store.expire(t0, 10)).letters, []);
+        assert.deepEqual(await store.undelivered(t0, 10), []);
+        assert.deepEqual(await sizes(), [0, 0]);
+      } finally {
+        await dropContext(context);
+      }
+    },
+  );
 });
 
 describe('the Redis engine', { skip: redisRequirement.skip }, () => {
