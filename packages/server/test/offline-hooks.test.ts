@@ -43,7 +43,7 @@ describe('onUserOffline (memory engine)', () => {
     await ann.closed;
     await recorder.count(1);
     assert.deepEqual(recorder.users(), ['ann']);
-    assert.ok(recorder.fired[0]!.at - closedAt >= GRACE_MS, 'fired before the grace ran out');
+    assert.ok((recorder.fired[0]?.at ?? Number.NaN) - closedAt >= GRACE_MS, 'fired before the grace ran out');
     await quiet(GRACE_MS * 4);
     assert.equal(recorder.fired.length, 1);
   });

@@ -24,12 +24,14 @@ describe('MemoryOnlineStore', () => {
     const store = new MemoryOnlineStore(clock);
     await store.online('u');
     const old = await store.offline('u');
+    assert.ok(old !== null);
     await store.online('u');
     clock.advance(1000);
-    assert.deepEqual(await store.claim('u', old!.epoch, 100), { outcome: 'none' });
+    assert.deepEqual(await store.claim('u', old.epoch, 100), { outcome: 'none' });
     const next = await store.offline('u');
-    assert.notEqual(next!.epoch, old!.epoch);
-    assert.deepEqual(await store.claim('u', old!.epoch, 0), { outcome: 'none' });
-    assert.deepEqual(await store.claim('u', next!.epoch, 0), { outcome: 'fire' });
+    assert.ok(next !== null);
+    assert.notEqual(next.epoch, old.epoch);
+    assert.deepEqual(await store.claim('u', old.epoch, 0), { outcome: 'none' });
+    assert.deepEqual(await store.claim('u', next.epoch, 0), { outcome: 'fire' });
   });
 });

@@ -65,7 +65,7 @@ describe('UndeliveredSweep', () => {
       clock,
     });
     assert.equal(await sweep.sweep(), 0); // nothing is 1 s old yet
-    assert.equal(store.calls[0]!.before, t0 - 1000);
+    assert.equal(store.calls[0]?.before, t0 - 1000);
     clock.advance(1000);
     sweep.start();
     clock.advance(100);
@@ -79,7 +79,13 @@ describe('UndeliveredSweep', () => {
         ['u1', 'm3', { n: 3 }],
       ],
     );
-    assert.deepEqual(seen[0]![1], { id: 'm1', seq: 1, data: { n: 1 }, time: t0, expiresAt: t0 + 86_400_000 });
+    assert.deepEqual(seen[0]?.[1], {
+      id: 'm1',
+      seq: 1,
+      data: { n: 1 },
+      time: t0,
+      expiresAt: t0 + 86_400_000,
+    });
     assert.equal(await sweep.sweep(), 0, 'each message once');
   });
 

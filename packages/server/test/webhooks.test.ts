@@ -45,7 +45,7 @@ class Receiver {
         else res.writeHead(answer).end();
       });
     });
-    await new Promise<void>((resolve) => this.server!.listen(0, '127.0.0.1', resolve));
+    await new Promise<void>((resolve) => this.server?.listen(0, '127.0.0.1', resolve));
     return `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
   }
 
@@ -106,28 +106,23 @@ describe('webhooks', () => {
     const { webhooks } = await setUp((base) => [{ url: `${base}/ok`, secret: 's3cret' }]);
     webhooks.emit('user.offline', { userId: 'ann' });
     const [request] = await receiver.requests('/ok', 1);
-    const body = JSON.parse(request!.body) as Record<string, unknown>;
+    assert.ok(request !== undefined);
+    const body = JSON.parse(request.body) as Record<string, unknown>;
     assert.equal(body['type'], 'user.offline');
     assert.deepEqual(body['data'], { userId: 'ann' });
     assert.equal(typeof body['id'], 'string');
     assert.ok(!Number.isNaN(Date.parse(String(body['time']))));
-    assert.equal(request!.headers['switchboard-webhook-id'], body['id']);
-    assert.equal(request!.headers['content-type'], 'application/json');
-    const signature = String(request!.headers['switchboard-signature']);
+    assert.equal(request.headers['switchboard-webhook-id'], body['id']);
+    assert.equal(request.headers['content-type'], 'application/json');
+    const signature = String(request.headers['switchboard-signature']);
     assert.match(signature, /^t=\d+,v1=[0-9a-f]{64}$/);
-    assert.equal(verifyWebhookSignature('s3cret', signature, request!.body, 300), true);
-    assert.equal(verifyWebhookSignature('wrong', signature, request!.body, 300), false);
-    assert.equal(
-      verifyWebhookSignature('s3cret', signature, request!.body.replace('ann', 'bob'), 300),
-      false,
-    );
-    assert.equal(verifyWebhookSignature('s3cret', undefined, request!.body), false);
-    assert.equal(verifyWebhookSignature('s3cret', 'garbage', request!.body), false);
+    assert.equal(verifyWebhookSignature('s3cret', signature, request.body, 300), true);
+    assert.equal(verifyWebhookSignature('wrong', signature, request.body, 300), false);
+    assert.equal(verifyWebhookSignature('s3cret', signature, request.body.replace('ann', 'bob'), 300), false);
+    assert.equal(verifyWebhookSignature('s3cret', undefined, request.body), false);
+    assert.equal(verifyWebhookSignature('s3cret', 'garbage', request.body), false);
     // Too old: outside the tolerance.
-    assert.equal(
-      verifyWebhookSignature('s3cret', signature, request!.body, 300, Date.now() + 301_000),
-      false,
-    );
+    assert.equal(verifyWebhookSignature('s3cret', signature, request.body, 300, Date.now() + 301_000), false);
   });
 
   it('a target answering 500 is retried, then dead-lettered; other targets are not delayed', async () => {

@@ -248,7 +248,7 @@ export class Webhooks {
 }
 
 function checkTarget(target: WebhookTarget, index: number): WebhookTarget {
-  let url: URL | null = null;
+  let url: URL | null;
   try {
     url = new URL(target.url);
   } catch {
