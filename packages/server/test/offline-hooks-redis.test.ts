@@ -104,6 +104,35 @@ describe('onUserOffline across Redis nodes', SUITE, () => {
   );
 
   it(
+    "a node stopped during a user's grace hands the transition over: a survivor fires it once",
+    T,
+    async () => {
+      const redis = await redisForTest();
+      const prefix = uniquePrefix();
+      const before = new OfflineRecorder();
+      const recorder = new OfflineRecorder();
+      // A grace far longer than a stop, so the leaving node cannot have fired before it stopped.
+      const graceMs = 1000;
+      const leaving = await scope.node(redis.url, prefix, {
+        server: { presenceGraceMs: graceMs, onUserOffline: before.hook },
+      });
+      await scope.node(redis.url, prefix, {
+        server: { presenceGraceMs: graceMs, onUserOffline: recorder.hook },
+      });
+      const zoe = await open(leaving.wsUrl, 'zoe');
+      const closedAt = Date.now();
+      zoe.close();
+      await zoe.closed;
+      await leaving.stop(); // within zoe's grace
+      await recorder.count(1);
+      assert.ok((recorder.fired[0]?.at ?? 0) - closedAt >= graceMs, 'fired before the grace ran out');
+      await quiet(GRACE_MS * 3);
+      assert.deepEqual(recorder.users(), ['zoe']);
+      assert.deepEqual(before.users(), []);
+    },
+  );
+
+  it(
     'a node SIGKILLed: a survivor fires once for its users within the expiry and the grace, not for one still connected',
     T,
     async () => {

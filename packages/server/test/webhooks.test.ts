@@ -9,6 +9,7 @@ import { createServer } from 'node:http';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import {
+  ADMISSION_LIMITS_OFF,
   Webhooks,
   verifyWebhookSignature,
   PrometheusMetrics,
@@ -16,7 +17,7 @@ import {
   InvalidOptionError,
 } from '../src/index.js';
 import type { WebhookDeliveryOptions, WebhookEvent, WebhookTarget } from '../src/index.js';
-import { recordingLogger, metricSample } from './helpers.js';
+import { connect, metricSample, queryUserAuthenticator, recordingLogger, startServer } from './helpers.js';
 
 interface Received {
   readonly path: string;
@@ -198,6 +199,42 @@ describe('webhooks', () => {
     );
     assert.equal(webhooks.droppedDeadLetters, 1);
     assert.equal(await counter(metrics, 'user.offline', 'queue_full'), 4);
+  });
+
+  it('a server POSTs user.offline to its webhooks and lists their dead letters', async () => {
+    receiver = new Receiver();
+    const base = await receiver.start();
+    receiver.answers.set('/gone', 410);
+    const t = await startServer({
+      ...ADMISSION_LIMITS_OFF,
+      presenceGraceMs: 50,
+      authenticator: queryUserAuthenticator,
+      logger: recordingLogger().logger,
+      webhooks: [
+        { url: `${base}/ok`, secret: 'k', events: ['user.offline'] },
+        { url: `${base}/gone`, secret: 'k', events: ['user.offline'] },
+      ],
+      webhookDelivery: { ...FAST, maxAttempts: 1 },
+    });
+    try {
+      const ann = await connect(`${t.wsUrl}/ws?user=ann`);
+      await ann.nextOfType('connected');
+      ann.close();
+      const [request] = await receiver.requests('/ok', 1);
+      assert.ok(request !== undefined);
+      assert.deepEqual(JSON.parse(request.body).data, { userId: 'ann' });
+      assert.ok(
+        verifyWebhookSignature('k', request.headers['switchboard-signature'] as string, request.body),
+      );
+      await receiver.requests('/gone', 1);
+      while (t.server.webhooks.pendingCount > 0) await new Promise((resolve) => setTimeout(resolve, 20));
+      assert.deepEqual(
+        t.server.webhooks.deadLetters().map((l) => [l.type, l.url, l.error]),
+        [['user.offline', `${base}/gone`, 'HTTP 410']],
+      );
+    } finally {
+      await t.stop();
+    }
   });
 
   it('refuses bad options with InvalidOptionError', () => {

@@ -93,14 +93,16 @@ return { 1, epoch, now - since }
 );
 
 /**
- * This node is alive: KEYS node liveness set; ARGV node id, window (ms). Returns { was this node absent
- * or expired (1/0), the ids of the other nodes past their expiry... }.
+ * This node is alive: KEYS node liveness set; ARGV node id, window (ms), how long the set outlives this
+ * refresh (ms). Returns { was this node absent or expired (1/0), the ids of the other nodes past their
+ * expiry... }.
  */
 export const ALIVE = new RedisScript(
   'online alive',
   `${NOW}
 local was = tonumber(redis.call('ZSCORE', KEYS[1], ARGV[1]))
 redis.call('ZADD', KEYS[1], now + tonumber(ARGV[2]), ARGV[1])
+redis.call('PEXPIRE', KEYS[1], ARGV[3])
 local out = { (was == nil or was <= now) and 1 or 0 }
 for _, id in ipairs(redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now)) do
   if id ~= ARGV[1] then out[#out + 1] = id end

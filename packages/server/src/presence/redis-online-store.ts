@@ -19,6 +19,11 @@ export interface RedisOnlineStoreOptions {
 const MISSED_REFRESHES = 3;
 /** A user's hash outlives its claimed transition by this long (ms): a late claim still finds it claimed. */
 const CLAIMED_TTL_MS = 86_400_000;
+/**
+ * A node's user set and the liveness set outlive the node's last refresh by this long (ms): time enough
+ * for a survivor, or a node started later, to take the dead node's users over.
+ */
+const NODE_KEYS_TTL_MS = 86_400_000;
 
 /**
  * Users' online state in Redis. Per user, a hash counts the nodes holding it and numbers its transitions
@@ -115,13 +120,15 @@ export class RedisOnlineStore implements OnlineStore {
     const { client, keys, nodeId } = this.context;
     try {
       const window = this.options.refreshIntervalMs * MISSED_REFRESHES;
-      const [absent, ...dead] = (await ALIVE.run(client, [keys.onlineNodes()], [nodeId, window])) as [
-        number,
-        ...string[],
-      ];
+      const [absent, ...dead] = (await ALIVE.run(
+        client,
+        [keys.onlineNodes()],
+        [nodeId, window, NODE_KEYS_TTL_MS],
+      )) as [number, ...string[]];
       // Expired while alive (a long pause, or Redis lost it): survivors may have dropped its users.
       if (absent === 1 && this.started) for (const userId of this.local) await this.online(userId);
       this.started = true;
+      await client.pexpire(keys.onlineNode(nodeId), NODE_KEYS_TTL_MS);
       for (const node of dead) await this.takeOver(node);
     } catch (error) {
       this.context.logger.warn({ err: toBackendError(error, ALIVE.name) }, 'online refresh failed');
