@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { connect } from './helpers.js';
 import type { TestClient } from './helpers.js';
 import { OwnedChild } from './node-process.js';
-import { redisRequirement, startRedis } from './redis-harness.js';
+import { redisRequirement, startRedis, startRedisCluster } from './redis-harness.js';
 import type { RedisProcess } from './redis-harness.js';
 import { FAST_ENGINE, NO_LIMITS, testScope, uniquePrefix } from './scale-helpers.js';
 import type { FixtureConfig } from './fixtures/redis-node.js';
@@ -171,4 +171,24 @@ describe('onUserOffline across Redis nodes', SUITE, () => {
       assert.deepEqual(recorder.users(), ['kate', 'olga']);
     },
   );
+});
+
+describe('onUserOffline on a Redis Cluster', SUITE, () => {
+  it('two nodes on three masters: a user on both fires exactly once when it leaves both', T, async () => {
+    redisRequirement.assert();
+    const cluster = await startRedisCluster({ masters: 3 });
+    scope.defer(() => cluster.stop());
+    const prefix = uniquePrefix();
+    const recorder = new OfflineRecorder();
+    const server = { presenceGraceMs: GRACE_MS, onUserOffline: recorder.hook };
+    const a = await scope.node(cluster.url, prefix, { server });
+    const b = await scope.node(cluster.url, prefix, { server });
+    const users = ['ann', 'bob', 'cat', 'dan']; // spread over the slots
+    const clients = [];
+    for (const user of users) clients.push(await open(a.wsUrl, user), await open(b.wsUrl, user));
+    for (const client of clients) client.close();
+    await recorder.count(users.length);
+    await quiet(GRACE_MS * 3);
+    assert.deepEqual(recorder.users().sort(), users);
+  });
 });
