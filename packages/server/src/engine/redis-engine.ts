@@ -18,6 +18,7 @@ import {
 } from '../history/history-read-pacing.js';
 import type { HistoryReadStats } from '../history/history-read-pacing.js';
 import { RedisPresenceStore } from '../presence/redis-presence-store.js';
+import { RedisOnlineStore } from '../presence/redis-online-store.js';
 import { RedisTicketStore } from '../auth/redis-ticket-store.js';
 import { RedisSessionStore } from '../sessions/redis-session-store.js';
 import { RedisNodeRegistry } from '../nodes/redis-node-registry.js';
@@ -91,6 +92,7 @@ export interface RedisEngine extends Engine {
   readonly tickets: RedisTicketStore;
   readonly sessions: RedisSessionStore;
   readonly nodes: RedisNodeRegistry;
+  readonly online: RedisOnlineStore;
   health(): EngineHealth;
   historyReads(): HistoryReadStats;
   close(): Promise<void>;
@@ -141,6 +143,7 @@ export function createRedisEngine(options: RedisEngineOptions): RedisEngine {
   const presence = new RedisPresenceStore(context, { ttlMs: options.presenceTtlMs ?? 30_000 });
   const tickets = new RedisTicketStore(context);
   const sessions = new RedisSessionStore(context);
+  const online = new RedisOnlineStore(context, { refreshIntervalMs: options.nodeReportIntervalMs ?? 5000 });
   return {
     nodeId: context.nodeId,
     broker,
@@ -149,6 +152,7 @@ export function createRedisEngine(options: RedisEngineOptions): RedisEngine {
     tickets,
     sessions,
     nodes,
+    online,
     health: () => broker.health(),
     historyReads: () => ({
       ...history.readLoad(),
