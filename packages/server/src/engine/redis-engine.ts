@@ -18,6 +18,7 @@ import {
 } from '../history/history-read-pacing.js';
 import type { HistoryReadStats } from '../history/history-read-pacing.js';
 import { RedisPresenceStore } from '../presence/redis-presence-store.js';
+import { RedisOnlineStore } from '../presence/redis-online-store.js';
 import { RedisTicketStore } from '../auth/redis-ticket-store.js';
 import { RedisSessionStore } from '../sessions/redis-session-store.js';
 import { RedisNodeRegistry } from '../nodes/redis-node-registry.js';
@@ -101,6 +102,7 @@ export interface RedisEngine extends Engine {
   readonly nodes: RedisNodeRegistry;
   readonly inbox: RedisInboxStore;
   readonly queues: RedisQueueStore;
+  readonly online: RedisOnlineStore;
   health(): EngineHealth;
   historyReads(): HistoryReadStats;
   close(): Promise<void>;
@@ -154,6 +156,7 @@ export function createRedisEngine(options: RedisEngineOptions): RedisEngine {
   // Both share the command client: the broker's start connects it, the engine's close drops it.
   const inbox = new RedisInboxStore(context, options.inboxLimits);
   const queues = new RedisQueueStore(context, options.queueLimits);
+  const online = new RedisOnlineStore(context, { refreshIntervalMs: options.nodeReportIntervalMs ?? 5000 });
   return {
     nodeId: context.nodeId,
     broker,
@@ -164,6 +167,7 @@ export function createRedisEngine(options: RedisEngineOptions): RedisEngine {
     nodes,
     inbox,
     queues,
+    online,
     health: () => broker.health(),
     historyReads: () => ({
       ...history.readLoad(),

@@ -103,6 +103,21 @@ export class RedisKeys {
     return `${this.prefix}:{nodes}:tmp`;
   }
 
+  /** Online state of a user: `n:<nodeId>` per node holding it, epoch `e`, offline since `s`, claimed `c`. */
+  onlineUser(userId: string): string {
+    return `${this.prefix}:{u:${userId}}:on`;
+  }
+
+  /** The users a node holds or has in their offline grace (a set; survivors read a dead node's). */
+  onlineNode(nodeId: string): string {
+    return `${this.prefix}:{on:${nodeId}}`;
+  }
+
+  /** Node id -> liveness expiry (ms) of the online store (a sorted set). */
+  onlineNodes(): string {
+    return `${this.prefix}:{online}:x`;
+  }
+
   /** Sessions away within their grace period (session id -> JSON). */
   session(id: string): string {
     return `${this.prefix}:s:${id}`;
