@@ -452,3 +452,51 @@ describe('inbox: the HTTP API needs the API key like the rest of /api', () => {
     }
   });
 });
+
+describe('inbox: onUndelivered and the dead_letter webhook', () => {
+  test('a message no device acked in time is reported once; a dead letter is POSTed to the webhook', async () => {
+    const { createServer: createHttpServer } = await import('node:http');
+    const posts: { type: string; data: Record<string, unknown> }[] = [];
+    const receiver = createHttpServer((req, res) => {
+      let body = '';
+      req.on('data', (chunk: Buffer) => (body += chunk.toString()));
+      req.on('end', () => {
+        posts.push(JSON.parse(body) as (typeof posts)[number]);
+        res.writeHead(204).end();
+      });
+    });
+    await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
+    const address = receiver.address();
+    const port = typeof address === 'object' && address !== null ? address.port : 0;
+    const undelivered: [string, unknown][] = [];
+    const { t } = await serve({
+      inbox: { undeliveredAfterMs: 1 },
+      onUndelivered: (userId, message) => {
+        undelivered.push([userId, message.data]);
+      },
+      webhooks: [
+        {
+          url: `http://127.0.0.1:${port}/hook`,
+          secret: 'webhook-secret-0123456789',
+          events: ['dead_letter'],
+        },
+      ],
+    });
+    try {
+      await t.server.deliver('sam', 'unread');
+      await until(() => undelivered.length > 0, 5000, 'onUndelivered');
+      assert.deepEqual(undelivered, [['sam', 'unread']]);
+      const { id } = await t.server.deliver('sam', { late: true }, { ttlMs: 10 });
+      await until(() => posts.some((p) => p.type === 'dead_letter'), 5000, 'the dead_letter webhook');
+      const post = posts.find((p) => p.type === 'dead_letter');
+      assert.ok(post !== undefined);
+      assert.deepEqual(
+        [post.data['kind'], post.data['userId'], post.data['id'], post.data['reason'], post.data['data']],
+        ['inbox', 'sam', id, 'expired', { late: true }],
+      );
+    } finally {
+      await t.stop();
+      await new Promise((resolve) => receiver.close(resolve));
+    }
+  });
+});

@@ -1,10 +1,12 @@
 /**
  * Reports dead letters, wherever they come from (the inbox dispatcher, the expiry sweep, a full inbox,
- * the queue dispatcher): counted in the metrics, then handed to the application's `onDeadLetter` hook.
+ * the queue dispatcher): counted in the metrics, then handed to the application's `onDeadLetter` hook and
+ * to the `dead_letter` webhook.
  */
 import type { DeadLettered } from '../inbox/inbox-store.js';
 import type { Metrics } from '../metrics/metrics.js';
 import type { Logger } from '../util/logger.js';
+import type { Webhooks } from '../webhooks/webhooks.js';
 import { hookFailed } from './hooks.js';
 import type { DeadLetterEvent, ServerHooks } from './hooks.js';
 
@@ -18,17 +20,21 @@ export class DeadLetterReporter {
     private readonly hooks: Pick<ServerHooks, 'onDeadLetter'>,
     private readonly metrics: Metrics,
     private readonly logger: Logger,
+    private readonly webhooks: Pick<Webhooks, 'wants' | 'emit'> | undefined,
   ) {}
 
   /** Dead letters of one inbox or queue: each counted and given to the hook; the dropped ones counted. */
   report(source: DeadLetterSource, dead: DeadLettered): void {
     if (dead.dropped > 0) this.metrics.deadLettersDropped(dead.dropped);
+    const webhook = this.webhooks?.wants('dead_letter') === true;
     for (const letter of dead.letters) {
       this.metrics.deadLettered(source.kind, letter.reason);
       const hook = this.hooks.onDeadLetter;
-      if (hook === undefined) continue;
+      if (hook === undefined && !webhook) continue;
       const { json, ...fields } = letter;
       const event = { ...source, ...fields, data: parse(json) } as DeadLetterEvent;
+      if (webhook) this.webhooks?.emit('dead_letter', event);
+      if (hook === undefined) continue;
       try {
         const result = hook(event);
         if (result instanceof Promise) result.catch((error: unknown) => this.failed(event, error));

@@ -10,6 +10,7 @@ import type { QueueStore } from '../inbox/queue-store.js';
 import type { Metrics } from '../metrics/metrics.js';
 import type { Clock } from '../util/clock.js';
 import type { Logger } from '../util/logger.js';
+import type { Webhooks } from '../webhooks/webhooks.js';
 import { DeadLetterReporter } from './dead-letter-reporter.js';
 import type { Delivery } from './delivery.js';
 import type { ErrorReplies } from './error-replies.js';
@@ -18,6 +19,8 @@ import type { QueueRuntime } from './guaranteed.js';
 import type { GuaranteedConfig, ResolvedQueueConfig } from './guaranteed-config.js';
 import type { ServerHooks } from './hooks.js';
 import { InboxDispatcher } from './inbox-dispatcher.js';
+import { undeliveredSweepFor } from './undelivered-sweep.js';
+import type { UndeliveredSweep } from './undelivered-sweep.js';
 
 /** What the queue runtime is built from (see {@link QueueRuntimeFactory}). */
 export interface QueueRuntimeDeps {
@@ -64,6 +67,8 @@ export interface GuaranteedPartsOptions {
   readonly errors: ErrorReplies;
   readonly authorizer: Authorizer;
   readonly hooks: ServerHooks;
+  /** The `dead_letter` webhook's sender, when the server has webhooks. */
+  readonly webhooks: Webhooks | undefined;
   readonly metrics: Metrics;
   readonly logger: Logger;
   readonly clock: Clock;
@@ -78,10 +83,12 @@ export class GuaranteedParts {
   /** Null without a QueueStore or a `queueRuntime` factory. */
   readonly queues: HubQueueRuntime | null;
   readonly deadLetters: DeadLetterReporter;
+  /** `onUndelivered` and its webhook; null without an inbox, or when neither wants the reports. */
+  private readonly undelivered: UndeliveredSweep | null;
 
   constructor(private readonly options: GuaranteedPartsOptions) {
     const { delivery, errors, metrics, logger, clock } = options;
-    this.deadLetters = new DeadLetterReporter(options.hooks, metrics, logger);
+    this.deadLetters = new DeadLetterReporter(options.hooks, metrics, logger, options.webhooks);
     this.inbox =
       options.inbox === undefined
         ? null
@@ -112,6 +119,18 @@ export class GuaranteedParts {
             clock,
           });
     this.commands = new GuaranteedCommands(errors, this.inbox, this.queues);
+    const undeliveredAfterMs = options.config.inbox.undeliveredAfterMs ?? undefined;
+    this.undelivered =
+      options.inbox === undefined
+        ? null
+        : undeliveredSweepFor({
+            store: options.inbox,
+            ...(undeliveredAfterMs === undefined ? {} : { undeliveredAfterMs }),
+            hooks: options.hooks,
+            webhooks: options.webhooks,
+            logger,
+            clock,
+          });
   }
 
   /** A user's inbox has new messages (an `inbox` envelope). */
@@ -130,15 +149,17 @@ export class GuaranteedParts {
     for (const queue of this.queues?.queues() ?? []) this.queues?.notify(queue);
   }
 
-  /** Start the expiry sweep and the queue poll. */
+  /** Start the expiry and undelivered sweeps and the queue poll. */
   start(): void {
     this.inbox?.start();
+    this.undelivered?.start();
     this.queues?.start();
   }
 
   /** Stop the timers, then close the stores. */
   async stop(): Promise<void> {
     this.inbox?.stop();
+    await this.undelivered?.stop();
     await this.queues?.stop();
     await this.options.inbox?.close();
     await this.options.queues?.close();

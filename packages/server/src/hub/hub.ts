@@ -31,18 +31,17 @@ import type { ConnectionInfo } from './connection.js';
 import type { HandleTarget } from './connection-handle.js';
 import { ConnectionRegistry } from './connections.js';
 import { Credentials } from './credentials.js';
-import { Delivery } from './delivery.js';
-import type { Closer } from './delivery.js';
+import { Delivery, type Closer } from './delivery.js';
 import { EnvelopeRouter } from './envelope-router.js';
 import { ErrorReplies } from './error-replies.js';
 import type { ServerHooks } from './hooks.js';
 import { hubStats } from './hub-stats.js';
 import type { HubCounters, HubStats } from './hub-stats.js';
-import { transportProof } from './heartbeat-proof.js';
-import type { HeartbeatProofs } from './heartbeat-proof.js';
+import { transportProof, type HeartbeatProofs } from './heartbeat-proof.js';
 import { Inbound } from './inbound.js';
 import { ConnectionLifecycle } from './lifecycle.js';
 import { Liveness } from './liveness.js';
+import { OfflineHooks, type OfflineHookOptions } from './offline-hooks.js';
 import type { WireFormat } from './outbound.js';
 import { PresenceTracker } from './presence-tracker.js';
 import { Publisher } from './publisher.js';
@@ -61,7 +60,7 @@ export type { AcceptOptions, JoinDecision } from './accept-options.js';
 export type { StreamDecision } from './join-authorization.js';
 
 /** Everything the hub needs, passed in by the server. */
-export interface HubOptions {
+export interface HubOptions extends OfflineHookOptions {
   readonly nodeId: string;
   readonly limits: ResolvedLimits;
   /** What proves a connection alive, per dialect (`v1HeartbeatProof`, `roomHeartbeatProof`). */
@@ -117,6 +116,7 @@ export class Hub {
   private readonly commands: HubCommands;
   /** The inbox and queue runtimes, the commands routed to them, their dead letters. */
   readonly guaranteed: GuaranteedParts;
+  private readonly offline: OfflineHooks;
   /** Completed channels: their SSE streams end after their last message. */
   private readonly completions = new SseCompletions();
   /** What the broker delivers to: publications to the channels, envelopes to their targets. */
@@ -127,7 +127,8 @@ export class Hub {
     const counters = this.counters;
     // Every part that closes a connection closes it through the lifecycle (built last: it uses them all).
     const close: Closer = (connection, code, reason) => this.lifecycle.close(connection, code, reason);
-    const connections = new ConnectionRegistry(options.nodeId, broker, clock);
+    this.offline = OfflineHooks.of(options, limits.presenceGraceMs);
+    const connections = new ConnectionRegistry(options.nodeId, this.offline.watching(broker), clock);
     const proof = transportProof(options.heartbeatProofs);
     const delivery = new Delivery({
       maxBufferedBytes: limits.maxBufferedBytes,
@@ -157,6 +158,7 @@ export class Hub {
       errors,
       authorizer: options.authorizer,
       hooks: options.hooks,
+      webhooks: options.webhooks,
       metrics,
       logger,
       clock,
@@ -308,6 +310,7 @@ export class Hub {
     this.presence.start();
     this.credentials.start();
     this.guaranteed.start();
+    await this.offline.start();
   }
 
   // ---------------------------------------------------------------- connections
@@ -459,6 +462,7 @@ export class Hub {
     // this node's entries, and only then does the broker close (a shared store needs its connection).
     await this.presence.flush();
     await this.options.presence.close();
+    await this.offline.stop();
     await this.options.broker.close();
     await this.options.history.close();
   }

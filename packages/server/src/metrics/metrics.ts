@@ -79,6 +79,13 @@ export interface GaugeSnapshot {
  */
 export type ForwardOutcome = 'answered' | 'timeout' | 'refused' | 'unreachable' | 'aborted';
 
+/**
+ * How a webhook attempt or delivery ended: `delivered` (a 2xx answer), `retried` (an attempt failed, another
+ * follows), `dead_lettered` (the last attempt failed, or the server stopped), `queue_full` (too many
+ * deliveries pending: dead-lettered without an attempt).
+ */
+export type WebhookOutcome = 'delivered' | 'retried' | 'dead_lettered' | 'queue_full';
+
 export interface Metrics {
   connectionOpened(transport: string): void;
   /**
@@ -124,6 +131,8 @@ export interface Metrics {
   deadLettered(kind: 'inbox' | 'queue', reason: DeadLetterReason): void;
   /** Old dead letters dropped to keep a user's or queue's dead letters within `maxDeadLetters`. */
   deadLettersDropped(count: number): void;
+  /** A webhook of `event` (user.offline, inbox.undelivered, dead_letter) to one target ended an attempt. */
+  webhookOutcome(event: string, outcome: WebhookOutcome): void;
   /** Register the source of the connection/user/channel gauges. */
   setGaugeSource(source: () => GaugeSnapshot): void;
   /** Register the source of the readiness gauge (1 while `/ready` answers 200). */
@@ -156,6 +165,7 @@ export class NoopMetrics implements Metrics {
   inboxRefused(): void {}
   deadLettered(): void {}
   deadLettersDropped(): void {}
+  webhookOutcome(): void {}
   setGaugeSource(): void {}
   setReadinessSource(): void {}
   setHistoryReadSource(): void {}

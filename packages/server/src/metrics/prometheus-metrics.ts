@@ -4,6 +4,7 @@ import type {
   CloseInitiator,
   DropReason,
   ForwardOutcome,
+  WebhookOutcome,
   GaugeSnapshot,
   InboxRefusal,
   LimitName,
@@ -43,6 +44,7 @@ export class PrometheusMetrics implements Metrics {
   private readonly resets: Counter;
   private readonly forwarded: Counter<'call' | 'outcome'>;
   private readonly guaranteed: DeliveryCounters;
+  private readonly webhooks: Counter<'event' | 'outcome'>;
 
   constructor(options: PrometheusMetricsOptions = {}) {
     const p = options.prefix ?? 'switchboard_';
@@ -119,6 +121,12 @@ export class PrometheusMetrics implements Metrics {
       registers,
     });
     this.guaranteed = new DeliveryCounters(p, this.registry);
+    this.webhooks = new Counter({
+      name: `${p}webhooks_total`,
+      help: 'Webhooks to one target by event and outcome (delivered, retried, dead_lettered, queue_full)',
+      labelNames: ['event', 'outcome'],
+      registers,
+    });
     const gauge = (name: string, help: string, read: () => number): void =>
       scrapedGauge(this.registry, `${p}${name}`, help, read);
     gauge(
@@ -233,6 +241,9 @@ export class PrometheusMetrics implements Metrics {
   }
   deadLettersDropped(count: number): void {
     if (count > 0) this.guaranteed.deadLettersDropped.inc(count);
+  }
+  webhookOutcome(event: string, outcome: WebhookOutcome): void {
+    this.webhooks.inc({ event, outcome });
   }
   setGaugeSource(source: () => GaugeSnapshot): void {
     this.gaugeSource = source;
