@@ -142,6 +142,12 @@ export class PostgresDb implements Queryable {
       throw mapPostgresError(error, 'connect');
     }
     let broken: unknown;
+    // A checked-out client that loses its server emits 'error' (the pool listens only to idle ones):
+    // without a listener that would crash the process. The query in flight rejects as well.
+    const onError = (error: unknown): void => {
+      broken = error;
+    };
+    client.on('error', onError);
     try {
       await client.query('BEGIN');
       const tx: Queryable = {
@@ -169,8 +175,11 @@ export class PostgresDb implements Queryable {
       if (RETRY_STATES.has(sqlState(error) ?? '')) throw error;
       throw mapPostgresError(error, 'a transaction');
     } finally {
-      // A connection whose ROLLBACK failed is in an unknown state: destroy it rather than reuse it.
-      client.release(broken === undefined ? undefined : (broken as Error));
+      client.off('error', onError);
+      // A connection that failed (or whose ROLLBACK did) is in an unknown state: destroy it, never reuse it.
+      client.release(
+        broken === undefined ? undefined : broken instanceof Error ? broken : new Error(String(broken)),
+      );
     }
   }
 
