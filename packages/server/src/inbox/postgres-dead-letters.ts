@@ -20,10 +20,12 @@ export interface DeadLetterRow {
   readonly attempts: number;
   readonly device: string | null;
   readonly max_attempts: number;
+  readonly ttl_ms: string | null;
 }
 
 /** The columns {@link toDeadLetter} reads. */
-export const DEAD_LETTER_COLUMNS = 'owner, id, json, time, dead_at, reason, attempts, device, max_attempts';
+export const DEAD_LETTER_COLUMNS =
+  'owner, id, json, time, dead_at, reason, attempts, device, max_attempts, ttl_ms';
 
 /** A row as the seam's DeadLetter. */
 export function toDeadLetter(row: DeadLetterRow): DeadLetter {
@@ -48,6 +50,8 @@ export interface NewDeadLetter {
   readonly attempts: number;
   readonly device?: string | undefined;
   readonly maxAttempts: number;
+  /** A job's TTL, kept for its redelivery. */
+  readonly ttlMs?: number | undefined;
 }
 
 /** Dead letters of one kind in schema `s`. */
@@ -74,12 +78,12 @@ export class PostgresDeadLetters {
   ): Promise<{ letters: DeadLetter[]; dropped: number }> {
     if (letters.length === 0) return { letters: [], dropped: 0 };
     const { rows } = await tx.query<DeadLetterRow>(
-      `INSERT INTO ${this.table} (kind, owner, id, json, time, dead_at, reason, attempts, device, max_attempts)
+      `INSERT INTO ${this.table} (kind, owner, id, json, time, dead_at, reason, attempts, device, max_attempts, ttl_ms)
        SELECT $1::text, * FROM unnest($2::text[], $3::text[], $4::text[], $5::bigint[], $6::bigint[], $7::text[],
-                                $8::int[], $9::text[], $10::int[])
+                                $8::int[], $9::text[], $10::int[], $11::bigint[])
        ON CONFLICT (kind, owner, id) DO UPDATE SET json = excluded.json, time = excluded.time,
          dead_at = excluded.dead_at, reason = excluded.reason, attempts = excluded.attempts,
-         device = excluded.device, max_attempts = excluded.max_attempts
+         device = excluded.device, max_attempts = excluded.max_attempts, ttl_ms = excluded.ttl_ms
        RETURNING ${DEAD_LETTER_COLUMNS}`,
       [
         this.kind,
@@ -92,6 +96,7 @@ export class PostgresDeadLetters {
         letters.map((l) => l.attempts),
         letters.map((l) => l.device ?? null),
         letters.map((l) => l.maxAttempts),
+        letters.map((l) => l.ttlMs ?? null),
       ],
     );
     const owners = [...new Set(letters.map((l) => l.owner))];

@@ -130,8 +130,12 @@ export class PostgresInboxStore implements InboxStore {
     });
   }
 
-  async touchDevice(userId: string, device: string, now: number): Promise<void> {
-    await this.db.query(
+  touchDevice(userId: string, device: string, now: number): Promise<void> {
+    return this.touchDeviceIn(this.db, userId, device, now);
+  }
+
+  private async touchDeviceIn(db: Queryable, userId: string, device: string, now: number): Promise<void> {
+    await db.query(
       `INSERT INTO ${this.devices} (user_id, device, last_seen) VALUES ($1, $2, $3)
        ON CONFLICT (user_id, device) DO UPDATE SET last_seen = GREATEST(${this.devices}.last_seen, excluded.last_seen)`,
       [userId, device, now],
@@ -177,11 +181,13 @@ export class PostgresInboxStore implements InboxStore {
     return this.db.transaction(async (tx) => {
       // Lock the message: concurrent acks of several devices take turns, so the last one sees the others.
       const { rows } = await tx.query<{ pk: string }>(
-        `SELECT pk FROM ${this.messages} WHERE user_id = $1 AND id = $2 FOR UPDATE`,
-        [userId, id],
+        `SELECT pk FROM ${this.messages} WHERE user_id = $1 AND id = $2 AND expires_at > $3 FOR UPDATE`,
+        [userId, id, now],
       );
       const pk = rows[0]?.pk;
       if (pk === undefined) return 'unknown';
+      // A device that acks is in use.
+      await this.touchDeviceIn(tx, userId, device, now);
       await tx.query(
         `INSERT INTO ${this.deliveries} (message_pk, device, attempts, acked_at) VALUES ($1, $2, 0, $3)
          ON CONFLICT (message_pk, device) DO UPDATE SET acked_at = COALESCE(${this.deliveries}.acked_at, excluded.acked_at)`,
@@ -348,7 +354,7 @@ export class PostgresInboxStore implements InboxStore {
     maxAttempts: number,
     whenFull: InboxLimits['whenFull'] = this.limits.whenFull,
   ): Promise<DeliverOutcome> {
-    const bytes = json.length;
+    const bytes = Buffer.byteLength(json);
     const { maxMessages, maxBytes } = this.limits;
     if (bytes > maxBytes || maxMessages < 1) return { ok: false, reason: 'full' };
     const usage = await tx.query<{ count: string; bytes: string }>(

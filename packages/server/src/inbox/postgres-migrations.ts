@@ -95,6 +95,8 @@ export const MIGRATIONS: readonly Migration[] = [
         attempts integer NOT NULL,
         device text,
         max_attempts integer NOT NULL,
+        -- a job's TTL, which a redelivered job keeps (null: none)
+        ttl_ms bigint,
         UNIQUE (kind, owner, id)
       );
       CREATE INDEX switchboard_dead_letters_owner ON ${s}.switchboard_dead_letters (kind, owner, pk);

@@ -184,8 +184,10 @@ export class PostgresQueueStore implements QueueStore {
       await this.lockQueue(tx, queue);
       const letter = await this.dead.take(tx, queue, id);
       if (letter === undefined) return undefined;
-      // A new job (new id) at the end of the queue; a full queue refuses it and the dead letter stays.
-      const outcome = await this.append(tx, queue, letter.json, now, letter.max_attempts, undefined);
+      // A new job (new id) at the end of the queue, with the TTL it had; a full queue refuses it and the
+      // dead letter stays.
+      const ttlMs = letter.ttl_ms === null ? undefined : int(letter.ttl_ms);
+      const outcome = await this.append(tx, queue, letter.json, now, letter.max_attempts, ttlMs);
       return outcome.ok ? outcome : rollback(outcome);
     });
   }
@@ -261,5 +263,6 @@ function letterOf(row: JobRow, reason: DeadLetterReason): NewDeadLetter {
     reason,
     attempts: row.attempt - 1,
     maxAttempts: row.max_attempts,
+    ttlMs: row.expires_at === null ? undefined : int(row.expires_at) - int(row.time),
   };
 }
