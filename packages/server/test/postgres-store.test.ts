@@ -295,6 +295,44 @@ describe('PostgreSQL stores', () => {
     );
 
     test(
+      'two devices acking the same messages at once on two nodes: every message leaves',
+      TEST,
+      async () => {
+        const [a, b] = await twoNodes();
+        try {
+          const now = Date.now();
+          const userId = `u-${randomBytes(4).toString('hex')}`;
+          await a.inbox.touchDevice(userId, 'laptop', now);
+          await b.inbox.touchDevice(userId, 'phone', now);
+          const ids: string[] = [];
+          for (let i = 0; i < 30; i++) {
+            const outcome = await a.inbox.deliver({
+              userId,
+              json: String(i),
+              ttlMs: 60_000,
+              maxAttempts: 3,
+              now,
+            });
+            assert.ok(outcome.ok);
+            ids.push(outcome.message.id);
+          }
+          const acks = await Promise.all(
+            ids.flatMap((id) => [
+              a.inbox.ack(userId, 'laptop', id, now),
+              b.inbox.ack(userId, 'phone', id, now),
+            ]),
+          );
+          assert.ok(acks.every((answer) => answer === 'acked'));
+          // Acked by both known devices: none is left for a third one.
+          await a.inbox.touchDevice(userId, 'tablet', now);
+          assert.deepEqual(await a.inbox.pending(userId, 'tablet', 0, 100, now), []);
+        } finally {
+          await Promise.all([a.close(), b.close()]);
+        }
+      },
+    );
+
+    test(
       'concurrent delivers to one user from both nodes keep seqs unique and the bound exact',
       TEST,
       async () => {

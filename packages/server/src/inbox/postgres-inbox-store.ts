@@ -186,23 +186,31 @@ export class PostgresInboxStore implements InboxStore {
       );
       const pk = rows[0]?.pk;
       if (pk === undefined) return 'unknown';
-      // A device that acks is in use.
-      await this.touchDeviceIn(tx, userId, device, now);
+      // One statement, run after the lock so that it sees every ack committed before: a device that acks
+      // is in use (touched); the message leaves once no other device seen within deviceTtlMs lacks an
+      // ack, else this device's ack is recorded. (The CTEs share one snapshot: the check never needs to
+      // see this statement's own writes.)
       await tx.query(
-        `INSERT INTO ${this.deliveries} (message_pk, device, attempts, acked_at) VALUES ($1, $2, 0, $3)
-         ON CONFLICT (message_pk, device) DO UPDATE SET acked_at = COALESCE(${this.deliveries}.acked_at, excluded.acked_at)`,
-        [pk, device, now],
+        `WITH waiting AS (
+           SELECT EXISTS (
+             SELECT 1 FROM ${this.devices} v
+             WHERE v.user_id = $2 AND v.last_seen > $5 AND v.device <> $3 AND NOT EXISTS (
+               SELECT 1 FROM ${this.deliveries} d
+               WHERE d.message_pk = $1 AND d.device = v.device AND d.acked_at IS NOT NULL)) AS others),
+         touched AS (
+           INSERT INTO ${this.devices} (user_id, device, last_seen) VALUES ($2, $3, $4)
+           ON CONFLICT (user_id, device) DO UPDATE
+             SET last_seen = GREATEST(${this.devices}.last_seen, excluded.last_seen)),
+         recorded AS (
+           INSERT INTO ${this.deliveries} (message_pk, device, attempts, acked_at)
+           SELECT $1, $3, 0, $4 FROM waiting WHERE waiting.others
+           ON CONFLICT (message_pk, device) DO UPDATE
+             SET acked_at = COALESCE(${this.deliveries}.acked_at, excluded.acked_at)),
+         flagged AS (
+           UPDATE ${this.messages} m SET acked = true FROM waiting WHERE m.pk = $1 AND waiting.others)
+         DELETE FROM ${this.messages} m USING waiting WHERE m.pk = $1 AND NOT waiting.others`,
+        [pk, userId, device, now, now - this.limits.deviceTtlMs],
       );
-      // It leaves once no device seen within deviceTtlMs still lacks an ack (the acking device counts as seen).
-      const gone = await tx.query(
-        `DELETE FROM ${this.messages} m WHERE m.pk = $1 AND NOT EXISTS (
-           SELECT 1 FROM ${this.devices} v
-           WHERE v.user_id = $2 AND v.last_seen > $3 AND v.device <> $4 AND NOT EXISTS (
-             SELECT 1 FROM ${this.deliveries} d
-             WHERE d.message_pk = m.pk AND d.device = v.device AND d.acked_at IS NOT NULL))`,
-        [pk, userId, now - this.limits.deviceTtlMs, device],
-      );
-      if (gone.rowCount === 0) await tx.query(`UPDATE ${this.messages} SET acked = true WHERE pk = $1`, [pk]);
       return 'acked';
     });
   }
