@@ -31,9 +31,9 @@ const SEED = process.env['SWITCHBOARD_SEED']
   : (Math.random() * 2 ** 32) >>> 0;
 const USERS = 5;
 const DEVICES = 2;
-const MESSAGES_PER_USER = 300;
+const MESSAGES_PER_USER = 200;
 /** Bound on the whole run, after which the test fails with the state it reached. */
-const RUN_MS = 20_000;
+const RUN_MS = 40_000;
 /** The chaos driver's tick: one fault may hit one device per tick. */
 const CHAOS_TICK_MS = 25;
 
