@@ -4,7 +4,9 @@
  * reconnects to the other node, which sends them again as attempt 2); (b) Redis, with `appendonly yes`
  * and `appendfsync always`, is SIGKILLed and restarted on the same port and directory under a writer
  * that retries with idempotency keys; (c) a server on the PostgreSQL store is SIGKILLed right after N
- * confirmed delivers (201) and started again: the user gets all N, in order.
+ * confirmed delivers (201) and started again: the user gets all N, in order; (d) a work queue across two
+ * nodes with three consumers, the node of one SIGKILLed while its consumer holds a job: the job goes to
+ * another consumer once its lock ran out, none is lost, none is done twice.
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
