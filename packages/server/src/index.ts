@@ -16,7 +16,8 @@ export {
 } from './limits/resolved-limits.js';
 export type { ResolvedLimits } from './limits/resolved-limits.js';
 export type { ServerOptions } from './server-options.js';
-export type { DeliverOptions, DeliverResult, DeadLetterEntry, PostgresOptions } from './server-delivery.js';
+export type { DeliverOptions, DeliverResult, DeadLetterEntry } from './server-delivery.js';
+export type { PostgresOptions } from './server-stores.js';
 export type { DeliveryStoreKind, InboxOptions, QueueOptions } from './hub/guaranteed-config.js';
 export type {
   DeadLetter,

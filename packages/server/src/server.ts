@@ -50,7 +50,9 @@ import type {
 import type { ClusterCounts } from './nodes/node-registry.js';
 import { InvalidArgumentError, ServerNotRunningError, TlsLoadError } from './errors.js';
 import { resolveGuaranteedConfig } from './hub/guaranteed-config.js';
-import { DeliveryApi, resolveDeliveryStores } from './server-delivery.js';
+import { DeliveryApi } from './server-delivery.js';
+import { resolveDeliveryStores } from './server-stores.js';
+import type { DeliveryStores } from './server-stores.js';
 import type { DeadLetterEntry, DeliverOptions, DeliverResult } from './server-delivery.js';
 
 /**
@@ -71,6 +73,8 @@ export class SwitchboardServer<M extends AnyChannelMap = AnyChannelMap> {
   private readonly logger: Logger;
   private readonly clock: Clock;
   private readonly websocket: WebSocketEndpoint;
+  /** The inbox and queue stores (PostgreSQL ones are opened by start()). */
+  private readonly stores: DeliveryStores;
   /** Guaranteed delivery's library API (server-delivery.ts). */
   private readonly delivery: DeliveryApi;
   private readonly handshake: Handshake;
@@ -108,7 +112,7 @@ export class SwitchboardServer<M extends AnyChannelMap = AnyChannelMap> {
     this.basePath = options.basePath ?? '';
     const connectionLimits = new ConnectionLimits(this.limits, this.clock.now());
     const trustedProxies = new TrustedProxies(options.trustedProxies);
-    const stores = resolveDeliveryStores(this.engine, guaranteed, options.postgres);
+    const stores = (this.stores = resolveDeliveryStores(this.engine, guaranteed, options.postgres));
     this.hub = new Hub({
       nodeId: this.nodeId,
       limits: this.limits,
@@ -121,7 +125,8 @@ export class SwitchboardServer<M extends AnyChannelMap = AnyChannelMap> {
       online: this.engine.online,
       webhooks: (this.webhooks = Webhooks.of(options, this.metrics, this.logger, this.clock)),
       ...(this.engine.sessions === undefined ? {} : { sessionStore: this.engine.sessions }),
-      ...stores,
+      ...(stores.inbox === undefined ? {} : { inbox: stores.inbox }),
+      ...(stores.queues === undefined ? {} : { queues: stores.queues }),
       guaranteed,
       authenticator,
       authorizer: Authorizer.of(options),
@@ -225,6 +230,7 @@ export class SwitchboardServer<M extends AnyChannelMap = AnyChannelMap> {
     try {
       if (this.tls !== null) await this.reloadTls();
       if (this.options.demo === true) this.demoPage = await loadDemoPage();
+      await this.stores.ready();
       await this.hub.start();
       await this.engine.nodes?.start(() => this.hub.counts());
       this.detachListeners = attachSwitchboard(this.http, this, {
