@@ -7,6 +7,8 @@ import type {
   GaugeSnapshot,
   LimitName,
   Metrics,
+  QueueNackReason,
+  QueueRefusal,
 } from './metrics.js';
 import { IDLE_HISTORY_READS } from '../history/history-read-pacing.js';
 import type { HistoryReadStats } from '../history/history-read-pacing.js';
@@ -39,6 +41,11 @@ export class PrometheusMetrics implements Metrics {
   private historyReadSource: () => HistoryReadStats = () => IDLE_HISTORY_READS;
   private readonly resets: Counter;
   private readonly forwarded: Counter<'call' | 'outcome'>;
+  private readonly enqueued: Counter;
+  private readonly jobsDispatched: Counter<'attempt'>;
+  private readonly jobAcks: Counter;
+  private readonly jobNacks: Counter<'reason'>;
+  private readonly queueRefusals: Counter<'reason'>;
 
   constructor(options: PrometheusMetricsOptions = {}) {
     const p = options.prefix ?? 'switchboard_';
@@ -112,6 +119,34 @@ export class PrometheusMetrics implements Metrics {
       name: `${p}http_forwarded_calls_total`,
       help: 'Polls and DELETEs forwarded to the node holding their HTTP connection, by call and outcome',
       labelNames: ['call', 'outcome'],
+      registers,
+    });
+    this.enqueued = new Counter({
+      name: `${p}queue_enqueued_total`,
+      help: 'Jobs stored in work queues (a duplicate idempotency key is not counted)',
+      registers,
+    });
+    this.jobsDispatched = new Counter({
+      name: `${p}queue_jobs_dispatched_total`,
+      help: 'Jobs handed to consumers, by attempt (first or retry)',
+      labelNames: ['attempt'],
+      registers,
+    });
+    this.jobAcks = new Counter({
+      name: `${p}queue_acks_total`,
+      help: 'Jobs acked by their consumer',
+      registers,
+    });
+    this.jobNacks = new Counter({
+      name: `${p}queue_nacks_total`,
+      help: 'Jobs that went back to their queue, by reason (nack, timeout, released)',
+      labelNames: ['reason'],
+      registers,
+    });
+    this.queueRefusals = new Counter({
+      name: `${p}queue_refused_total`,
+      help: 'Work-queue enqueues, consumes, acks and nacks refused, by reason',
+      labelNames: ['reason'],
       registers,
     });
     const gauge = (name: string, help: string, read: () => number): void =>
@@ -194,6 +229,21 @@ export class PrometheusMetrics implements Metrics {
   }
   messagesDropped(reason: DropReason, count: number): void {
     if (count > 0) this.dropped.inc({ reason }, count);
+  }
+  queueEnqueued(): void {
+    this.enqueued.inc();
+  }
+  queueDispatched(attempt: 'first' | 'retry', count: number): void {
+    if (count > 0) this.jobsDispatched.inc({ attempt }, count);
+  }
+  queueAcked(): void {
+    this.jobAcks.inc();
+  }
+  queueNacked(reason: QueueNackReason, count: number): void {
+    if (count > 0) this.jobNacks.inc({ reason }, count);
+  }
+  queueRefused(reason: QueueRefusal): void {
+    this.queueRefusals.inc({ reason });
   }
   clientError(code: string): void {
     this.errors.inc({ code });
