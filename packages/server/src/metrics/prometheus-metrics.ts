@@ -12,6 +12,7 @@ import type {
 } from './metrics.js';
 import { IDLE_HISTORY_READS } from '../history/history-read-pacing.js';
 import type { HistoryReadStats } from '../history/history-read-pacing.js';
+import { QueueCounters } from './queue-counters.js';
 
 /** Options for {@link PrometheusMetrics}. */
 export interface PrometheusMetricsOptions {
@@ -41,11 +42,7 @@ export class PrometheusMetrics implements Metrics {
   private historyReadSource: () => HistoryReadStats = () => IDLE_HISTORY_READS;
   private readonly resets: Counter;
   private readonly forwarded: Counter<'call' | 'outcome'>;
-  private readonly enqueued: Counter;
-  private readonly jobsDispatched: Counter<'attempt'>;
-  private readonly jobAcks: Counter;
-  private readonly jobNacks: Counter<'reason'>;
-  private readonly queueRefusals: Counter<'reason'>;
+  private readonly queues: QueueCounters;
 
   constructor(options: PrometheusMetricsOptions = {}) {
     const p = options.prefix ?? 'switchboard_';
@@ -121,34 +118,7 @@ export class PrometheusMetrics implements Metrics {
       labelNames: ['call', 'outcome'],
       registers,
     });
-    this.enqueued = new Counter({
-      name: `${p}queue_enqueued_total`,
-      help: 'Jobs stored in work queues (a duplicate idempotency key is not counted)',
-      registers,
-    });
-    this.jobsDispatched = new Counter({
-      name: `${p}queue_jobs_dispatched_total`,
-      help: 'Jobs handed to consumers, by attempt (first or retry)',
-      labelNames: ['attempt'],
-      registers,
-    });
-    this.jobAcks = new Counter({
-      name: `${p}queue_acks_total`,
-      help: 'Jobs acked by their consumer',
-      registers,
-    });
-    this.jobNacks = new Counter({
-      name: `${p}queue_nacks_total`,
-      help: 'Jobs that went back to their queue, by reason (nack, timeout, released)',
-      labelNames: ['reason'],
-      registers,
-    });
-    this.queueRefusals = new Counter({
-      name: `${p}queue_refused_total`,
-      help: 'Work-queue enqueues, consumes, acks and nacks refused, by reason',
-      labelNames: ['reason'],
-      registers,
-    });
+    this.queues = new QueueCounters(p, this.registry);
     const gauge = (name: string, help: string, read: () => number): void =>
       scrapedGauge(this.registry, `${p}${name}`, help, read);
     gauge(
@@ -231,19 +201,19 @@ export class PrometheusMetrics implements Metrics {
     if (count > 0) this.dropped.inc({ reason }, count);
   }
   queueEnqueued(): void {
-    this.enqueued.inc();
+    this.queues.enqueued.inc();
   }
   queueDispatched(attempt: 'first' | 'retry', count: number): void {
-    if (count > 0) this.jobsDispatched.inc({ attempt }, count);
+    if (count > 0) this.queues.dispatched.inc({ attempt }, count);
   }
   queueAcked(): void {
-    this.jobAcks.inc();
+    this.queues.acks.inc();
   }
   queueNacked(reason: QueueNackReason, count: number): void {
-    if (count > 0) this.jobNacks.inc({ reason }, count);
+    if (count > 0) this.queues.nacks.inc({ reason }, count);
   }
   queueRefused(reason: QueueRefusal): void {
-    this.queueRefusals.inc({ reason });
+    this.queues.refused.inc({ reason });
   }
   clientError(code: string): void {
     this.errors.inc({ code });
