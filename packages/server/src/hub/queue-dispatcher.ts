@@ -47,8 +47,11 @@ export interface QueueDispatcherOptions {
   /** Whether `connection` may consume `queue` (the authorizer's `consume` on `queue:<name>`). */
   readonly permits: (connection: Connection, queue: string) => Promise<boolean>;
   readonly replies: QueueReplies;
-  /** Wake every node's dispatcher for `queue` (the broker's `{ kind: 'queue' }` envelope); never throws. */
-  readonly announce: (queue: string) => void;
+  /**
+   * Wake every node's dispatcher for `queue` when a leaving consumer released jobs (the broker's
+   * `{ kind: 'queue' }` envelope; never throws). Absent: other nodes find them at their next poll.
+   */
+  readonly announce?: (queue: string) => void;
   /** Jobs that became dead letters (counted and given to `onDeadLetter`). */
   readonly deadLettered: (queue: string, dead: DeadLettered) => void;
   readonly metrics: QueueDispatchMetrics;
@@ -223,7 +226,7 @@ export class QueueDispatcher implements QueueRuntime {
     if (released === 0) return;
     metrics.queueNacked('released', released);
     this.lanes.get(queue)?.pump(true);
-    this.options.announce(queue);
+    this.options.announce?.(queue);
   }
 
   /**
