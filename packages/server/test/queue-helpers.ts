@@ -67,7 +67,11 @@ export class QueueClient {
   }
 
   async consume(queue: string, prefetch?: number): Promise<void> {
-    const reply = await this.request({ type: 'consume', queue, ...(prefetch === undefined ? {} : { prefetch }) });
+    const reply = await this.request({
+      type: 'consume',
+      queue,
+      ...(prefetch === undefined ? {} : { prefetch }),
+    });
     assert.deepEqual(reply['result'], { queue }, JSON.stringify(reply));
   }
 
@@ -90,7 +94,11 @@ export function replyError(reply: Record<string, unknown>): { code: string; mess
 }
 
 /** POST JSON to the HTTP API. */
-export async function post(t: TestServer, path: string, body: unknown): Promise<{ status: number; json: Record<string, unknown> }> {
+export async function post(
+  t: TestServer,
+  path: string,
+  body: unknown,
+): Promise<{ status: number; json: Record<string, unknown> }> {
   const response = await fetch(`${t.httpUrl}${path}`, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },

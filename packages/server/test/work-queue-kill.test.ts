@@ -49,7 +49,13 @@ test('three consumers, one killed mid-job: its job goes to another, none lost, n
       lines.on('line', (line) => {
         const report = JSON.parse(line) as { consuming?: boolean; job?: string; attempt?: number };
         if (report.job === undefined) return;
-        const holding = { consumer: 'child', job: report.job, attempt: report.attempt ?? 0, from: Date.now(), to: Infinity };
+        const holding = {
+          consumer: 'child',
+          job: report.job,
+          attempt: report.attempt ?? 0,
+          from: Date.now(),
+          to: Infinity,
+        };
         holdings.push(holding);
         resolve(holding);
       });
@@ -66,15 +72,24 @@ test('three consumers, one killed mid-job: its job goes to another, none lost, n
       const c = await QueueClient.open(t);
       await c.consume(queue, 1);
       c.onJob((job) => {
-        const holding: Holding = { consumer: name, job: job.id, attempt: job.attempt, from: Date.now(), to: Infinity };
+        const holding: Holding = {
+          consumer: name,
+          job: job.id,
+          attempt: job.attempt,
+          from: Date.now(),
+          to: Infinity,
+        };
         holdings.push(holding);
-        setTimeout(() => {
-          void c.ack(queue, job.id).then((reply) => {
-            assert.deepEqual(reply['result'], {}, `${name}'s ack of ${job.id}: ${JSON.stringify(reply)}`);
-            holding.to = Date.now();
-            acked.set(job.id, (acked.get(job.id) ?? 0) + 1);
-          });
-        }, 2 + (holdings.length % 5));
+        setTimeout(
+          () => {
+            void c.ack(queue, job.id).then((reply) => {
+              assert.deepEqual(reply['result'], {}, `${name}'s ack of ${job.id}: ${JSON.stringify(reply)}`);
+              holding.to = Date.now();
+              acked.set(job.id, (acked.get(job.id) ?? 0) + 1);
+            });
+          },
+          2 + (holdings.length % 5),
+        );
       });
     }
 
@@ -89,7 +104,10 @@ test('three consumers, one killed mid-job: its job goes to another, none lost, n
 
     await until(() => acked.size === ids.length, 10_000, 'every job acked');
     assert.deepEqual([...acked.keys()].sort(), [...ids].sort(), 'no job lost');
-    assert.ok([...acked.values()].every((n) => n === 1), 'each job acked once');
+    assert.ok(
+      [...acked.values()].every((n) => n === 1),
+      'each job acked once',
+    );
 
     // The killed consumer's job went to another consumer, as its second attempt, after the kill.
     const after = holdings.filter((h) => h.job === taken.job && h.consumer !== 'child');
@@ -103,7 +121,10 @@ test('three consumers, one killed mid-job: its job goes to another, none lost, n
       for (let i = 1; i < held.length; i++) {
         const previous = held[i - 1] as Holding;
         const current = held[i] as Holding;
-        assert.ok(previous.to <= current.from, `job ${id} held by ${previous.consumer} and ${current.consumer} at once`);
+        assert.ok(
+          previous.to <= current.from,
+          `job ${id} held by ${previous.consumer} and ${current.consumer} at once`,
+        );
       }
     }
     const depth = await t.server.queueDepth(queue);

@@ -35,13 +35,19 @@ describe('work queues over WebSocket', () => {
       for (const c of [a, b]) c.onJob((job) => acks.push(c.ack('jobs', job.id)));
       const ids = await enqueueMany(t, 'jobs', 40);
       await until(() => a.jobs.length + b.jobs.length >= 40, 5000, '40 jobs');
-      for (const reply of await Promise.all(acks)) assert.deepEqual((reply as { result: unknown }).result, {});
+      for (const reply of await Promise.all(acks))
+        assert.deepEqual((reply as { result: unknown }).result, {});
       const got = [...a.jobs, ...b.jobs].map((j) => j.id);
       assert.equal(new Set(got).size, got.length, 'no job went to two consumers');
       assert.deepEqual([...got].sort(), [...ids].sort());
       assert.ok(a.jobs.length > 0 && b.jobs.length > 0, 'both consumers worked');
       assert.ok([...a.jobs, ...b.jobs].every((j) => j.attempt === 1 && j.queue === 'jobs'));
-      assert.deepEqual(await t.server.queueDepth('jobs'), { queue: 'jobs', waiting: 0, claimed: 0, consumers: 2 });
+      assert.deepEqual(await t.server.queueDepth('jobs'), {
+        queue: 'jobs',
+        waiting: 0,
+        claimed: 0,
+        consumers: 2,
+      });
       const text = await metrics(t);
       assert.equal(metricSample(text, 'switchboard_queue_enqueued_total'), 40);
       assert.equal(metricSample(text, 'switchboard_queue_jobs_dispatched_total{attempt="first"}'), 40);
@@ -152,10 +158,7 @@ describe('work queues over WebSocket', () => {
       assert.deepEqual((await stays.ack('drop', next.id))['result'], {});
       const last = await stays.nthJob(3);
       assert.equal(last.attempt, 2);
-      assert.deepEqual(
-        new Set([next.id, last.id]),
-        new Set(gone.jobs.map((j) => j.id)),
-      );
+      assert.deepEqual(new Set([next.id, last.id]), new Set(gone.jobs.map((j) => j.id)));
       const text = await metrics(t);
       assert.equal(metricSample(text, 'switchboard_queue_nacks_total{reason="released"}'), 2);
     }));
@@ -205,15 +208,30 @@ describe('work queues over WebSocket', () => {
       await until(() => letters.length === 1, 3000, 'the dead letter');
       assert.deepEqual(
         { ...(letters[0] as object), time: 0, deadAt: 0 },
-        { kind: 'queue', queue: 'doomed', id, data: { task: 1 }, reason: 'max_attempts', attempts: 2, time: 0, deadAt: 0 },
+        {
+          kind: 'queue',
+          queue: 'doomed',
+          id,
+          data: { task: 1 },
+          reason: 'max_attempts',
+          attempts: 2,
+          time: 0,
+          deadAt: 0,
+        },
       );
       const listed = await t.server.queueDeadLetters('doomed');
-      assert.deepEqual(listed.map((l) => [l.id, l.reason, l.data]), [[id, 'max_attempts', { task: 1 }]]);
+      assert.deepEqual(
+        listed.map((l) => [l.id, l.reason, l.data]),
+        [[id, 'max_attempts', { task: 1 }]],
+      );
       const viaHttp = await call(t, 'GET', '/api/queues/doomed/dead-letters?limit=10');
       assert.equal(viaHttp.status, 200);
       assert.equal((viaHttp.json['deadLetters'] as unknown[]).length, 1);
       const text = await metrics(t);
-      assert.equal(metricSample(text, 'switchboard_dead_letters_total{kind="queue",reason="max_attempts"}'), 1);
+      assert.equal(
+        metricSample(text, 'switchboard_dead_letters_total{kind="queue",reason="max_attempts"}'),
+        1,
+      );
       // Redelivered: back in the queue with no attempts spent.
       const redelivered = await post(t, `/api/queues/doomed/dead-letters/${id}/redeliver`, {});
       assert.equal(redelivered.status, 200);
@@ -251,7 +269,10 @@ describe('work queues over WebSocket', () => {
         assert.equal(replyError(await c.request({ type: 'consume', queue }))?.code, 'invalid_queue');
         await assert.rejects(t.server.enqueue(queue, 1), InvalidQueueError);
       }
-      assert.equal(replyError(await c.request({ type: 'consume', queue: 'q', prefetch: 0 }))?.code, 'bad_request');
+      assert.equal(
+        replyError(await c.request({ type: 'consume', queue: 'q', prefetch: 0 }))?.code,
+        'bad_request',
+      );
       assert.equal(replyError(await c.ack('q', 'never'))?.code, 'not_found');
       await c.consume('q', 1);
       assert.equal(replyError(await c.ack('q', 'never'))?.code, 'not_found');
@@ -270,12 +291,19 @@ describe('work queues over WebSocket', () => {
       {
         ...FAST,
         channels: [{ pattern: 'queue:private-*', permissions: { consume: 'none' } }],
-        authorize: ({ operation, channel, allowed }) => allowed && !(operation === 'consume' && channel === 'queue:hooked'),
+        authorize: ({ operation, channel, allowed }) =>
+          allowed && !(operation === 'consume' && channel === 'queue:hooked'),
       },
       async (t) => {
         const c = await QueueClient.open(t);
-        assert.equal(replyError(await c.request({ type: 'consume', queue: 'private-1' }))?.code, 'permission_denied');
-        assert.equal(replyError(await c.request({ type: 'consume', queue: 'hooked' }))?.code, 'permission_denied');
+        assert.equal(
+          replyError(await c.request({ type: 'consume', queue: 'private-1' }))?.code,
+          'permission_denied',
+        );
+        assert.equal(
+          replyError(await c.request({ type: 'consume', queue: 'hooked' }))?.code,
+          'permission_denied',
+        );
         await c.consume('open', 1);
       },
     ));
@@ -292,18 +320,27 @@ describe('work queues over HTTP', () => {
       const bad = await post(t, '/api/queues/bad%20name/enqueue', { data: 1 });
       assert.deepEqual([bad.status, (bad.json['error'] as { code: string }).code], [400, 'invalid_queue']);
       const badField = await post(t, '/api/queues/mail/enqueue', { data: 1, maxAttempts: 'three' });
-      assert.deepEqual([badField.status, (badField.json['error'] as { code: string }).code], [400, 'bad_request']);
+      assert.deepEqual(
+        [badField.status, (badField.json['error'] as { code: string }).code],
+        [400, 'bad_request'],
+      );
       const noData = await post(t, '/api/queues/mail/enqueue', { maxAttempts: 2 });
       assert.equal(noData.status, 400);
       const big = await post(t, '/api/queues/mail/enqueue', { data: 'x'.repeat(2000) });
-      assert.deepEqual([big.status, (big.json['error'] as { code: string }).code], [413, 'message_too_large']);
+      assert.deepEqual(
+        [big.status, (big.json['error'] as { code: string }).code],
+        [413, 'message_too_large'],
+      );
       assert.equal((await post(t, '/api/queues/mail/enqueue', { data: 2 })).status, 201);
       const full = await post(t, '/api/queues/mail/enqueue', { data: 3 });
       assert.deepEqual([full.status, (full.json['error'] as { code: string }).code], [507, 'queue_full']);
       await assert.rejects(t.server.enqueue('mail', 4), QueueFullError);
       await assert.rejects(t.server.enqueue('mail', 'x'.repeat(2000)), { code: 'message_too_large' });
       const depth = await call(t, 'GET', '/api/queues/mail');
-      assert.deepEqual([depth.status, depth.json], [200, { queue: 'mail', waiting: 2, claimed: 0, consumers: 0 }]);
+      assert.deepEqual(
+        [depth.status, depth.json],
+        [200, { queue: 'mail', waiting: 2, claimed: 0, consumers: 0 }],
+      );
       const text = await metrics(t);
       assert.equal(metricSample(text, 'switchboard_queue_refused_total{reason="queue_full"}'), 2);
       assert.equal(metricSample(text, 'switchboard_queue_enqueued_total'), 2);
@@ -327,7 +364,10 @@ describe('server-side workers', () => {
       );
       await t.server.enqueue('work', 'flaky');
       await t.server.enqueue('work', 'fine');
-      await until(() => seen.some(([d, a]) => d === 'flaky' && a === 2) && seen.some(([d]) => d === 'fine'), 3000);
+      await until(
+        () => seen.some(([d, a]) => d === 'flaky' && a === 2) && seen.some(([d]) => d === 'fine'),
+        3000,
+      );
       await t.server.enqueue('work', 'slow');
       await until(() => seen.some(([d]) => d === 'slow'), 3000);
       let stopped = false;
@@ -336,7 +376,12 @@ describe('server-side workers', () => {
       assert.equal(stopped, false, 'stop waits for the running handler');
       release();
       await stopping;
-      assert.deepEqual(await t.server.queueDepth('work'), { queue: 'work', waiting: 0, claimed: 0, consumers: 0 });
+      assert.deepEqual(await t.server.queueDepth('work'), {
+        queue: 'work',
+        waiting: 0,
+        claimed: 0,
+        consumers: 0,
+      });
       const text = await metrics(t);
       assert.equal(metricSample(text, 'switchboard_queue_acks_total'), 3);
       assert.equal(metricSample(text, 'switchboard_queue_nacks_total{reason="nack"}'), 1);

@@ -34,7 +34,8 @@ function notFound(message: string): InvalidArgumentError {
 function numberField(body: Body, name: string): number | undefined {
   const value = body[name];
   if (value === undefined) return undefined;
-  if (typeof value !== 'number') throw new InvalidArgumentError(ErrorCode.BadRequest, `${name} must be an integer`);
+  if (typeof value !== 'number')
+    throw new InvalidArgumentError(ErrorCode.BadRequest, `${name} must be an integer`);
   return value;
 }
 

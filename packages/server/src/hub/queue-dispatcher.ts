@@ -70,6 +70,8 @@ export class QueueDispatcher implements QueueRuntime {
   private readonly workers = new Set<QueueWorker>();
   private workerCount = 0;
   private poll: TimerHandle | null = null;
+  /** Releases of closed connections still in flight (stop waits for them before the store closes). */
+  private readonly leaving = new Set<Promise<void>>();
 
   constructor(private readonly options: QueueDispatcherOptions) {}
 
@@ -83,6 +85,7 @@ export class QueueDispatcher implements QueueRuntime {
     this.poll?.cancel();
     this.poll = null;
     await Promise.all([...this.workers].map((worker) => worker.abandon()));
+    await Promise.all([...this.leaving]);
   }
 
   /** `queue` has new jobs (an enqueue on some node): claim them for this node's consumers. */
@@ -126,10 +129,8 @@ export class QueueDispatcher implements QueueRuntime {
       this.lanes.get(queue)?.pump(false);
       return;
     }
-    const consumer = new QueueConsumer(
-      `${this.options.nodeId}.${connection.id}`,
-      prefetch ?? 1,
-      (job) => this.push(connection, job),
+    const consumer = new QueueConsumer(`${this.options.nodeId}.${connection.id}`, prefetch ?? 1, (job) =>
+      this.push(connection, job),
     );
     let mine = this.byConnection.get(connection);
     if (mine === undefined) this.byConnection.set(connection, (mine = new Map()));
@@ -172,7 +173,10 @@ export class QueueDispatcher implements QueueRuntime {
     if (mine === undefined) return;
     this.byConnection.delete(connection);
     for (const [queue, consumer] of mine) {
-      this.leave(queue, consumer).catch((error: unknown) => this.failed(queue, error));
+      const left = this.leave(queue, consumer)
+        .catch((error: unknown) => this.failed(queue, error))
+        .finally(() => this.leaving.delete(left));
+      this.leaving.add(left);
     }
   }
 
