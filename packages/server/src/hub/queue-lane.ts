@@ -173,7 +173,10 @@ export class QueueLane {
         consumer.held.set(job.id, { token: job.token, lockedUntil: job.lockedUntil, attempt: job.attempt });
         consumer.lapsed.delete(job.id);
       }
-      if (claimed.jobs.length > 0) this.options.dispatched(claimed.jobs);
+      if (claimed.jobs.length > 0) {
+        this.passTurn(consumer);
+        this.options.dispatched(claimed.jobs);
+      }
       for (const job of claimed.jobs) consumer.take(job);
       if (claimed.jobs.length < want && claimed.dead.letters.length === 0) {
         if (freshness === this.freshness) this.drained = true;
@@ -182,17 +185,22 @@ export class QueueLane {
     }
   }
 
-  /** The next consumer with a free slot in round-robin order (the cursor moves past it), if any. */
+  /** The next consumer with a free slot in round-robin order, if any. */
   private nextWithFree(): QueueConsumer | undefined {
     const n = this.consumers.length;
     for (let i = 0; i < n; i++) {
-      const at = (this.cursor + i) % n;
-      const consumer = this.consumers[at];
-      if (consumer !== undefined && consumer.free > 0) {
-        this.cursor = (at + 1) % n;
-        return consumer;
-      }
+      const consumer = this.consumers[(this.cursor + i) % n];
+      if (consumer !== undefined && consumer.free > 0) return consumer;
     }
     return undefined;
+  }
+
+  /**
+   * The turn passes to the consumer after `consumer`. Only a claim that got jobs moves it: an empty claim
+   * (a drained queue, polled) must not, or the consumer whose turn it is would be skipped.
+   */
+  private passTurn(consumer: QueueConsumer): void {
+    const at = this.consumers.indexOf(consumer);
+    if (at >= 0) this.cursor = (at + 1) % this.consumers.length;
   }
 }
