@@ -110,6 +110,20 @@ export class TlsLoadError extends SwitchboardError {
   }
 }
 
+/**
+ * A user's inbox holds its maximum messages or bytes (`inbox.limits`), and it refuses new ones
+ * (`whenFull: 'reject'`): nothing was stored. Temporary: retry once the user has read some. HTTP 507.
+ */
+export class InboxFullError extends SwitchboardError {
+  override name = 'InboxFullError';
+  constructor(
+    readonly userId: string,
+    options?: { cause?: unknown },
+  ) {
+    super('inbox_full', `the inbox of user ${JSON.stringify(userId)} is full`, options);
+  }
+}
+
 /** What a client is told about a failed operation: a stable error code and a message for people. */
 export interface ErrorReply {
   readonly code: ErrorCode;
@@ -129,6 +143,7 @@ export function errorReplyOf(error: unknown): ErrorReply | null {
   if (error instanceof QueueFullError) return { code: ErrorCode.QueueFull, message: error.message };
   if (error instanceof BackendUnavailableError)
     return { code: ErrorCode.Unavailable, message: 'a backend is unavailable; retry later' };
+  if (error instanceof InboxFullError) return { code: ErrorCode.InboxFull, message: error.message };
   return null;
 }
 

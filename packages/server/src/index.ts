@@ -7,7 +7,7 @@ export type {
   ServerStats,
   ChannelInfo,
   HistoryResult,
-} from './server-options.js';
+} from './server-results.js';
 export {
   ADMISSION_LIMITS_OFF,
   DEFAULT_LIMITS,

@@ -1,22 +1,13 @@
-import { createServer as createHttpServer } from 'node:http';
 import type { IncomingMessage, Server as HttpServer, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { randomBytes } from 'node:crypto';
-import {
-  CloseCode,
-  DEFAULT_HISTORY_LIMIT,
-  ErrorCode,
-  MAX_HISTORY_LIMIT,
-  channelNameProblem,
-} from '@switchboard/protocol';
+import { CloseCode, ErrorCode, channelNameProblem } from '@switchboard/protocol';
 import type { AnyChannelMap, BroadcastOf, ChannelOf, DirectOf, PayloadOf } from '@switchboard/protocol';
 import type { PresenceEntry } from '@switchboard/protocol';
 import { Hub } from './hub/hub.js';
-import type { Outcome } from './hub/hub.js';
 import type { ConnectionInfo } from './hub/connection.js';
 import { createMemoryEngine } from './engine/memory-engine.js';
 import type { Engine } from './engine/engine.js';
-import type { HistoryPage } from './history/history-store.js';
 import { IDLE_HISTORY_READS } from './history/history-read-pacing.js';
 import type { HistoryReadStats } from './history/history-read-pacing.js';
 import { PrometheusMetrics } from './metrics/prometheus-metrics.js';
@@ -26,7 +17,6 @@ import { OriginPolicy } from './transports/origin.js';
 import { TrustedProxies } from './transports/client-ip.js';
 import { AnonymousAuthenticator } from './auth/authenticator.js';
 import type { Authenticator } from './auth/authenticator.js';
-import { TokenAuthenticator } from './auth/token-authenticator.js';
 import { Authorizer } from './auth/authorizer.js';
 import { Router } from './http/router.js';
 import type { Readiness } from './http/ops-routes.js';
@@ -35,10 +25,7 @@ import { loadDemoPage } from './http/demo-page.js';
 import type { DemoPage } from './http/demo-page.js';
 import { attachSwitchboard, closeListener, dispatchRequest, listen } from './http/attach.js';
 import { listenerPort, listenerUrl } from './http/attach.js';
-import { hostServer } from './http/host-server.js';
 import { WebSocketEndpoint } from './http/websocket-endpoint.js';
-import { httpServerOptions } from './http/http-deadlines.js';
-import { guardOwnServer } from './http/silent-sockets.js';
 import type { SilentSockets } from './http/silent-sockets.js';
 import { TlsCertificate } from './http/tls.js';
 import { ConnectionLimits } from './limits/connection-limits.js';
@@ -48,19 +35,25 @@ import { systemClock } from './util/clock.js';
 import type { Clock } from './util/clock.js';
 import { defaultLogger } from './util/pino-logger.js';
 import type { Logger } from './util/logger.js';
-import { closeArgs, exclusion, resolveHeartbeatProofs, validateOtherOptions } from './server-options.js';
+import { resolveHeartbeatProofs, validateOtherOptions } from './server-options.js';
+import type { ServerOptions } from './server-options.js';
+import { closeArgs, exclusion, historyLimit, historyResult, valueOf } from './server-results.js';
+import { closeEngine, engineReadiness, engineTokenAuthenticator } from './server-engine.js';
+import { createListener } from './server-listener.js';
 import type {
   ChannelInfo,
   DisconnectOptions,
   HistoryResult,
   PublishOptions,
   SendOptions,
-  ServerOptions,
   ServerState,
   ServerStats,
-} from './server-options.js';
+} from './server-results.js';
 import type { ClusterCounts } from './nodes/node-registry.js';
 import { InvalidArgumentError, ServerNotRunningError, TlsLoadError } from './errors.js';
+import { resolveGuaranteedConfig } from './hub/guaranteed-config.js';
+import { DeliveryApi, resolveDeliveryStores } from './server-delivery.js';
+import type { DeadLetterEntry, DeliverOptions, DeliverResult } from './server-delivery.js';
 
 /**
  * A Switchboard server: the WebSocket endpoints, the hub behind them, the HTTP API, health and metrics.
@@ -78,6 +71,8 @@ export class SwitchboardServer<M extends AnyChannelMap = AnyChannelMap> {
   private readonly logger: Logger;
   private readonly clock: Clock;
   private readonly websocket: WebSocketEndpoint;
+  /** Guaranteed delivery's library API (server-delivery.ts). */
+  private readonly delivery: DeliveryApi;
   private readonly handshake: Handshake;
   private readonly router = new Router();
   private readonly basePath: string;
@@ -104,21 +99,18 @@ export class SwitchboardServer<M extends AnyChannelMap = AnyChannelMap> {
         maxIdleStreams: this.limits.maxIdleStreams,
       });
     this.nodeId = this.engine.nodeId ?? randomBytes(4).toString('hex');
-    // Tickets minted on one node must open connections on any: a shared engine's store wins over the
-    // in-memory default (an explicit auth.ticketStore still wins over both).
-    const auth =
-      options.auth !== undefined &&
-      options.auth.ticketStore === undefined &&
-      this.engine.tickets !== undefined
-        ? { ...options.auth, ticketStore: this.engine.tickets }
-        : options.auth;
-    const tokenAuthenticator =
-      auth === undefined ? null : new TokenAuthenticator(auth, { clock: this.clock, logger: this.logger });
+    const tokenAuthenticator = engineTokenAuthenticator(options.auth, this.engine, this.clock, this.logger);
     const authenticator: Authenticator =
       options.authenticator ?? tokenAuthenticator ?? new AnonymousAuthenticator();
     this.basePath = options.basePath ?? '';
     const connectionLimits = new ConnectionLimits(this.limits, this.clock.now());
     const trustedProxies = new TrustedProxies(options.trustedProxies);
+    const guaranteed = resolveGuaranteedConfig(options.inbox, options.queues);
+    // TODO(lead): memory stores from helper A (inbox/memory-inbox-store.ts, memory-queue-store.ts).
+    const stores = resolveDeliveryStores(this.engine, guaranteed, options.postgres, {
+      inbox: undefined,
+      queues: undefined,
+    });
     this.hub = new Hub({
       nodeId: this.nodeId,
       limits: this.limits,
@@ -129,9 +121,21 @@ export class SwitchboardServer<M extends AnyChannelMap = AnyChannelMap> {
       history: this.engine.history,
       presence: this.engine.presence,
       ...(this.engine.sessions === undefined ? {} : { sessionStore: this.engine.sessions }),
+      ...stores,
+      guaranteed,
       authenticator,
       authorizer: Authorizer.of(options),
       connectionLimits,
+      metrics: this.metrics,
+      logger: this.logger,
+      clock: this.clock,
+    });
+    this.delivery = new DeliveryApi({
+      inbox: stores.inbox ?? null,
+      config: guaranteed,
+      broker: this.engine.broker,
+      deadLetters: this.hub.guaranteed.deadLetters,
+      maxMessageBytes: this.limits.maxMessageBytes,
       metrics: this.metrics,
       logger: this.logger,
       clock: this.clock,
@@ -156,25 +160,17 @@ export class SwitchboardServer<M extends AnyChannelMap = AnyChannelMap> {
       handshake: this.handshake,
       acceptor: this.hub,
     });
-    this.ownsHttpServer = options.server === undefined;
-    this.tls =
-      options.tls === undefined
-        ? null
-        : new TlsCertificate(options.tls, httpServerOptions(this.limits), options.http2 === true);
-    this.http =
-      hostServer(options.server, () => this.stop()) ??
-      this.tls?.server ??
-      createHttpServer(httpServerOptions(this.limits));
-    // Deadlines and the silent-socket watch on a server of our own only: an attached server's sockets,
-    // deadlines and limits are its application's.
-    this.silentSockets = this.ownsHttpServer
-      ? guardOwnServer(this.http, this.limits, {
-          connectionLimits,
-          trustedProxies,
-          metrics: this.metrics,
-          clock: this.clock,
-        })
-      : null;
+    ({
+      ownsHttpServer: this.ownsHttpServer,
+      tls: this.tls,
+      http: this.http,
+      silentSockets: this.silentSockets,
+    } = createListener(options, this.limits, () => this.stop(), {
+      connectionLimits,
+      trustedProxies,
+      metrics: this.metrics,
+      clock: this.clock,
+    }));
     addRoutes(this.router, {
       ...this.limits,
       apiKey: options.apiKey,
@@ -344,6 +340,34 @@ export class SwitchboardServer<M extends AnyChannelMap = AnyChannelMap> {
     await this.hub.send({ kind: 'broadcast', json, time: this.clock.now(), ...exclusion(options) });
   }
 
+  /**
+   * Store a message in a user's acknowledged inbox and push it to each of the user's devices until it is
+   * acked (docs/delivery.md). Resolves once the store holds it. Throws InboxFullError, or
+   * InvalidArgumentError (`message_too_large` over `maxMessageBytes`, `bad_request`).
+   */
+  async deliver(userId: string, data: DirectOf<M>, options?: DeliverOptions): Promise<DeliverResult> {
+    this.assertRunning();
+    return this.delivery.deliver(userId, data, options);
+  }
+
+  /** A user's dead letters, oldest first: up to `limit` (default 100, at most 1000). */
+  async deadLetters(userId: string, options?: { readonly limit?: number }): Promise<DeadLetterEntry[]> {
+    this.assertRunning();
+    return this.delivery.deadLetters(userId, options);
+  }
+
+  /** Put a dead letter back in the user's inbox as a new message; null when there is no such dead letter. */
+  async redeliverDeadLetter(userId: string, id: string): Promise<{ id: string } | null> {
+    this.assertRunning();
+    return this.delivery.redeliverDeadLetter(userId, id);
+  }
+
+  /** Delete a dead letter; false when there was none. */
+  async deleteDeadLetter(userId: string, id: string): Promise<boolean> {
+    this.assertRunning();
+    return this.delivery.deleteDeadLetter(userId, id);
+  }
+
   /** Close every connection of a user (default code 4502: kicked, do not reconnect). */
   async disconnectUser(userId: string, options: DisconnectOptions = {}): Promise<void> {
     this.assertRunning();
@@ -382,24 +406,8 @@ export class SwitchboardServer<M extends AnyChannelMap = AnyChannelMap> {
   ): Promise<HistoryResult<PayloadOf<M, C>>> {
     this.assertRunning();
     this.checkChannel(channel);
-    const limit = options.limit ?? DEFAULT_HISTORY_LIMIT;
-    if (!Number.isInteger(limit) || limit < 1 || limit > MAX_HISTORY_LIMIT)
-      throw new InvalidArgumentError(
-        ErrorCode.BadRequest,
-        `limit must be an integer from 1 to ${MAX_HISTORY_LIMIT}`,
-      );
-    const page: HistoryPage = await this.hub.history(channel, options.since, limit);
-    return {
-      channel,
-      offset: page.position.offset,
-      epoch: page.position.epoch,
-      messages: page.messages.map((m) => ({
-        id: m.offset,
-        data: JSON.parse(m.json) as PayloadOf<M, C>,
-        time: m.time,
-      })),
-      complete: page.complete,
-    };
+    const page = await this.hub.history(channel, options.since, historyLimit(options.limit));
+    return historyResult<PayloadOf<M, C>>(channel, page);
   }
 
   /** Who is in a channel with presence enabled (every node). */
@@ -415,13 +423,8 @@ export class SwitchboardServer<M extends AnyChannelMap = AnyChannelMap> {
   }
 
   /** Withdraw this node from the shared registry and release the engine's connections; never throws. */
-  private async closeEngine(): Promise<void> {
-    await this.engine.nodes?.close().catch((error: unknown) => {
-      this.logger.warn({ err: error }, 'leaving the node registry failed');
-    });
-    await this.engine.close?.().catch((error: unknown) => {
-      this.logger.warn({ err: error }, 'closing the engine failed');
-    });
+  private closeEngine(): Promise<void> {
+    return closeEngine(this.engine, this.logger);
   }
 
   /**
@@ -429,15 +432,7 @@ export class SwitchboardServer<M extends AnyChannelMap = AnyChannelMap> {
    * delivering). `/ready` answers 503 with the reason while it cannot; `/health` stays 200.
    */
   readiness(): Readiness {
-    if (this.stateValue !== 'running') return { ready: false, status: this.stateValue };
-    const health = this.engine.health?.();
-    if (health === undefined || health.ready) return { ready: true, status: 'ready' };
-    return {
-      ready: false,
-      status: 'not_ready',
-      ...(health.reason === undefined ? {} : { reason: health.reason }),
-      ...(health.details === undefined ? {} : { details: health.details }),
-    };
+    return engineReadiness(this.stateValue, this.engine);
   }
 
   /**
@@ -480,12 +475,6 @@ export class SwitchboardServer<M extends AnyChannelMap = AnyChannelMap> {
   handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): boolean {
     return this.websocket.handleUpgrade(req, socket, head);
   }
-}
-
-/** An outcome's value; its error as the InvalidArgumentError a library call throws. */
-function valueOf<T>(outcome: Outcome<T>): T {
-  if (!outcome.ok) throw new InvalidArgumentError(outcome.code, outcome.message);
-  return outcome.value;
 }
 
 /**

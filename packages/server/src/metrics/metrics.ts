@@ -1,4 +1,5 @@
 import type { HistoryReadStats } from '../history/history-read-pacing.js';
+import type { DeadLetterReason } from '../inbox/inbox-store.js';
 
 /** Why a message was not delivered to a connection. Every drop is counted under one of these. */
 export type DropReason =
@@ -66,6 +67,14 @@ export type QueueRefusal =
   | 'permission_denied'
   | 'not_found'
   | 'lock_lost';
+/** Why a `deliver` (or an inbox nack) was refused. */
+export type InboxRefusal =
+  /** The user's inbox is full (`inbox_full`, HTTP 507). */
+  | 'full'
+  /** The payload is over the size limit (`message_too_large`, HTTP 413). */
+  | 'too_large'
+  /** A nack over the connection's nack rate (`rate_limited`; the nack is ignored). */
+  | 'rate_limited';
 
 /** Counts shown in /stats and exported as gauges. */
 export interface GaugeSnapshot {
@@ -126,6 +135,20 @@ export interface Metrics {
   queueNacked(reason: QueueNackReason, count: number): void;
   /** A work-queue request was refused. */
   queueRefused(reason: QueueRefusal): void;
+  /** A message was stored in a user's inbox (`deliver`, or a dead letter redelivered). */
+  inboxStored(): void;
+  /** An inbox message was pushed to a device: its first attempt on that device, or a retry. */
+  inboxPushed(attempt: 'first' | 'retry'): void;
+  /** A device acked an inbox message; `latencyMs` from its push when this node pushed it, else null. */
+  inboxAcked(latencyMs: number | null): void;
+  /** An inbox message in flight was given back: a `nack`, or its ack timeout. */
+  inboxNacked(reason: 'nack' | 'timeout'): void;
+  /** A `deliver` or a nack was refused. */
+  inboxRefused(reason: InboxRefusal): void;
+  /** A message (inbox) or job (queue) became a dead letter. */
+  deadLettered(kind: 'inbox' | 'queue', reason: DeadLetterReason): void;
+  /** Old dead letters dropped to keep a user's or queue's dead letters within `maxDeadLetters`. */
+  deadLettersDropped(count: number): void;
   /** Register the source of the connection/user/channel gauges. */
   setGaugeSource(source: () => GaugeSnapshot): void;
   /** Register the source of the readiness gauge (1 while `/ready` answers 200). */
@@ -156,6 +179,13 @@ export class NoopMetrics implements Metrics {
   queueAcked(): void {}
   queueNacked(): void {}
   queueRefused(): void {}
+  inboxStored(): void {}
+  inboxPushed(): void {}
+  inboxAcked(): void {}
+  inboxNacked(): void {}
+  inboxRefused(): void {}
+  deadLettered(): void {}
+  deadLettersDropped(): void {}
   setGaugeSource(): void {}
   setReadinessSource(): void {}
   setHistoryReadSource(): void {}

@@ -5,6 +5,7 @@ import type {
   DropReason,
   ForwardOutcome,
   GaugeSnapshot,
+  InboxRefusal,
   LimitName,
   Metrics,
   QueueNackReason,
@@ -13,6 +14,8 @@ import type {
 import { IDLE_HISTORY_READS } from '../history/history-read-pacing.js';
 import type { HistoryReadStats } from '../history/history-read-pacing.js';
 import { QueueCounters } from './queue-counters.js';
+import type { DeadLetterReason } from '../inbox/inbox-store.js';
+import { DeliveryCounters } from './delivery-counters.js';
 
 /** Options for {@link PrometheusMetrics}. */
 export interface PrometheusMetricsOptions {
@@ -43,6 +46,7 @@ export class PrometheusMetrics implements Metrics {
   private readonly resets: Counter;
   private readonly forwarded: Counter<'call' | 'outcome'>;
   private readonly queues: QueueCounters;
+  private readonly guaranteed: DeliveryCounters;
 
   constructor(options: PrometheusMetricsOptions = {}) {
     const p = options.prefix ?? 'switchboard_';
@@ -119,6 +123,7 @@ export class PrometheusMetrics implements Metrics {
       registers,
     });
     this.queues = new QueueCounters(p, this.registry);
+    this.guaranteed = new DeliveryCounters(p, this.registry);
     const gauge = (name: string, help: string, read: () => number): void =>
       scrapedGauge(this.registry, `${p}${name}`, help, read);
     gauge(
@@ -226,6 +231,28 @@ export class PrometheusMetrics implements Metrics {
   }
   httpCallForwarded(call: 'poll' | 'delete', outcome: ForwardOutcome): void {
     this.forwarded.inc({ call, outcome });
+  }
+  inboxStored(): void {
+    this.guaranteed.stored.inc();
+  }
+  inboxPushed(attempt: 'first' | 'retry'): void {
+    this.guaranteed.pushes.inc({ attempt });
+  }
+  inboxAcked(latencyMs: number | null): void {
+    this.guaranteed.acks.inc();
+    if (latencyMs !== null) this.guaranteed.ackLatency.observe(latencyMs / 1000);
+  }
+  inboxNacked(reason: 'nack' | 'timeout'): void {
+    this.guaranteed.nacks.inc({ reason });
+  }
+  inboxRefused(reason: InboxRefusal): void {
+    this.guaranteed.refused.inc({ reason });
+  }
+  deadLettered(kind: 'inbox' | 'queue', reason: DeadLetterReason): void {
+    this.guaranteed.deadLetters.inc({ kind, reason });
+  }
+  deadLettersDropped(count: number): void {
+    if (count > 0) this.guaranteed.deadLettersDropped.inc(count);
   }
   setGaugeSource(source: () => GaugeSnapshot): void {
     this.gaugeSource = source;
