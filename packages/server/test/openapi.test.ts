@@ -88,6 +88,7 @@ function registeredRoutes(): Set<string> {
     demo: true,
     ops: unused,
     api: unused,
+    queues: unused,
     tokenAuthenticator: new TokenAuthenticator({ secret: SECRET }),
     sse: { handshake: {} as Handshake, acceptor: {} as SseAcceptor & SessionAcceptor },
     trustedProxies: new TrustedProxies(),

@@ -116,3 +116,13 @@ export async function call(
   const response = await fetch(`${t.httpUrl}${path}`, { method });
   return { status: response.status, json: (await response.json()) as Record<string, unknown> };
 }
+
+/** A queue's depth, from `GET /api/queues/{queue}`. */
+export async function depthOf(
+  t: TestServer,
+  queue: string,
+): Promise<{ queue: string; waiting: number; claimed: number; consumers: number }> {
+  const { status, json } = await call(t, 'GET', `/api/queues/${queue}`);
+  assert.equal(status, 200, JSON.stringify(json));
+  return json as { queue: string; waiting: number; claimed: number; consumers: number };
+}

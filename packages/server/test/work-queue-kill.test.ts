@@ -7,7 +7,7 @@ import { spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { until, withServer } from './helpers.js';
-import { QueueClient } from './queue-helpers.js';
+import { QueueClient, depthOf } from './queue-helpers.js';
 import { killOnExit } from './node-process.js';
 
 /** A consumer in its own process: it consumes with prefetch 1, reports each job, and never acks. */
@@ -127,6 +127,6 @@ test('three consumers, one killed mid-job: its job goes to another, none lost, n
         );
       }
     }
-    const depth = await t.server.queueDepth(queue);
+    const depth = await depthOf(t, queue);
     assert.deepEqual([depth.waiting, depth.claimed, depth.consumers], [0, 0, 2]);
   }));

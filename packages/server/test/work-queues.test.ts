@@ -6,7 +6,7 @@ import { InvalidQueueError, QueueFullError } from '../src/index.js';
 import type { ServerOptions } from '../src/index.js';
 import { metricSample, until, withServer } from './helpers.js';
 import type { TestServer } from './helpers.js';
-import { QueueClient, call, post, replyError } from './queue-helpers.js';
+import { QueueClient, call, depthOf, post, replyError } from './queue-helpers.js';
 import type { JobFrame } from './queue-helpers.js';
 
 /** Short timers: a lapsed lock and a delayed nack are found within a few ms. */
@@ -42,7 +42,7 @@ describe('work queues over WebSocket', () => {
       assert.deepEqual([...got].sort(), [...ids].sort());
       assert.ok(a.jobs.length > 0 && b.jobs.length > 0, 'both consumers worked');
       assert.ok([...a.jobs, ...b.jobs].every((j) => j.attempt === 1 && j.queue === 'jobs'));
-      assert.deepEqual(await t.server.queueDepth('jobs'), {
+      assert.deepEqual(await depthOf(t, 'jobs'), {
         queue: 'jobs',
         waiting: 0,
         claimed: 0,
@@ -74,7 +74,7 @@ describe('work queues over WebSocket', () => {
       }
       await enqueueMany(t, 'bounded', 60);
       await until(() => done === 60, 8000, '60 acks');
-      const depth = await t.server.queueDepth('bounded');
+      const depth = await depthOf(t, 'bounded');
       assert.equal(depth.waiting + depth.claimed, 0);
     }));
 
@@ -85,12 +85,12 @@ describe('work queues over WebSocket', () => {
       await enqueueMany(t, 'held', 5);
       await c.nthJob(2);
       await until(() => c.jobs.length === 2, 1000);
-      let depth = await t.server.queueDepth('held');
+      let depth = await depthOf(t, 'held');
       assert.deepEqual([depth.claimed, depth.waiting], [2, 3]);
       const first = c.jobs[0] as JobFrame;
       assert.deepEqual((await c.ack('held', first.id))['result'], {});
       await c.nthJob(3);
-      depth = await t.server.queueDepth('held');
+      depth = await depthOf(t, 'held');
       assert.deepEqual([depth.claimed, depth.waiting], [2, 2]);
       assert.equal(c.jobs.length, 3);
     }));
@@ -138,7 +138,7 @@ describe('work queues over WebSocket', () => {
       assert.deepEqual([again.id, again.attempt], [job.id, 2]);
       // Acks name the job, not the attempt: the consumer holds it (again), so the ack is taken.
       assert.deepEqual((await c.ack('alone', job.id))['result'], {});
-      assert.deepEqual(await t.server.queueDepth('alone'), {
+      assert.deepEqual(await depthOf(t, 'alone'), {
         queue: 'alone',
         waiting: 0,
         claimed: 0,
@@ -381,7 +381,7 @@ describe('server-side workers', () => {
       assert.equal(stopped, false, 'stop waits for the running handler');
       release();
       await stopping;
-      assert.deepEqual(await t.server.queueDepth('work'), {
+      assert.deepEqual(await depthOf(t, 'work'), {
         queue: 'work',
         waiting: 0,
         claimed: 0,

@@ -8,17 +8,20 @@ import { apiRoute } from './api-route.js';
 import type { ApiRouteDependencies, Body } from './api-route.js';
 import { InvalidArgumentError } from '../errors.js';
 
-/** What the queue routes call: the server's library API. Methods throw the library's typed errors. */
+/**
+ * What the queue routes call: the work-queue operations of the library API (hub/queue-operations.ts).
+ * Methods throw the library's typed errors.
+ */
 export interface QueueApi {
   enqueue(
     queue: string,
     data: unknown,
     options: { readonly maxAttempts?: number; readonly ttlMs?: number; readonly idempotencyKey?: string },
   ): Promise<{ readonly id: string; readonly duplicate: boolean }>;
-  queueDepth(queue: string): Promise<object>;
-  queueDeadLetters(queue: string, options: { readonly limit?: number }): Promise<readonly object[]>;
-  redeliverQueueDeadLetter(queue: string, id: string): Promise<{ readonly id: string } | null>;
-  deleteQueueDeadLetter(queue: string, id: string): Promise<boolean>;
+  depth(queue: string): Promise<object>;
+  deadLetters(queue: string, limit?: number): Promise<readonly object[]>;
+  redeliverDeadLetter(queue: string, id: string): Promise<{ readonly id: string } | null>;
+  deleteDeadLetter(queue: string, id: string): Promise<boolean>;
 }
 
 /** What the queue routes need. */
@@ -70,7 +73,7 @@ export function addQueueRoutes(router: Router, prefix: string, deps: QueueRouteD
   router.add(
     'GET',
     base,
-    apiRoute(deps, (ctx) => api.queueDepth(ctx.params['queue'] ?? ''), 'none'),
+    apiRoute(deps, (ctx) => api.depth(ctx.params['queue'] ?? ''), 'none'),
   );
   router.add(
     'GET',
@@ -82,7 +85,7 @@ export function addQueueRoutes(router: Router, prefix: string, deps: QueueRouteD
         const raw = ctx.url.searchParams.get('limit');
         if (raw !== null && !/^\d{1,7}$/.test(raw))
           throw new InvalidArgumentError(ErrorCode.BadRequest, 'limit must be an integer from 1 to 1000');
-        const letters = await api.queueDeadLetters(queue, raw === null ? {} : { limit: Number(raw) });
+        const letters = await api.deadLetters(queue, raw === null ? undefined : Number(raw));
         return { queue, deadLetters: letters };
       },
       'none',
@@ -96,7 +99,7 @@ export function addQueueRoutes(router: Router, prefix: string, deps: QueueRouteD
       async (ctx) => {
         const queue = ctx.params['queue'] ?? '';
         const id = ctx.params['id'] ?? '';
-        const redelivered = await api.redeliverQueueDeadLetter(queue, id);
+        const redelivered = await api.redeliverDeadLetter(queue, id);
         if (redelivered === null) throw notFound(`no dead letter ${id} in queue ${queue}`);
         return redelivered;
       },
@@ -111,7 +114,7 @@ export function addQueueRoutes(router: Router, prefix: string, deps: QueueRouteD
       async (ctx) => {
         const queue = ctx.params['queue'] ?? '';
         const id = ctx.params['id'] ?? '';
-        if (!(await api.deleteQueueDeadLetter(queue, id)))
+        if (!(await api.deleteDeadLetter(queue, id)))
           throw notFound(`no dead letter ${id} in queue ${queue}`);
         return {};
       },

@@ -49,8 +49,9 @@ export interface RoutesOptions {
   readonly metricsEndpoint: boolean;
   readonly demo: boolean;
   readonly ops: OpsSource;
-  /** The library API behind the HTTP API (channels, users, connections, work queues). */
-  readonly api: ApiOperations & QueueApi;
+  readonly api: ApiOperations;
+  /** The work-queue operations behind `/api/queues/...`. */
+  readonly queues: QueueApi;
   /** The built-in JWT authenticator, which also serves `POST /auth/ticket`; null without `auth`. */
   readonly tokenAuthenticator: TokenAuthenticator | null;
   readonly trustedProxies: TrustedProxies;
@@ -79,7 +80,7 @@ export function addRoutes(router: Router, options: RoutesOptions): void {
     maxBodyBytes: options.maxMessageBytes,
     maxChannelLength: options.maxChannelLength,
   });
-  addQueueRoutes(router, '/api', { api: options.api, guard, maxBodyBytes: options.maxMessageBytes });
+  addQueueRoutes(router, '/api', { api: options.queues, guard, maxBodyBytes: options.maxMessageBytes });
   addWebSocketPathRoutes(router, options.basePath, options.maxChannelLength);
   addSseRoutes(router, {
     basePath: options.basePath,

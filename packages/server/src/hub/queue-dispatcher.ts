@@ -11,7 +11,7 @@ import type { QueueNackReason, QueueRefusal } from '../metrics/metrics.js';
 import type { Clock, TimerHandle } from '../util/clock.js';
 import type { Logger } from '../util/logger.js';
 import type { Connection } from './connection.js';
-import type { QueueRuntime } from './guaranteed.js';
+import type { HubQueueRuntime } from './guaranteed-parts.js';
 import { QueueConsumer, QueueLane } from './queue-lane.js';
 import { QueueWorker } from './queue-worker.js';
 import type { JobHandler, WorkerHandle } from './queue-worker.js';
@@ -63,7 +63,7 @@ export interface QueueDispatcherOptions {
 type Settled = 'ok' | 'unknown' | 'lost';
 
 /** The work-queue runtime of one node. */
-export class QueueDispatcher implements QueueRuntime {
+export class QueueDispatcher implements HubQueueRuntime {
   private readonly lanes = new Map<string, QueueLane>();
   /** The queues each connection consumes. */
   private readonly byConnection = new Map<Connection, Map<string, QueueConsumer>>();
@@ -91,6 +91,11 @@ export class QueueDispatcher implements QueueRuntime {
   /** `queue` has new jobs (an enqueue on some node): claim them for this node's consumers. */
   notify(queue: string): void {
     this.lanes.get(queue)?.pump(true);
+  }
+
+  /** The queues with consumers on this node. */
+  queues(): Iterable<string> {
+    return this.lanes.keys();
   }
 
   /** Consumers of `queue` on this node. */

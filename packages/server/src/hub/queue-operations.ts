@@ -70,18 +70,26 @@ export interface QueueOperationsOptions {
   readonly maxAttempts: number;
   /** The largest payload (JSON bytes): the `maxMessageBytes` limit, as for publish. */
   readonly maxMessageBytes: number;
-  /** Wake every node's dispatcher for `queue` (the broker's `{ kind: 'queue' }` envelope). */
+  /** Wake every node's dispatcher for `queue` (the broker's `{ kind: 'queue' }` envelope); never rejects. */
   readonly announce: (queue: string) => Promise<void>;
+  /** Throws ServerNotRunningError unless the server runs (every operation checks first). */
+  readonly assertRunning: () => void;
   readonly metrics: Metrics;
   readonly clock: Clock;
 }
 
 /** The work-queue operations of the library and HTTP APIs. */
 export class QueueOperations {
-  constructor(private readonly options: QueueOperationsOptions) {}
+  /** This node's dispatcher (the hub's queue runtime). */
+  readonly dispatcher: QueueDispatcher;
+
+  constructor(private readonly options: QueueOperationsOptions) {
+    this.dispatcher = options.dispatcher;
+  }
 
   /** Store a job (durably, before resolving), then wake the consumers on every node. */
   async enqueue(queue: string, data: unknown, options: EnqueueOptions = {}): Promise<EnqueueResult> {
+    this.options.assertRunning();
     const { store, metrics, clock } = this.options;
     const json = this.checkEnqueue(queue, data, options);
     const outcome = await store.enqueue({
@@ -100,6 +108,7 @@ export class QueueOperations {
 
   /** The queue's dead letters, oldest first: at most `limit` (default 100, at most 1000). */
   async deadLetters(queue: string, limit = DEFAULT_DEAD_LETTER_LIMIT): Promise<QueueDeadLetter[]> {
+    this.options.assertRunning();
     checkQueue(queue);
     if (!Number.isSafeInteger(limit) || limit < 1 || limit > MAX_DEAD_LETTER_LIMIT)
       throw new InvalidArgumentError(
@@ -115,6 +124,7 @@ export class QueueOperations {
    * or null when the queue has no such dead letter. Throws {@link QueueFullError} when the queue is full.
    */
   async redeliverDeadLetter(queue: string, id: string): Promise<{ id: string } | null> {
+    this.options.assertRunning();
     checkQueue(queue);
     const outcome = await this.options.store.redeliver(queue, id, this.options.clock.now());
     if (outcome === undefined) return null;
@@ -124,13 +134,15 @@ export class QueueOperations {
   }
 
   /** Delete dead letter `id`; false when the queue had none. */
-  deleteDeadLetter(queue: string, id: string): Promise<boolean> {
+  async deleteDeadLetter(queue: string, id: string): Promise<boolean> {
+    this.options.assertRunning();
     checkQueue(queue);
     return this.options.store.deleteDeadLetter(queue, id);
   }
 
   /** Jobs waiting and claimed (every node), and this node's consumers. */
   async depth(queue: string): Promise<QueueDepth> {
+    this.options.assertRunning();
     checkQueue(queue);
     const { waiting, claimed } = await this.options.store.depth(queue);
     return { queue, waiting, claimed, consumers: this.options.dispatcher.consumers(queue) };
@@ -138,6 +150,7 @@ export class QueueOperations {
 
   /** Run `handler` for the queue's jobs on this node, at most `prefetch` (default 1) at once. */
   consume(queue: string, handler: JobHandler, options: { readonly prefetch?: number } = {}): WorkerHandle {
+    this.options.assertRunning();
     checkQueue(queue);
     if (typeof handler !== 'function')
       throw new InvalidArgumentError(ErrorCode.BadRequest, 'handler must be a function');
