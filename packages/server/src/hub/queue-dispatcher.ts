@@ -4,7 +4,7 @@
  * local consumers. Lanes wake on an enqueue anywhere (`notify`), on a freed slot, and on a poll timer
  * that finds expired locks and delayed nacks; a consumer that leaves releases its jobs at once.
  */
-import { ErrorCode } from '@switchboard/protocol';
+import { DEFAULT_CONSUME_PREFETCH, ErrorCode } from '@switchboard/protocol';
 import type { DeadLettered } from '../inbox/inbox-store.js';
 import type { QueueJob, QueueStore } from '../inbox/queue-store.js';
 import type { QueueNackReason, QueueRefusal } from '../metrics/metrics.js';
@@ -134,8 +134,10 @@ export class QueueDispatcher implements HubQueueRuntime {
       this.lanes.get(queue)?.pump(false);
       return;
     }
-    const consumer = new QueueConsumer(`${this.options.nodeId}.${connection.id}`, prefetch ?? 1, (job) =>
-      this.push(connection, job),
+    const consumer = new QueueConsumer(
+      `${this.options.nodeId}.${connection.id}`,
+      prefetch ?? DEFAULT_CONSUME_PREFETCH,
+      (job) => this.push(connection, job),
     );
     let mine = this.byConnection.get(connection);
     if (mine === undefined) this.byConnection.set(connection, (mine = new Map()));

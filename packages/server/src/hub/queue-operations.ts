@@ -3,7 +3,13 @@
  * enqueue, dead letters (list, redeliver, delete), depth, and server-side workers. Arguments are checked
  * here, once, for both entry points; failures are the library's typed errors.
  */
-import { ErrorCode, MAX_CONSUME_PREFETCH, encodeData, queueNameProblem } from '@switchboard/protocol';
+import {
+  DEFAULT_CONSUME_PREFETCH,
+  ErrorCode,
+  MAX_CONSUME_PREFETCH,
+  encodeData,
+  queueNameProblem,
+} from '@switchboard/protocol';
 import type { DeadLetter, DeadLetterReason } from '../inbox/inbox-store.js';
 import type { EnqueueOutcome, QueueStore } from '../inbox/queue-store.js';
 import type { Metrics } from '../metrics/metrics.js';
@@ -154,7 +160,7 @@ export class QueueOperations {
     checkQueue(queue);
     if (typeof handler !== 'function')
       throw new InvalidArgumentError(ErrorCode.BadRequest, 'handler must be a function');
-    const prefetch = options.prefetch ?? 1;
+    const prefetch = options.prefetch ?? DEFAULT_CONSUME_PREFETCH;
     if (!Number.isSafeInteger(prefetch) || prefetch < 1 || prefetch > MAX_CONSUME_PREFETCH)
       throw new InvalidArgumentError(
         ErrorCode.BadRequest,
