@@ -94,11 +94,14 @@ export class SwitchboardServer<M extends AnyChannelMap = AnyChannelMap> {
     this.clock = options.clock ?? systemClock;
     this.logger = options.logger ?? defaultLogger();
     this.metrics = options.metrics ?? new PrometheusMetrics();
+    const guaranteed = resolveGuaranteedConfig(options.inbox, options.queues);
     this.engine =
       options.engine ??
       createMemoryEngine(this.clock, {
         streamTtlMs: idleStreamTtlMs(this.limits),
         maxIdleStreams: this.limits.maxIdleStreams,
+        inboxLimits: guaranteed.inbox.limits,
+        queueLimits: guaranteed.queues.limits,
       });
     this.nodeId = this.engine.nodeId ?? randomBytes(4).toString('hex');
     const tokenAuthenticator = engineTokenAuthenticator(options.auth, this.engine, this.clock, this.logger);
@@ -108,7 +111,6 @@ export class SwitchboardServer<M extends AnyChannelMap = AnyChannelMap> {
     const connectionLimits = new ConnectionLimits(this.limits, this.clock.now());
     const trustedProxies = new TrustedProxies(options.trustedProxies);
     const observe = { metrics: this.metrics, logger: this.logger, clock: this.clock };
-    const guaranteed = resolveGuaranteedConfig(options.inbox, options.queues);
     // TODO(lead): the memory inbox store from helper A (inbox/memory-inbox-store.ts).
     const stores = resolveDeliveryStores(this.engine, guaranteed, options.postgres, {
       inbox: undefined,

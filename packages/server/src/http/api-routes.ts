@@ -5,8 +5,8 @@
 import { ErrorCode, MAX_HISTORY_LIMIT, channelNameProblem } from '@switchboard/protocol';
 import type { Router, RouteContext, RouteHandler } from './router.js';
 import type { ApiKeyGuard } from './api-key.js';
-import { apiRoute } from './api-route.js';
-import type { Body, BodyRule } from './api-route.js';
+import { apiHandler } from './api-handler.js';
+import type { Body, BodyRule } from './api-handler.js';
 import type { Exclusion } from '../broker/broker.js';
 import { InvalidArgumentError } from '../errors.js';
 
@@ -96,7 +96,7 @@ export function addApiRoutes(router: Router, prefix: string, deps: ApiDependenci
   const guarded = (
     handler: (ctx: RouteContext, body: Body) => Promise<unknown>,
     bodyRule: BodyRule = 'required',
-  ): RouteHandler => apiRoute(deps, handler, bodyRule);
+  ): RouteHandler => apiHandler(deps, handler, bodyRule);
 
   const channelOf = (value: unknown): string => {
     const problem = channelNameProblem(value, deps.maxChannelLength);
@@ -221,7 +221,7 @@ export function addApiRoutes(router: Router, prefix: string, deps: ApiDependenci
 }
 
 /** An optional integer query parameter within bounds; a malformed one is a 400. */
-function queryInteger(url: URL, name: string, min: number, max: number): number | undefined {
+export function queryInteger(url: URL, name: string, min: number, max: number): number | undefined {
   const raw = url.searchParams.get(name);
   if (raw === null) return undefined;
   const value = Number(raw);

@@ -4,8 +4,8 @@
  */
 import { ErrorCode } from '@switchboard/protocol';
 import type { Router } from './router.js';
-import { apiRoute } from './api-route.js';
-import type { ApiRouteDependencies, Body } from './api-route.js';
+import { ApiAnswer, apiHandler } from './api-handler.js';
+import type { ApiHandlerDependencies, Body } from './api-handler.js';
 import { InvalidArgumentError } from '../errors.js';
 
 /**
@@ -25,7 +25,7 @@ export interface QueueApi {
 }
 
 /** What the queue routes need. */
-export interface QueueRouteDependencies extends ApiRouteDependencies {
+export interface QueueRouteDependencies extends ApiHandlerDependencies {
   readonly api: QueueApi;
 }
 
@@ -49,7 +49,7 @@ export function addQueueRoutes(router: Router, prefix: string, deps: QueueRouteD
   router.add(
     'POST',
     `${base}/enqueue`,
-    apiRoute(
+    apiHandler(
       deps,
       async (ctx, body) => {
         if (!('data' in body) || body['data'] === undefined)
@@ -60,25 +60,25 @@ export function addQueueRoutes(router: Router, prefix: string, deps: QueueRouteD
           throw new InvalidArgumentError(ErrorCode.BadRequest, 'idempotencyKey must be a string');
         const maxAttempts = numberField(body, 'maxAttempts');
         const ttlMs = numberField(body, 'ttlMs');
-        return api.enqueue(ctx.params['queue'] ?? '', body['data'], {
+        const stored = await api.enqueue(ctx.params['queue'] ?? '', body['data'], {
           ...(maxAttempts === undefined ? {} : { maxAttempts }),
           ...(ttlMs === undefined ? {} : { ttlMs }),
           ...(idempotencyKey === undefined ? {} : { idempotencyKey }),
         });
+        return new ApiAnswer(201, stored);
       },
       'required',
-      201,
     ),
   );
   router.add(
     'GET',
     base,
-    apiRoute(deps, (ctx) => api.depth(ctx.params['queue'] ?? ''), 'none'),
+    apiHandler(deps, (ctx) => api.depth(ctx.params['queue'] ?? ''), 'none'),
   );
   router.add(
     'GET',
     `${base}/dead-letters`,
-    apiRoute(
+    apiHandler(
       deps,
       async (ctx) => {
         const queue = ctx.params['queue'] ?? '';
@@ -94,7 +94,7 @@ export function addQueueRoutes(router: Router, prefix: string, deps: QueueRouteD
   router.add(
     'POST',
     `${base}/dead-letters/:id/redeliver`,
-    apiRoute(
+    apiHandler(
       deps,
       async (ctx) => {
         const queue = ctx.params['queue'] ?? '';
@@ -109,7 +109,7 @@ export function addQueueRoutes(router: Router, prefix: string, deps: QueueRouteD
   router.add(
     'DELETE',
     `${base}/dead-letters/:id`,
-    apiRoute(
+    apiHandler(
       deps,
       async (ctx) => {
         const queue = ctx.params['queue'] ?? '';

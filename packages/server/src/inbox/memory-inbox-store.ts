@@ -30,6 +30,7 @@ export interface MemoryInboxStoreOptions {
 }
 
 interface Entry {
+  readonly inbox: Inbox;
   readonly message: InboxMessage;
   readonly bytes: number;
   /** Devices that acked it. */
@@ -124,7 +125,8 @@ export class MemoryInboxStore implements InboxStore {
       if (inbox === undefined) return out;
       const order = inbox.order;
       for (let i = this.firstAfter(inbox, afterSeq); i < order.length && out.length < limit; i++) {
-        const entry = order[i]!;
+        const entry = order[i];
+        if (entry === undefined) break;
         if (entry.gone || entry.message.expiresAt <= now || entry.acks.has(device)) continue;
         out.push({ ...entry.message, attempts: entry.attempts.get(device) ?? 0 });
       }
@@ -183,7 +185,7 @@ export class MemoryInboxStore implements InboxStore {
         const entry = top.value;
         if (entry.gone) continue;
         removed++;
-        const inbox = this.users.get(entry.message.userId)!;
+        const inbox = entry.inbox;
         if (entry.acks.size > 0) {
           this.remove(inbox, entry);
         } else {
@@ -281,6 +283,7 @@ export class MemoryInboxStore implements InboxStore {
       maxAttempts,
     };
     const entry: Entry = {
+      inbox,
       message,
       bytes,
       acks: new Set(),
@@ -342,7 +345,7 @@ export class MemoryInboxStore implements InboxStore {
       inbox.goneInOrder = 0;
     } else {
       // The oldest leave first most of the time: skip them without copying.
-      while (inbox.head < inbox.order.length && inbox.order[inbox.head]!.gone) {
+      while (inbox.head < inbox.order.length && inbox.order[inbox.head]?.gone === true) {
         inbox.head++;
         inbox.goneInOrder--;
       }
@@ -363,7 +366,7 @@ export class MemoryInboxStore implements InboxStore {
     let high = order.length;
     while (low < high) {
       const mid = (low + high) >>> 1;
-      if (order[mid]!.message.seq <= afterSeq) low = mid + 1;
+      if ((order[mid]?.message.seq ?? Infinity) <= afterSeq) low = mid + 1;
       else high = mid;
     }
     return low;

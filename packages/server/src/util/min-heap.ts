@@ -51,10 +51,10 @@ export class MinHeap<T> {
 
   private up(index: number): void {
     const slots = this.slots;
-    const slot = slots[index]!;
+    const slot = slots[index] as Slot<T>;
     while (index > 0) {
       const parent = (index - 1) >> 1;
-      const above = slots[parent]!;
+      const above = slots[parent] as Slot<T>;
       if (!this.less(slot, above)) break;
       slots[index] = above;
       index = parent;
@@ -65,14 +65,14 @@ export class MinHeap<T> {
   private down(index: number): void {
     const slots = this.slots;
     const length = slots.length;
-    const slot = slots[index]!;
+    const slot = slots[index] as Slot<T>;
     for (;;) {
       let child = 2 * index + 1;
       if (child >= length) break;
       const right = child + 1;
-      if (right < length && this.less(slots[right]!, slots[child]!)) child = right;
-      if (!this.less(slots[child]!, slot)) break;
-      slots[index] = slots[child]!;
+      if (right < length && this.less(slots[right] as Slot<T>, slots[child] as Slot<T>)) child = right;
+      if (!this.less(slots[child] as Slot<T>, slot)) break;
+      slots[index] = slots[child] as Slot<T>;
       index = child;
     }
     slots[index] = slot;

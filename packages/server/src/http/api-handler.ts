@@ -1,33 +1,40 @@
 /**
- * One HTTP API route's common steps, shared by every `/api/...` route file: the API key check, the JSON
- * body (required, optional or none), the JSON answer, and the one error mapping of errors.ts (a typed
- * library error becomes its code and HTTP status; anything else is the router's 500).
+ * One HTTP API route's frame: the API-key check, the JSON body (required, optional or none), the answer
+ * (200 with the handler's value, or the status of an {@link ApiAnswer}), and the one error mapping of
+ * errors.ts. Every `/api/...` route goes through it.
  */
 import { ErrorCode } from '@switchboard/protocol';
-import type { RouteContext, RouteHandler } from './router.js';
 import { refuseRequest } from './api-key.js';
 import type { ApiKeyGuard } from './api-key.js';
 import { hasBody, readJsonBody, sendError, sendJson } from './http-utils.js';
+import type { RouteContext, RouteHandler } from './router.js';
 import { errorReplyOf } from '../errors.js';
 
-/** A request's JSON body (an object). */
+/** A JSON object body. */
 export type Body = Record<string, unknown>;
 
 /** Whether a route reads a JSON body: always, only when the request has one, or never. */
 export type BodyRule = 'required' | 'optional' | 'none';
 
-/** What an API route needs: the key guard and the largest body. */
-export interface ApiRouteDependencies {
+/** An answer other than 200: `201` with a body, `204` without one. */
+export class ApiAnswer {
+  constructor(
+    readonly status: number,
+    readonly body?: unknown,
+  ) {}
+}
+
+/** What every API route needs. */
+export interface ApiHandlerDependencies {
   readonly guard: ApiKeyGuard;
   readonly maxBodyBytes: number;
 }
 
-/** A route handler that runs `handler` behind the API key and answers its result with `status`. */
-export function apiRoute(
-  deps: ApiRouteDependencies,
+/** Wrap an API handler: its value is answered 200 (an {@link ApiAnswer}: its status), its errors mapped. */
+export function apiHandler(
+  deps: ApiHandlerDependencies,
   handler: (ctx: RouteContext, body: Body) => Promise<unknown>,
   bodyRule: BodyRule = 'required',
-  status = 200,
 ): RouteHandler {
   return async (ctx: RouteContext): Promise<void> => {
     const refusal = deps.guard.check(ctx.req);
@@ -50,7 +57,13 @@ export function apiRoute(
       body = read.value as Body;
     }
     try {
-      sendJson(ctx.res, status, await handler(ctx, body));
+      const result = await handler(ctx, body);
+      if (!(result instanceof ApiAnswer)) sendJson(ctx.res, 200, result);
+      else if (result.body !== undefined) sendJson(ctx.res, result.status, result.body);
+      else {
+        ctx.res.writeHead(result.status, { 'cache-control': 'no-store' });
+        ctx.res.end();
+      }
     } catch (error) {
       // An unexpected error is the router's to log and answer 500.
       const reply = errorReplyOf(error);
