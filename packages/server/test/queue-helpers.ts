@@ -126,3 +126,19 @@ export async function depthOf(
   assert.equal(status, 200, JSON.stringify(json));
   return json as { queue: string; waiting: number; claimed: number; consumers: number };
 }
+
+/** Resolves with the queue's depth once `holds` says yes (the server acts on acks after the SDK sends them). */
+export async function depthWhen(
+  t: TestServer,
+  queue: string,
+  holds: (depth: { waiting: number; claimed: number }) => boolean,
+  timeoutMs = 3000,
+): Promise<{ queue: string; waiting: number; claimed: number; consumers: number }> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const depth = await depthOf(t, queue);
+    if (holds(depth)) return depth;
+    if (Date.now() > deadline) throw new Error(`queue ${queue}: ${JSON.stringify(depth)}`);
+    await new Promise((resolve) => setImmediate(resolve));
+  }
+}

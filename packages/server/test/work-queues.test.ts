@@ -2,11 +2,13 @@
 // store, real WebSocket consumers speaking v1 frames, the library API and the HTTP API.
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { InvalidQueueError, QueueFullError } from '../src/index.js';
+import WebSocket from 'ws';
+import { SwitchboardClient } from '@switchboard/client';
+import { InvalidQueueError, QueueFullError, silentLogger } from '../src/index.js';
 import type { ServerOptions } from '../src/index.js';
 import { metricSample, until, withServer } from './helpers.js';
 import type { TestServer } from './helpers.js';
-import { QueueClient, call, depthOf, post, replyError } from './queue-helpers.js';
+import { QueueClient, call, depthOf, depthWhen, post, replyError } from './queue-helpers.js';
 import type { JobFrame } from './queue-helpers.js';
 
 /** Short timers: a lapsed lock and a delayed nack are found within a few ms. */
@@ -354,7 +356,7 @@ describe('work queues over HTTP', () => {
 
 describe('server-side workers', () => {
   test('a handler that resolves acks; one that throws nacks; stop() waits for running handlers', () =>
-    withServer(FAST, async (t) => {
+    withServer({ ...FAST, logger: silentLogger }, async (t) => {
       const seen: [unknown, number][] = [];
       let release: () => void = () => {};
       const blocked = new Promise<void>((resolve) => (release = resolve));
@@ -405,5 +407,37 @@ describe('server-side workers', () => {
       await until(() => handled + c.jobs.length === 30, 5000, '30 jobs');
       assert.ok(handled > 0 && c.jobs.length > 0, `worker ${handled}, connection ${c.jobs.length}`);
       await worker.stop();
+    }));
+});
+
+describe('the SDK as a consumer', () => {
+  test('client.consume: two SDK clients share a queue; a handler that throws gets the job again', () =>
+    withServer(FAST, async (t) => {
+      const handled: [string, number][] = [];
+      const clients = [0, 1].map(() => new SwitchboardClient(`${t.wsUrl}/ws`, { WebSocket }));
+      try {
+        for (const client of clients) {
+          await client.connect();
+          client.consume<{ n: number }>(
+            'sdk',
+            (job) => {
+              if (job.data.n === 3 && job.attempt === 1) throw new Error('first try fails');
+              handled.push([job.id, job.attempt]);
+            },
+            { prefetch: 2 },
+          );
+        }
+        await until(() => t.server.stats().connections === 2, 3000);
+        const ids = await enqueueMany(t, 'sdk', 20);
+        await until(() => handled.length === 20, 5000, '20 jobs handled');
+        assert.deepEqual(handled.map(([id]) => id).sort(), [...ids].sort());
+        assert.deepEqual(
+          handled.filter(([, attempt]) => attempt > 1).map(([id]) => id),
+          [ids[3]],
+        );
+        await depthWhen(t, 'sdk', (d) => d.waiting === 0 && d.claimed === 0);
+      } finally {
+        for (const client of clients) client.close();
+      }
     }));
 });
