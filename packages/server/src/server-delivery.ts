@@ -15,6 +15,8 @@ import {
 import type { GuaranteedConfig } from './hub/guaranteed-config.js';
 import type { DeadLetter, DeliverOutcome, InboxStore } from './inbox/inbox-store.js';
 import type { QueueStore } from './inbox/queue-store.js';
+import { MemoryInboxStore } from './inbox/memory-inbox-store.js';
+import { MemoryQueueStore } from './inbox/memory-queue-store.js';
 import type { Metrics } from './metrics/metrics.js';
 import type { Clock } from './util/clock.js';
 import type { Logger } from './util/logger.js';
@@ -57,22 +59,18 @@ export interface DeliveryStores {
 
 /**
  * The stores of `inbox` / `queues`: the kind named by `store`, else the engine's, else memory.
- * `memory` builds the in-process stores (one node only).
+ * `memory` builds the in-process stores (one node only); the memory engine has its own.
  */
 export function resolveDeliveryStores(
   engine: Engine,
   config: GuaranteedConfig,
   postgres: PostgresOptions | undefined,
-  memory: {
-    readonly inbox: (() => InboxStore) | undefined;
-    readonly queues: (() => QueueStore) | undefined;
-  },
 ): DeliveryStores {
   const pick = <S>(
     name: string,
     kind: GuaranteedConfig['inbox']['store'],
     fromEngine: S | undefined,
-    inMemory: (() => S) | undefined,
+    inMemory: () => S,
   ): S | undefined => {
     if (kind === 'redis') {
       if (fromEngine === undefined)
@@ -89,11 +87,21 @@ export function resolveDeliveryStores(
         "'memory' or 'redis' (PostgreSQL is not wired yet)",
       );
     }
-    if (kind === 'memory') return inMemory?.();
-    return fromEngine ?? inMemory?.();
+    if (kind === 'memory') return inMemory();
+    return fromEngine ?? inMemory();
   };
-  const inbox = pick('inbox', config.inbox.store, engine.inbox, memory.inbox);
-  const queues = pick('queues', config.queues.store, engine.queues, memory.queues);
+  const inbox = pick(
+    'inbox',
+    config.inbox.store,
+    engine.inbox,
+    () => new MemoryInboxStore({ limits: config.inbox.limits }),
+  );
+  const queues = pick(
+    'queues',
+    config.queues.store,
+    engine.queues,
+    () => new MemoryQueueStore({ limits: config.queues.limits }),
+  );
   return {
     ...(inbox === undefined ? {} : { inbox }),
     ...(queues === undefined ? {} : { queues }),

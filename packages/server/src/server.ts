@@ -53,7 +53,6 @@ import { InvalidArgumentError, ServerNotRunningError, TlsLoadError } from './err
 import { resolveGuaranteedConfig } from './hub/guaranteed-config.js';
 import { DeliveryApi, resolveDeliveryStores } from './server-delivery.js';
 import type { DeadLetterEntry, DeliverOptions, DeliverResult } from './server-delivery.js';
-import { MemoryQueueStore } from './inbox/memory-queue-store.js';
 import { queueOperations } from './hub/queue-runtime.js';
 import type { EnqueueOptions, EnqueueResult, QueueDeadLetter } from './hub/queue-operations.js';
 import type { QueueOperations } from './hub/queue-operations.js';
@@ -92,9 +91,9 @@ export class SwitchboardServer<M extends AnyChannelMap = AnyChannelMap> {
     this.limits = resolveLimits(options);
     validateOtherOptions(options);
     this.clock = options.clock ?? systemClock;
+    const guaranteed = resolveGuaranteedConfig(options.inbox, options.queues);
     this.logger = options.logger ?? defaultLogger();
     this.metrics = options.metrics ?? new PrometheusMetrics();
-    const guaranteed = resolveGuaranteedConfig(options.inbox, options.queues);
     this.engine =
       options.engine ??
       createMemoryEngine(this.clock, {
@@ -111,11 +110,7 @@ export class SwitchboardServer<M extends AnyChannelMap = AnyChannelMap> {
     const connectionLimits = new ConnectionLimits(this.limits, this.clock.now());
     const trustedProxies = new TrustedProxies(options.trustedProxies);
     const observe = { metrics: this.metrics, logger: this.logger, clock: this.clock };
-    // TODO(lead): the memory inbox store from helper A (inbox/memory-inbox-store.ts).
-    const stores = resolveDeliveryStores(this.engine, guaranteed, options.postgres, {
-      inbox: undefined,
-      queues: () => new MemoryQueueStore({ limits: guaranteed.queues.limits }),
-    });
+    const stores = resolveDeliveryStores(this.engine, guaranteed, options.postgres);
     this.hub = new Hub({
       nodeId: this.nodeId,
       limits: this.limits,

@@ -3,9 +3,11 @@
  * and the bookkeeping that keeps at most `prefetch` of them out and resends from a failed one. State only:
  * hub/inbox-dispatcher.ts drives it.
  */
-import type { TokenBucket } from '../limits/token-bucket.js';
 import type { TimerHandle } from '../util/clock.js';
 import type { Connection } from './connection.js';
+
+/** Acks remembered per device connection, for idempotent repeats. */
+export const RECENT_ACKS = 64;
 
 /** A message pushed to the device and not acked yet. */
 export interface InFlight {
@@ -32,8 +34,8 @@ export class InboxDevice {
   ackTimer: TimerHandle | null = null;
   /** Set while a redelivery waits for its backoff: nothing is pulled until it fires. */
   retryTimer: TimerHandle | null = null;
-  /** The connection's nack budget, created on its first nack. */
-  nackBudget: TokenBucket | null = null;
+  /** Ids this connection acked last (at most {@link RECENT_ACKS}): a repeated ack answers `{}` even once the message has left. */
+  recentAcks: string[] = [];
 
   constructor(
     readonly userId: string,
@@ -75,6 +77,12 @@ export class InboxDevice {
     this.ackTimer = null;
     this.retryTimer?.cancel();
     this.retryTimer = null;
-    this.nackBudget = null;
+    this.recentAcks = [];
+  }
+
+  /** Remember an acked id (the oldest forgotten past {@link RECENT_ACKS}). */
+  acked(id: string): void {
+    if (this.recentAcks.length >= RECENT_ACKS) this.recentAcks.shift();
+    this.recentAcks.push(id);
   }
 }

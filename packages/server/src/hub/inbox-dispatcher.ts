@@ -9,7 +9,7 @@ import { DEFAULT_INBOX_PREFETCH, ErrorCode } from '@switchboard/protocol';
 import type { InboxStore, PendingMessage } from '../inbox/inbox-store.js';
 import { TokenBucket } from '../limits/token-bucket.js';
 import type { Metrics } from '../metrics/metrics.js';
-import type { Clock, TimerHandle } from '../util/clock.js';
+import type { Clock } from '../util/clock.js';
 import { fullJitterDelay } from '../util/full-jitter.js';
 import type { Logger } from '../util/logger.js';
 import type { Connection } from './connection.js';
@@ -19,12 +19,11 @@ import type { ErrorReplies } from './error-replies.js';
 import type { InboxRuntime } from './guaranteed.js';
 import type { ResolvedInboxConfig } from './guaranteed-config.js';
 import { InboxDevice } from './inbox-device.js';
+import { InboxExpiry } from './inbox-expiry.js';
 
 /** Nacks one connection may send: a burst of 20, then 10 per second (past it: `rate_limited`, ignored). */
 export const NACK_BURST = 20;
 export const NACK_REFILL_PER_SECOND = 10;
-/** Expired messages moved per store call of the sweep; a full batch is followed by another at once. */
-export const EXPIRE_BATCH = 500;
 
 /** What the inbox dispatcher needs. */
 export interface InboxDispatcherOptions {
@@ -48,12 +47,15 @@ export class InboxDispatcher implements InboxRuntime {
   private readonly users = new Map<string, Set<InboxDevice>>();
   /** The device each connection has open (a connection opens one at a time). */
   private readonly byConnection = new Map<Connection, InboxDevice>();
-  private sweepTimer: TimerHandle | null = null;
-  private sweeping = false;
+  /** Each connection's nack budget (created on its first nack; reopening the inbox keeps it). */
+  private readonly nackBudgets = new WeakMap<Connection, TokenBucket>();
+  private readonly expiry: InboxExpiry;
   private readonly random: () => number;
 
   constructor(private readonly options: InboxDispatcherOptions) {
     this.random = options.random ?? Math.random;
+    const { store, config, deadLetters, metrics, logger, clock } = options;
+    this.expiry = new InboxExpiry(store, config.sweepMs, deadLetters, metrics, logger, clock);
   }
 
   // ---------------------------------------------------------------- the wire side
@@ -88,7 +90,7 @@ export class InboxDispatcher implements InboxRuntime {
       devices.add(state);
     } else {
       // The newest open takes the device over: what the older connection held unacked goes out again here.
-      if (state.connection !== connection) this.byConnection.delete(state.connection);
+      // The older one keeps its entry: its acks still count for the device, its nacks are not_found.
       state.reset();
       state.connection = connection;
       state.prefetch = prefetch ?? DEFAULT_INBOX_PREFETCH;
@@ -106,12 +108,14 @@ export class InboxDispatcher implements InboxRuntime {
     }
     const { store, clock, metrics } = this.options;
     const outcome = await store.ack(state.userId, state.device, message, clock.now());
-    if (outcome === 'unknown') {
+    // Once every device acked it the message is gone: an ack repeated on this connection is still `{}`.
+    if (outcome === 'unknown' && !state.recentAcks.includes(message)) {
       this.notFound(connection, id, 'no such message in the inbox');
       return;
     }
     if (id !== undefined) this.options.delivery.reply(connection, id, {});
     if (state.connection !== connection) return;
+    if (outcome === 'acked') state.acked(message);
     const index = state.indexOf(message);
     if (index < 0) return; // acked before (idempotent), or by a connection this one took over from
     const [acked] = state.inFlight.splice(index, 1);
@@ -136,8 +140,12 @@ export class InboxDispatcher implements InboxRuntime {
       return Promise.resolve();
     }
     const now = this.options.clock.now();
-    state.nackBudget ??= new TokenBucket(NACK_BURST, NACK_REFILL_PER_SECOND, now);
-    if (!state.nackBudget.take(now)) {
+    let budget = this.nackBudgets.get(connection);
+    if (budget === undefined) {
+      budget = new TokenBucket(NACK_BURST, NACK_REFILL_PER_SECOND, now);
+      this.nackBudgets.set(connection, budget);
+    }
+    if (!budget.take(now)) {
       // Ignored: the ack timeout still redelivers the message.
       this.options.metrics.inboxRefused('rate_limited');
       this.options.errors.send(
@@ -175,39 +183,16 @@ export class InboxDispatcher implements InboxRuntime {
 
   /** Start the expiry sweep. */
   start(): void {
-    this.sweepTimer ??= this.options.clock.setInterval(() => void this.sweep(), this.options.config.sweepMs);
+    this.expiry.start();
   }
 
   /** Stop the sweep and every device's timers. */
   stop(): void {
-    this.sweepTimer?.cancel();
-    this.sweepTimer = null;
+    this.expiry.stop();
     for (const state of this.devices.values()) state.reset();
     this.devices.clear();
     this.users.clear();
     this.byConnection.clear();
-  }
-
-  /** Move expired messages of every user to dead letters (batches of {@link EXPIRE_BATCH}). */
-  async sweep(): Promise<void> {
-    if (this.sweeping) return;
-    this.sweeping = true;
-    try {
-      for (;;) {
-        const dead = await this.options.store.expire(this.options.clock.now(), EXPIRE_BATCH);
-        if (dead.dropped > 0) this.options.metrics.deadLettersDropped(dead.dropped);
-        for (const letter of dead.letters)
-          this.options.deadLetters.report(
-            { kind: 'inbox', userId: letter.userId ?? '' },
-            { letters: [letter], dropped: 0 },
-          );
-        if (dead.letters.length < EXPIRE_BATCH) break;
-      }
-    } catch (error) {
-      this.options.logger.warn({ err: error }, 'inbox expiry sweep failed');
-    } finally {
-      this.sweeping = false;
-    }
   }
 
   // ---------------------------------------------------------------- internals
