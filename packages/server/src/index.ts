@@ -102,7 +102,11 @@ export {
   TlsLoadError,
   BackendUnavailableError,
   InboxFullError,
+  InvalidQueueError,
+  QueueFullError,
 } from './errors.js';
+export type { EnqueueOptions, EnqueueResult, QueueDeadLetter, QueueDepth } from './hub/queue-operations.js';
+export type { Job, JobHandler, WorkerHandle } from './hub/queue-worker.js';
 export type { TlsOptions } from './http/tls.js';
 export type { TransportKind, TransportSocket, ConnectionHandle } from './transports/transport.js';
 export { PreparedFrame } from './transports/transport.js';

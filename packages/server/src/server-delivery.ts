@@ -47,6 +47,8 @@ export interface DeliveryApiOptions {
   readonly config: GuaranteedConfig;
   readonly broker: Broker;
   readonly deadLetters: DeadLetterReporter;
+  /** Throws ServerNotRunningError unless the server is running. */
+  readonly assertRunning: () => void;
   /** Largest payload (JSON bytes): the server's `maxMessageBytes`, publish's limit. */
   readonly maxMessageBytes: number;
   readonly metrics: Metrics;
@@ -142,6 +144,7 @@ export class DeliveryApi {
   }
 
   private inbox(): InboxStore {
+    this.options.assertRunning();
     const inbox = this.options.inbox;
     if (inbox === null) throw new InvalidArgumentError(ErrorCode.NotAvailable, 'this server has no inbox');
     return inbox;
