@@ -27,6 +27,7 @@ export const serverLayers = [
       'server-engine.ts',
       'server-listener.ts',
       'server-delivery.ts',
+      'server-stores.ts',
     ],
   },
   // router, API routes, ops routes (health, ready, stats, metrics), admin, attach

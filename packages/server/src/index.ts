@@ -16,7 +16,8 @@ export {
 } from './limits/resolved-limits.js';
 export type { ResolvedLimits } from './limits/resolved-limits.js';
 export type { ServerOptions } from './server-options.js';
-export type { DeliverOptions, DeliverResult, DeadLetterEntry, PostgresOptions } from './server-delivery.js';
+export type { DeliverOptions, DeliverResult, DeadLetterEntry } from './server-delivery.js';
+export type { PostgresOptions } from './server-stores.js';
 export type { DeliveryStoreKind, InboxOptions, QueueOptions } from './hub/guaranteed-config.js';
 export type {
   DeadLetter,
@@ -101,7 +102,11 @@ export {
   TlsLoadError,
   BackendUnavailableError,
   InboxFullError,
+  InvalidQueueError,
+  QueueFullError,
 } from './errors.js';
+export type { EnqueueOptions, EnqueueResult, QueueDeadLetter, QueueDepth } from './hub/queue-operations.js';
+export type { Job, JobHandler, WorkerHandle } from './hub/queue-worker.js';
 export type { TlsOptions } from './http/tls.js';
 export type { TransportKind, TransportSocket, ConnectionHandle } from './transports/transport.js';
 export { PreparedFrame } from './transports/transport.js';

@@ -1,11 +1,10 @@
 /**
  * The guaranteed-delivery library API (`deliver`, dead letters; `enqueue` and workers to come), which
- * server.ts delegates to, and the choice of the stores behind it. Semantics: docs/delivery.md.
+ * server.ts delegates to. The stores behind it: server-stores.ts. Semantics: docs/delivery.md.
  */
 import { ErrorCode, encodeData } from '@switchboard/protocol';
 import type { Broker } from './broker/broker.js';
-import type { Engine } from './engine/engine.js';
-import { InboxFullError, InvalidArgumentError, InvalidOptionError } from './errors.js';
+import { InboxFullError, InvalidArgumentError } from './errors.js';
 import type { DeadLetterReporter } from './hub/dead-letter-reporter.js';
 import {
   MAX_DELIVERY_ATTEMPTS,
@@ -14,18 +13,9 @@ import {
 } from './hub/guaranteed-config.js';
 import type { GuaranteedConfig } from './hub/guaranteed-config.js';
 import type { DeadLetter, DeliverOutcome, InboxStore } from './inbox/inbox-store.js';
-import type { QueueStore } from './inbox/queue-store.js';
-import { MemoryInboxStore } from './inbox/memory-inbox-store.js';
-import { MemoryQueueStore } from './inbox/memory-queue-store.js';
 import type { Metrics } from './metrics/metrics.js';
 import type { Clock } from './util/clock.js';
 import type { Logger } from './util/logger.js';
-
-/** The `postgres` option: the database of the PostgreSQL inbox and queue stores. */
-export interface PostgresOptions {
-  /** A connection string, `postgres://user:password@host:5432/database`. */
-  readonly url: string;
-}
 
 /** Options of `server.deliver()`. */
 export interface DeliverOptions {
@@ -51,69 +41,14 @@ export interface DeliverResult {
 /** A dead letter as the library API returns it: the stored fields with the payload parsed. */
 export type DeadLetterEntry = Omit<DeadLetter, 'json' | 'userId'> & { readonly data: unknown };
 
-/** The stores guaranteed delivery runs on. */
-export interface DeliveryStores {
-  readonly inbox?: InboxStore;
-  readonly queues?: QueueStore;
-}
-
-/**
- * The stores of `inbox` / `queues`: the kind named by `store`, else the engine's, else memory.
- * `memory` builds the in-process stores (one node only); the memory engine has its own.
- */
-export function resolveDeliveryStores(
-  engine: Engine,
-  config: GuaranteedConfig,
-  postgres: PostgresOptions | undefined,
-): DeliveryStores {
-  const pick = <S>(
-    name: string,
-    kind: GuaranteedConfig['inbox']['store'],
-    fromEngine: S | undefined,
-    inMemory: () => S,
-  ): S | undefined => {
-    if (kind === 'redis') {
-      if (fromEngine === undefined)
-        throw new InvalidOptionError(`${name}.store`, kind, "'redis' only with the Redis engine");
-      return fromEngine;
-    }
-    if (kind === 'postgres') {
-      if (postgres === undefined)
-        throw new InvalidOptionError('postgres', postgres, `{ url } with ${name}.store 'postgres'`);
-      // TODO(lead): createPostgresStores({ url }) from helper C (inbox/postgres-stores.ts) once merged.
-      throw new InvalidOptionError(
-        `${name}.store`,
-        kind,
-        "'memory' or 'redis' (PostgreSQL is not wired yet)",
-      );
-    }
-    if (kind === 'memory') return inMemory();
-    return fromEngine ?? inMemory();
-  };
-  const inbox = pick(
-    'inbox',
-    config.inbox.store,
-    engine.inbox,
-    () => new MemoryInboxStore({ limits: config.inbox.limits }),
-  );
-  const queues = pick(
-    'queues',
-    config.queues.store,
-    engine.queues,
-    () => new MemoryQueueStore({ limits: config.queues.limits }),
-  );
-  return {
-    ...(inbox === undefined ? {} : { inbox }),
-    ...(queues === undefined ? {} : { queues }),
-  };
-}
-
 /** What the delivery API needs from the server. */
 export interface DeliveryApiOptions {
   readonly inbox: InboxStore | null;
   readonly config: GuaranteedConfig;
   readonly broker: Broker;
   readonly deadLetters: DeadLetterReporter;
+  /** Throws ServerNotRunningError unless the server is running. */
+  readonly assertRunning: () => void;
   /** Largest payload (JSON bytes): the server's `maxMessageBytes`, publish's limit. */
   readonly maxMessageBytes: number;
   readonly metrics: Metrics;
@@ -209,6 +144,7 @@ export class DeliveryApi {
   }
 
   private inbox(): InboxStore {
+    this.options.assertRunning();
     const inbox = this.options.inbox;
     if (inbox === null) throw new InvalidArgumentError(ErrorCode.NotAvailable, 'this server has no inbox');
     return inbox;

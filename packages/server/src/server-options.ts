@@ -14,7 +14,7 @@ import { trustedProxyProblem } from './transports/client-ip.js';
 import { InvalidOptionError } from './errors.js';
 import type { Engine } from './engine/engine.js';
 import type { InboxOptions, QueueOptions } from './hub/guaranteed-config.js';
-import type { PostgresOptions } from './server-delivery.js';
+import type { PostgresOptions } from './server-stores.js';
 import type { ChannelRule } from './hub/channel.js';
 import type { ServerHooks } from './hub/hooks.js';
 import type { WebhookOptions } from './webhooks/webhooks.js';

@@ -106,3 +106,20 @@ export function valueOf<T>(outcome: Outcome<T>): T {
   if (!outcome.ok) throw new InvalidArgumentError(outcome.code, outcome.message);
   return outcome.value;
 }
+
+/** The /stats document: the hub's figures and the server's lifecycle (`startedAt` 0: not started yet). */
+export function serverStats(
+  hub: HubStats,
+  state: ServerState,
+  startedAt: number,
+  now: number,
+  historyReads: HistoryReadStats,
+): ServerStats {
+  return {
+    ...hub,
+    state,
+    uptimeMs: startedAt === 0 ? 0 : now - startedAt,
+    startedAt: new Date(startedAt === 0 ? now : startedAt).toISOString(),
+    historyReads,
+  };
+}

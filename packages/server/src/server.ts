@@ -25,19 +25,17 @@ import { loadDemoPage, type DemoPage } from './http/demo-page.js';
 import { attachSwitchboard, closeListener, dispatchRequest, listen } from './http/attach.js';
 import { listenerPort, listenerUrl } from './http/attach.js';
 import { WebSocketEndpoint } from './http/websocket-endpoint.js';
-import type { SilentSockets } from './http/silent-sockets.js';
-import { TlsCertificate } from './http/tls.js';
 import { ConnectionLimits } from './limits/connection-limits.js';
-import { idleStreamTtlMs, resolveLimits } from './limits/resolved-limits.js';
-import type { ResolvedLimits } from './limits/resolved-limits.js';
+import { idleStreamTtlMs, resolveLimits, type ResolvedLimits } from './limits/resolved-limits.js';
 import { systemClock, type Clock } from './util/clock.js';
 import { defaultLogger } from './util/pino-logger.js';
 import type { Logger } from './util/logger.js';
 import { resolveHeartbeatProofs, validateOtherOptions } from './server-options.js';
 import type { ServerOptions } from './server-options.js';
-import { closeArgs, exclusion, historyLimit, historyResult, valueOf } from './server-results.js';
+import { closeArgs, exclusion, historyLimit, historyResult, serverStats, valueOf } from './server-results.js';
 import { closeEngine, engineReadiness, engineTokenAuthenticator } from './server-engine.js';
 import { createListener } from './server-listener.js';
+import type { Listener } from './server-listener.js';
 import type {
   ChannelInfo,
   DisconnectOptions,
@@ -50,8 +48,17 @@ import type {
 import type { ClusterCounts } from './nodes/node-registry.js';
 import { InvalidArgumentError, ServerNotRunningError, TlsLoadError } from './errors.js';
 import { resolveGuaranteedConfig } from './hub/guaranteed-config.js';
-import { DeliveryApi, resolveDeliveryStores } from './server-delivery.js';
+import { DeliveryApi } from './server-delivery.js';
+import { resolveDeliveryStores, type DeliveryStores } from './server-stores.js';
 import type { DeadLetterEntry, DeliverOptions, DeliverResult } from './server-delivery.js';
+import { queueOperations } from './hub/queue-runtime.js';
+import type {
+  EnqueueOptions,
+  EnqueueResult,
+  QueueDeadLetter,
+  QueueOperations,
+} from './hub/queue-operations.js';
+import type { JobHandler, WorkerHandle } from './hub/queue-worker.js';
 
 /**
  * A Switchboard server: the WebSocket endpoints, the hub behind them, the HTTP API, health and metrics.
@@ -71,16 +78,13 @@ export class SwitchboardServer<M extends AnyChannelMap = AnyChannelMap> {
   private readonly logger: Logger;
   private readonly clock: Clock;
   private readonly websocket: WebSocketEndpoint;
-  /** Guaranteed delivery's library API (server-delivery.ts). */
-  private readonly delivery: DeliveryApi;
-  private readonly handshake: Handshake;
+  private readonly stores: DeliveryStores; // PostgreSQL's are opened by start()
+  private readonly delivery: DeliveryApi; // server-delivery.ts
+  private queueOps!: QueueOperations; // set by the hub's queueRuntime factory
   private readonly router = new Router();
   private readonly basePath: string;
-  private readonly ownsHttpServer: boolean;
-  private readonly http: HttpServer;
-  private readonly tls: TlsCertificate | null;
-  /** The deadline and per-address count of sockets that have not spoken yet (own server only). */
-  private readonly silentSockets: SilentSockets | null;
+  /** The HTTP server, its TLS certificate and its silent-socket watch (server-listener.ts). */
+  private readonly listener: Listener;
   private startedAt = 0;
   private demoPage: DemoPage | null = null;
   private detachListeners: (() => void) | null = null;
@@ -108,7 +112,8 @@ export class SwitchboardServer<M extends AnyChannelMap = AnyChannelMap> {
     this.basePath = options.basePath ?? '';
     const connectionLimits = new ConnectionLimits(this.limits, this.clock.now());
     const trustedProxies = new TrustedProxies(options.trustedProxies);
-    const stores = resolveDeliveryStores(this.engine, guaranteed, options.postgres);
+    const observe = { metrics: this.metrics, logger: this.logger, clock: this.clock };
+    const stores = (this.stores = resolveDeliveryStores(this.engine, guaranteed, options.postgres));
     this.hub = new Hub({
       nodeId: this.nodeId,
       limits: this.limits,
@@ -121,26 +126,26 @@ export class SwitchboardServer<M extends AnyChannelMap = AnyChannelMap> {
       online: this.engine.online,
       webhooks: (this.webhooks = Webhooks.of(options, this.metrics, this.logger, this.clock)),
       ...(this.engine.sessions === undefined ? {} : { sessionStore: this.engine.sessions }),
-      ...stores,
+      ...(stores.inbox === undefined ? {} : { inbox: stores.inbox }),
+      ...(stores.queues === undefined ? {} : { queues: stores.queues }),
       guaranteed,
+      queueRuntime: (deps) =>
+        (this.queueOps = queueOperations(deps, this, this.engine.broker, this.limits)).dispatcher,
       authenticator,
       authorizer: Authorizer.of(options),
       connectionLimits,
-      metrics: this.metrics,
-      logger: this.logger,
-      clock: this.clock,
+      ...observe,
     });
     this.delivery = new DeliveryApi({
       inbox: stores.inbox ?? null,
       config: guaranteed,
       broker: this.engine.broker,
       deadLetters: this.hub.guaranteed.deadLetters,
+      assertRunning: () => this.assertRunning(),
       maxMessageBytes: this.limits.maxMessageBytes,
-      metrics: this.metrics,
-      logger: this.logger,
-      clock: this.clock,
+      ...observe,
     });
-    this.handshake = new Handshake({
+    const handshake = new Handshake({
       host: {
         accepting: () => this.stateValue === 'running',
         userAtLimit: (userId) => this.hub.userAtLimit(userId),
@@ -149,28 +154,20 @@ export class SwitchboardServer<M extends AnyChannelMap = AnyChannelMap> {
       origins: new OriginPolicy(options.allowedOrigins, options.requireOrigin ?? false),
       trustedProxies,
       connectionLimits,
-      metrics: this.metrics,
-      logger: this.logger,
-      clock: this.clock,
+      ...observe,
     });
     this.websocket = new WebSocketEndpoint({
       basePath: this.basePath,
       maxChannelLength: this.limits.maxChannelLength,
       maxMessageBytes: this.limits.maxMessageBytes,
-      handshake: this.handshake,
+      handshake,
       acceptor: this.hub,
     });
-    ({
-      ownsHttpServer: this.ownsHttpServer,
-      tls: this.tls,
-      http: this.http,
-      silentSockets: this.silentSockets,
-    } = createListener(options, this.limits, () => this.stop(), {
+    this.listener = createListener(options, this.limits, () => this.stop(), {
       connectionLimits,
       trustedProxies,
-      metrics: this.metrics,
-      clock: this.clock,
-    }));
+      ...observe,
+    });
     addRoutes(this.router, {
       ...this.limits,
       apiKey: options.apiKey,
@@ -186,12 +183,11 @@ export class SwitchboardServer<M extends AnyChannelMap = AnyChannelMap> {
         demoPage: () => this.demoPage,
       },
       api: this,
-      sse: { handshake: this.handshake, acceptor: this.hub },
+      queues: this.queueOps,
+      sse: { handshake, acceptor: this.hub },
       tokenAuthenticator,
       trustedProxies,
-      metrics: this.metrics,
-      logger: this.logger,
-      clock: this.clock,
+      ...observe,
     });
     this.metrics.setReadinessSource(() => this.readiness().ready);
     this.metrics.setHistoryReadSource(() => this.historyReads());
@@ -204,17 +200,17 @@ export class SwitchboardServer<M extends AnyChannelMap = AnyChannelMap> {
 
   /** The HTTP server Switchboard listens on (its own, or the one it was attached to). */
   get httpServer(): HttpServer {
-    return this.http;
+    return this.listener.http;
   }
 
   /** The bound port, once listening. */
   get port(): number {
-    return listenerPort(this.http);
+    return listenerPort(this.listener.http);
   }
 
   /** The base URL for people (`http://localhost:8080` when listening on every interface). */
   get url(): string {
-    return listenerUrl(this.http, this.options.host, this.basePath);
+    return listenerUrl(this.listener.http, this.options.host, this.basePath);
   }
 
   /** Start serving: the broker, the heartbeat, and (unless attached) listening on the port. */
@@ -223,22 +219,24 @@ export class SwitchboardServer<M extends AnyChannelMap = AnyChannelMap> {
       throw new ServerNotRunningError(`cannot start a server that is ${this.stateValue}`);
     this.stateValue = 'starting';
     try {
-      if (this.tls !== null) await this.reloadTls();
+      if (this.listener.tls !== null) await this.reloadTls();
       if (this.options.demo === true) this.demoPage = await loadDemoPage();
+      await this.stores.ready();
       await this.hub.start();
       await this.engine.nodes?.start(() => this.hub.counts());
-      this.detachListeners = attachSwitchboard(this.http, this, {
-        attachedAtRoot: !this.ownsHttpServer && this.basePath === '',
+      const { http, ownsHttpServer } = this.listener;
+      this.detachListeners = attachSwitchboard(http, this, {
+        attachedAtRoot: !ownsHttpServer && this.basePath === '',
         endpoint: this.websocket,
-        inFront: this.silentSockets,
+        inFront: this.listener.silentSockets,
         logger: this.logger,
         api: this.options,
       });
-      if (this.ownsHttpServer) await listen(this.http, this.options.port ?? 8080, this.options.host);
+      if (ownsHttpServer) await listen(http, this.options.port ?? 8080, this.options.host);
     } catch (error) {
       // A failed start (EADDRINUSE, a broker that cannot connect) leaves nothing running behind it.
       await this.hub.shutdown().catch(() => {});
-      await this.closeEngine();
+      await closeEngine(this.engine, this.logger);
       this.detachListeners?.();
       this.detachListeners = null;
       this.stateValue = 'stopped';
@@ -254,9 +252,9 @@ export class SwitchboardServer<M extends AnyChannelMap = AnyChannelMap> {
    * certificate, when a file is missing or bad or the server has no `tls` option.
    */
   async reloadTls(): Promise<void> {
-    if (this.tls === null)
-      throw new TlsLoadError('no tls option: this server has no certificate files to reload');
-    const loaded = await this.tls.reload();
+    const tls = this.listener.tls;
+    if (tls === null) throw new TlsLoadError('no tls option: this server has no certificate files to reload');
+    const loaded = await tls.reload();
     // An expired certificate is still installed (refusing it would not bring a valid one back), but it
     // is the classic renewal incident, so it is logged louder.
     if (Date.parse(loaded.validTo) <= this.clock.now())
@@ -280,10 +278,10 @@ export class SwitchboardServer<M extends AnyChannelMap = AnyChannelMap> {
       await this.hub.closeAll(CloseCode.GoingAway, 'server shutting down', this.limits.shutdownTimeoutMs);
     }
     await this.hub.shutdown();
-    await this.closeEngine();
+    await closeEngine(this.engine, this.logger);
     await this.websocket.close();
     this.detachListeners?.();
-    if (this.ownsHttpServer) await closeListener(this.http);
+    if (this.listener.ownsHttpServer) await closeListener(this.listener.http);
     this.stateValue = 'stopped';
   }
 
@@ -346,26 +344,47 @@ export class SwitchboardServer<M extends AnyChannelMap = AnyChannelMap> {
    * InvalidArgumentError (`message_too_large` over `maxMessageBytes`, `bad_request`).
    */
   async deliver(userId: string, data: DirectOf<M>, options?: DeliverOptions): Promise<DeliverResult> {
-    this.assertRunning();
     return this.delivery.deliver(userId, data, options);
   }
 
   /** A user's dead letters, oldest first: up to `limit` (default 100, at most 1000). */
   async deadLetters(userId: string, options?: { readonly limit?: number }): Promise<DeadLetterEntry[]> {
-    this.assertRunning();
     return this.delivery.deadLetters(userId, options);
   }
 
   /** Put a dead letter back in the user's inbox as a new message; null when there is no such dead letter. */
   async redeliverDeadLetter(userId: string, id: string): Promise<{ id: string } | null> {
-    this.assertRunning();
     return this.delivery.redeliverDeadLetter(userId, id);
   }
 
   /** Delete a dead letter; false when there was none. */
   async deleteDeadLetter(userId: string, id: string): Promise<boolean> {
-    this.assertRunning();
     return this.delivery.deleteDeadLetter(userId, id);
+  }
+
+  /** Store a job in a work queue, then wake its consumers on every node (docs/delivery.md#work-queues). */
+  async enqueue(queue: string, data: unknown, options?: EnqueueOptions): Promise<EnqueueResult> {
+    return this.queueOps.enqueue(queue, data, options);
+  }
+
+  /** Run `handler` for the queue's jobs on this node: resolving acks a job, throwing nacks it. */
+  consume(queue: string, handler: JobHandler, options?: { readonly prefetch?: number }): WorkerHandle {
+    return this.queueOps.consume(queue, handler, options);
+  }
+
+  /** A queue's dead letters, oldest first: up to `limit` (default 100, at most 1000). */
+  async queueDeadLetters(queue: string, options: { limit?: number } = {}): Promise<QueueDeadLetter[]> {
+    return this.queueOps.deadLetters(queue, options.limit);
+  }
+
+  /** Put a dead letter back at the end of its queue; null when there is no such dead letter. */
+  async redeliverQueueDeadLetter(queue: string, id: string): Promise<{ id: string } | null> {
+    return this.queueOps.redeliverDeadLetter(queue, id);
+  }
+
+  /** Delete a queue's dead letter; false when there was none. */
+  async deleteQueueDeadLetter(queue: string, id: string): Promise<boolean> {
+    return this.queueOps.deleteDeadLetter(queue, id);
   }
 
   /** Close every connection of a user (default code 4502: kicked, do not reconnect). */
@@ -422,23 +441,12 @@ export class SwitchboardServer<M extends AnyChannelMap = AnyChannelMap> {
     return valueOf(await this.hub.presenceStats(channel));
   }
 
-  /** Withdraw this node from the shared registry and release the engine's connections; never throws. */
-  private closeEngine(): Promise<void> {
-    return closeEngine(this.engine, this.logger);
-  }
-
-  /**
-   * Whether this server should get traffic: running, and its engine can serve (Redis reachable, pub/sub
-   * delivering). `/ready` answers 503 with the reason while it cannot; `/health` stays 200.
-   */
+  /** Whether this server should get traffic: running, and its engine (Redis) can serve (`/ready`, else 503). */
   readiness(): Readiness {
     return engineReadiness(this.stateValue, this.engine);
   }
 
-  /**
-   * Counts across every node of the deployment (the engine's node registry); this node's own figures when
-   * the engine has no registry (one node is the whole deployment).
-   */
+  /** Counts across every node (the engine's node registry); this node's own when the engine has none. */
   async clusterCounts(): Promise<ClusterCounts> {
     if (this.engine.nodes === undefined) return { nodes: 1, ...this.hub.counts() };
     return this.engine.nodes.counts();
@@ -446,14 +454,13 @@ export class SwitchboardServer<M extends AnyChannelMap = AnyChannelMap> {
 
   /** The /stats document. */
   stats(): ServerStats {
-    const now = this.clock.now();
-    return {
-      ...this.hub.stats(),
-      state: this.stateValue,
-      uptimeMs: this.startedAt === 0 ? 0 : now - this.startedAt,
-      startedAt: new Date(this.startedAt === 0 ? now : this.startedAt).toISOString(),
-      historyReads: this.historyReads(),
-    };
+    return serverStats(
+      this.hub.stats(),
+      this.stateValue,
+      this.startedAt,
+      this.clock.now(),
+      this.historyReads(),
+    );
   }
 
   /** The engine's paced history reads; an engine that does not pace them (memory) has none waiting. */

@@ -11,6 +11,7 @@ import { ErrorCode } from '@switchboard/protocol';
 import { Router } from '../src/http/router.js';
 import { addRoutes } from '../src/http/routes.js';
 import type { ApiOperations } from '../src/http/api-routes.js';
+import type { QueueApi } from '../src/http/queue-routes.js';
 import type { DeliveryOperations } from '../src/http/delivery-routes.js';
 import type { OpsSource } from '../src/http/ops-routes.js';
 import type { SseAcceptor } from '../src/http/sse-endpoint.js';
@@ -78,7 +79,7 @@ function documentedOperations(spec: Spec): Set<string> {
 function registeredRoutes(): Set<string> {
   const router = new Router();
   // Only registered, never called: the sources behind the routes are not needed.
-  const unused = {} as OpsSource & ApiOperations & DeliveryOperations;
+  const unused = {} as OpsSource & ApiOperations & DeliveryOperations & QueueApi;
   addRoutes(router, {
     ...resolveLimits({}),
     apiKey: 'key',
@@ -88,6 +89,7 @@ function registeredRoutes(): Set<string> {
     demo: true,
     ops: unused,
     api: unused,
+    queues: unused,
     tokenAuthenticator: new TokenAuthenticator({ secret: SECRET }),
     sse: { handshake: {} as Handshake, acceptor: {} as SseAcceptor & SessionAcceptor },
     trustedProxies: new TrustedProxies(),

@@ -4,7 +4,7 @@
  */
 import { InvalidOptionError } from '../errors.js';
 import type { DeliveryStoreKind, InboxOptions, QueueOptions } from '../hub/guaranteed-config.js';
-import type { PostgresOptions } from '../server-delivery.js';
+import type { PostgresOptions } from '../server-stores.js';
 import type { ChoiceOption, NumberOption, OptionSpec, StringOption } from './option-spec.js';
 
 /** A value and where it came from (the parser's own record). */

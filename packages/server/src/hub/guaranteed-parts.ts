@@ -32,7 +32,7 @@ export interface QueueRuntimeDeps {
   readonly delivery: Pick<Delivery, 'writeText' | 'reply'>;
   /** Error replies (`send`) and the mapping of a thrown error to one (`failed`). */
   readonly errors: Pick<ErrorReplies, 'send' | 'failed'>;
-  /** Who may consume a queue: operation 'subscribe' on channel `queue:<name>`. */
+  /** Who may consume a queue: the operation `consume` on the channel `queue:<name>`. */
   readonly authorizer: Authorizer;
   /** Counts dead letters and runs `onDeadLetter` (kind 'queue'). */
   readonly deadLetters: DeadLetterReporter;

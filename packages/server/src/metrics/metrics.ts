@@ -52,6 +52,21 @@ export type ApiKeyRejection =
 /** Who closed a connection: the server (the code it sent) or the client (the code it sent, or 1006). */
 export type CloseInitiator = 'server' | 'client';
 
+/** Why a claimed job went back to its queue: a `nack`, its lock lapsed (ack timeout), or its consumer left. */
+export type QueueNackReason = 'nack' | 'timeout' | 'released';
+
+/**
+ * Why a work-queue request was refused: an enqueue (full, bad name, too large, bad field), a consume
+ * (permission), or an ack or nack (no such job held, or its lock moved on).
+ */
+export type QueueRefusal =
+  | 'queue_full'
+  | 'invalid_queue'
+  | 'message_too_large'
+  | 'bad_request'
+  | 'permission_denied'
+  | 'not_found'
+  | 'lock_lost';
 /** Why a `deliver` (or an inbox nack) was refused. */
 export type InboxRefusal =
   /** The user's inbox is full (`inbox_full`, HTTP 507). */
@@ -117,6 +132,16 @@ export interface Metrics {
   streamReset(): void;
   /** A poll or DELETE that reached this node for another node's HTTP connection ended (forwarded-calls.ts). */
   httpCallForwarded(call: 'poll' | 'delete', outcome: ForwardOutcome): void;
+  /** A job was stored in a work queue (not counted again for a duplicate idempotency key). */
+  queueEnqueued(): void;
+  /** Jobs were handed to consumers: on their first attempt, or again. */
+  queueDispatched(attempt: 'first' | 'retry', count: number): void;
+  /** A job was acked (done). */
+  queueAcked(): void;
+  /** Jobs went back to their queue. */
+  queueNacked(reason: QueueNackReason, count: number): void;
+  /** A work-queue request was refused. */
+  queueRefused(reason: QueueRefusal): void;
   /** A message was stored in a user's inbox (`deliver`, or a dead letter redelivered). */
   inboxStored(): void;
   /** An inbox message was pushed to a device: its first attempt on that device, or a retry. */
@@ -158,6 +183,11 @@ export class NoopMetrics implements Metrics {
   heartbeatTick(): void {}
   streamReset(): void {}
   httpCallForwarded(): void {}
+  queueEnqueued(): void {}
+  queueDispatched(): void {}
+  queueAcked(): void {}
+  queueNacked(): void {}
+  queueRefused(): void {}
   inboxStored(): void {}
   inboxPushed(): void {}
   inboxAcked(): void {}

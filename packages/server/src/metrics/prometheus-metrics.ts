@@ -9,9 +9,12 @@ import type {
   InboxRefusal,
   LimitName,
   Metrics,
+  QueueNackReason,
+  QueueRefusal,
 } from './metrics.js';
 import { IDLE_HISTORY_READS } from '../history/history-read-pacing.js';
 import type { HistoryReadStats } from '../history/history-read-pacing.js';
+import { QueueCounters } from './queue-counters.js';
 import type { DeadLetterReason } from '../inbox/inbox-store.js';
 import { DeliveryCounters } from './delivery-counters.js';
 
@@ -43,6 +46,7 @@ export class PrometheusMetrics implements Metrics {
   private historyReadSource: () => HistoryReadStats = () => IDLE_HISTORY_READS;
   private readonly resets: Counter;
   private readonly forwarded: Counter<'call' | 'outcome'>;
+  private readonly queues: QueueCounters;
   private readonly guaranteed: DeliveryCounters;
   private readonly webhooks: Counter<'event' | 'outcome'>;
 
@@ -120,6 +124,7 @@ export class PrometheusMetrics implements Metrics {
       labelNames: ['call', 'outcome'],
       registers,
     });
+    this.queues = new QueueCounters(p, this.registry);
     this.guaranteed = new DeliveryCounters(p, this.registry);
     this.webhooks = new Counter({
       name: `${p}webhooks_total`,
@@ -207,6 +212,21 @@ export class PrometheusMetrics implements Metrics {
   }
   messagesDropped(reason: DropReason, count: number): void {
     if (count > 0) this.dropped.inc({ reason }, count);
+  }
+  queueEnqueued(): void {
+    this.queues.enqueued.inc();
+  }
+  queueDispatched(attempt: 'first' | 'retry', count: number): void {
+    if (count > 0) this.queues.dispatched.inc({ attempt }, count);
+  }
+  queueAcked(): void {
+    this.queues.acks.inc();
+  }
+  queueNacked(reason: QueueNackReason, count: number): void {
+    if (count > 0) this.queues.nacks.inc({ reason }, count);
+  }
+  queueRefused(reason: QueueRefusal): void {
+    this.queues.refused.inc({ reason });
   }
   clientError(code: string): void {
     this.errors.inc({ code });
