@@ -361,7 +361,6 @@ describe('guaranteed delivery under faults, PostgreSQL', { skip: postgresRequire
         async () => (await stores.inbox.pending('max', 'desk', 0, 10, Date.now())).length === 0,
         'the acks in PostgreSQL',
       );
-      console.log(`# delivery-faults: the PostgreSQL stores went in through ${second.store ?? '?'}`);
     },
   );
 });

@@ -11,41 +11,28 @@ const DIST = new URL('../dist/', import.meta.url);
 
 /**
  * The child: a Switchboard server on 127.0.0.1 and a free port, the user from `?user=`, admission limits
- * off, the inbox options given; prints `{"port":N}` once listening.
+ * off, the `inbox` and `queues` options given (on PostgreSQL: `store: 'postgres'` and the `postgres`
+ * option); prints `{"port":N}` once listening.
  */
 const CHILD = `
 const config = JSON.parse(process.argv[1]);
-const { createServer, createMemoryEngine, ADMISSION_LIMITS_OFF, silentLogger } = await import(config.dist + 'index.js');
+const { createServer, ADMISSION_LIMITS_OFF, silentLogger } = await import(config.dist + 'index.js');
 let engine;
-let stores;
 if (config.redisUrl !== undefined) {
   const { createRedisEngine } = await import(config.dist + 'engine/redis-engine.js');
   engine = createRedisEngine({ url: config.redisUrl, prefix: config.prefix, commandTimeoutMs: 1000,
     probeIntervalMs: 200, probeTimeoutMs: 600, nodeReportIntervalMs: 200, presenceTtlMs: 1500 });
 }
-const options = {
+const pg = config.postgresUrl !== undefined;
+const server = createServer({
   host: '127.0.0.1', port: 0, ...ADMISSION_LIMITS_OFF, shutdownTimeoutMs: 200, logger: silentLogger,
   authenticator: { authenticate: (request) => Promise.resolve({ ok: true,
     principal: { userId: request.url.searchParams.get('user') } }) },
-  inbox: config.inbox,
-  queues: config.queues,
+  inbox: pg ? { ...config.inbox, store: 'postgres' } : config.inbox,
+  queues: pg ? { ...config.queues, store: 'postgres' } : config.queues,
+  ...(pg ? { postgres: { url: config.postgresUrl } } : {}),
   ...(engine === undefined ? {} : { engine }),
-};
-let server;
-if (config.postgresUrl !== undefined) {
-  try {
-    // The design's option; until the server builds the PostgreSQL stores itself (server-delivery.ts),
-    // the same stores go in through a custom engine.
-    server = createServer({ ...options, inbox: { ...config.inbox, store: 'postgres' }, postgres: { url: config.postgresUrl } });
-    console.log(JSON.stringify({ store: 'option' }));
-  } catch (error) {
-    if (error?.code !== 'invalid_option') throw error;
-    const { createPostgresStores } = await import(config.dist + 'inbox/postgres-stores.js');
-    stores = await createPostgresStores({ url: config.postgresUrl });
-    server = createServer({ ...options, engine: { ...createMemoryEngine(), inbox: stores.inbox, queues: stores.queues } });
-    console.log(JSON.stringify({ store: 'engine', why: String(error.message) }));
-  }
-} else server = createServer(options);
+});
 await server.start();
 console.log(JSON.stringify({ port: server.port }));
 `;
@@ -55,7 +42,7 @@ export interface DeliveryNodeOptions {
   /** The Redis engine on this Redis, under `prefix`; else the memory engine. */
   readonly redisUrl?: string;
   readonly prefix?: string;
-  /** The PostgreSQL inbox and queue stores on this database. */
+  /** The PostgreSQL inbox and queue stores on this database (`inbox.store` and `queues.store` 'postgres'). */
   readonly postgresUrl?: string;
   /** The server's `inbox` option. */
   readonly inbox?: Record<string, unknown>;
@@ -72,8 +59,6 @@ export interface DeliveryNode {
   readonly wsUrl: string;
   /** `http://127.0.0.1:PORT` */
   readonly httpUrl: string;
-  /** How the PostgreSQL stores went in: the `inbox.store` option, or a custom engine (and why). */
-  readonly store: string | undefined;
   readonly child: OwnedChild;
 }
 
@@ -93,7 +78,6 @@ export async function spawnDeliveryNode(options: DeliveryNodeOptions): Promise<D
     CHILD,
     JSON.stringify(config),
   ]);
-  let store: string | undefined;
   const port = await new Promise<number>((resolve, reject) => {
     const timer = setTimeout(
       () => reject(new Error(`the node did not start in time\n${child.describeOutput()}`)),
@@ -104,21 +88,19 @@ export async function spawnDeliveryNode(options: DeliveryNodeOptions): Promise<D
       reject(new Error(`the node exited (${status}) before listening\n${child.describeOutput()}`));
     });
     child.onStdoutLine((line) => {
-      let parsed: { port?: number; store?: string; why?: string };
+      let parsed: { port?: number };
       try {
         parsed = JSON.parse(line) as typeof parsed;
       } catch {
         return;
       }
-      if (parsed.store !== undefined)
-        store = parsed.why === undefined ? parsed.store : `${parsed.store} (${parsed.why})`;
       if (parsed.port !== undefined) {
         clearTimeout(timer);
         resolve(parsed.port);
       }
     });
   });
-  return { port, wsUrl: `ws://127.0.0.1:${port}`, httpUrl: `http://127.0.0.1:${port}`, store, child };
+  return { port, wsUrl: `ws://127.0.0.1:${port}`, httpUrl: `http://127.0.0.1:${port}`, child };
 }
 
 /** A frame the SDK received, as the router's tap saw it. */
