@@ -34,6 +34,8 @@ export class InboxDevice {
   ackTimer: TimerHandle | null = null;
   /** Set while a redelivery waits for its backoff: nothing is pulled until it fires. */
   retryTimer: TimerHandle | null = null;
+  /** Pulls failed in a row (the store unreachable): the retry's backoff grows with it. */
+  pullFailures = 0;
   /** Ids this connection acked last (at most {@link RECENT_ACKS}): a repeated ack answers `{}` even once the message has left. */
   recentAcks: string[] = [];
 

@@ -7,6 +7,7 @@
  */
 import { DEFAULT_INBOX_PREFETCH, ErrorCode } from '@switchboard/protocol';
 import type { InboxStore, PendingMessage } from '../inbox/inbox-store.js';
+import { ThrottledLog } from '../limits/throttled-log.js';
 import { TokenBucket } from '../limits/token-bucket.js';
 import type { Metrics } from '../metrics/metrics.js';
 import type { Clock } from '../util/clock.js';
@@ -51,11 +52,19 @@ export class InboxDispatcher implements InboxRuntime {
   private readonly nackBudgets = new WeakMap<Connection, TokenBucket>();
   private readonly expiry: InboxExpiry;
   private readonly random: () => number;
+  /** `inbox pull failed` at most 5 lines at once, then 1 a minute: every device retries in an outage. */
+  private readonly pullFailed: ThrottledLog;
 
   constructor(private readonly options: InboxDispatcherOptions) {
     this.random = options.random ?? Math.random;
     const { store, config, deadLetters, metrics, logger, clock } = options;
     this.expiry = new InboxExpiry(store, config.sweepMs, deadLetters, metrics, logger, clock);
+    this.pullFailed = new ThrottledLog(
+      logger,
+      'inbox pull failed',
+      { burst: 5, perSecond: 1 / 60 },
+      clock.now(),
+    );
   }
 
   // ---------------------------------------------------------------- the wire side
@@ -241,13 +250,16 @@ export class InboxDispatcher implements InboxRuntime {
     state.pulling = true;
     state.pullAgain = false;
     this.fill(state)
-      .catch((error: unknown) => {
-        this.options.logger.warn(
-          { err: error, userId: state.userId, device: state.device },
-          'inbox pull failed',
-        );
-        this.retryLater(state);
-      })
+      .then(
+        () => {
+          state.pullFailures = 0;
+        },
+        (error: unknown) => {
+          const { userId, device } = state;
+          this.pullFailed.log({ err: error, userId, device }, this.options.clock.now());
+          this.retryLater(state);
+        },
+      )
       .finally(() => {
         state.pulling = false;
         if (state.pullAgain && this.devices.get(`${state.userId}\0${state.device}`) === state)
@@ -255,15 +267,17 @@ export class InboxDispatcher implements InboxRuntime {
       });
   }
 
-  /** A failed pull (store unreachable) is retried after the backoff's first step. */
+  /** A failed pull (store unreachable) is retried with the redelivery backoff, growing per failure. */
   private retryLater(state: InboxDevice): void {
     if (state.retryTimer !== null) return;
     const generation = state.generation;
+    const { retryMinMs, retryMaxMs } = this.options.config;
+    const delay = Math.max(1, fullJitterDelay(++state.pullFailures, retryMinMs, retryMaxMs, this.random));
     state.retryTimer = this.options.clock.setTimeout(() => {
       if (state.generation !== generation) return;
       state.retryTimer = null;
       this.pull(state);
-    }, this.options.config.retryMinMs);
+    }, delay);
   }
 
   /** One round of pulling: read the next pending messages, count an attempt on each, push them in order. */
@@ -273,8 +287,10 @@ export class InboxDispatcher implements InboxRuntime {
     const want = state.free;
     const pending = await store.pending(state.userId, state.device, state.lastSentSeq, want, clock.now());
     if (state.generation !== generation || pending.length === 0) return;
-    // Attempts are counted concurrently (one round trip for the batch), then pushed in seq order.
-    const attempts = await Promise.all(
+    // Attempts are counted concurrently (one round trip for the batch), then pushed in seq order. When
+    // some fail (the store went away), those counted before the first failure are still pushed, so a
+    // retry does not count them twice; the rest are pulled again.
+    const attempts = await Promise.allSettled(
       pending.map((m) =>
         m.attempts >= m.maxAttempts
           ? Promise.resolve(m.attempts + 1)
@@ -284,7 +300,9 @@ export class InboxDispatcher implements InboxRuntime {
     if (state.generation !== generation) return;
     for (let i = 0; i < pending.length; i++) {
       const message = pending[i] as PendingMessage;
-      const attempt = attempts[i] ?? 0;
+      const counted = attempts[i];
+      if (counted === undefined || counted.status === 'rejected') throw counted?.reason;
+      const attempt = counted.value;
       state.lastSentSeq = message.seq;
       if (attempt === 0) continue; // left the inbox meanwhile
       if (attempt > message.maxAttempts) {
