@@ -241,7 +241,7 @@ export class ConnectionLifecycle {
 
   /**
    * Drain: close every open connection with 1012 and a reconnect hint, in jittered batches spread over
-   * `drainMs` (drain-plan.ts); resolves once the last batch is closed. Connections that close on their
+   * `drainMs` (drain-plan.ts); resolves at the window's end. Connections that close on their
    * own meanwhile are skipped (close is idempotent). The caller refuses new connections first.
    */
   async drainAll(drainMs: number, random: () => number = Math.random): Promise<void> {
@@ -265,6 +265,11 @@ export class ConnectionLifecycle {
       }
       metrics.connectionsDrained(closed);
     }
+    // The window's end, not the last batch's: its closes reach their clients (a polling client collects
+    // its close with its next poll) before the stop closes the HTTP server under them.
+    const rest = started + drainMs - clock.now();
+    if (plan.batches.length > 0 && rest > 0)
+      await new Promise<void>((resolve) => clock.setTimeout(resolve, rest));
   }
 
   /** The one line of a connection's close, whoever closed it. */
