@@ -51,6 +51,9 @@ const ROUTINE_CLOSES: ReadonlySet<number> = new Set([
   CloseCode.Kicked,
 ]);
 
+/** How long a drain lingers after its last batch, within its window (ms): a poll's round trip, and more. */
+export const DRAIN_LINGER_MS = 1000;
+
 /** How long a connection we closed for being dead or slow may linger before it is destroyed (ms). */
 const CLOSE_LINGER_MS = 1000;
 
@@ -241,7 +244,7 @@ export class ConnectionLifecycle {
 
   /**
    * Drain: close every open connection with 1012 and a reconnect hint, in jittered batches spread over
-   * `drainMs` (drain-plan.ts); resolves at the window's end. Connections that close on their
+   * `drainMs` (drain-plan.ts); resolves {@link DRAIN_LINGER_MS} after the last batch, within the window. Connections that close on their
    * own meanwhile are skipped (close is idempotent). The caller refuses new connections first.
    */
   async drainAll(drainMs: number, random: () => number = Math.random): Promise<void> {
@@ -265,9 +268,9 @@ export class ConnectionLifecycle {
       }
       metrics.connectionsDrained(closed);
     }
-    // The window's end, not the last batch's: its closes reach their clients (a polling client collects
-    // its close with its next poll) before the stop closes the HTTP server under them.
-    const rest = started + drainMs - clock.now();
+    // A short linger past the last batch (up to the window's end): its closes reach their clients (a
+    // polling client collects its close with its next poll) before the stop closes the HTTP server.
+    const rest = Math.min(DRAIN_LINGER_MS, started + drainMs - clock.now());
     if (plan.batches.length > 0 && rest > 0)
       await new Promise<void>((resolve) => clock.setTimeout(resolve, rest));
   }
