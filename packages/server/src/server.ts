@@ -262,7 +262,7 @@ export class SwitchboardServer<M extends AnyChannelMap = AnyChannelMap> {
   /**
    * Drain, then stop (docs/operations.md#draining): `/ready` and new connections get 503 at once; open
    * ones are closed with 1012 and a `retry after <n> ms` hint in jittered batches over `drainMs` (default:
-   * the option). A `stop()` during a drain resolves with it, once stopped.
+   * the option); the library API keeps serving meanwhile. A `stop()` during a drain resolves with it.
    */
   drain(options: { readonly drainMs?: number } = {}): Promise<void> {
     const drainMs = resolveDrainMs(options.drainMs, this.limits.drainMs);
@@ -293,7 +293,7 @@ export class SwitchboardServer<M extends AnyChannelMap = AnyChannelMap> {
   // ---------------------------------------------------------------- library API
 
   private assertRunning(): void {
-    if (this.stateValue !== 'running') throw new ServerNotRunningError();
+    if (this.stateValue !== 'running' && this.stateValue !== 'draining') throw new ServerNotRunningError();
   }
 
   private checkChannel(channel: string): void {

@@ -82,6 +82,8 @@ test('the closes come in batches over the window, not at once (a fake clock move
   let closed = 0;
   for (const { client } of clients) void client.closed.then(() => closed++);
   const drained = t.server.drain();
+  const published = await t.server.publish('news', 'during the drain');
+  assert.equal(typeof published.id, 'number', 'the library API still serves while draining');
   const open = (): number => t.server.stats().connections;
   const seen: number[] = [];
   for (let elapsed = 0; elapsed <= drainMs; elapsed += 100) {
