@@ -51,6 +51,7 @@ export const serverLayers = [
       'metrics/',
       'inbox/',
       'webhooks/',
+      'tracing/',
     ],
   },
   // the Redis plumbing every redis-*.ts shares: connection, keys, scripts, context

@@ -1,4 +1,5 @@
 import type { IncomingMessage, Server as HttpServer, ServerResponse } from 'node:http';
+import { Tracing } from './tracing/tracing.js';
 import type { Duplex } from 'node:stream';
 import { randomBytes } from 'node:crypto';
 import { CloseCode, ErrorCode, channelNameProblem } from '@switchboard/protocol';
@@ -80,6 +81,7 @@ export class SwitchboardServer<M extends AnyChannelMap = AnyChannelMap> {
   private readonly websocket: WebSocketEndpoint;
   private readonly stores: DeliveryStores; // PostgreSQL's are opened by start()
   private readonly delivery: DeliveryApi; // server-delivery.ts
+  private readonly tracing: Tracing;
   private queueOps!: QueueOperations; // set by the hub's queueRuntime factory
   private readonly router = new Router();
   private readonly basePath: string;
@@ -114,8 +116,10 @@ export class SwitchboardServer<M extends AnyChannelMap = AnyChannelMap> {
     const trustedProxies = new TrustedProxies(options.trustedProxies);
     const observe = { metrics: this.metrics, logger: this.logger, clock: this.clock };
     const stores = (this.stores = resolveDeliveryStores(this.engine, guaranteed, options.postgres));
+    const tracing = (this.tracing = new Tracing(this.nodeId, options.tracerProvider));
     this.hub = new Hub({
       nodeId: this.nodeId,
+      tracing,
       limits: this.limits,
       heartbeatProofs: resolveHeartbeatProofs(options),
       channelRules: options.channels ?? [],
@@ -187,6 +191,7 @@ export class SwitchboardServer<M extends AnyChannelMap = AnyChannelMap> {
       sse: { handshake, acceptor: this.hub },
       tokenAuthenticator,
       trustedProxies,
+      tracing,
       ...observe,
     });
     this.metrics.setReadinessSource(() => this.readiness().ready);
@@ -344,7 +349,7 @@ export class SwitchboardServer<M extends AnyChannelMap = AnyChannelMap> {
    * InvalidArgumentError (`message_too_large` over `maxMessageBytes`, `bad_request`).
    */
   async deliver(userId: string, data: DirectOf<M>, options?: DeliverOptions): Promise<DeliverResult> {
-    return this.delivery.deliver(userId, data, options);
+    return this.tracing.deliver(() => this.delivery.deliver(userId, data, options));
   }
 
   /** A user's dead letters, oldest first: up to `limit` (default 100, at most 1000). */
@@ -364,7 +369,7 @@ export class SwitchboardServer<M extends AnyChannelMap = AnyChannelMap> {
 
   /** Store a job in a work queue, then wake its consumers on every node (docs/delivery.md#work-queues). */
   async enqueue(queue: string, data: unknown, options?: EnqueueOptions): Promise<EnqueueResult> {
-    return this.queueOps.enqueue(queue, data, options);
+    return this.tracing.enqueue(queue, () => this.queueOps.enqueue(queue, data, options));
   }
 
   /** Run `handler` for the queue's jobs on this node: resolving acks a job, throwing nacks it. */

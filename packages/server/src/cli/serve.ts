@@ -10,6 +10,8 @@ import type { Logger } from '../util/logger.js';
 import { idleStreamTtlMs } from '../limits/resolved-limits.js';
 import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, exitWithMessage } from './exit.js';
 import type { CliConfig } from './parse-options.js';
+import { startTracingSdk } from './tracing-sdk.js';
+import { readVersion } from './version.js';
 
 /**
  * Extra time past shutdownTimeoutMs before a hung stop is abandoned: after the connection drain, stop()
@@ -19,6 +21,8 @@ export const SHUTDOWN_MARGIN_MS = 5000;
 
 /** Start serving `config`; every way out of the process from here on goes through process.exit. */
 export async function serve(config: CliConfig, logger: Logger): Promise<void> {
+  // Before the server exists: its tracer is the global one, which this registers.
+  const tracing = await startTracingSdk(process.env, readVersion(), logger);
   let engine: Engine | undefined;
   if (config.redis !== undefined) {
     // Loaded only when asked for: the in-memory default never pays for the Redis client.
@@ -59,8 +63,12 @@ export async function serve(config: CliConfig, logger: Logger): Promise<void> {
       process.exit(EXIT_FAILURE);
     }, deadlineMs);
     server.stop().then(
-      () => {
+      async () => {
         logger.info({}, 'switchboard stopped');
+        // The spans still batched go out before the exit (within the deadline above).
+        await tracing?.shutdown().catch((error: unknown) => {
+          logger.warn({ err: error }, 'tracing: spans not exported at shutdown');
+        });
         process.exit(EXIT_OK);
       },
       (error: unknown) => {
