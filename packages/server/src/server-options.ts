@@ -1,3 +1,4 @@
+import type { TracerProvider } from '@opentelemetry/api';
 import { ErrorCode, type AnyChannelMap } from '@switchboard/protocol';
 import type { Metrics } from './metrics/metrics.js';
 import type { Logger } from './util/logger.js';
@@ -256,6 +257,11 @@ export interface ServerOptions<M extends AnyChannelMap = AnyChannelMap>
   readonly postgres?: PostgresOptions;
   /** Default: Prometheus metrics in a registry of this server's own. */
   readonly metrics?: Metrics;
+  /**
+   * Where the publish and fan-out spans go (OpenTelemetry). Default: the global tracer provider, which
+   * records nothing until an SDK registers itself (docs/operations.md, "Tracing").
+   */
+  readonly tracerProvider?: TracerProvider;
   /**
    * Where the server logs. Default: warnings and errors as JSON lines on stderr (a pino logger, credentials
    * redacted), so that a failing hook is never silent; pass `silentLogger` for none, or your own (pino

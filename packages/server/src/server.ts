@@ -12,6 +12,7 @@ import { IDLE_HISTORY_READS, type HistoryReadStats } from './history/history-rea
 import { PrometheusMetrics } from './metrics/prometheus-metrics.js';
 import type { Metrics } from './metrics/metrics.js';
 import { Webhooks } from './webhooks/webhooks.js';
+import { Tracing } from './tracing/tracing.js';
 import { createHandshake } from './server-admission.js';
 import { TrustedProxies } from './transports/client-ip.js';
 import { AnonymousAuthenticator, type Authenticator } from './auth/authenticator.js';
@@ -78,6 +79,7 @@ export class SwitchboardServer<M extends AnyChannelMap = AnyChannelMap> {
   private readonly websocket: WebSocketEndpoint;
   private readonly stores: DeliveryStores; // PostgreSQL's are opened by start()
   private readonly delivery: DeliveryApi; // server-delivery.ts
+  private readonly tracing: Tracing;
   private queueOps!: QueueOperations; // set by the hub's queueRuntime factory
   private readonly router = new Router();
   private readonly basePath: string;
@@ -113,8 +115,10 @@ export class SwitchboardServer<M extends AnyChannelMap = AnyChannelMap> {
     const trustedProxies = new TrustedProxies(options.trustedProxies);
     const observe = { metrics: this.metrics, logger: this.logger, clock: this.clock };
     const stores = (this.stores = resolveDeliveryStores(this.engine, guaranteed, options.postgres));
+    const tracing = (this.tracing = new Tracing(this.nodeId, options.tracerProvider));
     this.hub = new Hub({
       nodeId: this.nodeId,
+      tracing,
       limits: this.limits,
       heartbeatProofs: resolveHeartbeatProofs(options),
       channelRules: options.channels ?? [],
@@ -181,6 +185,7 @@ export class SwitchboardServer<M extends AnyChannelMap = AnyChannelMap> {
       sse: { handshake, acceptor: this.hub },
       tokenAuthenticator,
       trustedProxies,
+      tracing,
       ...observe,
     });
     this.metrics.setReadinessSource(() => this.readiness().ready);
@@ -349,7 +354,7 @@ export class SwitchboardServer<M extends AnyChannelMap = AnyChannelMap> {
    * InvalidArgumentError (`message_too_large` over `maxMessageBytes`, `bad_request`).
    */
   async deliver(userId: string, data: DirectOf<M>, options?: DeliverOptions): Promise<DeliverResult> {
-    return this.delivery.deliver(userId, data, options);
+    return this.tracing.deliver(() => this.delivery.deliver(userId, data, options));
   }
 
   /** A user's dead letters, oldest first: up to `limit` (default 100, at most 1000). */
@@ -369,7 +374,7 @@ export class SwitchboardServer<M extends AnyChannelMap = AnyChannelMap> {
 
   /** Store a job in a work queue, then wake its consumers on every node (docs/delivery.md#work-queues). */
   async enqueue(queue: string, data: unknown, options?: EnqueueOptions): Promise<EnqueueResult> {
-    return this.queueOps.enqueue(queue, data, options);
+    return this.tracing.enqueue(queue, () => this.queueOps.enqueue(queue, data, options));
   }
 
   /** Run `handler` for the queue's jobs on this node: resolving acks a job, throwing nacks it. */
@@ -416,11 +421,7 @@ export class SwitchboardServer<M extends AnyChannelMap = AnyChannelMap> {
 
   /** Members on this node and the last message id of a channel. */
   async channelInfo(channel: string): Promise<ChannelInfo> {
-    return {
-      channel,
-      members: this.hub.channelMembers(channel),
-      ...(await this.hub.position(channel)),
-    };
+    return { channel, members: this.hub.channelMembers(channel), ...(await this.hub.position(channel)) };
   }
 
   /** A channel's retained history: up to `limit` (default 100, at most 1000) messages after `since`. */
@@ -459,13 +460,8 @@ export class SwitchboardServer<M extends AnyChannelMap = AnyChannelMap> {
 
   /** The /stats document. */
   stats(): ServerStats {
-    return serverStats(
-      this.hub.stats(),
-      this.stateValue,
-      this.startedAt,
-      this.clock.now(),
-      this.historyReads(),
-    );
+    const reads = this.historyReads();
+    return serverStats(this.hub.stats(), this.stateValue, this.startedAt, this.clock.now(), reads);
   }
 
   /** The engine's paced history reads; an engine that does not pace them (memory) has none waiting. */

@@ -1,5 +1,6 @@
 // ChannelRegistry's batching, driven step by step: a fake host records every write, and the history
 // store answers only when the test says so, so publications can land in the middle of a join.
+import { Tracing } from '../src/tracing/tracing.js';
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { StreamPosition } from '@switchboard/protocol';
@@ -78,6 +79,7 @@ function harness(options: HarnessOptions = {}): {
     broker,
     history,
     presence: {} as PresenceTracker,
+    tracing: new Tracing('test'),
     counters,
     metrics: new NoopMetrics(),
     logger: { debug() {}, info() {}, warn() {}, error() {} },

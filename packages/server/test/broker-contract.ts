@@ -275,6 +275,34 @@ export function brokerContract(name: string, make: EngineFactory, options: Contr
       }),
     );
 
+    test(
+      'a traceparent travels with publications, beside an exclusion or alone (tracing, issue 15)',
+      TEST,
+      () =>
+        withBroker(async ({ broker }, recorder) => {
+          const channel = freshChannel();
+          await broker.subscribe(channel);
+          const traceparent = '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01';
+          await broker.publish(channel, durable('1', { traceparent }));
+          await broker.publish(channel, {
+            ...durable('2'),
+            ephemeral: true,
+            exclude: { userId: 'u' },
+            traceparent,
+          });
+          await broker.publish(channel, durable('3'));
+          await recorder.until(() => recorder.of(channel).length === 3, 'three publications');
+          assert.deepEqual(
+            recorder.of(channel).map((p) => [p.traceparent, p.exclude]),
+            [
+              [traceparent, undefined],
+              [traceparent, { userId: 'u' }],
+              [undefined, undefined],
+            ],
+          );
+        }),
+    );
+
     test('every envelope kind reaches the started node that holds its target', TEST, () =>
       withBroker(async ({ broker, nodeId }, recorder) => {
         const channel = freshChannel();

@@ -22,6 +22,7 @@ import { TrustedProxies } from '../src/transports/client-ip.js';
 import { resolveLimits } from '../src/limits/resolved-limits.js';
 import { NoopMetrics, silentLogger } from '../src/index.js';
 import { systemClock } from '../src/util/clock.js';
+import { Tracing } from '../src/tracing/tracing.js';
 import { startServer } from './helpers.js';
 import type { TestServer } from './helpers.js';
 import { SECRET } from './auth-fixtures.js';
@@ -88,6 +89,7 @@ function registeredRoutes(): Set<string> {
     metricsEndpoint: true,
     demo: true,
     ops: unused,
+    tracing: new Tracing('test'),
     api: unused,
     queues: unused,
     tokenAuthenticator: new TokenAuthenticator({ secret: SECRET }),

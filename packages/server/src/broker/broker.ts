@@ -29,6 +29,11 @@ export interface PublicationInput {
    * delivered again. Ignored for ephemeral messages.
    */
   readonly idempotencyKey?: string;
+  /**
+   * The W3C `traceparent` of the publish span, set only while that span records: the delivering nodes'
+   * fan-out spans are its children. Brokers carry it to every node (absent, it costs no byte).
+   */
+  readonly traceparent?: string;
 }
 
 /** A message on its way to a channel's subscribers. */
@@ -46,6 +51,8 @@ export interface Publication {
   readonly exclude?: Exclusion;
   /** True when this is the answer to a retried publish (same idempotency key): it was not delivered again. */
   readonly duplicate?: boolean;
+  /** The publish span's W3C `traceparent`, on the publications delivered to nodes while it was traced. */
+  readonly traceparent?: string;
 }
 
 /** A targeted delivery or command that must reach whichever node holds the target. */

@@ -55,7 +55,8 @@ export class MemoryBroker implements Broker {
       this.idempotent.set(key, { publication, expiresAt: time + this.idempotencyWindowMs });
     }
     try {
-      handler.onPublication(publication);
+      const { traceparent } = input;
+      handler.onPublication(traceparent === undefined ? publication : { ...publication, traceparent });
     } catch (error) {
       return Promise.reject(error as Error);
     }

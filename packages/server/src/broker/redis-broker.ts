@@ -29,7 +29,13 @@ import { candidateEpoch, publishScript } from '../redis/redis-scripts.js';
 import { ServerNotRunningError } from '../errors.js';
 import type { TimerHandle } from '../util/clock.js';
 import { RedisSubscriber } from './redis-subscriber.js';
-import { decodeMessage, encodeEnvelope, encodeEphemeral, encodeProbe, exclusionTail } from './redis-wire.js';
+import {
+  decodeMessage,
+  encodeEnvelope,
+  encodeEphemeral,
+  encodeProbe,
+  publicationTail,
+} from './redis-wire.js';
 import type { WireTarget } from './redis-wire.js';
 
 /** Options of {@link RedisBroker} (defaults are applied by createRedisEngine). */
@@ -146,7 +152,11 @@ export class RedisBroker implements Broker {
     const base = { channel, json: input.json, ephemeral: input.ephemeral, time };
     const publication: Publication = input.exclude === undefined ? base : { ...base, exclude: input.exclude };
     if (input.ephemeral) {
-      await this.deliver(topic, encodeEphemeral(time, input.exclude, input.json), 'publish');
+      await this.deliver(
+        topic,
+        encodeEphemeral(time, input.exclude, input.json, input.traceparent),
+        'publish',
+      );
       return publication;
     }
     const scriptKeys = [keys.meta(channel), keys.stream(channel)];
@@ -163,7 +173,7 @@ export class RedisBroker implements Broker {
         milliseconds(this.options.streamTtlMs),
         milliseconds(this.options.idempotencyWindowMs),
         topic,
-        exclusionTail(input.exclude),
+        publicationTail(input.exclude, input.traceparent),
         this.sharded ? 'SPUBLISH' : 'PUBLISH',
       ]);
     } catch (error) {

@@ -5,8 +5,8 @@
  * names the channel, user or node, so the header does not repeat it.
  *
  * ```
- * p <offset> <epoch> <time>[ <exclusion>]\n<json>   publication (written by the publish script)
- * e <time>[ <exclusion>]\n<json>                    ephemeral publication
+ * p <offset> <epoch> <time>[ <tail>]\n<json>        publication (written by the publish script)
+ * e <time>[ <tail>]\n<json>                         ephemeral publication
  * m\n<membership json>                              join/leave notice (channel topic)
  * u <time>[ <exclusion>]\n<json>                    message to a user (user topic)
  * b <time>[ <exclusion>]\n<json>                    broadcast (broadcast topic)
@@ -19,6 +19,10 @@
  * ```
  *
  * `<exclusion>` is the JSON of an {@link Exclusion}; it comes last on its line, so it may contain spaces.
+ * A publication's `<tail>` is the same object plus, while the publish is traced, `traceparent` (W3C):
+ * `{"traceparent":"00-<trace id>-<span id>-01"}`. Untraced, it is the exclusion alone, and absent (zero
+ * bytes) without one. Inside the JSON rather than a field of its own because a node that predates it
+ * reads the object as an exclusion and ignores the key: a rolling upgrade with tracing on drops nothing.
  * Pure: no I/O, no Redis.
  */
 import type { Envelope, Exclusion, Publication } from './broker.js';
@@ -42,9 +46,20 @@ export function exclusionTail(exclude: Exclusion | undefined): string {
   return exclude === undefined ? '' : ` ${JSON.stringify(exclude)}`;
 }
 
+/** The header tail of a publication: its exclusion and its `traceparent`, if any. */
+export function publicationTail(exclude: Exclusion | undefined, traceparent: string | undefined): string {
+  if (traceparent === undefined) return exclusionTail(exclude);
+  return ` ${JSON.stringify({ ...exclude, traceparent })}`;
+}
+
 /** An ephemeral publication. */
-export function encodeEphemeral(time: number, exclude: Exclusion | undefined, json: string): string {
-  return `e ${time}${exclusionTail(exclude)}\n${json}`;
+export function encodeEphemeral(
+  time: number,
+  exclude: Exclusion | undefined,
+  json: string,
+  traceparent?: string,
+): string {
+  return `e ${time}${publicationTail(exclude, traceparent)}\n${json}`;
 }
 
 /** A probe. */
@@ -119,7 +134,7 @@ function decodeChannelMessage(
 ): WireMessage | null {
   if (kind === 'p') {
     const [offset, epoch, time, exclusion] = fields(header, 4);
-    const publication = withExclusion(
+    const publication = withTail(
       { channel, id: integer(offset), epoch: epoch ?? '', json: body, ephemeral: false, time: integer(time) },
       exclusion,
     );
@@ -134,10 +149,7 @@ function decodeChannelMessage(
   }
   if (kind === 'e') {
     const [time, exclusion] = fields(header, 2);
-    const publication = withExclusion(
-      { channel, json: body, ephemeral: true, time: integer(time) },
-      exclusion,
-    );
+    const publication = withTail({ channel, json: body, ephemeral: true, time: integer(time) }, exclusion);
     return publication === null || Number.isNaN(publication.time)
       ? null
       : { type: 'publication', publication };
@@ -283,14 +295,37 @@ function withExclusion<T extends object>(
   tail: string | undefined,
 ): (T & { exclude?: Exclusion }) | null {
   if (tail === undefined || tail === '') return value;
+  const parsed = parseTail(tail);
+  return parsed === null ? null : { ...value, exclude: parsed.exclude };
+}
+
+/**
+ * `value` with the exclusion and `traceparent` of a publication's header tail; null when the tail is not
+ * an object. A `traceparent` that is not a string is ignored: tracing never costs a message.
+ */
+function withTail<T extends object>(
+  value: T,
+  tail: string | undefined,
+): (T & { exclude?: Exclusion; traceparent?: string }) | null {
+  if (tail === undefined || tail === '') return value;
+  const parsed = parseTail(tail);
+  if (parsed === null) return null;
+  const { exclude, traceparent } = parsed;
+  if (traceparent === undefined) return { ...value, exclude };
+  // A traced publication without an exclusion has none (`{}` would only cost it its batching).
+  const onlyTrace = exclude.connectionId === undefined && exclude.userId === undefined;
+  return onlyTrace ? { ...value, traceparent } : { ...value, exclude, traceparent };
+}
+
+function parseTail(tail: string): { exclude: Exclusion; traceparent: string | undefined } | null {
   const parsed = parseJson(tail);
   if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) return null;
-  const { connectionId, userId } = parsed as Record<string, unknown>;
+  const { connectionId, userId, traceparent } = parsed as Record<string, unknown>;
   if (connectionId !== undefined && typeof connectionId !== 'string') return null;
   if (userId !== undefined && typeof userId !== 'string') return null;
   const exclude: Exclusion = {
     ...(connectionId === undefined ? {} : { connectionId }),
     ...(userId === undefined ? {} : { userId }),
   };
-  return { ...value, exclude };
+  return { exclude, traceparent: typeof traceparent === 'string' ? traceparent : undefined };
 }

@@ -12,6 +12,8 @@ import { idleStreamTtlMs } from '../limits/resolved-limits.js';
 import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, exitWithMessage } from './exit.js';
 import type { CliConfig } from './parse-options.js';
 import type { ResolvedLimits } from '../limits/resolved-limits.js';
+import { startTracingSdk } from './tracing-sdk.js';
+import { readVersion } from './version.js';
 
 /**
  * Extra time past shutdownTimeoutMs before a hung stop is abandoned: after the connection drain, stop()
@@ -26,6 +28,8 @@ export function stopDeadlineMs(limits: Pick<ResolvedLimits, 'drainMs' | 'shutdow
 
 /** Start serving `config`; every way out of the process from here on goes through process.exit. */
 export async function serve(config: CliConfig, logger: Logger): Promise<void> {
+  // Before the server exists: its tracer is the global one, which this registers.
+  const tracing = await startTracingSdk(process.env, readVersion(), logger);
   let engine: Engine | undefined;
   if (config.redis !== undefined) {
     // Loaded only when asked for: the in-memory default never pays for the Redis client.
@@ -68,8 +72,12 @@ export async function serve(config: CliConfig, logger: Logger): Promise<void> {
     // A drain, not a plain stop: the connections leave in batches, so the other nodes see a trickle of
     // reconnects instead of a storm (docs/operations.md#draining).
     server.drain().then(
-      () => {
+      async () => {
         logger.info({}, 'switchboard stopped');
+        // The spans still batched go out before the exit (within the deadline above).
+        await tracing?.shutdown().catch((error: unknown) => {
+          logger.warn({ err: error }, 'tracing: spans not exported at shutdown');
+        });
         process.exit(EXIT_OK);
       },
       (error: unknown) => {

@@ -9,6 +9,7 @@ import type { ApiKeyGuard } from './api-key.js';
 import { hasBody, readJsonBody, sendError, sendJson } from './http-utils.js';
 import type { RouteContext, RouteHandler } from './router.js';
 import { errorReplyOf } from '../errors.js';
+import type { Tracing } from '../tracing/tracing.js';
 
 /** A JSON object body. */
 export type Body = Record<string, unknown>;
@@ -28,6 +29,8 @@ export class ApiAnswer {
 export interface ApiHandlerDependencies {
   readonly guard: ApiKeyGuard;
   readonly maxBodyBytes: number;
+  /** Each request in a SERVER span, child of its W3C `traceparent`; absent: none. */
+  readonly tracing?: Tracing;
 }
 
 /** Wrap an API handler: its value is answered 200 (an {@link ApiAnswer}: its status), its errors mapped. */
@@ -36,6 +39,21 @@ export function apiHandler(
   handler: (ctx: RouteContext, body: Body) => Promise<unknown>,
   bodyRule: BodyRule = 'required',
 ): RouteHandler {
+  const answer = answerWith(deps, handler, bodyRule);
+  const tracing = deps.tracing;
+  if (tracing === undefined) return answer;
+  return (ctx: RouteContext): Promise<void> =>
+    tracing.http(ctx.req.method ?? 'POST', ctx.route ?? ctx.url.pathname, ctx.req.headers, async () => {
+      await answer(ctx);
+      return ctx.res.statusCode;
+    });
+}
+
+function answerWith(
+  deps: ApiHandlerDependencies,
+  handler: (ctx: RouteContext, body: Body) => Promise<unknown>,
+  bodyRule: BodyRule,
+): (ctx: RouteContext) => Promise<void> {
   return async (ctx: RouteContext): Promise<void> => {
     const refusal = deps.guard.check(ctx.req);
     if (refusal !== null) {

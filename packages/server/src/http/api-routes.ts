@@ -9,6 +9,7 @@ import { apiHandler } from './api-handler.js';
 import type { Body, BodyRule } from './api-handler.js';
 import type { Exclusion } from '../broker/broker.js';
 import { InvalidArgumentError } from '../errors.js';
+import type { Tracing } from '../tracing/tracing.js';
 
 /** How connections are closed through the API. */
 interface CloseArgs {
@@ -46,6 +47,8 @@ export interface ApiDependencies {
   readonly guard: ApiKeyGuard;
   readonly maxBodyBytes: number;
   readonly maxChannelLength: number;
+  /** A span per request; absent: none. */
+  readonly tracing?: Tracing;
 }
 
 /** A bad field of a request: answered with its code (400 for most). */

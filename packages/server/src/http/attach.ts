@@ -219,7 +219,7 @@ export function dispatchRequest(
   }
   let handled: unknown;
   try {
-    handled = match.handler({ req, res, url, params: match.params });
+    handled = match.handler({ req, res, url, params: match.params, route: match.route });
   } catch (error) {
     // A route that throws before its first await (Node refusing a header, say) is answered the same way:
     // thrown out of a `request` listener, it would take the process down.

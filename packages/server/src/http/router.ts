@@ -7,6 +7,8 @@ export interface RouteContext {
   readonly url: URL;
   /** Values of the `:name` segments of the route's pattern, decoded. */
   readonly params: Readonly<Record<string, string>>;
+  /** The matched route's pattern (`/api/channels/:channel`): names the request's span. */
+  readonly route?: string;
 }
 
 /** A route handler; it must answer the request. */
@@ -28,7 +30,12 @@ export interface RouteEntry {
 
 /** The result of matching a request. */
 export type RouteMatch =
-  | { readonly kind: 'found'; readonly handler: RouteHandler; readonly params: Record<string, string> }
+  | {
+      readonly kind: 'found';
+      readonly handler: RouteHandler;
+      readonly params: Record<string, string>;
+      readonly route: string;
+    }
   | { readonly kind: 'method-not-allowed'; readonly allowed: readonly string[] }
   | { readonly kind: 'not-found' };
 
@@ -61,7 +68,7 @@ export class Router {
       const params = matchSegments(route.segments, parts);
       if (params === null) continue;
       if (route.method === method || (method === 'HEAD' && route.method === 'GET')) {
-        return { kind: 'found', handler: route.handler, params };
+        return { kind: 'found', handler: route.handler, params, route: route.pattern };
       }
       // Two patterns can match one path (`/a/:x` and `/a/b`): list each method once.
       if (!allowed.includes(route.method)) allowed.push(route.method);

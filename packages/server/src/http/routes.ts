@@ -4,6 +4,7 @@
  * paths, and the Server-Sent Events streams. Routes see narrow interfaces, never the
  * server.
  */
+import type { Tracing } from '../tracing/tracing.js';
 import type { TokenAuthenticator } from '../auth/token-authenticator.js';
 import type { Metrics } from '../metrics/metrics.js';
 import type { TrustedProxies } from '../transports/client-ip.js';
@@ -60,6 +61,8 @@ export interface RoutesOptions {
   readonly metrics: Metrics;
   readonly logger: Logger;
   readonly clock: Clock;
+  /** A span per HTTP API request (OpenTelemetry). */
+  readonly tracing: Tracing;
 }
 
 /** Register every route on `router`. */
@@ -76,14 +79,21 @@ export function addRoutes(router: Router, options: RoutesOptions): void {
   });
   addOpsRoutes(router, options.ops, { guard, metrics: options.metricsEndpoint, demo: options.demo });
   if (options.tokenAuthenticator !== null) addTicketRoute(router, options.tokenAuthenticator);
+  const { tracing } = options;
   addApiRoutes(router, '/api', {
     api: options.api,
     guard,
     maxBodyBytes: options.maxMessageBytes,
     maxChannelLength: options.maxChannelLength,
+    tracing,
   });
-  addDeliveryRoutes(router, '/api', options.api, { guard, maxBodyBytes: options.maxMessageBytes });
-  addQueueRoutes(router, '/api', { api: options.queues, guard, maxBodyBytes: options.maxMessageBytes });
+  addDeliveryRoutes(router, '/api', options.api, { guard, maxBodyBytes: options.maxMessageBytes, tracing });
+  addQueueRoutes(router, '/api', {
+    api: options.queues,
+    guard,
+    maxBodyBytes: options.maxMessageBytes,
+    tracing,
+  });
   addWebSocketPathRoutes(router, options.basePath, options.maxChannelLength);
   addSseRoutes(router, {
     basePath: options.basePath,

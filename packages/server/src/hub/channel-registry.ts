@@ -11,6 +11,7 @@ import type { ResolvedLimits } from '../limits/resolved-limits.js';
 import type { Metrics } from '../metrics/metrics.js';
 import type { Logger } from '../util/logger.js';
 import type { Clock } from '../util/clock.js';
+import type { Tracing } from '../tracing/tracing.js';
 import { Channel, resolveChannelSettings } from './channel.js';
 import type { ChannelRule, ChannelSettings } from './channel.js';
 import { ChannelBatcher } from './channel-batcher.js';
@@ -63,6 +64,8 @@ export interface ChannelRegistryOptions {
   readonly logger: Logger;
   /** Timers for retried stream checks and batch delays. */
   readonly clock: Clock;
+  /** A fan-out span per traced publication (one carrying a `traceparent`). */
+  readonly tracing: Tracing;
 }
 
 /** The presence member a connection counts as. */
@@ -396,8 +399,12 @@ export class ChannelRegistry {
     const name = channel.name;
     const delivery = this.delivery;
     const tally = new DeliveryTally();
+    // Untraced publications (all of them while tracing is off) start no span and allocate nothing here.
+    const span = publication.traceparent === undefined ? null : this.options.tracing.startFanOut(publication);
+    let recipients = 0;
     for (const connection of channel.members) {
       if (exclude !== undefined && excluded(connection, exclude)) continue;
+      recipients++;
       if (connection.recovering !== null) {
         const held = connection.recovering.get(name);
         if (held !== undefined) {
@@ -413,6 +420,7 @@ export class ChannelRegistry {
       delivery.writePrepared(connection, frame, ephemeral, tally);
     }
     delivery.settle(tally);
+    if (span !== null) this.options.tracing.endFanOut(span, recipients);
   }
 
   /**

@@ -53,6 +53,7 @@ import type { GuaranteedConfig } from './guaranteed-config.js';
 import { authorizeJoin, authorizeStream } from './join-authorization.js';
 import type { StreamDecision } from './join-authorization.js';
 import { finishCompleted } from './sse-handler.js';
+import type { Tracing } from '../tracing/tracing.js';
 
 export type { Outcome } from './channel-registry.js';
 export type { HubStats, ChannelStats, HubCounters } from './hub-stats.js';
@@ -62,6 +63,8 @@ export type { StreamDecision } from './join-authorization.js';
 /** Everything the hub needs, passed in by the server. */
 export interface HubOptions extends OfflineHookOptions {
   readonly nodeId: string;
+  /** Publish and fan-out spans (OpenTelemetry). */
+  readonly tracing: Tracing;
   readonly limits: ResolvedLimits;
   /** What proves a connection alive, per dialect (`v1HeartbeatProof`, `roomHeartbeatProof`). */
   readonly heartbeatProofs: HeartbeatProofs;
@@ -192,10 +195,11 @@ export class Hub {
       metrics,
       logger,
       clock,
+      tracing: options.tracing,
     });
     const settings = channels.settings.bind(channels);
     this.queries = new ChannelQueries(options.history, options.presence, settings);
-    this.publisher = new Publisher({ broker, settings, counters, metrics });
+    this.publisher = new Publisher({ broker, settings, counters, metrics, tracing: options.tracing });
     this.liveness = new Liveness({
       heartbeatIntervalMs: limits.heartbeatIntervalMs,
       heartbeatTimeoutMs: limits.heartbeatTimeoutMs,

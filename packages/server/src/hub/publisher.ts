@@ -8,6 +8,7 @@ import type { Metrics } from '../metrics/metrics.js';
 import { InvalidArgumentError } from '../errors.js';
 import type { ChannelSettings } from './channel.js';
 import type { HubCounters } from './hub-stats.js';
+import type { Tracing } from '../tracing/tracing.js';
 
 /** The longest idempotency key a publish may carry. */
 export const MAX_IDEMPOTENCY_KEY = 128;
@@ -19,6 +20,8 @@ export interface PublisherOptions {
   readonly settings: (channel: string) => ChannelSettings;
   readonly counters: HubCounters;
   readonly metrics: Metrics;
+  /** The publish span (a child of the active context: the HTTP API request's, or the caller's). */
+  readonly tracing: Tracing;
 }
 
 /** Publishes to channels and sends envelopes, on every node, through the broker. */
@@ -57,7 +60,19 @@ export class Publisher {
       ...(exclude === undefined ? {} : { exclude }),
       ...(idempotencyKey === undefined ? {} : { idempotencyKey }),
     };
-    return this.options.broker.publish(channel, input);
+    const { tracing, broker } = this.options;
+    const span = tracing.startPublish(channel, ephemeral);
+    if (span === null) return broker.publish(channel, input);
+    return broker.publish(channel, { ...input, traceparent: tracing.traceparentOf(span) }).then(
+      (publication) => {
+        tracing.endPublish(span, publication);
+        return publication;
+      },
+      (error: unknown) => {
+        tracing.endPublish(span, error instanceof Error ? error : new Error(String(error)));
+        throw error;
+      },
+    );
   }
 
   /** Encode a payload for a targeted send; throws {@link InvalidArgumentError} when it cannot be delivered. */

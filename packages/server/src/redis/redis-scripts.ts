@@ -79,7 +79,7 @@ end
  *
  * KEYS: meta hash, stream, [idempotency key]
  * ARGV: candidate epoch, json, time (ms), history size, history TTL (ms), stream TTL (ms),
- *       idempotency window (ms), topic, header tail (exclusions), PUBLISH or SPUBLISH
+ *       idempotency window (ms), topic, header tail (exclusion, traceparent), PUBLISH or SPUBLISH
  * Returns `{0, offset, epoch}`, or `{1, "<offset> <epoch> <time>"}` for a retry of an idempotency key.
  */
 export const publishScript = new RedisScript(
