@@ -29,8 +29,8 @@ function isSwitchboard(name: string): boolean {
   return dialect === 'switchboard' || dialect === 'switchboard-unbatched';
 }
 
-/** Baselines every figure is also given against, when they took part. */
-export const BASELINES = ['ws-frame-once', 'socketio'] as const;
+/** Baselines every figure is also given against, when they took part (send-to-user: the inbox targets'). */
+export const BASELINES = ['ws-frame-once', 'socketio', 'send-to-user'] as const;
 
 /** Resolve target names; throws on an unknown or unavailable one. */
 export function resolveTargets(names: readonly string[]): TargetSpec[] {
