@@ -73,6 +73,8 @@ export interface BenchOptions {
   readonly historySize: number;
   /** Switchboard's batch delay (`batchDelayMs`, ms) on the Switchboard targets. Default 0 (one turn). */
   readonly batchDelayMs: number;
+  /** Where the target processes write V8 CPU profiles (`--cpu-prof`), or undefined: not profiled. */
+  readonly cpuProfileDir: string | undefined;
   /** Micro-benchmarks: only those whose name contains this. */
   readonly filter: string | undefined;
   readonly help: boolean;
@@ -120,6 +122,7 @@ export function parseOptions(argv: readonly string[], defaultOutDir = 'results')
         targets: { type: 'string' },
         rates: { type: 'string' },
         out: { type: 'string' },
+        'cpu-prof': { type: 'string' },
         filter: { type: 'string' },
         quick: { type: 'boolean' },
         max: { type: 'boolean' },
@@ -209,6 +212,7 @@ export function parseOptions(argv: readonly string[], defaultOutDir = 'results')
       batchDelayMs,
       quietWaitS: numbers['quiet-wait-s'] ?? 30,
       workers: numbers.workers ?? 2,
+      cpuProfileDir: typeof values['cpu-prof'] === 'string' ? values['cpu-prof'] : undefined,
       filter: typeof values['filter'] === 'string' ? values['filter'] : undefined,
       help,
     },
@@ -266,5 +270,7 @@ Options:
   --batch-delay-ms MS  Switchboard's batch delay for ?batch=1 clients, 0 to 1000 (default 0: the
                        messages of one event-loop turn); no effect on switchboard-unbatched
   --workers N          processes of switchboard-workers and socketio-redis (default 2)
+  --cpu-prof DIR       run each target process under the V8 CPU profiler, profiles written to DIR
+                       (in-process targets only: the profile is the host's, with the server in it)
   --quiet-wait-s S     wait up to S s before each run for other work on the machine to stop (default 30)
 `;

@@ -56,15 +56,19 @@ async function runOnce(
     target: spec,
     progress,
     startTarget: async (port = 0) => {
-      const target = await TargetProcess.start(spec, {
-        host: '127.0.0.1',
-        port,
-        heartbeatMs: options.heartbeatMs,
-        jwtSecret,
-        historySize: options.historySize,
-        batchDelayMs: options.batchDelayMs,
-        workers: options.workers,
-      });
+      const target = await TargetProcess.start(
+        spec,
+        {
+          host: '127.0.0.1',
+          port,
+          heartbeatMs: options.heartbeatMs,
+          jwtSecret,
+          historySize: options.historySize,
+          batchDelayMs: options.batchDelayMs,
+          workers: options.workers,
+        },
+        options.cpuProfileDir,
+      );
       stops.push(() => target.stop());
       return target;
     },

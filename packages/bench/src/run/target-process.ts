@@ -29,12 +29,14 @@ export class TargetProcess {
     private readonly pids: readonly number[],
   ) {}
 
-  /** Fork the target's process and start its server. */
-  static async start(spec: TargetSpec, config: TargetConfig): Promise<TargetProcess> {
+  /** Fork the target's process and start its server; with `cpuProfileDir`, under the V8 CPU profiler. */
+  static async start(spec: TargetSpec, config: TargetConfig, cpuProfileDir?: string): Promise<TargetProcess> {
+    // --cpu-prof writes the profile when the process exits (stop() lets it exit by itself).
+    const profile = cpuProfileDir === undefined ? [] : ['--cpu-prof', '--cpu-prof-dir', cpuProfileDir];
     const rpc = RpcClient.spawn<TargetApi>(HOST.path, {
       name: `target ${spec.name}`,
       args: [spec.name],
-      execArgv: [...HOST.execArgv, '--expose-gc'],
+      execArgv: [...HOST.execArgv, '--expose-gc', ...profile],
     });
     trackChild(rpc.child);
     try {

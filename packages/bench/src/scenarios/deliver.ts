@@ -86,6 +86,8 @@ interface Step {
   readonly storeCpu: number;
   readonly generatorCpu: number;
   /** The same as percent of one core over the step. */
+  /** Store commands per acked delivery, by command (Redis only; empty otherwise). */
+  readonly commands: Readonly<Record<string, number>>;
   readonly serverCpuPercent: number;
   readonly storeCpuPercent: number;
   readonly generatorCpuPercent: number;
@@ -169,6 +171,11 @@ async function step(
                 (drive.stalls > 0 ? ` (the driver waited on ${params.maxInFlight} unresolved calls)` : '')
               : '';
   const perAcked = (micros: number): number => (acked === 0 ? NaN : micros / acked);
+  const commands: Record<string, number> = {};
+  for (const [name, calls] of Object.entries(server.storeCommands)) {
+    const delta = calls - (startServer.storeCommands[name] ?? 0);
+    if (delta > 0) commands[name] = perAcked(delta);
+  }
   return {
     rate,
     drive,
@@ -181,6 +188,7 @@ async function step(
     serverCpu: perAcked(serverMicros),
     storeCpu: perAcked(storeMicros),
     generatorCpu: perAcked(generatorMicros),
+    commands,
     serverCpuPercent: (serverMicros / wallMicros) * 100,
     storeCpuPercent: (storeMicros / wallMicros) * 100,
     generatorCpuPercent: (generatorMicros / wallMicros) * 100,
@@ -188,6 +196,20 @@ async function step(
     why,
     unexpected: unexpectedNotes(counters),
   };
+}
+
+/** Total store commands per acked delivery (NaN when the store's are not counted). */
+function commandTotal(s: Step): number {
+  const all = Object.values(s.commands);
+  return all.length === 0 ? NaN : all.reduce((a, b) => a + b, 0);
+}
+
+/** `evalsha 3.00, publish 1.00, ...`, most first. */
+function commandList(s: Step): string {
+  return Object.entries(s.commands)
+    .sort((a, b) => b[1] - a[1])
+    .map(([name, n]) => `${name} ${n.toFixed(2)}`)
+    .join(', ');
 }
 
 function describe(s: Step): string {
@@ -233,6 +255,11 @@ async function run(context: ScenarioContext): Promise<RunResult> {
   if (failed !== undefined) notes.push(`stopped at ${failed.rate}/s: ${failed.why}`);
   else notes.push('every rate step held; raise --rates (or use --max) to find the limit');
   for (const s of steps) notes.push(`step ${describe(s)}`);
+  for (const s of [steps[0], last]) {
+    if (s !== undefined && Number.isFinite(commandTotal(s)))
+      notes.push(`at ${s.rate}/s, Redis commands per acked delivery: ${commandList(s)}`);
+    if (s === last) break;
+  }
   for (const s of [warmup, ...steps]) notes.push(...s.unexpected.map((n) => `at ${s.rate}/s: ${n}`));
 
   const ref = steps[0];
@@ -250,6 +277,7 @@ async function run(context: ScenarioContext): Promise<RunResult> {
       refServerCpu: at(ref, (s) => s.serverCpu),
       refStoreCpu: at(ref, (s) => s.storeCpu),
       refGeneratorCpu: at(ref, (s) => s.generatorCpu),
+      refStoreCommands: at(ref, commandTotal),
       rateHeld: best?.rate ?? 0,
       ackedHeld: best?.ackedPerSecond ?? 0,
       peakAcked: Math.max(0, ...steps.map((s) => s.ackedPerSecond)),
@@ -278,9 +306,27 @@ export const deliver: Scenario = {
     'N users with their inbox open; server.deliver at stepped rates, every push acked, beside server.sendToUser',
   metrics: [
     { key: 'refRate', label: 'reference rate (the first step)', unit: 'msgs/s', better: 'higher', digits: 0 },
-    { key: 'refAckedPerSecond', label: 'acked at the reference rate', unit: '/s', better: 'higher', digits: 0 },
-    { key: 'refP50', label: 'deliver → handler p50 at the reference rate', unit: 'ms', better: 'lower', digits: 2 },
-    { key: 'refP99', label: 'deliver → handler p99 at the reference rate', unit: 'ms', better: 'lower', digits: 2 },
+    {
+      key: 'refAckedPerSecond',
+      label: 'acked at the reference rate',
+      unit: '/s',
+      better: 'higher',
+      digits: 0,
+    },
+    {
+      key: 'refP50',
+      label: 'deliver → handler p50 at the reference rate',
+      unit: 'ms',
+      better: 'lower',
+      digits: 2,
+    },
+    {
+      key: 'refP99',
+      label: 'deliver → handler p99 at the reference rate',
+      unit: 'ms',
+      better: 'lower',
+      digits: 2,
+    },
     {
       key: 'refCallP99',
       label: 'deliver() call → resolved (stored) p99 at the reference rate',
@@ -310,6 +356,13 @@ export const deliver: Scenario = {
       digits: 1,
     },
     {
+      key: 'refStoreCommands',
+      label: 'Redis commands per acked delivery at the reference rate',
+      unit: '',
+      better: 'lower',
+      digits: 2,
+    },
+    {
       key: 'refGeneratorCpu',
       label: 'generator CPU per acked delivery at the reference rate',
       unit: 'µs',
@@ -317,12 +370,36 @@ export const deliver: Scenario = {
       digits: 1,
     },
     { key: 'rateHeld', label: 'highest rate held', unit: 'msgs/s', better: 'higher', digits: 0 },
-    { key: 'ackedHeld', label: 'acked deliveries/s sustained (at that rate)', unit: '/s', better: 'higher', digits: 0 },
-    { key: 'peakAcked', label: 'peak acked deliveries/s (any step)', unit: '/s', better: 'higher', digits: 0 },
+    {
+      key: 'ackedHeld',
+      label: 'acked deliveries/s sustained (at that rate)',
+      unit: '/s',
+      better: 'higher',
+      digits: 0,
+    },
+    {
+      key: 'peakAcked',
+      label: 'peak acked deliveries/s (any step)',
+      unit: '/s',
+      better: 'higher',
+      digits: 0,
+    },
     { key: 'heldP50', label: 'deliver → handler p50 at rate held', unit: 'ms', better: 'lower', digits: 2 },
     { key: 'heldP99', label: 'deliver → handler p99 at rate held', unit: 'ms', better: 'lower', digits: 2 },
-    { key: 'lastServerCpuPercent', label: 'server CPU in the last step', unit: '%', better: 'lower', digits: 0 },
-    { key: 'lastStoreCpuPercent', label: 'redis-server CPU in the last step', unit: '%', better: 'lower', digits: 0 },
+    {
+      key: 'lastServerCpuPercent',
+      label: 'server CPU in the last step',
+      unit: '%',
+      better: 'lower',
+      digits: 0,
+    },
+    {
+      key: 'lastStoreCpuPercent',
+      label: 'redis-server CPU in the last step',
+      unit: '%',
+      better: 'lower',
+      digits: 0,
+    },
     {
       key: 'lastGeneratorCpuPercent',
       label: 'generators CPU in the last step',
@@ -330,8 +407,20 @@ export const deliver: Scenario = {
       better: 'lower',
       digits: 0,
     },
-    { key: 'delivered', label: 'messages delivered (warm-up and steps)', unit: '', better: 'higher', digits: 0 },
-    { key: 'lost', label: 'delivered but never acked (received, send-to-user)', unit: '', better: 'lower', digits: 0 },
+    {
+      key: 'delivered',
+      label: 'messages delivered (warm-up and steps)',
+      unit: '',
+      better: 'higher',
+      digits: 0,
+    },
+    {
+      key: 'lost',
+      label: 'delivered but never acked (received, send-to-user)',
+      unit: '',
+      better: 'lower',
+      digits: 0,
+    },
     { key: 'redelivered', label: 'pushes again (redeliveries)', unit: '', better: 'lower', digits: 0 },
     { key: 'refused', label: 'calls refused', unit: '', better: 'lower', digits: 0 },
   ],

@@ -24,11 +24,7 @@ export function userOf(index: number): string {
 }
 
 /** Run `params` through `send`; resolves once every call settled. */
-export function drive(
-  api: DriveResult['api'],
-  send: SendCall,
-  params: DriveParams,
-): Promise<DriveResult> {
+export function drive(api: DriveResult['api'], send: SendCall, params: DriveParams): Promise<DriveResult> {
   const padding = 'x'.repeat(Math.max(0, params.payloadBytes - 40));
   const users = Array.from({ length: params.count }, (_, k) => userOf(params.first + k));
   const callTimes = new Histogram();

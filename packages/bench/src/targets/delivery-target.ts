@@ -6,7 +6,7 @@
  * tell that every delivered message was acked, from the server's side.
  */
 import { PrometheusMetrics, createServer } from '@switchboard/server';
-import type { Engine } from '@switchboard/server';
+import type { ServerOptions } from '@switchboard/server';
 import { Histogram } from '../stats/histogram.js';
 import { ADMISSION_OFF } from './admission-off.js';
 import { drive } from './delivery-driver.js';
@@ -14,58 +14,52 @@ import type { SendCall } from './delivery-driver.js';
 import { treeStats } from './process-tree.js';
 import type { RunningTarget, ServerDeliveries, TargetConfig } from './target.js';
 
+/** The counts of {@link ServerDeliveries}, writable. */
+type Counts = {
+  -readonly [K in Exclude<keyof ServerDeliveries, 'pushToAck' | 'storeCpuMicros' | 'storeCommands'>]: number;
+};
+
 /** Prometheus metrics that also count the inbox hooks for the report. */
 class DeliveryMetrics extends PrometheusMetrics {
-  stored = 0;
-  pushed = 0;
-  repushed = 0;
-  acked = 0;
-  nacked = 0;
-  refused = 0;
-  deadLettered = 0;
-  pushToAck = new Histogram();
+  private counts = DeliveryMetrics.zero();
+  private readonly pushToAck = new Histogram();
+
+  private static zero(): Counts {
+    return { stored: 0, pushed: 0, repushed: 0, acked: 0, nacked: 0, refused: 0, deadLettered: 0 };
+  }
 
   override inboxStored(): void {
     super.inboxStored();
-    this.stored++;
+    this.counts.stored++;
   }
   override inboxPushed(attempt: 'first' | 'retry'): void {
     super.inboxPushed(attempt);
-    if (attempt === 'first') this.pushed++;
-    else this.repushed++;
+    if (attempt === 'first') this.counts.pushed++;
+    else this.counts.repushed++;
   }
   override inboxAcked(latencyMs: number | null): void {
     super.inboxAcked(latencyMs);
-    this.acked++;
+    this.counts.acked++;
     if (latencyMs !== null) this.pushToAck.record(latencyMs * 1000);
   }
   override inboxNacked(reason: 'nack' | 'timeout'): void {
     super.inboxNacked(reason);
-    this.nacked++;
+    this.counts.nacked++;
   }
   override inboxRefused(reason: Parameters<PrometheusMetrics['inboxRefused']>[0]): void {
     super.inboxRefused(reason);
-    this.refused++;
+    this.counts.refused++;
   }
   override deadLettered(...args: Parameters<PrometheusMetrics['deadLettered']>): void {
     super.deadLettered(...args);
-    this.deadLettered++;
+    if (args[0] === 'inbox') this.counts.deadLettered++;
   }
 
-  take(reset: boolean): Omit<ServerDeliveries, 'storeCpuMicros'> {
-    const taken = {
-      stored: this.stored,
-      pushed: this.pushed,
-      repushed: this.repushed,
-      acked: this.acked,
-      nacked: this.nacked,
-      refused: this.refused,
-      deadLettered: this.deadLettered,
-      pushToAck: this.pushToAck.snapshot(),
-    };
+  /** The counts since the last reset; `reset` starts new ones. */
+  take(reset: boolean): Omit<ServerDeliveries, 'storeCpuMicros' | 'storeCommands'> {
+    const taken = { ...this.counts, pushToAck: this.pushToAck.snapshot() };
     if (reset) {
-      this.stored = this.pushed = this.repushed = this.acked = 0;
-      this.nacked = this.refused = this.deadLettered = 0;
+      this.counts = DeliveryMetrics.zero();
       this.pushToAck.reset();
     }
     return taken;
@@ -77,9 +71,11 @@ export interface DeliverySetup {
   /** `deliver` into the inbox store chosen by `server` options, or `send`: `sendToUser`, no store. */
   readonly api: 'deliver' | 'send';
   /** Extra createServer options: the engine, `inbox`, `postgres`. */
-  readonly server?: { readonly engine?: Engine; readonly inbox?: object; readonly postgres?: object };
+  readonly server?: Pick<ServerOptions, 'engine' | 'inbox' | 'postgres'>;
   /** Processes of the store the target started (a redis-server), whose CPU is reported beside. */
   readonly storePids?: readonly number[];
+  /** The store's command counts so far, by command (Redis: INFO commandstats). */
+  readonly storeCommands?: () => Promise<Record<string, number>>;
   /** Run after the server stopped (stop the store, drop the database). */
   readonly cleanup?: () => Promise<void>;
 }
@@ -120,11 +116,13 @@ export async function startDeliveryTarget(
     connections: () => server.stats().connections,
     takeHeartbeatCost: () => null,
     drive: (params) => drive(setup.api, send, params),
-    deliveries: (reset) => {
+    deliveries: async (reset) => {
+      const storeCommands = (await setup.storeCommands?.()) ?? {};
       const tree = storePids.length === 0 ? null : treeStats(storePids);
       return {
         ...metrics.take(reset),
         storeCpuMicros: tree === null ? NaN : tree.cpuUser + tree.cpuSystem,
+        storeCommands,
       };
     },
     stop: async () => {

@@ -84,7 +84,7 @@ serveRpc<TargetApi>({
   deliveries: ({ reset }) => {
     if (running?.deliveries === undefined)
       return Promise.reject(new Error(`target ${name} counts no deliveries`));
-    return Promise.resolve(running.deliveries(reset));
+    return running.deliveries(reset);
   },
   stop: async () => {
     await running?.stop();

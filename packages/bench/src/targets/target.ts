@@ -10,13 +10,7 @@
  * user's inbox open and every push acked (`inbox`, the delivery targets).
  */
 export type DialectName =
-  | 'switchboard'
-  | 'switchboard-unbatched'
-  | 'sse'
-  | 'poll'
-  | 'socketio'
-  | 'raw'
-  | 'inbox';
+  'switchboard' | 'switchboard-unbatched' | 'sse' | 'poll' | 'socketio' | 'raw' | 'inbox';
 
 import type { HistogramSnapshot } from '../stats/histogram.js';
 
@@ -64,7 +58,7 @@ export interface RunningTarget {
   /** Delivery targets: call the server's delivery API at a fixed rate (see delivery-driver.ts). */
   drive?(params: DriveParams): Promise<DriveResult>;
   /** Delivery targets: what the server counted since the last reset. */
-  deliveries?(reset: boolean): ServerDeliveries;
+  deliveries?(reset: boolean): Promise<ServerDeliveries>;
 }
 
 /** What the orchestrator asks a delivery target to send: `messages` at `ratePerSecond`, round robin over users. */
@@ -112,6 +106,8 @@ export interface ServerDeliveries {
   readonly pushToAck: HistogramSnapshot;
   /** CPU time of the store's own processes (redis-server) so far (µs), NaN when not ours to measure. */
   readonly storeCpuMicros: number;
+  /** Commands the store ran so far, by command (Redis: INFO commandstats), empty when not ours to ask. */
+  readonly storeCommands: Readonly<Record<string, number>>;
 }
 /** A target module: `targets/<name>-target.ts` exports `start`. */
 export interface TargetModule {
