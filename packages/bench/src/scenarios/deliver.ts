@@ -44,8 +44,15 @@ export interface DeliverParams {
   readonly warmupMs: number;
   readonly thresholdMs: number;
   readonly payloadBytes: number;
-  /** Driver calls unresolved at once at most (a store that cannot keep up makes the driver fall behind). */
-  readonly maxInFlight: number;
+}
+
+/**
+ * Driver calls unresolved at once at most at `rate`: as many as stay unresolved for 4× the threshold on
+ * average. Past it the step cannot hold anyway; the bound keeps a store that cannot keep up from piling up
+ * calls (and garbage) without end, which would make the server's CPU per delivery the driver's doing.
+ */
+export function maxInFlight(params: DeliverParams, rate: number): number {
+  return Math.max(100, Math.ceil((rate * params.thresholdMs * 4) / 1000));
 }
 
 /** Defaults. */
@@ -58,7 +65,6 @@ export function deliverParams(options: BenchOptions): DeliverParams {
     warmupMs: options.quick ? 300 : 1000,
     thresholdMs: options.thresholdMs ?? 50,
     payloadBytes: options.payloadBytes,
-    maxInFlight: 10_000,
   };
 }
 
@@ -136,7 +142,7 @@ async function step(
     ratePerSecond: rate,
     messages,
     payloadBytes: params.payloadBytes,
-    maxInFlight: params.maxInFlight,
+    maxInFlight: maxInFlight(params, rate),
   });
   const acks = drive.api === 'deliver';
   const done = await settle(
@@ -168,7 +174,9 @@ async function step(
             ? `p99 ${p99.toFixed(1)} ms over ${params.thresholdMs} ms`
             : ackedPerSecond < rate * KEEP_UP
               ? `${Math.round(ackedPerSecond)} acked/s, under ${KEEP_UP * 100}% of ${rate}/s` +
-                (drive.stalls > 0 ? ` (the driver waited on ${params.maxInFlight} unresolved calls)` : '')
+                (drive.stalls > 0
+                  ? ` (the driver waited on ${maxInFlight(params, rate)} unresolved calls)`
+                  : '')
               : '';
   const perAcked = (micros: number): number => (acked === 0 ? NaN : micros / acked);
   const commands: Record<string, number> = {};
