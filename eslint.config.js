@@ -30,7 +30,17 @@ export const serverLayers = [
   // the seams and their implementations: peers, which may import each other but never in a cycle
   {
     name: 'seams',
-    paths: ['broker/', 'history/', 'presence/', 'sessions/', 'nodes/', 'auth/', 'metrics/', 'inbox/'],
+    paths: [
+      'broker/',
+      'history/',
+      'presence/',
+      'sessions/',
+      'nodes/',
+      'auth/',
+      'metrics/',
+      'inbox/',
+      'webhooks/',
+    ],
   },
   // the Redis plumbing every redis-*.ts shares: connection, keys, scripts, context
   { name: 'redis', paths: ['redis/'] },

@@ -5,6 +5,8 @@ import type { BackoffOptions } from './backoff.js';
 import type { Clock } from './clock.js';
 import { systemClock } from './clock.js';
 import { InvalidOptionError } from './errors.js';
+import { resolveInboxOptions } from './inbox-options.js';
+import type { InboxOptions, ResolvedInboxOptions } from './inbox-options.js';
 import { checkServerUrls } from './endpoints.js';
 import type { ServerUrls } from './endpoints.js';
 import type { NetworkEvents } from './reconnector.js';
@@ -107,6 +109,11 @@ export interface ClientOptions {
    * from a WebSocket listener), after the other listeners ran.
    */
   readonly onListenerError?: (error: unknown, event: PropertyKey) => void;
+  /**
+   * The inbox (`client.inbox`): `device` (default: a random id, kept in `localStorage` in a browser),
+   * `prefetch` (10), `autoAck` (true), `dedupeSize` (10000). See {@link InboxOptions}.
+   */
+  readonly inbox?: InboxOptions;
 }
 
 /** Default of {@link ClientOptions.requestTimeoutMs}. */
@@ -144,6 +151,7 @@ export interface ResolvedClientOptions {
   readonly tokenTransport: TokenTransport;
   readonly refreshMarginMs: number;
   readonly clock: Clock;
+  readonly inbox: ResolvedInboxOptions;
 }
 
 /** Apply defaults and validate; throws {@link InvalidOptionError}. */
@@ -208,6 +216,7 @@ export function resolveClientOptions(url: ServerUrls, options: ClientOptions): R
     tokenTransport: validateTransport(options.tokenTransport ?? DEFAULT_TOKEN_TRANSPORT),
     refreshMarginMs: validateTimeout('refreshMarginMs', options.refreshMarginMs ?? DEFAULT_REFRESH_MARGIN_MS),
     clock: options.clock ?? systemClock,
+    inbox: resolveInboxOptions(options.inbox),
   };
 }
 

@@ -44,11 +44,13 @@ import type {
   SendStatus,
 } from './commands.js';
 import type { ConnectionState } from './connection-state.js';
+import type { Consumer, ConsumeOptions, JobHandler } from './consumer.js';
+import { Delivery } from './delivery.js';
+import type { Inbox } from './inbox.js';
 import { Emitter } from './emitter.js';
 import type { EmitterOptions, Listener } from './emitter.js';
 import { NotConnectedError, serverErrorFrom } from './errors.js';
-import { Outbox } from './outbox.js';
-import type { QueuedCommand } from './outbox.js';
+import { Outbox, sendQueued } from './outbox.js';
 import { Subscription } from './subscription.js';
 import type { SubscribeOptions } from './subscription.js';
 import { TypingIndicator } from './typing-indicator.js';
@@ -93,6 +95,7 @@ export class SwitchboardClient<Data = unknown> {
   /** Channels whose subscription was removed while the server may still hold them. */
   private readonly removed = new Set<string>();
   private readonly host: SyncHost;
+  private readonly delivery: Delivery;
   /** The offline queue was flushed on this connection, so calls go straight out instead of queueing behind it. */
   private flushed = false;
 
@@ -118,18 +121,21 @@ export class SwitchboardClient<Data = unknown> {
       connected: (info, restored) => this.resubscribe(info, restored),
       lost: (reason) => {
         this.flushed = false;
+        this.delivery.lost();
         for (const { sync } of this.subs.values()) sync.disconnected(reason);
       },
       // Nothing will send them: their promises settle now rather than hang until a connect() that may never come.
       stopped: () => this.outbox.clear(),
       closed: (error) => {
         this.flushed = false;
+        this.delivery.lost();
         for (const { sync } of this.subs.values()) sync.closed(error);
         this.outbox.clear();
       },
       push: (frame) => this.push(frame),
     });
     const timeoutMs = this.options.requestTimeoutMs;
+    this.delivery = new Delivery(this.options, this.link, this.emitterOptions);
     this.host = {
       clock: this.options.clock,
       canSend: () => this.link.state === 'connected',
@@ -262,6 +268,19 @@ export class SwitchboardClient<Data = unknown> {
     this.removed.add(channel);
     await entry.sync.unsubscribe();
     if (this.link.state === 'connected') this.removed.delete(channel);
+  }
+
+  /** The connection user's acknowledged inbox: `client.inbox.on('message', async (msg) => ...)` (README). */
+  get inbox(): Inbox {
+    return this.delivery.inbox;
+  }
+
+  /**
+   * Consume work queue `queue`, `prefetch` (1) jobs at once: `handler` resolving acks a job, throwing
+   * nacks it (README). Throws InvalidArgumentError for a bad name or prefetch, or a queue already consumed.
+   */
+  consume<T = unknown>(queue: string, handler: JobHandler<T>, options: ConsumeOptions = {}): Consumer {
+    return this.delivery.consume(queue, handler, options);
   }
 
   // ---------------------------------------------------------------- commands
@@ -399,6 +418,10 @@ export class SwitchboardClient<Data = unknown> {
       case 'error':
         this.events.emit('error', serverErrorFrom(frame));
         return;
+      case 'inbox':
+      case 'job':
+        this.delivery.push(frame);
+        return;
       default:
         // Unknown push types are ignored: later protocol versions add them (docs/protocol.md).
         return;
@@ -408,9 +431,10 @@ export class SwitchboardClient<Data = unknown> {
   /**
    * Subscribe every wanted channel again, each from its own position: also the channels a resumed
    * session restored, because the server restores from the last message it *wrote*, and what it wrote
-   * into a dying socket never arrived. Then flush the offline queue.
+   * into a dying socket never arrived. Reopen the inbox and consumers. Then flush the offline queue.
    */
   private resubscribe(info: ConnectedInfo, restored: readonly RestoredSubscription[]): void {
+    this.delivery.connected();
     const unwanted = new Map(restored.map((r) => [r.channel, r]));
     const replies: Promise<void>[] = [];
     for (const { sync } of this.subs.values()) {
@@ -432,21 +456,11 @@ export class SwitchboardClient<Data = unknown> {
 
   private flush(info: ConnectedInfo): void {
     for (const entry of this.outbox.drain(this.options.clock.now())) {
-      this.dispatch(entry);
+      sendQueued(entry, this.link);
       // Whatever is left waits for the next connection.
       if (this.link.info !== info) return;
     }
     this.flushed = true;
-  }
-
-  private dispatch(entry: QueuedCommand): void {
-    const request = entry.request;
-    if (request === undefined) this.link.write(entry.command);
-    else {
-      this.link
-        .request(entry.command as RequestCommand, request.timeoutMs)
-        .then(request.resolve, request.reject);
-    }
   }
 
   private timeoutOf(options: RequestOptions): number {

@@ -48,6 +48,18 @@ export type {
   SubscriptionStateChange,
 } from './subscription-state.js';
 export type { NetworkEvents } from './reconnector.js';
+export type { Inbox, InboxHandler, InboxMessage, InboxOpenEvent, InboxStats } from './inbox.js';
+export { DEFAULT_INBOX_DEDUPE_SIZE } from './inbox-options.js';
+export type { InboxOptions } from './inbox-options.js';
+export { DEVICE_STORAGE_KEY } from './device-id.js';
+export type {
+  Consumer,
+  ConsumeOptions,
+  ConsumerOpenEvent,
+  ConsumerState,
+  Job,
+  JobHandler,
+} from './consumer.js';
 export { TypingIndicator, TYPING_DEFAULTS } from './typing-indicator.js';
 export type { TypingOptions } from './typing-indicator.js';
 export type { Listener } from './emitter.js';

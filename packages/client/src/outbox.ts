@@ -6,7 +6,8 @@
  * silently (socket.io-client's unbounded `sendBuffer` and partysocket's `maxEnqueuedMessages: Infinity`
  * are the counter-examples).
  */
-import type { NotifyCommand } from './commands.js';
+import type { ClientConnection } from './client-connection.js';
+import type { NotifyCommand, RequestCommand } from './commands.js';
 import type { DroppedCommand } from './client-events.js';
 import { MessageDroppedError } from './errors.js';
 import { SendQueue } from './send-queue.js';
@@ -66,5 +67,14 @@ export class Outbox {
       item.request?.reject(new MessageDroppedError(item.command.type, reason));
     }
     this.report(commands);
+  }
+}
+
+/** Send a call that waited, on `link`: a notify is written, a request's promise settles with its reply. */
+export function sendQueued(entry: QueuedCommand, link: Pick<ClientConnection, 'write' | 'request'>): void {
+  const request = entry.request;
+  if (request === undefined) link.write(entry.command);
+  else {
+    link.request(entry.command as RequestCommand, request.timeoutMs).then(request.resolve, request.reject);
   }
 }

@@ -43,13 +43,25 @@ export class InvalidArgumentError extends SwitchboardError {
 }
 
 /**
- * A backend the operation needs (Redis) is unreachable or too slow. Temporary: the operation was not
+ * A backend the operation needs (Redis, PostgreSQL) is unreachable or too slow. Temporary: the operation was not
  * performed (a publish took no offset) and may be retried; clients get `unavailable` (HTTP 503).
  */
 export class BackendUnavailableError extends SwitchboardError {
   override name = 'BackendUnavailableError';
   constructor(message: string, options?: { cause?: unknown }) {
     super(ErrorCode.Unavailable, message, options);
+  }
+}
+
+/**
+ * Start-up could not bring the PostgreSQL store's schema to this version: the database holds a newer
+ * schema version than this build knows (a newer node migrated it), or a migration statement failed
+ * (its error is the `cause`). Not temporary: nothing was changed (the migration runs in one transaction).
+ */
+export class StoreMigrationError extends SwitchboardError {
+  override name = 'StoreMigrationError';
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('migration_failed', message, options);
   }
 }
 

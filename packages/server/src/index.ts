@@ -16,7 +16,25 @@ export {
 } from './limits/resolved-limits.js';
 export type { ResolvedLimits } from './limits/resolved-limits.js';
 export type { ServerOptions } from './server-options.js';
-export type { ServerHooks, DisconnectInfo } from './hub/hooks.js';
+export type { ServerHooks, DisconnectInfo, UndeliveredMessage } from './hub/hooks.js';
+export {
+  verifyWebhookSignature,
+  signWebhook,
+  SIGNATURE_HEADER,
+  WEBHOOK_ID_HEADER,
+} from './webhooks/webhook-signature.js';
+export { Webhooks } from './webhooks/webhooks.js';
+export type {
+  WebhookDeadLetter,
+  WebhookDeliveryOptions,
+  WebhookEvent,
+  WebhookFailure,
+  WebhookOptions,
+  WebhookTarget,
+} from './webhooks/webhooks.js';
+export { UndeliveredSweep, undeliveredSweepFor } from './hub/undelivered-sweep.js';
+export type { OnlineStore, OfflineClaim, OfflineTransition } from './presence/online-store.js';
+export { MemoryOnlineStore } from './presence/memory-online-store.js';
 export type { ChannelRule } from './hub/channel.js';
 export type { Engine } from './engine/engine.js';
 export type { ConnectionInfo } from './hub/connection.js';

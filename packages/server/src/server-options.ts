@@ -16,6 +16,7 @@ import { InvalidOptionError } from './errors.js';
 import type { Engine } from './engine/engine.js';
 import type { ChannelRule } from './hub/channel.js';
 import type { ServerHooks } from './hub/hooks.js';
+import type { WebhookOptions } from './webhooks/webhooks.js';
 import { DEFAULT_HEARTBEAT_PROOFS, HEARTBEAT_PROOFS, isHeartbeatProof } from './hub/heartbeat-proof.js';
 import type { HeartbeatProof, HeartbeatProofs } from './hub/heartbeat-proof.js';
 import { LIMIT_BOUNDS } from './limits/resolved-limits.js';
@@ -27,7 +28,8 @@ import type { HistoryReadStats } from './history/history-read-pacing.js';
  * Options of {@link createServer}. Every numeric option is validated at start-up. `M` is the application's
  * channel map (docs/typescript.md); it types the `onMessage` hook.
  */
-export interface ServerOptions<M extends AnyChannelMap = AnyChannelMap> extends ServerHooks<M> {
+export interface ServerOptions<M extends AnyChannelMap = AnyChannelMap>
+  extends ServerHooks<M>, WebhookOptions {
   /**
    * Permission for operations no channel rule sets. Default `'anyone'` (every client may subscribe and
    * publish anywhere: fine for a demo, not for production — set rules, or `'claims'`).

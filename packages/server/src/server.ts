@@ -17,10 +17,10 @@ import type { ConnectionInfo } from './hub/connection.js';
 import { createMemoryEngine } from './engine/memory-engine.js';
 import type { Engine } from './engine/engine.js';
 import type { HistoryPage } from './history/history-store.js';
-import { IDLE_HISTORY_READS } from './history/history-read-pacing.js';
-import type { HistoryReadStats } from './history/history-read-pacing.js';
+import { IDLE_HISTORY_READS, type HistoryReadStats } from './history/history-read-pacing.js';
 import { PrometheusMetrics } from './metrics/prometheus-metrics.js';
 import type { Metrics } from './metrics/metrics.js';
+import { Webhooks } from './webhooks/webhooks.js';
 import { Handshake } from './transports/handshake.js';
 import { OriginPolicy } from './transports/origin.js';
 import { TrustedProxies } from './transports/client-ip.js';
@@ -31,21 +31,18 @@ import { Authorizer } from './auth/authorizer.js';
 import { Router } from './http/router.js';
 import type { Readiness } from './http/ops-routes.js';
 import { addRoutes } from './http/routes.js';
-import { loadDemoPage } from './http/demo-page.js';
-import type { DemoPage } from './http/demo-page.js';
+import { loadDemoPage, type DemoPage } from './http/demo-page.js';
 import { attachSwitchboard, closeListener, dispatchRequest, listen } from './http/attach.js';
 import { listenerPort, listenerUrl } from './http/attach.js';
 import { hostServer } from './http/host-server.js';
 import { WebSocketEndpoint } from './http/websocket-endpoint.js';
 import { httpServerOptions } from './http/http-deadlines.js';
-import { guardOwnServer } from './http/silent-sockets.js';
-import type { SilentSockets } from './http/silent-sockets.js';
+import { guardOwnServer, type SilentSockets } from './http/silent-sockets.js';
 import { TlsCertificate } from './http/tls.js';
 import { ConnectionLimits } from './limits/connection-limits.js';
 import { idleStreamTtlMs, resolveLimits } from './limits/resolved-limits.js';
 import type { ResolvedLimits } from './limits/resolved-limits.js';
-import { systemClock } from './util/clock.js';
-import type { Clock } from './util/clock.js';
+import { systemClock, type Clock } from './util/clock.js';
 import { defaultLogger } from './util/pino-logger.js';
 import type { Logger } from './util/logger.js';
 import { closeArgs, exclusion, resolveHeartbeatProofs, validateOtherOptions } from './server-options.js';
@@ -70,6 +67,8 @@ import { InvalidArgumentError, ServerNotRunningError, TlsLoadError } from './err
 export class SwitchboardServer<M extends AnyChannelMap = AnyChannelMap> {
   /** This node's id, the prefix of every connection id it assigns. */
   readonly nodeId: string;
+  /** Signed webhooks (`webhooks` option): `deadLetters()` lists those given up on. */
+  readonly webhooks: Webhooks;
   private stateValue: ServerState = 'idle';
   private readonly limits: ResolvedLimits;
   private readonly hub: Hub;
@@ -128,6 +127,8 @@ export class SwitchboardServer<M extends AnyChannelMap = AnyChannelMap> {
       broker: this.engine.broker,
       history: this.engine.history,
       presence: this.engine.presence,
+      online: this.engine.online,
+      webhooks: (this.webhooks = Webhooks.of(options, this.metrics, this.logger, this.clock)),
       ...(this.engine.sessions === undefined ? {} : { sessionStore: this.engine.sessions }),
       authenticator,
       authorizer: Authorizer.of(options),

@@ -1,15 +1,15 @@
 /**
  * External programs some tests need (a real browser, a real Redis, openssl to make test certificates,
- * Prometheus's promtool to check /metrics). A missing one skips those tests loudly on a developer machine,
+ * Prometheus's promtool to check /metrics, a PostgreSQL server: postgres-harness.ts probes it). A missing one skips those tests loudly on a developer machine,
  * and fails them where `SWITCHBOARD_REQUIRE` names it (CI sets
- * `SWITCHBOARD_REQUIRE=chromium,redis-server,openssl,promtool`), so a broken CI image cannot pass by
+ * `SWITCHBOARD_REQUIRE=chromium,redis-server,openssl,promtool,postgres`), so a broken CI image cannot pass by
  * skipping.
  */
 import { accessSync, constants } from 'node:fs';
 import { delimiter, join } from 'node:path';
 
 /** A program a test suite can require. */
-export type RequiredProgram = 'chromium' | 'redis-server' | 'openssl' | 'promtool';
+export type RequiredProgram = 'chromium' | 'redis-server' | 'openssl' | 'promtool' | 'postgres';
 
 /** What a suite should do about one requirement. */
 export interface Requirement {
@@ -28,6 +28,8 @@ const INSTALL_HINTS: Readonly<Record<RequiredProgram, string>> = {
     'install it with `apt-get install -y openssl` (Debian/Ubuntu) or `brew install openssl` (macOS), and make sure openssl is on PATH',
   promtool:
     'install it with `apt-get install -y prometheus` (Debian/Ubuntu: promtool comes with it) or `brew install prometheus` (macOS), and make sure promtool is on PATH',
+  postgres:
+    'install and start it with `apt-get install -y postgresql && pg_ctlcluster --skip-systemctl-redirect 15 main start` (Debian/Ubuntu; .ci/run does this), or point SWITCHBOARD_POSTGRES_URL at a server whose user may create databases',
 };
 
 const WHERE: Readonly<Record<RequiredProgram, string>> = {
@@ -35,6 +37,8 @@ const WHERE: Readonly<Record<RequiredProgram, string>> = {
   'redis-server': 'no redis-server on PATH',
   openssl: 'no openssl on PATH',
   promtool: 'no promtool on PATH',
+  // The URL without its password (CI's may carry one).
+  postgres: `no PostgreSQL server accepting ${(process.env['SWITCHBOARD_POSTGRES_URL'] ?? 'postgres://postgres@127.0.0.1:5432/postgres (or user root)').replace(/:[^:@/]*@/, ':***@')}`,
 };
 
 const warned = new Set<RequiredProgram>();

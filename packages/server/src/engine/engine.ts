@@ -13,6 +13,7 @@ import type { TicketStore } from '../auth/ticket-store.js';
 import type { NodeRegistry } from '../nodes/node-registry.js';
 import type { InboxStore } from '../inbox/inbox-store.js';
 import type { QueueStore } from '../inbox/queue-store.js';
+import type { OnlineStore } from '../presence/online-store.js';
 
 /** What a deployment shares between nodes: the memory engine (one process) or Redis. */
 export interface Engine {
@@ -29,6 +30,8 @@ export interface Engine {
   readonly nodes?: NodeRegistry;
   /** Users' acknowledged inboxes (guaranteed delivery), shared by every node. */
   readonly inbox?: InboxStore;
+  /** Which users are online anywhere, for `onUserOffline`. Absent: this node's users are all there are. */
+  readonly online?: OnlineStore;
   /** Work queues, shared by every node. */
   readonly queues?: QueueStore;
   /** Whether the backend can serve now; `/ready` answers 503 while it cannot. Absent: always ready. */

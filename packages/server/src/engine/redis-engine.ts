@@ -1,7 +1,7 @@
 /**
- * The Redis engine: broker, history, presence, tickets and the node registry over one shared Redis, so
- * many processes and machines behave as one server (docs/scaling.md). The parts share one command client;
- * the broker adds its own subscriber connection(s).
+ * The Redis engine: broker, history, presence, tickets, the node registry, users' inboxes and work queues
+ * over one shared Redis, so many processes and machines behave as one server (docs/scaling.md). The parts
+ * share one command client; the broker adds its own subscriber connection(s).
  */
 import { randomBytes } from 'node:crypto';
 import type { Engine } from './engine.js';
@@ -18,9 +18,14 @@ import {
 } from '../history/history-read-pacing.js';
 import type { HistoryReadStats } from '../history/history-read-pacing.js';
 import { RedisPresenceStore } from '../presence/redis-presence-store.js';
+import { RedisOnlineStore } from '../presence/redis-online-store.js';
 import { RedisTicketStore } from '../auth/redis-ticket-store.js';
 import { RedisSessionStore } from '../sessions/redis-session-store.js';
 import { RedisNodeRegistry } from '../nodes/redis-node-registry.js';
+import { RedisInboxStore } from '../inbox/redis-inbox-store.js';
+import { RedisQueueStore } from '../inbox/redis-queue-store.js';
+import type { InboxLimits } from '../inbox/inbox-store.js';
+import type { QueueLimits } from '../inbox/queue-store.js';
 import type { EngineHealth } from '../broker/broker.js';
 import type { RedisContext } from '../redis/redis-context.js';
 import { RedisKeys } from '../redis/redis-keys.js';
@@ -80,6 +85,10 @@ export interface RedisEngineOptions {
    * up on its connection.
    */
   readonly historyReadQueueTimeoutMs?: number;
+  /** Bounds of each user's inbox (guaranteed delivery); each left out is DEFAULT_INBOX_LIMITS' (1000 messages, 1 MiB, reject). */
+  readonly inboxLimits?: Partial<InboxLimits>;
+  /** Bounds of each work queue; each left out is DEFAULT_QUEUE_LIMITS' (100000 jobs). */
+  readonly queueLimits?: Partial<QueueLimits>;
 }
 
 /** The Redis engine. */
@@ -91,6 +100,9 @@ export interface RedisEngine extends Engine {
   readonly tickets: RedisTicketStore;
   readonly sessions: RedisSessionStore;
   readonly nodes: RedisNodeRegistry;
+  readonly inbox: RedisInboxStore;
+  readonly queues: RedisQueueStore;
+  readonly online: RedisOnlineStore;
   health(): EngineHealth;
   historyReads(): HistoryReadStats;
   close(): Promise<void>;
@@ -141,6 +153,10 @@ export function createRedisEngine(options: RedisEngineOptions): RedisEngine {
   const presence = new RedisPresenceStore(context, { ttlMs: options.presenceTtlMs ?? 30_000 });
   const tickets = new RedisTicketStore(context);
   const sessions = new RedisSessionStore(context);
+  // Both share the command client: the broker's start connects it, the engine's close drops it.
+  const inbox = new RedisInboxStore(context, options.inboxLimits);
+  const queues = new RedisQueueStore(context, options.queueLimits);
+  const online = new RedisOnlineStore(context, { refreshIntervalMs: options.nodeReportIntervalMs ?? 5000 });
   return {
     nodeId: context.nodeId,
     broker,
@@ -149,6 +165,9 @@ export function createRedisEngine(options: RedisEngineOptions): RedisEngine {
     tickets,
     sessions,
     nodes,
+    inbox,
+    queues,
+    online,
     health: () => broker.health(),
     historyReads: () => ({
       ...history.readLoad(),

@@ -25,6 +25,29 @@ export interface ServerHooks<M extends AnyChannelMap = AnyChannelMap> {
    */
   // A method, so a typed server's hooks still fit the hub's untyped ServerHooks (method parameters are bivariant).
   onMessage?(connection: ConnectionInfo, data: SendRequestOf<M>): SendReplyOf<M> | Promise<SendReplyOf<M>>;
+  /**
+   * An authenticated user has had no connection on any node for the presence grace period
+   * (`presenceGraceMs`): fired once per offline transition, by one node of the deployment, also when the
+   * node that held the user crashed (docs/delivery.md, "Offline and undelivered hooks").
+   */
+  onUserOffline?: (userId: string) => void | Promise<void>;
+  /**
+   * No device of the user acked `message` within `undeliveredAfterMs` of its delivery (each message is
+   * reported once across nodes): the moment to send a push notification or an e-mail.
+   */
+  onUndelivered?: (userId: string, message: UndeliveredMessage) => void | Promise<void>;
+}
+
+/** An inbox message no device acked in time, as `onUndelivered` and the `inbox.undelivered` webhook see it. */
+export interface UndeliveredMessage {
+  readonly id: string;
+  /** Its place in the user's inbox order. */
+  readonly seq: number;
+  /** The payload. */
+  readonly data: unknown;
+  /** When it was delivered, and when it expires (ms since the Unix epoch). */
+  readonly time: number;
+  readonly expiresAt: number;
 }
 
 /**

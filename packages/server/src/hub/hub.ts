@@ -30,17 +30,16 @@ import type { ConnectionInfo } from './connection.js';
 import type { HandleTarget } from './connection-handle.js';
 import { ConnectionRegistry } from './connections.js';
 import { Credentials } from './credentials.js';
-import { Delivery } from './delivery.js';
-import type { Closer } from './delivery.js';
+import { Delivery, type Closer } from './delivery.js';
 import { EnvelopeRouter } from './envelope-router.js';
 import { ErrorReplies } from './error-replies.js';
 import type { ServerHooks } from './hooks.js';
 import type { HubCounters, HubStats } from './hub-stats.js';
-import { transportProof } from './heartbeat-proof.js';
-import type { HeartbeatProofs } from './heartbeat-proof.js';
+import { transportProof, type HeartbeatProofs } from './heartbeat-proof.js';
 import { Inbound } from './inbound.js';
 import { ConnectionLifecycle } from './lifecycle.js';
 import { Liveness } from './liveness.js';
+import { OfflineHooks, type OfflineHookOptions } from './offline-hooks.js';
 import type { WireFormat } from './outbound.js';
 import { PresenceTracker } from './presence-tracker.js';
 import { Publisher } from './publisher.js';
@@ -65,7 +64,7 @@ const JOIN_ALLOWED: Promise<StreamDecision> = Promise.resolve({ allowed: true })
 const STATS_CHANNEL_LIMIT = 1000;
 
 /** Everything the hub needs, passed in by the server. */
-export interface HubOptions {
+export interface HubOptions extends OfflineHookOptions {
   readonly nodeId: string;
   readonly limits: ResolvedLimits;
   /** What proves a connection alive, per dialect (`v1HeartbeatProof`, `roomHeartbeatProof`). */
@@ -111,6 +110,7 @@ export class Hub {
   private readonly liveness: Liveness;
   private readonly lifecycle: ConnectionLifecycle;
   private readonly commands: HubCommands;
+  private readonly offline: OfflineHooks;
   /** Completed channels: their SSE streams end after their last message. */
   private readonly completions = new SseCompletions();
   /** What the broker delivers to: publications to the channels, envelopes to their targets. */
@@ -121,7 +121,8 @@ export class Hub {
     const counters = this.counters;
     // Every part that closes a connection closes it through the lifecycle (built last: it uses them all).
     const close: Closer = (connection, code, reason) => this.lifecycle.close(connection, code, reason);
-    const connections = new ConnectionRegistry(options.nodeId, broker, clock);
+    this.offline = OfflineHooks.of(options, limits.presenceGraceMs);
+    const connections = new ConnectionRegistry(options.nodeId, this.offline.watching(broker), clock);
     const proof = transportProof(options.heartbeatProofs);
     const delivery = new Delivery({
       maxBufferedBytes: limits.maxBufferedBytes,
@@ -280,6 +281,7 @@ export class Hub {
     this.sessions.start();
     this.presence.start();
     this.credentials.start();
+    await this.offline.start();
   }
 
   // ---------------------------------------------------------------- connections
@@ -456,6 +458,7 @@ export class Hub {
     // this node's entries, and only then does the broker close (a shared store needs its connection).
     await this.presence.flush();
     await this.options.presence.close();
+    await this.offline.stop();
     await this.options.broker.close();
     await this.options.history.close();
   }

@@ -69,6 +69,13 @@ export interface GaugeSnapshot {
  */
 export type ForwardOutcome = 'answered' | 'timeout' | 'refused' | 'unreachable' | 'aborted';
 
+/**
+ * How a webhook attempt or delivery ended: `delivered` (a 2xx answer), `retried` (an attempt failed, another
+ * follows), `dead_lettered` (the last attempt failed, or the server stopped), `queue_full` (too many
+ * deliveries pending: dead-lettered without an attempt).
+ */
+export type WebhookOutcome = 'delivered' | 'retried' | 'dead_lettered' | 'queue_full';
+
 export interface Metrics {
   connectionOpened(transport: string): void;
   /**
@@ -100,6 +107,8 @@ export interface Metrics {
   streamReset(): void;
   /** A poll or DELETE that reached this node for another node's HTTP connection ended (forwarded-calls.ts). */
   httpCallForwarded(call: 'poll' | 'delete', outcome: ForwardOutcome): void;
+  /** A webhook of `event` (user.offline, inbox.undelivered, dead_letter) to one target ended an attempt. */
+  webhookOutcome(event: string, outcome: WebhookOutcome): void;
   /** Register the source of the connection/user/channel gauges. */
   setGaugeSource(source: () => GaugeSnapshot): void;
   /** Register the source of the readiness gauge (1 while `/ready` answers 200). */
@@ -125,6 +134,7 @@ export class NoopMetrics implements Metrics {
   heartbeatTick(): void {}
   streamReset(): void {}
   httpCallForwarded(): void {}
+  webhookOutcome(): void {}
   setGaugeSource(): void {}
   setReadinessSource(): void {}
   setHistoryReadSource(): void {}

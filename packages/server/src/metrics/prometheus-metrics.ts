@@ -4,6 +4,7 @@ import type {
   CloseInitiator,
   DropReason,
   ForwardOutcome,
+  WebhookOutcome,
   GaugeSnapshot,
   LimitName,
   Metrics,
@@ -39,6 +40,7 @@ export class PrometheusMetrics implements Metrics {
   private historyReadSource: () => HistoryReadStats = () => IDLE_HISTORY_READS;
   private readonly resets: Counter;
   private readonly forwarded: Counter<'call' | 'outcome'>;
+  private readonly webhooks: Counter<'event' | 'outcome'>;
 
   constructor(options: PrometheusMetricsOptions = {}) {
     const p = options.prefix ?? 'switchboard_';
@@ -112,6 +114,12 @@ export class PrometheusMetrics implements Metrics {
       name: `${p}http_forwarded_calls_total`,
       help: 'Polls and DELETEs forwarded to the node holding their HTTP connection, by call and outcome',
       labelNames: ['call', 'outcome'],
+      registers,
+    });
+    this.webhooks = new Counter({
+      name: `${p}webhooks_total`,
+      help: 'Webhooks to one target by event and outcome (delivered, retried, dead_lettered, queue_full)',
+      labelNames: ['event', 'outcome'],
       registers,
     });
     const gauge = (name: string, help: string, read: () => number): void =>
@@ -206,6 +214,9 @@ export class PrometheusMetrics implements Metrics {
   }
   httpCallForwarded(call: 'poll' | 'delete', outcome: ForwardOutcome): void {
     this.forwarded.inc({ call, outcome });
+  }
+  webhookOutcome(event: string, outcome: WebhookOutcome): void {
+    this.webhooks.inc({ event, outcome });
   }
   setGaugeSource(source: () => GaugeSnapshot): void {
     this.gaugeSource = source;

@@ -103,9 +103,50 @@ export class RedisKeys {
     return `${this.prefix}:{nodes}:tmp`;
   }
 
+  /** Online state of a user: `n:<nodeId>` per node holding it, epoch `e`, offline since `s`, claimed `c`. */
+  onlineUser(userId: string): string {
+    return `${this.prefix}:{u:${userId}}:on`;
+  }
+
+  /** The users a node holds or has in their offline grace (a set; survivors read a dead node's). */
+  onlineNode(nodeId: string): string {
+    return `${this.prefix}:{on:${nodeId}}`;
+  }
+
+  /** Node id -> liveness expiry (ms) of the online store (a sorted set). */
+  onlineNodes(): string {
+    return `${this.prefix}:{online}:x`;
+  }
+
   /** Sessions away within their grace period (session id -> JSON). */
   session(id: string): string {
     return `${this.prefix}:s:${id}`;
+  }
+
+  /**
+   * The hash-tagged base of a user's inbox keys (`{i:<user>}`: one slot per user): `:m` the messages (a
+   * stream, entry ids `<seq>-0`), `:h` counters, `:d` devices, `:l` dead letters, `:k:<seq>` one
+   * message's per-device state, `:i:<key>` idempotency keys (redis-inbox-scripts.ts).
+   */
+  inbox(userId: string): string {
+    return `${this.prefix}:{i:${userId}}`;
+  }
+
+  /**
+   * The inbox indexes every node sweeps, both in the `{inbox}` slot: `x` (message -> expiry) and `u`
+   * (message no device acked or reported yet -> time stored). Members are `<message id>|<user id>`.
+   */
+  inboxIndex(which: 'x' | 'u'): string {
+    return `${this.prefix}:{inbox}:${which}`;
+  }
+
+  /**
+   * The hash-tagged base of a work queue's keys (`{q:<queue>}`: one slot per queue): `:s` the jobs (a
+   * stream with consumer group `g`), `:t` lock tokens, `:n` attempts, `:z` lock expiries, `:l` dead
+   * letters, `:i:<key>` idempotency keys (redis-queue-scripts.ts).
+   */
+  queue(queue: string): string {
+    return `${this.prefix}:{q:${queue}}`;
   }
 }
 
