@@ -86,22 +86,24 @@ export async function startDeliveryTarget(
   setup: DeliverySetup,
 ): Promise<RunningTarget> {
   const metrics = new DeliveryMetrics();
-  const server = createServer({
-    host: config.host,
-    port: config.port,
-    heartbeatIntervalMs: config.heartbeatMs,
-    heartbeatTimeoutMs: config.heartbeatMs * 3,
-    historySize: config.historySize,
-    batchDelayMs: config.batchDelayMs,
-    auth: { secret: config.jwtSecret, algorithms: ['HS256'] },
-    metrics,
-    ...ADMISSION_OFF,
-    shutdownTimeoutMs: 1000,
-    ...setup.server,
-  });
+  let server;
   try {
+    server = createServer({
+      host: config.host,
+      port: config.port,
+      heartbeatIntervalMs: config.heartbeatMs,
+      heartbeatTimeoutMs: config.heartbeatMs * 3,
+      historySize: config.historySize,
+      batchDelayMs: config.batchDelayMs,
+      auth: { secret: config.jwtSecret, algorithms: ['HS256'] },
+      metrics,
+      ...ADMISSION_OFF,
+      shutdownTimeoutMs: 1000,
+      ...setup.server,
+    });
     await server.start();
   } catch (error) {
+    // The store (a Redis, a database) was made for this server alone.
     await setup.cleanup?.().catch(() => undefined);
     throw error;
   }
