@@ -95,6 +95,8 @@ interface Step {
   /** Store commands per acked delivery, by command (Redis only; empty otherwise). */
   readonly commands: Readonly<Record<string, number>>;
   readonly serverCpuPercent: number;
+  /** The server's event-loop delay p99 over the step (ms). */
+  readonly loopDelayP99: number;
   readonly storeCpuPercent: number;
   readonly generatorCpuPercent: number;
   readonly held: boolean;
@@ -198,6 +200,7 @@ async function step(
     generatorCpu: perAcked(generatorMicros),
     commands,
     serverCpuPercent: (serverMicros / wallMicros) * 100,
+    loopDelayP99: after.loopDelayP99Ms,
     storeCpuPercent: (storeMicros / wallMicros) * 100,
     generatorCpuPercent: (generatorMicros / wallMicros) * 100,
     held: why === '',
@@ -223,7 +226,7 @@ function commandList(s: Step): string {
 function describe(s: Step): string {
   return (
     `${s.rate}/s → ${Math.round(s.ackedPerSecond)} acked/s, p99 ${ms(s.latency.percentile(99)).toFixed(1)} ms, ` +
-    `CPU server ${s.serverCpuPercent.toFixed(0)}%` +
+    `loop delay p99 ${s.loopDelayP99.toFixed(1)} ms, CPU server ${s.serverCpuPercent.toFixed(0)}%` +
     (Number.isNaN(s.storeCpuPercent) ? '' : ` store ${s.storeCpuPercent.toFixed(0)}%`) +
     ` generators ${s.generatorCpuPercent.toFixed(0)}%`
   );
@@ -283,6 +286,7 @@ async function run(context: ScenarioContext): Promise<RunResult> {
       refCallP99: at(ref, (s) => ms(Histogram.from(s.drive.callTimes).percentile(99))),
       refPushToAckP99: at(ref, (s) => (s.pushToAck.count === 0 ? NaN : ms(s.pushToAck.percentile(99)))),
       refServerCpu: at(ref, (s) => s.serverCpu),
+      refLoopDelayP99: at(ref, (s) => s.loopDelayP99),
       refStoreCpu: at(ref, (s) => s.storeCpu),
       refGeneratorCpu: at(ref, (s) => s.generatorCpu),
       refStoreCommands: at(ref, commandTotal),
@@ -353,6 +357,13 @@ export const deliver: Scenario = {
       key: 'refServerCpu',
       label: 'server CPU per acked delivery at the reference rate',
       unit: 'µs',
+      better: 'lower',
+      digits: 1,
+    },
+    {
+      key: 'refLoopDelayP99',
+      label: "server's event-loop delay p99 at the reference rate",
+      unit: 'ms',
       better: 'lower',
       digits: 1,
     },
