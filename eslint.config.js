@@ -18,7 +18,18 @@ export const serverLayers = [
   // the package entry: re-exports only
   { name: 'index', paths: ['index.ts'] },
   // the composition root and the library API: wires the seams, start/stop
-  { name: 'server', paths: ['server.ts', 'server-options.ts'] },
+  {
+    name: 'server',
+    paths: [
+      'server.ts',
+      'server-options.ts',
+      'server-results.ts',
+      'server-engine.ts',
+      'server-listener.ts',
+      'server-delivery.ts',
+      'server-stores.ts',
+    ],
+  },
   // router, API routes, ops routes (health, ready, stats, metrics), admin, attach
   { name: 'http', paths: ['http/'] },
   // connections, channels, sessions, presence policy, delivery, one handler per wire dialect

@@ -42,6 +42,25 @@ export class InvalidArgumentError extends SwitchboardError {
   override name = 'InvalidArgumentError';
 }
 
+/** A work-queue name breaks the naming rules (1 to 128 letters, digits and `_ - . : @`). */
+export class InvalidQueueError extends InvalidArgumentError {
+  override name = 'InvalidQueueError';
+  constructor(message: string) {
+    super(ErrorCode.InvalidQueue, message);
+  }
+}
+
+/**
+ * `enqueue` was refused: the work queue holds its maximum jobs (`queues.limits.maxJobs`). Temporary: retry
+ * once consumers have caught up; the HTTP API answers 507 `queue_full`. Nothing was stored.
+ */
+export class QueueFullError extends SwitchboardError {
+  override name = 'QueueFullError';
+  constructor(readonly queue: string) {
+    super(ErrorCode.QueueFull, `work queue ${queue} is full`);
+  }
+}
+
 /**
  * A backend the operation needs (Redis, PostgreSQL) is unreachable or too slow. Temporary: the operation was not
  * performed (a publish took no offset) and may be retried; clients get `unavailable` (HTTP 503).
@@ -103,6 +122,20 @@ export class TlsLoadError extends SwitchboardError {
   }
 }
 
+/**
+ * A user's inbox holds its maximum messages or bytes (`inbox.limits`), and it refuses new ones
+ * (`whenFull: 'reject'`): nothing was stored. Temporary: retry once the user has read some. HTTP 507.
+ */
+export class InboxFullError extends SwitchboardError {
+  override name = 'InboxFullError';
+  constructor(
+    readonly userId: string,
+    options?: { cause?: unknown },
+  ) {
+    super('inbox_full', `the inbox of user ${JSON.stringify(userId)} is full`, options);
+  }
+}
+
 /** What a client is told about a failed operation: a stable error code and a message for people. */
 export interface ErrorReply {
   readonly code: ErrorCode;
@@ -119,8 +152,10 @@ export function errorReplyOf(error: unknown): ErrorReply | null {
     return { code: ErrorCode.ShuttingDown, message: 'server is shutting down' };
   if (error instanceof InvalidArgumentError && isErrorCode(error.code))
     return { code: error.code, message: error.message };
+  if (error instanceof QueueFullError) return { code: ErrorCode.QueueFull, message: error.message };
   if (error instanceof BackendUnavailableError)
     return { code: ErrorCode.Unavailable, message: 'a backend is unavailable; retry later' };
+  if (error instanceof InboxFullError) return { code: ErrorCode.InboxFull, message: error.message };
   return null;
 }
 

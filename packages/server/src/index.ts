@@ -7,7 +7,7 @@ export type {
   ServerStats,
   ChannelInfo,
   HistoryResult,
-} from './server-options.js';
+} from './server-results.js';
 export {
   ADMISSION_LIMITS_OFF,
   DEFAULT_LIMITS,
@@ -16,7 +16,33 @@ export {
 } from './limits/resolved-limits.js';
 export type { ResolvedLimits } from './limits/resolved-limits.js';
 export type { ServerOptions } from './server-options.js';
-export type { ServerHooks, DisconnectInfo, UndeliveredMessage } from './hub/hooks.js';
+export type { DeliverOptions, DeliverResult, DeadLetterEntry } from './server-delivery.js';
+export type { PostgresOptions } from './server-stores.js';
+export type { DeliveryStoreKind, InboxOptions, QueueOptions } from './hub/guaranteed-config.js';
+export type {
+  DeadLetter,
+  DeadLetterReason,
+  DeadLettered,
+  DeliverInput,
+  DeliverOutcome,
+  InboxLimits,
+  InboxMessage,
+  InboxStore,
+  PendingMessage,
+} from './inbox/inbox-store.js';
+export { DEFAULT_INBOX_LIMITS } from './inbox/inbox-store.js';
+export type {
+  Claimed,
+  EnqueueInput,
+  EnqueueOutcome,
+  QueueJob,
+  QueueLimits,
+  QueueStore,
+} from './inbox/queue-store.js';
+export { DEFAULT_QUEUE_LIMITS } from './inbox/queue-store.js';
+export { MemoryInboxStore } from './inbox/memory-inbox-store.js';
+export { MemoryQueueStore } from './inbox/memory-queue-store.js';
+export type { ServerHooks, DisconnectInfo, DeadLetterEvent, UndeliveredMessage } from './hub/hooks.js';
 export {
   verifyWebhookSignature,
   signWebhook,
@@ -75,7 +101,12 @@ export {
   ApplicationError,
   TlsLoadError,
   BackendUnavailableError,
+  InboxFullError,
+  InvalidQueueError,
+  QueueFullError,
 } from './errors.js';
+export type { EnqueueOptions, EnqueueResult, QueueDeadLetter, QueueDepth } from './hub/queue-operations.js';
+export type { Job, JobHandler, WorkerHandle } from './hub/queue-worker.js';
 export type { TlsOptions } from './http/tls.js';
 export type { TransportKind, TransportSocket, ConnectionHandle } from './transports/transport.js';
 export { PreparedFrame } from './transports/transport.js';

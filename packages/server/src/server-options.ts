@@ -1,4 +1,3 @@
-import { CloseCode } from '@switchboard/protocol';
 import type { AnyChannelMap } from '@switchboard/protocol';
 import type { Metrics } from './metrics/metrics.js';
 import type { Logger } from './util/logger.js';
@@ -14,15 +13,14 @@ import { originPatternProblem } from './transports/origin.js';
 import { trustedProxyProblem } from './transports/client-ip.js';
 import { InvalidOptionError } from './errors.js';
 import type { Engine } from './engine/engine.js';
+import type { InboxOptions, QueueOptions } from './hub/guaranteed-config.js';
+import type { PostgresOptions } from './server-stores.js';
 import type { ChannelRule } from './hub/channel.js';
 import type { ServerHooks } from './hub/hooks.js';
 import type { WebhookOptions } from './webhooks/webhooks.js';
 import { DEFAULT_HEARTBEAT_PROOFS, HEARTBEAT_PROOFS, isHeartbeatProof } from './hub/heartbeat-proof.js';
 import type { HeartbeatProof, HeartbeatProofs } from './hub/heartbeat-proof.js';
 import { LIMIT_BOUNDS } from './limits/resolved-limits.js';
-import type { Exclusion } from './broker/broker.js';
-import type { HubStats } from './hub/hub-stats.js';
-import type { HistoryReadStats } from './history/history-read-pacing.js';
 
 /**
  * Options of {@link createServer}. Every numeric option is validated at start-up. `M` is the application's
@@ -240,6 +238,12 @@ export interface ServerOptions<M extends AnyChannelMap = AnyChannelMap>
    * later Redis). Default: the in-memory engine of this process.
    */
   readonly engine?: Engine;
+  /** Users' acknowledged inboxes: `deliver`, devices, retries, dead letters (docs/delivery.md). */
+  readonly inbox?: InboxOptions;
+  /** Work queues with competing consumers: `enqueue`, `consume` (docs/delivery.md). */
+  readonly queues?: QueueOptions;
+  /** The PostgreSQL database of `inbox.store` / `queues.store` `'postgres'`. Default: none. */
+  readonly postgres?: PostgresOptions;
   /** Default: Prometheus metrics in a registry of this server's own. */
   readonly metrics?: Metrics;
   /**
@@ -250,80 +254,6 @@ export interface ServerOptions<M extends AnyChannelMap = AnyChannelMap>
   readonly logger?: Logger;
   /** Default: the system clock. */
   readonly clock?: Clock;
-}
-
-// ---------------------------------------------------------------- options and results of the library API
-
-/** The `exclude` of a send, when there is one (the envelope's field is left out otherwise). */
-export function exclusion(options: SendOptions): { exclude?: Exclusion } {
-  return options.exclude === undefined ? {} : { exclude: options.exclude };
-}
-
-/** The close code and reason of a library-API disconnect, defaults filled in. */
-export function closeArgs(options: DisconnectOptions): { code: number; reason: string } {
-  return { code: options.code ?? CloseCode.Kicked, reason: options.reason ?? 'disconnected by the server' };
-}
-
-/** Lifecycle of a server: it only moves forward. */
-export type ServerState = 'idle' | 'starting' | 'running' | 'stopping' | 'stopped';
-
-/** Options of a publish through the library API. */
-export interface PublishOptions {
-  /** Skip history; may be dropped under backpressure. Default false. */
-  readonly ephemeral?: boolean;
-  /** Do not deliver to this connection or user (typically the sender). */
-  readonly exclude?: Exclusion;
-  /**
-   * Makes a retried publish safe: a second publish to the channel with the same key within the
-   * idempotency window (5 minutes) resolves with the first one's id and is not delivered again.
-   */
-  readonly idempotencyKey?: string;
-}
-
-/** Options of sends to users and broadcasts. */
-export interface SendOptions {
-  readonly exclude?: Exclusion;
-}
-
-/** How to close connections through the library API. */
-export interface DisconnectOptions {
-  /** Close code; default 4502 (kicked, no reconnect). */
-  readonly code?: number;
-  /** Close reason (at most 123 bytes); default "disconnected by the server". */
-  readonly reason?: string;
-}
-
-/** The /stats document. */
-export interface ServerStats extends HubStats {
-  readonly uptimeMs: number;
-  readonly startedAt: string;
-  readonly state: ServerState;
-  /**
-   * History reads in flight, waiting and refused by the engine's pacing (Redis), and its bounds (`limits`,
-   * `null` for no bound); with the memory engine, whose reads are not paced, all 0 and `limits: null`.
-   */
-  readonly historyReads: HistoryReadStats;
-}
-
-/** What the server knows about one channel. */
-export interface ChannelInfo {
-  readonly channel: string;
-  /** Subscribers on this node. */
-  readonly members: number;
-  /** The last message id assigned in the channel (0 when none). */
-  readonly offset: number;
-  /** The epoch of the channel's stream. */
-  readonly epoch: string;
-}
-
-/** A page of a channel's history, as the library API returns it; `Data` types the payloads. */
-export interface HistoryResult<Data = unknown> {
-  readonly channel: string;
-  readonly offset: number;
-  readonly epoch: string;
-  readonly messages: readonly { readonly id: number; readonly data: Data; readonly time: number }[];
-  /** False when messages after `since` were already trimmed. */
-  readonly complete: boolean;
 }
 
 /** Validate the options that are not numeric limits. */

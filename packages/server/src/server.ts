@@ -1,22 +1,13 @@
-import { createServer as createHttpServer } from 'node:http';
 import type { IncomingMessage, Server as HttpServer, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { randomBytes } from 'node:crypto';
-import {
-  CloseCode,
-  DEFAULT_HISTORY_LIMIT,
-  ErrorCode,
-  MAX_HISTORY_LIMIT,
-  channelNameProblem,
-} from '@switchboard/protocol';
+import { CloseCode, ErrorCode, channelNameProblem } from '@switchboard/protocol';
 import type { AnyChannelMap, BroadcastOf, ChannelOf, DirectOf, PayloadOf } from '@switchboard/protocol';
 import type { PresenceEntry } from '@switchboard/protocol';
 import { Hub } from './hub/hub.js';
-import type { Outcome } from './hub/hub.js';
 import type { ConnectionInfo } from './hub/connection.js';
 import { createMemoryEngine } from './engine/memory-engine.js';
 import type { Engine } from './engine/engine.js';
-import type { HistoryPage } from './history/history-store.js';
 import { IDLE_HISTORY_READS, type HistoryReadStats } from './history/history-read-pacing.js';
 import { PrometheusMetrics } from './metrics/prometheus-metrics.js';
 import type { Metrics } from './metrics/metrics.js';
@@ -26,7 +17,6 @@ import { OriginPolicy } from './transports/origin.js';
 import { TrustedProxies } from './transports/client-ip.js';
 import { AnonymousAuthenticator } from './auth/authenticator.js';
 import type { Authenticator } from './auth/authenticator.js';
-import { TokenAuthenticator } from './auth/token-authenticator.js';
 import { Authorizer } from './auth/authorizer.js';
 import { Router } from './http/router.js';
 import type { Readiness } from './http/ops-routes.js';
@@ -34,30 +24,41 @@ import { addRoutes } from './http/routes.js';
 import { loadDemoPage, type DemoPage } from './http/demo-page.js';
 import { attachSwitchboard, closeListener, dispatchRequest, listen } from './http/attach.js';
 import { listenerPort, listenerUrl } from './http/attach.js';
-import { hostServer } from './http/host-server.js';
 import { WebSocketEndpoint } from './http/websocket-endpoint.js';
-import { httpServerOptions } from './http/http-deadlines.js';
-import { guardOwnServer, type SilentSockets } from './http/silent-sockets.js';
-import { TlsCertificate } from './http/tls.js';
 import { ConnectionLimits } from './limits/connection-limits.js';
-import { idleStreamTtlMs, resolveLimits } from './limits/resolved-limits.js';
-import type { ResolvedLimits } from './limits/resolved-limits.js';
+import { idleStreamTtlMs, resolveLimits, type ResolvedLimits } from './limits/resolved-limits.js';
 import { systemClock, type Clock } from './util/clock.js';
 import { defaultLogger } from './util/pino-logger.js';
 import type { Logger } from './util/logger.js';
-import { closeArgs, exclusion, resolveHeartbeatProofs, validateOtherOptions } from './server-options.js';
+import { resolveHeartbeatProofs, validateOtherOptions } from './server-options.js';
+import type { ServerOptions } from './server-options.js';
+import { closeArgs, exclusion, historyLimit, historyResult, serverStats, valueOf } from './server-results.js';
+import { closeEngine, engineReadiness, engineTokenAuthenticator } from './server-engine.js';
+import { createListener } from './server-listener.js';
+import type { Listener } from './server-listener.js';
 import type {
   ChannelInfo,
   DisconnectOptions,
   HistoryResult,
   PublishOptions,
   SendOptions,
-  ServerOptions,
   ServerState,
   ServerStats,
-} from './server-options.js';
+} from './server-results.js';
 import type { ClusterCounts } from './nodes/node-registry.js';
 import { InvalidArgumentError, ServerNotRunningError, TlsLoadError } from './errors.js';
+import { resolveGuaranteedConfig } from './hub/guaranteed-config.js';
+import { DeliveryApi } from './server-delivery.js';
+import { resolveDeliveryStores, type DeliveryStores } from './server-stores.js';
+import type { DeadLetterEntry, DeliverOptions, DeliverResult } from './server-delivery.js';
+import { queueOperations } from './hub/queue-runtime.js';
+import type {
+  EnqueueOptions,
+  EnqueueResult,
+  QueueDeadLetter,
+  QueueOperations,
+} from './hub/queue-operations.js';
+import type { JobHandler, WorkerHandle } from './hub/queue-worker.js';
 
 /**
  * A Switchboard server: the WebSocket endpoints, the hub behind them, the HTTP API, health and metrics.
@@ -77,14 +78,13 @@ export class SwitchboardServer<M extends AnyChannelMap = AnyChannelMap> {
   private readonly logger: Logger;
   private readonly clock: Clock;
   private readonly websocket: WebSocketEndpoint;
-  private readonly handshake: Handshake;
+  private readonly stores: DeliveryStores; // PostgreSQL's are opened by start()
+  private readonly delivery: DeliveryApi; // server-delivery.ts
+  private queueOps!: QueueOperations; // set by the hub's queueRuntime factory
   private readonly router = new Router();
   private readonly basePath: string;
-  private readonly ownsHttpServer: boolean;
-  private readonly http: HttpServer;
-  private readonly tls: TlsCertificate | null;
-  /** The deadline and per-address count of sockets that have not spoken yet (own server only). */
-  private readonly silentSockets: SilentSockets | null;
+  /** The HTTP server, its TLS certificate and its silent-socket watch (server-listener.ts). */
+  private readonly listener: Listener;
   private startedAt = 0;
   private demoPage: DemoPage | null = null;
   private detachListeners: (() => void) | null = null;
@@ -94,6 +94,7 @@ export class SwitchboardServer<M extends AnyChannelMap = AnyChannelMap> {
     this.limits = resolveLimits(options);
     validateOtherOptions(options);
     this.clock = options.clock ?? systemClock;
+    const guaranteed = resolveGuaranteedConfig(options.inbox, options.queues);
     this.logger = options.logger ?? defaultLogger();
     this.metrics = options.metrics ?? new PrometheusMetrics();
     this.engine =
@@ -101,23 +102,18 @@ export class SwitchboardServer<M extends AnyChannelMap = AnyChannelMap> {
       createMemoryEngine(this.clock, {
         streamTtlMs: idleStreamTtlMs(this.limits),
         maxIdleStreams: this.limits.maxIdleStreams,
+        inboxLimits: guaranteed.inbox.limits,
+        queueLimits: guaranteed.queues.limits,
       });
     this.nodeId = this.engine.nodeId ?? randomBytes(4).toString('hex');
-    // Tickets minted on one node must open connections on any: a shared engine's store wins over the
-    // in-memory default (an explicit auth.ticketStore still wins over both).
-    const auth =
-      options.auth !== undefined &&
-      options.auth.ticketStore === undefined &&
-      this.engine.tickets !== undefined
-        ? { ...options.auth, ticketStore: this.engine.tickets }
-        : options.auth;
-    const tokenAuthenticator =
-      auth === undefined ? null : new TokenAuthenticator(auth, { clock: this.clock, logger: this.logger });
+    const tokenAuthenticator = engineTokenAuthenticator(options.auth, this.engine, this.clock, this.logger);
     const authenticator: Authenticator =
       options.authenticator ?? tokenAuthenticator ?? new AnonymousAuthenticator();
     this.basePath = options.basePath ?? '';
     const connectionLimits = new ConnectionLimits(this.limits, this.clock.now());
     const trustedProxies = new TrustedProxies(options.trustedProxies);
+    const observe = { metrics: this.metrics, logger: this.logger, clock: this.clock };
+    const stores = (this.stores = resolveDeliveryStores(this.engine, guaranteed, options.postgres));
     this.hub = new Hub({
       nodeId: this.nodeId,
       limits: this.limits,
@@ -130,14 +126,26 @@ export class SwitchboardServer<M extends AnyChannelMap = AnyChannelMap> {
       online: this.engine.online,
       webhooks: (this.webhooks = Webhooks.of(options, this.metrics, this.logger, this.clock)),
       ...(this.engine.sessions === undefined ? {} : { sessionStore: this.engine.sessions }),
+      ...(stores.inbox === undefined ? {} : { inbox: stores.inbox }),
+      ...(stores.queues === undefined ? {} : { queues: stores.queues }),
+      guaranteed,
+      queueRuntime: (deps) =>
+        (this.queueOps = queueOperations(deps, this, this.engine.broker, this.limits)).dispatcher,
       authenticator,
       authorizer: Authorizer.of(options),
       connectionLimits,
-      metrics: this.metrics,
-      logger: this.logger,
-      clock: this.clock,
+      ...observe,
     });
-    this.handshake = new Handshake({
+    this.delivery = new DeliveryApi({
+      inbox: stores.inbox ?? null,
+      config: guaranteed,
+      broker: this.engine.broker,
+      deadLetters: this.hub.guaranteed.deadLetters,
+      assertRunning: () => this.assertRunning(),
+      maxMessageBytes: this.limits.maxMessageBytes,
+      ...observe,
+    });
+    const handshake = new Handshake({
       host: {
         accepting: () => this.stateValue === 'running',
         userAtLimit: (userId) => this.hub.userAtLimit(userId),
@@ -146,36 +154,20 @@ export class SwitchboardServer<M extends AnyChannelMap = AnyChannelMap> {
       origins: new OriginPolicy(options.allowedOrigins, options.requireOrigin ?? false),
       trustedProxies,
       connectionLimits,
-      metrics: this.metrics,
-      logger: this.logger,
-      clock: this.clock,
+      ...observe,
     });
     this.websocket = new WebSocketEndpoint({
       basePath: this.basePath,
       maxChannelLength: this.limits.maxChannelLength,
       maxMessageBytes: this.limits.maxMessageBytes,
-      handshake: this.handshake,
+      handshake,
       acceptor: this.hub,
     });
-    this.ownsHttpServer = options.server === undefined;
-    this.tls =
-      options.tls === undefined
-        ? null
-        : new TlsCertificate(options.tls, httpServerOptions(this.limits), options.http2 === true);
-    this.http =
-      hostServer(options.server, () => this.stop()) ??
-      this.tls?.server ??
-      createHttpServer(httpServerOptions(this.limits));
-    // Deadlines and the silent-socket watch on a server of our own only: an attached server's sockets,
-    // deadlines and limits are its application's.
-    this.silentSockets = this.ownsHttpServer
-      ? guardOwnServer(this.http, this.limits, {
-          connectionLimits,
-          trustedProxies,
-          metrics: this.metrics,
-          clock: this.clock,
-        })
-      : null;
+    this.listener = createListener(options, this.limits, () => this.stop(), {
+      connectionLimits,
+      trustedProxies,
+      ...observe,
+    });
     addRoutes(this.router, {
       ...this.limits,
       apiKey: options.apiKey,
@@ -191,12 +183,11 @@ export class SwitchboardServer<M extends AnyChannelMap = AnyChannelMap> {
         demoPage: () => this.demoPage,
       },
       api: this,
-      sse: { handshake: this.handshake, acceptor: this.hub },
+      queues: this.queueOps,
+      sse: { handshake, acceptor: this.hub },
       tokenAuthenticator,
       trustedProxies,
-      metrics: this.metrics,
-      logger: this.logger,
-      clock: this.clock,
+      ...observe,
     });
     this.metrics.setReadinessSource(() => this.readiness().ready);
     this.metrics.setHistoryReadSource(() => this.historyReads());
@@ -209,17 +200,17 @@ export class SwitchboardServer<M extends AnyChannelMap = AnyChannelMap> {
 
   /** The HTTP server Switchboard listens on (its own, or the one it was attached to). */
   get httpServer(): HttpServer {
-    return this.http;
+    return this.listener.http;
   }
 
   /** The bound port, once listening. */
   get port(): number {
-    return listenerPort(this.http);
+    return listenerPort(this.listener.http);
   }
 
   /** The base URL for people (`http://localhost:8080` when listening on every interface). */
   get url(): string {
-    return listenerUrl(this.http, this.options.host, this.basePath);
+    return listenerUrl(this.listener.http, this.options.host, this.basePath);
   }
 
   /** Start serving: the broker, the heartbeat, and (unless attached) listening on the port. */
@@ -228,22 +219,24 @@ export class SwitchboardServer<M extends AnyChannelMap = AnyChannelMap> {
       throw new ServerNotRunningError(`cannot start a server that is ${this.stateValue}`);
     this.stateValue = 'starting';
     try {
-      if (this.tls !== null) await this.reloadTls();
+      if (this.listener.tls !== null) await this.reloadTls();
       if (this.options.demo === true) this.demoPage = await loadDemoPage();
+      await this.stores.ready();
       await this.hub.start();
       await this.engine.nodes?.start(() => this.hub.counts());
-      this.detachListeners = attachSwitchboard(this.http, this, {
-        attachedAtRoot: !this.ownsHttpServer && this.basePath === '',
+      const { http, ownsHttpServer } = this.listener;
+      this.detachListeners = attachSwitchboard(http, this, {
+        attachedAtRoot: !ownsHttpServer && this.basePath === '',
         endpoint: this.websocket,
-        inFront: this.silentSockets,
+        inFront: this.listener.silentSockets,
         logger: this.logger,
         api: this.options,
       });
-      if (this.ownsHttpServer) await listen(this.http, this.options.port ?? 8080, this.options.host);
+      if (ownsHttpServer) await listen(http, this.options.port ?? 8080, this.options.host);
     } catch (error) {
       // A failed start (EADDRINUSE, a broker that cannot connect) leaves nothing running behind it.
       await this.hub.shutdown().catch(() => {});
-      await this.closeEngine();
+      await closeEngine(this.engine, this.logger);
       this.detachListeners?.();
       this.detachListeners = null;
       this.stateValue = 'stopped';
@@ -259,9 +252,9 @@ export class SwitchboardServer<M extends AnyChannelMap = AnyChannelMap> {
    * certificate, when a file is missing or bad or the server has no `tls` option.
    */
   async reloadTls(): Promise<void> {
-    if (this.tls === null)
-      throw new TlsLoadError('no tls option: this server has no certificate files to reload');
-    const loaded = await this.tls.reload();
+    const tls = this.listener.tls;
+    if (tls === null) throw new TlsLoadError('no tls option: this server has no certificate files to reload');
+    const loaded = await tls.reload();
     // An expired certificate is still installed (refusing it would not bring a valid one back), but it
     // is the classic renewal incident, so it is logged louder.
     if (Date.parse(loaded.validTo) <= this.clock.now())
@@ -285,10 +278,10 @@ export class SwitchboardServer<M extends AnyChannelMap = AnyChannelMap> {
       await this.hub.closeAll(CloseCode.GoingAway, 'server shutting down', this.limits.shutdownTimeoutMs);
     }
     await this.hub.shutdown();
-    await this.closeEngine();
+    await closeEngine(this.engine, this.logger);
     await this.websocket.close();
     this.detachListeners?.();
-    if (this.ownsHttpServer) await closeListener(this.http);
+    if (this.listener.ownsHttpServer) await closeListener(this.listener.http);
     this.stateValue = 'stopped';
   }
 
@@ -345,6 +338,55 @@ export class SwitchboardServer<M extends AnyChannelMap = AnyChannelMap> {
     await this.hub.send({ kind: 'broadcast', json, time: this.clock.now(), ...exclusion(options) });
   }
 
+  /**
+   * Store a message in a user's acknowledged inbox and push it to each of the user's devices until it is
+   * acked (docs/delivery.md). Resolves once the store holds it. Throws InboxFullError, or
+   * InvalidArgumentError (`message_too_large` over `maxMessageBytes`, `bad_request`).
+   */
+  async deliver(userId: string, data: DirectOf<M>, options?: DeliverOptions): Promise<DeliverResult> {
+    return this.delivery.deliver(userId, data, options);
+  }
+
+  /** A user's dead letters, oldest first: up to `limit` (default 100, at most 1000). */
+  async deadLetters(userId: string, options?: { readonly limit?: number }): Promise<DeadLetterEntry[]> {
+    return this.delivery.deadLetters(userId, options);
+  }
+
+  /** Put a dead letter back in the user's inbox as a new message; null when there is no such dead letter. */
+  async redeliverDeadLetter(userId: string, id: string): Promise<{ id: string } | null> {
+    return this.delivery.redeliverDeadLetter(userId, id);
+  }
+
+  /** Delete a dead letter; false when there was none. */
+  async deleteDeadLetter(userId: string, id: string): Promise<boolean> {
+    return this.delivery.deleteDeadLetter(userId, id);
+  }
+
+  /** Store a job in a work queue, then wake its consumers on every node (docs/delivery.md#work-queues). */
+  async enqueue(queue: string, data: unknown, options?: EnqueueOptions): Promise<EnqueueResult> {
+    return this.queueOps.enqueue(queue, data, options);
+  }
+
+  /** Run `handler` for the queue's jobs on this node: resolving acks a job, throwing nacks it. */
+  consume(queue: string, handler: JobHandler, options?: { readonly prefetch?: number }): WorkerHandle {
+    return this.queueOps.consume(queue, handler, options);
+  }
+
+  /** A queue's dead letters, oldest first: up to `limit` (default 100, at most 1000). */
+  async queueDeadLetters(queue: string, options: { limit?: number } = {}): Promise<QueueDeadLetter[]> {
+    return this.queueOps.deadLetters(queue, options.limit);
+  }
+
+  /** Put a dead letter back at the end of its queue; null when there is no such dead letter. */
+  async redeliverQueueDeadLetter(queue: string, id: string): Promise<{ id: string } | null> {
+    return this.queueOps.redeliverDeadLetter(queue, id);
+  }
+
+  /** Delete a queue's dead letter; false when there was none. */
+  async deleteQueueDeadLetter(queue: string, id: string): Promise<boolean> {
+    return this.queueOps.deleteDeadLetter(queue, id);
+  }
+
   /** Close every connection of a user (default code 4502: kicked, do not reconnect). */
   async disconnectUser(userId: string, options: DisconnectOptions = {}): Promise<void> {
     this.assertRunning();
@@ -383,24 +425,8 @@ export class SwitchboardServer<M extends AnyChannelMap = AnyChannelMap> {
   ): Promise<HistoryResult<PayloadOf<M, C>>> {
     this.assertRunning();
     this.checkChannel(channel);
-    const limit = options.limit ?? DEFAULT_HISTORY_LIMIT;
-    if (!Number.isInteger(limit) || limit < 1 || limit > MAX_HISTORY_LIMIT)
-      throw new InvalidArgumentError(
-        ErrorCode.BadRequest,
-        `limit must be an integer from 1 to ${MAX_HISTORY_LIMIT}`,
-      );
-    const page: HistoryPage = await this.hub.history(channel, options.since, limit);
-    return {
-      channel,
-      offset: page.position.offset,
-      epoch: page.position.epoch,
-      messages: page.messages.map((m) => ({
-        id: m.offset,
-        data: JSON.parse(m.json) as PayloadOf<M, C>,
-        time: m.time,
-      })),
-      complete: page.complete,
-    };
+    const page = await this.hub.history(channel, options.since, historyLimit(options.limit));
+    return historyResult<PayloadOf<M, C>>(channel, page);
   }
 
   /** Who is in a channel with presence enabled (every node). */
@@ -415,36 +441,12 @@ export class SwitchboardServer<M extends AnyChannelMap = AnyChannelMap> {
     return valueOf(await this.hub.presenceStats(channel));
   }
 
-  /** Withdraw this node from the shared registry and release the engine's connections; never throws. */
-  private async closeEngine(): Promise<void> {
-    await this.engine.nodes?.close().catch((error: unknown) => {
-      this.logger.warn({ err: error }, 'leaving the node registry failed');
-    });
-    await this.engine.close?.().catch((error: unknown) => {
-      this.logger.warn({ err: error }, 'closing the engine failed');
-    });
-  }
-
-  /**
-   * Whether this server should get traffic: running, and its engine can serve (Redis reachable, pub/sub
-   * delivering). `/ready` answers 503 with the reason while it cannot; `/health` stays 200.
-   */
+  /** Whether this server should get traffic: running, and its engine (Redis) can serve (`/ready`, else 503). */
   readiness(): Readiness {
-    if (this.stateValue !== 'running') return { ready: false, status: this.stateValue };
-    const health = this.engine.health?.();
-    if (health === undefined || health.ready) return { ready: true, status: 'ready' };
-    return {
-      ready: false,
-      status: 'not_ready',
-      ...(health.reason === undefined ? {} : { reason: health.reason }),
-      ...(health.details === undefined ? {} : { details: health.details }),
-    };
+    return engineReadiness(this.stateValue, this.engine);
   }
 
-  /**
-   * Counts across every node of the deployment (the engine's node registry); this node's own figures when
-   * the engine has no registry (one node is the whole deployment).
-   */
+  /** Counts across every node (the engine's node registry); this node's own when the engine has none. */
   async clusterCounts(): Promise<ClusterCounts> {
     if (this.engine.nodes === undefined) return { nodes: 1, ...this.hub.counts() };
     return this.engine.nodes.counts();
@@ -452,14 +454,13 @@ export class SwitchboardServer<M extends AnyChannelMap = AnyChannelMap> {
 
   /** The /stats document. */
   stats(): ServerStats {
-    const now = this.clock.now();
-    return {
-      ...this.hub.stats(),
-      state: this.stateValue,
-      uptimeMs: this.startedAt === 0 ? 0 : now - this.startedAt,
-      startedAt: new Date(this.startedAt === 0 ? now : this.startedAt).toISOString(),
-      historyReads: this.historyReads(),
-    };
+    return serverStats(
+      this.hub.stats(),
+      this.stateValue,
+      this.startedAt,
+      this.clock.now(),
+      this.historyReads(),
+    );
   }
 
   /** The engine's paced history reads; an engine that does not pace them (memory) has none waiting. */
@@ -481,12 +482,6 @@ export class SwitchboardServer<M extends AnyChannelMap = AnyChannelMap> {
   handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): boolean {
     return this.websocket.handleUpgrade(req, socket, head);
   }
-}
-
-/** An outcome's value; its error as the InvalidArgumentError a library call throws. */
-function valueOf<T>(outcome: Outcome<T>): T {
-  if (!outcome.ok) throw new InvalidArgumentError(outcome.code, outcome.message);
-  return outcome.value;
 }
 
 /**

@@ -99,7 +99,12 @@ function invalid(argv: string[], env: Environment = {}, read = files()): Invalid
 function isServerNumber(
   spec: OptionSpec,
 ): spec is NumberOption & { readonly name: keyof ResolvedLimits | 'port' } {
-  return spec.type === 'number' && spec.cliOnly !== true;
+  return spec.type === 'number' && spec.cliOnly !== true && !spec.name.includes('.');
+}
+
+/** The value at a dotted createServer path (`inbox.limits.maxMessages`). */
+function at(options: object, path: string): unknown {
+  return path.split('.').reduce<unknown>((value, key) => (value as Record<string, unknown>)?.[key], options);
 }
 
 /** The Redis engine's history read pacing options, which land in `config.redis`, not `config.server`. */
@@ -149,6 +154,27 @@ describe('parseCommandLine', () => {
       assert.equal(config([`${spec.flag}=${value}`]).server[spec.name], value, `${spec.flag}=`);
     }
     assert.equal(config(['--error-refill-per-second', '0.5']).server.errorRefillPerSecond, 0.5);
+  });
+
+  test('every numeric delivery option lands at its createServer path (inbox.*, queues.*)', () => {
+    const rows = OPTION_TABLE.filter((spec) => spec.type === 'number' && spec.name.includes('.'));
+    assert.ok(rows.length >= 7);
+    for (const spec of rows) {
+      assert.ok(spec.type === 'number' && spec.flag !== null);
+      const value = spec.default + 1;
+      assert.equal(at(config([], { [spec.env]: String(value) }).server, spec.name), value, spec.env);
+      assert.equal(at(config([spec.flag, String(value)]).server, spec.name), value, spec.flag);
+    }
+    const server = config(['--inbox-when-full', 'dead-letter-oldest', '--delivery-store', 'memory']).server;
+    assert.equal(server.inbox?.limits?.whenFull, 'dead-letter-oldest');
+    assert.equal(server.inbox?.store, 'memory');
+    assert.equal(server.queues?.store, 'memory');
+    assert.throws(() => config(['--delivery-store', 'mysql']), /--delivery-store/);
+    assert.throws(() => config(['--delivery-store', 'redis']), /redis only with --redis-url/);
+    assert.throws(() => config(['--delivery-store', 'postgres']), /--postgres-url/);
+    assert.throws(() => config([], { SWITCHBOARD_POSTGRES_URL: 'mysql://x' }), /SWITCHBOARD_POSTGRES_URL/);
+    const pg = config(['--postgres-url', 'postgres://u@127.0.0.1:5432/db', '--delivery-store', 'postgres']);
+    assert.deepEqual(pg.server.postgres, { url: 'postgres://u@127.0.0.1:5432/db' });
   });
 
   test('Redis and workers: REDIS_URL or --redis-url selects the Redis engine; workers need it', () => {

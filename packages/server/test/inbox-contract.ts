@@ -474,6 +474,8 @@ export function runInboxContract(name: string, make: InboxFactory, skip: InboxSk
         assert.equal(mine[0]?.reason, 'expired');
         assert.equal(mine[0]?.json, '"none"');
         assert.equal(mine[0]?.deadAt, t0 + 1000);
+        // The sweep covers every user: each letter names its user (onDeadLetter needs it).
+        assert.equal(mine[0]?.userId, userId);
         assert.equal(result.dropped, 0);
         assert.equal(await store.ack(userId, 'phone', ackedBySome.id, t0 + 1001), 'unknown');
         assert.equal(await store.ack(userId, 'phone', ackedByNone.id, t0 + 1001), 'unknown');

@@ -11,6 +11,8 @@ import { ErrorCode } from '@switchboard/protocol';
 import { Router } from '../src/http/router.js';
 import { addRoutes } from '../src/http/routes.js';
 import type { ApiOperations } from '../src/http/api-routes.js';
+import type { QueueApi } from '../src/http/queue-routes.js';
+import type { DeliveryOperations } from '../src/http/delivery-routes.js';
 import type { OpsSource } from '../src/http/ops-routes.js';
 import type { SseAcceptor } from '../src/http/sse-endpoint.js';
 import type { SessionAcceptor } from '../src/http/http-session-endpoint.js';
@@ -77,7 +79,7 @@ function documentedOperations(spec: Spec): Set<string> {
 function registeredRoutes(): Set<string> {
   const router = new Router();
   // Only registered, never called: the sources behind the routes are not needed.
-  const unused = {} as OpsSource & ApiOperations;
+  const unused = {} as OpsSource & ApiOperations & DeliveryOperations & QueueApi;
   addRoutes(router, {
     ...resolveLimits({}),
     apiKey: 'key',
@@ -87,6 +89,7 @@ function registeredRoutes(): Set<string> {
     demo: true,
     ops: unused,
     api: unused,
+    queues: unused,
     tokenAuthenticator: new TokenAuthenticator({ secret: SECRET }),
     sse: { handshake: {} as Handshake, acceptor: {} as SseAcceptor & SessionAcceptor },
     trustedProxies: new TrustedProxies(),
@@ -158,7 +161,8 @@ describe('docs/openapi.yaml', () => {
     });
     after(() => t?.stop());
 
-    test('none is a 404 or a 405', async () => {
+    // A 404 of the route itself (`not_found`: no such dead letter) is an answer; the router's is not.
+    test('none is a 404 of the router or a 405', async () => {
       for (const operation of documentedOperations(spec)) {
         const [method = '', path = ''] = operation.split(' ');
         if (WEBSOCKET_PATHS.has(path)) continue;
@@ -168,9 +172,9 @@ describe('docs/openapi.yaml', () => {
           method,
           ...(body === undefined ? {} : { body, headers: { 'content-type': 'application/json' } }),
         });
-        await response.arrayBuffer();
+        const text = await response.text();
         assert.ok(
-          response.status !== 404 && response.status !== 405,
+          (response.status !== 404 || !text.includes('no such route')) && response.status !== 405,
           `${operation} answered ${response.status}`,
         );
       }

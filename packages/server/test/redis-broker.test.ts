@@ -234,6 +234,38 @@ describe('Redis broker on one standalone Redis', SUITE, () => {
   });
 
   it(
+    "guaranteed delivery's wake-ups: an inbox one reaches the user's nodes, a queue one every node",
+    T,
+    async () => {
+      const shared = prefix();
+      const a = await node(url(), shared);
+      const b = await node(url(), shared);
+      a.broker.watchUser('bea');
+      await sendUntilDelivered(
+        b.broker,
+        a.recorder,
+        { kind: 'inbox', userId: 'bea' },
+        (e) => e.kind === 'inbox',
+      );
+      await b.broker.send({ kind: 'queue', queue: 'emails' });
+      for (const n of [a, b])
+        await n.recorder.until(
+          () => n.recorder.envelopes.some((e) => e.kind === 'queue' && e.queue === 'emails'),
+          'the queue wake-up',
+        );
+      await barrier(b);
+      assert.deepEqual(
+        b.recorder.envelopes.filter((e) => e.kind === 'inbox'),
+        [],
+        'B does not hold bea',
+      );
+      // sendUntilDelivered may have sent it more than once (until A's subscription was up).
+      const woken = a.recorder.envelopes.filter((e) => e.kind === 'inbox');
+      assert.ok(woken.length >= 1 && woken.every((e) => e.kind === 'inbox' && e.userId === 'bea'));
+    },
+  );
+
+  it(
     'connection envelopes reach only the node owning the connection (its id up to the last dash)',
     T,
     async () => {

@@ -22,6 +22,7 @@ const PAYLOAD = '{"text":"two\\nlines","raw":"a\nb c"}';
 function targetOf(envelope: Envelope): WireTarget {
   switch (envelope.kind) {
     case 'user':
+    case 'inbox':
     case 'disconnect-user':
       return { kind: 'user', userId: envelope.userId };
     case 'connection':
@@ -29,6 +30,7 @@ function targetOf(envelope: Envelope): WireTarget {
     case 'http-frames':
       return { kind: 'node' };
     case 'broadcast':
+    case 'queue':
       return { kind: 'broadcast' };
     case 'membership':
       return { kind: 'channel', channel: envelope.channel };
@@ -45,6 +47,9 @@ describe('redis wire format', () => {
       { kind: 'membership', event: 'join', channel: 'c', userId: 'u', info: { a: [1, 'b'] }, time: 5 },
       { kind: 'membership', event: 'leave', channel: 'c', userId: null, connectionId: 'n-2', time: 6 },
       { kind: 'disconnect-user', userId: 'u', code: 4000, reason: 'multi\nline reason' },
+      // Guaranteed delivery's wake-ups (issue 18): a user's inbox, a work queue.
+      { kind: 'inbox', userId: 'u 1' },
+      { kind: 'queue', queue: 'emails to send\nnow' },
       { kind: 'disconnect-connection', connectionId: 'n-"odd"-1', code: 1000, reason: '' },
       {
         kind: 'http-frames',

@@ -1,8 +1,11 @@
 import { matchChannelPattern } from '@switchboard/protocol';
 import { HookError } from '../errors.js';
 
-/** What a client may do on a channel. */
-export type ChannelOperation = 'subscribe' | 'publish' | 'history' | 'presence';
+/**
+ * What a client may do on a channel. `consume` is a work queue's: asked on the channel `queue:<name>`
+ * (so rules with the pattern `queue:*` cover queues; docs/delivery.md).
+ */
+export type ChannelOperation = 'subscribe' | 'publish' | 'history' | 'presence' | 'consume';
 
 /**
  * Who may perform an operation:
@@ -23,6 +26,8 @@ export interface ChannelPermissions {
   readonly publish?: Permission;
   readonly history?: Permission;
   readonly presence?: Permission;
+  /** Who may consume the work queue `<name>` of a rule matching `queue:<name>`. */
+  readonly consume?: Permission;
 }
 
 /**

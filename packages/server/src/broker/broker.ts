@@ -80,6 +80,16 @@ export type Envelope =
       readonly time: number;
     }
   | {
+      /** A user's inbox holds new messages: wakes the inbox dispatcher of each node holding the user. */
+      readonly kind: 'inbox';
+      readonly userId: string;
+    }
+  | {
+      /** A work queue holds new jobs: wakes the queue dispatcher of every node. */
+      readonly kind: 'queue';
+      readonly queue: string;
+    }
+  | {
       readonly kind: 'disconnect-user';
       readonly userId: string;
       readonly code: number;

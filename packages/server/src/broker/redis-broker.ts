@@ -184,6 +184,7 @@ export class RedisBroker implements Broker {
     let topic: string;
     switch (envelope.kind) {
       case 'user':
+      case 'inbox':
       case 'disconnect-user':
         topic = keys.userTopic(envelope.userId);
         break;
@@ -196,6 +197,7 @@ export class RedisBroker implements Broker {
         break;
       }
       case 'broadcast':
+      case 'queue':
         topic = keys.broadcastTopic();
         break;
       case 'http-frames': {

@@ -10,6 +10,8 @@
  * m\n<membership json>                              join/leave notice (channel topic)
  * u <time>[ <exclusion>]\n<json>                    message to a user (user topic)
  * b <time>[ <exclusion>]\n<json>                    broadcast (broadcast topic)
+ * i\n                                               a user's inbox has new messages (user topic)
+ * q\n<queue>                                        a work queue has new jobs (broadcast topic)
  * c <time> <connection id json>\n<json>             message to a connection (node topic)
  * d <code>\n<reason>                                disconnect a user (user topic)
  * D <code> <connection id json>\n<reason>           disconnect a connection (node topic)
@@ -59,6 +61,10 @@ export function encodeEnvelope(envelope: Envelope): string {
       return `b ${envelope.time}${exclusionTail(envelope.exclude)}\n${envelope.json}`;
     case 'connection':
       return `c ${envelope.time} ${JSON.stringify(envelope.connectionId)}\n${envelope.json}`;
+    case 'inbox':
+      return 'i\n';
+    case 'queue':
+      return `q\n${envelope.queue}`;
     case 'membership': {
       const { event, channel, userId, connectionId, info, time } = envelope;
       return `m\n${JSON.stringify({ event, channel, userId, connectionId, info, time })}`;
@@ -90,6 +96,8 @@ export function decodeMessage(message: string, target: WireTarget): WireMessage 
     case 'node':
       return decodeNodeMessage(kind, header, body);
     case 'broadcast': {
+      if (kind === 'q' && header.length === 1)
+        return body === '' ? null : { type: 'envelope', envelope: { kind: 'queue', queue: body } };
       if (kind !== 'b') return null;
       const [time, exclusion] = fields(header, 2);
       const envelope = withExclusion(
@@ -170,6 +178,7 @@ function decodeUserMessage(
     );
     return envelope === null || Number.isNaN(envelope.time) ? null : { type: 'envelope', envelope };
   }
+  if (kind === 'i' && header.length === 1) return { type: 'envelope', envelope: { kind: 'inbox', userId } };
   if (kind === 'd') {
     const code = integer(header.slice(2));
     if (Number.isNaN(code)) return null;

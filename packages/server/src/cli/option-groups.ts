@@ -58,6 +58,11 @@ export const OPTION_GROUPS: Readonly<Record<OptionGroup, GroupInfo>> = {
     title: 'Redis and scale-out',
     summary: 'share everything with other nodes through Redis, worker processes, history read pacing',
   },
+  delivery: {
+    title: 'Guaranteed delivery',
+    summary:
+      'inboxes and work queues: their store (memory, Redis, PostgreSQL), TTL, attempts, ack timeouts, bounds',
+  },
   observability: {
     title: 'Metrics and logging',
     summary: 'the Prometheus endpoint and the log level',

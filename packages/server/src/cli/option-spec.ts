@@ -5,6 +5,7 @@
 import type { LevelWithSilent } from 'pino';
 import type { ResolvedLimits } from '../limits/resolved-limits.js';
 import type { HeartbeatProof } from '../hub/heartbeat-proof.js';
+import type { InboxLimits } from '../inbox/inbox-store.js';
 
 /** Inclusive numeric bounds, in the shape of LIMIT_BOUNDS. */
 export interface Bounds {
@@ -32,6 +33,7 @@ export type OptionGroup =
   | 'channels'
   | 'history'
   | 'redis'
+  | 'delivery'
   | 'observability';
 
 /** Fields every option has. */
@@ -60,7 +62,7 @@ interface OptionBase {
 /** A number option: the port, one of the server's numeric limits, or a CLI one (workers, Redis read pacing). */
 export interface NumberOption extends OptionBase {
   readonly type: 'number';
-  readonly name: keyof ResolvedLimits | 'port' | 'workers' | HistoryReadName;
+  readonly name: keyof ResolvedLimits | 'port' | 'workers' | HistoryReadName | DeliveryNumberName;
   readonly bounds: Bounds;
   readonly default: number;
 }
@@ -86,6 +88,8 @@ export interface StringOption extends OptionBase {
     | 'tls.keyFile'
     | 'redisUrl'
     | 'redisPrefix'
+    | 'deliveryStore'
+    | 'postgres.url'
     | AuthStringName;
   readonly default: undefined;
   readonly defaultText: string;
@@ -126,7 +130,10 @@ interface ChoiceOf<N extends string, C extends string> extends OptionBase {
 export type HeartbeatProofName = 'v1HeartbeatProof' | 'roomHeartbeatProof';
 
 /** An option whose value is one of a fixed list: the log level, or a heartbeat proof. */
-export type ChoiceOption = ChoiceOf<'logLevel', LogLevel> | ChoiceOf<HeartbeatProofName, HeartbeatProof>;
+export type ChoiceOption =
+  | ChoiceOf<'logLevel', LogLevel>
+  | ChoiceOf<HeartbeatProofName, HeartbeatProof>
+  | ChoiceOf<'inbox.limits.whenFull', InboxLimits['whenFull']>;
 
 /** One row of the option table. */
 export type OptionSpec = NumberOption | BooleanOption | StringOption | ListOption | ChoiceOption;
@@ -149,3 +156,13 @@ export type AuthStringName =
   | 'auth.clockSkewMs'
   | 'auth.ticketTtlMs'
   | 'auth.cookie';
+
+/** The number rows of guaranteed delivery, `createServer({ inbox, queues })` (cli/delivery-config.ts). */
+export type DeliveryNumberName =
+  | 'inbox.ttlMs'
+  | 'inbox.maxAttempts'
+  | 'inbox.ackTimeoutMs'
+  | 'inbox.limits.maxMessages'
+  | 'inbox.limits.maxBytes'
+  | 'queues.ackTimeoutMs'
+  | 'queues.maxAttempts';

@@ -9,6 +9,8 @@ import { resolveLimits } from '../limits/resolved-limits.js';
 import type { ResolvedLimits } from '../limits/resolved-limits.js';
 import type { TlsOptions } from '../http/tls.js';
 import { takeAuthOptions } from './auth-config.js';
+import { takeDeliveryOptions } from './delivery-config.js';
+import type { InboxLimits } from '../inbox/inbox-store.js';
 import { parseRedisUrl } from '../redis/redis-url.js';
 import type { HeartbeatProof } from '../hub/heartbeat-proof.js';
 import type { RedisEngineOptions } from '../engine/redis-engine.js';
@@ -118,6 +120,7 @@ export function parseCommandLine(
   const lists: Partial<Record<ListOption['name'], string[]>> = {};
   let logLevel: LogLevel | undefined;
   const proofs: Partial<Record<HeartbeatProofName, HeartbeatProof>> = {};
+  let whenFull: InboxLimits['whenFull'] | undefined;
 
   for (const spec of OPTION_TABLE) {
     const value = fromFlags.get(spec) ?? fromEnv(spec, env);
@@ -137,12 +140,14 @@ export function parseCommandLine(
         break;
       case 'choice':
         if (spec.name === 'logLevel') logLevel = parseChoice(spec, value);
+        else if (spec.name === 'inbox.limits.whenFull') whenFull = parseChoice(spec, value);
         else proofs[spec.name] = parseChoice(spec, value);
         break;
     }
   }
 
   const auth = takeAuthOptions(booleans, strings, found, readTextFile);
+  const delivery = takeDeliveryOptions(numbers, strings, whenFull, found, strings.redisUrl !== undefined);
   const {
     apiKey: keyFromEnv,
     apiKeyFile,
@@ -176,6 +181,7 @@ export function parseCommandLine(
     ...(apiKey === undefined ? {} : { apiKey }),
     ...(tls === undefined ? {} : { tls }),
     ...(auth === undefined ? {} : { auth }),
+    ...delivery,
   };
   let limits: ResolvedLimits;
   try {

@@ -23,7 +23,15 @@ export async function serve(config: CliConfig, logger: Logger): Promise<void> {
   if (config.redis !== undefined) {
     // Loaded only when asked for: the in-memory default never pays for the Redis client.
     const { createRedisEngine } = await import('../engine/redis-engine.js');
-    engine = createRedisEngine({ ...config.redis, streamTtlMs: idleStreamTtlMs(config.limits), logger });
+    // The inbox and queue bounds of the delivery options bound the Redis stores too.
+    const { inbox, queues } = config.server;
+    engine = createRedisEngine({
+      ...config.redis,
+      streamTtlMs: idleStreamTtlMs(config.limits),
+      logger,
+      ...(inbox?.limits === undefined ? {} : { inboxLimits: inbox.limits }),
+      ...(queues?.limits === undefined ? {} : { queueLimits: queues.limits }),
+    });
   }
   const server = createServer({ ...config.server, logger, ...(engine === undefined ? {} : { engine }) });
   try {

@@ -3,17 +3,12 @@
  * Documented in docs/http-api.md.
  */
 import { ErrorCode, MAX_HISTORY_LIMIT, channelNameProblem } from '@switchboard/protocol';
-import type { Router, RouteContext } from './router.js';
-import { refuseRequest } from './api-key.js';
+import type { Router, RouteContext, RouteHandler } from './router.js';
 import type { ApiKeyGuard } from './api-key.js';
-import { hasBody, readJsonBody, sendError, sendJson } from './http-utils.js';
+import { apiHandler } from './api-handler.js';
+import type { Body, BodyRule } from './api-handler.js';
 import type { Exclusion } from '../broker/broker.js';
-import { InvalidArgumentError, errorReplyOf } from '../errors.js';
-
-type Body = Record<string, unknown>;
-
-/** Whether a route reads a JSON body: always, only when the request has one, or never. */
-type BodyRule = 'required' | 'optional' | 'none';
+import { InvalidArgumentError } from '../errors.js';
 
 /** How connections are closed through the API. */
 interface CloseArgs {
@@ -98,38 +93,10 @@ function closeOf(body: Body): { code: number; reason: string } {
 export function addApiRoutes(router: Router, prefix: string, deps: ApiDependencies): void {
   const server = deps.api;
 
-  const guarded =
-    (handler: (ctx: RouteContext, body: Body) => Promise<unknown>, bodyRule: BodyRule = 'required') =>
-    async (ctx: RouteContext): Promise<void> => {
-      const refusal = deps.guard.check(ctx.req);
-      if (refusal !== null) {
-        refuseRequest(ctx.req, ctx.res, refusal);
-        return;
-      }
-      let body: Body = {};
-      // A route whose fields are all optional accepts a bare `curl -X POST` (no body, no content-type).
-      if (bodyRule === 'required' || (bodyRule === 'optional' && hasBody(ctx.req))) {
-        const read = await readJsonBody(ctx.req, deps.maxBodyBytes);
-        if (!read.ok) {
-          sendError(ctx.res, read.code, read.message, read.status);
-          return;
-        }
-        if (typeof read.value !== 'object' || read.value === null || Array.isArray(read.value)) {
-          sendError(ctx.res, ErrorCode.BadRequest, 'body must be a JSON object');
-          return;
-        }
-        body = read.value as Body;
-      }
-      try {
-        sendJson(ctx.res, 200, await handler(ctx, body));
-      } catch (error) {
-        // An unexpected error is the router's to log and answer 500.
-        const reply = errorReplyOf(error);
-        if (reply === null) throw error;
-        if (reply.code === ErrorCode.Unavailable) ctx.res.setHeader('Retry-After', '1');
-        sendError(ctx.res, reply.code, reply.message);
-      }
-    };
+  const guarded = (
+    handler: (ctx: RouteContext, body: Body) => Promise<unknown>,
+    bodyRule: BodyRule = 'required',
+  ): RouteHandler => apiHandler(deps, handler, bodyRule);
 
   const channelOf = (value: unknown): string => {
     const problem = channelNameProblem(value, deps.maxChannelLength);
@@ -254,7 +221,7 @@ export function addApiRoutes(router: Router, prefix: string, deps: ApiDependenci
 }
 
 /** An optional integer query parameter within bounds; a malformed one is a 400. */
-function queryInteger(url: URL, name: string, min: number, max: number): number | undefined {
+export function queryInteger(url: URL, name: string, min: number, max: number): number | undefined {
   const raw = url.searchParams.get(name);
   if (raw === null) return undefined;
   const value = Number(raw);

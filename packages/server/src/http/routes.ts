@@ -12,6 +12,10 @@ import type { Logger } from '../util/logger.js';
 import { ApiKeyGuard } from './api-key.js';
 import { addApiRoutes } from './api-routes.js';
 import type { ApiOperations } from './api-routes.js';
+import { addQueueRoutes } from './queue-routes.js';
+import type { QueueApi } from './queue-routes.js';
+import { addDeliveryRoutes } from './delivery-routes.js';
+import type { DeliveryOperations } from './delivery-routes.js';
 import { addOpsRoutes } from './ops-routes.js';
 import type { OpsSource } from './ops-routes.js';
 import type { Router } from './router.js';
@@ -47,7 +51,9 @@ export interface RoutesOptions {
   readonly metricsEndpoint: boolean;
   readonly demo: boolean;
   readonly ops: OpsSource;
-  readonly api: ApiOperations;
+  readonly api: ApiOperations & DeliveryOperations;
+  /** The work-queue operations behind `/api/queues/...`. */
+  readonly queues: QueueApi;
   /** The built-in JWT authenticator, which also serves `POST /auth/ticket`; null without `auth`. */
   readonly tokenAuthenticator: TokenAuthenticator | null;
   readonly trustedProxies: TrustedProxies;
@@ -76,6 +82,8 @@ export function addRoutes(router: Router, options: RoutesOptions): void {
     maxBodyBytes: options.maxMessageBytes,
     maxChannelLength: options.maxChannelLength,
   });
+  addDeliveryRoutes(router, '/api', options.api, { guard, maxBodyBytes: options.maxMessageBytes });
+  addQueueRoutes(router, '/api', { api: options.queues, guard, maxBodyBytes: options.maxMessageBytes });
   addWebSocketPathRoutes(router, options.basePath, options.maxChannelLength);
   addSseRoutes(router, {
     basePath: options.basePath,

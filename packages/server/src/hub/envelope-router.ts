@@ -1,6 +1,6 @@
 /**
  * Envelope routing: everything that must reach "wherever the target is" (a user's connections, one
- * connection, everyone, a channel's join/leave notices, disconnects) travels as an Envelope through the
+ * connection, everyone, a channel's join/leave notices, disconnects, inbox and queue wake-ups) travels as an Envelope through the
  * broker, and arrives here on the node that holds the target. With the memory broker an envelope loops
  * straight back; with Redis it crosses nodes. One code path for both.
  */
@@ -26,6 +26,10 @@ export interface EnvelopeRouterOptions {
   readonly broker: Broker;
   /** Frames POSTed on another node for one of this node's HTTP connections (the HTTP endpoint's). */
   readonly httpFrames: (envelope: HttpFramesEnvelope) => void;
+  /** A user's inbox has new messages (the inbox dispatcher pulls them for the user's open devices). */
+  readonly inboxNotified: (userId: string) => void;
+  /** A work queue has new jobs (the queue dispatcher claims them for its consumers). */
+  readonly queueNotified: (queue: string) => void;
   readonly logger: Logger;
   readonly clock: Clock;
 }
@@ -97,6 +101,12 @@ export class EnvelopeRouter {
         return;
       case 'http-frames':
         this.options.httpFrames(envelope);
+        return;
+      case 'inbox':
+        this.options.inboxNotified(envelope.userId);
+        return;
+      case 'queue':
+        this.options.queueNotified(envelope.queue);
         return;
       case 'disconnect-connection': {
         const connection = connections.get(envelope.connectionId);

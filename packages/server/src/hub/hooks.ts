@@ -1,5 +1,6 @@
 /** The application's hooks on connections, and how the hub runs them (never letting one break a connection). */
 import type { AnyChannelMap, SendReplyOf, SendRequestOf } from '@switchboard/protocol';
+import type { DeadLetter } from '../inbox/inbox-store.js';
 import type { Logger } from '../util/logger.js';
 import type { ConnectionInfo } from './connection.js';
 
@@ -8,6 +9,15 @@ export interface DisconnectInfo {
   readonly code: number;
   readonly reason: string;
 }
+
+/**
+ * A message or job that became a dead letter, as `onDeadLetter` gets it: where it was (a user's inbox or a
+ * work queue), the dead letter's fields, and its payload parsed.
+ */
+export type DeadLetterEvent = (
+  { readonly kind: 'inbox'; readonly userId: string } | { readonly kind: 'queue'; readonly queue: string }
+) &
+  Omit<DeadLetter, 'json'> & { readonly data: unknown };
 
 /**
  * Application hooks. Each runs outside the hot path; a hook that throws is logged and never breaks a
@@ -25,6 +35,11 @@ export interface ServerHooks<M extends AnyChannelMap = AnyChannelMap> {
    */
   // A method, so a typed server's hooks still fit the hub's untyped ServerHooks (method parameters are bivariant).
   onMessage?(connection: ConnectionInfo, data: SendRequestOf<M>): SendReplyOf<M> | Promise<SendReplyOf<M>>;
+  /**
+   * A message of a user's inbox or a job of a work queue became a dead letter (its attempts were spent, its
+   * TTL passed, or a full inbox moved it out). Called on the node that moved it, once per dead letter.
+   */
+  onDeadLetter?: (letter: DeadLetterEvent) => void | Promise<void>;
   /**
    * An authenticated user has had no connection on any node for the presence grace period
    * (`presenceGraceMs`): fired once per offline transition, by one node of the deployment, also when the

@@ -55,3 +55,53 @@ export interface HubStats {
     readonly tickMs: number;
   };
 }
+
+/** The most channels /stats lists (largest first). */
+const STATS_CHANNEL_LIMIT = 1000;
+
+/** What a /stats snapshot is made of. */
+export interface HubStatsSource {
+  readonly nodeId: string;
+  readonly limits: { readonly heartbeatIntervalMs: number; readonly heartbeatTimeoutMs: number };
+  readonly counters: HubCounters;
+  readonly connections: { readonly size: number; readonly userCount: number };
+  /** Every channel with members on this node (sorted here). */
+  readonly channels: ChannelStats[];
+  readonly streams: number | null;
+  readonly detachedSessions: number;
+  readonly liveness: { readonly slotCount: number; readonly tickMs: number };
+}
+
+/** A snapshot of this node for /stats: channels largest first, at most {@link STATS_CHANNEL_LIMIT}. */
+export function hubStats(source: HubStatsSource): HubStats {
+  const all = source.channels;
+  all.sort((a, b) => b.members - a.members || (a.name < b.name ? -1 : 1));
+  const c = source.counters;
+  return {
+    nodeId: source.nodeId,
+    connections: source.connections.size,
+    users: source.connections.userCount,
+    channels: {
+      total: all.length,
+      truncated: all.length > STATS_CHANNEL_LIMIT,
+      list: all.slice(0, STATS_CHANNEL_LIMIT),
+    },
+    streams: source.streams,
+    messages: {
+      received: c.framesReceived,
+      published: c.messagesPublished,
+      delivered: c.messagesDelivered,
+      dropped: c.messagesDropped,
+    },
+    errors: c.errors,
+    connectionsAccepted: c.connectionsAccepted,
+    recovery: { recovered: c.recoveries, failed: c.recoveryFailures, streamResets: c.streamResets },
+    sessions: { resumed: c.sessionsResumed, detached: source.detachedSessions },
+    heartbeat: {
+      intervalMs: source.limits.heartbeatIntervalMs,
+      timeoutMs: source.limits.heartbeatTimeoutMs,
+      slots: source.liveness.slotCount,
+      tickMs: source.liveness.tickMs,
+    },
+  };
+}

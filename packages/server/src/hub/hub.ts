@@ -11,6 +11,8 @@ import type { HttpFramesEnvelope } from '../broker/broker.js';
 import type { HistoryPage, HistoryStore } from '../history/history-store.js';
 import type { PresenceStore } from '../presence/presence-store.js';
 import type { SessionStore } from '../sessions/session-store.js';
+import type { InboxStore } from '../inbox/inbox-store.js';
+import type { QueueStore } from '../inbox/queue-store.js';
 import type { Metrics } from '../metrics/metrics.js';
 import type { Clock } from '../util/clock.js';
 import type { Logger } from '../util/logger.js';
@@ -25,7 +27,6 @@ import type { ChannelRule } from './channel.js';
 import { ChannelQueries } from './channel-queries.js';
 import { ChannelRegistry } from './channel-registry.js';
 import { HubCommands } from './command-context.js';
-import { NO_STRINGS } from './connection.js';
 import type { ConnectionInfo } from './connection.js';
 import type { HandleTarget } from './connection-handle.js';
 import { ConnectionRegistry } from './connections.js';
@@ -34,6 +35,7 @@ import { Delivery, type Closer } from './delivery.js';
 import { EnvelopeRouter } from './envelope-router.js';
 import { ErrorReplies } from './error-replies.js';
 import type { ServerHooks } from './hooks.js';
+import { hubStats } from './hub-stats.js';
 import type { HubCounters, HubStats } from './hub-stats.js';
 import { transportProof, type HeartbeatProofs } from './heartbeat-proof.js';
 import { Inbound } from './inbound.js';
@@ -45,23 +47,17 @@ import { PresenceTracker } from './presence-tracker.js';
 import { Publisher } from './publisher.js';
 import { SessionResume } from './session-resume.js';
 import { SseCompletions } from './sse-completions.js';
-import { GuaranteedCommands } from './guaranteed.js';
+import { GuaranteedParts } from './guaranteed-parts.js';
+import type { QueueRuntimeFactory } from './guaranteed-parts.js';
+import type { GuaranteedConfig } from './guaranteed-config.js';
+import { authorizeJoin, authorizeStream } from './join-authorization.js';
+import type { StreamDecision } from './join-authorization.js';
 import { finishCompleted } from './sse-handler.js';
 
 export type { Outcome } from './channel-registry.js';
 export type { HubStats, ChannelStats, HubCounters } from './hub-stats.js';
 export type { AcceptOptions, JoinDecision } from './accept-options.js';
-
-/** Whether a user may open an SSE stream on its channels; `denied` is the first channel it may not. */
-export interface StreamDecision extends JoinDecision {
-  readonly denied?: string;
-}
-
-/** The decision when no rule or hook can refuse a join. */
-const JOIN_ALLOWED: Promise<StreamDecision> = Promise.resolve({ allowed: true });
-
-/** The most channels /stats lists (largest first). */
-const STATS_CHANNEL_LIMIT = 1000;
+export type { StreamDecision } from './join-authorization.js';
 
 /** Everything the hub needs, passed in by the server. */
 export interface HubOptions extends OfflineHookOptions {
@@ -76,6 +72,14 @@ export interface HubOptions extends OfflineHookOptions {
   readonly presence: PresenceStore;
   /** Where away sessions wait when every node must be able to resume them (the Redis engine). */
   readonly sessionStore?: SessionStore;
+  /** Users' acknowledged inboxes; absent: the `inbox` command answers `not_available`. */
+  readonly inbox?: InboxStore;
+  /** Work queues; absent (or no `queueRuntime`): `consume` answers `not_available`. */
+  readonly queues?: QueueStore;
+  /** Guaranteed delivery's resolved options (hub/guaranteed-config.ts). */
+  readonly guaranteed: GuaranteedConfig;
+  /** Builds the queue runtime (hub/queue-dispatcher.ts) when `queues` is set. */
+  readonly queueRuntime?: QueueRuntimeFactory;
   readonly authenticator: Authenticator;
   readonly authorizer: Authorizer;
   /** Open-connection counts per address and per node; the hub reports opens and closes. */
@@ -110,6 +114,8 @@ export class Hub {
   private readonly liveness: Liveness;
   private readonly lifecycle: ConnectionLifecycle;
   private readonly commands: HubCommands;
+  /** The inbox and queue runtimes, the commands routed to them, their dead letters. */
+  readonly guaranteed: GuaranteedParts;
   private readonly offline: OfflineHooks;
   /** Completed channels: their SSE streams end after their last message. */
   private readonly completions = new SseCompletions();
@@ -142,6 +148,22 @@ export class Hub {
       logger,
       clock,
     });
+    const guaranteed = new GuaranteedParts({
+      nodeId: options.nodeId,
+      inbox: options.inbox,
+      queues: options.queues,
+      config: options.guaranteed,
+      queueRuntime: options.queueRuntime,
+      delivery,
+      errors,
+      authorizer: options.authorizer,
+      hooks: options.hooks,
+      webhooks: options.webhooks,
+      metrics,
+      logger,
+      clock,
+    });
+    this.guaranteed = guaranteed;
     const router = new EnvelopeRouter({
       connections,
       members: (channel) => this.channels.memberConnections(channel),
@@ -149,6 +171,8 @@ export class Hub {
       close,
       broker,
       httpFrames: (envelope) => this.httpFrames?.(envelope),
+      inboxNotified: (userId) => guaranteed.notifyInbox(userId),
+      queueNotified: (queue) => guaranteed.notifyQueue(queue),
       logger,
       clock,
     });
@@ -221,7 +245,7 @@ export class Hub {
       credentials: this.credentials,
       hooks: options.hooks,
       completions: this.completions,
-      guaranteed: new GuaranteedCommands(errors, null, null),
+      guaranteed: guaranteed.commands,
       logger,
     });
     this.commands = commands;
@@ -256,6 +280,7 @@ export class Hub {
       credentials: this.credentials,
       liveness: this.liveness,
       commands,
+      guaranteed: guaranteed.commands,
       handleTarget,
       hooks: options.hooks,
       connectionLimits: options.connectionLimits,
@@ -269,7 +294,10 @@ export class Hub {
     this.brokerHandler = {
       onPublication: (publication) => channels.onPublication(publication),
       onEnvelope: (envelope) => router.deliver(envelope),
-      onReconnected: () => channels.verifyAll(),
+      onReconnected: () => {
+        channels.verifyAll();
+        guaranteed.resync();
+      },
     };
     metrics.setGaugeSource(() => this.counts());
   }
@@ -281,6 +309,7 @@ export class Hub {
     this.sessions.start();
     this.presence.start();
     this.credentials.start();
+    this.guaranteed.start();
     await this.offline.start();
   }
 
@@ -300,38 +329,12 @@ export class Hub {
    * under it. Rejects when the hook throws.
    */
   authorizeJoin(principal: Principal, room: string): Promise<JoinDecision> {
-    const authorizer = this.options.authorizer;
-    if (authorizer.permissive) return JOIN_ALLOWED;
-    const connectionId = this.connections.reserveId();
-    const connection = {
-      id: connectionId,
-      userId: principal.userId,
-      info: principal.info,
-      scopes: principal.scopes ?? NO_STRINGS,
-      grants: principal.channels ?? NO_STRINGS,
-    };
-    return authorizer.allows(connection, 'subscribe', room).then((allowed) => ({ allowed, connectionId }));
+    return authorizeJoin(this.options.authorizer, () => this.connections.reserveId(), principal, room);
   }
 
-  /**
-   * {@link authorizeJoin} for an SSE stream's channels, under one reserved connection id: allowed only
-   * when every channel is (`denied` names the first that is not).
-   */
-  async authorizeStream(principal: Principal, channels: readonly string[]): Promise<StreamDecision> {
-    const authorizer = this.options.authorizer;
-    if (authorizer.permissive) return JOIN_ALLOWED;
-    const connection = {
-      id: this.connections.reserveId(),
-      userId: principal.userId,
-      info: principal.info,
-      scopes: principal.scopes ?? NO_STRINGS,
-      grants: principal.channels ?? NO_STRINGS,
-    };
-    for (const channel of channels) {
-      if (!(await authorizer.allows(connection, 'subscribe', channel)))
-        return { allowed: false, connectionId: connection.id, denied: channel };
-    }
-    return { allowed: true, connectionId: connection.id };
+  /** {@link authorizeJoin} for an SSE stream's channels, under one reserved id (`denied`: the first refused). */
+  authorizeStream(principal: Principal, channels: readonly string[]): Promise<StreamDecision> {
+    return authorizeStream(this.options.authorizer, () => this.connections.reserveId(), principal, channels);
   }
 
   /** Whether a user already holds `maxConnectionsPerUser` connections on this node. */
@@ -454,6 +457,7 @@ export class Hub {
     this.sessions.stop();
     this.credentials.stop();
     this.presence.stop();
+    await this.guaranteed.stop();
     // Departures first, while the broker can still announce them; then the presence store withdraws
     // this node's entries, and only then does the broker close (a shared store needs its connection).
     await this.presence.flush();
@@ -465,36 +469,15 @@ export class Hub {
 
   /** A snapshot of this node for /stats. */
   stats(): HubStats {
-    const all = this.channels.list();
-    all.sort((a, b) => b.members - a.members || (a.name < b.name ? -1 : 1));
-    const c = this.counters;
-    const limits = this.options.limits;
-    return {
+    return hubStats({
       nodeId: this.options.nodeId,
-      connections: this.connections.size,
-      users: this.connections.userCount,
-      channels: {
-        total: all.length,
-        truncated: all.length > STATS_CHANNEL_LIMIT,
-        list: all.slice(0, STATS_CHANNEL_LIMIT),
-      },
+      limits: this.options.limits,
+      counters: this.counters,
+      connections: this.connections,
+      channels: this.channels.list(),
       streams: this.options.history.streamCount?.() ?? null,
-      messages: {
-        received: c.framesReceived,
-        published: c.messagesPublished,
-        delivered: c.messagesDelivered,
-        dropped: c.messagesDropped,
-      },
-      errors: c.errors,
-      connectionsAccepted: c.connectionsAccepted,
-      recovery: { recovered: c.recoveries, failed: c.recoveryFailures, streamResets: c.streamResets },
-      sessions: { resumed: c.sessionsResumed, detached: this.sessions.detachedCount },
-      heartbeat: {
-        intervalMs: limits.heartbeatIntervalMs,
-        timeoutMs: limits.heartbeatTimeoutMs,
-        slots: this.liveness.slotCount,
-        tickMs: this.liveness.tickMs,
-      },
-    };
+      detachedSessions: this.sessions.detachedCount,
+      liveness: this.liveness,
+    });
   }
 }

@@ -20,6 +20,7 @@ import { HubConnectionHandle } from './connection-handle.js';
 import type { HandleTarget } from './connection-handle.js';
 import type { ConnectionRegistry } from './connections.js';
 import type { Credentials } from './credentials.js';
+import type { GuaranteedCommands } from './guaranteed.js';
 import { runHook } from './hooks.js';
 import type { ServerHooks } from './hooks.js';
 import type { HubCounters } from './hub-stats.js';
@@ -67,6 +68,8 @@ export interface LifecycleOptions {
   readonly liveness: Liveness;
   /** Room connections join their room through their dialect's handler. */
   readonly commands: CommandContext;
+  /** Guaranteed delivery: told when a connection leaves (its unacked messages and jobs go out again). */
+  readonly guaranteed: Pick<GuaranteedCommands, 'closed'>;
   /** What every connection's handle reports to. */
   readonly handleTarget: HandleTarget;
   readonly hooks: ServerHooks;
@@ -258,6 +261,7 @@ export class ConnectionLifecycle {
     this.options.liveness.remove(connection);
     const positions = this.options.channels.leaveAll(connection);
     this.options.sessions.release(connection, positions);
+    this.options.guaranteed.closed(connection);
     const hooks = this.options.hooks;
     if (hooks.onDisconnect !== undefined)
       runHook(this.options.logger, 'onDisconnect', connection.id, () =>

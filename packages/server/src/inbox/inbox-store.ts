@@ -53,6 +53,11 @@ export interface DeadLetter {
   readonly attempts: number;
   /** The device that spent the attempts (`max_attempts` on an inbox). */
   readonly device?: string;
+  /**
+   * The user whose inbox held it. Set by `expire` on every letter it returns (it sweeps every user, and
+   * `onDeadLetter` must say whose it was); elsewhere the caller knows the user and it may be absent.
+   */
+  readonly userId?: string;
 }
 
 /** What `deliver` stores. */
@@ -151,7 +156,8 @@ export interface InboxStore {
   ): Promise<DeadLettered>;
   /**
    * Remove messages (of every user) whose TTL has passed at `now`, at most `limit`: those no device
-   * acked become dead letters ('expired') and are returned; those some device acked just leave.
+   * acked become dead letters ('expired') and are returned, each with its `userId`; those some device
+   * acked just leave.
    */
   expire(now: number, limit: number): Promise<DeadLettered>;
   /**

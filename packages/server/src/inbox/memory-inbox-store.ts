@@ -190,7 +190,8 @@ export class MemoryInboxStore implements InboxStore {
           this.remove(inbox, entry);
         } else {
           const killed = this.kill(inbox, entry, 'expired', now);
-          letters.push(killed.letter);
+          // The sweep covers every user: each letter says whose it was (for onDeadLetter).
+          letters.push({ ...killed.letter, userId: entry.message.userId });
           dropped += killed.dropped;
         }
       }

@@ -255,7 +255,16 @@ export class PostgresInboxStore implements InboxStore {
       );
       rows.sort((a, b) => int(a.pk) - int(b.pk));
       const letters = rows.filter((row) => !row.acked).map((row) => letterOf(row, 'expired'));
-      const result = await this.dead.add(tx, letters, now);
+      const added = await this.dead.add(tx, letters, now);
+      // The sweep covers every user: each letter says whose it was (for onDeadLetter).
+      const owners = new Map(letters.map((l) => [l.id, l.owner]));
+      const result = {
+        letters: added.letters.map((l) => {
+          const userId = owners.get(l.id);
+          return userId === undefined ? l : { ...l, userId };
+        }),
+        dropped: added.dropped,
+      };
       // Housekeeping, bounded like the rest: idempotency keys past their window, devices long forgotten.
       await tx.query(
         `DELETE FROM ${this.keys} WHERE ctid = ANY(ARRAY(

@@ -182,15 +182,18 @@ export class RedisInboxStore implements InboxStore {
     const members = await this.call('inbox expiry index', () =>
       this.context.client.zrangebyscore(this.context.keys.inboxIndex('x'), '-inf', now, 'LIMIT', 0, limit),
     );
+    const users = [...byUser(members)];
     const replies = await Promise.all(
-      [...byUser(members)].map(([userId, rs]) => this.run(EXPIRE, userId, rs, undefined, now)),
+      users.map(([userId, rs]) => this.run(EXPIRE, userId, rs, undefined, now)),
     );
     await this.drop(members, 'both');
     const letters: DeadLetter[] = [];
     let dropped = 0;
-    for (const reply of replies) {
+    for (const [i, reply] of replies.entries()) {
       const out = deadLettered(reply as LettersReply);
-      letters.push(...out.letters);
+      // The sweep covers every user: each letter says whose it was (for onDeadLetter).
+      const userId = users[i]?.[0] ?? '';
+      for (const letter of out.letters) letters.push({ ...letter, userId });
       dropped += out.dropped;
     }
     return { letters, dropped };

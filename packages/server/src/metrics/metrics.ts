@@ -1,4 +1,5 @@
 import type { HistoryReadStats } from '../history/history-read-pacing.js';
+import type { DeadLetterReason } from '../inbox/inbox-store.js';
 
 /** Why a message was not delivered to a connection. Every drop is counted under one of these. */
 export type DropReason =
@@ -50,6 +51,30 @@ export type ApiKeyRejection =
 
 /** Who closed a connection: the server (the code it sent) or the client (the code it sent, or 1006). */
 export type CloseInitiator = 'server' | 'client';
+
+/** Why a claimed job went back to its queue: a `nack`, its lock lapsed (ack timeout), or its consumer left. */
+export type QueueNackReason = 'nack' | 'timeout' | 'released';
+
+/**
+ * Why a work-queue request was refused: an enqueue (full, bad name, too large, bad field), a consume
+ * (permission), or an ack or nack (no such job held, or its lock moved on).
+ */
+export type QueueRefusal =
+  | 'queue_full'
+  | 'invalid_queue'
+  | 'message_too_large'
+  | 'bad_request'
+  | 'permission_denied'
+  | 'not_found'
+  | 'lock_lost';
+/** Why a `deliver` (or an inbox nack) was refused. */
+export type InboxRefusal =
+  /** The user's inbox is full (`inbox_full`, HTTP 507). */
+  | 'full'
+  /** The payload is over the size limit (`message_too_large`, HTTP 413). */
+  | 'too_large'
+  /** A nack over the connection's nack rate (`rate_limited`; the nack is ignored). */
+  | 'rate_limited';
 
 /** Counts shown in /stats and exported as gauges. */
 export interface GaugeSnapshot {
@@ -107,6 +132,30 @@ export interface Metrics {
   streamReset(): void;
   /** A poll or DELETE that reached this node for another node's HTTP connection ended (forwarded-calls.ts). */
   httpCallForwarded(call: 'poll' | 'delete', outcome: ForwardOutcome): void;
+  /** A job was stored in a work queue (not counted again for a duplicate idempotency key). */
+  queueEnqueued(): void;
+  /** Jobs were handed to consumers: on their first attempt, or again. */
+  queueDispatched(attempt: 'first' | 'retry', count: number): void;
+  /** A job was acked (done). */
+  queueAcked(): void;
+  /** Jobs went back to their queue. */
+  queueNacked(reason: QueueNackReason, count: number): void;
+  /** A work-queue request was refused. */
+  queueRefused(reason: QueueRefusal): void;
+  /** A message was stored in a user's inbox (`deliver`, or a dead letter redelivered). */
+  inboxStored(): void;
+  /** An inbox message was pushed to a device: its first attempt on that device, or a retry. */
+  inboxPushed(attempt: 'first' | 'retry'): void;
+  /** A device acked an inbox message; `latencyMs` from its push when this node pushed it, else null. */
+  inboxAcked(latencyMs: number | null): void;
+  /** An inbox message in flight was given back: a `nack`, or its ack timeout. */
+  inboxNacked(reason: 'nack' | 'timeout'): void;
+  /** A `deliver` or a nack was refused. */
+  inboxRefused(reason: InboxRefusal): void;
+  /** A message (inbox) or job (queue) became a dead letter. */
+  deadLettered(kind: 'inbox' | 'queue', reason: DeadLetterReason): void;
+  /** Old dead letters dropped to keep a user's or queue's dead letters within `maxDeadLetters`. */
+  deadLettersDropped(count: number): void;
   /** A webhook of `event` (user.offline, inbox.undelivered, dead_letter) to one target ended an attempt. */
   webhookOutcome(event: string, outcome: WebhookOutcome): void;
   /** Register the source of the connection/user/channel gauges. */
@@ -134,6 +183,18 @@ export class NoopMetrics implements Metrics {
   heartbeatTick(): void {}
   streamReset(): void {}
   httpCallForwarded(): void {}
+  queueEnqueued(): void {}
+  queueDispatched(): void {}
+  queueAcked(): void {}
+  queueNacked(): void {}
+  queueRefused(): void {}
+  inboxStored(): void {}
+  inboxPushed(): void {}
+  inboxAcked(): void {}
+  inboxNacked(): void {}
+  inboxRefused(): void {}
+  deadLettered(): void {}
+  deadLettersDropped(): void {}
   webhookOutcome(): void {}
   setGaugeSource(): void {}
   setReadinessSource(): void {}

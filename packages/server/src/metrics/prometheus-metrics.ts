@@ -6,11 +6,17 @@ import type {
   ForwardOutcome,
   WebhookOutcome,
   GaugeSnapshot,
+  InboxRefusal,
   LimitName,
   Metrics,
+  QueueNackReason,
+  QueueRefusal,
 } from './metrics.js';
 import { IDLE_HISTORY_READS } from '../history/history-read-pacing.js';
 import type { HistoryReadStats } from '../history/history-read-pacing.js';
+import { QueueCounters } from './queue-counters.js';
+import type { DeadLetterReason } from '../inbox/inbox-store.js';
+import { DeliveryCounters } from './delivery-counters.js';
 
 /** Options for {@link PrometheusMetrics}. */
 export interface PrometheusMetricsOptions {
@@ -40,6 +46,8 @@ export class PrometheusMetrics implements Metrics {
   private historyReadSource: () => HistoryReadStats = () => IDLE_HISTORY_READS;
   private readonly resets: Counter;
   private readonly forwarded: Counter<'call' | 'outcome'>;
+  private readonly queues: QueueCounters;
+  private readonly guaranteed: DeliveryCounters;
   private readonly webhooks: Counter<'event' | 'outcome'>;
 
   constructor(options: PrometheusMetricsOptions = {}) {
@@ -116,6 +124,8 @@ export class PrometheusMetrics implements Metrics {
       labelNames: ['call', 'outcome'],
       registers,
     });
+    this.queues = new QueueCounters(p, this.registry);
+    this.guaranteed = new DeliveryCounters(p, this.registry);
     this.webhooks = new Counter({
       name: `${p}webhooks_total`,
       help: 'Webhooks to one target by event and outcome (delivered, retried, dead_lettered, queue_full)',
@@ -203,6 +213,21 @@ export class PrometheusMetrics implements Metrics {
   messagesDropped(reason: DropReason, count: number): void {
     if (count > 0) this.dropped.inc({ reason }, count);
   }
+  queueEnqueued(): void {
+    this.queues.enqueued.inc();
+  }
+  queueDispatched(attempt: 'first' | 'retry', count: number): void {
+    if (count > 0) this.queues.dispatched.inc({ attempt }, count);
+  }
+  queueAcked(): void {
+    this.queues.acks.inc();
+  }
+  queueNacked(reason: QueueNackReason, count: number): void {
+    if (count > 0) this.queues.nacks.inc({ reason }, count);
+  }
+  queueRefused(reason: QueueRefusal): void {
+    this.queues.refused.inc({ reason });
+  }
   clientError(code: string): void {
     this.errors.inc({ code });
   }
@@ -214,6 +239,28 @@ export class PrometheusMetrics implements Metrics {
   }
   httpCallForwarded(call: 'poll' | 'delete', outcome: ForwardOutcome): void {
     this.forwarded.inc({ call, outcome });
+  }
+  inboxStored(): void {
+    this.guaranteed.stored.inc();
+  }
+  inboxPushed(attempt: 'first' | 'retry'): void {
+    this.guaranteed.pushes.inc({ attempt });
+  }
+  inboxAcked(latencyMs: number | null): void {
+    this.guaranteed.acks.inc();
+    if (latencyMs !== null) this.guaranteed.ackLatency.observe(latencyMs / 1000);
+  }
+  inboxNacked(reason: 'nack' | 'timeout'): void {
+    this.guaranteed.nacks.inc({ reason });
+  }
+  inboxRefused(reason: InboxRefusal): void {
+    this.guaranteed.refused.inc({ reason });
+  }
+  deadLettered(kind: 'inbox' | 'queue', reason: DeadLetterReason): void {
+    this.guaranteed.deadLetters.inc({ kind, reason });
+  }
+  deadLettersDropped(count: number): void {
+    if (count > 0) this.guaranteed.deadLettersDropped.inc(count);
   }
   webhookOutcome(event: string, outcome: WebhookOutcome): void {
     this.webhooks.inc({ event, outcome });
