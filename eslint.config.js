@@ -25,6 +25,7 @@ export const serverLayers = [
       'server-options.ts',
       'server-results.ts',
       'server-engine.ts',
+      'server-admission.ts',
       'server-listener.ts',
       'server-delivery.ts',
       'server-stores.ts',

@@ -15,6 +15,7 @@ import {
   CloseCode,
   decodeServerFrame,
   encodeCommand,
+  retryAfterHint,
   splitFrames,
 } from '@switchboard/protocol';
 import type {
@@ -422,16 +423,17 @@ export class ClientConnection {
     // The reply to `auth` that explains this close (4504); abandon() forgets it.
     const refusal = this.auth.refusal;
     this.abandon(how, code, reason);
-    // An attempt that never connected moves on to the next server URL; a lost connection tries its own first.
+    // A failed attempt moves on to the next URL; a lost connection retries its own, unless its node drains.
     this.transports.lost(wasConnected, code, this.options.clock.now());
-    if (!wasConnected) this.endpoints.attemptFailed();
+    const hintMs = code === CloseCode.ServiceRestart ? retryAfterHint(reason) : null;
+    if (!wasConnected || hintMs !== null) this.endpoints.attemptFailed();
     // The session belongs to whoever replaced us now: a later connect() must not take it back, or two
     // tabs would keep replacing each other.
     if (code === CloseCode.Replaced) this.sessionId = null;
     const verdict =
       failure.final === true
         ? { retry: false as const }
-        : this.reconnector.lost(code, this.options.clock.now());
+        : this.reconnector.lost(code, this.options.clock.now(), hintMs);
     const cause = failure.cause ?? refusal ?? undefined;
     const error = new ConnectionClosedError(
       code,

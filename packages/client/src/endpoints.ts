@@ -2,7 +2,8 @@
  * The server URLs a client may connect to, and which one the next attempt uses. With several (one per
  * node, without a load balancer in front), an attempt that fails before `connected` moves on to the next
  * URL; a connection that was up and is lost tries its own URL first (its session lives there, unless the
- * nodes share sessions over Redis), and moves on only if that attempt fails too.
+ * nodes share sessions over Redis), and moves on only if that attempt fails too. A connection closed by a
+ * draining node (1012 with a `retry after` hint) moves on at once: that node is going away.
  */
 import { InvalidOptionError } from './errors.js';
 
@@ -40,7 +41,7 @@ export class Endpoints {
     return this.urls[this.index] ?? this.urls[0] ?? '';
   }
 
-  /** An attempt on {@link current} failed before it was connected: the next one tries the next URL. */
+  /** An attempt on {@link current} failed before it was connected (or its node drains): try the next URL. */
   attemptFailed(): void {
     this.index = (this.index + 1) % this.urls.length;
   }

@@ -70,14 +70,16 @@ export class Reconnector {
 
   /**
    * The connection (or an attempt) ended at `now` with close `code`: schedule the next attempt, or say
-   * why there is none. The backoff resets only when the connection had stayed up long enough.
+   * why there is none. The backoff resets only when the connection had stayed up long enough. A draining
+   * server's `hintMs` (close-hint.ts) replaces the backoff's delay: the server already spread its clients
+   * over its drain window, and a drain is no failure to back off from, so the attempt is not counted.
    */
-  lost(code: number, now: number): ReconnectVerdict {
+  lost(code: number, now: number, hintMs: number | null = null): ReconnectVerdict {
     this.cancel();
     this.options.backoff.disconnected(now);
     if (!this.options.enabled) return { retry: false, why: 'disabled' };
     if (!shouldReconnect(code)) return { retry: false, why: 'terminal' };
-    const delayMs = this.options.backoff.next();
+    const delayMs = hintMs ?? this.options.backoff.next();
     if (delayMs === null) return { retry: false, why: 'exhausted' };
     this.timer = this.options.clock.setTimeout(() => {
       this.timer = null;

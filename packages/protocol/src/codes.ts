@@ -27,7 +27,10 @@ export const CloseCode = {
   MessageTooBig: 1009,
   /** The server hit an unexpected error. */
   InternalError: 1011,
-  /** The server is restarting; reconnect after a short delay. */
+  /**
+   * The server is draining (a deploy, a restart): reconnect, to another node if there is one, after the
+   * delay its reason hints (`retry after <n> ms`, close-hint.ts).
+   */
   ServiceRestart: 1012,
   /** The server is overloaded; reconnect later with backoff. */
   TryAgainLater: 1013,
@@ -104,7 +107,12 @@ export const CLOSE_CODE_INFO: Readonly<Record<CloseCode, CloseCodeInfo>> = {
     description: 'A message exceeded the maximum message size, in one frame or in fragments.',
   },
   1011: { name: 'internal_error', reconnect: true, description: 'The server hit an unexpected error.' },
-  1012: { name: 'service_restart', reconnect: true, description: 'The server is restarting.' },
+  1012: {
+    name: 'service_restart',
+    reconnect: true,
+    description:
+      'The server is draining (restart, deploy): reconnect to another node after the `retry after <n> ms` the reason ends with.',
+  },
   1013: {
     name: 'try_again_later',
     reconnect: true,

@@ -1,4 +1,5 @@
 export * from './codes.js';
+export * from './close-hint.js';
 export * from './frames.js';
 export * from './codec.js';
 export * from './delivery-frames.js';

@@ -83,6 +83,7 @@ export type {
   DropReason,
   GaugeSnapshot,
   LimitName,
+  AdmissionReason,
 } from './metrics/metrics.js';
 export { NoopMetrics } from './metrics/metrics.js';
 export { PrometheusMetrics } from './metrics/prometheus-metrics.js';

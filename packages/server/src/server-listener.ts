@@ -8,6 +8,9 @@ import type { SilentSockets } from './http/silent-sockets.js';
 import { TlsCertificate } from './http/tls.js';
 import type { ResolvedLimits } from './limits/resolved-limits.js';
 import type { ServerOptions } from './server-options.js';
+import { TlsLoadError } from './errors.js';
+import type { Clock } from './util/clock.js';
+import type { Logger } from './util/logger.js';
 
 /** The listener and what watches it. */
 export interface Listener {
@@ -36,4 +39,19 @@ export function createListener(
   // deadlines and limits are its application's.
   const silentSockets = ownsHttpServer ? guardOwnServer(http, limits, guard) : null;
   return { ownsHttpServer, tls, http, silentSockets };
+}
+
+/**
+ * Re-read the listener's `tls` files (the server's reloadTls()): rejects with {@link TlsLoadError}, still
+ * serving the previous certificate, when a file is missing or bad or there is no `tls` option.
+ */
+export async function reloadTls(listener: Listener, logger: Logger, clock: Clock): Promise<void> {
+  const tls = listener.tls;
+  if (tls === null) throw new TlsLoadError('no tls option: this server has no certificate files to reload');
+  const loaded = await tls.reload();
+  // An expired certificate is still installed (refusing it would not bring a valid one back), but it
+  // is the classic renewal incident, so it is logged louder.
+  if (Date.parse(loaded.validTo) <= clock.now())
+    logger.warn(loaded, 'TLS certificate loaded, but it has expired');
+  else logger.info(loaded, 'TLS certificate loaded');
 }

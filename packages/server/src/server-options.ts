@@ -1,4 +1,4 @@
-import type { AnyChannelMap } from '@switchboard/protocol';
+import { ErrorCode, type AnyChannelMap } from '@switchboard/protocol';
 import type { Metrics } from './metrics/metrics.js';
 import type { Logger } from './util/logger.js';
 import type { Clock } from './util/clock.js';
@@ -11,7 +11,7 @@ import { permissionProblem } from './auth/authorizer.js';
 import type { AuthorizeHook, Permission } from './auth/authorizer.js';
 import { originPatternProblem } from './transports/origin.js';
 import { trustedProxyProblem } from './transports/client-ip.js';
-import { InvalidOptionError } from './errors.js';
+import { InvalidArgumentError, InvalidOptionError } from './errors.js';
 import type { Engine } from './engine/engine.js';
 import type { InboxOptions, QueueOptions } from './hub/guaranteed-config.js';
 import type { PostgresOptions } from './server-stores.js';
@@ -122,6 +122,16 @@ export interface ServerOptions<M extends AnyChannelMap = AnyChannelMap>
   readonly errorRefillPerSecond?: number;
   /** How long `stop()` waits for connections to close before dropping them (ms). Default 10000. */
   readonly shutdownTimeoutMs?: number;
+  /**
+   * The window `drain()` spreads its closes over (ms): jittered batches, each connection closed with 1012
+   * and a `retry after <n> ms` hint. 0 closes them all at once. Default 10000.
+   */
+  readonly drainMs?: number;
+  /**
+   * Refuse new connections (HTTP 503, Retry-After) while the event-loop delay's p99 over the last half
+   * second is over this (ms); open connections are not touched. Default 0: off.
+   */
+  readonly admissionLoopDelayMs?: number;
   /** Messages kept per channel for recovery (0 keeps none). Default 100. */
   readonly historySize?: number;
   /** Age (ms) past which a kept message is dropped. Default 300000 (5 minutes). */
@@ -419,4 +429,13 @@ export function resolveHeartbeatProofs(options: ServerOptions): HeartbeatProofs 
     v1: options.v1HeartbeatProof ?? DEFAULT_HEARTBEAT_PROOFS.v1,
     room: options.roomHeartbeatProof ?? DEFAULT_HEARTBEAT_PROOFS.room,
   };
+}
+
+/** The `drainMs` of a `drain()` call (`fallback`, the option, when absent); throws InvalidArgumentError. */
+export function resolveDrainMs(value: number | undefined, fallback: number): number {
+  const drainMs = value ?? fallback;
+  const { min, max } = LIMIT_BOUNDS.drainMs;
+  if (!Number.isInteger(drainMs) || drainMs < min || drainMs > max)
+    throw new InvalidArgumentError(ErrorCode.BadRequest, `drainMs must be an integer from ${min} to ${max}`);
+  return drainMs;
 }

@@ -18,7 +18,7 @@ export function closeArgs(options: DisconnectOptions): { code: number; reason: s
 }
 
 /** Lifecycle of a server: it only moves forward. */
-export type ServerState = 'idle' | 'starting' | 'running' | 'stopping' | 'stopped';
+export type ServerState = 'idle' | 'starting' | 'running' | 'draining' | 'stopping' | 'stopped';
 
 /** Options of a publish through the library API. */
 export interface PublishOptions {

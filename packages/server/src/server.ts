@@ -12,30 +12,27 @@ import { IDLE_HISTORY_READS, type HistoryReadStats } from './history/history-rea
 import { PrometheusMetrics } from './metrics/prometheus-metrics.js';
 import type { Metrics } from './metrics/metrics.js';
 import { Webhooks } from './webhooks/webhooks.js';
-import { Handshake } from './transports/handshake.js';
-import { OriginPolicy } from './transports/origin.js';
+import { createHandshake } from './server-admission.js';
 import { TrustedProxies } from './transports/client-ip.js';
-import { AnonymousAuthenticator } from './auth/authenticator.js';
-import type { Authenticator } from './auth/authenticator.js';
+import { AnonymousAuthenticator, type Authenticator } from './auth/authenticator.js';
 import { Authorizer } from './auth/authorizer.js';
 import { Router } from './http/router.js';
 import type { Readiness } from './http/ops-routes.js';
 import { addRoutes } from './http/routes.js';
 import { loadDemoPage, type DemoPage } from './http/demo-page.js';
-import { attachSwitchboard, closeListener, dispatchRequest, listen } from './http/attach.js';
-import { listenerPort, listenerUrl } from './http/attach.js';
+import { attachSwitchboard, closeListener, dispatchRequest, listen, listenerPort } from './http/attach.js';
+import { listenerUrl } from './http/attach.js';
 import { WebSocketEndpoint } from './http/websocket-endpoint.js';
 import { ConnectionLimits } from './limits/connection-limits.js';
 import { idleStreamTtlMs, resolveLimits, type ResolvedLimits } from './limits/resolved-limits.js';
 import { systemClock, type Clock } from './util/clock.js';
 import { defaultLogger } from './util/pino-logger.js';
 import type { Logger } from './util/logger.js';
-import { resolveHeartbeatProofs, validateOtherOptions } from './server-options.js';
+import { resolveDrainMs, resolveHeartbeatProofs, validateOtherOptions } from './server-options.js';
 import type { ServerOptions } from './server-options.js';
 import { closeArgs, exclusion, historyLimit, historyResult, serverStats, valueOf } from './server-results.js';
 import { closeEngine, engineReadiness, engineTokenAuthenticator } from './server-engine.js';
-import { createListener } from './server-listener.js';
-import type { Listener } from './server-listener.js';
+import { createListener, reloadTls, type Listener } from './server-listener.js';
 import type {
   ChannelInfo,
   DisconnectOptions,
@@ -46,7 +43,8 @@ import type {
   ServerStats,
 } from './server-results.js';
 import type { ClusterCounts } from './nodes/node-registry.js';
-import { InvalidArgumentError, ServerNotRunningError, TlsLoadError } from './errors.js';
+import { InvalidArgumentError, ServerNotRunningError } from './errors.js';
+import { LoopDelayMonitor } from './limits/loop-delay.js';
 import { resolveGuaranteedConfig } from './hub/guaranteed-config.js';
 import { DeliveryApi } from './server-delivery.js';
 import { resolveDeliveryStores, type DeliveryStores } from './server-stores.js';
@@ -89,6 +87,7 @@ export class SwitchboardServer<M extends AnyChannelMap = AnyChannelMap> {
   private demoPage: DemoPage | null = null;
   private detachListeners: (() => void) | null = null;
   private stopping: Promise<void> | null = null;
+  private readonly loopDelay: LoopDelayMonitor;
 
   constructor(private readonly options: ServerOptions = {}) {
     this.limits = resolveLimits(options);
@@ -145,16 +144,11 @@ export class SwitchboardServer<M extends AnyChannelMap = AnyChannelMap> {
       maxMessageBytes: this.limits.maxMessageBytes,
       ...observe,
     });
-    const handshake = new Handshake({
-      host: {
-        accepting: () => this.stateValue === 'running',
-        userAtLimit: (userId) => this.hub.userAtLimit(userId),
-      },
-      authenticator,
-      origins: new OriginPolicy(options.allowedOrigins, options.requireOrigin ?? false),
-      trustedProxies,
-      connectionLimits,
-      ...observe,
+    this.loopDelay = new LoopDelayMonitor(this.limits.admissionLoopDelayMs);
+    const handshake = createHandshake(options, this.loopDelay, {
+      accepting: () => this.stateValue === 'running',
+      userAtLimit: (userId) => this.hub.userAtLimit(userId),
+      ...{ authenticator, trustedProxies, connectionLimits, ...observe },
     });
     this.websocket = new WebSocketEndpoint({
       basePath: this.basePath,
@@ -243,23 +237,17 @@ export class SwitchboardServer<M extends AnyChannelMap = AnyChannelMap> {
       throw error;
     }
     this.startedAt = this.clock.now();
+    this.loopDelay.start(this.startedAt);
     this.stateValue = 'running';
   }
 
   /**
    * Re-read the `tls` files (the CLI does on SIGHUP): handshakes from now on present the new certificate,
-   * open connections keep theirs. Rejects with {@link TlsLoadError}, still serving the previous
+   * open connections keep theirs. Rejects with `TlsLoadError`, still serving the previous
    * certificate, when a file is missing or bad or the server has no `tls` option.
    */
   async reloadTls(): Promise<void> {
-    const tls = this.listener.tls;
-    if (tls === null) throw new TlsLoadError('no tls option: this server has no certificate files to reload');
-    const loaded = await tls.reload();
-    // An expired certificate is still installed (refusing it would not bring a valid one back), but it
-    // is the classic renewal incident, so it is logged louder.
-    if (Date.parse(loaded.validTo) <= this.clock.now())
-      this.logger.warn(loaded, 'TLS certificate loaded, but it has expired');
-    else this.logger.info(loaded, 'TLS certificate loaded');
+    await reloadTls(this.listener, this.logger, this.clock);
   }
 
   /**
@@ -271,9 +259,25 @@ export class SwitchboardServer<M extends AnyChannelMap = AnyChannelMap> {
     return this.stopping;
   }
 
+  /**
+   * Drain, then stop (docs/operations.md#draining): `/ready` and new connections get 503 at once; open
+   * ones are closed with 1012 and a `retry after <n> ms` hint in jittered batches over `drainMs` (default:
+   * the option); the library API keeps serving meanwhile. A `stop()` during a drain resolves with it.
+   */
+  drain(options: { readonly drainMs?: number } = {}): Promise<void> {
+    const drainMs = resolveDrainMs(options.drainMs, this.limits.drainMs);
+    if (this.stopping === null && this.stateValue === 'running') {
+      this.stateValue = 'draining';
+      this.metrics.setDraining(true);
+      this.stopping = this.hub.drain(drainMs).then(() => this.doStop());
+    }
+    return this.stop();
+  }
+
   private async doStop(): Promise<void> {
-    const wasRunning = this.stateValue === 'running';
+    const wasRunning = this.stateValue === 'running' || this.stateValue === 'draining';
     this.stateValue = 'stopping';
+    this.loopDelay.stop();
     if (wasRunning) {
       await this.hub.closeAll(CloseCode.GoingAway, 'server shutting down', this.limits.shutdownTimeoutMs);
     }
@@ -282,13 +286,14 @@ export class SwitchboardServer<M extends AnyChannelMap = AnyChannelMap> {
     await this.websocket.close();
     this.detachListeners?.();
     if (this.listener.ownsHttpServer) await closeListener(this.listener.http);
+    this.metrics.setDraining(false);
     this.stateValue = 'stopped';
   }
 
   // ---------------------------------------------------------------- library API
 
   private assertRunning(): void {
-    if (this.stateValue !== 'running') throw new ServerNotRunningError();
+    if (this.stateValue !== 'running' && this.stateValue !== 'draining') throw new ServerNotRunningError();
   }
 
   private checkChannel(channel: string): void {

@@ -1,6 +1,6 @@
 /**
  * The `switchboard` CLI: the pure parser against every class of bad input, then the real built
- * executable in a child process (start, /health, a ws client closed with 1001 on SIGTERM, exit codes).
+ * executable in a child process (start, /health, ws clients drained with 1012 on SIGTERM, exit codes).
  *
  * The process tests run packages/server/dist/cli/main.js, so build first: `npm test` does, and by hand
  * `npx tsc -b packages/protocol packages/server` before `node --import tsx --test ...`.
@@ -567,8 +567,9 @@ describe('the switchboard executable', { concurrency: true }, () => {
     assert.deepEqual(cli.lines, [manifest.version]);
   });
 
-  test('starts, logs its URL once, serves /health, and on SIGTERM closes clients with 1001 and exits 0', async () => {
-    const cli = new CliProcess([], { PORT: '0', HOST: '127.0.0.1' });
+  test('starts, logs its URL once, serves /health, and on SIGTERM drains its clients (1012) and exits 0', async () => {
+    const drainMs = 400;
+    const cli = new CliProcess(['--drain-ms', String(drainMs)], { PORT: '0', HOST: '127.0.0.1' });
     const listening = record(await cli.line(isListening, 10_000, 'the listening line'));
     assert.equal(listening['level'], 30);
     const url = String(listening['url']);
@@ -578,13 +579,24 @@ describe('the switchboard executable', { concurrency: true }, () => {
     const health = await within(fetch(`http://127.0.0.1:${port}/health`), 5000, 'GET /health');
     assert.equal(health.status, 200);
 
-    const client = await within(connect(`ws://127.0.0.1:${port}/ws`), 5000, 'the ws connection');
-    await client.nextOfType('connected', 5000);
+    const clients = await Promise.all(
+      Array.from({ length: 5 }, () => within(connect(`ws://127.0.0.1:${port}/ws`), 5000, 'a ws connection')),
+    );
+    for (const client of clients) await client.nextOfType('connected', 5000);
+    const signalled = Date.now();
     assert.ok(cli.child.kill('SIGTERM'));
-    const closed = await within(client.closed, 10_000, 'the ws close');
-    assert.equal(closed.code, 1001);
+    for (const client of clients) {
+      const closed = await within(client.closed, 10_000, 'the ws close');
+      assert.equal(closed.code, 1012);
+      assert.match(closed.reason, /retry after \d+ ms$/);
+    }
     const { code, signal } = await cli.exit();
     assert.deepEqual({ code, signal }, { code: 0, signal: null });
+    // The deadline the orchestrator is told about (docs/operations.md): drain window, stop wait, margin.
+    assert.ok(
+      Date.now() - signalled < drainMs + DEFAULT_LIMITS.shutdownTimeoutMs,
+      'exited within the deadline',
+    );
     assert.equal(cli.lines.filter(isListening).length, 1, 'exactly one listening line');
     assert.equal(cli.lines.filter((line) => line.includes(url)).length, 1, 'the URL is logged once');
     assert.equal(cli.stderr, '');

@@ -69,7 +69,11 @@ function harness(
     atLimit: new Set<string>(),
   } as Omit<Harness, 'handshake'> & { handshake?: Handshake };
   const handshakeOptions: HandshakeOptions = {
-    host: { accepting: () => h.accepting, userAtLimit: (userId) => h.atLimit.has(userId) },
+    host: {
+      accepting: () => h.accepting,
+      userAtLimit: (userId) => h.atLimit.has(userId),
+      saturated: () => false,
+    },
     authenticator,
     origins: new OriginPolicy(options.origins),
     trustedProxies: new TrustedProxies(options.trustedProxies),

@@ -88,6 +88,8 @@ describe('--workers', () => {
             '0',
             '--shutdown-timeout-ms',
             '1000',
+            '--drain-ms',
+            '300',
           ],
         });
         const started = node;
@@ -168,10 +170,10 @@ describe('--workers', () => {
           `a new connection on the replacement: ${fresh.map((o) => o.connectionId).join(', ')}`,
         );
 
-        // SIGTERM: every worker closes its connections with 1001, and the primary exits 0.
+        // SIGTERM: every worker drains its connections (1012), and the primary exits 0.
         const open1 = [...survivors.map((o) => o.client), ...fresh.map((o) => o.client)];
         assert.equal(await started.stop(), 0);
-        for (const client of open1) assert.equal((await client.closed).code, 1001);
+        for (const client of open1) assert.equal((await client.closed).code, 1012);
         assert.match(started.stdout(), /switchboard stopped/);
       } finally {
         for (const client of clients) client.close();

@@ -24,8 +24,8 @@ export function renderHelp(topic: HelpTopic = 'overview'): string {
       ...wrap(
         'Runs a standalone Switchboard server: the in-memory engine (or Redis with --redis-url), the demo ' +
           'page on, JSON logs on stdout. Every option can also be set by its environment variable; a flag ' +
-          'wins over its variable, and an empty variable counts as unset. SIGTERM or SIGINT stops ' +
-          'gracefully; a second one exits at once.',
+          'wins over its variable, and an empty variable counts as unset. SIGTERM or SIGINT drains ' +
+          '(connections closed in batches over --drain-ms) and stops; a second one exits at once.',
         '',
       ),
       '',

@@ -98,6 +98,10 @@ const LIMIT_DESCRIPTIONS: Readonly<Record<keyof ResolvedLimits, string>> = {
   errorBurst: 'Error replies a connection may earn in a burst before it is closed with 4501.',
   errorRefillPerSecond: 'Error allowance a connection regains per second (may be fractional).',
   shutdownTimeoutMs: 'How long a graceful stop waits for connections to close before dropping them (ms).',
+  drainMs:
+    'A drain (SIGTERM, `server.drain()`) closes the connections in jittered batches spread over this window, each with 1012 and a reconnect hint, then stops (ms); 0 closes them all at once.',
+  admissionLoopDelayMs:
+    "Refuse new connections with HTTP 503 and Retry-After while this node's event-loop delay (p99 over the last half second) is over this (ms); open connections keep their service. 0 turns the check off.",
   historySize: 'Messages kept per channel for reconnect recovery; 0 keeps none (ids still advance).',
   historyTtlMs: 'Age past which a kept message is dropped (ms).',
   streamTtlMs:
@@ -160,6 +164,8 @@ const LIMIT_GROUPS: Readonly<Record<keyof ResolvedLimits, OptionGroup>> = {
   errorBurst: 'limits',
   errorRefillPerSecond: 'limits',
   shutdownTimeoutMs: 'server',
+  drainMs: 'server',
+  admissionLoopDelayMs: 'connections',
   historySize: 'history',
   historyTtlMs: 'history',
   streamTtlMs: 'history',

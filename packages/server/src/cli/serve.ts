@@ -1,6 +1,7 @@
 /**
- * The running part of the CLI: start the server, log its URL once, turn SIGTERM / SIGINT into a
- * graceful stop (every connection closed with 1001) followed by exit 0, and SIGHUP into a TLS reload.
+ * The running part of the CLI: start the server, log its URL once, turn SIGTERM / SIGINT into a drain
+ * (connections closed in batches over `drainMs` with 1012 and a reconnect hint, then a graceful stop)
+ * followed by exit 0, and SIGHUP into a TLS reload.
  */
 import { TlsLoadError } from '../errors.js';
 import { createServer } from '../server.js';
@@ -10,12 +11,18 @@ import type { Logger } from '../util/logger.js';
 import { idleStreamTtlMs } from '../limits/resolved-limits.js';
 import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, exitWithMessage } from './exit.js';
 import type { CliConfig } from './parse-options.js';
+import type { ResolvedLimits } from '../limits/resolved-limits.js';
 
 /**
  * Extra time past shutdownTimeoutMs before a hung stop is abandoned: after the connection drain, stop()
  * still closes the broker and the HTTP server, which normally takes milliseconds.
  */
 export const SHUTDOWN_MARGIN_MS = 5000;
+
+/** How long a signalled process may take to exit: the drain window, the stop's wait, and the margin. */
+export function stopDeadlineMs(limits: Pick<ResolvedLimits, 'drainMs' | 'shutdownTimeoutMs'>): number {
+  return limits.drainMs + limits.shutdownTimeoutMs + SHUTDOWN_MARGIN_MS;
+}
 
 /** Start serving `config`; every way out of the process from here on goes through process.exit. */
 export async function serve(config: CliConfig, logger: Logger): Promise<void> {
@@ -53,12 +60,14 @@ export async function serve(config: CliConfig, logger: Logger): Promise<void> {
     }
     stopping = true;
     logger.info({ signal }, 'switchboard stopping');
-    const deadlineMs = config.limits.shutdownTimeoutMs + SHUTDOWN_MARGIN_MS;
+    const deadlineMs = stopDeadlineMs(config.limits);
     setTimeout(() => {
       logger.error({ deadlineMs }, 'shutdown did not finish in time: exiting anyway');
       process.exit(EXIT_FAILURE);
     }, deadlineMs);
-    server.stop().then(
+    // A drain, not a plain stop: the connections leave in batches, so the other nodes see a trickle of
+    // reconnects instead of a storm (docs/operations.md#draining).
+    server.drain().then(
       () => {
         logger.info({}, 'switchboard stopped');
         process.exit(EXIT_OK);

@@ -9,7 +9,7 @@ import type { Worker } from 'node:cluster';
 import type { Logger } from '../util/logger.js';
 import { EXIT_FAILURE, EXIT_OK } from './exit.js';
 import type { CliConfig } from './parse-options.js';
-import { SHUTDOWN_MARGIN_MS } from './serve.js';
+import { stopDeadlineMs } from './serve.js';
 
 /** Restarts allowed within {@link CRASH_WINDOW_MS} before the primary gives up. */
 const MAX_RESTARTS = 5;
@@ -63,7 +63,7 @@ export function runPrimary(config: CliConfig, logger: Logger): void {
   const stopAll = (exitCode: number): void => {
     stopping = true;
     const workers = Object.values(cluster.workers ?? {}).filter((w): w is Worker => w !== undefined);
-    const deadlineMs = config.limits.shutdownTimeoutMs + SHUTDOWN_MARGIN_MS;
+    const deadlineMs = stopDeadlineMs(config.limits);
     setTimeout(() => {
       logger.error({ deadlineMs }, 'workers did not stop in time: killing them');
       for (const worker of workers) worker.process.kill('SIGKILL');

@@ -451,6 +451,11 @@ export class Hub {
     return this.lifecycle.closeAll(code, reason, timeoutMs);
   }
 
+  /** Close every connection with 1012 and a reconnect hint in jittered batches over `drainMs` (lifecycle.ts). */
+  drain(drainMs: number): Promise<void> {
+    return this.lifecycle.drainAll(drainMs);
+  }
+
   /** Stop the timers and the stores. Pending presence departures are announced now. */
   async shutdown(): Promise<void> {
     this.liveness.stop();

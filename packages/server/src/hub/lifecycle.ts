@@ -3,7 +3,7 @@
  * the application's onConnect), closed exactly once whoever starts the close, and gone when its transport
  * says so. Removal from every registry (`detach`) happens once, before anything else can run.
  */
-import { CloseCode } from '@switchboard/protocol';
+import { CloseCode, drainCloseReason } from '@switchboard/protocol';
 import type { Principal } from '../auth/authenticator.js';
 import type { ConnectionLimits } from '../limits/connection-limits.js';
 import type { CloseInitiator, Metrics } from '../metrics/metrics.js';
@@ -28,6 +28,7 @@ import type { Liveness } from './liveness.js';
 import type { WireFormat } from './outbound.js';
 import { joinRoom } from './room-handler.js';
 import { joinSseStream } from './sse-handler.js';
+import { drainPlan, shuffle } from './drain-plan.js';
 import type { SessionResume } from './session-resume.js';
 
 /** Closes after which the peer is presumed dead or stuck, so the close handshake gets only a short linger. */
@@ -43,11 +44,15 @@ const LINGER_CODES: ReadonlySet<number> = new Set([CloseCode.HeartbeatTimeout, C
 const ROUTINE_CLOSES: ReadonlySet<number> = new Set([
   CloseCode.Normal,
   CloseCode.GoingAway,
+  CloseCode.ServiceRestart,
   CloseCode.ForceReconnect,
   CloseCode.TokenExpired,
   CloseCode.Replaced,
   CloseCode.Kicked,
 ]);
+
+/** How long a drain lingers after its last batch, within its window (ms): a poll's round trip, and more. */
+export const DRAIN_LINGER_MS = 1000;
 
 /** How long a connection we closed for being dead or slow may linger before it is destroyed (ms). */
 const CLOSE_LINGER_MS = 1000;
@@ -235,6 +240,39 @@ export class ConnectionLifecycle {
     this.options.channels.flushBatches();
     for (const connection of [...this.options.connections.all()]) this.close(connection, code, reason);
     await this.options.connections.drain(timeoutMs);
+  }
+
+  /**
+   * Drain: close every open connection with 1012 and a reconnect hint, in jittered batches spread over
+   * `drainMs` (drain-plan.ts); resolves {@link DRAIN_LINGER_MS} after the last batch, within the window. Connections that close on their
+   * own meanwhile are skipped (close is idempotent). The caller refuses new connections first.
+   */
+  async drainAll(drainMs: number, random: () => number = Math.random): Promise<void> {
+    const { clock, metrics } = this.options;
+    const connections = shuffle([...this.options.connections.all()], random);
+    const plan = drainPlan(connections.length, drainMs, random);
+    this.options.logger.info(
+      { drainMs, connections: connections.length, batches: plan.batches.length },
+      'draining',
+    );
+    const started = clock.now();
+    for (const batch of plan.batches) {
+      const wait = started + batch.atMs - clock.now();
+      if (wait > 0) await new Promise<void>((resolve) => clock.setTimeout(resolve, wait));
+      let closed = 0;
+      for (let i = batch.start; i < batch.start + batch.size; i++) {
+        const connection = connections[i];
+        if (connection === undefined || connection.state !== 'open') continue;
+        this.close(connection, CloseCode.ServiceRestart, drainCloseReason(random() * plan.gapMs));
+        closed++;
+      }
+      metrics.connectionsDrained(closed);
+    }
+    // A short linger past the last batch (up to the window's end): its closes reach their clients (a
+    // polling client collects its close with its next poll) before the stop closes the HTTP server.
+    const rest = Math.min(DRAIN_LINGER_MS, started + drainMs - clock.now());
+    if (plan.batches.length > 0 && rest > 0)
+      await new Promise<void>((resolve) => clock.setTimeout(resolve, rest));
   }
 
   /** The one line of a connection's close, whoever closed it. */

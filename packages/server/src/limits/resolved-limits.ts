@@ -23,6 +23,8 @@ export interface ResolvedLimits {
   readonly errorBurst: number;
   readonly errorRefillPerSecond: number;
   readonly shutdownTimeoutMs: number;
+  readonly drainMs: number;
+  readonly admissionLoopDelayMs: number;
   readonly historySize: number;
   readonly historyTtlMs: number;
   readonly streamTtlMs: number;
@@ -67,6 +69,8 @@ export const DEFAULT_LIMITS: ResolvedLimits = {
   errorBurst: 20,
   errorRefillPerSecond: 1,
   shutdownTimeoutMs: 10_000,
+  drainMs: 10_000,
+  admissionLoopDelayMs: 0,
   historySize: 100,
   historyTtlMs: 300_000,
   streamTtlMs: 0,
@@ -128,6 +132,8 @@ export const LIMIT_BOUNDS: Readonly<
   errorBurst: { min: 1, max: 1_000_000, integer: true },
   errorRefillPerSecond: { min: 0, max: 1_000_000, integer: false },
   shutdownTimeoutMs: { min: 0, max: 3_600_000, integer: true },
+  drainMs: { min: 0, max: 3_600_000, integer: true },
+  admissionLoopDelayMs: { min: 0, max: 60_000, integer: true },
   historySize: { min: 0, max: 100_000, integer: true },
   historyTtlMs: { min: 1000, max: 604_800_000, integer: true },
   streamTtlMs: { min: 0, max: 2_592_000_000, integer: true },

@@ -24,6 +24,8 @@ export type LimitName =
   | 'node_connections'
   /** This node is admitting its maximum of new connections per second (HTTP 503). */
   | 'node_rate'
+  /** This node's event-loop delay is over `admissionLoopDelayMs` (HTTP 503). */
+  | 'event_loop_delay'
   /** A frame over the connection's messages-per-second limit (a `rate_limited` reply). */
   | 'messages'
   /** A frame over the connection's bytes-per-second limit (a `rate_limited` reply). */
@@ -101,6 +103,13 @@ export type ForwardOutcome = 'answered' | 'timeout' | 'refused' | 'unreachable' 
  */
 export type WebhookOutcome = 'delivered' | 'retried' | 'dead_lettered' | 'queue_full';
 
+/**
+ * Why a node refused a new connection to protect itself (`switchboard_admission_refused_total`): it is
+ * draining or stopping, its event loop is late, it is over its accept budget (`connectionRate`), or it
+ * holds its maximum of connections.
+ */
+export type AdmissionReason = 'shutting_down' | 'event_loop_delay' | 'accept_budget' | 'max_connections';
+
 export interface Metrics {
   connectionOpened(transport: string): void;
   /**
@@ -112,6 +121,12 @@ export interface Metrics {
   handshakeRejected(status: number, reason: string): void;
   /** A limit refused a connection attempt or a frame (the 4003 close that may follow is a connectionClosed). */
   limitRejected(limit: LimitName): void;
+  /** A new connection was refused because the node protects itself (also counted as a handshake refusal). */
+  admissionRefused(reason: AdmissionReason): void;
+  /** A drain closed `count` connections (one batch). */
+  connectionsDrained(count: number): void;
+  /** A drain began (true) or the server stopped (false): the `switchboard_draining` gauge. */
+  setDraining(draining: boolean): void;
   /** An HTTP API request (or `/stats`) was refused by the API key check. */
   apiKeyRejected(reason: ApiKeyRejection): void;
   /** Frames received from clients. */
@@ -174,6 +189,9 @@ export class NoopMetrics implements Metrics {
   connectionClosed(): void {}
   handshakeRejected(): void {}
   limitRejected(): void {}
+  admissionRefused(): void {}
+  connectionsDrained(): void {}
+  setDraining(): void {}
   apiKeyRejected(): void {}
   framesReceived(): void {}
   messagesDelivered(): void {}

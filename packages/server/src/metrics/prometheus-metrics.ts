@@ -1,5 +1,6 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type {
+  AdmissionReason,
   ApiKeyRejection,
   CloseInitiator,
   DropReason,
@@ -34,6 +35,9 @@ export class PrometheusMetrics implements Metrics {
   private readonly closed: Counter<'transport' | 'code' | 'by'>;
   private readonly rejected: Counter<'status' | 'reason'>;
   private readonly limited: Counter<'limit'>;
+  private readonly admission: Counter<'reason'>;
+  private readonly drained: Counter;
+  private drainingNow = false;
   private readonly apiKeys: Counter<'reason'>;
   private readonly received: Counter;
   private readonly delivered: Counter;
@@ -83,6 +87,17 @@ export class PrometheusMetrics implements Metrics {
       name: `${p}limits_rejected_total`,
       help: 'Connection attempts and frames refused by a limit, by limit',
       labelNames: ['limit'],
+      registers,
+    });
+    this.admission = new Counter({
+      name: `${p}admission_refused_total`,
+      help: 'New connections refused because the node protects itself, by reason (shutting_down, event_loop_delay, accept_budget, max_connections)',
+      labelNames: ['reason'],
+      registers,
+    });
+    this.drained = new Counter({
+      name: `${p}drain_closed_total`,
+      help: 'Connections closed by a drain (1012 with a reconnect hint)',
       registers,
     });
     this.apiKeys = new Counter({
@@ -138,6 +153,9 @@ export class PrometheusMetrics implements Metrics {
       'ready',
       '1 while this node accepts connections and its engine (Redis) can serve; 0 otherwise',
       () => (this.readinessSource() ? 1 : 0),
+    );
+    gauge('draining', '1 while this node drains its connections before it stops; 0 otherwise', () =>
+      this.drainingNow ? 1 : 0,
     );
     this.errors = new Counter({
       name: `${p}client_errors_total`,
@@ -197,6 +215,15 @@ export class PrometheusMetrics implements Metrics {
   }
   limitRejected(limit: LimitName): void {
     this.limited.inc({ limit });
+  }
+  admissionRefused(reason: AdmissionReason): void {
+    this.admission.inc({ reason });
+  }
+  connectionsDrained(count: number): void {
+    this.drained.inc(count);
+  }
+  setDraining(draining: boolean): void {
+    this.drainingNow = draining;
   }
   apiKeyRejected(reason: ApiKeyRejection): void {
     this.apiKeys.inc({ reason });

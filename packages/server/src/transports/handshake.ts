@@ -12,7 +12,7 @@ import { ErrorCode } from '@switchboard/protocol';
 import type { AuthOutcome, Authenticator, Principal } from '../auth/authenticator.js';
 import type { ConnectionLimits } from '../limits/connection-limits.js';
 import { ThrottledLog } from '../limits/throttled-log.js';
-import type { LimitName, Metrics } from '../metrics/metrics.js';
+import type { AdmissionReason, LimitName, Metrics } from '../metrics/metrics.js';
 import type { Clock } from '../util/clock.js';
 import type { Logger } from '../util/logger.js';
 import { clientAddress, normalizeAddress } from './client-ip.js';
@@ -36,6 +36,8 @@ export interface Refusal {
   readonly limit?: LimitName;
   /** Seconds until a retry can succeed (a `Retry-After` header); absent when nobody can tell. */
   readonly retryAfterSeconds?: number;
+  /** The node refused to protect itself: counted in `switchboard_admission_refused_total` under this. */
+  readonly admission?: AdmissionReason;
 }
 
 /** Who a refusal answered, for its log line (never the query string: it may carry a token or ticket). */
@@ -92,6 +94,8 @@ export interface HandshakeHost {
   accepting(): boolean;
   /** Whether the user already holds its maximum of connections on this node. */
   userAtLimit(userId: string): boolean;
+  /** Whether the node is too busy to take a connection now (admission control: event-loop delay). */
+  saturated(): boolean;
 }
 
 /** What the handshake is built from. */
@@ -107,11 +111,28 @@ export interface HandshakeOptions {
   readonly clock: Clock;
 }
 
+/** Draining or stopping: a retry goes to another node (the load balancer stopped sending here). */
 const NOT_ACCEPTING: Refusal = Object.freeze({
   status: 503,
   code: ErrorCode.ShuttingDown,
   message: 'server is not accepting connections',
+  retryAfterSeconds: 1,
+  admission: 'shutting_down',
 });
+/** Saturated: refused before any work (no origin check, no token verification) so the refusal stays cheap. */
+const SATURATED: Refusal = Object.freeze({
+  limit: 'event_loop_delay',
+  status: 503,
+  code: ErrorCode.Unavailable,
+  message: 'this server is overloaded; retry later or elsewhere',
+  retryAfterSeconds: 1,
+  admission: 'event_loop_delay',
+});
+/** Which node limits are admission control, for `switchboard_admission_refused_total`. */
+const ADMISSION_LIMITS: Partial<Record<LimitName, AdmissionReason>> = {
+  node_rate: 'accept_budget',
+  node_connections: 'max_connections',
+};
 const ORIGIN_REFUSED: Refusal = Object.freeze({
   limit: 'origin',
   status: 403,
@@ -155,6 +176,7 @@ export class Handshake {
     const remoteAddress = this.clientAddressOf(request);
     const where: RefusalContext = { remoteAddress, path: request.url.pathname };
     if (!host.accepting()) return Promise.resolve(this.refuse(NOT_ACCEPTING, where));
+    if (host.saturated()) return Promise.resolve(this.refuse(SATURATED, where));
     if (!origins.allows(request.headers.origin)) return Promise.resolve(this.refuse(ORIGIN_REFUSED, where));
     const options = parseOptions(request.url);
     if (typeof options === 'string')
@@ -191,6 +213,9 @@ export class Handshake {
   refuse(refusal: Refusal, where?: RefusalContext): { readonly ok: false; readonly refusal: Refusal } {
     const metrics = this.options.metrics;
     if (refusal.limit !== undefined) metrics.limitRejected(refusal.limit);
+    const admission =
+      refusal.admission ?? (refusal.limit === undefined ? undefined : ADMISSION_LIMITS[refusal.limit]);
+    if (admission !== undefined) metrics.admissionRefused(admission);
     metrics.handshakeRejected(refusal.status, refusal.code);
     this.logRefusal(refusal, where);
     return { ok: false, refusal };
