@@ -10,6 +10,7 @@ export const SCENARIO_NAMES = [
   'connect',
   'churn',
   'storm',
+  'deliver',
   'all',
   'micro',
 ] as const;
@@ -36,8 +37,10 @@ export interface BenchOptions {
   readonly rates: readonly number[] | undefined;
   /** Length of each rate step (ms). */
   readonly stepMs: number | undefined;
-  /** p99 latency a fan-out step must stay under to "hold" (ms). Default 250. */
-  readonly thresholdMs: number;
+  /** p99 latency a rate step must stay under to "hold" (ms). Default: fanout 250, deliver 50. */
+  readonly thresholdMs: number | undefined;
+  /** Deliver: step the rate up from the first of --rates (×1.5 a step) until a step does not hold. */
+  readonly max: boolean;
   /** Fan-out CPU phase: publish rate (msgs/s) and message count. */
   readonly cpuRate: number | undefined;
   readonly cpuMessages: number | undefined;
@@ -70,6 +73,8 @@ export interface BenchOptions {
   readonly historySize: number;
   /** Switchboard's batch delay (`batchDelayMs`, ms) on the Switchboard targets. Default 0 (one turn). */
   readonly batchDelayMs: number;
+  /** Where the target processes write V8 CPU profiles (`--cpu-prof`), or undefined: not profiled. */
+  readonly cpuProfileDir: string | undefined;
   /** Micro-benchmarks: only those whose name contains this. */
   readonly filter: string | undefined;
   readonly help: boolean;
@@ -117,8 +122,10 @@ export function parseOptions(argv: readonly string[], defaultOutDir = 'results')
         targets: { type: 'string' },
         rates: { type: 'string' },
         out: { type: 'string' },
+        'cpu-prof': { type: 'string' },
         filter: { type: 'string' },
         quick: { type: 'boolean' },
+        max: { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
         ...Object.fromEntries(Object.keys(NUMBER_OPTIONS).map((k) => [k, { type: 'string' as const }])),
       },
@@ -169,7 +176,9 @@ export function parseOptions(argv: readonly string[], defaultOutDir = 'results')
   const targets =
     typeof values['targets'] === 'string'
       ? values['targets'].split(',').filter((t) => t !== '')
-      : ['switchboard', 'ws-frame-once', 'ws-naive', 'socketio'];
+      : scenario === 'deliver'
+        ? ['send-to-user', 'inbox-memory', 'inbox-redis', 'inbox-postgres']
+        : ['switchboard', 'ws-frame-once', 'ws-naive', 'socketio'];
   if (targets.length === 0) return { ok: false, error: '--targets names no target' };
 
   return {
@@ -184,7 +193,8 @@ export function parseOptions(argv: readonly string[], defaultOutDir = 'results')
       heartbeatMs: numbers['heartbeat-ms'] ?? 15_000,
       rates,
       stepMs: numbers['step-ms'],
-      thresholdMs: numbers['threshold-ms'] ?? 250,
+      thresholdMs: numbers['threshold-ms'],
+      max: values['max'] === true,
       cpuRate: numbers['cpu-rate'],
       cpuMessages: numbers['cpu-messages'],
       burst: numbers.burst ?? 8,
@@ -202,6 +212,7 @@ export function parseOptions(argv: readonly string[], defaultOutDir = 'results')
       batchDelayMs,
       quietWaitS: numbers['quiet-wait-s'] ?? 30,
       workers: numbers.workers ?? 2,
+      cpuProfileDir: typeof values['cpu-prof'] === 'string' ? values['cpu-prof'] : undefined,
       filter: typeof values['filter'] === 'string' ? values['filter'] : undefined,
       help,
     },
@@ -219,7 +230,9 @@ Scenarios:
   connect   N connections as fast as they come: connect rate and connect-time percentiles
   churn     steady fan-out traffic while connections open and close at --churn-rate/s
   storm     the target is killed and restarted under N connections: time until all are back
-  all       every scenario above, in turn (with --quick: small sizes, for a smoke run)
+  deliver   N users with their inbox open; server.deliver at stepped rates, every push acked:
+            acked deliveries/s, deliver -> handler latency, beside server.sendToUser
+  all       every scenario above but deliver, in turn (with --quick: small sizes, for a smoke run)
   micro     micro-benchmarks of hot functions (--filter NAME)
 
 Options:
@@ -227,16 +240,19 @@ Options:
                        switchboard-workers (the CLI with --workers and Redis), socketio-redis
                        (node:cluster + @socket.io/redis-adapter), switchboard-unbatched (no ?batch=1),
                        switchboard-sse (SSE streams as clients: idle, connect, fanout),
-                       switchboard-poll (v1 over long-polling: idle, connect, fanout)
+                       switchboard-poll (v1 over long-polling: idle, connect, fanout);
+                       deliver: send-to-user, inbox-memory, inbox-redis, inbox-postgres (default: these)
   --connections N      default: idle 10000, fanout 5000, burst 1000, chat 2000, connect 10000,
-                       churn 2000, storm 5000
+                       churn 2000, storm 5000, deliver 1000 (users)
   --repeat R           runs per target; reports medians and ranges (default 1)
   --quick              small sizes and short steps
   --out DIR            output folder (default packages/bench/results)
   --heartbeat-ms MS    heartbeat interval of every target (default 15000)
-  --rates a,b,c        fanout publish rates to step through, msgs/s
-  --step-ms MS         length of a fanout rate step
-  --threshold-ms MS    p99 a fanout step must stay under (default 250)
+  --rates a,b,c        fanout publish rates, deliver rates (default 1000,2500,5000,10000,15000,20000),
+                       msgs/s, to step through
+  --step-ms MS         length of a fanout or deliver rate step
+  --threshold-ms MS    p99 a fanout step must stay under (default 250), deliver -> handler (default 50)
+  --max                deliver: from the first of --rates, ×1.5 a step until one does not hold
   --cpu-rate R         fanout CPU phase rate, msgs/s (default: 40,000 deliveries/s ÷ N); burst rate (200)
   --cpu-messages M     fanout CPU phase message count; burst message count (default: 10 s worth)
   --burst K            burst: publishes sent back to back in one write (default 8)
@@ -254,5 +270,7 @@ Options:
   --batch-delay-ms MS  Switchboard's batch delay for ?batch=1 clients, 0 to 1000 (default 0: the
                        messages of one event-loop turn); no effect on switchboard-unbatched
   --workers N          processes of switchboard-workers and socketio-redis (default 2)
+  --cpu-prof DIR       run each target process under the V8 CPU profiler, profiles written to DIR
+                       (in-process targets only: the profile is the host's, with the server in it)
   --quiet-wait-s S     wait up to S s before each run for other work on the machine to stop (default 30)
 `;

@@ -26,6 +26,12 @@ export interface ClientSocket {
   once(event: 'close', listener: () => void): unknown;
 }
 
+/** This process's CPU time so far (µs, user + system). */
+function cpuNow(): number {
+  const cpu = process.cpuUsage();
+  return cpu.user + cpu.system;
+}
+
 /** Times a refused subscribe is retried before it counts as failed. */
 const MAX_SUBSCRIBE_RETRIES = 5;
 
@@ -65,6 +71,8 @@ export class ClientPool {
   /** WebSocket messages that carried at least one `message` frame (fewer than `received` when batched). */
   private carriers = 0;
   private published = 0;
+  /** Received messages answered (inbox acks sent). */
+  private acknowledged = 0;
   private pings = 0;
   /** Subscribes refused (retried up to MAX_SUBSCRIBE_RETRIES times), the first refusal, and those given up. */
   private nacks = 0;
@@ -241,6 +249,11 @@ export class ClientPool {
         this.received++;
         const ts = readTimestamp(data);
         if (ts === ts) this.latency.record((nowMs() - ts) * 1000);
+        const answer = this.dialect.acknowledge?.(data) ?? null;
+        if (answer !== null) {
+          client.ws?.send(answer);
+          this.acknowledged++;
+        }
         return;
       }
       case 'ping':
@@ -410,6 +423,8 @@ export class ClientPool {
       received: this.received,
       carriers: this.carriers,
       published: this.published,
+      acknowledged: this.acknowledged,
+      cpuMicros: cpuNow(),
       latency: withLatency ? this.latency.snapshot() : null,
       pings: this.pings,
       subscribeErrors: this.nacks,
@@ -424,6 +439,7 @@ export class ClientPool {
       this.received = 0;
       this.carriers = 0;
       this.published = 0;
+      this.acknowledged = 0;
       this.pings = 0;
       this.others = 0;
       this.firstOther = '';

@@ -25,6 +25,10 @@ export interface Dialect {
   /** Publish `data` (already JSON) to `room`. */
   publish(room: string, data: string): string;
   /**
+   * The answer a received `message` frame needs (an inbox push's `ack`), or null. Absent: none ever does.
+   */
+  acknowledge?(frame: Buffer): string | null;
+  /**
    * Whether one WebSocket message may carry several frames separated by newlines (Switchboard's
    * batched frames, `?batch=1`): each line is then classified and counted on its own.
    */

@@ -9,6 +9,7 @@ import { ClientPool } from './client-pool.js';
 import type { Dialect } from './dialect.js';
 import type { GeneratorApi, GeneratorInit } from './plan.js';
 import { publish } from './publisher.js';
+import { inboxDialect } from './inbox-dialect.js';
 import { pollDialect } from './poll-dialect.js';
 import { rawDialect } from './raw-dialect.js';
 import { Reconnector } from './reconnector.js';
@@ -38,6 +39,8 @@ function dialectOf(init: GeneratorInit): Dialect {
       return socketioDialect;
     case 'raw':
       return rawDialect;
+    case 'inbox':
+      return inboxDialect(init.jwtSecret);
   }
 }
 

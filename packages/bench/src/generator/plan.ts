@@ -133,6 +133,10 @@ export interface Counters {
   /** WebSocket messages that carried received messages (received / carriers = messages per batch). */
   readonly carriers: number;
   readonly published: number;
+  /** Received messages the generator answered (inbox acks sent). */
+  readonly acknowledged: number;
+  /** CPU time the generator process has used since it started (µs, user + system; summed over a fleet). */
+  readonly cpuMicros: number;
   readonly latency: HistogramSnapshot | null;
   /** Server pings answered (application level). */
   readonly pings: number;

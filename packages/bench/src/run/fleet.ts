@@ -207,6 +207,8 @@ export class Fleet {
       received: all.reduce((a, c) => a + c.received, 0),
       carriers: all.reduce((a, c) => a + c.carriers, 0),
       published: all.reduce((a, c) => a + c.published, 0),
+      acknowledged: all.reduce((a, c) => a + c.acknowledged, 0),
+      cpuMicros: all.reduce((a, c) => a + c.cpuMicros, 0),
       latency: latency ? histogram.snapshot() : null,
       pings: all.reduce((a, c) => a + c.pings, 0),
       subscribeErrors: all.reduce((a, c) => a + c.subscribeErrors, 0),

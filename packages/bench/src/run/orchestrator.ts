@@ -29,8 +29,8 @@ function isSwitchboard(name: string): boolean {
   return dialect === 'switchboard' || dialect === 'switchboard-unbatched';
 }
 
-/** Baselines every figure is also given against, when they took part. */
-export const BASELINES = ['ws-frame-once', 'socketio'] as const;
+/** Baselines every figure is also given against, when they took part (send-to-user: the inbox targets'). */
+export const BASELINES = ['ws-frame-once', 'socketio', 'send-to-user'] as const;
 
 /** Resolve target names; throws on an unknown or unavailable one. */
 export function resolveTargets(names: readonly string[]): TargetSpec[] {
@@ -56,15 +56,19 @@ async function runOnce(
     target: spec,
     progress,
     startTarget: async (port = 0) => {
-      const target = await TargetProcess.start(spec, {
-        host: '127.0.0.1',
-        port,
-        heartbeatMs: options.heartbeatMs,
-        jwtSecret,
-        historySize: options.historySize,
-        batchDelayMs: options.batchDelayMs,
-        workers: options.workers,
-      });
+      const target = await TargetProcess.start(
+        spec,
+        {
+          host: '127.0.0.1',
+          port,
+          heartbeatMs: options.heartbeatMs,
+          jwtSecret,
+          historySize: options.historySize,
+          batchDelayMs: options.batchDelayMs,
+          workers: options.workers,
+        },
+        options.cpuProfileDir,
+      );
       stops.push(() => target.stop());
       return target;
     },

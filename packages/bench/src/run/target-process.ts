@@ -2,7 +2,14 @@
 import { childModule } from '../ipc/child-module.js';
 import { RpcClient } from '../ipc/rpc.js';
 import type { TargetSpec } from '../targets/registry.js';
-import type { ProcessStats, TargetApi, TargetConfig } from '../targets/target.js';
+import type {
+  DriveParams,
+  DriveResult,
+  ProcessStats,
+  ServerDeliveries,
+  TargetApi,
+  TargetConfig,
+} from '../targets/target.js';
 import { treePids } from '../targets/process-tree.js';
 import { killPid, trackChild, trackPid, untrackPid } from './children.js';
 
@@ -22,12 +29,14 @@ export class TargetProcess {
     private readonly pids: readonly number[],
   ) {}
 
-  /** Fork the target's process and start its server. */
-  static async start(spec: TargetSpec, config: TargetConfig): Promise<TargetProcess> {
+  /** Fork the target's process and start its server; with `cpuProfileDir`, under the V8 CPU profiler. */
+  static async start(spec: TargetSpec, config: TargetConfig, cpuProfileDir?: string): Promise<TargetProcess> {
+    // --cpu-prof writes the profile when the process exits (stop() lets it exit by itself).
+    const profile = cpuProfileDir === undefined ? [] : ['--cpu-prof', '--cpu-prof-dir', cpuProfileDir];
     const rpc = RpcClient.spawn<TargetApi>(HOST.path, {
       name: `target ${spec.name}`,
       args: [spec.name],
-      execArgv: [...HOST.execArgv, '--expose-gc'],
+      execArgv: [...HOST.execArgv, '--expose-gc', ...profile],
     });
     trackChild(rpc.child);
     try {
@@ -54,6 +63,17 @@ export class TargetProcess {
   /** Collect garbage, then the figures. */
   gc(): Promise<ProcessStats> {
     return this.rpc.call('gc', null, 60_000);
+  }
+
+  /** Delivery targets: call the server's delivery API at a rate (resolves when every call settled). */
+  drive(params: DriveParams): Promise<DriveResult> {
+    const expectedMs = (params.messages / params.ratePerSecond) * 1000;
+    return this.rpc.call('drive', params, expectedMs * 2 + 60_000);
+  }
+
+  /** Delivery targets: what the server counted since the last reset. */
+  deliveries(reset: boolean): Promise<ServerDeliveries> {
+    return this.rpc.call('deliveries', { reset }, 30_000);
   }
 
   /** Whether the process is gone. */

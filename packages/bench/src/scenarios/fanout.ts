@@ -49,7 +49,7 @@ export function fanoutParams(options: BenchOptions): FanoutParams {
       options.rates ??
       DELIVERY_STEPS.slice(0, options.quick ? 3 : undefined).map((d) => round(d / subscribers)),
     stepMs: options.stepMs ?? (options.quick ? 1000 : 3000),
-    thresholdMs: options.thresholdMs,
+    thresholdMs: options.thresholdMs ?? 250,
     cpuRate,
     cpuMessages: options.cpuMessages ?? Math.max(5, Math.round(cpuRate * cpuSeconds)),
     warmupMessages: Math.max(3, Math.round(cpuRate * (options.quick ? 0.5 : 2))),

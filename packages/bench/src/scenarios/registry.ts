@@ -3,15 +3,19 @@ import { burst } from './burst.js';
 import { chat } from './chat.js';
 import { churn } from './churn.js';
 import { connect } from './connect.js';
+import { deliver } from './deliver.js';
 import { fanout } from './fanout.js';
 import { idle } from './idle.js';
 import type { Scenario } from './scenario.js';
 import { storm } from './storm.js';
 
-/** The load scenarios. */
+/** The load scenarios `all` runs (on the WebSocket targets). */
 export const SCENARIOS: readonly Scenario[] = [idle, connect, fanout, burst, chat, churn, storm];
+
+/** Scenarios with targets of their own, run only by name. */
+const OWN_TARGETS: readonly Scenario[] = [deliver];
 
 /** The scenario named `name`, or undefined. */
 export function findScenario(name: string): Scenario | undefined {
-  return SCENARIOS.find((s) => s.name === name);
+  return [...SCENARIOS, ...OWN_TARGETS].find((s) => s.name === name);
 }

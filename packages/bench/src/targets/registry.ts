@@ -1,5 +1,6 @@
 /** Every target the tool can run. Adding a target is one more entry here plus its module. */
 import { spawnSync } from 'node:child_process';
+import { postgresMissing } from './postgres-database.js';
 import type { DialectName } from './target.js';
 
 /** Why `redis-server` cannot be started here, or null. */
@@ -92,10 +93,50 @@ export const TARGETS: readonly TargetSpec[] = [
     module: 'socketio-redis-target',
     unavailable: redisMissing,
   },
+  {
+    name: 'send-to-user',
+    description:
+      'Switchboard, one process, memory engine: server.sendToUser from inside the server process (no store, no ack); the baseline of the inbox targets',
+    dialect: 'inbox',
+    module: 'send-to-user-target',
+    unavailable: () => null,
+  },
+  {
+    name: 'inbox-memory',
+    description:
+      'Switchboard, one process, memory engine: server.deliver from inside the server process into the in-memory inbox store; each user acks every push',
+    dialect: 'inbox',
+    module: 'inbox-memory-target',
+    unavailable: () => null,
+  },
+  {
+    name: 'inbox-redis',
+    description:
+      'as inbox-memory, on the Redis engine and its inbox store (a redis-server of its own, no persistence)',
+    dialect: 'inbox',
+    module: 'inbox-redis-target',
+    unavailable: redisMissing,
+  },
+  {
+    name: 'inbox-postgres',
+    description:
+      "as inbox-memory, with the inbox in PostgreSQL (the machine's server at 127.0.0.1:5432, a database of its own)",
+    dialect: 'inbox',
+    module: 'inbox-postgres-target',
+    unavailable: postgresMissing,
+  },
 ];
 
 /** The default comparison set. */
 export const DEFAULT_TARGETS: readonly string[] = ['switchboard', 'ws-frame-once', 'ws-naive', 'socketio'];
+
+/** The default targets of the deliver scenario. */
+export const DELIVERY_TARGETS: readonly string[] = [
+  'send-to-user',
+  'inbox-memory',
+  'inbox-redis',
+  'inbox-postgres',
+];
 
 /** The entry named `name`, or undefined. */
 export function findTarget(name: string): TargetSpec | undefined {

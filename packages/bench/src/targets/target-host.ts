@@ -77,6 +77,15 @@ serveRpc<TargetApi>({
     if ((running?.pids.length ?? 0) === 0) await collect();
     return stats(false);
   },
+  drive: (params) => {
+    if (running?.drive === undefined) return Promise.reject(new Error(`target ${name} has no driver`));
+    return running.drive(params);
+  },
+  deliveries: ({ reset }) => {
+    if (running?.deliveries === undefined)
+      return Promise.reject(new Error(`target ${name} counts no deliveries`));
+    return running.deliveries(reset);
+  },
   stop: async () => {
     await running?.stop();
     running = undefined;

@@ -6,9 +6,13 @@
 /**
  * The client dialect generators speak to a target: Switchboard's v1 with batched frames (`?batch=1`,
  * as the SDK connects) or without, Switchboard's zero-SDK SSE streams (`sse`),
- * protocol v1 over long-polling (`poll`), Socket.IO's, or the raw targets' minimal JSON.
+ * protocol v1 over long-polling (`poll`), Socket.IO's, the raw targets' minimal JSON, or v1 with each
+ * user's inbox open and every push acked (`inbox`, the delivery targets).
  */
-export type DialectName = 'switchboard' | 'switchboard-unbatched' | 'sse' | 'poll' | 'socketio' | 'raw';
+export type DialectName =
+  'switchboard' | 'switchboard-unbatched' | 'sse' | 'poll' | 'socketio' | 'raw' | 'inbox';
+
+import type { HistogramSnapshot } from '../stats/histogram.js';
 
 /** Settings every target is started with: the same workload knobs for all. */
 export interface TargetConfig {
@@ -51,8 +55,60 @@ export interface RunningTarget {
   takeHeartbeatCost(): HeartbeatCost | null;
   /** Close the server and every connection. */
   stop(): Promise<void>;
+  /** Delivery targets: call the server's delivery API at a fixed rate (see delivery-driver.ts). */
+  drive?(params: DriveParams): Promise<DriveResult>;
+  /** Delivery targets: what the server counted since the last reset. */
+  deliveries?(reset: boolean): Promise<ServerDeliveries>;
 }
 
+/** What the orchestrator asks a delivery target to send: `messages` at `ratePerSecond`, round robin over users. */
+export interface DriveParams {
+  /** Users `user-<first>` .. `user-<first + count - 1>` (the generators' connection indices). */
+  readonly first: number;
+  readonly count: number;
+  readonly ratePerSecond: number;
+  readonly messages: number;
+  /** Approximate payload size (bytes of the `data` JSON). */
+  readonly payloadBytes: number;
+  /** Calls unresolved at once at most; past it the driver waits (and falls behind the rate). */
+  readonly maxInFlight: number;
+}
+
+/** What a drive achieved. */
+export interface DriveResult {
+  /** The API the target calls: `deliver` (the messages must be acked) or `send` (`sendToUser`, no ack). */
+  readonly api: 'deliver' | 'send';
+  /** Calls made, and those that resolved (the messages the users must receive). */
+  readonly called: number;
+  readonly resolved: number;
+  /** Calls that rejected, and the first rejection. */
+  readonly refused: number;
+  readonly firstRefusal: string;
+  /** From the first call to the last one settled (ms). */
+  readonly elapsedMs: number;
+  /** Call to resolve of each call (µs): for `deliver`, until the message is durable in the store. */
+  readonly callTimes: HistogramSnapshot;
+  /** Ticks that found `maxInFlight` calls unresolved and had to wait. */
+  readonly stalls: number;
+}
+
+/** Delivery figures a delivery target's server counted (its Metrics hooks), since the last reset. */
+export interface ServerDeliveries {
+  /** Inbox messages stored, pushed the first time and again (redeliveries), acked, given back. */
+  readonly stored: number;
+  readonly pushed: number;
+  readonly repushed: number;
+  readonly acked: number;
+  readonly nacked: number;
+  readonly refused: number;
+  readonly deadLettered: number;
+  /** Push to ack seen by the server (µs), for the acks of messages this node pushed. */
+  readonly pushToAck: HistogramSnapshot;
+  /** CPU time of the store's own processes (redis-server) so far (µs), NaN when not ours to measure. */
+  readonly storeCpuMicros: number;
+  /** Commands the store ran so far, by command (Redis: INFO commandstats), empty when not ours to ask. */
+  readonly storeCommands: Readonly<Record<string, number>>;
+}
 /** A target module: `targets/<name>-target.ts` exports `start`. */
 export interface TargetModule {
   start(config: TargetConfig): Promise<RunningTarget>;
@@ -88,4 +144,6 @@ export type TargetApi = {
   /** Collect garbage (needs --expose-gc), then the figures. */
   gc: { params: null; result: ProcessStats };
   stop: { params: null; result: null };
+  drive: { params: DriveParams; result: DriveResult };
+  deliveries: { params: { reset: boolean }; result: ServerDeliveries };
 };
