@@ -37,6 +37,7 @@ export type InboxCase =
   | 'no-device'
   | 'forgotten-device'
   | 'attempts'
+  | 'take'
   | 'ack-unknown'
   | 'idempotency'
   | 'full-reject'
@@ -324,6 +325,51 @@ export function runInboxContract(name: string, make: InboxFactory, skip: InboxSk
         await store.ack(userId, 'laptop', m.id, t0);
         await store.ack(userId, 'phone', m.id, t0);
         assert.equal(await store.attempt(userId, 'laptop', m.id), 0, 'gone');
+      },
+    );
+
+    it(
+      'take',
+      'take returns what pending does with each attempt counted; spent attempts are not counted',
+      async (store, t0) => {
+        if (store.take === undefined) return;
+        const userId = freshUser();
+        await store.touchDevice(userId, 'laptop', t0);
+        await store.touchDevice(userId, 'phone', t0);
+        const [m1, m2, m3] = await deliverAll(store, userId, ['a', 'b', 'c'], t0);
+        assert.ok(m1 && m2 && m3);
+        await store.ack(userId, 'laptop', m2.id, t0);
+        const first = await store.take(userId, 'laptop', 0, 10, t0);
+        assert.deepEqual(
+          first.map((m) => [m.id, m.attempts, m.json, m.maxAttempts]),
+          [
+            [m1.id, 1, '"a"', 5],
+            [m3.id, 1, '"c"', 5],
+          ],
+        );
+        assert.deepEqual(
+          (await store.take(userId, 'laptop', m1.seq, 1, t0)).map((m) => [m.id, m.attempts]),
+          [[m3.id, 2]],
+        );
+        const [laptop] = await store.pending(userId, 'laptop', 0, 1, t0);
+        assert.equal(laptop?.attempts, 1);
+        assert.equal(await store.attempt(userId, 'phone', m1.id), 1, 'per device');
+        assert.deepEqual(await store.take(userId, 'laptop', 0, 10, t0 + 2 * HOUR), [], 'expired');
+        assert.deepEqual(await store.take(freshUser(), 'laptop', 0, 10, t0), []);
+        const spent = stored(await store.deliver(input(userId, 'd', t0, { maxAttempts: 1 })));
+        const once = await store.take(userId, 'laptop', m3.seq, 10, t0);
+        assert.deepEqual(
+          once.map((m) => [m.id, m.attempts]),
+          [[spent.id, 1]],
+        );
+        const twice = await store.take(userId, 'laptop', m3.seq, 10, t0);
+        assert.deepEqual(
+          twice.map((m) => [m.id, m.attempts]),
+          [[spent.id, 2]],
+          'past maxAttempts',
+        );
+        const [after] = await store.pending(userId, 'laptop', m3.seq, 10, t0);
+        assert.equal(after?.attempts, 1, 'a spent message is not counted again');
       },
     );
 

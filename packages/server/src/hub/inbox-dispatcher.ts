@@ -285,18 +285,26 @@ export class InboxDispatcher implements InboxRuntime {
     const { store, clock } = this.options;
     const generation = state.generation;
     const want = state.free;
-    const pending = await store.pending(state.userId, state.device, state.lastSentSeq, want, clock.now());
-    if (state.generation !== generation || pending.length === 0) return;
-    // Attempts are counted concurrently (one round trip for the batch), then pushed in seq order. When
-    // some fail (the store went away), those counted before the first failure are still pushed, so a
-    // retry does not count them twice; the rest are pulled again.
-    const attempts = await Promise.allSettled(
-      pending.map((m) =>
-        m.attempts >= m.maxAttempts
-          ? Promise.resolve(m.attempts + 1)
-          : store.attempt(state.userId, state.device, m.id),
-      ),
-    );
+    const { userId, device } = state;
+    let pending: readonly PendingMessage[];
+    let attempts: PromiseSettledResult<number>[];
+    if (store.take !== undefined) {
+      // One call reads the messages and counts their attempts.
+      pending = await store.take(userId, device, state.lastSentSeq, want, clock.now());
+      if (state.generation !== generation || pending.length === 0) return;
+      attempts = pending.map((m) => ({ status: 'fulfilled', value: m.attempts }));
+    } else {
+      pending = await store.pending(userId, device, state.lastSentSeq, want, clock.now());
+      if (state.generation !== generation || pending.length === 0) return;
+      // Attempts are counted concurrently (one round trip for the batch), then pushed in seq order. When
+      // some fail (the store went away), those counted before the first failure are still pushed, so a
+      // retry does not count them twice; the rest are pulled again.
+      attempts = await Promise.allSettled(
+        pending.map((m) =>
+          m.attempts >= m.maxAttempts ? Promise.resolve(m.attempts + 1) : store.attempt(userId, device, m.id),
+        ),
+      );
+    }
     if (state.generation !== generation) return;
     for (let i = 0; i < pending.length; i++) {
       const message = pending[i] as PendingMessage;

@@ -136,6 +136,19 @@ export interface InboxStore {
     now: number,
   ): Promise<readonly PendingMessage[]>;
   /**
+   * Optional: `pending` and `attempt` in one step (one round trip for a shared store). The same messages
+   * `pending` returns, each with `attempts` already counting this delivery (the attempts so far including
+   * this one); a message whose attempts are spent (`attempts >= maxAttempts` before the call) is not
+   * counted and comes back with `attempts` = `maxAttempts + 1` or more, for the caller to dead-letter.
+   */
+  take?(
+    userId: string,
+    device: string,
+    afterSeq: number,
+    limit: number,
+    now: number,
+  ): Promise<readonly PendingMessage[]>;
+  /**
    * Count one delivery attempt of message `id` to `device`; resolves with the attempts so far including
    * this one, or 0 when the message is no longer in the inbox (or was never this user's).
    */

@@ -134,6 +134,31 @@ export class MemoryInboxStore implements InboxStore {
     });
   }
 
+  take(
+    userId: string,
+    device: string,
+    afterSeq: number,
+    limit: number,
+    now: number,
+  ): Promise<readonly PendingMessage[]> {
+    return settle(() => {
+      const inbox = this.users.get(userId);
+      const out: PendingMessage[] = [];
+      if (inbox === undefined) return out;
+      const order = inbox.order;
+      for (let i = this.firstAfter(inbox, afterSeq); i < order.length && out.length < limit; i++) {
+        const entry = order[i];
+        if (entry === undefined) break;
+        if (entry.gone || entry.message.expiresAt <= now || entry.acks.has(device)) continue;
+        const before = entry.attempts.get(device) ?? 0;
+        // Spent: not counted, returned past maxAttempts for the caller to dead-letter.
+        if (before < entry.message.maxAttempts) entry.attempts.set(device, before + 1);
+        out.push({ ...entry.message, attempts: before + 1 });
+      }
+      return out;
+    });
+  }
+
   attempt(userId: string, device: string, id: string): Promise<number> {
     return settle(() => {
       const entry = this.users.get(userId)?.byId.get(id);

@@ -160,6 +160,45 @@ export class PostgresInboxStore implements InboxStore {
     return rows.map((row) => ({ ...toMessage(row), attempts: row.attempts ?? 0 }));
   }
 
+  async take(
+    userId: string,
+    device: string,
+    afterSeq: number,
+    limit: number,
+    now: number,
+  ): Promise<readonly PendingMessage[]> {
+    // One statement: the pending messages, and an attempt counted on each whose attempts are not spent.
+    const sql = `WITH p AS (
+         SELECT m.pk, m.id, m.user_id, m.seq, m.json, m.time, m.expires_at, m.max_attempts,
+                COALESCE(d.attempts, 0) AS before
+         FROM ${this.messages} m
+         LEFT JOIN ${this.deliveries} d ON d.message_pk = m.pk AND d.device = $2
+         WHERE m.user_id = $1 AND m.seq > $3 AND m.expires_at > $4 AND d.acked_at IS NULL
+         ORDER BY m.seq LIMIT $5),
+       up AS (
+         INSERT INTO ${this.deliveries} (message_pk, device, attempts)
+         SELECT pk, $2, 1 FROM p WHERE before < max_attempts
+         ON CONFLICT (message_pk, device) DO UPDATE SET attempts = ${this.deliveries}.attempts + 1
+         RETURNING message_pk, attempts)
+       SELECT p.*, COALESCE(up.attempts, p.before + 1) AS attempts
+       FROM p LEFT JOIN up ON up.message_pk = p.pk ORDER BY p.seq`;
+    for (let tries = 1; ; tries++) {
+      try {
+        const { rows } = await this.db.query<MessageRow & { attempts: number }>(sql, [
+          userId,
+          device,
+          afterSeq,
+          now,
+          Math.max(0, limit),
+        ]);
+        return rows.map((row) => ({ ...toMessage(row), attempts: Number(row.attempts) }));
+      } catch (error) {
+        // A message left between the SELECT and the foreign key check: read again without it.
+        if ((error as { code?: unknown }).code !== '23503' || tries >= 3) throw error;
+      }
+    }
+  }
+
   async attempt(userId: string, device: string, id: string): Promise<number> {
     try {
       const { rows } = await this.db.query<{ attempts: number }>(

@@ -259,6 +259,38 @@ return out
 `,
 );
 
+/**
+ * PENDING and ATTEMPT in one call: the device's next messages, each attempt counted (not for a message
+ * whose attempts are spent: it comes back with attempts + 1, past its maximum). ARGV 4.. device, afterSeq,
+ * limit. Returns `{{seq, r, json, time, expiresAt, maxAttempts, attempts}...}`, attempts including this one.
+ */
+export const TAKE = new RedisScript(
+  'inbox take',
+  `${HEAD}
+local device, limit = ARGV[4], tonumber(ARGV[6])
+local out = {}
+local start = (tonumber(ARGV[5]) + 1) .. '-0'
+while #out < limit do
+  local batch = redis.call('XRANGE', KEYS[1], start, '+', 'COUNT', limit)
+  for i = 1, #batch do
+    local seq, f = seqOf(batch[i][1]), fields(batch[i][2])
+    if #out < limit and tonumber(f.e) > now then
+      local st = state(seq)
+      local s = redis.call('HMGET', st, 'a:' .. device, 'n:' .. device)
+      if not s[1] then
+        local n = tonumber(s[2] or '0')
+        if n < tonumber(f.a) then n = redis.call('HINCRBY', st, 'n:' .. device, 1) else n = n + 1 end
+        out[#out + 1] = {seq, f.r, f.d, f.t, f.e, f.a, tostring(n)}
+      end
+    end
+    start = '(' .. batch[i][1]
+  end
+  if #batch < limit then break end
+end
+return out
+`,
+);
+
 /** Count one attempt. ARGV 4.. device, id. Returns the attempts so far, or 0 when the message is gone. */
 export const ATTEMPT = new RedisScript(
   'inbox attempt',

@@ -20,6 +20,7 @@ import {
   EXPIRE,
   PENDING,
   REDELIVER,
+  TAKE,
   TOUCH,
   UNDELIVERED,
   parseDeadLetter,
@@ -140,6 +141,18 @@ export class RedisInboxStore implements InboxStore {
       undefined,
       now,
     )) as readonly Row[];
+    return rows.map((row) => ({ ...toMessage(userId, row), attempts: Number(row[6] ?? 0) }));
+  }
+
+  async take(
+    userId: string,
+    device: string,
+    afterSeq: number,
+    limit: number,
+    now: number,
+  ): Promise<readonly PendingMessage[]> {
+    if (limit <= 0) return [];
+    const rows = (await this.run(TAKE, userId, [device, afterSeq, limit], undefined, now)) as readonly Row[];
     return rows.map((row) => ({ ...toMessage(userId, row), attempts: Number(row[6] ?? 0) }));
   }
 
