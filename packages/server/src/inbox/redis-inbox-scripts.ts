@@ -171,11 +171,24 @@ end
  * Returns `{0, seq, letters, dropped}`, `{1, prior, json?}` for a duplicate (prior: JSON
  * `[id, seq, time, expiresAt, maxAttempts, until]`, json while the message is still held), or `{2}` (full).
  */
-export const DELIVER = new RedisScript(
-  'inbox deliver',
-  `${HEAD}${FIND}${ATTEMPTS}${BURY}${ROOM}
-if KEYS[6] then
-  local seen = redis.call('GET', KEYS[6])
+export const DELIVER = new RedisScript('inbox deliver', deliverSource(false));
+
+/**
+ * DELIVER on a standalone Redis (every key on one server): it also adds the message to the sweep indexes,
+ * KEYS 6 (by expiry) and 7 (by time stored); the idempotency key is KEYS 8. ARGV 13: the index member.
+ */
+export const DELIVER_INDEXED = new RedisScript('inbox deliver', deliverSource(true));
+
+function deliverSource(indexed: boolean): string {
+  const idem = indexed ? 'KEYS[8]' : 'KEYS[6]';
+  const index = indexed
+    ? `redis.call('ZADD', KEYS[6], ARGV[10], ARGV[13])
+redis.call('ZADD', KEYS[7], ARGV[1], ARGV[13])
+`
+    : '';
+  return `${HEAD}${FIND}${ATTEMPTS}${BURY}${ROOM}
+if ${idem} then
+  local seen = redis.call('GET', ${idem})
   if seen then
     local prior = cjson.decode(seen)
     if tonumber(prior[6]) > now then
@@ -186,15 +199,15 @@ if KEYS[6] then
 end
 if not room(tonumber(ARGV[9]), ARGV[6] == '1') then trim() return {2} end
 local seq = append(ARGV[7], ARGV[8], ARGV[9], ARGV[1], ARGV[10], ARGV[11])
-if KEYS[6] then
+${index}if ${idem} then
   local window = tonumber(ARGV[12])
   local prior = {seq .. '.' .. ARGV[7], tostring(seq), ARGV[1], ARGV[10], ARGV[11], tostring(now + window)}
-  redis.call('SET', KEYS[6], cjson.encode(prior), 'PX', math.max(1, window))
+  redis.call('SET', ${idem}, cjson.encode(prior), 'PX', math.max(1, window))
 end
 trim()
 return {0, seq, letters, dropped}
-`,
-);
+`;
+}
 
 /**
  * The device is in use now; devices unseen for deviceTtlMs are forgotten, and then the messages every
@@ -305,9 +318,18 @@ return redis.call('HINCRBY', state(seq), 'n:' .. ARGV[4], 1)
  * The device acked a message (and is seen now); it leaves once every known device acked it.
  * ARGV 4.. device, id. Returns `{0}` (unknown) or `{1, left, firstAck}`.
  */
-export const ACK = new RedisScript(
-  'inbox ack',
-  `${HEAD}${FIND}${BURY}${KNOWN}
+export const ACK = new RedisScript('inbox ack', ackSource(false));
+
+/**
+ * ACK on a standalone Redis: it also removes the message from the sweep indexes (KEYS 6 and 7) as it
+ * leaves, or from the undelivered one (KEYS 7) on its first ack. ARGV 6: the index member.
+ */
+export const ACK_INDEXED = new RedisScript('inbox ack', ackSource(true));
+
+function ackSource(indexed: boolean): string {
+  const left = indexed ? `redis.call('ZREM', KEYS[6], ARGV[6]) redis.call('ZREM', KEYS[7], ARGV[6])\n  ` : '';
+  const first = indexed ? `if first == 1 then redis.call('ZREM', KEYS[7], ARGV[6]) end\n` : '';
+  return `${HEAD}${FIND}${BURY}${KNOWN}
 local seq, f = find(ARGV[5])
 if not seq then return {0} end
 local st = state(seq)
@@ -316,11 +338,11 @@ if redis.call('HSETNX', st, 'a:' .. ARGV[4], 1) == 1 and redis.call('HINCRBY', s
 redis.call('HSET', KEYS[3], ARGV[4], ARGV[1])
 if done(seq, known()) then
   remove(seq, f)
-  return {1, 1, first}
+  ${left}return {1, 1, first}
 end
-return {1, 0, first}
-`,
-);
+${first}return {1, 0, first}
+`;
+}
 
 /**
  * Move a message to the dead letters. ARGV 4.. id, reason, device or ''. Returns `{letters, dropped}`.

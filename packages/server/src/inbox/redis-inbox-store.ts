@@ -13,10 +13,12 @@ import type {
 import { DEFAULT_INBOX_LIMITS } from './inbox-store.js';
 import {
   ACK,
+  ACK_INDEXED,
   ATTEMPT,
   DEAD_LETTER,
   DELETE_DEAD_LETTER,
   DELIVER,
+  DELIVER_INDEXED,
   EXPIRE,
   PENDING,
   REDELIVER,
@@ -50,7 +52,8 @@ const MESSAGE_ID = /^\d{1,16}\.[\w-]{1,32}$/;
  * so a message's members (`<random part of its id>|<user>`: known before its seq is) are written before
  * the user's script stores it: every stored message is indexed, whatever fails in between. A member
  * whose message was never stored or is gone is dropped by the sweep that meets it; the members of a
- * message that leaves are removed after its script.
+ * message that leaves are removed after its script. On a standalone Redis (not a Cluster) every key is on
+ * one server, and `deliver` and `ack` write the indexes inside their script instead (one round trip each).
  */
 export class RedisInboxStore implements InboxStore {
   private readonly limits: InboxLimits;
@@ -66,9 +69,11 @@ export class RedisInboxStore implements InboxStore {
     const { userId, json, now } = input;
     const r = randomToken();
     const expiresAt = now + input.ttlMs;
-    await this.index(userId, r, now, expiresAt);
+    // Standalone: the script indexes the message itself (one round trip); Cluster: indexed before.
+    const indexed = this.standalone();
+    if (!indexed) await this.index(userId, r, now, expiresAt);
     const reply = (await this.run(
-      DELIVER,
+      indexed ? DELIVER_INDEXED : DELIVER,
       userId,
       [
         this.limits.maxMessages,
@@ -80,16 +85,18 @@ export class RedisInboxStore implements InboxStore {
         expiresAt,
         input.maxAttempts,
         this.limits.idempotencyWindowMs,
+        ...(indexed ? [member(r, userId)] : []),
       ],
       input.idempotencyKey,
       now,
+      indexed,
     )) as [number, ...unknown[]];
     if (reply[0] === 2) {
-      await this.unindex(userId, [r]);
+      if (!indexed) await this.unindex(userId, [r]);
       return { ok: false, reason: 'full' };
     }
     if (reply[0] === 1) {
-      await this.unindex(userId, [r]);
+      if (!indexed) await this.unindex(userId, [r]);
       const [id = '', seq, time, prior, maxAttempts] = JSON.parse(String(reply[1])) as string[];
       const held = reply[2];
       const message: InboxMessage = {
@@ -163,8 +170,18 @@ export class RedisInboxStore implements InboxStore {
 
   async ack(userId: string, device: string, id: string, now: number): Promise<'acked' | 'unknown'> {
     if (!MESSAGE_ID.test(id)) return 'unknown';
-    const [known, left, first] = (await this.run(ACK, userId, [device, id], undefined, now)) as number[];
+    const indexed = this.standalone();
+    const r = randomPart(id);
+    const [known, left, first] = (await this.run(
+      indexed ? ACK_INDEXED : ACK,
+      userId,
+      indexed ? [device, id, member(r, userId)] : [device, id],
+      undefined,
+      now,
+      indexed,
+    )) as number[];
     if (known !== 1) return 'unknown';
+    if (indexed) return 'acked'; // the script updated the indexes
     if (left === 1) await this.unindex(userId, [randomPart(id)]);
     else if (first === 1) await this.unindex(userId, [randomPart(id)], 'u');
     return 'acked';
@@ -285,9 +302,11 @@ export class RedisInboxStore implements InboxStore {
     args: readonly (string | number)[],
     idempotencyKey?: string,
     now = 0,
+    indexed = false,
   ): Promise<unknown> {
     const base = this.context.keys.inbox(userId);
     const keys = [`${base}:m`, `${base}:h`, `${base}:d`, `${base}:l`, `${base}:k:`];
+    if (indexed) keys.push(this.context.keys.inboxIndex('x'), this.context.keys.inboxIndex('u'));
     if (idempotencyKey !== undefined) keys.push(`${base}:i:${idempotencyKey}`);
     const { deviceTtlMs, maxDeadLetters } = this.limits;
     return this.call(script.name, () =>
@@ -301,6 +320,14 @@ export class RedisInboxStore implements InboxStore {
     } catch (error) {
       throw toBackendError(error, what);
     }
+  }
+
+  /**
+   * Whether every key lives on one server (not a Cluster): the user's scripts may then write the `{inbox}`
+   * sweep indexes themselves, saving the separate index round trips.
+   */
+  private standalone(): boolean {
+    return !this.context.client.isCluster;
   }
 
   /** Add a message (by the random part of its id) to both sweep indexes. */
