@@ -78,12 +78,27 @@ export interface StartProxyOptions {
 
 /** Start `kind` with its documented configuration in front of `nodes`; resolves once it accepts TLS. */
 export async function startProxy(kind: ProxyKind, options: StartProxyOptions): Promise<RunningProxy> {
-  const dir = mkdtempSync(join(tmpdir(), `switchboard-${kind}-`));
-  // nginx's workers run as nobody when the master is root; they write temp files under the prefix.
-  chmodSync(dir, 0o755);
+  const documented = documentedConfig(kind);
   const [port] = await freePorts(1);
   if (port === undefined) throw new Error('no free port');
-  const documented = documentedConfig(kind);
+  const dir = mkdtempSync(join(tmpdir(), `switchboard-${kind}-`));
+  try {
+    return await launch(kind, documented, port, dir, options);
+  } catch (error) {
+    rmSync(dir, { recursive: true, force: true });
+    throw error;
+  }
+}
+
+async function launch(
+  kind: ProxyKind,
+  documented: string,
+  port: number,
+  dir: string,
+  options: StartProxyOptions,
+): Promise<RunningProxy> {
+  // nginx's workers run as nobody when the master is root; they write temp files under the prefix.
+  chmodSync(dir, 0o755);
   let child: OwnedChild;
   let config: string;
   let logFile: string | undefined;
