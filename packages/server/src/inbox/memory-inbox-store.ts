@@ -80,16 +80,19 @@ export class MemoryInboxStore implements InboxStore {
       const inbox = this.inbox(input.userId);
       if (input.idempotencyKey !== undefined) {
         const first = inbox.keys.get(input.idempotencyKey, input.now);
-        if (first !== undefined) return { ok: true, message: first, duplicate: true, evicted: [] };
+        if (first !== undefined) return { ok: true, message: first, duplicate: true, evicted: [], dropped: 0 };
       }
       const bytes = Buffer.byteLength(input.json);
       if (bytes > this.limits.maxBytes) return FULL;
       const evicted: DeadLetter[] = [];
+      let dropped = 0;
       if (!this.fits(inbox, bytes)) {
         if (this.limits.whenFull === 'reject') return FULL;
         for (const oldest of inbox.byId.values()) {
           if (this.fits(inbox, bytes)) break;
-          evicted.push(this.kill(inbox, oldest, 'evicted', input.now).letter);
+          const killed = this.kill(inbox, oldest, 'evicted', input.now);
+          evicted.push(killed.letter);
+          dropped += killed.dropped;
         }
       }
       const message = this.store(
@@ -102,7 +105,7 @@ export class MemoryInboxStore implements InboxStore {
         input.maxAttempts,
       );
       if (input.idempotencyKey !== undefined) inbox.keys.set(input.idempotencyKey, message, input.now);
-      return { ok: true, message, duplicate: false, evicted };
+      return { ok: true, message, duplicate: false, evicted, dropped };
     });
   }
 
@@ -230,7 +233,7 @@ export class MemoryInboxStore implements InboxStore {
       if (bytes > this.limits.maxBytes || !this.fits(inbox, bytes)) return FULL;
       inbox.dead.delete(id);
       const message = this.store(inbox, userId, kept.letter.json, bytes, now, ttlMs, kept.maxAttempts);
-      return { ok: true, message, duplicate: false, evicted: [] };
+      return { ok: true, message, duplicate: false, evicted: [], dropped: 0 };
     });
   }
 
