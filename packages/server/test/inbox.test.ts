@@ -337,6 +337,35 @@ describe('inbox: bad input', () => {
   });
 });
 
+describe('inbox: whenFull dead-letter-oldest', () => {
+  test('evicted messages are dead letters; old dead letters dropped past maxDeadLetters are counted', async () => {
+    const { t, dead } = await serve({
+      inbox: { limits: { maxMessages: 1, maxDeadLetters: 1, whenFull: 'dead-letter-oldest' } },
+    });
+    try {
+      const first = await t.server.deliver('evict', 1);
+      const second = await t.server.deliver('evict', 2); // evicts the first
+      await t.server.deliver('evict', 3); // evicts the second; the first's dead letter is dropped
+      assert.deepEqual(
+        dead.map((l) => [l.id, l.reason]),
+        [
+          [first.id, 'evicted'],
+          [second.id, 'evicted'],
+        ],
+      );
+      assert.deepEqual(
+        (await t.server.deadLetters('evict')).map((l) => l.id),
+        [second.id],
+      );
+      const text = await metrics(t);
+      assert.equal(metricSample(text, 'switchboard_dead_letters_total{kind="inbox",reason="evicted"}'), 2);
+      assert.equal(metricSample(text, 'switchboard_dead_letters_dropped_total'), 1);
+    } finally {
+      await t.server.stop();
+    }
+  });
+});
+
 describe('inbox: HTTP API', () => {
   let t: TestServer;
   let dead: DeadLetterEvent[];
