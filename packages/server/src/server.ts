@@ -184,6 +184,7 @@ export class SwitchboardServer<M extends AnyChannelMap = AnyChannelMap> {
       },
       api: this,
       queues: this.queueOps,
+      webhooks: this.webhooks,
       sse: { handshake, acceptor: this.hub },
       tokenAuthenticator,
       trustedProxies,

@@ -90,6 +90,7 @@ function registeredRoutes(): Set<string> {
     ops: unused,
     api: unused,
     queues: unused,
+    webhooks: { deadLetters: () => [], droppedDeadLetters: 0 },
     tokenAuthenticator: new TokenAuthenticator({ secret: SECRET }),
     sse: { handshake: {} as Handshake, acceptor: {} as SseAcceptor & SessionAcceptor },
     trustedProxies: new TrustedProxies(),

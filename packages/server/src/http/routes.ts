@@ -16,6 +16,8 @@ import { addQueueRoutes } from './queue-routes.js';
 import type { QueueApi } from './queue-routes.js';
 import { addDeliveryRoutes } from './delivery-routes.js';
 import type { DeliveryOperations } from './delivery-routes.js';
+import { addWebhookRoutes } from './webhook-routes.js';
+import type { WebhookLog } from './webhook-routes.js';
 import { addOpsRoutes } from './ops-routes.js';
 import type { OpsSource } from './ops-routes.js';
 import type { Router } from './router.js';
@@ -54,6 +56,8 @@ export interface RoutesOptions {
   readonly api: ApiOperations & DeliveryOperations;
   /** The work-queue operations behind `/api/queues/...`. */
   readonly queues: QueueApi;
+  /** The webhook dead-letter log behind `/api/webhooks/dead-letters`. */
+  readonly webhooks: WebhookLog;
   /** The built-in JWT authenticator, which also serves `POST /auth/ticket`; null without `auth`. */
   readonly tokenAuthenticator: TokenAuthenticator | null;
   readonly trustedProxies: TrustedProxies;
@@ -84,6 +88,7 @@ export function addRoutes(router: Router, options: RoutesOptions): void {
   });
   addDeliveryRoutes(router, '/api', options.api, { guard, maxBodyBytes: options.maxMessageBytes });
   addQueueRoutes(router, '/api', { api: options.queues, guard, maxBodyBytes: options.maxMessageBytes });
+  addWebhookRoutes(router, '/api', options.webhooks, { guard, maxBodyBytes: options.maxMessageBytes });
   addWebSocketPathRoutes(router, options.basePath, options.maxChannelLength);
   addSseRoutes(router, {
     basePath: options.basePath,

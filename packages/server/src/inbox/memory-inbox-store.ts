@@ -80,7 +80,8 @@ export class MemoryInboxStore implements InboxStore {
       const inbox = this.inbox(input.userId);
       if (input.idempotencyKey !== undefined) {
         const first = inbox.keys.get(input.idempotencyKey, input.now);
-        if (first !== undefined) return { ok: true, message: first, duplicate: true, evicted: [], dropped: 0 };
+        if (first !== undefined)
+          return { ok: true, message: first, duplicate: true, evicted: [], dropped: 0 };
       }
       const bytes = Buffer.byteLength(input.json);
       if (bytes > this.limits.maxBytes) return FULL;

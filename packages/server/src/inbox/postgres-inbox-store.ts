@@ -95,7 +95,8 @@ export class PostgresInboxStore implements InboxStore {
       await this.lockUser(tx, input.userId);
       if (input.idempotencyKey !== undefined) {
         const earlier = await this.remembered(tx, input, input.idempotencyKey);
-        if (earlier !== undefined) return { ok: true, message: earlier, duplicate: true, evicted: [], dropped: 0 };
+        if (earlier !== undefined)
+          return { ok: true, message: earlier, duplicate: true, evicted: [], dropped: 0 };
       }
       const outcome = await this.append(
         tx,
