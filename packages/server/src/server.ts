@@ -94,7 +94,12 @@ export class SwitchboardServer<M extends AnyChannelMap = AnyChannelMap> {
     this.limits = resolveLimits(options);
     validateOtherOptions(options);
     this.clock = options.clock ?? systemClock;
-    const guaranteed = resolveGuaranteedConfig(options.inbox, options.queues);
+    // `undeliveredAfterMs` is documented beside the webhooks; `inbox.undeliveredAfterMs` wins when both are set.
+    const undeliveredAfterMs = options.inbox?.undeliveredAfterMs ?? options.undeliveredAfterMs;
+    const guaranteed = resolveGuaranteedConfig(
+      undeliveredAfterMs === undefined ? options.inbox : { ...options.inbox, undeliveredAfterMs },
+      options.queues,
+    );
     this.logger = options.logger ?? defaultLogger();
     this.metrics = options.metrics ?? new PrometheusMetrics();
     this.engine =

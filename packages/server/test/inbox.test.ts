@@ -528,4 +528,22 @@ describe('inbox: onUndelivered and the dead_letter webhook', () => {
       await new Promise((resolve) => receiver.close(resolve));
     }
   });
+
+  test("the top-level undeliveredAfterMs (the documented one, and the CLI's) is honoured", async () => {
+    const undelivered: string[] = [];
+    const { t } = await serve({
+      undeliveredAfterMs: 1,
+      onUndelivered: (userId) => {
+        undelivered.push(userId);
+      },
+    });
+    try {
+      await t.server.deliver('tia', 'unread');
+      // The default (5 min) would never report it within the test.
+      await until(() => undelivered.length > 0, 5000, 'onUndelivered');
+      assert.deepEqual(undelivered, ['tia']);
+    } finally {
+      await t.stop();
+    }
+  });
 });
