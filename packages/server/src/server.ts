@@ -48,6 +48,7 @@ import type {
 import type { ClusterCounts } from './nodes/node-registry.js';
 import { InvalidArgumentError, ServerNotRunningError, TlsLoadError } from './errors.js';
 import { resolveGuaranteedConfig } from './hub/guaranteed-config.js';
+import { DeliveryTally, tallyMetrics } from './hub/delivery-stats.js';
 import { DeliveryApi } from './server-delivery.js';
 import { resolveDeliveryStores, type DeliveryStores } from './server-stores.js';
 import type { DeadLetterEntry, DeliverOptions, DeliverResult } from './server-delivery.js';
@@ -75,6 +76,8 @@ export class SwitchboardServer<M extends AnyChannelMap = AnyChannelMap> {
   private readonly hub: Hub;
   private readonly engine: Engine;
   private readonly metrics: Metrics;
+  /** Guaranteed delivery's counts for /stats (fed by the metrics calls). */
+  private readonly tally = new DeliveryTally();
   private readonly logger: Logger;
   private readonly clock: Clock;
   private readonly websocket: WebSocketEndpoint;
@@ -101,7 +104,7 @@ export class SwitchboardServer<M extends AnyChannelMap = AnyChannelMap> {
       options.queues,
     );
     this.logger = options.logger ?? defaultLogger();
-    this.metrics = options.metrics ?? new PrometheusMetrics();
+    this.metrics = tallyMetrics(options.metrics ?? new PrometheusMetrics(), this.tally);
     this.engine =
       options.engine ??
       createMemoryEngine(this.clock, {
@@ -466,6 +469,7 @@ export class SwitchboardServer<M extends AnyChannelMap = AnyChannelMap> {
       this.startedAt,
       this.clock.now(),
       this.historyReads(),
+      this.hub.guaranteed.stats(this.tally),
     );
   }
 

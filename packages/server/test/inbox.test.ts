@@ -547,3 +547,47 @@ describe('inbox: onUndelivered and the dead_letter webhook', () => {
     }
   });
 });
+
+describe('/stats: the delivery block', () => {
+  test('open devices, in-flight messages, queues with local consumers and the counters', async () => {
+    const { t } = await serve();
+    let release: () => void = () => {};
+    const running = new Promise<void>((resolve) => (release = resolve));
+    let started: () => void = () => {};
+    const handling = new Promise<void>((resolve) => (started = resolve));
+    const worker = t.server.consume(
+      'stats-jobs',
+      async () => {
+        started();
+        await running;
+      },
+      { prefetch: 2 },
+    );
+    const client = await openInbox(t, 'sid', 'd1');
+    try {
+      await t.server.deliver('sid', 1);
+      await t.server.deliver('sid', 2);
+      const first = await nextPush(client);
+      await nextPush(client);
+      assert.deepEqual((await ack(client, first['id']))['result'], {});
+      await t.server.enqueue('stats-jobs', { n: 1 });
+      await handling;
+      const stats = (await (await fetch(`${t.httpUrl}/stats`)).json()) as { delivery: unknown };
+      assert.deepEqual(stats.delivery, {
+        inbox: { devices: 1, inFlight: 1 },
+        queues: [{ queue: 'stats-jobs', consumers: 1, inFlight: 1 }],
+        counters: {
+          stored: { inbox: 2, queue: 1 },
+          acked: { inbox: 1, queue: 0 },
+          nacked: { inbox: 0, queue: 0 },
+          deadLettered: { inbox: 0, queue: 0 },
+        },
+      });
+    } finally {
+      release();
+      client.close();
+      await worker.stop();
+      await t.server.stop();
+    }
+  });
+});
