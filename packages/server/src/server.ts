@@ -97,12 +97,7 @@ export class SwitchboardServer<M extends AnyChannelMap = AnyChannelMap> {
     this.limits = resolveLimits(options);
     validateOtherOptions(options);
     this.clock = options.clock ?? systemClock;
-    // `undeliveredAfterMs` is documented beside the webhooks; `inbox.undeliveredAfterMs` wins when both are set.
-    const undeliveredAfterMs = options.inbox?.undeliveredAfterMs ?? options.undeliveredAfterMs;
-    const guaranteed = resolveGuaranteedConfig(
-      undeliveredAfterMs === undefined ? options.inbox : { ...options.inbox, undeliveredAfterMs },
-      options.queues,
-    );
+    const guaranteed = resolveGuaranteedConfig(options.inbox, options.queues, options.undeliveredAfterMs);
     this.logger = options.logger ?? defaultLogger();
     this.metrics = tallyMetrics(options.metrics ?? new PrometheusMetrics(), this.tally);
     this.engine =

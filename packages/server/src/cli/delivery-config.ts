@@ -76,6 +76,7 @@ export function takeDeliveryOptions(
     maxAttempts: numbers['queues.maxAttempts'],
     pollMs: numbers['queues.pollMs'],
   };
+  // eslint-disable-next-line @typescript-eslint/no-dynamic-delete -- the names are the fixed list above
   for (const name of DELIVERY_NUMBERS) delete numbers[name];
   const kind = storeKind(store, found);
   if (kind === 'redis' && !redis)

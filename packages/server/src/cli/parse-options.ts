@@ -194,7 +194,7 @@ export function parseCommandLine(
     limits = resolveLimits(server);
     validateOtherOptions(server);
     // The delivery options' cross-checks (retryMaxMs >= retryMinMs), named by their flags.
-    resolveGuaranteedConfig(server.inbox, server.queues);
+    resolveGuaranteedConfig(server.inbox, server.queues, server.undeliveredAfterMs);
   } catch (error) {
     throw error instanceof InvalidOptionError ? renameOption(error, found) : error;
   }
