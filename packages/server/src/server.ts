@@ -47,6 +47,7 @@ import type { ClusterCounts } from './nodes/node-registry.js';
 import { InvalidArgumentError, ServerNotRunningError } from './errors.js';
 import { LoopDelayMonitor } from './limits/loop-delay.js';
 import { resolveGuaranteedConfig } from './hub/guaranteed-config.js';
+import { DeliveryTally, tallyMetrics } from './hub/delivery-stats.js';
 import { DeliveryApi } from './server-delivery.js';
 import { resolveDeliveryStores, type DeliveryStores } from './server-stores.js';
 import type { DeadLetterEntry, DeliverOptions, DeliverResult } from './server-delivery.js';
@@ -74,6 +75,8 @@ export class SwitchboardServer<M extends AnyChannelMap = AnyChannelMap> {
   private readonly hub: Hub;
   private readonly engine: Engine;
   private readonly metrics: Metrics;
+  /** Guaranteed delivery's counts for /stats (fed by the metrics calls). */
+  private readonly tally = new DeliveryTally();
   private readonly logger: Logger;
   private readonly clock: Clock;
   private readonly websocket: WebSocketEndpoint;
@@ -95,9 +98,9 @@ export class SwitchboardServer<M extends AnyChannelMap = AnyChannelMap> {
     this.limits = resolveLimits(options);
     validateOtherOptions(options);
     this.clock = options.clock ?? systemClock;
-    const guaranteed = resolveGuaranteedConfig(options.inbox, options.queues);
+    const guaranteed = resolveGuaranteedConfig(options.inbox, options.queues, options.undeliveredAfterMs);
     this.logger = options.logger ?? defaultLogger();
-    this.metrics = options.metrics ?? new PrometheusMetrics();
+    this.metrics = tallyMetrics(options.metrics ?? new PrometheusMetrics(), this.tally);
     this.engine =
       options.engine ??
       createMemoryEngine(this.clock, {
@@ -182,6 +185,7 @@ export class SwitchboardServer<M extends AnyChannelMap = AnyChannelMap> {
       },
       api: this,
       queues: this.queueOps,
+      webhooks: this.webhooks,
       sse: { handshake, acceptor: this.hub },
       tokenAuthenticator,
       trustedProxies,
@@ -460,8 +464,8 @@ export class SwitchboardServer<M extends AnyChannelMap = AnyChannelMap> {
 
   /** The /stats document. */
   stats(): ServerStats {
-    const reads = this.historyReads();
-    return serverStats(this.hub.stats(), this.stateValue, this.startedAt, this.clock.now(), reads);
+    const [reads, delivery] = [this.historyReads(), this.hub.guaranteed.stats(this.tally)];
+    return serverStats(this.hub.stats(), this.stateValue, this.startedAt, this.clock.now(), reads, delivery);
   }
 
   /** The engine's paced history reads; an engine that does not pace them (memory) has none waiting. */
