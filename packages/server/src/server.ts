@@ -34,8 +34,8 @@ import { resolveHeartbeatProofs, validateOtherOptions } from './server-options.j
 import type { ServerOptions } from './server-options.js';
 import { closeArgs, exclusion, historyLimit, historyResult, serverStats, valueOf } from './server-results.js';
 import { closeEngine, engineReadiness, engineTokenAuthenticator } from './server-engine.js';
-import { createListener } from './server-listener.js';
-import type { Listener } from './server-listener.js';
+import { createListener, type Listener } from './server-listener.js';
+import { ProcessHealth } from './metrics/process-health.js';
 import type {
   ChannelInfo,
   DisconnectOptions,
@@ -82,6 +82,7 @@ export class SwitchboardServer<M extends AnyChannelMap = AnyChannelMap> {
   private readonly delivery: DeliveryApi; // server-delivery.ts
   private queueOps!: QueueOperations; // set by the hub's queueRuntime factory
   private readonly router = new Router();
+  private readonly health: ProcessHealth; // /health's event-loop and memory checks
   private readonly basePath: string;
   /** The HTTP server, its TLS certificate and its silent-socket watch (server-listener.ts). */
   private readonly listener: Listener;
@@ -163,6 +164,7 @@ export class SwitchboardServer<M extends AnyChannelMap = AnyChannelMap> {
       handshake,
       acceptor: this.hub,
     });
+    this.health = new ProcessHealth(options.health ?? {}, this.clock);
     this.listener = createListener(options, this.limits, () => this.stop(), {
       connectionLimits,
       trustedProxies,
@@ -177,6 +179,7 @@ export class SwitchboardServer<M extends AnyChannelMap = AnyChannelMap> {
       demo: options.demo === true,
       ops: {
         readiness: () => this.readiness(),
+        health: () => this.health.report(),
         stats: () => this.stats(),
         clusterCounts: () => this.clusterCounts(),
         renderMetrics: () => this.metrics.render(),
@@ -243,6 +246,7 @@ export class SwitchboardServer<M extends AnyChannelMap = AnyChannelMap> {
       throw error;
     }
     this.startedAt = this.clock.now();
+    this.health.start();
     this.stateValue = 'running';
   }
 
@@ -274,6 +278,7 @@ export class SwitchboardServer<M extends AnyChannelMap = AnyChannelMap> {
   private async doStop(): Promise<void> {
     const wasRunning = this.stateValue === 'running';
     this.stateValue = 'stopping';
+    this.health.stop();
     if (wasRunning) {
       await this.hub.closeAll(CloseCode.GoingAway, 'server shutting down', this.limits.shutdownTimeoutMs);
     }
