@@ -28,7 +28,10 @@ test('attaches to an existing http.Server: both apps answer on one port; stop() 
   await switchboard.start();
   try {
     assert.equal(await (await fetch(`http://127.0.0.1:${port}/hello`)).text(), 'app:/hello');
-    assert.equal(((await (await fetch(`http://127.0.0.1:${port}/rt/health`)).json()) as { status: string }).status, 'ok');
+    assert.equal(
+      ((await (await fetch(`http://127.0.0.1:${port}/rt/health`)).json()) as { status: string }).status,
+      'ok',
+    );
     const client = await connect(`ws://127.0.0.1:${port}/rt/ws/room`);
     client.send({ text: 'hi' });
     assert.equal((await client.next())['text'], 'hi');

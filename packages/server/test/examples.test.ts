@@ -41,7 +41,10 @@ for (const name of ['express', 'fastify']) {
       const client = await connect(`ws://${base}/rt/ws/orders`);
       // The app's own /health, not Switchboard's.
       assert.deepEqual(await (await fetch(`http://${base}/health`)).json(), { app: 'ok' });
-      assert.equal(((await (await fetch(`http://${base}/rt/health`)).json()) as { status: string }).status, 'ok');
+      assert.equal(
+        ((await (await fetch(`http://${base}/rt/health`)).json()) as { status: string }).status,
+        'ok',
+      );
       // Published by the application through the library.
       const created = await post(`http://${base}/orders`, { sku: 'A-1' });
       assert.equal(created.status, 201);

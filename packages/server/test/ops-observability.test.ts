@@ -9,7 +9,7 @@ import { InvalidOptionError, createServer } from '../src/index.js';
 import type { ChannelStats, HubStats } from '../src/index.js';
 import { ChannelActivity, ACTIVITY_GENERATION_MS } from '../src/hub/channel-activity.js';
 import { RecentErrors } from '../src/hub/recent-errors.js';
-import type { HealthReport } from '../src/metrics/process-health.js';
+import type { HealthReport } from '../src/index.js';
 
 async function health(url: string): Promise<HealthReport> {
   const response = await fetch(`${url}/health`);
