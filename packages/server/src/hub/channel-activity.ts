@@ -3,7 +3,7 @@
  * publication took from the broker accepting it to its writes to this node's members (percentiles).
  * Kept over two generations of {@link ACTIVITY_GENERATION_MS} (a window of 5 to 10 s). The hot path
  * pays two counter increments and one bucket increment per publication (not per member), and allocates
- * nothing: the buckets are a fixed typed array.
+ * nothing after the channel's first publication (its fixed typed array of buckets).
  */
 
 /** Length of one generation (ms); figures cover the current generation and the one before. */
@@ -39,8 +39,11 @@ export class ChannelActivity {
   private curOut = 0;
   private prevIn = 0;
   private prevOut = 0;
-  /** Latency buckets: [0, N) the current generation, [N, 2N) the previous one. */
-  private readonly buckets = new Uint32Array(2 * N);
+  /**
+   * Latency buckets: [0, N) the current generation, [N, 2N) the previous one. Allocated at the first
+   * publication: a channel nobody publishes to (a user's own, say) costs a few numbers, not an array.
+   */
+  private buckets: Uint32Array | null = null;
 
   constructor(private readonly createdAt: number) {
     this.start = createdAt - (createdAt % ACTIVITY_GENERATION_MS);
@@ -54,7 +57,8 @@ export class ChannelActivity {
     const ms = now - acceptedAt;
     let i = 0;
     while (i < BOUNDS_MS.length && ms > (BOUNDS_MS[i] as number)) i++;
-    this.buckets[i] = (this.buckets[i] as number) + 1;
+    const buckets = (this.buckets ??= new Uint32Array(2 * N));
+    buckets[i] = (buckets[i] as number) + 1;
   }
 
   /** The figures at `now`. */
@@ -62,30 +66,21 @@ export class ChannelActivity {
     if (now - this.start >= ACTIVITY_GENERATION_MS) this.rotate(now);
     const from = Math.max(this.createdAt, this.start - ACTIVITY_GENERATION_MS);
     const seconds = Math.max(now - from, 1) / 1000;
+    const buckets = this.buckets;
     let samples = 0;
-    for (let i = 0; i < N; i++) samples += (this.buckets[i] as number) + (this.buckets[N + i] as number);
+    if (buckets !== null)
+      for (let i = 0; i < N; i++) samples += (buckets[i] as number) + (buckets[N + i] as number);
     const rate = (count: number): number => Math.round((count / seconds) * 100) / 100;
     return {
       messagesInPerSecond: rate(this.curIn + this.prevIn),
       messagesOutPerSecond: rate(this.curOut + this.prevOut),
       latencyMs: {
-        p50: this.percentile(0.5, samples),
-        p90: this.percentile(0.9, samples),
-        p99: this.percentile(0.99, samples),
+        p50: percentile(buckets, 0.5, samples),
+        p90: percentile(buckets, 0.9, samples),
+        p99: percentile(buckets, 0.99, samples),
         samples,
       },
     };
-  }
-
-  private percentile(q: number, samples: number): number | null {
-    if (samples === 0) return null;
-    const rank = Math.ceil(q * samples);
-    let seen = 0;
-    for (let i = 0; i < N; i++) {
-      seen += (this.buckets[i] as number) + (this.buckets[N + i] as number);
-      if (seen >= rank) return BOUNDS_MS[Math.min(i, BOUNDS_MS.length - 1)] as number;
-    }
-    return BOUNDS_MS[BOUNDS_MS.length - 1] as number;
   }
 
   /** Start a new generation at `now`; the current one becomes the previous only if it just ended. */
@@ -94,11 +89,26 @@ export class ChannelActivity {
     const adjacent = start - this.start === ACTIVITY_GENERATION_MS;
     this.prevIn = adjacent ? this.curIn : 0;
     this.prevOut = adjacent ? this.curOut : 0;
-    if (adjacent) this.buckets.copyWithin(N, 0, N);
-    else this.buckets.fill(0, N);
-    this.buckets.fill(0, 0, N);
+    const buckets = this.buckets;
+    if (buckets !== null) {
+      if (adjacent) buckets.copyWithin(N, 0, N);
+      else buckets.fill(0, N);
+      buckets.fill(0, 0, N);
+    }
     this.curIn = 0;
     this.curOut = 0;
     this.start = start;
   }
+}
+
+/** The `q` quantile of the two generations' buckets, as a bucket's upper bound; null without samples. */
+function percentile(buckets: Uint32Array | null, q: number, samples: number): number | null {
+  if (buckets === null || samples === 0) return null;
+  const rank = Math.ceil(q * samples);
+  let seen = 0;
+  for (let i = 0; i < N; i++) {
+    seen += (buckets[i] as number) + (buckets[N + i] as number);
+    if (seen >= rank) return BOUNDS_MS[Math.min(i, BOUNDS_MS.length - 1)] as number;
+  }
+  return BOUNDS_MS[BOUNDS_MS.length - 1] as number;
 }
