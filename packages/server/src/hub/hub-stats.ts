@@ -20,7 +20,7 @@ export interface HubCounters {
 }
 
 /** One channel in /stats. */
-export interface ChannelStats extends Partial<ChannelActivityStats> {
+export interface ChannelStats extends ChannelActivityStats {
   readonly name: string;
   /** Members on this node. */
   readonly members: number;
