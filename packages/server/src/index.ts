@@ -66,6 +66,9 @@ export type { Engine } from './engine/engine.js';
 export type { ConnectionInfo } from './hub/connection.js';
 export type { WireFormat } from './hub/outbound.js';
 export type { HubStats, ChannelStats } from './hub/hub.js';
+export type { ChannelActivityStats } from './hub/channel-activity.js';
+export type { RecentError } from './hub/recent-errors.js';
+export type { HealthOptions, HealthReason, HealthReport } from './metrics/process-health.js';
 export type {
   Broker,
   BrokerHandler,

@@ -5,8 +5,10 @@
  */
 import type { Authenticator } from './auth/authenticator.js';
 import type { ConnectionLimits } from './limits/connection-limits.js';
-import type { LoopDelayMonitor } from './limits/loop-delay.js';
+import { LoopDelayMonitor } from './limits/loop-delay.js';
 import type { Metrics } from './metrics/metrics.js';
+import { ProcessHealth } from './metrics/process-health.js';
+import type { HealthOptions } from './metrics/process-health.js';
 import type { ServerOptions } from './server-options.js';
 import type { TrustedProxies } from './transports/client-ip.js';
 import { Handshake } from './transports/handshake.js';
@@ -47,4 +49,28 @@ export function createHandshake(
     logger: parts.logger,
     clock,
   });
+}
+
+/**
+ * The process's own watches, started and stopped with the server: the event-loop delay admission control
+ * reads, and /health's event-loop and memory checks.
+ */
+export class ProcessMonitors {
+  readonly loopDelay: LoopDelayMonitor;
+  readonly health: ProcessHealth;
+
+  constructor(limits: { admissionLoopDelayMs: number }, health: HealthOptions | undefined, clock: Clock) {
+    this.loopDelay = new LoopDelayMonitor(limits.admissionLoopDelayMs);
+    this.health = new ProcessHealth(health ?? {}, clock);
+  }
+
+  start(now: number): void {
+    this.loopDelay.start(now);
+    this.health.start();
+  }
+
+  stop(): void {
+    this.loopDelay.stop();
+    this.health.stop();
+  }
 }

@@ -157,8 +157,8 @@ export class DeliveryApi {
       metrics.inboxRefused('full');
       throw new InboxFullError(userId);
     }
-    if (outcome.evicted.length > 0)
-      deadLetters.report({ kind: 'inbox', userId }, { letters: outcome.evicted, dropped: 0 });
+    if (outcome.evicted.length > 0 || outcome.dropped > 0)
+      deadLetters.report({ kind: 'inbox', userId }, { letters: outcome.evicted, dropped: outcome.dropped });
     if (outcome.duplicate) return { id: outcome.message.id, duplicate: true };
     metrics.inboxStored();
     // Stored durably already: a failed wake-up only delays the push until the device's next pull.

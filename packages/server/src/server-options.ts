@@ -1,5 +1,6 @@
 import type { TracerProvider } from '@opentelemetry/api';
 import { ErrorCode, type AnyChannelMap } from '@switchboard/protocol';
+import type { HealthOptions } from './metrics/process-health.js';
 import type { Metrics } from './metrics/metrics.js';
 import type { Logger } from './util/logger.js';
 import type { Clock } from './util/clock.js';
@@ -234,6 +235,8 @@ export interface ServerOptions<M extends AnyChannelMap = AnyChannelMap>
   readonly demo?: boolean;
   /** Expose Prometheus metrics at `${basePath}/metrics`. Default true. */
   readonly metricsEndpoint?: boolean;
+  /** When `/health` says `degraded` (event-loop delay, memory); see docs/operations.md. */
+  readonly health?: HealthOptions;
   /** Per-channel settings; the first matching rule wins. Default []. */
   readonly channels?: readonly ChannelRule[];
   /** Decides who a connection belongs to. Default: everyone is anonymous. */

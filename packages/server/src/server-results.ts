@@ -1,4 +1,5 @@
 /** Options and results of the library API (server.ts): what its methods take and return. */
+import type { DeliveryStats } from './hub/delivery-stats.js';
 import { CloseCode, DEFAULT_HISTORY_LIMIT, ErrorCode, MAX_HISTORY_LIMIT } from '@switchboard/protocol';
 import { InvalidArgumentError } from './errors.js';
 import type { HistoryPage } from './history/history-store.js';
@@ -56,6 +57,8 @@ export interface ServerStats extends HubStats {
    * `null` for no bound); with the memory engine, whose reads are not paced, all 0 and `limits: null`.
    */
   readonly historyReads: HistoryReadStats;
+  /** Guaranteed delivery on this node: open inbox devices, queues with local consumers, counters. */
+  readonly delivery: DeliveryStats;
 }
 
 /** What the server knows about one channel. */
@@ -114,6 +117,7 @@ export function serverStats(
   startedAt: number,
   now: number,
   historyReads: HistoryReadStats,
+  delivery: DeliveryStats,
 ): ServerStats {
   return {
     ...hub,
@@ -121,5 +125,6 @@ export function serverStats(
     uptimeMs: startedAt === 0 ? 0 : now - startedAt,
     startedAt: new Date(startedAt === 0 ? now : startedAt).toISOString(),
     historyReads,
+    delivery,
   };
 }

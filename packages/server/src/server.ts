@@ -13,7 +13,7 @@ import { PrometheusMetrics } from './metrics/prometheus-metrics.js';
 import type { Metrics } from './metrics/metrics.js';
 import { Webhooks } from './webhooks/webhooks.js';
 import { Tracing } from './tracing/tracing.js';
-import { createHandshake } from './server-admission.js';
+import { ProcessMonitors, createHandshake } from './server-admission.js';
 import { TrustedProxies } from './transports/client-ip.js';
 import { AnonymousAuthenticator, type Authenticator } from './auth/authenticator.js';
 import { Authorizer } from './auth/authorizer.js';
@@ -45,8 +45,8 @@ import type {
 } from './server-results.js';
 import type { ClusterCounts } from './nodes/node-registry.js';
 import { InvalidArgumentError, ServerNotRunningError } from './errors.js';
-import { LoopDelayMonitor } from './limits/loop-delay.js';
 import { resolveGuaranteedConfig } from './hub/guaranteed-config.js';
+import { DeliveryTally, tallyMetrics } from './hub/delivery-stats.js';
 import { DeliveryApi } from './server-delivery.js';
 import { resolveDeliveryStores, type DeliveryStores } from './server-stores.js';
 import type { DeadLetterEntry, DeliverOptions, DeliverResult } from './server-delivery.js';
@@ -74,6 +74,8 @@ export class SwitchboardServer<M extends AnyChannelMap = AnyChannelMap> {
   private readonly hub: Hub;
   private readonly engine: Engine;
   private readonly metrics: Metrics;
+  /** Guaranteed delivery's counts for /stats (fed by the metrics calls). */
+  private readonly tally = new DeliveryTally();
   private readonly logger: Logger;
   private readonly clock: Clock;
   private readonly websocket: WebSocketEndpoint;
@@ -89,15 +91,15 @@ export class SwitchboardServer<M extends AnyChannelMap = AnyChannelMap> {
   private demoPage: DemoPage | null = null;
   private detachListeners: (() => void) | null = null;
   private stopping: Promise<void> | null = null;
-  private readonly loopDelay: LoopDelayMonitor;
+  private readonly monitors: ProcessMonitors; // admission's loop delay, /health's checks
 
   constructor(private readonly options: ServerOptions = {}) {
     this.limits = resolveLimits(options);
     validateOtherOptions(options);
     this.clock = options.clock ?? systemClock;
-    const guaranteed = resolveGuaranteedConfig(options.inbox, options.queues);
+    const guaranteed = resolveGuaranteedConfig(options.inbox, options.queues, options.undeliveredAfterMs);
     this.logger = options.logger ?? defaultLogger();
-    this.metrics = options.metrics ?? new PrometheusMetrics();
+    this.metrics = tallyMetrics(options.metrics ?? new PrometheusMetrics(), this.tally);
     this.engine =
       options.engine ??
       createMemoryEngine(this.clock, {
@@ -148,8 +150,8 @@ export class SwitchboardServer<M extends AnyChannelMap = AnyChannelMap> {
       maxMessageBytes: this.limits.maxMessageBytes,
       ...observe,
     });
-    this.loopDelay = new LoopDelayMonitor(this.limits.admissionLoopDelayMs);
-    const handshake = createHandshake(options, this.loopDelay, {
+    const monitors = (this.monitors = new ProcessMonitors(this.limits, options.health, this.clock));
+    const handshake = createHandshake(options, monitors.loopDelay, {
       accepting: () => this.stateValue === 'running',
       userAtLimit: (userId) => this.hub.userAtLimit(userId),
       ...{ authenticator, trustedProxies, connectionLimits, ...observe },
@@ -175,6 +177,7 @@ export class SwitchboardServer<M extends AnyChannelMap = AnyChannelMap> {
       demo: options.demo === true,
       ops: {
         readiness: () => this.readiness(),
+        health: () => monitors.health.report(),
         stats: () => this.stats(),
         clusterCounts: () => this.clusterCounts(),
         renderMetrics: () => this.metrics.render(),
@@ -182,6 +185,7 @@ export class SwitchboardServer<M extends AnyChannelMap = AnyChannelMap> {
       },
       api: this,
       queues: this.queueOps,
+      webhooks: this.webhooks,
       sse: { handshake, acceptor: this.hub },
       tokenAuthenticator,
       trustedProxies,
@@ -242,7 +246,7 @@ export class SwitchboardServer<M extends AnyChannelMap = AnyChannelMap> {
       throw error;
     }
     this.startedAt = this.clock.now();
-    this.loopDelay.start(this.startedAt);
+    this.monitors.start(this.startedAt);
     this.stateValue = 'running';
   }
 
@@ -282,7 +286,7 @@ export class SwitchboardServer<M extends AnyChannelMap = AnyChannelMap> {
   private async doStop(): Promise<void> {
     const wasRunning = this.stateValue === 'running' || this.stateValue === 'draining';
     this.stateValue = 'stopping';
-    this.loopDelay.stop();
+    this.monitors.stop();
     if (wasRunning) {
       await this.hub.closeAll(CloseCode.GoingAway, 'server shutting down', this.limits.shutdownTimeoutMs);
     }
@@ -460,8 +464,8 @@ export class SwitchboardServer<M extends AnyChannelMap = AnyChannelMap> {
 
   /** The /stats document. */
   stats(): ServerStats {
-    const reads = this.historyReads();
-    return serverStats(this.hub.stats(), this.stateValue, this.startedAt, this.clock.now(), reads);
+    const [reads, delivery] = [this.historyReads(), this.hub.guaranteed.stats(this.tally)];
+    return serverStats(this.hub.stats(), this.stateValue, this.startedAt, this.clock.now(), reads, delivery);
   }
 
   /** The engine's paced history reads; an engine that does not pace them (memory) has none waiting. */

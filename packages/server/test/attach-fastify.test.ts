@@ -30,7 +30,7 @@ test('Fastify 5: pass the instance; its routes and Switchboard share the port; f
   assert.ok(address !== null && typeof address === 'object');
   const base = `127.0.0.1:${address.port}`;
   assert.deepEqual(await (await fetch(`http://${base}/health`)).json(), { app: 'fastify' });
-  assert.deepEqual(await (await fetch(`http://${base}/rt/health`)).json(), { status: 'ok' });
+  assert.equal(((await (await fetch(`http://${base}/rt/health`)).json()) as { status: string }).status, 'ok');
   const published = await fetch(`http://${base}/rt/api/publish`, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },

@@ -177,6 +177,67 @@ describe('parseCommandLine', () => {
     assert.deepEqual(pg.server.postgres, { url: 'postgres://u@127.0.0.1:5432/db' });
   });
 
+  test('the delivery timers and undeliveredAfterMs land where createServer reads them', () => {
+    const server = config([
+      '--inbox-retry-min-ms',
+      '120000',
+      '--inbox-sweep-ms',
+      '250',
+      '--queue-poll-ms',
+      '50',
+      '--undelivered-after-ms',
+      '60000',
+    ]).server;
+    // A given min above the default max: the max follows it (not a default that breaks the bound).
+    assert.equal(server.inbox?.retryMinMs, 120000);
+    assert.equal(server.inbox?.retryMaxMs, undefined);
+    assert.equal(server.inbox?.sweepMs, 250);
+    assert.equal(server.queues?.pollMs, 50);
+    assert.equal(server.undeliveredAfterMs, 60000);
+    assert.equal(config([]).server.undeliveredAfterMs, 300000);
+    assert.match(
+      invalid(['--inbox-retry-min-ms', '500', '--inbox-retry-max-ms', '100']).message,
+      /--inbox-retry-max-ms/,
+    );
+    assert.match(invalid(['--queue-poll-ms', '0']).message, /--queue-poll-ms/);
+    assert.match(
+      invalid([], { SWITCHBOARD_UNDELIVERED_AFTER_MS: '0' }).message,
+      /SWITCHBOARD_UNDELIVERED_AFTER_MS/,
+    );
+  });
+
+  test('--webhook-url, --webhook-secret (never shown) and --webhook-events make one webhooks target', () => {
+    const SECRET_VALUE = 'whsec-do-not-print-0123';
+    const env = { SWITCHBOARD_WEBHOOK_SECRET: SECRET_VALUE };
+    assert.equal(config([]).server.webhooks, undefined);
+    assert.deepEqual(config(['--webhook-url', 'https://backend.example/hook'], env).server.webhooks, [
+      { url: 'https://backend.example/hook', secret: SECRET_VALUE },
+    ]);
+    assert.deepEqual(
+      config(['--webhook-url=http://127.0.0.1:9/h', '--webhook-events', 'user.offline, dead_letter'], env)
+        .server.webhooks,
+      [{ url: 'http://127.0.0.1:9/h', secret: SECRET_VALUE, events: ['user.offline', 'dead_letter'] }],
+    );
+    const errors = [
+      invalid(['--webhook-url', 'ftp://x'], env),
+      invalid(['--webhook-url', 'https://x.example']),
+      invalid(['--webhook-secret', SECRET_VALUE]),
+      invalid([], env),
+      invalid(['--webhook-url', 'https://x.example', '--webhook-events', 'user.offline,typo'], env),
+      invalid(['--webhook-url', 'https://x.example', '--webhook-events', ','], env),
+    ];
+    assert.match(errors[0]?.message ?? '', /--webhook-url: expected an http: or https: URL/);
+    assert.match(errors[1]?.message ?? '', /SWITCHBOARD_WEBHOOK_SECRET or --webhook-secret is not set/);
+    assert.match(
+      errors[2]?.message ?? '',
+      /"<redacted>" for --webhook-secret: expected only with --webhook-url/,
+    );
+    assert.match(errors[3]?.message ?? '', /SWITCHBOARD_WEBHOOK_SECRET/);
+    assert.match(errors[4]?.message ?? '', /--webhook-events: expected a comma-separated list/);
+    assert.match(errors[5]?.message ?? '', /--webhook-events/);
+    for (const error of errors) assert.ok(!error.message.includes(SECRET_VALUE), error.message);
+  });
+
   test('Redis and workers: REDIS_URL or --redis-url selects the Redis engine; workers need it', () => {
     assert.equal(config([]).redis, undefined);
     assert.equal(config([]).workers, 1);

@@ -57,6 +57,58 @@ describe('the JSON configuration file', () => {
   });
 });
 
+describe('webhooks in the configuration file', () => {
+  it('reads the targets, checked by createServer’s rules, and never echoes a secret', () => {
+    const targets = [
+      { url: 'https://a.example/hook', secret: 's3cret-a' },
+      { url: 'http://127.0.0.1:9/h', secret: 's3cret-b', events: ['dead_letter'] },
+    ];
+    assert.deepEqual(parseConfigFile(JSON.stringify({ webhooks: targets }), 'f').webhooks, targets);
+    assert.throws(() => parseConfigFile('{"webhooks": {}}', 'f'), /f: webhooks.*an array/);
+    assert.throws(
+      () => parseConfigFile('{"webhooks": [{"url": "https://a.example"}]}', 'f'),
+      /f: webhooks\[0\].*a string "secret"/,
+    );
+    assert.throws(
+      () => parseConfigFile('{"webhooks": [{"url": "https://a.example", "secret": "k", "x": 1}]}', 'f'),
+      /f: webhooks\[0\]\.x/,
+    );
+    assert.throws(
+      () => parseConfigFile('{"webhooks": [{"url": "ftp://a", "secret": "hidden-one"}]}', 'f'),
+      /f: webhooks\[0\]\.url.*http: or https:/,
+    );
+    assert.throws(
+      () =>
+        parseConfigFile(
+          '{"webhooks": [{"url": "https://a.example", "secret": "k", "events": ["nope"]}]}',
+          'f',
+        ),
+      /f: webhooks\[0\]\.events/,
+    );
+    try {
+      parseConfigFile('{"webhooks": [{"url": "https://a.example", "secret": ""}]}', 'f');
+      assert.fail('an empty secret was accepted');
+    } catch (error) {
+      assert.match(String(error), /webhooks\[0\]\.secret/);
+    }
+  });
+
+  it('the file’s targets come first, then the one of --webhook-url', () => {
+    const read = (): string => JSON.stringify({ webhooks: [{ url: 'https://a.example/h', secret: 'a' }] });
+    const command = parseCommandLine(
+      ['--config', 'hooks.json', '--webhook-url', 'https://b.example/h'],
+      { SWITCHBOARD_WEBHOOK_SECRET: 'b' },
+      read,
+    );
+    assert.equal(command.kind, 'run');
+    if (command.kind !== 'run') return;
+    assert.deepEqual(command.config.server.webhooks, [
+      { url: 'https://a.example/h', secret: 'a' },
+      { url: 'https://b.example/h', secret: 'b' },
+    ]);
+  });
+});
+
 describe('--config / SWITCHBOARD_CONFIG_FILE', () => {
   const files: Record<string, string> = {
     'rules.json': JSON.stringify({

@@ -41,7 +41,10 @@ for (const name of ['express', 'fastify']) {
       const client = await connect(`ws://${base}/rt/ws/orders`);
       // The app's own /health, not Switchboard's.
       assert.deepEqual(await (await fetch(`http://${base}/health`)).json(), { app: 'ok' });
-      assert.deepEqual(await (await fetch(`http://${base}/rt/health`)).json(), { status: 'ok' });
+      assert.equal(
+        ((await (await fetch(`http://${base}/rt/health`)).json()) as { status: string }).status,
+        'ok',
+      );
       // Published by the application through the library.
       const created = await post(`http://${base}/orders`, { sku: 'A-1' });
       assert.equal(created.status, 201);
@@ -69,7 +72,7 @@ test('examples/attach-to-http-server: the clock ticks, the app mounts the HTTP A
     assert.equal((await client.next())['type'], 'tick');
     const time = (await (await fetch(`http://${base}/time`)).json()) as { time: string };
     assert.ok(!Number.isNaN(Date.parse(time.time)));
-    assert.deepEqual(await (await fetch(`http://${base}/health`)).json(), { status: 'ok' });
+    assert.equal(((await (await fetch(`http://${base}/health`)).json()) as { status: string }).status, 'ok');
     const published = await post(`http://${base}/api/publish`, { channel: 'clock', data: { type: 'note' } });
     assert.equal(published.status, 200);
     await client.next((m) => m['type'] === 'note');

@@ -407,10 +407,7 @@ describe('HTTP API deliveries', () => {
     assert.equal(stats.state, 'running');
     assert.ok(stats.connections >= 2);
     assert.ok(stats.users >= 1);
-    assert.deepEqual(
-      stats.channels.list.find((c) => c.name === channel),
-      { name: channel, members: 2 },
-    );
+    assert.equal(stats.channels.list.find((c) => c.name === channel)?.members, 2);
     const info = await call(t, 'GET', `/api/channels/${encodeURIComponent(channel)}`);
     assertOk(info, { channel, members: 2, offset: 0, epoch: epochOf(info) });
     const unused = await call(t, 'GET', '/api/channels/never-used');

@@ -44,6 +44,7 @@ export type InboxCase =
   | 'full-bytes'
   | 'evict-oldest'
   | 'evict-too-big'
+  | 'evict-drops'
   | 'expire'
   | 'expire-limit'
   | 'undelivered'
@@ -461,6 +462,7 @@ export function runInboxContract(name: string, make: InboxFactory, skip: InboxSk
         assert.ok(outcome.ok);
         assert.equal(outcome.duplicate, false);
         assert.equal(outcome.evicted.length, 1);
+        assert.equal(outcome.dropped, 0);
         const [letter] = outcome.evicted;
         assert.equal(letter?.id, a.id);
         assert.equal(letter?.reason, 'evicted');
@@ -498,6 +500,40 @@ export function runInboxContract(name: string, make: InboxFactory, skip: InboxSk
         assert.deepEqual(await pendingIds(store, userId, 'laptop', t0), [b.id, outcome.message.id]);
       },
       { maxBytes: 10, whenFull: 'dead-letter-oldest' },
+    );
+
+    it(
+      'evict-drops',
+      'evicting past maxDeadLetters drops the oldest dead letters, and deliver counts them',
+      async (store, t0) => {
+        const userId = freshUser();
+        const b = nth(await deliverAll(store, userId, ['a', 'b'], t0), 1);
+        const c = stored(await store.deliver(input(userId, 'c', t0 + 1))); // evicts a: 1 dead letter
+        const d = await store.deliver(input(userId, 'd', t0 + 2)); // evicts b: 2 dead letters, a dropped
+        assert.ok(d.ok);
+        assert.deepEqual(
+          d.evicted.map((l) => l.id),
+          [b.id],
+        );
+        assert.equal(d.dropped, 1);
+        assert.deepEqual(
+          (await store.deadLetters(userId, 10)).map((l) => l.id),
+          [b.id],
+        );
+        // A duplicate (idempotency key) evicts and drops nothing.
+        const first = await store.deliver(input(userId, 'e', t0 + 3, { idempotencyKey: 'k' }));
+        assert.ok(first.ok);
+        assert.equal(first.dropped, 1); // evicts c, drops b
+        const again = await store.deliver(input(userId, 'e', t0 + 4, { idempotencyKey: 'k' }));
+        assert.ok(again.ok);
+        assert.equal(again.duplicate, true);
+        assert.deepEqual([again.evicted.length, again.dropped], [0, 0]);
+        assert.deepEqual(
+          (await store.deadLetters(userId, 10)).map((l) => l.id),
+          [c.id],
+        );
+      },
+      { maxMessages: 2, maxDeadLetters: 1, whenFull: 'dead-letter-oldest' },
     );
 
     it(

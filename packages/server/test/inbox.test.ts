@@ -337,6 +337,35 @@ describe('inbox: bad input', () => {
   });
 });
 
+describe('inbox: whenFull dead-letter-oldest', () => {
+  test('evicted messages are dead letters; old dead letters dropped past maxDeadLetters are counted', async () => {
+    const { t, dead } = await serve({
+      inbox: { limits: { maxMessages: 1, maxDeadLetters: 1, whenFull: 'dead-letter-oldest' } },
+    });
+    try {
+      const first = await t.server.deliver('evict', 1);
+      const second = await t.server.deliver('evict', 2); // evicts the first
+      await t.server.deliver('evict', 3); // evicts the second; the first's dead letter is dropped
+      assert.deepEqual(
+        dead.map((l) => [l.id, l.reason]),
+        [
+          [first.id, 'evicted'],
+          [second.id, 'evicted'],
+        ],
+      );
+      assert.deepEqual(
+        (await t.server.deadLetters('evict')).map((l) => l.id),
+        [second.id],
+      );
+      const text = await metrics(t);
+      assert.equal(metricSample(text, 'switchboard_dead_letters_total{kind="inbox",reason="evicted"}'), 2);
+      assert.equal(metricSample(text, 'switchboard_dead_letters_dropped_total'), 1);
+    } finally {
+      await t.server.stop();
+    }
+  });
+});
+
 describe('inbox: HTTP API', () => {
   let t: TestServer;
   let dead: DeadLetterEvent[];
@@ -497,6 +526,68 @@ describe('inbox: onUndelivered and the dead_letter webhook', () => {
     } finally {
       await t.stop();
       await new Promise((resolve) => receiver.close(resolve));
+    }
+  });
+
+  test("the top-level undeliveredAfterMs (the documented one, and the CLI's) is honoured", async () => {
+    const undelivered: string[] = [];
+    const { t } = await serve({
+      undeliveredAfterMs: 1,
+      onUndelivered: (userId) => {
+        undelivered.push(userId);
+      },
+    });
+    try {
+      await t.server.deliver('tia', 'unread');
+      // The default (5 min) would never report it within the test.
+      await until(() => undelivered.length > 0, 5000, 'onUndelivered');
+      assert.deepEqual(undelivered, ['tia']);
+    } finally {
+      await t.stop();
+    }
+  });
+});
+
+describe('/stats: the delivery block', () => {
+  test('open devices, in-flight messages, queues with local consumers and the counters', async () => {
+    const { t } = await serve();
+    let release: () => void = () => {};
+    const running = new Promise<void>((resolve) => (release = resolve));
+    let started: () => void = () => {};
+    const handling = new Promise<void>((resolve) => (started = resolve));
+    const worker = t.server.consume(
+      'stats-jobs',
+      async () => {
+        started();
+        await running;
+      },
+      { prefetch: 2 },
+    );
+    const client = await openInbox(t, 'sid', 'd1');
+    try {
+      await t.server.deliver('sid', 1);
+      await t.server.deliver('sid', 2);
+      const first = await nextPush(client);
+      await nextPush(client);
+      assert.deepEqual((await ack(client, first['id']))['result'], {});
+      await t.server.enqueue('stats-jobs', { n: 1 });
+      await handling;
+      const stats = (await (await fetch(`${t.httpUrl}/stats`)).json()) as { delivery: unknown };
+      assert.deepEqual(stats.delivery, {
+        inbox: { devices: 1, inFlight: 1 },
+        queues: [{ queue: 'stats-jobs', consumers: 1, inFlight: 1 }],
+        counters: {
+          stored: { inbox: 2, queue: 1 },
+          acked: { inbox: 1, queue: 0 },
+          nacked: { inbox: 0, queue: 0 },
+          deadLettered: { inbox: 0, queue: 0 },
+        },
+      });
+    } finally {
+      release();
+      client.close();
+      await worker.stop();
+      await t.server.stop();
     }
   });
 });

@@ -121,3 +121,92 @@ test('a work queue at volume: every job acked once, whatever the nacks and lock 
   }
   assert.deepEqual(await store.depth('q'), { waiting: 0, claimed: 0 });
 });
+
+test('expire() drops idle users (no message, dead letter, key or recent device), a bounded number per call', async () => {
+  const deviceTtlMs = 10_000;
+  const store = new MemoryInboxStore({ limits: { deviceTtlMs, idempotencyWindowMs: 5000 } });
+  const deliver = (userId: string, now: number, idempotencyKey?: string) =>
+    store.deliver({
+      userId,
+      json: '1',
+      ttlMs: HOUR,
+      maxAttempts: 5,
+      now,
+      ...(idempotencyKey === undefined ? {} : { idempotencyKey }),
+    });
+  // 600 users who got one message, acked by their only device: nothing left but the device.
+  for (let i = 0; i < 600; i++) {
+    const userId = `idle-${i}`;
+    await store.touchDevice(userId, 'd', T0);
+    const outcome = await deliver(userId, T0);
+    assert.ok(outcome.ok);
+    assert.equal(await store.ack(userId, 'd', outcome.message.id, T0), 'acked');
+  }
+  await store.touchDevice('recent', 'd', T0 + deviceTtlMs); // seen recently: kept
+  const held = await deliver('holds', T0); // a message: kept
+  assert.ok(held.ok);
+  const dead = await deliver('dead', T0);
+  assert.ok(dead.ok);
+  await store.deadLetter('dead', dead.message.id, 'max_attempts', T0); // a dead letter: kept
+  await deliver('keyed', T0 + deviceTtlMs, 'k'); // an idempotency key within its window: kept...
+  const keyed = (await store.pending('keyed', 'x', 0, 1, T0 + deviceTtlMs))[0];
+  assert.ok(keyed !== undefined);
+  await store.ack('keyed', 'x', keyed.id, T0 + deviceTtlMs); // ...though it holds no message
+  assert.equal(store.userCount, 604);
+
+  // Before deviceTtlMs nothing goes; each call looks at `limit` users at most.
+  await store.expire(T0 + deviceTtlMs - 1, 500);
+  assert.equal(store.userCount, 604);
+  const later = T0 + deviceTtlMs + 1;
+  await store.expire(later, 100);
+  assert.ok(store.userCount >= 504, `at most 100 dropped per call, ${store.userCount} left`);
+  for (let i = 0; i < 10; i++) await store.expire(later, 100);
+  assert.equal(store.userCount, 4);
+  assert.equal((await store.deadLetters('dead', 10)).length, 1);
+  const again = await deliver('keyed', later, 'k'); // the key is still remembered
+  assert.ok(again.ok && again.duplicate);
+  // A dropped user starts afresh, with seqs above every earlier one.
+  const back = await deliver('idle-0', later);
+  assert.ok(back.ok);
+  assert.ok(back.message.seq > held.message.seq);
+  assert.deepEqual(
+    (await store.pending('idle-0', 'd', 0, 10, later)).map((m) => m.id),
+    [back.message.id],
+  );
+  // Much later: recent's device and keyed's device and key are stale; messages and dead letters stay.
+  const far = T0 + 10 * deviceTtlMs;
+  await store.expire(far, 500);
+  await store.expire(far, 500);
+  assert.equal(store.userCount, 3); // holds, dead, idle-0
+});
+
+test('a memory queue that holds nothing any more is forgotten; one with a key or a dead letter is kept', async () => {
+  const store = new MemoryQueueStore();
+  const enqueue = (queue: string, idempotencyKey?: string) =>
+    store.enqueue({
+      queue,
+      json: '1',
+      maxAttempts: 1,
+      now: T0,
+      ...(idempotencyKey === undefined ? {} : { idempotencyKey }),
+    });
+  assert.ok((await enqueue('once')).ok);
+  assert.ok((await enqueue('keyed', 'k')).ok);
+  assert.ok((await enqueue('dies')).ok);
+  assert.equal(store.queueCount, 3);
+  for (const queue of ['once', 'keyed']) {
+    const [job] = (await store.claim(queue, 'c', 1, 1000, T0)).jobs;
+    assert.ok(job !== undefined);
+    assert.equal(await store.ack(queue, job.id, job.token), true);
+  }
+  const [doomed] = (await store.claim('dies', 'c', 1, 10, T0)).jobs;
+  assert.ok(doomed !== undefined);
+  // Its lock lapsed with its one attempt spent: the next claim dead-letters it.
+  assert.equal((await store.claim('dies', 'c', 1, 10, T0 + 20)).dead.letters.length, 1);
+  assert.equal(store.queueCount, 2); // 'once' is gone; 'keyed' keeps its key, 'dies' its dead letter
+  assert.equal(await store.deleteDeadLetter('dies', doomed.id), true);
+  assert.equal(store.queueCount, 1);
+  assert.deepEqual(await store.depth('once'), { waiting: 0, claimed: 0 });
+  assert.ok((await enqueue('once')).ok); // created again
+  assert.equal(store.queueCount, 2);
+});

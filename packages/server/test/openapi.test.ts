@@ -92,6 +92,7 @@ function registeredRoutes(): Set<string> {
     tracing: new Tracing('test'),
     api: unused,
     queues: unused,
+    webhooks: { deadLetters: () => [], droppedDeadLetters: 0 },
     tokenAuthenticator: new TokenAuthenticator({ secret: SECRET }),
     sse: { handshake: {} as Handshake, acceptor: {} as SseAcceptor & SessionAcceptor },
     trustedProxies: new TrustedProxies(),

@@ -31,6 +31,7 @@ import {
   uniquePrefix,
 } from './scale-helpers.js';
 import type { FixtureConfig } from './fixtures/redis-node.js';
+import { DEFAULT_PROBE } from '../src/engine/redis-engine.js';
 import type { RedisEngineOptions } from '../src/engine/redis-engine.js';
 import { TcpProxy } from '../../client/test/tcp-proxy.js';
 
@@ -338,6 +339,36 @@ describe('Redis failures', SUITE, () => {
       await b.server.publish('feed', { n: 5 });
       assert.deepEqual(await messages(subA, 1), [{ id: 5, data: { n: 5 } }]);
       assert.deepEqual(queued(subA, 'unsubscribed'), []);
+    },
+  );
+
+  it(
+    'with the default probe, /ready answers 503 within 5 s of pub/sub delivery stopping (the connection still up), then 200 again',
+    T,
+    async () => {
+      const redis = await redisForTest();
+      const link = await TcpProxy.start(redis.url);
+      scope.defer(() => link.close());
+      const admin = adminClient(redis.url);
+      scope.defer(() => admin.disconnect());
+      const engine = { probeIntervalMs: DEFAULT_PROBE.intervalMs, probeTimeoutMs: DEFAULT_PROBE.timeoutMs };
+      const a = await scope.node(link.url(redis.url), uniquePrefix(), { engine });
+      await readyIs(a.httpUrl, 200);
+      // Only A's subscriber connection goes silent (commands, PUBLISH included, still work): delivery stops.
+      const clients = String(await admin.call('CLIENT', 'LIST', 'TYPE', 'pubsub'));
+      const line = clients
+        .split('\n')
+        .find((entry) => entry.includes(`name=switchboard:sub:${a.server.nodeId}`));
+      const port = Number(/ addr=[^ ]*:(\d+) /.exec(` ${line ?? ''} `)?.[1]);
+      assert.ok(port > 0, `A's subscriber connection in CLIENT LIST:\n${clients}`);
+      assert.equal(
+        link.stallWhere((upstreamPort) => upstreamPort === port),
+        1,
+      );
+      // The bound the issue sets for a load balancer; the probe's worst case is interval + timeout (4 s).
+      const notReady = await readyIs(a.httpUrl, 503, 5000);
+      assert.equal(notReady['reason'], 'pub/sub probe timed out');
+      await readyIs(a.httpUrl, 200);
     },
   );
 

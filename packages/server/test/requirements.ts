@@ -1,15 +1,17 @@
 /**
  * External programs some tests need (a real browser, a real Redis, openssl to make test certificates,
- * Prometheus's promtool to check /metrics, a PostgreSQL server: postgres-harness.ts probes it). A missing one skips those tests loudly on a developer machine,
+ * Prometheus's promtool to check /metrics, a PostgreSQL server: postgres-harness.ts probes it; nginx and
+ * HAProxy in front of two nodes: proxy-harness.ts). A missing one skips those tests loudly on a developer machine,
  * and fails them where `SWITCHBOARD_REQUIRE` names it (CI sets
- * `SWITCHBOARD_REQUIRE=chromium,redis-server,openssl,promtool,postgres`), so a broken CI image cannot pass by
+ * `SWITCHBOARD_REQUIRE=chromium,redis-server,openssl,promtool,postgres,nginx,haproxy`), so a broken CI image cannot pass by
  * skipping.
  */
 import { accessSync, constants } from 'node:fs';
 import { delimiter, join } from 'node:path';
 
 /** A program a test suite can require. */
-export type RequiredProgram = 'chromium' | 'redis-server' | 'openssl' | 'promtool' | 'postgres';
+export type RequiredProgram =
+  'chromium' | 'redis-server' | 'openssl' | 'promtool' | 'postgres' | 'nginx' | 'haproxy';
 
 /** What a suite should do about one requirement. */
 export interface Requirement {
@@ -30,6 +32,10 @@ const INSTALL_HINTS: Readonly<Record<RequiredProgram, string>> = {
     'install it with `apt-get install -y prometheus` (Debian/Ubuntu: promtool comes with it) or `brew install prometheus` (macOS), and make sure promtool is on PATH',
   postgres:
     'install and start it with `apt-get install -y postgresql && pg_ctlcluster --skip-systemctl-redirect 15 main start` (Debian/Ubuntu; .ci/run does this), or point SWITCHBOARD_POSTGRES_URL at a server whose user may create databases',
+  nginx:
+    'install it with `apt-get install -y --no-install-recommends nginx` (Debian/Ubuntu; the tests run their own nginx on a free port and never use the system one)',
+  haproxy:
+    'install it with `apt-get install -y --no-install-recommends haproxy` (Debian/Ubuntu; the tests run their own haproxy on a free port)',
 };
 
 const WHERE: Readonly<Record<RequiredProgram, string>> = {
@@ -38,6 +44,8 @@ const WHERE: Readonly<Record<RequiredProgram, string>> = {
   openssl: 'no openssl on PATH',
   promtool: 'no promtool on PATH',
   // The URL without its password (CI's may carry one).
+  nginx: 'no nginx on PATH or in /usr/sbin',
+  haproxy: 'no haproxy on PATH or in /usr/sbin',
   postgres: `no PostgreSQL server accepting ${(process.env['SWITCHBOARD_POSTGRES_URL'] ?? 'postgres://postgres@127.0.0.1:5432/postgres (or user root)').replace(/:[^:@/]*@/, ':***@')}`,
 };
 
@@ -81,6 +89,16 @@ export function opensslPath(): string | undefined {
 /** Prometheus's promtool found on PATH (the metrics test runs `promtool check metrics`), or undefined. */
 export function promtoolPath(): string | undefined {
   return onPath('promtool');
+}
+
+/** nginx on PATH or in /usr/sbin (not on a non-root PATH in Debian), or undefined. */
+export function nginxPath(): string | undefined {
+  return onPath('nginx') ?? (isExecutable('/usr/sbin/nginx') ? '/usr/sbin/nginx' : undefined);
+}
+
+/** haproxy on PATH or in /usr/sbin, or undefined. */
+export function haproxyPath(): string | undefined {
+  return onPath('haproxy') ?? (isExecutable('/usr/sbin/haproxy') ? '/usr/sbin/haproxy' : undefined);
 }
 
 /** The programs named in `SWITCHBOARD_REQUIRE` (comma-separated). */

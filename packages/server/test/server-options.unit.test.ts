@@ -89,6 +89,8 @@ describe('resolveLimits: defaults', () => {
       silentSocketTimeoutMs: 5000,
       apiKeyFailureBurst: 20,
       apiKeyFailureRefillPerSecond: 0.1,
+      drainMs: 10_000,
+      admissionLoopDelayMs: 0,
     });
   });
 

@@ -201,12 +201,14 @@ describe('webhooks', () => {
     assert.equal(await counter(metrics, 'user.offline', 'queue_full'), 4);
   });
 
-  it('a server POSTs user.offline to its webhooks and lists their dead letters', async () => {
+  it('a server POSTs user.offline to its webhooks and lists their dead letters (library and HTTP)', async () => {
     receiver = new Receiver();
     const base = await receiver.start();
     receiver.answers.set('/gone', 410);
+    const apiKey = 'webhook-test-api-key-0123456789';
     const t = await startServer({
       ...ADMISSION_LIMITS_OFF,
+      apiKey,
       presenceGraceMs: 50,
       authenticator: queryUserAuthenticator,
       logger: recordingLogger().logger,
@@ -232,6 +234,25 @@ describe('webhooks', () => {
         t.server.webhooks.deadLetters().map((l) => [l.type, l.url, l.error]),
         [['user.offline', `${base}/gone`, 'HTTP 410']],
       );
+      const url = `${t.httpUrl}/api/webhooks/dead-letters`;
+      const refused = await fetch(url);
+      assert.equal(refused.status, 401);
+      await refused.arrayBuffer();
+      const listed = await fetch(url, { headers: { authorization: `Bearer ${apiKey}` } });
+      assert.equal(listed.status, 200);
+      const answer = (await listed.json()) as { deadLetters: Record<string, unknown>[]; dropped: number };
+      assert.equal(answer.dropped, 0);
+      assert.deepEqual(
+        answer.deadLetters.map((l) => [l['type'], l['url'], l['attempts'], l['reason'], l['error']]),
+        [['user.offline', `${base}/gone`, 1, 'failed', 'HTTP 410']],
+      );
+      assert.deepEqual(JSON.parse(String(answer.deadLetters[0]?.['body'])).data, { userId: 'ann' });
+      const wrongMethod = await fetch(url, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${apiKey}` },
+      });
+      assert.equal(wrongMethod.status, 405);
+      await wrongMethod.arrayBuffer();
     } finally {
       await t.stop();
     }

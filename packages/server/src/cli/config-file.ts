@@ -1,20 +1,25 @@
 /**
  * The JSON configuration file (`--config` / `SWITCHBOARD_CONFIG_FILE`): what a flag cannot express well,
- * namely the per-channel rules (history, presence, member limits, batch delay, permissions) and the
- * default permission. Scalar options stay flags and variables, so a deployment can override them per
+ * namely the per-channel rules (history, presence, member limits, batch delay, permissions), the
+ * default permission, and webhook targets (`webhooks`: each `{ url, secret, events? }`). Scalar options stay flags and variables, so a deployment can override them per
  * environment without editing the file.
  */
 import { InvalidOptionError } from '../errors.js';
 import type { ChannelRule } from '../hub/channel.js';
 import type { Permission } from '../auth/authorizer.js';
+import { checkWebhookTarget } from '../webhooks/webhooks.js';
+import type { WebhookTarget } from '../webhooks/webhooks.js';
 
 /** What the file may set. */
 export interface ConfigFileOptions {
   readonly channels?: readonly ChannelRule[];
   readonly defaultPermission?: Permission;
+  /** Webhook targets (createServer's `webhooks`); `--webhook-url` adds one more. */
+  readonly webhooks?: readonly WebhookTarget[];
 }
 
-const KEYS: ReadonlySet<string> = new Set(['channels', 'defaultPermission', '$schema']);
+const KEYS: ReadonlySet<string> = new Set(['channels', 'defaultPermission', 'webhooks', '$schema']);
+const WEBHOOK_KEYS: ReadonlySet<string> = new Set(['url', 'secret', 'events']);
 const RULE_KEYS: ReadonlySet<string> = new Set([
   'pattern',
   'maxMembers',
@@ -40,7 +45,7 @@ export function parseConfigFile(text: string, source: string): ConfigFileOptions
     throw new InvalidOptionError(
       source,
       '<file>',
-      'a JSON object with "channels" and/or "defaultPermission"',
+      'a JSON object with "channels", "defaultPermission" and/or "webhooks"',
     );
   }
   const object = value as Record<string, unknown>;
@@ -49,10 +54,11 @@ export function parseConfigFile(text: string, source: string): ConfigFileOptions
     throw new InvalidOptionError(
       `${source}: ${unknown.join(', ')}`,
       '<key>',
-      'only "channels" and "defaultPermission"',
+      'only "channels", "defaultPermission" and "webhooks"',
     );
   }
-  const out: { channels?: ChannelRule[]; defaultPermission?: Permission } = {};
+  const out: { channels?: ChannelRule[]; defaultPermission?: Permission; webhooks?: WebhookTarget[] } = {};
+  if (object['webhooks'] !== undefined) out.webhooks = webhookTargets(object['webhooks'], source);
   if (object['defaultPermission'] !== undefined)
     out.defaultPermission = object['defaultPermission'] as Permission;
   const channels = object['channels'];
@@ -83,4 +89,40 @@ export function parseConfigFile(text: string, source: string): ConfigFileOptions
     });
   }
   return out;
+}
+
+/** Check `webhooks` with createServer's own rules (a secret is never echoed). */
+function webhookTargets(value: unknown, source: string): WebhookTarget[] {
+  if (!Array.isArray(value))
+    throw new InvalidOptionError(`${source}: webhooks`, typeof value, 'an array of { url, secret, events? }');
+  return value.map((target: unknown, i) => {
+    const t = target as Record<string, unknown> | null;
+    if (
+      typeof t !== 'object' ||
+      t === null ||
+      Array.isArray(t) ||
+      typeof t['url'] !== 'string' ||
+      typeof t['secret'] !== 'string'
+    ) {
+      throw new InvalidOptionError(
+        `${source}: webhooks[${i}]`,
+        '<target>',
+        'an object with a string "url" and a string "secret"',
+      );
+    }
+    const extra = Object.keys(t).filter((k) => !WEBHOOK_KEYS.has(k));
+    if (extra.length > 0) {
+      throw new InvalidOptionError(
+        `${source}: webhooks[${i}].${extra.join(', ')}`,
+        '<key>',
+        [...WEBHOOK_KEYS].join(', '),
+      );
+    }
+    try {
+      return checkWebhookTarget(t as unknown as WebhookTarget, i);
+    } catch (error) {
+      if (!(error instanceof InvalidOptionError)) throw error;
+      throw new InvalidOptionError(`${source}: ${error.option}`, error.value, error.allowed);
+    }
+  });
 }

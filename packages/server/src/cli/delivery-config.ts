@@ -5,7 +5,13 @@
 import { InvalidOptionError } from '../errors.js';
 import type { DeliveryStoreKind, InboxOptions, QueueOptions } from '../hub/guaranteed-config.js';
 import type { PostgresOptions } from '../server-stores.js';
-import type { ChoiceOption, NumberOption, OptionSpec, StringOption } from './option-spec.js';
+import type {
+  ChoiceOption,
+  DeliveryNumberName,
+  NumberOption,
+  OptionSpec,
+  StringOption,
+} from './option-spec.js';
 
 /** A value and where it came from (the parser's own record). */
 interface Found {
@@ -21,6 +27,21 @@ export interface DeliverySettings {
 }
 
 const STORES: readonly DeliveryStoreKind[] = ['memory', 'redis', 'postgres'];
+
+/** The number rows this file takes (the rest of the parser never sees them). */
+const DELIVERY_NUMBERS: readonly DeliveryNumberName[] = [
+  'inbox.ttlMs',
+  'inbox.maxAttempts',
+  'inbox.ackTimeoutMs',
+  'inbox.retryMinMs',
+  'inbox.retryMaxMs',
+  'inbox.sweepMs',
+  'inbox.limits.maxMessages',
+  'inbox.limits.maxBytes',
+  'queues.ackTimeoutMs',
+  'queues.maxAttempts',
+  'queues.pollMs',
+];
 const POSTGRES_URL = /^postgres(ql)?:\/\/\S+$/;
 
 /** Remove the delivery values from the parser's records and build the options from them. */
@@ -35,21 +56,28 @@ export function takeDeliveryOptions(
   const url = strings['postgres.url'];
   delete strings['deliveryStore'];
   delete strings['postgres.url'];
+  // The retry bounds only when given: a default max below a larger given min would be refused.
+  const given = (name: NumberOption['name']): number | undefined =>
+    found.has(name) ? numbers[name] : undefined;
   const inbox = {
     ttlMs: numbers['inbox.ttlMs'],
     maxAttempts: numbers['inbox.maxAttempts'],
     ackTimeoutMs: numbers['inbox.ackTimeoutMs'],
+    retryMinMs: given('inbox.retryMinMs'),
+    retryMaxMs: given('inbox.retryMaxMs'),
+    sweepMs: numbers['inbox.sweepMs'],
+  };
+  const limits = {
     maxMessages: numbers['inbox.limits.maxMessages'],
     maxBytes: numbers['inbox.limits.maxBytes'],
   };
-  const queues = { ackTimeoutMs: numbers['queues.ackTimeoutMs'], maxAttempts: numbers['queues.maxAttempts'] };
-  delete numbers['inbox.ttlMs'];
-  delete numbers['inbox.maxAttempts'];
-  delete numbers['inbox.ackTimeoutMs'];
-  delete numbers['inbox.limits.maxMessages'];
-  delete numbers['inbox.limits.maxBytes'];
-  delete numbers['queues.ackTimeoutMs'];
-  delete numbers['queues.maxAttempts'];
+  const queues = {
+    ackTimeoutMs: numbers['queues.ackTimeoutMs'],
+    maxAttempts: numbers['queues.maxAttempts'],
+    pollMs: numbers['queues.pollMs'],
+  };
+  // eslint-disable-next-line @typescript-eslint/no-dynamic-delete -- the names are the fixed list above
+  for (const name of DELIVERY_NUMBERS) delete numbers[name];
   const kind = storeKind(store, found);
   if (kind === 'redis' && !redis)
     throw new InvalidOptionError(
@@ -72,10 +100,9 @@ export function takeDeliveryOptions(
   return {
     inbox: {
       ...(kind === undefined ? {} : { store: kind }),
-      ...defined({ ttlMs: inbox.ttlMs, maxAttempts: inbox.maxAttempts, ackTimeoutMs: inbox.ackTimeoutMs }),
+      ...defined(inbox),
       limits: defined({
-        maxMessages: inbox.maxMessages,
-        maxBytes: inbox.maxBytes,
+        ...limits,
         ...(whenFull === 'reject' || whenFull === 'dead-letter-oldest' ? { whenFull } : {}),
       }),
     },

@@ -9,6 +9,8 @@ import {
   MAX_DELIVERY_ATTEMPTS,
   MAX_DELIVERY_TTL_MS,
 } from '../hub/guaranteed-config.js';
+import { DEFAULT_UNDELIVERED_AFTER_MS } from '../hub/undelivered-sweep.js';
+import { WEBHOOK_EVENTS } from '../webhooks/webhooks.js';
 import type { OptionSpec } from './option-spec.js';
 
 const TIMEOUT_BOUNDS = { min: 10, max: 3_600_000, integer: true };
@@ -128,5 +130,101 @@ export const DELIVERY_OPTIONS: readonly OptionSpec[] = [
     bounds: ATTEMPT_BOUNDS,
     default: DEFAULT_QUEUE_CONFIG.maxAttempts,
     description: 'Claims of a job before it becomes a dead letter, unless enqueue says otherwise.',
+  },
+  {
+    type: 'number',
+    name: 'inbox.retryMinMs',
+    group: 'delivery',
+    flag: '--inbox-retry-min-ms',
+    env: 'SWITCHBOARD_INBOX_RETRY_MIN_MS',
+    bounds: { min: 1, max: 3_600_000, integer: true },
+    default: DEFAULT_INBOX_CONFIG.retryMinMs,
+    description:
+      'Redelivery backoff after a nack or an ack timeout: a random delay up to this (ms), doubling per attempt up to --inbox-retry-max-ms.',
+  },
+  {
+    type: 'number',
+    name: 'inbox.retryMaxMs',
+    group: 'delivery',
+    flag: '--inbox-retry-max-ms',
+    env: 'SWITCHBOARD_INBOX_RETRY_MAX_MS',
+    bounds: { min: 1, max: 3_600_000, integer: true },
+    default: DEFAULT_INBOX_CONFIG.retryMaxMs,
+    defaultText: `${DEFAULT_INBOX_CONFIG.retryMaxMs}, or --inbox-retry-min-ms when larger`,
+    description: 'The largest redelivery backoff of an inbox message (ms); at least --inbox-retry-min-ms.',
+  },
+  {
+    type: 'number',
+    name: 'inbox.sweepMs',
+    group: 'delivery',
+    flag: '--inbox-sweep-ms',
+    env: 'SWITCHBOARD_INBOX_SWEEP_MS',
+    bounds: TIMEOUT_BOUNDS,
+    default: DEFAULT_INBOX_CONFIG.sweepMs,
+    description: 'How often each node moves expired inbox messages to dead letters (ms).',
+  },
+  {
+    type: 'number',
+    name: 'queues.pollMs',
+    group: 'delivery',
+    flag: '--queue-poll-ms',
+    env: 'SWITCHBOARD_QUEUE_POLL_MS',
+    bounds: TIMEOUT_BOUNDS,
+    default: DEFAULT_QUEUE_CONFIG.pollMs,
+    description:
+      'How often a node with consumers of a queue looks for expired locks and delayed jobs (ms); an enqueue or an ack wakes it at once.',
+  },
+  {
+    type: 'number',
+    name: 'undeliveredAfterMs',
+    group: 'delivery',
+    flag: '--undelivered-after-ms',
+    env: 'SWITCHBOARD_UNDELIVERED_AFTER_MS',
+    bounds: { min: 1, max: MAX_DELIVERY_TTL_MS, integer: true },
+    default: DEFAULT_UNDELIVERED_AFTER_MS,
+    description:
+      'An inbox message no device acked this long after its delivery is reported to the inbox.undelivered webhook (ms); only with --webhook-url.',
+  },
+  {
+    type: 'string',
+    name: 'webhookUrl',
+    group: 'delivery',
+    flag: '--webhook-url',
+    env: 'SWITCHBOARD_WEBHOOK_URL',
+    default: undefined,
+    defaultText: 'none',
+    allowed: 'an http: or https: URL',
+    valueName: 'url',
+    cliOnly: true,
+    description:
+      'POST signed events (user.offline, inbox.undelivered, dead_letter) to this URL (`webhooks` option; more targets: the config file); needs --webhook-secret.',
+  },
+  {
+    type: 'string',
+    name: 'webhookSecret',
+    group: 'delivery',
+    flag: '--webhook-secret',
+    env: 'SWITCHBOARD_WEBHOOK_SECRET',
+    default: undefined,
+    defaultText: 'none',
+    allowed: 'a non-empty string',
+    valueName: 'secret',
+    cliOnly: true,
+    secret: true,
+    description:
+      "The HMAC-SHA256 key of --webhook-url's Switchboard-Signature header; prefer the variable (command lines are public).",
+  },
+  {
+    type: 'string',
+    name: 'webhookEvents',
+    group: 'delivery',
+    flag: '--webhook-events',
+    env: 'SWITCHBOARD_WEBHOOK_EVENTS',
+    default: undefined,
+    defaultText: 'every event',
+    allowed: `a comma-separated list of ${WEBHOOK_EVENTS.join(', ')}`,
+    valueName: 'list',
+    cliOnly: true,
+    description: 'The events sent to --webhook-url.',
   },
 ];

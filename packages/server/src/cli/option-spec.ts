@@ -62,7 +62,8 @@ interface OptionBase {
 /** A number option: the port, one of the server's numeric limits, or a CLI one (workers, Redis read pacing). */
 export interface NumberOption extends OptionBase {
   readonly type: 'number';
-  readonly name: keyof ResolvedLimits | 'port' | 'workers' | HistoryReadName | DeliveryNumberName;
+  readonly name:
+    keyof ResolvedLimits | 'port' | 'workers' | 'undeliveredAfterMs' | HistoryReadName | DeliveryNumberName;
   readonly bounds: Bounds;
   readonly default: number;
 }
@@ -90,6 +91,9 @@ export interface StringOption extends OptionBase {
     | 'redisPrefix'
     | 'deliveryStore'
     | 'postgres.url'
+    | 'webhookUrl'
+    | 'webhookSecret'
+    | 'webhookEvents'
     | AuthStringName;
   readonly default: undefined;
   readonly defaultText: string;
@@ -164,5 +168,9 @@ export type DeliveryNumberName =
   | 'inbox.ackTimeoutMs'
   | 'inbox.limits.maxMessages'
   | 'inbox.limits.maxBytes'
+  | 'inbox.retryMinMs'
+  | 'inbox.retryMaxMs'
+  | 'inbox.sweepMs'
   | 'queues.ackTimeoutMs'
-  | 'queues.maxAttempts';
+  | 'queues.maxAttempts'
+  | 'queues.pollMs';

@@ -315,11 +315,11 @@ export const OPTION_TABLE: readonly OptionSpec[] = [
     env: 'SWITCHBOARD_CONFIG_FILE',
     default: undefined,
     defaultText: 'none',
-    allowed: 'a readable JSON file with "channels" and/or "defaultPermission"',
+    allowed: 'a readable JSON file with "channels", "defaultPermission" and/or "webhooks"',
     cliOnly: true,
     path: true,
     description:
-      'Channel rules (history, presence, member limits, batch delay, permissions) and the default permission, as JSON (docs/security.md).',
+      'Channel rules (history, presence, member limits, batch delay, permissions), the default permission (docs/security.md) and webhook targets (`webhooks`: [{ url, secret, events? }], docs/delivery.md), as JSON.',
   },
   {
     type: 'string',

@@ -10,6 +10,8 @@ import type { ResolvedLimits } from '../limits/resolved-limits.js';
 import type { TlsOptions } from '../http/tls.js';
 import { takeAuthOptions } from './auth-config.js';
 import { takeDeliveryOptions } from './delivery-config.js';
+import { takeWebhookTarget } from './webhook-config.js';
+import { resolveGuaranteedConfig } from '../hub/guaranteed-config.js';
 import type { InboxLimits } from '../inbox/inbox-store.js';
 import { parseRedisUrl } from '../redis/redis-url.js';
 import type { HeartbeatProof } from '../hub/heartbeat-proof.js';
@@ -148,6 +150,7 @@ export function parseCommandLine(
 
   const auth = takeAuthOptions(booleans, strings, found, readTextFile);
   const delivery = takeDeliveryOptions(numbers, strings, whenFull, found, strings.redisUrl !== undefined);
+  const webhook = takeWebhookTarget(strings, found);
   const {
     apiKey: keyFromEnv,
     apiKeyFile,
@@ -171,6 +174,8 @@ export function parseCommandLine(
   const apiKey = resolveApiKey(keyFromEnv, apiKeyFile, found, readTextFile);
   const tls = resolveTls(certFile, keyFile, found);
   const fromFile = configFile === undefined ? {} : readConfigFile(configFile, found, readTextFile);
+  // The file's targets, then the one of the flags.
+  const webhooks = [...(fromFile.webhooks ?? []), ...(webhook === undefined ? [] : [webhook])];
   const server: ServerOptions = {
     ...fromFile,
     ...serverNumbers,
@@ -182,11 +187,14 @@ export function parseCommandLine(
     ...(tls === undefined ? {} : { tls }),
     ...(auth === undefined ? {} : { auth }),
     ...delivery,
+    ...(webhooks.length === 0 ? {} : { webhooks }),
   };
   let limits: ResolvedLimits;
   try {
     limits = resolveLimits(server);
     validateOtherOptions(server);
+    // The delivery options' cross-checks (retryMaxMs >= retryMinMs), named by their flags.
+    resolveGuaranteedConfig(server.inbox, server.queues, server.undeliveredAfterMs);
   } catch (error) {
     throw error instanceof InvalidOptionError ? renameOption(error, found) : error;
   }

@@ -35,6 +35,13 @@ import { InvalidOptionError } from '../errors.js';
 // `@switchboard/server/redis` (this file) keeps exporting the context the Redis parts are built from.
 export type { RedisContext } from '../redis/redis-context.js';
 
+/**
+ * The pub/sub probe's defaults. A silent subscription is found at the first probe tick at least `timeoutMs`
+ * after the probe that went unanswered, so within `intervalMs + timeoutMs` (4 s) of the silence: inside the
+ * 5 s a load balancer is usually given to see /ready fail (issue 15; redis-failure.test.ts checks it).
+ */
+export const DEFAULT_PROBE = { intervalMs: 1000, timeoutMs: 3000 } as const;
+
 /** Options of {@link createRedisEngine}. */
 export interface RedisEngineOptions {
   /** Where Redis is (URL forms in redis/redis-connection.ts: redis://, rediss://, Sentinel, Cluster). */
@@ -53,7 +60,7 @@ export interface RedisEngineOptions {
   readonly commandTimeoutMs?: number;
   /** A channel left by its last local member is unsubscribed this much later, absorbing flapping (ms). Default 1000. */
   readonly unsubscribeDelayMs?: number;
-  /** How often the pub/sub probe checks that this node's subscription still delivers (ms). Default 2000. */
+  /** How often the pub/sub probe checks that this node's subscription still delivers (ms). Default 1000. */
   readonly probeIntervalMs?: number;
   /** A probe not delivered within this marks the subscription dead and reconnects it (ms). Default 3000. */
   readonly probeTimeoutMs?: number;
@@ -127,8 +134,8 @@ export function createRedisEngine(options: RedisEngineOptions): RedisEngine {
     throw new InvalidOptionError('streamTtlMs', streamTtlMs, 'an integer number of milliseconds >= 1');
   const broker = new RedisBroker(context, {
     unsubscribeDelayMs: options.unsubscribeDelayMs ?? 1000,
-    probeIntervalMs: options.probeIntervalMs ?? 2000,
-    probeTimeoutMs: options.probeTimeoutMs ?? 3000,
+    probeIntervalMs: options.probeIntervalMs ?? DEFAULT_PROBE.intervalMs,
+    probeTimeoutMs: options.probeTimeoutMs ?? DEFAULT_PROBE.timeoutMs,
     idempotencyWindowMs: options.idempotencyWindowMs ?? 300_000,
     streamTtlMs,
     membership: nodes,

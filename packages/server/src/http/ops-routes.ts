@@ -1,5 +1,5 @@
 /**
- * The operations routes: `/health` (the process is up), `/ready` (it should get traffic), `/stats` (this
+ * The operations routes: `/health` (the process is up; `degraded` with reasons), `/ready` (it should get traffic), `/stats` (this
  * node and the cluster, behind the API key when one is set), `/metrics` (Prometheus), the demo page and the
  * browser SDK it imports (`/sdk/switchboard.js`).
  * Documented in docs/http-api.md and docs/operations.md.
@@ -8,6 +8,7 @@ import { ErrorCode } from '@switchboard/protocol';
 import { refuseRequest } from './api-key.js';
 import type { ApiKeyGuard } from './api-key.js';
 import type { DemoPage } from './demo-page.js';
+import type { HealthReport } from '../metrics/process-health.js';
 import { sendError, sendJson } from './http-utils.js';
 import type { Router } from './router.js';
 import { sendStaticAsset } from './static-asset.js';
@@ -24,6 +25,8 @@ export interface Readiness {
 /** What the operations routes read: the server, through this interface only. */
 export interface OpsSource {
   readiness(): Readiness;
+  /** The /health document: `ok` or `degraded` with reasons (always answered 200). */
+  health(): HealthReport;
   /** This node's /stats document. */
   stats(): object;
   /** Counts across every node (rejects while the shared backend is away). */
@@ -46,7 +49,8 @@ export interface OpsRouteOptions {
 
 /** Register the operations routes on `router`. */
 export function addOpsRoutes(router: Router, source: OpsSource, options: OpsRouteOptions): void {
-  router.add('GET', '/health', ({ res }) => sendJson(res, 200, { status: 'ok' }));
+  // Degraded is still 200: a liveness probe must not restart a busy process (see process-health.ts).
+  router.add('GET', '/health', ({ res }) => sendJson(res, 200, source.health()));
   router.add('GET', '/ready', ({ res }) => {
     const { ready, ...body } = source.readiness();
     sendJson(res, ready ? 200 : 503, body);

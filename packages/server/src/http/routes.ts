@@ -17,6 +17,8 @@ import { addQueueRoutes } from './queue-routes.js';
 import type { QueueApi } from './queue-routes.js';
 import { addDeliveryRoutes } from './delivery-routes.js';
 import type { DeliveryOperations } from './delivery-routes.js';
+import { addWebhookRoutes } from './webhook-routes.js';
+import type { WebhookLog } from './webhook-routes.js';
 import { addOpsRoutes } from './ops-routes.js';
 import type { OpsSource } from './ops-routes.js';
 import type { Router } from './router.js';
@@ -55,6 +57,8 @@ export interface RoutesOptions {
   readonly api: ApiOperations & DeliveryOperations;
   /** The work-queue operations behind `/api/queues/...`. */
   readonly queues: QueueApi;
+  /** The webhook dead-letter log behind `/api/webhooks/dead-letters`. */
+  readonly webhooks: WebhookLog;
   /** The built-in JWT authenticator, which also serves `POST /auth/ticket`; null without `auth`. */
   readonly tokenAuthenticator: TokenAuthenticator | null;
   readonly trustedProxies: TrustedProxies;
@@ -90,6 +94,11 @@ export function addRoutes(router: Router, options: RoutesOptions): void {
   addDeliveryRoutes(router, '/api', options.api, { guard, maxBodyBytes: options.maxMessageBytes, tracing });
   addQueueRoutes(router, '/api', {
     api: options.queues,
+    guard,
+    maxBodyBytes: options.maxMessageBytes,
+    tracing,
+  });
+  addWebhookRoutes(router, '/api', options.webhooks, {
     guard,
     maxBodyBytes: options.maxMessageBytes,
     tracing,

@@ -12,6 +12,7 @@ import type { Metrics } from '../metrics/metrics.js';
 import type { Logger } from '../util/logger.js';
 import type { Clock } from '../util/clock.js';
 import type { Tracing } from '../tracing/tracing.js';
+import type { ChannelActivity } from './channel-activity.js';
 import { Channel, resolveChannelSettings } from './channel.js';
 import type { ChannelRule, ChannelSettings } from './channel.js';
 import { ChannelBatcher } from './channel-batcher.js';
@@ -122,9 +123,13 @@ export class ChannelRegistry {
     for (const channel of this.channels.values()) this.batches.flush(channel);
   }
 
-  /** Every channel with its local member count. */
-  list(): { name: string; members: number }[] {
-    return [...this.channels.values()].map((c) => ({ name: c.name, members: c.members.size }));
+  /** Every channel with its local member count and its activity. */
+  list(): { name: string; members: number; activity: ChannelActivity }[] {
+    return [...this.channels.values()].map((c) => ({
+      name: c.name,
+      members: c.members.size,
+      activity: c.activity,
+    }));
   }
 
   /** Settings for a channel, subscribed or not. */
@@ -175,6 +180,7 @@ export class ChannelRegistry {
         name,
         resolveChannelSettings(this.options.rules, this.options.limits, name),
         ready,
+        this.options.clock.now(),
       );
       this.channels.set(name, channel);
     }
@@ -420,6 +426,9 @@ export class ChannelRegistry {
       delivery.writePrepared(connection, frame, ephemeral, tally);
     }
     delivery.settle(tally);
+    // Batching members count as written: their frame is queued for the end of the turn (or the delay).
+    const written = tally.delivered + (batched ? channel.batchMembers : 0);
+    channel.activity.record(this.options.clock.now(), publication.time, written);
     if (span !== null) this.options.tracing.endFanOut(span, recipients);
   }
 

@@ -7,6 +7,7 @@ import type { PermissionRule } from '../auth/authorizer.js';
 import type { Connection } from './connection.js';
 import type { PreparedFrame } from '../transports/transport.js';
 import type { TimerHandle } from '../util/clock.js';
+import { ChannelActivity } from './channel-activity.js';
 
 /** Settings for the channels whose names match `pattern` (`*` matches any run of characters). */
 export interface ChannelRule extends PermissionRule {
@@ -75,11 +76,17 @@ export class Channel {
   batch: PendingBatch | null = null;
   /** Writes {@link batch} when the batch delay is up; null without a delay or a waiting batch. */
   batchTimer: TimerHandle | null = null;
+  /** Rates and delivery latency for /stats. */
+  readonly activity: ChannelActivity;
 
   constructor(
     readonly name: string,
     readonly settings: ChannelSettings,
     /** Settles when the broker delivers this channel to this node. */
     readonly ready: Promise<void>,
-  ) {}
+    /** When it was created (ms since the Unix epoch). */
+    createdAt: number,
+  ) {
+    this.activity = new ChannelActivity(createdAt);
+  }
 }

@@ -5,6 +5,7 @@
  */
 import { CloseCode, ErrorCode, errorPayload } from '@switchboard/protocol';
 import type { Metrics } from '../metrics/metrics.js';
+import type { RecentErrors } from './recent-errors.js';
 import type { Clock } from '../util/clock.js';
 import type { Logger } from '../util/logger.js';
 import { TokenBucket } from '../limits/token-bucket.js';
@@ -39,6 +40,8 @@ export interface ErrorRepliesOptions {
   readonly metrics: Metrics;
   readonly logger: Logger;
   readonly clock: Clock;
+  /** The last errors, for /stats. */
+  readonly recent: RecentErrors;
 }
 
 /** Answers clients with errors. */
@@ -55,6 +58,7 @@ export class ErrorReplies {
     const { counters, metrics, delivery, clock } = this.options;
     counters.errors++;
     metrics.clientError(code);
+    this.options.recent.add(code, clock.now(), connection.id);
     const error = errorPayload(code, message);
     delivery.writeFrame(
       connection,

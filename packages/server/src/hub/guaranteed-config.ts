@@ -120,12 +120,20 @@ export const DEFAULT_QUEUE_CONFIG: ResolvedQueueConfig = {
 
 const STORES: readonly DeliveryStoreKind[] = ['memory', 'redis', 'postgres'];
 
-/** Fill in and validate `inbox` and `queues`; throws {@link InvalidOptionError}. */
+/**
+ * Fill in and validate `inbox` and `queues`; throws {@link InvalidOptionError}. `undeliveredAfterMs` is
+ * the top-level option of that name (documented beside the webhooks); `inbox.undeliveredAfterMs` wins.
+ */
 export function resolveGuaranteedConfig(
   inbox: InboxOptions | undefined,
   queues: QueueOptions | undefined,
+  undeliveredAfterMs?: number,
 ): GuaranteedConfig {
-  return { inbox: resolveInbox(inbox ?? {}), queues: resolveQueues(queues ?? {}) };
+  const within = inbox?.undeliveredAfterMs ?? undeliveredAfterMs;
+  return {
+    inbox: resolveInbox(within === undefined ? (inbox ?? {}) : { ...inbox, undeliveredAfterMs: within }),
+    queues: resolveQueues(queues ?? {}),
+  };
 }
 
 function resolveInbox(options: InboxOptions): ResolvedInboxConfig {

@@ -12,6 +12,8 @@ import type { Clock } from '../util/clock.js';
 import type { Logger } from '../util/logger.js';
 import type { Webhooks } from '../webhooks/webhooks.js';
 import { DeadLetterReporter } from './dead-letter-reporter.js';
+import type { DeliveryStats, DeliveryTally } from './delivery-stats.js';
+import type { QueueStats } from './delivery-stats.js';
 import type { Delivery } from './delivery.js';
 import type { ErrorReplies } from './error-replies.js';
 import { GuaranteedCommands } from './guaranteed.js';
@@ -47,6 +49,8 @@ export interface HubQueueRuntime extends QueueRuntime {
   notify(queue: string): void;
   /** The queues with consumers on this node. */
   queues(): Iterable<string>;
+  /** Each queue with consumers on this node, by name: consumers and jobs held (for /stats). */
+  stats(): QueueStats[];
   /** Start the poll timer. */
   start(): void;
   /** Stop the timers (server workers stop with it); the store is closed by the hub after. */
@@ -147,6 +151,15 @@ export class GuaranteedParts {
   resync(): void {
     this.inbox?.notifyAll();
     for (const queue of this.queues?.queues() ?? []) this.queues?.notify(queue);
+  }
+
+  /** The /stats block of guaranteed delivery on this node, with `tally`'s counts. */
+  stats(tally: DeliveryTally): DeliveryStats {
+    return {
+      inbox: this.inbox?.stats() ?? { devices: 0, inFlight: 0 },
+      queues: this.queues?.stats() ?? [],
+      counters: tally.snapshot(),
+    };
   }
 
   /** Start the expiry and undelivered sweeps and the queue poll. */

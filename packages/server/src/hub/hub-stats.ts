@@ -1,3 +1,6 @@
+import type { ChannelActivity, ChannelActivityStats } from './channel-activity.js';
+import type { RecentError, RecentErrors } from './recent-errors.js';
+
 /** Counters shown in /stats. */
 export interface HubCounters {
   framesReceived: number;
@@ -17,8 +20,9 @@ export interface HubCounters {
 }
 
 /** One channel in /stats. */
-export interface ChannelStats {
+export interface ChannelStats extends ChannelActivityStats {
   readonly name: string;
+  /** Members on this node. */
   readonly members: number;
 }
 
@@ -45,6 +49,8 @@ export interface HubStats {
     readonly dropped: number;
   };
   readonly errors: number;
+  /** The last error codes sent to clients, oldest first (at most 100). */
+  readonly recentErrors: readonly RecentError[];
   readonly connectionsAccepted: number;
   readonly recovery: { readonly recovered: number; readonly failed: number; readonly streamResets: number };
   readonly sessions: { readonly resumed: number; readonly detached: number };
@@ -65,11 +71,14 @@ export interface HubStatsSource {
   readonly limits: { readonly heartbeatIntervalMs: number; readonly heartbeatTimeoutMs: number };
   readonly counters: HubCounters;
   readonly connections: { readonly size: number; readonly userCount: number };
-  /** Every channel with members on this node (sorted here). */
-  readonly channels: ChannelStats[];
+  /** Every channel with members on this node (sorted here; activity read for the listed ones only). */
+  readonly channels: { name: string; members: number; activity: ChannelActivity }[];
   readonly streams: number | null;
   readonly detachedSessions: number;
   readonly liveness: { readonly slotCount: number; readonly tickMs: number };
+  readonly recentErrors: RecentErrors;
+  /** The clock's time now (ms since the Unix epoch). */
+  readonly now: number;
 }
 
 /** A snapshot of this node for /stats: channels largest first, at most {@link STATS_CHANNEL_LIMIT}. */
@@ -84,7 +93,11 @@ export function hubStats(source: HubStatsSource): HubStats {
     channels: {
       total: all.length,
       truncated: all.length > STATS_CHANNEL_LIMIT,
-      list: all.slice(0, STATS_CHANNEL_LIMIT),
+      list: all.slice(0, STATS_CHANNEL_LIMIT).map(({ name, members, activity }) => ({
+        name,
+        members,
+        ...activity.snapshot(source.now),
+      })),
     },
     streams: source.streams,
     messages: {
@@ -94,6 +107,7 @@ export function hubStats(source: HubStatsSource): HubStats {
       dropped: c.messagesDropped,
     },
     errors: c.errors,
+    recentErrors: source.recentErrors.list(),
     connectionsAccepted: c.connectionsAccepted,
     recovery: { recovered: c.recoveries, failed: c.recoveryFailures, streamResets: c.streamResets },
     sessions: { resumed: c.sessionsResumed, detached: source.detachedSessions },

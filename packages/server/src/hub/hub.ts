@@ -36,6 +36,7 @@ import { EnvelopeRouter } from './envelope-router.js';
 import { ErrorReplies } from './error-replies.js';
 import type { ServerHooks } from './hooks.js';
 import { hubStats } from './hub-stats.js';
+import { RecentErrors } from './recent-errors.js';
 import type { HubCounters, HubStats } from './hub-stats.js';
 import { transportProof, type HeartbeatProofs } from './heartbeat-proof.js';
 import { Inbound } from './inbound.js';
@@ -120,6 +121,8 @@ export class Hub {
   /** The inbox and queue runtimes, the commands routed to them, their dead letters. */
   readonly guaranteed: GuaranteedParts;
   private readonly offline: OfflineHooks;
+  /** The last errors sent to clients, for /stats. */
+  private readonly recentErrors = new RecentErrors();
   /** Completed channels: their SSE streams end after their last message. */
   private readonly completions = new SseCompletions();
   /** What the broker delivers to: publications to the channels, envelopes to their targets. */
@@ -150,6 +153,7 @@ export class Hub {
       metrics,
       logger,
       clock,
+      recent: this.recentErrors,
     });
     const guaranteed = new GuaranteedParts({
       nodeId: options.nodeId,
@@ -487,6 +491,8 @@ export class Hub {
       streams: this.options.history.streamCount?.() ?? null,
       detachedSessions: this.sessions.detachedCount,
       liveness: this.liveness,
+      recentErrors: this.recentErrors,
+      now: this.options.clock.now(),
     });
   }
 }

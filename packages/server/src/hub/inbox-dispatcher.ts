@@ -178,6 +178,13 @@ export class InboxDispatcher implements InboxRuntime {
 
   // ---------------------------------------------------------------- wake-ups and timers
 
+  /** Devices open on this node, and the messages in flight to them (for /stats). */
+  stats(): { devices: number; inFlight: number } {
+    let inFlight = 0;
+    for (const state of this.devices.values()) inFlight += state.inFlight.length;
+    return { devices: this.devices.size, inFlight };
+  }
+
   /** The user's inbox has new messages: each of the user's devices open here pulls. */
   notify(userId: string): void {
     const devices = this.users.get(userId);

@@ -4,6 +4,7 @@
  * local consumers. Lanes wake on an enqueue anywhere (`notify`), on a freed slot, and on a poll timer
  * that finds expired locks and delayed nacks; a consumer that leaves releases its jobs at once.
  */
+import type { QueueStats } from './delivery-stats.js';
 import { DEFAULT_CONSUME_PREFETCH, ErrorCode } from '@switchboard/protocol';
 import type { DeadLettered } from '../inbox/inbox-store.js';
 import type { QueueJob, QueueStore } from '../inbox/queue-store.js';
@@ -96,6 +97,17 @@ export class QueueDispatcher implements HubQueueRuntime {
   /** The queues with consumers on this node. */
   queues(): Iterable<string> {
     return this.lanes.keys();
+  }
+
+  /** Each queue with consumers on this node: its consumers and the jobs they hold (for /stats). */
+  stats(): QueueStats[] {
+    const out: QueueStats[] = [];
+    for (const [queue, lane] of this.lanes) {
+      let inFlight = 0;
+      for (const consumer of lane.consumers) inFlight += consumer.held.size;
+      out.push({ queue, consumers: lane.consumers.length, inFlight });
+    }
+    return out.sort((a, b) => (a.queue < b.queue ? -1 : a.queue > b.queue ? 1 : 0));
   }
 
   /** Consumers of `queue` on this node. */

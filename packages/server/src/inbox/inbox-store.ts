@@ -80,6 +80,8 @@ export type DeliverOutcome =
       readonly duplicate: boolean;
       /** Messages moved out to make room (`whenFull: 'dead-letter-oldest'`), now dead letters. */
       readonly evicted: readonly DeadLetter[];
+      /** Old dead letters dropped to keep within `maxDeadLetters` when the evicted joined them (counted). */
+      readonly dropped: number;
     }
   | { readonly ok: false; readonly reason: 'full' };
 

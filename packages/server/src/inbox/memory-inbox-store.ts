@@ -42,7 +42,6 @@ interface Entry {
 }
 
 interface Inbox {
-  seq: number;
   /** Live messages by id, in seq order (insertion order): the first is the oldest. */
   readonly byId: Map<string, Entry>;
   /** Messages in seq order from `head`, including some gone ones (compacted when they are many). */
@@ -67,6 +66,13 @@ export class MemoryInboxStore implements InboxStore {
   /** Messages not yet reported by `undelivered` (nor known to be acked), by store time. */
   private readonly byTime = new MinHeap<Entry>();
   private live = 0;
+  /**
+   * Seqs come from one counter for every user: still increasing per user, and a user whose record was
+   * dropped (see {@link forgetIdle}) never sees a seq again that a device of theirs already passed.
+   */
+  private seqCounter = 0;
+  /** Where {@link forgetIdle} goes on (a live Map iterator: deletions and additions are safe). */
+  private idleCursor: Iterator<[string, Inbox]> | null = null;
   /** Ids: a random prefix per store, then a counter, so two processes' ids never collide. */
   private readonly idPrefix = randomBytes(8).toString('hex');
   private idCounter = 0;
@@ -80,16 +86,20 @@ export class MemoryInboxStore implements InboxStore {
       const inbox = this.inbox(input.userId);
       if (input.idempotencyKey !== undefined) {
         const first = inbox.keys.get(input.idempotencyKey, input.now);
-        if (first !== undefined) return { ok: true, message: first, duplicate: true, evicted: [] };
+        if (first !== undefined)
+          return { ok: true, message: first, duplicate: true, evicted: [], dropped: 0 };
       }
       const bytes = Buffer.byteLength(input.json);
       if (bytes > this.limits.maxBytes) return FULL;
       const evicted: DeadLetter[] = [];
+      let dropped = 0;
       if (!this.fits(inbox, bytes)) {
         if (this.limits.whenFull === 'reject') return FULL;
         for (const oldest of inbox.byId.values()) {
           if (this.fits(inbox, bytes)) break;
-          evicted.push(this.kill(inbox, oldest, 'evicted', input.now).letter);
+          const killed = this.kill(inbox, oldest, 'evicted', input.now);
+          evicted.push(killed.letter);
+          dropped += killed.dropped;
         }
       }
       const message = this.store(
@@ -102,7 +112,7 @@ export class MemoryInboxStore implements InboxStore {
         input.maxAttempts,
       );
       if (input.idempotencyKey !== undefined) inbox.keys.set(input.idempotencyKey, message, input.now);
-      return { ok: true, message, duplicate: false, evicted };
+      return { ok: true, message, duplicate: false, evicted, dropped };
     });
   }
 
@@ -220,6 +230,7 @@ export class MemoryInboxStore implements InboxStore {
           dropped += killed.dropped;
         }
       }
+      this.forgetIdle(now, limit);
       return { letters, dropped };
     });
   }
@@ -255,7 +266,7 @@ export class MemoryInboxStore implements InboxStore {
       if (bytes > this.limits.maxBytes || !this.fits(inbox, bytes)) return FULL;
       inbox.dead.delete(id);
       const message = this.store(inbox, userId, kept.letter.json, bytes, now, ttlMs, kept.maxAttempts);
-      return { ok: true, message, duplicate: false, evicted: [] };
+      return { ok: true, message, duplicate: false, evicted: [], dropped: 0 };
     });
   }
 
@@ -267,11 +278,39 @@ export class MemoryInboxStore implements InboxStore {
     return Promise.resolve();
   }
 
+  /**
+   * Drop the records of up to `limit` users, looking at no more than `limit`, that hold nothing any more:
+   * no message, no dead letter, no idempotency key within its window, and no device seen within
+   * deviceTtlMs (a device unseen that long is forgotten anyway). Without this a user's record, once
+   * created, would stay for the life of the process. Each call goes on where the last one stopped.
+   */
+  private forgetIdle(now: number, limit: number): void {
+    for (let looked = 0; looked < limit; looked++) {
+      this.idleCursor ??= this.users.entries();
+      const next = this.idleCursor.next();
+      if (next.done === true) {
+        this.idleCursor = null;
+        return;
+      }
+      const [userId, inbox] = next.value;
+      if (inbox.byId.size > 0 || inbox.dead.size > 0) continue;
+      inbox.keys.forget(now);
+      if (inbox.keys.size > 0) continue;
+      let seen = false;
+      for (const last of inbox.devices.values()) if (now - last < this.limits.deviceTtlMs) seen = true;
+      if (!seen) this.users.delete(userId);
+    }
+  }
+
+  /** Users whose records the store holds (for tests and stats). */
+  get userCount(): number {
+    return this.users.size;
+  }
+
   private inbox(userId: string): Inbox {
     let inbox = this.users.get(userId);
     if (inbox === undefined) {
       inbox = {
-        seq: 0,
         byId: new Map(),
         order: [],
         head: 0,
@@ -302,7 +341,7 @@ export class MemoryInboxStore implements InboxStore {
     const message: InboxMessage = {
       id: `${this.idPrefix}-${(++this.idCounter).toString(36)}`,
       userId,
-      seq: ++inbox.seq,
+      seq: ++this.seqCounter,
       json,
       time: now,
       expiresAt: now + ttlMs,

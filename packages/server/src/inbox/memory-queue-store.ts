@@ -132,6 +132,7 @@ export class MemoryQueueStore implements QueueStore {
         return false;
       this.unhold(queue, job);
       queue.jobs.delete(id);
+      this.dropIfEmpty(name, queue);
       return true;
     });
   }
@@ -191,11 +192,29 @@ export class MemoryQueueStore implements QueueStore {
   }
 
   deleteDeadLetter(name: string, id: string): Promise<boolean> {
-    return settle(() => this.queues.get(name)?.dead.delete(id) ?? false);
+    return settle(() => {
+      const queue = this.queues.get(name);
+      if (queue === undefined || !queue.dead.delete(id)) return false;
+      this.dropIfEmpty(name, queue);
+      return true;
+    });
   }
 
   close(): Promise<void> {
     return Promise.resolve();
+  }
+
+  /** Queues whose records the store holds (for tests). */
+  get queueCount(): number {
+    return this.queues.size;
+  }
+
+  /**
+   * Forget a queue that holds nothing (no job, dead letter or idempotency key), so that queue names
+   * used once do not stay for the life of the process; the next enqueue creates it again.
+   */
+  private dropIfEmpty(name: string, queue: Queue): void {
+    if (queue.jobs.size === 0 && queue.dead.size === 0 && queue.keys.size === 0) this.queues.delete(name);
   }
 
   private queue(name: string): Queue {

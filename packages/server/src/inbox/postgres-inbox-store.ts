@@ -95,7 +95,8 @@ export class PostgresInboxStore implements InboxStore {
       await this.lockUser(tx, input.userId);
       if (input.idempotencyKey !== undefined) {
         const earlier = await this.remembered(tx, input, input.idempotencyKey);
-        if (earlier !== undefined) return { ok: true, message: earlier, duplicate: true, evicted: [] };
+        if (earlier !== undefined)
+          return { ok: true, message: earlier, duplicate: true, evicted: [], dropped: 0 };
       }
       const outcome = await this.append(
         tx,
@@ -420,6 +421,7 @@ export class PostgresInboxStore implements InboxStore {
     const count = int(usage.rows[0]?.count ?? 0);
     const used = int(usage.rows[0]?.bytes ?? 0);
     let evicted: DeadLetter[] = [];
+    let dropped = 0;
     if (count + 1 > maxMessages || used + bytes > maxBytes) {
       if (whenFull === 'reject') return { ok: false, reason: 'full' };
       // Keep the newest messages that fit beside the new one; the older ones become dead letters.
@@ -442,6 +444,7 @@ export class PostgresInboxStore implements InboxStore {
         now,
       );
       evicted = written.letters;
+      dropped = written.dropped;
     }
     const { rows } = await tx.query<MessageRow>(
       `WITH next AS (UPDATE ${this.users} SET last_seq = last_seq + 1 WHERE user_id = $1 RETURNING last_seq)
@@ -452,7 +455,7 @@ export class PostgresInboxStore implements InboxStore {
     );
     const row = rows[0];
     if (row === undefined) throw new Error(`inbox of ${userId} has no user row (not locked?)`);
-    return { ok: true, message: toMessage(row), duplicate: false, evicted };
+    return { ok: true, message: toMessage(row), duplicate: false, evicted, dropped };
   }
 }
 

@@ -108,9 +108,9 @@ export class RedisInboxStore implements InboxStore {
         expiresAt: Number(prior),
         maxAttempts: Number(maxAttempts),
       };
-      return { ok: true, message, duplicate: true, evicted: [] };
+      return { ok: true, message, duplicate: true, evicted: [], dropped: 0 };
     }
-    const [, seq, letters] = reply as unknown as [number, number, readonly string[], number];
+    const [, seq, letters, dropped] = reply as unknown as [number, number, readonly string[], number];
     const message: InboxMessage = {
       id: `${seq}.${r}`,
       userId,
@@ -125,7 +125,7 @@ export class RedisInboxStore implements InboxStore {
       userId,
       evicted.map((letter) => randomPart(letter.id)),
     );
-    return { ok: true, message, duplicate: false, evicted };
+    return { ok: true, message, duplicate: false, evicted, dropped: Number(dropped) };
   }
 
   async touchDevice(userId: string, device: string, now: number): Promise<void> {
@@ -281,7 +281,7 @@ export class RedisInboxStore implements InboxStore {
       expiresAt: Number(expiresAt),
       maxAttempts: Number(maxAttempts),
     };
-    return { ok: true, message, duplicate: false, evicted: [] };
+    return { ok: true, message, duplicate: false, evicted: [], dropped: 0 };
   }
 
   async deleteDeadLetter(userId: string, id: string): Promise<boolean> {

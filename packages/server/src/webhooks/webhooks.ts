@@ -14,7 +14,9 @@ import { SIGNATURE_HEADER, WEBHOOK_ID_HEADER, signWebhook } from './webhook-sign
 /** The events a webhook can carry. */
 export type WebhookEvent = 'user.offline' | 'inbox.undelivered' | 'dead_letter';
 
-const EVENTS: readonly WebhookEvent[] = ['user.offline', 'inbox.undelivered', 'dead_letter'];
+/** Every event a webhook can carry. */
+export const WEBHOOK_EVENTS: readonly WebhookEvent[] = ['user.offline', 'inbox.undelivered', 'dead_letter'];
+const EVENTS = WEBHOOK_EVENTS;
 
 /** One webhook target (the `webhooks` option). */
 export interface WebhookTarget {
@@ -105,7 +107,7 @@ export class Webhooks {
     options: WebhookDeliveryOptions | undefined,
     private readonly deps: WebhookDeps,
   ) {
-    this.targets = (targets ?? []).map(checkTarget);
+    this.targets = (targets ?? []).map(checkWebhookTarget);
     this.settings = checkOptions(options ?? {});
   }
 
@@ -247,7 +249,8 @@ export class Webhooks {
   }
 }
 
-function checkTarget(target: WebhookTarget, index: number): WebhookTarget {
+/** A target of the `webhooks` option, checked (`index` names it in the error); throws {@link InvalidOptionError}. */
+export function checkWebhookTarget(target: WebhookTarget, index: number): WebhookTarget {
   let url: URL | null;
   try {
     url = new URL(target.url);
