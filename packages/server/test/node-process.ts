@@ -8,7 +8,7 @@
  * const node = await startNode({ args: ['--heartbeat-interval-ms', '1000'] });
  * const client = await connect(`${node.wsUrl}/ws`);
  * // ...
- * await node.stop(); // SIGTERM: the graceful path, every connection closed with 1001
+ * await node.stop(); // SIGTERM: the graceful path, every connection drained with 1012
  */
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';

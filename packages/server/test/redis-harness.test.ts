@@ -165,7 +165,7 @@ describe('startRedisCluster', () => {
 
 describe('startNode', () => {
   it(
-    'runs the built CLI on a free port: /health answers, SIGTERM closes clients with 1001 and exits 0',
+    'runs the built CLI on a free port: /health answers, SIGTERM drains clients (1012) and exits 0',
     { timeout: 10_000 },
     async () => {
       const node = await startNode();
@@ -175,11 +175,12 @@ describe('startNode', () => {
         assert.equal(node.wsUrl, `ws://127.0.0.1:${node.port}`);
         const health = await fetch(`${node.url}/health`);
         assert.equal(health.status, 200);
-        assert.deepEqual(await health.json(), { status: 'ok' });
+        assert.equal(((await health.json()) as { status?: unknown }).status, 'ok');
 
         const client = await connect(`${node.wsUrl}/ws`);
         assert.equal(await node.stop(), 0);
-        assert.equal((await client.closed).code, 1001);
+        // The CLI drains on SIGTERM: 1012 with a retry hint (docs/operations.md#draining).
+        assert.equal((await client.closed).code, 1012);
         assert.match(node.stdout(), /switchboard stopped/);
       } finally {
         await node.kill();

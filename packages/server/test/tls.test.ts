@@ -278,13 +278,8 @@ describe('TLS', { skip: needOpenssl.skip }, () => {
     assert.equal(server.url, `https://127.0.0.1:${server.port}`);
 
     const health = await httpsGet(`${server.url}/health`, pki.ca);
-    assert.deepEqual(
-      { status: health.status, body: JSON.parse(health.body) as unknown },
-      {
-        status: 200,
-        body: { status: 'ok' },
-      },
-    );
+    assert.equal(health.status, 200);
+    assert.equal((JSON.parse(health.body) as { status?: unknown }).status, 'ok');
 
     const { client, fingerprint256 } = await connectWss(server.port, pki.ca);
     assert.equal(fingerprint256, pki.a.fingerprint256);
@@ -550,7 +545,8 @@ describe('TLS in the switchboard executable', { skip: needOpenssl.skip, concurre
     await roundTrip(open.client, 'cli:tls', 'still open');
 
     cli.child.kill('SIGTERM');
-    assert.equal((await within(open.client.closed, 10_000, 'the wss close')).code, 1001);
+    // The CLI drains on SIGTERM: 1012 with a retry hint (docs/operations.md#draining).
+    assert.equal((await within(open.client.closed, 10_000, 'the wss close')).code, 1012);
     assert.equal(await within(cli.exited, 10_000, 'the exit'), 0);
     assert.equal(cli.stderr, '');
   });
