@@ -35,6 +35,7 @@ export const serverLayers = [
       'server-listener.ts',
       'server-delivery.ts',
       'server-stores.ts',
+      'server-admin.ts',
     ],
   },
   // router, API routes, ops routes (health, ready, stats, metrics), admin, attach
@@ -59,6 +60,7 @@ export const serverLayers = [
       'inbox/',
       'webhooks/',
       'tracing/',
+      'admin/',
     ],
   },
   // the Redis plumbing every redis-*.ts shares: connection, keys, scripts, context

@@ -226,6 +226,11 @@ export const ErrorCode = {
   Unauthorized: 'unauthorized',
   /** The caller is not allowed to do this. */
   PermissionDenied: 'permission_denied',
+  /**
+   * A request refused as possibly cross-site (the admin dashboard's POSTs): its origin is not the
+   * server's, or its CSRF token is missing or wrong.
+   */
+  Forbidden: 'forbidden',
   /** The credentials expired; refresh them (the `refresh` command) or reconnect with fresh ones. */
   TokenExpired: 'token_expired',
   /** The target (user, connection, route) does not exist. */
@@ -322,6 +327,12 @@ export const ERROR_CODE_INFO: Readonly<Record<ErrorCode, ErrorCodeInfo>> = {
     temporary: false,
     httpStatus: 403,
     description: 'The caller is not allowed to do this.',
+  },
+  forbidden: {
+    temporary: false,
+    httpStatus: 403,
+    description:
+      "An admin dashboard request refused as possibly cross-site: its origin is not the server's, or its CSRF token is missing or wrong.",
   },
   token_expired: {
     temporary: false,

@@ -23,6 +23,8 @@ import type { WebhookOptions } from './webhooks/webhooks.js';
 import { DEFAULT_HEARTBEAT_PROOFS, HEARTBEAT_PROOFS, isHeartbeatProof } from './hub/heartbeat-proof.js';
 import type { HeartbeatProof, HeartbeatProofs } from './hub/heartbeat-proof.js';
 import { LIMIT_BOUNDS } from './limits/resolved-limits.js';
+import { resolveAdminOptions } from './admin/admin-options.js';
+import type { AdminOptions } from './admin/admin-options.js';
 
 /**
  * Options of {@link createServer}. Every numeric option is validated at start-up. `M` is the application's
@@ -258,6 +260,12 @@ export interface ServerOptions<M extends AnyChannelMap = AnyChannelMap>
   readonly queues?: QueueOptions;
   /** The PostgreSQL database of `inbox.store` / `queues.store` `'postgres'`. Default: none. */
   readonly postgres?: PostgresOptions;
+  /**
+   * The admin dashboard at `<base>/admin` (docs/admin.md): its own password (at least 12 characters; not
+   * the API key), how long a sign-in lasts (`sessionTtlMs`, default 8 h) and how often each node publishes
+   * its snapshot (`intervalMs`, default 2000). Default: off (every `/admin` path answers 404).
+   */
+  readonly admin?: AdminOptions;
   /** Default: Prometheus metrics in a registry of this server's own. */
   readonly metrics?: Metrics;
   /**
@@ -292,6 +300,7 @@ export function validateOtherOptions(options: ServerOptions): void {
   }
   validateTls(options);
   validateAuth(options);
+  resolveAdminOptions(options.admin);
   validateList('allowedOrigins', options.allowedOrigins, originPatternProblem);
   const origins = options.allowedOrigins;
   if (options.auth?.cookie !== undefined && (origins === undefined || origins.includes('*'))) {

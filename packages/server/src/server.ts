@@ -15,7 +15,8 @@ import { Webhooks } from './webhooks/webhooks.js';
 import { Tracing } from './tracing/tracing.js';
 import { ProcessMonitors, createHandshake } from './server-admission.js';
 import { TrustedProxies } from './transports/client-ip.js';
-import { AnonymousAuthenticator, type Authenticator } from './auth/authenticator.js';
+import { AnonymousAuthenticator } from './auth/authenticator.js';
+import { ServerAdmin } from './server-admin.js';
 import { Authorizer } from './auth/authorizer.js';
 import { Router } from './http/router.js';
 import type { Readiness } from './http/ops-routes.js';
@@ -34,29 +35,18 @@ import type { ServerOptions } from './server-options.js';
 import { closeArgs, exclusion, historyLimit, historyResult, serverStats, valueOf } from './server-results.js';
 import { closeEngine, engineReadiness, engineTokenAuthenticator } from './server-engine.js';
 import { createListener, reloadTls, type Listener } from './server-listener.js';
-import type {
-  ChannelInfo,
-  DisconnectOptions,
-  HistoryResult,
-  PublishOptions,
-  SendOptions,
-  ServerState,
-  ServerStats,
-} from './server-results.js';
+import type { ChannelInfo, DisconnectOptions, HistoryResult, PublishOptions } from './server-results.js';
+import type { SendOptions, ServerState, ServerStats } from './server-results.js';
 import type { ClusterCounts } from './nodes/node-registry.js';
 import { InvalidArgumentError, ServerNotRunningError } from './errors.js';
 import { resolveGuaranteedConfig } from './hub/guaranteed-config.js';
 import { DeliveryTally, tallyMetrics } from './hub/delivery-stats.js';
-import { DeliveryApi } from './server-delivery.js';
 import { resolveDeliveryStores, type DeliveryStores } from './server-stores.js';
+import { DeliveryApi } from './server-delivery.js';
 import type { DeadLetterEntry, DeliverOptions, DeliverResult } from './server-delivery.js';
 import { queueOperations } from './hub/queue-runtime.js';
-import type {
-  EnqueueOptions,
-  EnqueueResult,
-  QueueDeadLetter,
-  QueueOperations,
-} from './hub/queue-operations.js';
+import type { EnqueueOptions, EnqueueResult } from './hub/queue-operations.js';
+import type { QueueDeadLetter, QueueOperations } from './hub/queue-operations.js';
 import type { JobHandler, WorkerHandle } from './hub/queue-worker.js';
 
 /**
@@ -92,6 +82,7 @@ export class SwitchboardServer<M extends AnyChannelMap = AnyChannelMap> {
   private detachListeners: (() => void) | null = null;
   private stopping: Promise<void> | null = null;
   private readonly monitors: ProcessMonitors; // admission's loop delay, /health's checks
+  private readonly admin: ServerAdmin; // the dashboard at /admin, when the `admin` option is set
 
   constructor(private readonly options: ServerOptions = {}) {
     this.limits = resolveLimits(options);
@@ -99,7 +90,8 @@ export class SwitchboardServer<M extends AnyChannelMap = AnyChannelMap> {
     this.clock = options.clock ?? systemClock;
     const guaranteed = resolveGuaranteedConfig(options.inbox, options.queues, options.undeliveredAfterMs);
     this.logger = options.logger ?? defaultLogger();
-    this.metrics = tallyMetrics(options.metrics ?? new PrometheusMetrics(), this.tally);
+    const admin = (this.admin = new ServerAdmin(options.admin, this.clock, this.logger));
+    this.metrics = admin.metrics(tallyMetrics(options.metrics ?? new PrometheusMetrics(), this.tally));
     this.engine =
       options.engine ??
       createMemoryEngine(this.clock, {
@@ -110,8 +102,9 @@ export class SwitchboardServer<M extends AnyChannelMap = AnyChannelMap> {
       });
     this.nodeId = this.engine.nodeId ?? randomBytes(4).toString('hex');
     const tokenAuthenticator = engineTokenAuthenticator(options.auth, this.engine, this.clock, this.logger);
-    const authenticator: Authenticator =
-      options.authenticator ?? tokenAuthenticator ?? new AnonymousAuthenticator();
+    const authenticator = admin.authenticator(
+      options.authenticator ?? tokenAuthenticator ?? new AnonymousAuthenticator(),
+    );
     this.basePath = options.basePath ?? '';
     const connectionLimits = new ConnectionLimits(this.limits, this.clock.now());
     const trustedProxies = new TrustedProxies(options.trustedProxies);
@@ -125,7 +118,7 @@ export class SwitchboardServer<M extends AnyChannelMap = AnyChannelMap> {
       heartbeatProofs: resolveHeartbeatProofs(options),
       channelRules: options.channels ?? [],
       hooks: options,
-      broker: this.engine.broker,
+      broker: admin.hubBroker(this.engine.broker, this.nodeId),
       history: this.engine.history,
       presence: this.engine.presence,
       online: this.engine.online,
@@ -151,6 +144,8 @@ export class SwitchboardServer<M extends AnyChannelMap = AnyChannelMap> {
       ...observe,
     });
     const monitors = (this.monitors = new ProcessMonitors(this.limits, options.health, this.clock));
+    const host = { server: this, health: monitors.health, engine: this.engine };
+    admin.attach({ ...host, view: () => this.hub.adminView(), startedAt: () => this.startedAt }, this.nodeId);
     const handshake = createHandshake(options, monitors.loopDelay, {
       accepting: () => this.stateValue === 'running',
       userAtLimit: (userId) => this.hub.userAtLimit(userId),
@@ -190,6 +185,7 @@ export class SwitchboardServer<M extends AnyChannelMap = AnyChannelMap> {
       tokenAuthenticator,
       trustedProxies,
       tracing,
+      admin: admin.routes(),
       ...observe,
     });
     this.metrics.setReadinessSource(() => this.readiness().ready);
@@ -248,6 +244,7 @@ export class SwitchboardServer<M extends AnyChannelMap = AnyChannelMap> {
     this.startedAt = this.clock.now();
     this.monitors.start(this.startedAt);
     this.stateValue = 'running';
+    await this.admin.start();
   }
 
   /**
@@ -287,6 +284,7 @@ export class SwitchboardServer<M extends AnyChannelMap = AnyChannelMap> {
     const wasRunning = this.stateValue === 'running' || this.stateValue === 'draining';
     this.stateValue = 'stopping';
     this.monitors.stop();
+    this.admin.stop();
     if (wasRunning) {
       await this.hub.closeAll(CloseCode.GoingAway, 'server shutting down', this.limits.shutdownTimeoutMs);
     }

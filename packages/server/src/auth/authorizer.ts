@@ -1,5 +1,6 @@
 import { matchChannelPattern } from '@switchboard/protocol';
 import { HookError } from '../errors.js';
+import { isReservedChannel, reservedChannelDecision } from './admin-principal.js';
 
 /**
  * What a client may do on a channel. `consume` is a work queue's: asked on the channel `queue:<name>`
@@ -98,13 +99,23 @@ export class Authorizer {
     );
   }
 
-  /** Decide; resolves true when the operation may go ahead. */
+  /** Whether no check can refuse an operation on `channel` ({@link permissive}, and not a reserved channel). */
+  skips(channel: string): boolean {
+    return this.permissive && !isReservedChannel(channel);
+  }
+
+  /**
+   * Decide; resolves true when the operation may go ahead. A reserved channel (`$admin:...`) is decided
+   * before the rules and the hook, which never see it (auth/admin-principal.ts).
+   */
   async allows(
     connection: AuthorizationRequest['connection'],
     operation: ChannelOperation,
     channel: string,
     data?: unknown,
   ): Promise<boolean> {
+    const reserved = reservedChannelDecision(connection, operation, channel);
+    if (reserved !== null) return reserved;
     const rule = this.rules.find((r) => matchChannelPattern(r.pattern, channel));
     const permission = rule?.permissions?.[operation] ?? this.defaultPermission;
     const allowed = granted(permission, connection, channel, rule?.pattern);

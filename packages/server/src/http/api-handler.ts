@@ -5,8 +5,8 @@
  */
 import { ErrorCode } from '@switchboard/protocol';
 import { refuseRequest } from './api-key.js';
-import type { ApiKeyGuard } from './api-key.js';
 import { hasBody, readJsonBody, sendError, sendJson } from './http-utils.js';
+import type { RequestGuard } from './http-utils.js';
 import type { RouteContext, RouteHandler } from './router.js';
 import { errorReplyOf } from '../errors.js';
 import type { Tracing } from '../tracing/tracing.js';
@@ -27,7 +27,8 @@ export class ApiAnswer {
 
 /** What every API route needs. */
 export interface ApiHandlerDependencies {
-  readonly guard: ApiKeyGuard;
+  /** The API key guard, or the admin dashboard's session guard. */
+  readonly guard: RequestGuard;
   readonly maxBodyBytes: number;
   /** Each request in a SERVER span, child of its W3C `traceparent`; absent: none. */
   readonly tracing?: Tracing;

@@ -19,6 +19,7 @@ import type { TrustedProxies } from '../transports/client-ip.js';
 import type { Clock } from '../util/clock.js';
 import type { Logger } from '../util/logger.js';
 import { sendError } from './http-utils.js';
+import type { RequestGuard, RequestRefusal } from './http-utils.js';
 
 /** What {@link ApiKeyGuard} is built from. */
 export interface ApiKeyGuardOptions {
@@ -38,13 +39,9 @@ export interface ApiKeyGuardOptions {
 }
 
 /** Why a request may not use the API: answer it with {@link refuseRequest}. */
-export interface ApiKeyRefusal {
+export interface ApiKeyRefusal extends RequestRefusal {
   readonly status: 401 | 403 | 429;
-  readonly code: ErrorCode;
-  readonly message: string;
   readonly reason: ApiKeyRejection;
-  /** Seconds until the address may try again (429 only). */
-  readonly retryAfterSeconds?: number;
 }
 
 /** Log lines about refused keys: bursts of 20, then one a second, the rest counted in the next line. */
@@ -72,7 +69,7 @@ const FORWARDING_HEADERS = ['x-forwarded-for', 'forwarded', 'x-real-ip'] as cons
  * Checks the server API key in constant time. Both sides are hashed first so that the comparison does not
  * leak the key's length either.
  */
-export class ApiKeyGuard {
+export class ApiKeyGuard implements RequestGuard {
   private readonly expected: Buffer | null;
   private readonly failures: KeyedBuckets;
   private readonly log: ThrottledLog;
@@ -168,7 +165,7 @@ function isLoopback(address: string): boolean {
 }
 
 /** Answer a refused request (its body, if any, is drained unread). */
-export function refuseRequest(req: IncomingMessage, res: ServerResponse, refusal: ApiKeyRefusal): void {
+export function refuseRequest(req: IncomingMessage, res: ServerResponse, refusal: RequestRefusal): void {
   req.resume();
   const headers: Record<string, string> =
     refusal.retryAfterSeconds === undefined ? {} : { 'retry-after': String(refusal.retryAfterSeconds) };

@@ -4,12 +4,13 @@
  */
 import { ErrorCode, MAX_HISTORY_LIMIT, channelNameProblem } from '@switchboard/protocol';
 import type { Router, RouteContext, RouteHandler } from './router.js';
-import type { ApiKeyGuard } from './api-key.js';
+import type { RequestGuard } from './http-utils.js';
 import { apiHandler } from './api-handler.js';
 import type { Body, BodyRule } from './api-handler.js';
 import type { Exclusion } from '../broker/broker.js';
 import { InvalidArgumentError } from '../errors.js';
 import type { Tracing } from '../tracing/tracing.js';
+import { RESERVED_CHANNEL_PREFIX, isReservedChannel } from '../auth/admin-principal.js';
 
 /** How connections are closed through the API. */
 interface CloseArgs {
@@ -44,7 +45,7 @@ export interface ApiOperations {
 /** Everything the API routes need. */
 export interface ApiDependencies {
   readonly api: ApiOperations;
-  readonly guard: ApiKeyGuard;
+  readonly guard: RequestGuard;
   readonly maxBodyBytes: number;
   readonly maxChannelLength: number;
   /** A span per request; absent: none. */
@@ -54,6 +55,14 @@ export interface ApiDependencies {
 /** A bad field of a request: answered with its code (400 for most). */
 function badInput(code: ErrorCode, message: string): InvalidArgumentError {
   return new InvalidArgumentError(code, message);
+}
+
+/** The refusal of a write to a reserved channel (`$admin:...`): 403 `permission_denied`. */
+export function reservedChannel(channel: string): InvalidArgumentError {
+  return new InvalidArgumentError(
+    ErrorCode.PermissionDenied,
+    `${channel} is reserved: channels starting with ${RESERVED_CHANNEL_PREFIX} are the server's own`,
+  );
 }
 
 function exclusionOf(body: Body): Exclusion | undefined {
@@ -106,12 +115,18 @@ export function addApiRoutes(router: Router, prefix: string, deps: ApiDependenci
     if (problem !== null) throw badInput(ErrorCode.InvalidChannel, problem);
     return value as string;
   };
+  // Reserved channels (`$admin:...`) are the server's own: the API may read them, never write them.
+  const writableChannelOf = (value: unknown): string => {
+    const channel = channelOf(value);
+    if (isReservedChannel(channel)) throw reservedChannel(channel);
+    return channel;
+  };
 
   router.add(
     'POST',
     `${prefix}/publish`,
     guarded(async (ctx, body) => {
-      const channel = channelOf(body['channel']);
+      const channel = writableChannelOf(body['channel']);
       const ephemeral = body['ephemeral'] ?? false;
       if (typeof ephemeral !== 'boolean') throw badInput(ErrorCode.BadRequest, 'ephemeral must be a boolean');
       const data = dataOf(body);
@@ -175,7 +190,7 @@ export function addApiRoutes(router: Router, prefix: string, deps: ApiDependenci
     'POST',
     `${prefix}/channels/:channel/complete`,
     guarded(async (ctx) => {
-      const channel = channelOf(ctx.params['channel']);
+      const channel = writableChannelOf(ctx.params['channel']);
       return { channel, ...(await server.completeChannel(channel)) };
     }, 'optional'),
   );

@@ -1,7 +1,7 @@
-import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { loadStaticAsset } from './static-asset.js';
 import type { StaticAsset } from './static-asset.js';
+import { hashPinnedCsp } from './page-csp.js';
 
 /**
  * The demo page, the Content-Security-Policy that allows exactly its own inline style and script (plus
@@ -23,35 +23,10 @@ const DEMO_PAGE = new URL('../../public/index.html', import.meta.url);
 const SDK_BUNDLE = new URL('../../public/sdk/switchboard.js', import.meta.url);
 const SDK_SOURCE_MAP = new URL('../../public/sdk/switchboard.js.map', import.meta.url);
 
-/**
- * Load the demo page and hash its inline `<style>` and `<script>` blocks into the policy, so nothing
- * else can run on the page: even if a message ever reached the DOM as HTML, an injected `onerror` or
- * `<script>` would be refused by the browser ('unsafe-inline' would allow it).
- */
+/** Load the demo page, its policy (page-csp.ts: only its own inline blocks run), and the SDK bundle. */
 export async function loadDemoPage(): Promise<DemoPage> {
   const body = await readFile(DEMO_PAGE);
-  const html = body.toString('utf8');
-  const hashes = (tag: string): string =>
-    [...html.matchAll(new RegExp(`<${tag}(?:\\s[^>]*)?>([\\s\\S]*?)</${tag}>`, 'g'))]
-      .map(
-        (m) =>
-          `'sha256-${createHash('sha256')
-            .update(m[1] ?? '')
-            .digest('base64')}'`,
-      )
-      .join(' ');
-  const csp = [
-    "default-src 'none'",
-    "connect-src 'self'",
-    "img-src 'self' data:",
-    `style-src ${hashes('style') || "'none'"}`,
-    // 'self' admits the SDK bundle the page's module script imports; nothing else on this origin is a
-    // script (every other route answers JSON or text with nosniff, which a browser refuses to run).
-    `script-src 'self' ${hashes('script')}`.trimEnd(),
-    "base-uri 'none'",
-    "form-action 'none'",
-    "frame-ancestors 'none'",
-  ].join('; ');
+  const csp = hashPinnedCsp(body.toString('utf8'));
   const [sdk, sdkSourceMap] = await Promise.all([
     loadStaticAsset(SDK_BUNDLE, 'text/javascript; charset=utf-8'),
     loadStaticAsset(SDK_SOURCE_MAP, 'application/json; charset=utf-8'),

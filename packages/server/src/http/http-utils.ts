@@ -4,6 +4,21 @@ import { STATUS_CODES } from 'node:http';
 import { ERROR_CODE_INFO } from '@switchboard/protocol';
 import type { ErrorCode } from '@switchboard/protocol';
 
+/** Why a request may not go on: answered with its status, code and message (and `Retry-After` for 429). */
+export interface RequestRefusal {
+  readonly status: number;
+  readonly code: ErrorCode;
+  readonly message: string;
+  /** Seconds until the client may try again (429 only). */
+  readonly retryAfterSeconds?: number;
+}
+
+/** Decides whether a request may use a route: the API key guard, the admin dashboard's session guard. */
+export interface RequestGuard {
+  /** Null when the request may go on, else why not (already counted and logged). */
+  check(req: IncomingMessage): RequestRefusal | null;
+}
+
 /** Write a JSON response. */
 export function sendJson(
   res: ServerResponse,

@@ -29,6 +29,11 @@ import type { SseAcceptor } from './sse-endpoint.js';
 import { addHttpSessionRoutes } from './http-session-endpoint.js';
 import type { SessionAcceptor } from './http-session-endpoint.js';
 import type { Handshake } from '../transports/handshake.js';
+import { addAdminRoutes } from './admin-routes.js';
+import type { AdminRoutesOptions } from './admin-routes.js';
+
+/** What the admin dashboard's routes need besides what every route has (server-admin.ts builds it). */
+export type AdminParts = Pick<AdminRoutesOptions, 'api' | 'sessions' | 'checkPassword' | 'page'>;
 
 /** What the routes are built from. */
 export interface RoutesOptions {
@@ -67,6 +72,8 @@ export interface RoutesOptions {
   readonly clock: Clock;
   /** A span per HTTP API request (OpenTelemetry). */
   readonly tracing: Tracing;
+  /** The admin dashboard at `/admin`; null: off (its paths answer 404). */
+  readonly admin: AdminParts | null;
 }
 
 /** Register every route on `router`. */
@@ -103,6 +110,21 @@ export function addRoutes(router: Router, options: RoutesOptions): void {
     maxBodyBytes: options.maxMessageBytes,
     tracing,
   });
+  const { admin, basePath, maxChannelLength, trustedProxies, logger, clock } = options;
+  addAdminRoutes(
+    router,
+    admin === null
+      ? null
+      : {
+          ...admin,
+          basePath,
+          maxBodyBytes: options.maxMessageBytes,
+          maxChannelLength,
+          trustedProxies,
+          logger,
+          clock,
+        },
+  );
   addWebSocketPathRoutes(router, options.basePath, options.maxChannelLength);
   addSseRoutes(router, {
     basePath: options.basePath,

@@ -67,9 +67,7 @@ export class ChannelActivity {
     const from = Math.max(this.createdAt, this.start - ACTIVITY_GENERATION_MS);
     const seconds = Math.max(now - from, 1) / 1000;
     const buckets = this.buckets;
-    let samples = 0;
-    if (buckets !== null)
-      for (let i = 0; i < N; i++) samples += (buckets[i] as number) + (buckets[N + i] as number);
+    const samples = this.samples();
     const rate = (count: number): number => Math.round((count / seconds) * 100) / 100;
     return {
       messagesInPerSecond: rate(this.curIn + this.prevIn),
@@ -81,6 +79,22 @@ export class ChannelActivity {
         samples,
       },
     };
+  }
+
+  /** The delivery latency's quantiles `qs` (0 to 1) over the window, as bucket upper bounds (ms). */
+  quantiles(now: number, qs: readonly number[]): { samples: number; values: (number | null)[] } {
+    if (now - this.start >= ACTIVITY_GENERATION_MS) this.rotate(now);
+    const samples = this.samples();
+    return { samples, values: qs.map((q) => percentile(this.buckets, q, samples)) };
+  }
+
+  /** Publications with a latency in the window. */
+  private samples(): number {
+    const buckets = this.buckets;
+    let samples = 0;
+    if (buckets !== null)
+      for (let i = 0; i < N; i++) samples += (buckets[i] as number) + (buckets[N + i] as number);
+    return samples;
   }
 
   /** Start a new generation at `now`; the current one becomes the previous only if it just ended. */

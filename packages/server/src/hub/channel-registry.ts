@@ -12,7 +12,7 @@ import type { Metrics } from '../metrics/metrics.js';
 import type { Logger } from '../util/logger.js';
 import type { Clock } from '../util/clock.js';
 import type { Tracing } from '../tracing/tracing.js';
-import type { ChannelActivity } from './channel-activity.js';
+import { ChannelActivity } from './channel-activity.js';
 import { Channel, resolveChannelSettings } from './channel.js';
 import type { ChannelRule, ChannelSettings } from './channel.js';
 import { ChannelBatcher } from './channel-batcher.js';
@@ -86,9 +86,12 @@ export class ChannelRegistry {
   private readonly batches: ChannelBatcher;
   private readonly continuity: StreamContinuity;
   private readonly delivery: ChannelWriter;
+  /** Every publication fanned out on this node, whatever its channel (the admin dashboard's latency). */
+  readonly activity: ChannelActivity;
 
   constructor(private readonly options: ChannelRegistryOptions) {
     this.delivery = options.delivery;
+    this.activity = new ChannelActivity(options.clock.now());
     this.batches = new ChannelBatcher(options.delivery, options.clock);
     this.continuity = new StreamContinuity(
       {
@@ -428,7 +431,9 @@ export class ChannelRegistry {
     delivery.settle(tally);
     // Batching members count as written: their frame is queued for the end of the turn (or the delay).
     const written = tally.delivered + (batched ? channel.batchMembers : 0);
-    channel.activity.record(this.options.clock.now(), publication.time, written);
+    const now = this.options.clock.now();
+    channel.activity.record(now, publication.time, written);
+    this.activity.record(now, publication.time, written);
     if (span !== null) this.options.tracing.endFanOut(span, recipients);
   }
 

@@ -178,7 +178,7 @@ export class HubCommands implements CommandContext {
     data?: unknown,
   ): Promise<void> {
     const { authorizer, errors } = this.options;
-    if (authorizer.permissive) return then();
+    if (authorizer.skips(channel)) return then();
     return authorizer.allows(connection, operation, channel, data).then(
       (allowed) => {
         if (connection.state !== 'open') return undefined;
@@ -192,7 +192,9 @@ export class HubCommands implements CommandContext {
 
   permits(connection: Connection, operation: ChannelOperation, channel: string): Promise<boolean> {
     const authorizer = this.options.authorizer;
-    return authorizer.permissive ? Promise.resolve(true) : authorizer.allows(connection, operation, channel);
+    return authorizer.skips(channel)
+      ? Promise.resolve(true)
+      : authorizer.allows(connection, operation, channel);
   }
 
   join(connection: Connection, channel: string, since: StreamPosition | undefined): Promise<Outcome<Joined>> {

@@ -6,6 +6,7 @@
  */
 import type { DeadLetterReason } from '../inbox/inbox-store.js';
 import type { Metrics, QueueNackReason } from '../metrics/metrics.js';
+import { overlayMetrics } from '../metrics/metrics-overlay.js';
 
 /** One queue with consumers on this node. */
 export interface QueueStats {
@@ -85,21 +86,8 @@ export class DeliveryTally {
   }
 }
 
-/**
- * `base` with guaranteed delivery's calls also counted in `tally`. Every other member is `base`'s own,
- * bound once here (a plain object of bound functions: no proxy on the hot paths).
- */
+/** `base` with guaranteed delivery's calls also counted in `tally` (metrics/metrics-overlay.ts). */
 export function tallyMetrics(base: Metrics, tally: DeliveryTally): Metrics {
-  const out: Record<string, unknown> = {};
-  const source = base as unknown as Record<string, unknown>;
-  for (let proto: object | null = base; proto !== null && proto !== Object.prototype;) {
-    for (const key of Object.getOwnPropertyNames(proto)) {
-      if (key === 'constructor' || key in out) continue;
-      const value = source[key];
-      if (typeof value === 'function') out[key] = (value as (...args: unknown[]) => unknown).bind(base);
-    }
-    proto = Object.getPrototypeOf(proto) as object | null;
-  }
   const counted: Pick<
     Metrics,
     | 'inboxStored'
@@ -139,5 +127,5 @@ export function tallyMetrics(base: Metrics, tally: DeliveryTally): Metrics {
       base.deadLettered(kind, reason);
     },
   };
-  return Object.assign(out, counted) as unknown as Metrics;
+  return overlayMetrics(base, counted);
 }

@@ -1,5 +1,6 @@
 import type { ChannelActivity, ChannelActivityStats } from './channel-activity.js';
 import type { RecentError, RecentErrors } from './recent-errors.js';
+import type { ConnectionInfo } from './connection.js';
 
 /** Counters shown in /stats. */
 export interface HubCounters {
@@ -60,6 +61,16 @@ export interface HubStats {
     readonly slots: number;
     readonly tickMs: number;
   };
+}
+
+/** What the admin dashboard reads of this node, live (Hub.adminView). */
+export interface AdminView {
+  /** Every open connection. */
+  readonly connections: Iterable<ConnectionInfo>;
+  /** Every channel with members here. */
+  channels(): { name: string; members: number }[];
+  /** Every publication fanned out here, whatever its channel: the node's delivery latency. */
+  readonly activity: ChannelActivity;
 }
 
 /** The most channels /stats lists (largest first). */

@@ -37,7 +37,7 @@ import { ErrorReplies } from './error-replies.js';
 import type { ServerHooks } from './hooks.js';
 import { hubStats } from './hub-stats.js';
 import { RecentErrors } from './recent-errors.js';
-import type { HubCounters, HubStats } from './hub-stats.js';
+import type { AdminView, HubCounters, HubStats } from './hub-stats.js';
 import { transportProof, type HeartbeatProofs } from './heartbeat-proof.js';
 import { Inbound } from './inbound.js';
 import { ConnectionLifecycle } from './lifecycle.js';
@@ -323,10 +323,7 @@ export class Hub {
 
   // ---------------------------------------------------------------- connections
 
-  /**
-   * Register a connection a transport has opened for what the handshake admitted. Returns the handle the
-   * transport reports to.
-   */
+  /** Register a connection a transport opened for what the handshake admitted; returns its handle. */
   accept(socket: TransportSocket, format: WireFormat, admitted: Admitted<AcceptOptions>): ConnectionHandle {
     return this.lifecycle.accept(socket, format, admitted);
   }
@@ -359,6 +356,12 @@ export class Hub {
   /** Open connections of a user on this node. */
   userConnections(userId: string): ConnectionInfo[] {
     return this.connections.listUser(userId);
+  }
+
+  /** What the admin dashboard reads (server-admin.ts): connections, channels, node-wide delivery activity. */
+  adminView(): AdminView {
+    const { connections, channels } = this;
+    return { connections: connections.all(), channels: () => channels.list(), activity: channels.activity };
   }
 
   /** This node's connection, distinct user and channel counts (the node registry's report). */
@@ -451,10 +454,7 @@ export class Hub {
 
   // ---------------------------------------------------------------- lifecycle and stats
 
-  /**
-   * Close every connection with `code` and wait until their transports confirm, at most `timeoutMs`;
-   * then drop whatever is left.
-   */
+  /** Close every connection with `code`, wait for their transports at most `timeoutMs`, then drop the rest. */
   closeAll(code: number, reason: string, timeoutMs: number): Promise<void> {
     return this.lifecycle.closeAll(code, reason, timeoutMs);
   }

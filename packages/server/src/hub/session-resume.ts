@@ -199,7 +199,7 @@ export class SessionResume {
     const joined: Joined[] = [];
     for (const [channel, position] of restore) {
       // Credentials may have changed since the session was last held: check again.
-      if (!authorizer.permissive && !(await this.allows(connection, channel))) continue;
+      if (!authorizer.skips(channel) && !(await this.allows(connection, channel))) continue;
       const outcome = await channels.join(connection, channel, position ?? undefined);
       if (outcome.ok) joined.push(outcome.value);
       else this.options.logger.info({ channel, code: outcome.code }, 'subscription not restored on resume');

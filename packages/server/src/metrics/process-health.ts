@@ -51,8 +51,8 @@ export class ProcessHealth {
   private readonly maxRss: number;
   private readonly histogram: IntervalHistogram;
   private timer: TimerHandle | null = null;
-  /** p99 and max of the last complete window (ms). */
-  private last = { p99Ms: 0, maxMs: 0 };
+  /** p50, p99 and max of the last complete window (ms). */
+  private last = { p50Ms: 0, p99Ms: 0, maxMs: 0 };
 
   constructor(
     options: HealthOptions,
@@ -116,11 +116,17 @@ export class ProcessHealth {
     };
   }
 
+  /** The event loop's delay over the last complete window (ms): the admin dashboard's figures. */
+  eventLoopDelay(): { readonly p50Ms: number; readonly p99Ms: number; readonly maxMs: number } {
+    return this.last;
+  }
+
   /** Close a window: keep its figures, start the next one empty. */
   private rotate(): void {
     const h = this.histogram;
     // The histogram counts nanoseconds; an empty window (a stalled timer) keeps the previous figures.
-    if (h.count > 0) this.last = { p99Ms: ms(h.percentile(99)), maxMs: ms(h.max) };
+    if (h.count > 0)
+      this.last = { p50Ms: ms(h.percentile(50)), p99Ms: ms(h.percentile(99)), maxMs: ms(h.max) };
     h.reset();
   }
 }
