@@ -14,6 +14,8 @@ import type { ApiOperations } from '../src/http/api-routes.js';
 import type { QueueApi } from '../src/http/queue-routes.js';
 import type { DeliveryOperations } from '../src/http/delivery-routes.js';
 import type { OpsSource } from '../src/http/ops-routes.js';
+import type { AdminApi } from '../src/http/admin-routes.js';
+import { AdminSessions } from '../src/http/admin-session.js';
 import type { SseAcceptor } from '../src/http/sse-endpoint.js';
 import type { SessionAcceptor } from '../src/http/http-session-endpoint.js';
 import type { Handshake } from '../src/transports/handshake.js';
@@ -76,7 +78,7 @@ function documentedOperations(spec: Spec): Set<string> {
   return out;
 }
 
-/** Every route the router holds with every optional route on: ticket route, metrics, demo page. */
+/** Every route the router holds with every optional route on: ticket route, metrics, demo page, admin. */
 function registeredRoutes(): Set<string> {
   const router = new Router();
   // Only registered, never called: the sources behind the routes are not needed.
@@ -99,6 +101,12 @@ function registeredRoutes(): Set<string> {
     metrics: new NoopMetrics(),
     logger: silentLogger,
     clock: systemClock,
+    admin: {
+      api: {} as AdminApi,
+      sessions: new AdminSessions(Buffer.alloc(32), 60_000, systemClock),
+      checkPassword: () => false,
+      page: () => null,
+    },
   });
   const routes = router.list();
   assert.ok(routes.length > 10, 'the router lists its routes');
@@ -160,7 +168,8 @@ describe('docs/openapi.yaml', () => {
   describe('a live server answers every documented operation', () => {
     let t: TestServer;
     before(async () => {
-      t = await startServer({ auth: { secret: SECRET }, metricsEndpoint: true, demo: true });
+      const admin = { password: 'an admin password' };
+      t = await startServer({ auth: { secret: SECRET }, metricsEndpoint: true, demo: true, admin });
     });
     after(() => t?.stop());
 

@@ -144,7 +144,8 @@ export class AdminService {
       .sort((a, b) => a.connectedAt - b.connectedAt || (a.id < b.id ? -1 : 1));
     const letters = await this.options.ops
       .deadLetters(userId, { limit: DEAD_LETTERS })
-      .catch(unless(ErrorCode.NotAvailable));
+      // No inbox on this server, or a user id no inbox can have (over 1024 characters): none.
+      .catch(unless(ErrorCode.NotAvailable, ErrorCode.BadRequest));
     const deadLetters =
       letters?.map(({ id, reason, attempts, time, deadAt, data }) => ({
         id,
@@ -185,10 +186,10 @@ export class AdminService {
   }
 }
 
-/** A rejection handler that answers null for errors with `code` and rethrows the rest. */
-function unless(code: ErrorCode): (error: unknown) => null {
+/** A rejection handler that answers null for errors with one of `codes` and rethrows the rest. */
+function unless(...codes: ErrorCode[]): (error: unknown) => null {
   return (error) => {
-    if (error instanceof SwitchboardError && error.code === code) return null;
+    if (error instanceof SwitchboardError && (codes as string[]).includes(error.code)) return null;
     throw error;
   };
 }

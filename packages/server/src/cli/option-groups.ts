@@ -63,6 +63,10 @@ export const OPTION_GROUPS: Readonly<Record<OptionGroup, GroupInfo>> = {
     summary:
       'inboxes and work queues: their store (memory, Redis, PostgreSQL), TTL, attempts, ack timeouts, bounds',
   },
+  admin: {
+    title: 'Admin dashboard',
+    summary: 'the live dashboard at /admin: its password, session length and snapshot interval',
+  },
   observability: {
     title: 'Metrics and logging',
     summary: 'the Prometheus endpoint and the log level',

@@ -34,6 +34,7 @@ export type OptionGroup =
   | 'history'
   | 'redis'
   | 'delivery'
+  | 'admin'
   | 'observability';
 
 /** Fields every option has. */
@@ -63,7 +64,14 @@ interface OptionBase {
 export interface NumberOption extends OptionBase {
   readonly type: 'number';
   readonly name:
-    keyof ResolvedLimits | 'port' | 'workers' | 'undeliveredAfterMs' | HistoryReadName | DeliveryNumberName;
+    | keyof ResolvedLimits
+    | 'port'
+    | 'workers'
+    | 'undeliveredAfterMs'
+    | 'admin.intervalMs'
+    | 'admin.sessionTtlMs'
+    | HistoryReadName
+    | DeliveryNumberName;
   readonly bounds: Bounds;
   readonly default: number;
 }
@@ -94,6 +102,8 @@ export interface StringOption extends OptionBase {
     | 'webhookUrl'
     | 'webhookSecret'
     | 'webhookEvents'
+    | 'admin.password'
+    | 'admin.passwordFile'
     | AuthStringName;
   readonly default: undefined;
   readonly defaultText: string;

@@ -8,6 +8,7 @@ import { DEFAULT_LIMITS, LIMIT_BOUNDS } from '../limits/resolved-limits.js';
 import type { ResolvedLimits } from '../limits/resolved-limits.js';
 import { AUTH_OPTIONS } from './auth-option-table.js';
 import { DELIVERY_OPTIONS } from './delivery-option-table.js';
+import { ADMIN_OPTIONS } from './admin-option-table.js';
 import type { Bounds, LogLevel, NumberOption, OptionGroup, OptionSpec } from './option-spec.js';
 import { ORIGIN_FORMS } from '../transports/origin.js';
 import { TRUSTED_PROXY_FORMS } from '../transports/client-ip.js';
@@ -470,5 +471,6 @@ export const OPTION_TABLE: readonly OptionSpec[] = [
   },
   ...AUTH_OPTIONS,
   ...DELIVERY_OPTIONS,
+  ...ADMIN_OPTIONS,
   ...(Object.keys(DEFAULT_LIMITS) as (keyof ResolvedLimits)[]).map(limitOption),
 ];

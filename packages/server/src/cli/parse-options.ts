@@ -11,6 +11,7 @@ import type { TlsOptions } from '../http/tls.js';
 import { takeAuthOptions } from './auth-config.js';
 import { takeDeliveryOptions } from './delivery-config.js';
 import { takeWebhookTarget } from './webhook-config.js';
+import { takeAdminOptions } from './admin-config.js';
 import { resolveGuaranteedConfig } from '../hub/guaranteed-config.js';
 import type { InboxLimits } from '../inbox/inbox-store.js';
 import { parseRedisUrl } from '../redis/redis-url.js';
@@ -151,6 +152,7 @@ export function parseCommandLine(
   const auth = takeAuthOptions(booleans, strings, found, readTextFile);
   const delivery = takeDeliveryOptions(numbers, strings, whenFull, found, strings.redisUrl !== undefined);
   const webhook = takeWebhookTarget(strings, found);
+  const admin = takeAdminOptions(numbers, strings, found, readTextFile);
   const {
     apiKey: keyFromEnv,
     apiKeyFile,
@@ -188,6 +190,7 @@ export function parseCommandLine(
     ...(auth === undefined ? {} : { auth }),
     ...delivery,
     ...(webhooks.length === 0 ? {} : { webhooks }),
+    ...admin,
   };
   let limits: ResolvedLimits;
   try {
