@@ -157,7 +157,7 @@ describe('parseCommandLine', () => {
   });
 
   test('every numeric delivery option lands at its createServer path (inbox.*, queues.*)', () => {
-    const rows = OPTION_TABLE.filter((spec) => spec.type === 'number' && spec.name.includes('.'));
+    const rows = OPTION_TABLE.filter((spec) => spec.type === 'number' && /^(inbox|queues)\./.test(spec.name));
     assert.ok(rows.length >= 7);
     for (const spec of rows) {
       assert.ok(spec.type === 'number' && spec.flag !== null);
@@ -175,6 +175,37 @@ describe('parseCommandLine', () => {
     assert.throws(() => config([], { SWITCHBOARD_POSTGRES_URL: 'mysql://x' }), /SWITCHBOARD_POSTGRES_URL/);
     const pg = config(['--postgres-url', 'postgres://u@127.0.0.1:5432/db', '--delivery-store', 'postgres']);
     assert.deepEqual(pg.server.postgres, { url: 'postgres://u@127.0.0.1:5432/db' });
+  });
+
+  test('the admin dashboard: on with a password (variable or file), its numbers only with one; the password never shown', () => {
+    const PASSWORD = 'an admin password';
+    assert.equal(config([]).server.admin, undefined);
+    assert.deepEqual(config([], { SWITCHBOARD_ADMIN_PASSWORD: PASSWORD }).server.admin, {
+      password: PASSWORD,
+      intervalMs: 2000,
+      sessionTtlMs: 28_800_000,
+    });
+    const tuned = config(['--admin-interval-ms', '500', '--admin-session-ttl-ms', '60000'], {
+      SWITCHBOARD_ADMIN_PASSWORD: PASSWORD,
+    }).server.admin;
+    assert.deepEqual([tuned?.intervalMs, tuned?.sessionTtlMs], [500, 60_000]);
+    const read = files({ '/run/secrets/admin': `  ${PASSWORD}\n` });
+    assert.equal(
+      config(['--admin-password-file', '/run/secrets/admin'], {}, read).server.admin?.password,
+      PASSWORD,
+    );
+    const both = invalid(['--admin-password-file', '/x'], { SWITCHBOARD_ADMIN_PASSWORD_FILE: '/y' }, read);
+    assert.match(both.message, /readable file/);
+    const alone = invalid(['--admin-interval-ms', '500']);
+    assert.equal(alone.option, '--admin-interval-ms');
+    assert.match(alone.message, /SWITCHBOARD_ADMIN_PASSWORD/);
+    const short = invalid([], { SWITCHBOARD_ADMIN_PASSWORD: 'short pw' });
+    assert.equal(short.option, 'SWITCHBOARD_ADMIN_PASSWORD');
+    assert.doesNotMatch(short.message, /short pw/);
+    assert.match(
+      invalid(['--admin-interval-ms', '5'], { SWITCHBOARD_ADMIN_PASSWORD: PASSWORD }).message,
+      /100 to 60000/,
+    );
   });
 
   test('the delivery timers and undeliveredAfterMs land where createServer reads them', () => {

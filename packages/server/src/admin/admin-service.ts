@@ -23,7 +23,9 @@ import type { SnapshotBook } from './snapshot-book.js';
 /** The server's library API, as much of it as the dashboard uses. */
 export interface AdminOperations {
   publish(channel: string, data: unknown, options: { readonly ephemeral: boolean }): Promise<{ id?: number }>;
+  /** Close every connection of a user with 4502. */
   disconnectUser(userId: string, options: { readonly code: number; readonly reason: string }): Promise<void>;
+  /** Close one connection with 4502. */
   disconnectConnection(
     id: string,
     options: { readonly code: number; readonly reason: string },
@@ -102,12 +104,14 @@ export class AdminService {
     return userConnections(local.userConnections(question.userId), nodeId);
   }
 
+  /** A single-use connection token for a session ending at `sessionEnd` (ms). */
   connectionToken(sessionEnd: number): { token: string; expiresIn: number } {
     const exp = this.options.clock.now() + ADMIN_TOKEN_TTL_MS;
     const nonce = randomBytes(16).toString('base64url');
     return { token: sealAdminToken(this.options.key, { exp, session: sessionEnd, nonce }), expiresIn: 60 };
   }
 
+  /** Every live node's latest snapshot, this node's recent ones, the cluster counts. */
   async overview(): Promise<object> {
     const { book, ops, clock } = this.options;
     const cluster = await ops.clusterCounts().catch(() => null);
@@ -121,12 +125,14 @@ export class AdminService {
     };
   }
 
+  /** Channels and users whose name contains `q`, on every node that answers in time. */
   async search(q: string): Promise<object> {
     const { answers, partial } = await this.ask({ op: 'search', q });
     const results = [...answers.values()].map(readSearchResult).filter((r) => r !== null);
     return { ...mergeSearch(results), partial };
   }
 
+  /** A channel's info, presence (null when off) and last messages. */
   async channel(channel: string): Promise<object> {
     const { ops } = this.options;
     const info = await ops.channelInfo(channel);
@@ -137,6 +143,7 @@ export class AdminService {
     return { channel, info, presence, history };
   }
 
+  /** A user's connections on every node that answers in time, and dead letters (null: no inbox). */
   async user(userId: string): Promise<object> {
     const { answers, partial } = await this.ask({ op: 'user', userId });
     const connections = [...answers.values()]
@@ -158,6 +165,7 @@ export class AdminService {
     return { userId, connections, deadLetters, partial };
   }
 
+  /** Publish a reliable message; reserved channels are refused. */
   async publish(channel: string, data: unknown): Promise<{ offset?: number }> {
     if (isReservedChannel(channel))
       throw new InvalidArgumentError(
@@ -176,6 +184,7 @@ export class AdminService {
     return this.options.ops.disconnectConnection(connectionId, { code: CloseCode.Kicked, reason });
   }
 
+  /** Put a dead letter back in the user's inbox; false when there is none. */
   async redeliver(userId: string, id: string): Promise<boolean> {
     return (await this.options.ops.redeliverDeadLetter(userId, id)) !== null;
   }

@@ -20,10 +20,12 @@ export class AdminTally {
   slowConsumers = 0;
   private readonly codes = new Map<number, number>();
 
+  /** A connection opened (Metrics.connectionOpened). */
   opened(transport: string): void {
     if (isTransport(transport)) this.transports[transport]++;
   }
 
+  /** A connection's transport reported its end (Metrics.connectionClosed). */
   closed(transport: string, code: number, by: CloseInitiator): void {
     if (isTransport(transport)) this.transports[transport] = Math.max(0, this.transports[transport] - 1);
     if (by === 'server' && code === CloseCode.HeartbeatTimeout) this.heartbeatEvictions++;

@@ -18,8 +18,9 @@ import type { RequestGuard, RequestRefusal } from './http-utils.js';
 /** The session cookie's name. */
 export const ADMIN_COOKIE = 'switchboard_admin';
 
-/** Failed sign-ins an address may make at once, and then one per 10 s. */
+/** Failed sign-ins an address may make at once. */
 export const LOGIN_FAILURE_BURST = 5;
+/** Failed sign-ins an address regains per second: one per 10 s. */
 export const LOGIN_FAILURE_REFILL_PER_SECOND = 0.1;
 
 /** A signed-in session: when it ends, and its nonce (which its CSRF token is made from). */
