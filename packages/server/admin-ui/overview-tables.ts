@@ -12,6 +12,7 @@ import {
   formatPercent,
   formatRate,
 } from './format.js';
+import { pacingFields } from './history-reads.js';
 import { formatRoute } from './route.js';
 import type { NodeError } from './series.js';
 import type { Snapshot, TopChannel } from './snapshot.js';
@@ -180,15 +181,6 @@ export function recentErrorsTable(errors: readonly NodeError[]): HTMLTableElemen
   );
 }
 
-/** `allowedPerSec` -> `allowed/s`, `waiting` -> `waiting`, `queueDepth` -> `queue depth`. */
-function humanKey(key: string): string {
-  return key
-    .replace(/PerSec$/, '/s')
-    .replace(/Ms$/, ' (ms)')
-    .replace(/([a-z])([A-Z])/g, '$1 $2')
-    .toLowerCase();
-}
-
 /** Redis health and history-read pacing, per node. */
 export function redisTable(nodes: readonly NodeView[]): HTMLTableElement {
   return table(
@@ -201,13 +193,8 @@ export function redisTable(nodes: readonly NodeView[]): HTMLTableElement {
           : h(
               'span',
               { class: 'kv-inline' },
-              ...Object.entries(reads).map(([key, value]) =>
-                h(
-                  'span',
-                  { class: 'kv' },
-                  h('span', { class: 'k' }, humanKey(key)),
-                  h('span', { class: 'v' }, typeof value === 'number' ? formatCount(value) : String(value)),
-                ),
+              ...pacingFields(reads).map(([key, value]) =>
+                h('span', { class: 'kv' }, h('span', { class: 'k' }, key), h('span', { class: 'v' }, value)),
               ),
             );
       return row(

@@ -16,7 +16,12 @@ function reasonField(): { field: HTMLElement; value: () => string | undefined } 
   const input = h('input', {
     id: 'disconnect-reason',
     class: 'input',
-    attrs: { type: 'text', maxlength: '123', placeholder: 'disconnected by the server', autocomplete: 'off' },
+    attrs: {
+      type: 'text',
+      maxlength: '123',
+      placeholder: 'disconnected by an administrator',
+      autocomplete: 'off',
+    },
   });
   return {
     field: h(
@@ -102,8 +107,9 @@ function redeliver(ctx: ViewContext, userId: string, id: string): void {
       h(
         'p',
         { class: 'muted' },
-        'It is removed from the dead letters and delivered again, with fresh attempts: now to the user’s ' +
-          'connected devices, later to the others when they connect. A device that already had it gets it once more.',
+        'It leaves the dead letters and goes back at the end of the user’s inbox as a new message (a new ' +
+          'id, attempts counted from zero), delivered to the user’s devices like any inbox message. A full ' +
+          'inbox refuses it (507 inbox_full) and it stays a dead letter.',
       ),
     ],
     run: async () => {
@@ -167,7 +173,7 @@ function connectionsTable(ctx: ViewContext, userId: string, connections: unknown
 
 function deadLettersTable(ctx: ViewContext, userId: string, letters: unknown[]): HTMLTableElement {
   return table(
-    ['Id', 'Reason', { label: 'Attempts', class: 'num' }, 'Time', 'Data', ''],
+    ['Id', 'Reason', { label: 'Attempts', class: 'num' }, 'Dead since', 'Data', ''],
     letters.map((entry) => {
       const d = objectOf(entry);
       const id = stringOf(d['id'], String(d['id'] ?? ''));
@@ -181,7 +187,14 @@ function deadLettersTable(ctx: ViewContext, userId: string, letters: unknown[]):
         h('td', { class: 'truncate' }, name(id)),
         stringOf(d['reason'], NONE),
         numCell(formatCount(numberOf(d['attempts']))),
-        h('td', { class: 'nowrap' }, formatDateTime(numberOf(d['time']))),
+        h(
+          'td',
+          { class: 'nowrap' },
+          h('div', null, formatDateTime(numberOf(d['deadAt']) ?? numberOf(d['time']))),
+          numberOf(d['time']) === null
+            ? null
+            : h('div', { class: 'sub' }, `sent ${formatDateTime(numberOf(d['time']))}`),
+        ),
         h(
           'td',
           { class: 'data-cell' },
