@@ -23,6 +23,8 @@ export interface ChartOptions {
   readonly subtitle?: string;
   /** How a value reads on the axis and in the legend. */
   readonly format: (value: number) => string;
+  /** Whole numbers only (counts): the value axis never ticks at 0.5. Default false. */
+  readonly integer?: boolean;
   readonly lines: readonly ChartLine[];
   readonly height?: number;
   /** A `data-chart` name for tests and styling. */
@@ -36,6 +38,12 @@ export const PALETTE = ['--series-1', '--series-2', '--series-3', '--series-4', 
 export function paletteColor(index: number): string {
   return `var(${PALETTE[index % PALETTE.length] ?? '--series-1'})`;
 }
+
+/** 1, 2, 5, 10, 20, 50, ... */
+const WHOLE_STEPS = Array.from({ length: 10 }, (_, e) => [1, 2, 5].map((m) => m * 10 ** e)).flat();
+
+/** Time-axis steps in seconds, never under one: ticks every few hundred ms would repeat the same label. */
+const TIME_STEPS = [1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 21_600, 43_200, 86_400];
 
 /** The computed value of `color` when it is a `var(--x)`, for the canvas (which knows no variables). */
 function resolve(color: string): string {
@@ -100,6 +108,7 @@ export class TimeChart {
   setData(series: AlignedSeries): void {
     this.data = series;
     this.waiting.hidden = series.x.length >= 2;
+    this.element.dataset['points'] = String(series.x.length);
     const data = [series.x, ...this.lines.map((_, i) => series.ys[i] ?? [])] as uPlot.AlignedData;
     if (this.plot === null) this.create(data);
     else this.plot.setData(data);
@@ -148,11 +157,16 @@ export class TimeChart {
         axis({
           space: 64,
           size: 30,
+          incrs: TIME_STEPS,
           // Seconds only when the ticks are less than a minute apart (a short window).
           values: (_u, splits, _axis, _space, increment) =>
             splits.map((s) => formatClock(s * 1000).slice(0, increment < 60 ? 8 : 5)),
         }),
-        axis({ size: 56, values: (_u, splits) => splits.map((s) => format(s)) }),
+        axis({
+          size: 56,
+          values: (_u, splits) => splits.map((s) => format(s)),
+          ...(this.options.integer === true ? { incrs: WHOLE_STEPS } : {}),
+        }),
       ],
       series: [
         {},

@@ -141,6 +141,8 @@ export class Dashboard {
     document.querySelectorAll('[data-nav]').forEach((link) => {
       link.toggleAttribute('aria-current', (link as HTMLElement).dataset['nav'] === this.route.view);
     });
+    // The search box shows the query of the search view, and empties on every other view.
+    if (this.route.view !== 'search') search.value = '';
     if (this.route.view === 'overview') {
       document.title = 'Overview · Switchboard admin';
       replace(view, this.overview.element);

@@ -55,6 +55,10 @@ export class LiveFeed {
           throw error;
         }
       },
+      // In the handshake, so that the admin decorator sees it whatever the server's own auth is: a server
+      // that takes connections without credentials as anonymous would never wait for a first-message
+      // `auth`. A refused token is then a failed attempt (1006), retried with a fresh one.
+      tokenTransport: 'subprotocol',
       // An admin connection should come back quickly after a deploy; the SDK's jitter still spreads it.
       backoff: { minDelayMs: 500, maxDelayMs: 5000 },
     });

@@ -46,6 +46,7 @@ function clusterChart(
     title,
     subtitle,
     format,
+    integer: format === formatCount, // counts are whole numbers
     lines: lines.map((line, i) => ({ label: line.label, color: line.color ?? paletteColor(i) })),
   });
   return { chart, lines };
@@ -111,9 +112,8 @@ export class Overview {
       ['errors', 'Drops + errors'],
     ];
     this.tiles = Object.fromEntries(tileNames.map(([key, label]) => [key, new Tile(key, label)]));
-    const count = (v: number): string => formatCount(v);
     this.charts = [
-      clusterChart('connections', 'Connections, users, channels', 'Summed over nodes', count, [
+      clusterChart('connections', 'Connections, users, channels', 'Summed over nodes', formatCount, [
         { label: 'connections', metric: (s) => s.connections, aggregate: 'sum' },
         { label: 'users', metric: (s) => s.users, aggregate: 'sum' },
         { label: 'channels', metric: (s) => s.channels, aggregate: 'sum' },
