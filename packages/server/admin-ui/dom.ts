@@ -101,12 +101,14 @@ export function table(
   return h('table', { class: `table ${className}`.trim() }, h('thead', null, head), body);
 }
 
-/** A table row of `cells`: an element as it is (a `td`), anything else wrapped in a `td`. */
+/** A table row of `cells`: a `td` as it is, null left out, anything else wrapped in a `td`. */
 export function row(...cells: (Child | HTMLTableCellElement)[]): HTMLTableRowElement {
   return h(
     'tr',
     null,
-    ...cells.map((cell) => (cell instanceof HTMLTableCellElement ? cell : h('td', null, cell))),
+    ...cells
+      .filter((cell) => cell !== null)
+      .map((cell) => (cell instanceof HTMLTableCellElement ? cell : h('td', null, cell))),
   );
 }
 

@@ -124,8 +124,19 @@ function redeliver(ctx: ViewContext, userId: string, id: string): void {
 
 function connectionsTable(ctx: ViewContext, userId: string, connections: unknown[]): HTMLTableElement {
   const now = Date.now();
+  // A column only when some node reports user agents (the server may not record them).
+  const agents = connections.some((c) => typeof objectOf(c)['userAgent'] === 'string');
   return table(
-    ['Connection', 'Node', 'Transport', 'Address', 'User agent', 'Connected', 'Channels', ''],
+    [
+      'Connection',
+      'Node',
+      'Transport',
+      'Address',
+      ...(agents ? ['User agent'] : []),
+      'Connected',
+      'Channels',
+      '',
+    ],
     connections.map((entry) => {
       const c = objectOf(entry);
       const id = stringOf(c['id']);
@@ -144,15 +155,19 @@ function connectionsTable(ctx: ViewContext, userId: string, connections: unknown
       );
       button.addEventListener('click', () => disconnectConnection(ctx, userId, id, nodeId));
       const tr = row(
-        h('td', { class: 'truncate' }, name(id)),
-        h('td', { class: 'truncate' }, name(nodeId)),
-        h('td', null, h('span', { class: 'pill pill-muted' }, stringOf(c['transport'], NONE))),
-        h('td', { class: 'mono nowrap' }, stringOf(c['address'], NONE)),
-        h('td', { class: 'truncate agent', title: agent }, agent),
-        h('td', { class: 'nowrap', title: formatDateTime(at) }, formatAgo(at, now)),
+        h('td', { class: 'truncate cell-id' }, name(id)),
+        h('td', { class: 'truncate cell-node' }, name(nodeId)),
         h(
           'td',
-          null,
+          { class: 'cell-transport' },
+          h('span', { class: 'pill pill-muted' }, stringOf(c['transport'], NONE)),
+        ),
+        h('td', { class: 'mono nowrap cell-address' }, stringOf(c['address'], NONE)),
+        agents ? h('td', { class: 'truncate agent cell-agent', title: agent }, agent) : null,
+        h('td', { class: 'nowrap cell-connected', title: formatDateTime(at) }, formatAgo(at, now)),
+        h(
+          'td',
+          { class: 'cell-channels' },
           h(
             'div',
             { class: 'channel-chips' },
