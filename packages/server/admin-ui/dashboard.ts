@@ -199,6 +199,7 @@ export class Dashboard {
     removeEventListener('hashchange', this.onHash);
     this.scheme.removeEventListener('change', this.onScheme);
     this.timeline.clear();
+    this.overview.destroy();
     replace(byId('view'));
     this.banner(null);
   }

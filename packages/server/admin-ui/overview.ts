@@ -234,6 +234,12 @@ export class Overview {
     this.loopChart.setData(perNode);
   }
 
+  /** Remove the charts (signing out). */
+  destroy(): void {
+    for (const { chart } of this.charts) chart.destroy();
+    this.loopChart.destroy();
+  }
+
   /** Redraw the charts with the current colour scheme. */
   restyle(): void {
     for (const { chart } of this.charts) chart.restyle();

@@ -49,10 +49,15 @@ const HOSTILE_USERS = [
 const HOSTILE_CHANNELS = ['room:a/b#c=d$e!f~g,h@i+j', `room:${'z'.repeat(123)}`];
 
 /**
- * What Chromium logs for the refusals the tests cause: the session API asked while signed out (401), a
- * throttled sign-in (429), an oversized publish (413), a bad channel name (400).
+ * What Chromium logs for the refusals and outages the tests cause: the session API asked while signed out
+ * (401), a throttled sign-in (429), an oversized publish (413), a bad channel name (400), and the attempts
+ * of a page taken offline.
  */
-const EXPECTED_CONSOLE = /^Failed to load resource: the server responded with a status of (400|401|413|429) /;
+const EXPECTED_CONSOLE = [
+  /^Failed to load resource: the server responded with a status of (400|401|413|429) /,
+  /^Failed to load resource: net::ERR_INTERNET_DISCONNECTED/,
+  /^WebSocket connection to .* failed/,
+];
 
 describe('admin dashboard', () => {
   let browser: Browser;
@@ -94,7 +99,7 @@ describe('admin dashboard', () => {
     page.on('console', (message) => {
       const text = message.text();
       if (/content security policy|refused to/i.test(text)) problems.push(`${name}: ${text}`);
-      else if (message.type() === 'error' && !EXPECTED_CONSOLE.test(text))
+      else if (message.type() === 'error' && !EXPECTED_CONSOLE.some((expected) => expected.test(text)))
         problems.push(`${name}: console: ${text}`);
     });
     return page;
@@ -173,6 +178,8 @@ describe('admin dashboard', () => {
   describe('one node', () => {
     let t: TestServer;
     const clients: TestClient[] = [];
+    /** The dashboards' own connections, in accept order (the admin authenticator marks them). */
+    const dashboards: string[] = [];
 
     before(async () => {
       if (needChromium.skip !== false) return;
@@ -182,6 +189,9 @@ describe('admin dashboard', () => {
         authenticator: queryUserAuthenticator,
         channels: [{ pattern: 'room:*', presence: true }],
         inbox: { sweepMs: 20 },
+        onConnect: (connection) => {
+          if ((connection.info as { admin?: unknown } | null)?.admin === true) dashboards.push(connection.id);
+        },
       });
     });
 
@@ -283,6 +293,25 @@ describe('admin dashboard', () => {
         await page.locator(`[data-chart="${chart}"] .chart-waiting`).waitFor({ state: 'hidden' });
         assert.equal(await page.locator(`[data-chart="${chart}"] canvas`).count(), 1, chart);
       }
+    });
+
+    it('shows when its live connection is down, and comes back with a fresh token', TEST, async () => {
+      const page = await signedIn(t, 'reconnect');
+      const first = dashboards.at(-1);
+      assert.ok(first !== undefined, 'the dashboard connected');
+      // Offline, the page's attempts fail (its token requests too) until the network is back.
+      await page.context().setOffline(true);
+      await t.server.disconnectConnection(first, { code: 4002, reason: 'rebalancing' });
+      await page.locator('#live[data-status="reconnecting"]').waitFor();
+      assert.equal(await text(page, '#live-text'), 'Reconnecting…');
+      await page.context().setOffline(false);
+      await page.locator('#live[data-status="live"]').waitFor();
+      assert.notEqual(dashboards.at(-1), first, 'a new connection, with a new single-use token');
+      // And it is fed again: a newcomer shows up in the count.
+      await numberAtLeast(page, '#stat-connections', 1);
+      const before = await numberIn(page, '#stat-connections');
+      await member('reconnect-check');
+      await numberAtLeast(page, '#stat-connections', before + 1);
     });
 
     it('shows the overview with live charts (screenshot at 1440x900)', TEST, async () => {
