@@ -120,9 +120,12 @@ function bytesAsTags(this: unknown, key: string, value: unknown): unknown {
  * The frames of one binary WebSocket message from the server (client side): one, or several batched
  * (`?batch=1`) as consecutive MessagePack values. A value that is not an object with a string `type`
  * is skipped, as one the decoder refuses (a payload holding the key `__proto__`); bytes that are not
- * MessagePack end the message. Bytes in payloads are `Uint8Array` views into `bytes`.
+ * MessagePack end the message. Bytes in payloads are `Uint8Array` views into `data`.
  */
-export function decodeServerFramesMsgpack(bytes: Uint8Array): ServerFrame[] {
+export function decodeServerFramesMsgpack(data: Uint8Array): ServerFrame[] {
+  // A subclass (a Node Buffer) would make every payload's bytes one too: plain Uint8Array views instead.
+  const bytes =
+    data.constructor === Uint8Array ? data : new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
   const frames: ServerFrame[] = [];
   let at = 0;
   while (at < bytes.length) {
