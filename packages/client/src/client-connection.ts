@@ -10,14 +10,7 @@
  * With a token, every attempt (resumes included) gets one first and presents it (connection-auth.ts);
  * the server's refusal, an error reply and close 4504, stops the client with an `unauthorized` event.
  */
-import {
-  BATCH_QUERY_PARAM,
-  CloseCode,
-  decodeServerFrame,
-  encodeCommand,
-  retryAfterHint,
-  splitFrames,
-} from '@switchboard/protocol';
+import { BATCH_QUERY_PARAM, CloseCode, retryAfterHint } from '@switchboard/protocol';
 import type {
   ClientCommand,
   ConnectedPush,
@@ -43,6 +36,7 @@ import { RequestTable } from './request-table.js';
 import type { ReplyCallback } from './request-table.js';
 import type { WebSocketLike } from './websocket-like.js';
 import { TransportPicker } from './transport-picker.js';
+import { encodeFor, framesOf, offeredProtocols, socketFormat } from './wire-format.js';
 
 /** The client events a connection emits itself; none of them depends on the payload type. */
 export type ConnectionEvents = Pick<
@@ -217,7 +211,7 @@ export class ClientConnection {
     const socket = this.socket;
     if (socket === null) return false;
     try {
-      socket.send(encodeCommand(command));
+      socket.send(encodeFor(socket, command));
       return true;
     } catch {
       // Sockets throw only when not open, and then their close event is on its way.
@@ -258,7 +252,7 @@ export class ClientConnection {
     let socket: WebSocketLike;
     try {
       const url = this.connectUrl();
-      const protocols = this.auth.protocols(token);
+      const protocols = offeredProtocols(this.options.format, this.auth.protocols(token));
       socket = this.transports.open(url, protocols, this.options.clock.now());
     } catch (error) {
       // The URL was checked in the constructor; what is left (a CSP rule, a blocked port) will not change.
@@ -296,7 +290,7 @@ export class ClientConnection {
     socket.addEventListener('error', () => {});
   }
 
-  /** One WebSocket message: one frame, or several separated by newlines (batched frames). */
+  /** One WebSocket message: one frame, or several (batched frames; see wire-format.ts). */
   private receive(socket: WebSocketLike, data: unknown): void {
     const heartbeat = this.heartbeat;
     if (heartbeat !== null) {
@@ -305,18 +299,14 @@ export class ClientConnection {
       heartbeat.received(this.options.clock.now());
       this.timer.schedule(heartbeat.nextCheckAt);
     }
-    // Protocol v1 is text only; binary frames are ignored rather than trusted.
-    if (typeof data !== 'string') return;
-    for (const text of splitFrames(data)) {
+    for (const frame of framesOf(data)) {
       // A frame's handler may have closed or replaced the socket: the rest of the batch is not for us.
       if (this.socket !== socket) return;
-      this.receiveFrame(text);
+      this.receiveFrame(frame);
     }
   }
 
-  private receiveFrame(text: string): void {
-    const frame = decodeServerFrame(text);
-    if (frame === null) return;
+  private receiveFrame(frame: ServerFrame): void {
     if (frame.type === 'reply') this.requests.settle(frame);
     else if (frame.type === 'ping') {
       // Not while `auth` is being checked: the server takes any frame but `auth` before it is done as a
@@ -339,6 +329,7 @@ export class ClientConnection {
       heartbeat: usable ? { interval: announced.interval, timeout: announced.timeout } : NO_HEARTBEAT,
       time: frame.time,
       resumed: frame.resumed === true,
+      format: this.socket === null ? 'json' : socketFormat(this.socket),
     };
     const now = this.options.clock.now();
     this.infoValue = info;

@@ -12,6 +12,7 @@ import type {
 import type { NotifyCommand } from './commands.js';
 import type { StateChange } from './connection-state.js';
 import type { DropReason, ServerError } from './errors.js';
+import type { WireFormat } from './wire-format.js';
 
 /** What the server's `connected` push told the client about its connection. */
 export interface ConnectedInfo {
@@ -33,6 +34,11 @@ export interface ConnectedInfo {
    * its subscriptions. The client re-syncs every subscription from its own position either way.
    */
   readonly resumed: boolean;
+  /**
+   * The wire format in use: `msgpack` when the `format` option asked for it and the server selected it
+   * over WebSocket; `json` otherwise (JSON asked for, an older server, or an SSE or polling fallback).
+   */
+  readonly format: WireFormat;
 }
 
 /**

@@ -16,6 +16,7 @@ import type { WebSocketConstructor } from './websocket-like.js';
 import type { FetchLike } from './http-socket.js';
 import { TRANSPORT_NAMES, isTransportList } from './transport-picker.js';
 import type { TransportName } from './transport-picker.js';
+import type { WireFormat } from './wire-format.js';
 
 /** Options of a {@link SwitchboardClient}. */
 export interface ClientOptions {
@@ -33,6 +34,15 @@ export interface ClientOptions {
   readonly transports?: readonly TransportName[];
   /** The `fetch` of the HTTP transports. Default: `globalThis.fetch`. */
   readonly fetch?: FetchLike;
+  /**
+   * The wire format over WebSocket. `json`: text frames. `msgpack`: MessagePack binary frames
+   * (subprotocol `switchboard.v1.msgpack`), in which a `Uint8Array` anywhere in a payload travels as
+   * bytes and arrives as a `Uint8Array`; everything else is sent as JSON would send it (a `Date` as its
+   * ISO string). JSON is offered beside it: a server without MessagePack answers in JSON, and the SSE and
+   * polling transports always use JSON (`connected` says which format is in use: `ConnectedInfo.format`).
+   * Default `json`.
+   */
+  readonly format?: WireFormat;
   /**
    * While connected on a fallback, how often WebSocket is probed (ms); once a probe opens, the client
    * reconnects over it, resuming its session. Default 60000.
@@ -128,6 +138,9 @@ export const DEFAULT_TOKEN_TRANSPORT: TokenTransport = 'first-message';
 /** Default of {@link ClientOptions.refreshMarginMs}. */
 export const DEFAULT_REFRESH_MARGIN_MS = 30_000;
 
+/** Default of {@link ClientOptions.format}. */
+export const DEFAULT_FORMAT: WireFormat = 'json';
+
 /** Default of {@link ClientOptions.transportRetryMs}. */
 export const DEFAULT_TRANSPORT_RETRY_MS = 60_000;
 
@@ -137,6 +150,7 @@ export interface ResolvedClientOptions {
   readonly WebSocket: WebSocketConstructor | undefined;
   readonly transports: readonly TransportName[];
   readonly fetch: FetchLike | undefined;
+  readonly format: WireFormat;
   readonly transportRetryMs: number;
   readonly requestTimeoutMs: number;
   readonly connectTimeoutMs: number;
@@ -194,6 +208,7 @@ export function resolveClientOptions(url: ServerUrls, options: ClientOptions): R
     WebSocket: typeof WebSocket === 'function' ? WebSocket : undefined,
     transports,
     fetch: http ? fetchFn : undefined,
+    format: validateFormat(options.format ?? DEFAULT_FORMAT),
     transportRetryMs: validateTimeout(
       'transportRetryMs',
       options.transportRetryMs ?? DEFAULT_TRANSPORT_RETRY_MS,
@@ -243,6 +258,11 @@ function validateToken(value: unknown): TokenSource | null {
     typeof value === 'string' ? '<redacted>' : value,
     `a string of 1 to ${MAX_TOKEN_LENGTH} characters, or a function returning a promise of one`,
   );
+}
+
+function validateFormat(value: unknown): WireFormat {
+  if (value === 'json' || value === 'msgpack') return value;
+  throw new InvalidOptionError('format', value, "'json' or 'msgpack'");
 }
 
 function validateTransport(value: unknown): TokenTransport {

@@ -1,12 +1,17 @@
 export { SwitchboardClient } from './client.js';
 export {
   DEFAULT_CONNECT_TIMEOUT_MS,
+  DEFAULT_FORMAT,
   DEFAULT_REFRESH_MARGIN_MS,
   DEFAULT_REQUEST_TIMEOUT_MS,
   DEFAULT_TOKEN_TRANSPORT,
 } from './client-options.js';
 export type { ClientOptions } from './client-options.js';
 export type { TransportName } from './transport-picker.js';
+export type { WireFormat } from './wire-format.js';
+// Bytes in payloads travel to JSON clients in their JSON form, {"$base64": ...}: these read and write it.
+export { BINARY_TAG, binaryTag, bytesOfTag } from '@switchboard/protocol';
+export type { BinaryTag } from '@switchboard/protocol';
 export type { FetchLike } from './http-socket.js';
 export type {
   ChannelMessage,

@@ -13,6 +13,7 @@ import type { FetchLike } from './http-socket.js';
 import type { Clock, TimerHandle } from './clock.js';
 import { letGo } from './close-args.js';
 import type { OpenEventTarget, WebSocketConstructor, WebSocketLike } from './websocket-like.js';
+import { wantsMsgpack } from './wire-format.js';
 
 /** The transports a client may use, best first. */
 export type TransportName = 'websocket' | 'sse' | 'polling';
@@ -80,7 +81,11 @@ export class TransportPicker {
     if (name === 'websocket') {
       const WebSocket = this.options.WebSocket;
       if (WebSocket === undefined) throw new Error('no WebSocket constructor');
-      return protocols === undefined ? new WebSocket(url) : new WebSocket(url, protocols);
+      const socket = protocols === undefined ? new WebSocket(url) : new WebSocket(url, protocols);
+      // MessagePack arrives in binary messages: as an ArrayBuffer, read synchronously (a browser's
+      // default, a Blob, cannot be).
+      if (wantsMsgpack(protocols)) (socket as { binaryType?: string }).binaryType = 'arraybuffer';
+      return socket;
     }
     const fetchFn = this.options.fetch;
     if (fetchFn === undefined) throw new Error('no fetch function');

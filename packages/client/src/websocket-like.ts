@@ -3,7 +3,10 @@
  * export satisfy it, so the SDK imports neither: browsers use the global, Node 20 passes `ws` in.
  */
 
-/** What a `message` event carries: a string for text frames (the only kind protocol v1 uses). */
+/**
+ * What a `message` event carries: a string for a text frame; for a binary one (the `msgpack` format) an
+ * ArrayBuffer (`binaryType = 'arraybuffer'`, which the client sets) or a view (a Node Buffer).
+ */
 export interface SocketMessageEvent {
   readonly data: unknown;
 }
@@ -16,7 +19,8 @@ export interface SocketCloseEvent {
 
 /** A WebSocket as the client sees it. */
 export interface WebSocketLike {
-  send(data: string): void;
+  /** Text for JSON; bytes (MessagePack) only on a socket whose handshake selected `switchboard.v1.msgpack`. */
+  send(data: string | Uint8Array): void;
   close(code?: number, reason?: string): void;
   addEventListener(type: 'message', listener: (event: SocketMessageEvent) => void): void;
   addEventListener(type: 'close', listener: (event: SocketCloseEvent) => void): void;

@@ -2,8 +2,9 @@
  * The built SDK in a real Chromium, with the browser's own WebSocket, against a real server: proof that
  * the package runs in browsers (no `ws`, no `node:` modules) and not just under Node.
  *
- * The page loads packages/client/dist and packages/protocol/dist as native ES modules through an import
- * map, so the test needs `tsc -b` (as the other tests do) but no bundler.
+ * The page loads packages/client/dist and packages/protocol/dist (and the protocol's one dependency,
+ * @msgpack/msgpack, as published) as native ES modules through an import map, so the test needs `tsc -b`
+ * (as the other tests do) but no bundler.
  * Needs Debian's Chromium (never downloads a browser); see the server's test/requirements.ts.
  */
 import { after, before, describe, it } from 'node:test';
@@ -24,6 +25,7 @@ const needChromium = requirement('chromium', executablePath !== undefined);
 const DIST: Readonly<Record<string, URL>> = {
   client: new URL('../dist/', import.meta.url),
   protocol: new URL('../../protocol/dist/', import.meta.url),
+  msgpack: new URL('../../../node_modules/@msgpack/msgpack/dist.esm/', import.meta.url),
 };
 
 /** The page: the import map, and a `run()` that drives the SDK and reports what it saw. */
@@ -31,7 +33,7 @@ const PAGE = `<!doctype html>
 <meta charset="utf-8">
 <title>client in a browser</title>
 <script type="importmap">
-{ "imports": { "@switchboard/client": "/client/index.js", "@switchboard/protocol": "/protocol/index.js" } }
+{ "imports": { "@switchboard/client": "/client/index.js", "@switchboard/protocol": "/protocol/index.js", "@msgpack/msgpack": "/msgpack/index.mjs" } }
 </script>
 <script type="module">
 import { SwitchboardClient, ServerError } from '@switchboard/client';
@@ -68,7 +70,8 @@ window.online = async (url) => {
 
 function serveFiles(): Promise<{ server: Server; url: string }> {
   const server = createServer((req, res) => {
-    const match = /^\/(client|protocol)\/([\w.-]+\.js)$/.exec(req.url ?? '');
+    // A file name, or one folder deep (@msgpack/msgpack's utils/); never `..`.
+    const match = /^\/(client|protocol|msgpack)\/((?:\w+\/)?[\w-]+(?:\.[\w-]+)*\.m?js)$/.exec(req.url ?? '');
     if (req.url === '/') {
       res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' }).end(PAGE);
       return;

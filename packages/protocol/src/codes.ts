@@ -15,7 +15,7 @@ export const CloseCode = {
   GoingAway: 1001,
   /** The peer broke the WebSocket protocol itself (set by the ws library). */
   ProtocolError: 1002,
-  /** A binary frame arrived where the protocol expects text. */
+  /** A binary frame arrived on a JSON connection, or a text frame on a MessagePack one. */
   UnsupportedData: 1003,
   /** The connection dropped without a close frame (never sent on the wire). */
   Abnormal: 1006,
@@ -88,7 +88,8 @@ export const CLOSE_CODE_INFO: Readonly<Record<CloseCode, CloseCodeInfo>> = {
   1003: {
     name: 'unsupported_data',
     reconnect: false,
-    description: 'A binary frame arrived where text is expected.',
+    description:
+      'A binary frame arrived on a JSON connection, or a text frame on a MessagePack one (`switchboard.v1.msgpack`).',
   },
   1006: {
     name: 'abnormal',
@@ -191,9 +192,9 @@ export function shouldReconnect(code: number): boolean {
 
 /** Stable string codes carried by error replies and error pushes. */
 export const ErrorCode = {
-  /** The frame was not valid JSON. */
+  /** The frame was not valid JSON (on a MessagePack connection: not one valid MessagePack value). */
   InvalidJson: 'invalid_json',
-  /** The frame was JSON but not a command object (for example an array or a number). */
+  /** The frame was JSON (or MessagePack) but not a command object (for example an array or a number). */
   InvalidFrame: 'invalid_frame',
   /** The command's `type` is missing or unknown. */
   UnknownCommand: 'unknown_command',
@@ -262,12 +263,13 @@ export const ERROR_CODE_INFO: Readonly<Record<ErrorCode, ErrorCodeInfo>> = {
   invalid_json: {
     temporary: false,
     httpStatus: 400,
-    description: 'The frame or request body is not valid JSON.',
+    description:
+      'The frame or request body is not valid JSON; on a MessagePack connection, the frame is not exactly one MessagePack value of the types protocol v1 allows (no extension types, string map keys only).',
   },
   invalid_frame: {
     temporary: false,
     httpStatus: 400,
-    description: 'The JSON value is not a command object.',
+    description: 'The JSON value (or MessagePack value) is not a command object.',
   },
   unknown_command: {
     temporary: false,

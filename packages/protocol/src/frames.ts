@@ -26,6 +26,22 @@ export const BATCH_QUERY_PARAM = 'batch';
 /** The separator of frames batched in one WebSocket message (see {@link BATCH_QUERY_PARAM}). */
 export const FRAME_SEPARATOR = '\n';
 
+/**
+ * The WebSocket subprotocol of protocol v1 in JSON text frames. Offering it is optional (a client that
+ * offers nothing speaks JSON); it must be offered beside a `switchboard.bearer.<token>` subprotocol.
+ */
+export const JSON_SUBPROTOCOL = 'switchboard.v1';
+
+/**
+ * The WebSocket subprotocol of protocol v1 in MessagePack binary frames (docs/protocol.md#messagepack).
+ * A client offers it, first when it also offers {@link JSON_SUBPROTOCOL} as a fallback; the server
+ * selects the first offered one it speaks, and the format in use is the one it selected.
+ */
+export const MSGPACK_SUBPROTOCOL = 'switchboard.v1.msgpack';
+
+/** How the frames of a protocol v1 connection are encoded: JSON text or MessagePack binary messages. */
+export type FrameEncoding = 'json' | 'msgpack';
+
 /** Fields every client command may carry. */
 export interface CommandBase {
   /** Present when the client wants a reply; echoed in it. A non-negative safe integer. */

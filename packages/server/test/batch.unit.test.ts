@@ -3,7 +3,8 @@
 import { Tracing } from '../src/tracing/tracing.js';
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import type { StreamPosition } from '@switchboard/protocol';
+import { decodeServerFramesMsgpack } from '@switchboard/protocol';
+import type { FrameEncoding, StreamPosition } from '@switchboard/protocol';
 import { ChannelRegistry } from '../src/hub/channel-registry.js';
 import type { ChannelWriter } from '../src/hub/channel-registry.js';
 import { Connection } from '../src/hub/connection.js';
@@ -37,7 +38,9 @@ function harness(options: HarnessOptions = {}): {
   registry: ChannelRegistry;
   sent: Sent[];
   tallies: DeliveryTally[];
-  connection: (id: string, batch: boolean) => Connection;
+  /** Every shared frame written, to whom: to see which recipients got the very same frame. */
+  prepared: { connection: string; frame: PreparedFrame }[];
+  connection: (id: string, batch: boolean, encoding?: FrameEncoding) => Connection;
   positionGate: () => (position: StreamPosition) => void;
   publish: (id: number | undefined, data: unknown, extra?: Partial<Publication>) => void;
   turn: () => Promise<void>;
@@ -45,6 +48,7 @@ function harness(options: HarnessOptions = {}): {
 } {
   const sent: Sent[] = [];
   const tallies: DeliveryTally[] = [];
+  const prepared: { connection: string; frame: PreparedFrame }[] = [];
   const gates: ((position: StreamPosition) => void)[] = [];
   const counters = { recoveries: 0, recoveryFailures: 0, streamResets: 0 } as HubCounters;
   const delivery: ChannelWriter = {
@@ -53,7 +57,11 @@ function harness(options: HarnessOptions = {}): {
       return true;
     },
     writePrepared(connection, frame: PreparedFrame, ephemeral, tally) {
-      sent.push({ connection: connection.id, lines: frame.payload.toString().split('\n'), ephemeral });
+      prepared.push({ connection: connection.id, frame });
+      const lines = frame.binary
+        ? decodeServerFramesMsgpack(frame.payload).map((f) => JSON.stringify(f))
+        : frame.payload.toString().split('\n');
+      sent.push({ connection: connection.id, lines, ephemeral });
       tally.delivered += tally.weight;
     },
     settle(tally) {
@@ -85,12 +93,13 @@ function harness(options: HarnessOptions = {}): {
     logger: { debug() {}, info() {}, warn() {}, error() {} },
     clock: options.clock ?? systemClock,
   });
-  const socket = {} as TransportSocket;
   return {
     registry,
     sent,
     tallies,
-    connection: (id, batch) => {
+    prepared,
+    connection: (id, batch, encoding = 'json') => {
+      const socket = { encoding } as TransportSocket;
       const c = new Connection(id, null, 'v1', socket, '127.0.0.1', 0, undefined);
       c.batch = batch;
       return c;
@@ -149,6 +158,36 @@ describe('ChannelRegistry batching', () => {
     const batchTally = h.tallies.at(-1);
     assert.equal(batchTally?.weight, 3);
     assert.equal(batchTally?.delivered, 6, 'two members, three messages each');
+  });
+
+  it('renders each encoding once: one shared frame for every JSON member, one for every MessagePack member', async () => {
+    const h = harness();
+    const members = [
+      h.connection('j1', true),
+      h.connection('j2', true),
+      h.connection('m1', true, 'msgpack'),
+      h.connection('m2', true, 'msgpack'),
+      h.connection('mp', false, 'msgpack'),
+    ];
+    for (const c of members) await join(h, c, 0);
+    for (let id = 1; id <= 3; id++) h.publish(id, { n: id, bytes: { $base64: 'AQ==' } });
+    // The plain MessagePack member got each message at once, one shared frame per message.
+    assert.deepEqual(ids(h.linesOf('mp')), [1, 2, 3]);
+    await h.turn();
+    const frameOf = (id: string): PreparedFrame[] =>
+      h.prepared.filter((p) => p.connection === id).map((p) => p.frame);
+    const [json] = frameOf('j1');
+    const [msgpack] = frameOf('m1');
+    assert.ok(json !== undefined && msgpack !== undefined);
+    assert.equal(frameOf('j2')[0], json, 'the JSON members share one frame');
+    assert.equal(frameOf('m2')[0], msgpack, 'the MessagePack members share one frame');
+    assert.deepEqual([json.binary, msgpack.binary], [false, true]);
+    for (const id of ['j1', 'm1']) assert.deepEqual(ids(h.linesOf(id)), [1, 2, 3]);
+    // Bytes travel as bin to MessagePack members and as their JSON form to JSON ones.
+    const [first] = decodeServerFramesMsgpack(msgpack.payload);
+    assert.ok(first?.type === 'message');
+    assert.deepEqual(first.data, { n: 1, bytes: new Uint8Array([1]) });
+    assert.match(json.payload.toString(), /"bytes":\{"\$base64":"AQ=="\}/);
   });
 
   it('a member whose join completes in the same turn gets a message once: from its hold, not the batch', async () => {

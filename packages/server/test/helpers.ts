@@ -4,6 +4,7 @@
  */
 import WebSocket from 'ws';
 import type { ClientOptions } from 'ws';
+import { decodeServerFramesMsgpack } from '@switchboard/protocol';
 import { createServer } from '../src/index.js';
 import type { Logger, ServerOptions, SwitchboardServer } from '../src/index.js';
 
@@ -31,7 +32,10 @@ export interface CloseEvent {
   readonly reason: string;
 }
 
-/** A ws client that queues parsed JSON frames so tests can await them in order. */
+/**
+ * A ws client that queues parsed frames so tests can await them in order: JSON text frames (one per
+ * message; a batched message as one string), and MessagePack binary messages, every frame of each.
+ */
 export class TestClient {
   readonly messages: unknown[] = [];
   private readonly waiters: { match: (m: unknown) => boolean; resolve: (m: unknown) => void }[] = [];
@@ -40,7 +44,12 @@ export class TestClient {
 
   constructor(readonly ws: WebSocket) {
     ws.on('message', (data, isBinary) => {
-      const text = isBinary ? '' : data.toString();
+      if (isBinary) {
+        this.messages.push(...decodeServerFramesMsgpack(new Uint8Array(data as Buffer)));
+        this.flush();
+        return;
+      }
+      const text = data.toString();
       let value: unknown;
       try {
         value = JSON.parse(text);
@@ -68,9 +77,10 @@ export class TestClient {
     }
   }
 
-  /** Send a JSON value (or a raw string as it is). */
+  /** Send a JSON value (or a raw string as it is; bytes as a binary message). */
   send(value: unknown): void {
-    this.ws.send(typeof value === 'string' ? value : JSON.stringify(value));
+    if (value instanceof Uint8Array) this.ws.send(value);
+    else this.ws.send(typeof value === 'string' ? value : JSON.stringify(value));
   }
 
   /**
@@ -134,9 +144,13 @@ function notPing(m: Record<string, unknown>): boolean {
   return m['type'] !== 'ping';
 }
 
-/** Open a ws connection and wait until it is open (rejects on an HTTP error status). */
-export async function connect(url: string, options: ClientOptions = {}): Promise<TestClient> {
-  const ws = new WebSocket(url, options);
+/** Open a ws connection (offering `protocols`, if any) and wait until it is open (rejects on an HTTP error status). */
+export async function connect(
+  url: string,
+  options: ClientOptions = {},
+  protocols?: string[],
+): Promise<TestClient> {
+  const ws = protocols === undefined ? new WebSocket(url, options) : new WebSocket(url, protocols, options);
   const client = new TestClient(ws);
   await new Promise<void>((resolve, reject) => {
     ws.once('open', () => resolve());
@@ -161,9 +175,10 @@ export async function connectV1(
 export function upgradeStatus(
   url: string,
   options: ClientOptions = {},
+  protocols?: string[],
 ): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
-    const ws = new WebSocket(url, options);
+    const ws = protocols === undefined ? new WebSocket(url, options) : new WebSocket(url, protocols, options);
     ws.on('unexpected-response', (_req, res) => {
       let body = '';
       res.on('data', (chunk: Buffer) => (body += chunk.toString()));

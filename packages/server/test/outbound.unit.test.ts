@@ -1,6 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { Outbound, PING_FRAME, renderRoomPayload } from '../src/hub/outbound.js';
+import { decodeServerFramesMsgpack } from '@switchboard/protocol';
+import { Outbound, PING_FRAME, PING_PREPARED_MSGPACK, renderRoomPayload } from '../src/hub/outbound.js';
 
 // renderRoomPayload takes the payload already encoded as JSON (the hub encodes once per publish).
 describe('renderRoomPayload: object payloads', () => {
@@ -157,5 +158,38 @@ describe('Outbound', () => {
 
   it('PING_FRAME is the v1 ping push', () => {
     assert.deepEqual(JSON.parse(PING_FRAME.toString('utf8')), { type: 'ping' });
+  });
+});
+
+describe('Outbound: one rendering per encoding', () => {
+  it('renders the v1 JSON once, and the MessagePack frame from it once, only when asked for', () => {
+    let renders = 0;
+    const outbound = new Outbound(
+      () => {
+        renders++;
+        return '{"type":"message","channel":"c","id":1,"data":{"b":{"$base64":"AAE="}},"time":2}';
+      },
+      () => '{}',
+      () => '',
+    );
+    const json = outbound.prepared('v1');
+    assert.equal(renders, 1);
+    const msgpack = outbound.prepared('v1', 'msgpack');
+    for (let i = 0; i < 3; i++) {
+      assert.equal(outbound.prepared('v1', 'json'), json);
+      assert.equal(outbound.prepared('v1', 'msgpack'), msgpack);
+    }
+    assert.equal(renders, 1);
+    assert.deepEqual([json.binary, msgpack.binary], [false, true]);
+    assert.deepEqual(decodeServerFramesMsgpack(msgpack.payload), [
+      { type: 'message', channel: 'c', id: 1, data: { b: new Uint8Array([0, 1]) }, time: 2 },
+    ]);
+  });
+
+  it('has a MessagePack ping, prepared once for every connection', () => {
+    assert.equal(PING_PREPARED_MSGPACK.binary, true);
+    assert.deepEqual(decodeServerFramesMsgpack(PING_PREPARED_MSGPACK.payload), [
+      JSON.parse(PING_FRAME.toString()),
+    ]);
   });
 });

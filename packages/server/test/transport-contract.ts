@@ -16,6 +16,7 @@ import type { CloseEvent } from './helpers.js';
 /** One call a transport made on a connection's handle. */
 export type HandleCall =
   | { readonly method: 'receiveText'; readonly text: string }
+  | { readonly method: 'receiveBinary'; readonly bytes: readonly number[] }
   | { readonly method: 'receiveUnsupported' }
   | { readonly method: 'receiveTransportPing'; readonly bytes: number }
   | { readonly method: 'receiveTransportPong'; readonly bytes: number }
@@ -31,6 +32,9 @@ export class HandleRecorder implements ConnectionHandle {
 
   receiveText(text: string): void {
     this.record({ method: 'receiveText', text });
+  }
+  receiveBinary(bytes: Uint8Array): void {
+    this.record({ method: 'receiveBinary', bytes: [...bytes] });
   }
   receiveUnsupported(): void {
     this.record({ method: 'receiveUnsupported' });

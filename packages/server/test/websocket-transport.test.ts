@@ -7,8 +7,12 @@ import { connect as netConnect } from 'node:net';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { randomBytes } from 'node:crypto';
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
 import WebSocket from 'ws';
+import { JSON_SUBPROTOCOL, MSGPACK_SUBPROTOCOL } from '@switchboard/protocol';
 import { WebSocketTransport } from '../src/transports/websocket-transport.js';
+import { PreparedFrame } from '../src/transports/transport.js';
 import type { TransportSocket } from '../src/transports/transport.js';
 import { HandleRecorder, transportContract } from './transport-contract.js';
 import type {
@@ -17,7 +21,7 @@ import type {
   TransportFixture,
   TransportPeer,
 } from './transport-contract.js';
-import { Changes } from './helpers.js';
+import { Changes, until } from './helpers.js';
 import type { CloseEvent } from './helpers.js';
 
 /** The request header that tells the server which `open()` an upgrade belongs to. */
@@ -239,3 +243,92 @@ async function websocketFixture(): Promise<TransportFixture> {
 }
 
 transportContract('WebSocket', websocketFixture);
+
+describe('WebSocket: a connection that chose switchboard.v1.msgpack', () => {
+  /** A server of one WebSocketTransport speaking both encodings, and a peer offering `protocols`. */
+  async function open(protocols: string[] | undefined): Promise<{
+    socket: TransportSocket;
+    handle: HandleRecorder;
+    ws: WebSocket;
+    received: { data: Buffer; binary: boolean }[];
+    stop: () => Promise<void>;
+  }> {
+    const transport = new WebSocketTransport({
+      maxPayload: MAX_MESSAGE_BYTES,
+      protocols: [JSON_SUBPROTOCOL, MSGPACK_SUBPROTOCOL],
+    });
+    const handle = new HandleRecorder();
+    let accepted: (socket: TransportSocket) => void = () => {};
+    const socketPromise = new Promise<TransportSocket>((resolve) => (accepted = resolve));
+    const server = createServer();
+    server.on('upgrade', (request, socket: Duplex, head: Buffer) => {
+      socket.on('error', () => socket.destroy());
+      transport.upgrade(request, socket, head, (transportSocket) => {
+        accepted(transportSocket);
+        return handle;
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const { port } = server.address() as AddressInfo;
+    const ws = new WebSocket(`ws://127.0.0.1:${port}/`, protocols);
+    const received: { data: Buffer; binary: boolean }[] = [];
+    ws.on('message', (data: Buffer, binary) => received.push({ data, binary }));
+    await new Promise((resolve) => ws.once('open', resolve));
+    const socket = await socketPromise;
+    const stop = async (): Promise<void> => {
+      ws.terminate();
+      await transport.close();
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    };
+    return { socket, handle, ws, received, stop };
+  }
+
+  test('the encoding follows the subprotocol selected: msgpack, else json', async () => {
+    for (const [protocols, encoding] of [
+      [[MSGPACK_SUBPROTOCOL], 'msgpack'],
+      [[MSGPACK_SUBPROTOCOL, JSON_SUBPROTOCOL], 'msgpack'],
+      [[JSON_SUBPROTOCOL, MSGPACK_SUBPROTOCOL], 'json'],
+      [undefined, 'json'],
+    ] as const) {
+      const { socket, stop } = await open(protocols === undefined ? undefined : [...protocols]);
+      assert.equal(socket.encoding, encoding, String(protocols));
+      await stop();
+    }
+  });
+
+  test('binary messages arrive as receiveBinary, text ones as receiveUnsupported', async () => {
+    const { handle, ws, stop } = await open([MSGPACK_SUBPROTOCOL]);
+    ws.send(new Uint8Array([0x81, 0xa1, 0x61, 0x01]));
+    ws.send('{"type":"ping"}');
+    await handle.until(() => handle.calls.length >= 2, 'two calls');
+    assert.deepEqual(handle.calls, [
+      { method: 'receiveBinary', bytes: [0x81, 0xa1, 0x61, 0x01] },
+      { method: 'receiveUnsupported' },
+    ]);
+    await stop();
+  });
+
+  test('send() and sendPrepared() write binary messages, small and large, byte for byte', async () => {
+    const { socket, received, stop } = await open([MSGPACK_SUBPROTOCOL]);
+    const small = Buffer.from([0x91, 0x01]);
+    const large = randomBytes(70_000);
+    socket.send(small);
+    socket.send(large);
+    const prepared = new PreparedFrame(Buffer.from([0x80]), true);
+    socket.sendPrepared(prepared);
+    socket.sendPrepared(prepared);
+    await until(() => received.length >= 4, 5000, 'four messages');
+    assert.deepEqual(
+      received.map((m) => [m.binary, m.data.length]),
+      [
+        [true, 2],
+        [true, 70_000],
+        [true, 1],
+        [true, 1],
+      ],
+    );
+    assert.deepEqual(received[1]?.data, large);
+    await stop();
+  });
+});

@@ -4,16 +4,17 @@
  * (https://websockets.spec.whatwg.org/#the-websocket-interface takes only a URL and protocols):
  *
  * - `Authorization: Bearer <token>` (servers, Node clients, anything that sets headers);
- * - the subprotocol `switchboard.bearer.<token>` offered beside `switchboard.v1` (browsers; Phoenix's
- *   `auth_token` does the same); the server selects only `switchboard.v1`, so the token is never echoed;
+ * - the subprotocol `switchboard.bearer.<token>` offered beside `switchboard.v1` or
+ *   `switchboard.v1.msgpack` (browsers; Phoenix's `auth_token` does the same); the server selects only
+ *   one of those, so the token is never echoed;
  * - `?ticket=<ticket>` from `POST <base>/auth/ticket` (browsers; single use, 30 s);
  * - `?token=<token>`, the last resort: URLs land in access logs, proxies and browser history.
  */
 import type { IncomingHttpHeaders } from 'node:http';
-import { MAX_TOKEN_LENGTH } from '@switchboard/protocol';
+import { JSON_SUBPROTOCOL, MAX_TOKEN_LENGTH, MSGPACK_SUBPROTOCOL } from '@switchboard/protocol';
 
 /** The application subprotocol: the one the server selects, with or without a bearer beside it. */
-export const APP_SUBPROTOCOL = 'switchboard.v1';
+export const APP_SUBPROTOCOL = JSON_SUBPROTOCOL;
 
 /** Prefix of the subprotocol that carries a bearer token: `switchboard.bearer.<token>`. */
 export const BEARER_SUBPROTOCOL_PREFIX = 'switchboard.bearer.';
@@ -109,9 +110,10 @@ export function bearerFromAuthorization(header: string | undefined): Credential 
 }
 
 /**
- * The bearer token among the offered subprotocols. A bearer needs `switchboard.v1` offered beside it:
- * the server may select only an offered protocol and must never select the token, and a browser (Chrome)
- * or ws client that offered protocols fails the handshake when the server selects none.
+ * The bearer token among the offered subprotocols. A bearer needs an application protocol offered
+ * beside it (`switchboard.v1` or `switchboard.v1.msgpack`): the server may select only an offered
+ * protocol and must never select the token, and a browser (Chrome) or ws client that offered protocols
+ * fails the handshake when the server selects none.
  */
 export function bearerFromSubprotocols(header: string | string[] | undefined): Credential {
   if (header === undefined) return NONE;
@@ -119,8 +121,10 @@ export function bearerFromSubprotocols(header: string | string[] | undefined): C
   const bearers = offered.filter((p) => p.startsWith(BEARER_SUBPROTOCOL_PREFIX));
   if (bearers.length === 0) return NONE;
   if (bearers.length > 1) return malformed(`offer one ${BEARER_SUBPROTOCOL_PREFIX}<token> subprotocol`);
-  if (!offered.includes(APP_SUBPROTOCOL)) {
-    return malformed(`offer the subprotocol ${APP_SUBPROTOCOL} beside ${BEARER_SUBPROTOCOL_PREFIX}<token>`);
+  if (!offered.includes(APP_SUBPROTOCOL) && !offered.includes(MSGPACK_SUBPROTOCOL)) {
+    return malformed(
+      `offer the subprotocol ${APP_SUBPROTOCOL} (or ${MSGPACK_SUBPROTOCOL}) beside ${BEARER_SUBPROTOCOL_PREFIX}<token>`,
+    );
   }
   return checked(bearers[0]?.slice(BEARER_SUBPROTOCOL_PREFIX.length), 'subprotocol');
 }

@@ -58,6 +58,9 @@ export class ClosingHandle implements ConnectionHandle {
   receiveText(text: string): void {
     this.inner.receiveText(text);
   }
+  receiveBinary(bytes: Uint8Array): void {
+    this.inner.receiveBinary(bytes);
+  }
   receiveUnsupported(): void {
     this.inner.receiveUnsupported();
   }

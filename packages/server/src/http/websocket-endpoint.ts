@@ -7,7 +7,13 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { BATCH_QUERY_PARAM, ErrorCode, channelNameProblem } from '@switchboard/protocol';
+import {
+  BATCH_QUERY_PARAM,
+  ErrorCode,
+  JSON_SUBPROTOCOL,
+  MSGPACK_SUBPROTOCOL,
+  channelNameProblem,
+} from '@switchboard/protocol';
 import type { Principal } from '../auth/authenticator.js';
 import type { AcceptOptions, JoinDecision } from '../hub/accept-options.js';
 import type { WireFormat } from '../hub/outbound.js';
@@ -21,7 +27,7 @@ import type {
 } from '../transports/handshake.js';
 import type { ConnectionHandle, TransportSocket } from '../transports/transport.js';
 import { WebSocketTransport } from '../transports/websocket-transport.js';
-import { APP_SUBPROTOCOL } from '../auth/token-sources.js';
+import { offeredSubprotocols } from '../auth/token-sources.js';
 import { rejectUpgrade, sendError } from './http-utils.js';
 import type { Router } from './router.js';
 
@@ -76,11 +82,13 @@ export class WebSocketEndpoint {
   constructor(private readonly options: WebSocketEndpointOptions) {
     this.wsPath = `${options.basePath}/ws`;
     this.joinCheck = (principal, accept) => this.checkJoin(principal, accept);
-    // switchboard.v1 is selected whenever offered: browsers that send a bearer subprotocol beside it
-    // need one offered protocol echoed, and never the token (docs/security-auth.md).
+    // An application protocol is selected whenever one is offered: browsers that send a bearer
+    // subprotocol beside it need one offered protocol echoed, and never the token
+    // (docs/security-auth.md). switchboard.v1.msgpack (v1 in MessagePack) is for /ws only: a room
+    // upgrade offering it is refused before the upgrade (handleUpgrade).
     this.transport = new WebSocketTransport({
       maxPayload: options.maxMessageBytes,
-      protocols: [APP_SUBPROTOCOL],
+      protocols: [JSON_SUBPROTOCOL, MSGPACK_SUBPROTOCOL],
     });
   }
 
@@ -111,6 +119,13 @@ export class WebSocketEndpoint {
         return true;
       }
       room = name;
+      if (offeredSubprotocols(req.headers['sec-websocket-protocol']).includes(MSGPACK_SUBPROTOCOL)) {
+        socket.on('error', destroyOnError);
+        const message = `the room dialect speaks JSON only: do not offer ${MSGPACK_SUBPROTOCOL}`;
+        const refusal = { status: 400, code: ErrorCode.BadRequest, message };
+        refuseUpgrade(socket, this.options.handshake.refuse(refusal).refusal);
+        return true;
+      }
     } else {
       return false;
     }
@@ -224,6 +239,10 @@ function roomProblem(name: string, maxChannelLength: number): string | null {
 function acceptOptions(url: URL, format: WireFormat, room: string | undefined): AcceptOptions | string {
   const params = url.searchParams;
   if (format === 'v1') {
+    // The encoding is negotiated, so that a server that does not know MessagePack answers with JSON the
+    // client can tell it got; a query parameter would be ignored by one, and misread (docs/protocol.md).
+    if (params.has('format'))
+      return `the wire format is chosen by subprotocol (${MSGPACK_SUBPROTOCOL}), not by a format parameter`;
     // `batch=1`: the client reads several frames per WebSocket message (docs/protocol.md, Batching).
     const batch = params.get(BATCH_QUERY_PARAM) === '1';
     const session = params.get('session');

@@ -1,7 +1,8 @@
 /**
  * Batched frames (v1 `?batch=1`): a channel's messages for the members that read several frames per
- * WebSocket message wait in the channel's batch and go out as one message, built once and shared by all
- * of them. ChannelRegistry decides what is batched and when the batch must go out early.
+ * WebSocket message wait in the channel's batch and go out as one message, built once per encoding in
+ * use (JSON lines; MessagePack values back to back) and shared by all of them. ChannelRegistry decides
+ * what is batched and when the batch must go out early.
  */
 import type { StreamPosition } from '@switchboard/protocol';
 import { PreparedFrame } from '../transports/transport.js';
@@ -9,6 +10,7 @@ import type { Clock } from '../util/clock.js';
 import type { Channel } from './channel.js';
 import { DeliveryTally } from './delivery.js';
 import type { Delivery } from './delivery.js';
+import type { Outbound } from './outbound.js';
 
 /**
  * The most messages one batch holds. Past a few hundred messages a batch saves nothing more (the cost
@@ -50,23 +52,20 @@ export class ChannelBatcher {
   ) {}
 
   /**
-   * Add a v1 frame to the channel's batch; false when the frame cannot share a WebSocket message (its
-   * text holds a raw newline, the batch separator: JSON.stringify never writes one, but a frame must
-   * not depend on every path using it). `before` is the channel's position before this message.
+   * Add a v1 message to the channel's batch; false when it cannot share a WebSocket message (its JSON
+   * holds a raw newline, the batch separator: JSON.stringify never writes one, but a frame must not
+   * depend on every path using it). `before` is the channel's position before this message. The batch's
+   * size is counted in bytes of JSON (a MessagePack frame is rarely larger).
    */
-  enqueue(
-    channel: Channel,
-    frame: PreparedFrame,
-    ephemeral: boolean,
-    before: StreamPosition | null,
-  ): boolean {
+  enqueue(channel: Channel, outbound: Outbound, ephemeral: boolean, before: StreamPosition | null): boolean {
+    const frame = outbound.prepared('v1');
     if (frame.payload.includes(NEWLINE)) return false;
     let batch = channel.batch;
     if (batch === null) {
       batch = channel.batch = { items: [], bytes: 0, before };
       this.schedule(channel);
     }
-    batch.items.push({ frame, ephemeral });
+    batch.items.push({ outbound, ephemeral });
     batch.bytes += frame.payload.length;
     if (batch.items.length >= MAX_BATCH_MESSAGES || batch.bytes >= MAX_BATCH_BYTES) this.flush(channel);
     return true;
@@ -86,7 +85,7 @@ export class ChannelBatcher {
       channel.batchTimer.cancel();
       channel.batchTimer = null;
     }
-    let run: PreparedFrame[] = [];
+    let run: Outbound[] = [];
     let runEphemeral = false;
     for (const item of batch.items) {
       if (run.length > 0 && item.ephemeral !== runEphemeral) {
@@ -94,7 +93,7 @@ export class ChannelBatcher {
         run = [];
       }
       runEphemeral = item.ephemeral;
-      run.push(item.frame);
+      run.push(item.outbound);
     }
     this.write(channel, run, runEphemeral);
   }
@@ -118,15 +117,21 @@ export class ChannelBatcher {
     }
   }
 
-  private write(channel: Channel, frames: readonly PreparedFrame[], ephemeral: boolean): void {
-    const frame = frames.length === 1 ? frames[0] : joinLines(frames);
-    if (frame === undefined) return;
+  /** Write a run of messages to the batching members: one WebSocket message, built once per encoding. */
+  private write(channel: Channel, messages: readonly Outbound[], ephemeral: boolean): void {
+    if (messages.length === 0) return;
+    let json: PreparedFrame | undefined;
+    let msgpack: PreparedFrame | undefined;
     const name = channel.name;
     const delivery = this.delivery;
-    const tally = new DeliveryTally(frames.length);
+    const tally = new DeliveryTally(messages.length);
     for (const connection of channel.members) {
       if (!connection.batch) continue;
       if (connection.recovering !== null && connection.recovering.has(name)) continue;
+      const frame =
+        connection.encoding === 'json'
+          ? (json ??= join(messages, 'json'))
+          : (msgpack ??= join(messages, 'msgpack'));
       delivery.writePrepared(connection, frame, ephemeral, tally);
     }
     delivery.settle(tally);
@@ -136,15 +141,22 @@ export class ChannelBatcher {
 /** The separator of frames batched in one WebSocket message. */
 const NEWLINE = 0x0a;
 
-/** Frames joined by newlines into one: the text of a batched WebSocket message. */
-function joinLines(frames: readonly PreparedFrame[]): PreparedFrame {
-  let length = frames.length - 1;
+/**
+ * One WebSocket message of `messages`: a lone message's own frame; else JSON frames joined by newlines,
+ * or MessagePack values back to back (each value says where it ends).
+ */
+function join(messages: readonly Outbound[], encoding: 'json' | 'msgpack'): PreparedFrame {
+  const frames = messages.map((m) => m.prepared('v1', encoding));
+  const first = frames[0];
+  if (frames.length === 1 && first !== undefined) return first;
+  const separated = encoding === 'json';
+  let length = separated ? frames.length - 1 : 0;
   for (const frame of frames) length += frame.payload.length;
-  const text = Buffer.allocUnsafe(length);
+  const bytes = Buffer.allocUnsafe(length);
   let at = 0;
   for (const frame of frames) {
-    if (frame !== frames[0]) text[at++] = NEWLINE;
-    at += frame.payload.copy(text, at);
+    if (separated && frame !== first) bytes[at++] = NEWLINE;
+    at += frame.payload.copy(bytes, at);
   }
-  return new PreparedFrame(text);
+  return new PreparedFrame(bytes, !separated);
 }

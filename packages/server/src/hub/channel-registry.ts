@@ -383,7 +383,7 @@ export class ChannelRegistry {
   private frameFor(connection: Connection, publication: Publication): Buffer {
     const outbound = this.render(publication);
     const sse = connection.sse;
-    if (sse === null) return outbound.frame(connection.format);
+    if (sse === null) return outbound.frame(connection.format, connection.encoding);
     return sse.frame(publication, () => outbound.sseBody(), outbound).payload;
   }
 
@@ -403,7 +403,7 @@ export class ChannelRegistry {
     const batched =
       channel.batchMembers > 0 &&
       exclude === undefined &&
-      this.batches.enqueue(channel, outbound.prepared('v1'), ephemeral, before);
+      this.batches.enqueue(channel, outbound, ephemeral, before);
     if (!batched) this.batches.flush(channel);
     const name = channel.name;
     const delivery = this.delivery;
@@ -425,7 +425,9 @@ export class ChannelRegistry {
       // An SSE stream's event id is its position in every channel it carries (SseCursor).
       const sse = connection.sse;
       const frame =
-        sse === null ? outbound.prepared(connection.format) : sse.frame(publication, sseBody, outbound);
+        sse === null
+          ? outbound.prepared(connection.format, connection.encoding)
+          : sse.frame(publication, sseBody, outbound);
       delivery.writePrepared(connection, frame, ephemeral, tally);
     }
     delivery.settle(tally);

@@ -5,7 +5,7 @@ import type { HistoryPolicy } from '../history/history-store.js';
 import type { ResolvedLimits } from '../limits/resolved-limits.js';
 import type { PermissionRule } from '../auth/authorizer.js';
 import type { Connection } from './connection.js';
-import type { PreparedFrame } from '../transports/transport.js';
+import type { Outbound } from './outbound.js';
 import type { TimerHandle } from '../util/clock.js';
 import { ChannelActivity } from './channel-activity.js';
 
@@ -55,9 +55,9 @@ export function resolveChannelSettings(
  * members that read batched frames (`Connection.batch`); see ChannelBatcher.
  */
 export interface PendingBatch {
-  /** The v1 `message` frames, in publication order. */
-  readonly items: { readonly frame: PreparedFrame; readonly ephemeral: boolean }[];
-  /** Payload bytes of the frames. */
+  /** The v1 `message` pushes, in publication order (rendered per encoding when the batch is written). */
+  readonly items: { readonly outbound: Outbound; readonly ephemeral: boolean }[];
+  /** Bytes of the frames' JSON. */
   bytes: number;
   /** The channel's position before the first of them: how far a batching member that leaves now got. */
   readonly before: StreamPosition | null;

@@ -8,7 +8,8 @@ import type { Connection } from './connection.js';
 
 /** The hub's side of every connection's handle: one object for all connections. */
 export interface HandleTarget {
-  text(connection: Connection, text: string): void;
+  /** A frame arrived: text on a JSON connection, bytes on a MessagePack one. */
+  frame(connection: Connection, frame: string | Uint8Array): void;
   unsupported(connection: Connection): void;
   transportPing(connection: Connection, bytes: number): boolean;
   transportPong(connection: Connection, bytes: number): void;
@@ -23,7 +24,10 @@ export class HubConnectionHandle implements ConnectionHandle {
     private readonly connection: Connection,
   ) {}
   receiveText(text: string): void {
-    this.target.text(this.connection, text);
+    this.target.frame(this.connection, text);
+  }
+  receiveBinary(bytes: Uint8Array): void {
+    this.target.frame(this.connection, bytes);
   }
   receiveUnsupported(): void {
     this.target.unsupported(this.connection);

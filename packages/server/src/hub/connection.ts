@@ -1,4 +1,4 @@
-import type { StreamPosition } from '@switchboard/protocol';
+import type { FrameEncoding, StreamPosition } from '@switchboard/protocol';
 import type { HeartbeatTarget } from './heartbeat-scheduler.js';
 import type { WireFormat } from './outbound.js';
 import type { SseCursor } from './sse-stream.js';
@@ -22,6 +22,8 @@ export interface ConnectionInfo {
   readonly sessionId: string;
   readonly transport: TransportKind;
   readonly format: WireFormat;
+  /** How its frames are encoded: `msgpack` for a `/ws` client that chose `switchboard.v1.msgpack`. */
+  readonly encoding: FrameEncoding;
   readonly remoteAddress: string;
   /** Milliseconds since the Unix epoch. */
   readonly connectedAt: number;
@@ -89,6 +91,8 @@ export class Connection implements HeartbeatTarget, ConnectionInfo {
   room: string | null = null;
   /** Set by the hub right after construction (or after first-message authentication). */
   session!: SessionRecord<Connection>;
+  /** How its frames are encoded (the transport's choice, fixed at the handshake). */
+  readonly encoding: FrameEncoding;
   /** Waiting for a first-message `auth` until this time (ms since the Unix epoch); 0 once authenticated. */
   authDeadline = 0;
   /** When the credentials expire (ms since the Unix epoch); 0 when they do not. */
@@ -108,6 +112,7 @@ export class Connection implements HeartbeatTarget, ConnectionInfo {
     public info: unknown,
   ) {
     this.lastReceived = connectedAt;
+    this.encoding = socket.encoding ?? 'json';
   }
 
   /**

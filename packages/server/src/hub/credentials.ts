@@ -3,7 +3,8 @@
  * credentials must send `{"type":"auth","token":...}` before a deadline), in-band `refresh` before expiry,
  * and the close of a connection whose credentials expired (4004). Deadlines sit in one AuthClock.
  */
-import { CloseCode, ErrorCode, decodeCommand } from '@switchboard/protocol';
+import { CloseCode, ErrorCode } from '@switchboard/protocol';
+import type { DecodeResult } from '@switchboard/protocol';
 import type { Authenticator, Principal } from '../auth/authenticator.js';
 import type { Metrics } from '../metrics/metrics.js';
 import type { Clock } from '../util/clock.js';
@@ -23,7 +24,6 @@ export interface CredentialsOptions {
   readonly authTimeoutMs: number;
   /** How long after its credentials expire a connection is closed with 4004, unless refreshed (ms). */
   readonly tokenExpiryGraceMs: number;
-  readonly maxChannelLength: number;
   readonly authenticator: Authenticator;
   readonly delivery: Delivery;
   readonly errors: ErrorReplies;
@@ -82,9 +82,11 @@ export class Credentials {
     this.clock.unwatch(connection);
   }
 
-  /** Before authentication only `{"type":"auth","token":...}` is accepted, in either wire format. */
-  firstFrame(connection: Connection, text: string): void {
-    const decoded = decodeCommand(text, { maxChannelLength: this.options.maxChannelLength });
+  /**
+   * Before authentication only `{"type":"auth","token":...}` is accepted, in either wire format and
+   * either encoding. `decoded` is the first frame as the connection's codec read it.
+   */
+  firstFrame(connection: Connection, decoded: DecodeResult): void {
     // Heartbeat traffic is not "something else first": a client answering our ping while its `auth` is
     // being verified (a slow identity provider) must not be refused for it.
     if (decoded.ok && (decoded.command.type === 'pong' || decoded.command.type === 'ping')) return;

@@ -18,7 +18,7 @@ import type { Clock } from '../util/clock.js';
 import type { PreparedFrame } from '../transports/transport.js';
 import type { Connection } from './connection.js';
 import type { HubCounters } from './hub-stats.js';
-import { PING_PREPARED } from './outbound.js';
+import { PING_PREPARED, PING_PREPARED_MSGPACK, payloadIn } from './outbound.js';
 import { SSE_KEEPALIVE } from './sse-stream.js';
 
 /** The outbound hard limit is this multiple of the soft limit: past it, even reliable messages cannot wait. */
@@ -124,14 +124,14 @@ export class Delivery {
     this.options.metrics.messagesDropped(reason, count);
   }
 
-  /** Encode and write one protocol frame (replies, errors, the `connected` push). */
+  /** Encode and write one protocol frame (replies, errors, the `connected` push), in the connection's encoding. */
   writeFrame(connection: Connection, frame: ServerFrame): void {
-    this.write(connection, Buffer.from(encodeServerFrame(frame)), false);
+    this.write(connection, payloadIn(connection.encoding, encodeServerFrame(frame)), false);
   }
 
-  /** Write an already-encoded frame. */
+  /** Write a frame rendered as JSON, in the connection's encoding. */
   writeText(connection: Connection, text: string): void {
-    this.write(connection, Buffer.from(text), false);
+    this.write(connection, payloadIn(connection.encoding, text), false);
   }
 
   /** Write a JSON value as it is (the room dialect's own frames). */
@@ -149,7 +149,12 @@ export class Delivery {
    * connection is the slow-consumer rule's).
    */
   ping(connection: Connection): void {
-    const frame = connection.format === 'sse' ? SSE_KEEPALIVE : PING_PREPARED;
+    const frame =
+      connection.format === 'sse'
+        ? SSE_KEEPALIVE
+        : connection.encoding === 'msgpack'
+          ? PING_PREPARED_MSGPACK
+          : PING_PREPARED;
     const refused = this.refuse(connection, frame.payload.length, false);
     if (refused !== null) this.drop(refused, 1);
     else if (connection.held !== null) connection.held.push(frame.payload);

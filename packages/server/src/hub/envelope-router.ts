@@ -129,7 +129,12 @@ export class EnvelopeRouter {
     for (const connection of targets) {
       if (connection.id === excludeConnection) continue;
       if (excludeUser !== undefined && connection.userId === excludeUser) continue;
-      delivery.writePrepared(connection, outbound.prepared(connection.format), ephemeral, tally);
+      delivery.writePrepared(
+        connection,
+        outbound.prepared(connection.format, connection.encoding),
+        ephemeral,
+        tally,
+      );
     }
     delivery.settle(tally);
   }

@@ -39,7 +39,7 @@ import { hubStats } from './hub-stats.js';
 import { RecentErrors } from './recent-errors.js';
 import type { AdminView, HubCounters, HubStats } from './hub-stats.js';
 import { transportProof, type HeartbeatProofs } from './heartbeat-proof.js';
-import { Inbound } from './inbound.js';
+import { Inbound, unsupportedReason } from './inbound.js';
 import { ConnectionLifecycle } from './lifecycle.js';
 import { Liveness } from './liveness.js';
 import { OfflineHooks, type OfflineHookOptions } from './offline-hooks.js';
@@ -216,7 +216,6 @@ export class Hub {
     this.credentials = new Credentials({
       authTimeoutMs: limits.authTimeoutMs,
       tokenExpiryGraceMs: limits.tokenExpiryGraceMs,
-      maxChannelLength: limits.maxChannelLength,
       authenticator: options.authenticator,
       delivery,
       errors,
@@ -271,9 +270,9 @@ export class Hub {
       clock,
     });
     const handleTarget: HandleTarget = {
-      text: (connection, text) => inbound.receive(connection, text),
+      frame: (connection, frame) => inbound.receive(connection, frame),
       unsupported: (connection) =>
-        close(connection, CloseCode.UnsupportedData, 'binary frames are not supported'),
+        close(connection, CloseCode.UnsupportedData, unsupportedReason(connection)),
       transportPing: (connection, bytes) => inbound.ping(connection, bytes),
       transportPong: (connection, bytes) => inbound.pong(connection, bytes),
       // The transport has already sent its close frame; this removes the connection now, not once the

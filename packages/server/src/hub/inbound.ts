@@ -1,11 +1,13 @@
 /**
- * Inbound frames: every text frame a transport reports arrives here. It proves the connection alive, is
- * charged to the connection's rate limits, and goes to first-message authentication or to the handler of
- * the connection's wire dialect. Transport-level pings and pongs arrive here too, and are charged to the
+ * Inbound frames: every frame a transport reports arrives here (text, or MessagePack bytes on a
+ * `switchboard.v1.msgpack` connection). It proves the connection alive, is charged to the connection's
+ * rate limits, is decoded by the connection's codec, and goes to first-message authentication or to the
+ * handler of the connection's wire dialect. Transport-level pings and pongs arrive here too, and are charged to the
  * same limits: a flood of control frames costs the server as much as one of text. They prove the
  * connection alive only where its dialect's heartbeat proof is `any` (hub/heartbeat-proof.ts).
  */
-import { CloseCode, ErrorCode, decodeCommand } from '@switchboard/protocol';
+import { CloseCode, ErrorCode, decodeCommand, decodeCommandMsgpack } from '@switchboard/protocol';
+import type { DecodeOptions, DecodeResult } from '@switchboard/protocol';
 import type { ResolvedLimits } from '../limits/resolved-limits.js';
 import { RateLimiter, rateLimited } from '../limits/rate-limiter.js';
 import type { RateLimit } from '../limits/rate-limiter.js';
@@ -45,27 +47,36 @@ export class Inbound {
   private readonly rateLimits: boolean;
   /** Whether a frame's size is charged (a bytes-per-second limit is set), so worth measuring. */
   private readonly countsBytes: boolean;
+  /** The codecs' options, made once. */
+  private readonly decodeOptions: DecodeOptions;
 
   constructor(private readonly options: InboundOptions) {
     this.rateLimits = rateLimited(options.limits);
     this.countsBytes = options.limits.bytesPerSecond > 0;
+    this.decodeOptions = { maxChannelLength: options.limits.maxChannelLength };
   }
 
-  /** One text frame from a connection. */
-  receive(connection: Connection, text: string): void {
+  /** One frame from a connection: text, or bytes on a MessagePack connection. */
+  receive(connection: Connection, frame: string | Uint8Array): void {
     if (connection.state !== 'open' || connection.closeWhenAnswered !== null) return;
     const now = this.options.clock.now();
     connection.lastReceived = now;
     connection.awaitingPong = false;
     this.options.counters.framesReceived++;
     this.options.metrics.framesReceived(1);
-    if (this.rateLimits && !this.withinRate(connection, text, now)) return;
+    if (this.rateLimits && !this.withinRate(connection, frame, now)) return;
     if (connection.authDeadline !== 0) {
-      this.options.credentials.firstFrame(connection, text);
+      this.options.credentials.firstFrame(connection, this.decode(frame));
       return;
     }
-    if (connection.format === 'v1') handleV1Frame(this.options.commands, connection, text);
-    else handleRoomFrame(this.options.commands, connection, text);
+    if (connection.format === 'v1') handleV1Frame(this.options.commands, connection, this.decode(frame));
+    else if (typeof frame === 'string') handleRoomFrame(this.options.commands, connection, frame);
+  }
+
+  /** A frame read as a v1 command by the codec of its kind: JSON text or MessagePack bytes. */
+  private decode(frame: string | Uint8Array): DecodeResult {
+    const options = this.decodeOptions;
+    return typeof frame === 'string' ? decodeCommand(frame, options) : decodeCommandMsgpack(frame, options);
   }
 
   /**
@@ -116,14 +127,15 @@ export class Inbound {
    * `rate_limited` (temporary, and outside the malformed-frame budget: the frame may be fine) and not
    * processed; past the allowance of refusals, the connection is closed instead (see {@link charge}).
    */
-  private withinRate(connection: Connection, text: string, now: number): boolean {
-    const limit = this.charge(connection, this.countsBytes ? Buffer.byteLength(text) : 0, now);
+  private withinRate(connection: Connection, frame: string | Uint8Array, now: number): boolean {
+    const size = !this.countsBytes ? 0 : typeof frame === 'string' ? Buffer.byteLength(frame) : frame.length;
+    const limit = this.charge(connection, size, now);
     if (limit === null) return true;
     if (connection.closeWhenAnswered !== null || connection.state !== 'open') return false;
     // Decoded only to answer the command's id; refusals are bounded by the strike budget, so is this work.
     let id: number | undefined;
     if (connection.format === 'v1') {
-      const decoded = decodeCommand(text, { maxChannelLength: this.options.limits.maxChannelLength });
+      const decoded = this.decode(frame);
       id = decoded.ok ? decoded.command.id : decoded.id;
     }
     this.options.errors.send(
@@ -134,4 +146,11 @@ export class Inbound {
     );
     return false;
   }
+}
+
+/** The reason of the 1003 close of a frame the connection's encoding does not use. */
+export function unsupportedReason(connection: Connection): string {
+  return connection.encoding === 'msgpack'
+    ? 'text frames are not supported: this connection speaks MessagePack (switchboard.v1.msgpack)'
+    : 'binary frames are not supported';
 }

@@ -331,5 +331,6 @@ function describe(connection: Connection, room: string | undefined): Record<stri
   };
   if (room !== undefined) fields['room'] = room;
   if (connection.sse !== null) fields['channels'] = connection.sse.channels;
+  if (connection.encoding === 'msgpack') fields['encoding'] = 'msgpack';
   return fields;
 }

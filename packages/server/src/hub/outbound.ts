@@ -1,9 +1,10 @@
 /**
  * Rendering of outbound messages. A fan-out renders each wire format at most once and hands the same
  * {@link PreparedFrame} to every recipient: never per-recipient JSON, and the transport frames it once.
+ * A v1 frame for MessagePack connections is made from its JSON, once, the first time one is a recipient.
  */
-import { encodeServerFrame } from '@switchboard/protocol';
-import type { ServerFrame } from '@switchboard/protocol';
+import { encodeServerFrame, msgpackFromJson } from '@switchboard/protocol';
+import type { FrameEncoding, ServerFrame } from '@switchboard/protocol';
 import { PreparedFrame } from '../transports/transport.js';
 import { renderSseEvent } from './sse-stream.js';
 
@@ -17,9 +18,11 @@ import { renderSseEvent } from './sse-stream.js';
  */
 export type WireFormat = 'v1' | 'room' | 'sse';
 
-/** A message rendered lazily, once per wire format. */
+/** A message rendered lazily, once per wire format (and per encoding of v1). */
 export class Outbound {
   private v1: PreparedFrame | undefined;
+  private v1Msgpack: PreparedFrame | undefined;
+  private v1Text: string | undefined;
   private room: PreparedFrame | undefined;
   /** The SSE event without an id, or with the id every single-channel stream shares (SseCursor.frame). */
   sse: PreparedFrame | undefined;
@@ -36,14 +39,25 @@ export class Outbound {
     return (this.sseText ??= this.renderSse());
   }
 
-  /** The encoded frame for `format`. */
-  frame(format: WireFormat): Buffer {
-    return this.prepared(format).payload;
+  /** The v1 frame's JSON (rendered once: the MessagePack frame is made from it too). */
+  v1Json(): string {
+    return (this.v1Text ??= this.renderV1());
   }
 
-  /** The frame for `format`, shared by every recipient (the transport caches its framing in it). */
-  prepared(format: WireFormat): PreparedFrame {
-    if (format === 'v1') return (this.v1 ??= new PreparedFrame(Buffer.from(this.renderV1())));
+  /** The encoded frame for `format` (and `encoding`, for v1). */
+  frame(format: WireFormat, encoding: FrameEncoding = 'json'): Buffer {
+    return this.prepared(format, encoding).payload;
+  }
+
+  /**
+   * The frame for `format`, shared by every recipient (the transport caches its framing in it); for v1,
+   * in `encoding` (only v1 connections over WebSocket may be `msgpack`).
+   */
+  prepared(format: WireFormat, encoding: FrameEncoding = 'json'): PreparedFrame {
+    if (format === 'v1')
+      return encoding === 'json'
+        ? (this.v1 ??= new PreparedFrame(Buffer.from(this.v1Json())))
+        : (this.v1Msgpack ??= new PreparedFrame(msgpackPayload(this.v1Json()), true));
     if (format === 'sse') return (this.sse ??= new PreparedFrame(Buffer.from(this.sseBody())));
     return (this.room ??= new PreparedFrame(Buffer.from(this.renderRoom())));
   }
@@ -118,8 +132,25 @@ export function renderHistoryReply(
   return `{"type":"reply","id":${id},"result":{"channel":${JSON.stringify(channel)},"offset":${page.position.offset},"epoch":${JSON.stringify(page.position.epoch)},"messages":[${messages}],"complete":${page.complete}}}`;
 }
 
+/** A frame's JSON as the MessagePack payload of a binary message (a view of the encoder's result). */
+export function msgpackPayload(json: string): Buffer {
+  const bytes = msgpackFromJson(json);
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+}
+
+/** A frame's JSON as the payload `encoding` sends: the text as UTF-8, or its MessagePack. */
+export function payloadIn(encoding: FrameEncoding, json: string): Buffer {
+  return encoding === 'json' ? Buffer.from(json) : msgpackPayload(json);
+}
+
 /** The shared heartbeat ping; identical in both formats. */
 export const PING_FRAME: Buffer = Buffer.from(encodeServerFrame({ type: 'ping' }));
 
 /** {@link PING_FRAME} as one prepared frame for every connection: framed once per process. */
 export const PING_PREPARED: PreparedFrame = new PreparedFrame(PING_FRAME);
+
+/** The ping of MessagePack connections, framed once per process too. */
+export const PING_PREPARED_MSGPACK: PreparedFrame = new PreparedFrame(
+  msgpackPayload('{"type":"ping"}'),
+  true,
+);

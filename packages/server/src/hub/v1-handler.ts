@@ -1,6 +1,6 @@
 /** Dispatch of protocol v1 commands (the multiplexed `/ws` endpoint). */
-import { DEFAULT_HISTORY_LIMIT, ErrorCode, decodeCommand } from '@switchboard/protocol';
-import type { ClientCommand, StreamPosition } from '@switchboard/protocol';
+import { DEFAULT_HISTORY_LIMIT, ErrorCode } from '@switchboard/protocol';
+import type { ClientCommand, DecodeResult, StreamPosition } from '@switchboard/protocol';
 import type { CommandContext } from './command-context.js';
 import type { Connection } from './connection.js';
 import { renderHistoryReply, renderSubscribeReply } from './outbound.js';
@@ -11,9 +11,8 @@ import { renderHistoryReply, renderSubscribeReply } from './outbound.js';
  */
 export const MAX_PENDING_SENDS = 32;
 
-/** Handle one text frame from a v1 connection. */
-export function handleV1Frame(ctx: CommandContext, connection: Connection, text: string): void {
-  const decoded = decodeCommand(text, { maxChannelLength: ctx.maxChannelLength });
+/** Handle one frame from a v1 connection, as its codec (JSON or MessagePack) decoded it. */
+export function handleV1Frame(ctx: CommandContext, connection: Connection, decoded: DecodeResult): void {
   if (!decoded.ok) {
     ctx.error(connection, decoded.error.code, decoded.error.message, decoded.id);
     return;

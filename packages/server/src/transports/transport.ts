@@ -3,13 +3,14 @@
  * into a {@link TransportSocket} the hub writes to, and reports what arrives through a
  * {@link ConnectionHandle}. Transports never see channels or users.
  */
+import type { FrameEncoding } from '@switchboard/protocol';
 
 /** Which transport carries a connection. */
 export type TransportKind = 'websocket' | 'sse' | 'polling';
 
 /**
- * One encoded text frame shared by every recipient of a fan-out. A transport frames it for its wire on
- * first use and keeps the result here, so a fan-out frames each wire format once, whatever the number of
+ * One encoded frame shared by every recipient of a fan-out. A transport frames it for its wire on first
+ * use and keeps the result here, so a fan-out frames each wire format once, whatever the number of
  * recipients: every recipient after the first costs one socket write of the same Buffer.
  */
 export class PreparedFrame {
@@ -18,14 +19,29 @@ export class PreparedFrame {
   /** The SSE event of protocol v1 over an SSE stream (`/v1/sse`), built by the first such write. */
   sseV1: Buffer | null = null;
 
-  /** @param payload the frame's text as UTF-8 (one JSON value, or several joined by newlines). */
-  constructor(readonly payload: Buffer) {}
+  /**
+   * @param payload the frame's text as UTF-8 (one JSON value, or several joined by newlines), or with
+   *   `binary`, its MessagePack bytes (one value, or several back to back)
+   * @param binary a MessagePack frame, written as a binary WebSocket message (default false: text)
+   */
+  constructor(
+    readonly payload: Buffer,
+    readonly binary = false,
+  ) {}
 }
 
 /** The hub's view of one network connection. Every method must return without waiting on the network. */
 export interface TransportSocket {
   readonly kind: TransportKind;
-  /** Queue one encoded text frame. Never blocks; bytes wait in {@link bufferedAmount}. */
+  /**
+   * How protocol v1 frames are encoded on this connection: `msgpack` when the WebSocket handshake
+   * selected `switchboard.v1.msgpack` (binary messages), else `json` (text). Absent: `json`.
+   */
+  readonly encoding?: FrameEncoding;
+  /**
+   * Queue one encoded frame, in the connection's {@link encoding}. Never blocks; bytes wait in
+   * {@link bufferedAmount}.
+   */
   send(frame: Buffer): void;
   /**
    * Queue a frame shared with other connections (a fan-out). The same contract as {@link send}; the
@@ -54,7 +70,9 @@ export interface TransportSocket {
 export interface ConnectionHandle {
   /** A text frame arrived. */
   receiveText(text: string): void;
-  /** A frame the protocol cannot use arrived (binary on a text protocol). */
+  /** A binary frame arrived on a connection whose encoding is `msgpack`. */
+  receiveBinary(bytes: Uint8Array): void;
+  /** A frame the connection's encoding cannot use arrived (binary on JSON, text on MessagePack). */
   receiveUnsupported(): void;
   /**
    * A transport-level ping arrived (a WebSocket ping with `bytes` of payload). The transport answers it

@@ -17,10 +17,18 @@ const TWO_TO_32 = 0x1_0000_0000;
  * socket unchanged. The payload is copied once, so that each recipient costs one write, not two.
  */
 export function frameText(payload: Buffer): Buffer {
+  return frameMessage(payload, false);
+}
+
+/**
+ * {@link frameText}, or with `binary` the binary frame (FIN + opcode 2, `0x82`) of a MessagePack
+ * payload: what ws writes for `ws.send(payload, { binary: true })`.
+ */
+export function frameMessage(payload: Buffer, binary: boolean): Buffer {
   const length = payload.length;
   const header = length <= MAX_7BIT ? 2 : length <= MAX_16BIT ? 4 : 10;
   const frame = Buffer.allocUnsafe(header + length);
-  frame[0] = 0x81;
+  frame[0] = binary ? 0x82 : 0x81;
   if (length <= MAX_7BIT) {
     frame[1] = length;
   } else if (length <= MAX_16BIT) {

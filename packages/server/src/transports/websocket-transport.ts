@@ -1,8 +1,10 @@
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocket, WebSocketServer } from 'ws';
+import { MSGPACK_SUBPROTOCOL } from '@switchboard/protocol';
+import type { FrameEncoding } from '@switchboard/protocol';
 import type { ConnectionHandle, PreparedFrame, TransportSocket } from './transport.js';
-import { frameText } from './websocket-frame.js';
+import { frameMessage } from './websocket-frame.js';
 
 /** Options for {@link WebSocketTransport}. */
 export interface WebSocketTransportOptions {
@@ -11,7 +13,11 @@ export interface WebSocketTransportOptions {
    * come in one frame or in fragments.
    */
   readonly maxPayload: number;
-  /** Subprotocols the server accepts, in order of preference. Default: none is required. */
+  /**
+   * Subprotocols the server accepts. Of those a client offers, the first it offers is selected (its
+   * order is its preference); `switchboard.v1.msgpack` makes the connection's encoding `msgpack`.
+   * Default: none is required.
+   */
   readonly protocols?: readonly string[];
 }
 
@@ -20,12 +26,19 @@ const HANDLE = Symbol('switchboard.handle');
 type TaggedSocket = WebSocket & { [HANDLE]?: ConnectionHandle | undefined };
 
 // One set of listener functions shared by every socket (they read the handle from `this`), so a
-// connection costs no closures.
-function onMessage(this: TaggedSocket, data: Buffer, isBinary: boolean): void {
+// connection costs no closures. A JSON connection reads text messages, a MessagePack one binary ones:
+// the other kind is unsupported data (1003).
+function onJsonMessage(this: TaggedSocket, data: Buffer, isBinary: boolean): void {
   const handle = this[HANDLE];
   if (handle === undefined) return;
   if (isBinary) handle.receiveUnsupported();
   else handle.receiveText(data.toString('utf8'));
+}
+function onMsgpackMessage(this: TaggedSocket, data: Buffer, isBinary: boolean): void {
+  const handle = this[HANDLE];
+  if (handle === undefined) return;
+  if (isBinary) handle.receiveBinary(data);
+  else handle.receiveUnsupported();
 }
 function onPing(this: TaggedSocket, data: Buffer): void {
   // autoPong is off: a ping is answered only when the hub admits it under the connection's rate limits.
@@ -81,8 +94,11 @@ export const MAX_FRAGMENTS = 16_384;
 
 const OPEN = WebSocket.OPEN;
 
-/** Frames up to this many bytes are framed by {@link frameText}, one copy; larger ones by ws. */
+/** Frames up to this many bytes are framed by {@link frameMessage}, one copy; larger ones by ws. */
 const SMALL_FRAME = 4096;
+/** ws.send's options for each encoding, shared. */
+const TEXT = { binary: false } as const;
+const BINARY = { binary: true } as const;
 
 /**
  * A ws socket seen through the transport seam. Control frames and large replies go through ws; fan-out
@@ -103,17 +119,20 @@ class WebSocketTransportSocket implements TransportSocket {
     private readonly ws: WebSocket,
     /** The upgraded socket (a net.Socket or tls.TLSSocket), kept from the upgrade: no ws internals. */
     private readonly socket: Duplex,
+    /** `msgpack` when the handshake selected `switchboard.v1.msgpack`: every frame is a binary message. */
+    readonly encoding: FrameEncoding,
   ) {}
   send(frame: Buffer): void {
     // A small frame (a reply, the `connected` push) is framed here and written in one call, as a fan-out
     // frame is: ws.send would allocate its framing options and header and write two chunks. A large one
     // goes through ws, which writes the payload without copying it.
-    if (frame.length > SMALL_FRAME) this.ws.send(frame, { binary: false });
-    else if (this.ws.readyState === OPEN) this.socket.write(frameText(frame));
+    const binary = this.encoding === 'msgpack';
+    if (frame.length > SMALL_FRAME) this.ws.send(frame, binary ? BINARY : TEXT);
+    else if (this.ws.readyState === OPEN) this.socket.write(frameMessage(frame, binary));
   }
   sendPrepared(frame: PreparedFrame): void {
     if (this.ws.readyState !== OPEN) return;
-    this.socket.write((frame.websocket ??= frameText(frame.payload)));
+    this.socket.write((frame.websocket ??= frameMessage(frame.payload, frame.binary)));
   }
   /** A pong comes back only once the peer has read every frame before the ping: frames are read in order. */
   readonly pingsProveReads = true;
@@ -162,8 +181,13 @@ export class WebSocketTransport {
       // Select only a configured protocol, never merely the first offered (ws's default without this
       // hook): a browser may offer `switchboard.bearer.<token>`, and echoing it would put the token in
       // the response. A client that offered protocols and gets none back fails the handshake (Chrome,
-      // ws), so the authenticator refuses a bearer offered without switchboard.v1 before the upgrade.
-      handleProtocols: (offered) => protocols.find((p) => offered.has(p)) ?? false,
+      // ws), so the authenticator refuses a bearer offered without an application protocol before the
+      // upgrade. Of the configured ones, the client's first choice wins: a client offering
+      // `switchboard.v1.msgpack, switchboard.v1` gets MessagePack here and JSON from an older server.
+      handleProtocols: (offered) => {
+        for (const protocol of offered) if (protocols.includes(protocol)) return protocol;
+        return false;
+      },
     });
   }
 
@@ -185,8 +209,9 @@ export class WebSocketTransport {
     try {
       this.wss.handleUpgrade(request, socket, head, (ws: TaggedSocket) => {
         ws.on('error', onError);
-        ws[HANDLE] = accept(new WebSocketTransportSocket(ws, socket));
-        ws.on('message', onMessage);
+        const encoding = ws.protocol === MSGPACK_SUBPROTOCOL ? 'msgpack' : 'json';
+        ws[HANDLE] = accept(new WebSocketTransportSocket(ws, socket, encoding));
+        ws.on('message', encoding === 'msgpack' ? onMsgpackMessage : onJsonMessage);
         ws.on('ping', onPing);
         ws.on('pong', onPong);
         ws.on('close', onClose);
