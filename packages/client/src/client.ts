@@ -54,6 +54,7 @@ import { Outbox, sendQueued } from './outbox.js';
 import { Subscription } from './subscription.js';
 import type { SubscribeOptions } from './subscription.js';
 import { TypingIndicator } from './typing-indicator.js';
+import type { WireStats } from './wire-stats.js';
 import type { TypingOptions } from './typing-indicator.js';
 
 /** A subscription and the engine behind it. */
@@ -165,6 +166,11 @@ export class SwitchboardClient<Data = unknown> {
   /** The transport of the current connection, or of the attempt under way (see `transports`). */
   get transport(): TransportName {
     return this.link.transports.current;
+  }
+
+  /** Messages and payload bytes this client received and sent so far, over every connection (wire-stats.ts). */
+  get stats(): WireStats {
+    return this.link.transports.meter.snapshot();
   }
 
   /** Where the client is in its lifecycle. */

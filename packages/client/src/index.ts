@@ -12,6 +12,7 @@ export type { WireFormat } from './wire-format.js';
 // Bytes in payloads travel to JSON clients in their JSON form, {"$base64": ...}: these read and write it.
 export { BINARY_TAG, binaryTag, bytesOfTag } from '@switchboard/protocol';
 export type { BinaryTag } from '@switchboard/protocol';
+export type { WireStats } from './wire-stats.js';
 export type { FetchLike } from './http-socket.js';
 export type {
   ChannelMessage,

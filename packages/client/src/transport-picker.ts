@@ -14,6 +14,7 @@ import type { Clock, TimerHandle } from './clock.js';
 import { letGo } from './close-args.js';
 import type { OpenEventTarget, WebSocketConstructor, WebSocketLike } from './websocket-like.js';
 import { wantsMsgpack } from './wire-format.js';
+import { WireMeter } from './wire-stats.js';
 
 /** The transports a client may use, best first. */
 export type TransportName = 'websocket' | 'sse' | 'polling';
@@ -53,6 +54,8 @@ export class TransportPicker {
   private probe: WebSocketLike | null = null;
   /** The URL of the connected attempt (a probe opens the same endpoint). */
   private url = '';
+  /** Counts every attempt's socket (not the probes: they carry no frames). */
+  readonly meter = new WireMeter();
 
   /**
    * @param upgrade called when a probe found that the first transport gets through again while the
@@ -85,12 +88,12 @@ export class TransportPicker {
       // MessagePack arrives in binary messages: as an ArrayBuffer, read synchronously (a browser's
       // default, a Blob, cannot be).
       if (wantsMsgpack(protocols)) (socket as { binaryType?: string }).binaryType = 'arraybuffer';
-      return socket;
+      return this.meter.attach(socket);
     }
     const fetchFn = this.options.fetch;
     if (fetchFn === undefined) throw new Error('no fetch function');
     this.http = new HttpSocket(httpUrl(url, name), name, fetchFn, bearerHeaders(protocols));
-    return this.http;
+    return this.meter.attach(this.http);
   }
 
   /** The attempt connected: its transport stays (on a fallback, the first one is probed now and then). */
