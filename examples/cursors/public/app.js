@@ -91,7 +91,7 @@ function onPosition(data) {
     const hue = Number.isFinite(data.h) ? Math.round(data.h) % 360 : 200;
     cursor = { id, name: '', x, y, seen: 0, ...cursorNode(id, hue) };
     cursors.set(id, cursor);
-    ui.cursorCount.textContent = String(cursors.size);
+    show(ui.cursorCount, cursors.size);
   }
   cursor.x = x;
   cursor.y = y;
@@ -115,7 +115,7 @@ function remove(id) {
   cursor.node.remove();
   cursors.delete(id);
   dirty.delete(cursor);
-  ui.cursorCount.textContent = String(cursors.size);
+  show(ui.cursorCount, cursors.size);
 }
 
 /** Once per animation frame: move the cursors that moved (many positions arrive per frame). */
@@ -226,10 +226,18 @@ function sample() {
     const seconds = (now - previous.at) / 1000;
     const rate = (value, before) => (value - before) / seconds;
     show(ui.rateIn, rate(received, previous.received));
-    show(ui.bytesIn, rate(stats.bytesIn, previous.stats.bytesIn), bytes(rate(stats.bytesIn, previous.stats.bytesIn)));
+    show(
+      ui.bytesIn,
+      rate(stats.bytesIn, previous.stats.bytesIn),
+      bytes(rate(stats.bytesIn, previous.stats.bytesIn)),
+    );
     show(ui.framesIn, rate(stats.messagesIn, previous.stats.messagesIn));
     show(ui.rateOut, rate(sent, previous.sent));
-    show(ui.bytesOut, rate(stats.bytesOut, previous.stats.bytesOut), bytes(rate(stats.bytesOut, previous.stats.bytesOut)));
+    show(
+      ui.bytesOut,
+      rate(stats.bytesOut, previous.stats.bytesOut),
+      bytes(rate(stats.bytesOut, previous.stats.bytesOut)),
+    );
   }
   ui.totals.textContent =
     `Since the page opened: ${received.toLocaleString('en-US')} positions received ` +

@@ -126,10 +126,10 @@ function render(stock) {
   if (stock.price !== stock.last) {
     // A flash on every change of the shown price, green up and red down (the Web Animations API: no
     // inline style, which the page's Content-Security-Policy would refuse).
-    price.animate(
-      [{ backgroundColor: stock.price > stock.last ? colors.flashUp : colors.flashDown }, {}],
-      { duration: 500, easing: 'ease-out' },
-    );
+    price.animate([{ backgroundColor: stock.price > stock.last ? colors.flashUp : colors.flashDown }, {}], {
+      duration: 500,
+      easing: 'ease-out',
+    });
     stock.last = stock.price;
   }
   sparkline(spark, stock.history, stock.open, delta);
@@ -166,7 +166,9 @@ function sparkline(canvas, points, open, delta) {
   context.lineWidth = 1.5 * devicePixelRatio;
   context.beginPath();
   const offset = SPARK_POINTS - points.length;
-  points.forEach((p, i) => (i === 0 ? context.moveTo(x(i + offset), y(p)) : context.lineTo(x(i + offset), y(p))));
+  points.forEach((p, i) =>
+    i === 0 ? context.moveTo(x(i + offset), y(p)) : context.lineTo(x(i + offset), y(p)),
+  );
   context.stroke();
 }
 
@@ -201,7 +203,11 @@ function sample() {
     const received = messages - last.messages;
     const frames = stats.messagesIn - last.stats.messagesIn;
     const octets = stats.bytesIn - last.stats.bytesIn;
-    show(ui.rateMessages, Math.round(perSecond(received)), Math.round(perSecond(received)).toLocaleString('en-US'));
+    show(
+      ui.rateMessages,
+      Math.round(perSecond(received)),
+      Math.round(perSecond(received)).toLocaleString('en-US'),
+    );
     show(ui.rateFrames, Math.round(perSecond(frames)), Math.round(perSecond(frames)).toLocaleString('en-US'));
     show(ui.rateBytes, Math.round(perSecond(octets)), bytes(perSecond(octets)));
     const perMessage = received > 0 ? octets / received : 0;
