@@ -4,9 +4,10 @@
 // messages and bytes per second, from the SDK's `client.stats`.
 import { SwitchboardClient } from '/sdk/switchboard.js';
 
-/** The wire format when the URL does not say (`?format=json` or `?format=msgpack`). */
-const DEFAULT_FORMAT = 'json';
-const format = new URLSearchParams(location.search).get('format') === 'msgpack' ? 'msgpack' : DEFAULT_FORMAT;
+/** The wire format when the URL does not say (`?format=json` or `?format=msgpack`): MessagePack. */
+const DEFAULT_FORMAT = 'msgpack';
+const asked = new URLSearchParams(location.search).get('format');
+const format = asked === 'json' || asked === 'msgpack' ? asked : DEFAULT_FORMAT;
 /** Prices kept per symbol for its sparkline. */
 const SPARK_POINTS = 80;
 
@@ -225,9 +226,7 @@ function sample() {
 // ------------------------------------------------------------------------------------- the connection
 
 const scheme = location.protocol === 'https:' ? 'wss:' : 'ws:';
-const client = new SwitchboardClient(`${scheme}//${location.host}/ws`, format === 'json' ? {} : { format });
-document.body.dataset.format = format;
-ui.format.textContent = format === 'json' ? 'JSON' : 'MessagePack';
+const client = new SwitchboardClient(`${scheme}//${location.host}/ws`, { format });
 
 async function snapshot() {
   const response = await fetch('/symbols', { cache: 'no-store' });
@@ -240,8 +239,13 @@ client.on('state', ({ to }) => {
   ui.statusText.textContent =
     to === 'connected' ? 'Live' : to === 'connecting' ? 'Connecting…' : `Not connected (${to})`;
 });
-// Ticks are ephemeral: nothing is replayed after a reconnect, so the page reads the prices again.
-client.on('connected', () => snapshot().then(load, (error) => (ui.statusText.textContent = error.message)));
+client.on('connected', (info) => {
+  // The format the server selected for this connection (a server without MessagePack answers JSON).
+  document.body.dataset.format = info.format;
+  ui.format.textContent = info.format === 'msgpack' ? 'MessagePack' : 'JSON';
+  // Ticks are ephemeral: nothing is replayed after a reconnect, so the page reads the prices again.
+  snapshot().then(load, (error) => (ui.statusText.textContent = error.message));
+});
 client.subscribe('ticker').on('message', (message) => {
   messages++;
   onTick(message.data);

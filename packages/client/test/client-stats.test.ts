@@ -6,7 +6,12 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import WebSocket from 'ws';
 import { SwitchboardClient } from '../src/index.js';
-import type { WebSocketConstructor } from '../src/index.js';
+import type {
+  SocketCloseEvent,
+  SocketMessageEvent,
+  WebSocketConstructor,
+  WebSocketLike,
+} from '../src/index.js';
 import { WireMeter, byteLength, utf8ByteLength } from '../src/wire-stats.js';
 import { testScope } from './helpers.js';
 
@@ -18,9 +23,9 @@ function measured(): { WebSocket: WebSocketConstructor; seen: { in: number[]; ou
   class Measured extends WebSocket {
     constructor(url: string, protocols?: string[]) {
       super(url, protocols);
-      this.on('message', (data: Buffer) => seen.in.push(data.length));
+      this.on('message', (data: Buffer | ArrayBuffer) => seen.in.push(data.byteLength));
     }
-    override send(data: string): void {
+    override send(data: string | Uint8Array): void {
       seen.out.push(Buffer.byteLength(data));
       super.send(data);
     }
@@ -33,6 +38,25 @@ async function until(predicate: () => boolean, what: string): Promise<void> {
   while (!predicate()) {
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 5));
+  }
+}
+
+/** A socket that is not open: every send throws, as a browser's does before `open`. */
+class RefusingSocket implements WebSocketLike {
+  readonly listeners: ((event: SocketMessageEvent) => void)[] = [];
+  send(_data: string | Uint8Array): void {
+    throw new Error('not open');
+  }
+  close(): void {}
+  addEventListener(type: 'message', listener: (event: SocketMessageEvent) => void): void;
+  addEventListener(type: 'close', listener: (event: SocketCloseEvent) => void): void;
+  addEventListener(type: 'error', listener: () => void): void;
+  addEventListener(
+    type: string,
+    listener: ((event: SocketMessageEvent) => void) | ((event: SocketCloseEvent) => void) | (() => void),
+  ): void {
+    // The overloads above say a 'message' listener takes a message event.
+    if (type === 'message') this.listeners.push(listener as (event: SocketMessageEvent) => void);
   }
 }
 
@@ -76,6 +100,29 @@ describe('client.stats', () => {
     assert.equal(client.stats.messagesIn, socket.seen.in.length);
   });
 
+  it('counts MessagePack: binary messages by their length', async () => {
+    const t = await scope.server({ heartbeatIntervalMs: 60_000, heartbeatTimeoutMs: 180_000 });
+    const socket = measured();
+    const client = new SwitchboardClient<{ text: string }>(t.url, {
+      WebSocket: socket.WebSocket,
+      format: 'msgpack',
+    });
+    scope.defer(() => client.close());
+    await client.connect();
+    let seen = 0;
+    client.subscribe('feed').on('message', () => seen++);
+    await client.subscription('feed')?.ready();
+    await client.publish('feed', { text: 'héllo 🎉' });
+    for (let i = 0; i < 10; i++) await t.server.publish('feed', { text: `tick ${i}` });
+    await until(() => seen === 11, 'every message');
+    assert.deepEqual(client.stats, {
+      messagesIn: socket.seen.in.length,
+      bytesIn: sum(socket.seen.in),
+      messagesOut: socket.seen.out.length,
+      bytesOut: sum(socket.seen.out),
+    });
+  });
+
   it('sizes text as UTF-8 and binary data by its length', () => {
     for (const text of ['', 'abc', 'é', '€', '🎉', 'a🎉b€é', '\ud800', '\udc00x', '\ud800\ud800']) {
       assert.equal(utf8ByteLength(text), Buffer.byteLength(text), JSON.stringify(text));
@@ -89,20 +136,11 @@ describe('client.stats', () => {
   });
 
   it('does not count a send the socket refused', () => {
-    const listeners: ((event: { data: unknown }) => void)[] = [];
-    const socket = {
-      send(): void {
-        throw new Error('not open');
-      },
-      close(): void {},
-      addEventListener(_type: string, listener: (event: { data: unknown }) => void): void {
-        listeners.push(listener);
-      },
-    };
+    const socket = new RefusingSocket();
     const meter = new WireMeter();
     meter.attach(socket);
-    assert.throws(() => socket.send());
-    for (const listener of listeners) listener({ data: 'hé' });
+    assert.throws(() => socket.send('x'));
+    for (const listener of socket.listeners) listener({ data: 'hé' });
     assert.deepEqual(meter.snapshot(), { messagesIn: 1, bytesIn: 3, messagesOut: 0, bytesOut: 0 });
   });
 });
