@@ -250,7 +250,9 @@ function sample() {
 // ------------------------------------------------------------------------------------- the connection
 
 const scheme = location.protocol === 'https:' ? 'wss:' : 'ws:';
-const client = new SwitchboardClient(`${scheme}//${location.host}/ws`);
+// JSON unless the URL asks for MessagePack (`?format=msgpack`), to compare the two.
+const format = query.get('format') === 'msgpack' ? 'msgpack' : 'json';
+const client = new SwitchboardClient(`${scheme}//${location.host}/ws`, { format });
 client.on('state', ({ to }) => {
   document.body.dataset.state = to;
   ui.statusText.textContent =
