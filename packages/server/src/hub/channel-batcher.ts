@@ -121,6 +121,7 @@ export class ChannelBatcher {
   private write(channel: Channel, frames: readonly PreparedFrame[], ephemeral: boolean): void {
     const frame = frames.length === 1 ? frames[0] : joinLines(frames);
     if (frame === undefined) return;
+    if (!channel.settings.compress) frame.compressible = false;
     const name = channel.name;
     const delivery = this.delivery;
     const tally = new DeliveryTally(frames.length);

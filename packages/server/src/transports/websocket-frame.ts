@@ -15,12 +15,15 @@ const TWO_TO_32 = 0x1_0000_0000;
  * Sender writes for `ws.send(payload, { binary: false })` without permessage-deflate (it writes the
  * header and the payload as two chunks); built once per fan-out, it can be written to every recipient's
  * socket unchanged. The payload is copied once, so that each recipient costs one write, not two.
+ *
+ * With `compressed`, `payload` is a message compressed by permessage-deflate (RFC 7692) and the frame has
+ * RSV1 set (`0xc1`): "this message is compressed", for a connection that negotiated the extension.
  */
-export function frameText(payload: Buffer): Buffer {
+export function frameText(payload: Buffer, compressed = false): Buffer {
   const length = payload.length;
   const header = length <= MAX_7BIT ? 2 : length <= MAX_16BIT ? 4 : 10;
   const frame = Buffer.allocUnsafe(header + length);
-  frame[0] = 0x81;
+  frame[0] = compressed ? 0xc1 : 0x81;
   if (length <= MAX_7BIT) {
     frame[1] = length;
   } else if (length <= MAX_16BIT) {

@@ -1,8 +1,15 @@
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocket, WebSocketServer } from 'ws';
+import type { PerMessageDeflateOptions } from 'ws';
 import type { ConnectionHandle, PreparedFrame, TransportSocket } from './transport.js';
 import { frameText } from './websocket-frame.js';
+import {
+  CLIENT_WINDOW_BITS,
+  SERVER_WINDOW_BITS,
+  deflateMessage,
+  negotiationFor,
+} from './permessage-deflate.js';
 
 /** Options for {@link WebSocketTransport}. */
 export interface WebSocketTransportOptions {
@@ -13,6 +20,11 @@ export interface WebSocketTransportOptions {
   readonly maxPayload: number;
   /** Subprotocols the server accepts, in order of preference. Default: none is required. */
   readonly protocols?: readonly string[];
+  /**
+   * Negotiate permessage-deflate with the clients that offer it, and compress every frame of at least
+   * `thresholdBytes` to them (a shared frame once for all of them). Default: no compression.
+   */
+  readonly compression?: { readonly thresholdBytes: number } | undefined;
 }
 
 const HANDLE = Symbol('switchboard.handle');
@@ -44,8 +56,9 @@ function onClose(this: TaggedSocket, code: number, reason: Buffer): void {
 function onError(this: TaggedSocket, error: Error & { code?: string }): void {
   // ws emits 'error' for what its receiver refuses, after it has sent the close frame itself (and stopped
   // reading): 'close' follows, usually with 1006 because the peer's answer is never read, so the hub
-  // hears here the code that was sent. (Its Sender's errors, which end the socket without a close frame,
-  // cannot happen here: no compression, no Blobs. 'close' reports them.)
+  // hears here the code that was sent; that includes 1009 for a compressed message that inflates past
+  // maxPayload. (Its Sender's errors, which end the socket without a close frame, cannot happen here: ws
+  // never compresses what we send, and we send no Blobs. 'close' reports them.)
   const code = closeCodeOf(error);
   if (code !== null) this[HANDLE]?.receiveInvalid(code, error.message);
 }
@@ -89,9 +102,10 @@ const SMALL_FRAME = 4096;
  * frames ({@link sendPrepared}, framed once for all recipients) and small replies are framed here and
  * written straight to the socket the upgrade handed over, which is the very socket ws writes to. That is
  * safe because:
- * - permessage-deflate is off and we never send Blobs, so ws's Sender never queues: every ws frame
- *   (reply, ping, close) is written synchronously and whole, and our whole-frame writes can only land
- *   between two of its frames, never inside one (we never send fragmented messages either);
+ * - ws never compresses (every ws.send says `compress: false`; pings and closes are never compressed)
+ *   and we never send Blobs, so ws's Sender never queues: every ws frame (reply, ping, close) is written
+ *   synchronously and whole, and our whole-frame writes can only land between two of its frames, never
+ *   inside one (we never send fragmented messages either);
  * - ws's `bufferedAmount` is the socket's `writableLength` plus the Sender's queue (always empty here:
  *   it only fills while a message is deflated or a Blob is read), so the bytes we write are counted like
  *   ws's own and the slow-consumer rules see them;
@@ -103,16 +117,32 @@ class WebSocketTransportSocket implements TransportSocket {
     private readonly ws: WebSocket,
     /** The upgraded socket (a net.Socket or tls.TLSSocket), kept from the upgrade: no ws internals. */
     private readonly socket: Duplex,
+    /** Frames of at least this many bytes are compressed; Infinity when the peer did not negotiate it. */
+    private readonly deflateFrom: number,
   ) {}
   send(frame: Buffer): void {
+    if (frame.length >= this.deflateFrom) {
+      // A reply of its own (a history page, a recovery): compressed for this connection alone, with a
+      // zlib context that lives for this call only (deflateRawSync), so nothing stays per connection.
+      if (this.ws.readyState !== OPEN) return;
+      const compressed = deflateMessage(frame);
+      if (compressed !== null) {
+        this.socket.write(frameText(compressed, true));
+        return;
+      }
+    }
     // A small frame (a reply, the `connected` push) is framed here and written in one call, as a fan-out
     // frame is: ws.send would allocate its framing options and header and write two chunks. A large one
-    // goes through ws, which writes the payload without copying it.
-    if (frame.length > SMALL_FRAME) this.ws.send(frame, { binary: false });
+    // goes through ws, which writes the payload without copying it (never compressing it: see above).
+    if (frame.length > SMALL_FRAME) this.ws.send(frame, { binary: false, compress: false });
     else if (this.ws.readyState === OPEN) this.socket.write(frameText(frame));
   }
   sendPrepared(frame: PreparedFrame): void {
     if (this.ws.readyState !== OPEN) return;
+    if (frame.payload.length >= this.deflateFrom && frame.compressible) {
+      this.socket.write((frame.websocketDeflated ??= deflatedFrame(frame)));
+      return;
+    }
     this.socket.write((frame.websocket ??= frameText(frame.payload)));
   }
   /** A pong comes back only once the peer has read every frame before the ping: frames are read in order. */
@@ -133,6 +163,12 @@ class WebSocketTransportSocket implements TransportSocket {
   }
 }
 
+/** A prepared frame compressed (RSV1 set), or its plain framing when compression does not shrink it. */
+function deflatedFrame(frame: PreparedFrame): Buffer {
+  const compressed = deflateMessage(frame.payload);
+  return compressed === null ? (frame.websocket ??= frameText(frame.payload)) : frameText(compressed, true);
+}
+
 /** A close reason must fit in a control frame: 123 bytes of UTF-8, cut between characters. */
 function truncateReason(reason: string): string {
   if (Buffer.byteLength(reason) <= 123) return reason;
@@ -144,27 +180,68 @@ function truncateReason(reason: string): string {
   return last >= 0xd800 && last <= 0xdbff ? out.slice(0, -1) : out;
 }
 
+/**
+ * What ws is told about permessage-deflate when the server compresses. ws negotiates (and writes the
+ * response header) and inflates what clients send; it never deflates, since every send says
+ * `compress: false` and we frame compressed messages ourselves. `server_no_context_takeover` is always
+ * in the answer (RFC 7692 lets a server add it unasked), so a message's compressed bytes depend on the
+ * message alone; `client_no_context_takeover` too, so that a client resets its compressor after every
+ * message and ws's inflater keeps no history worth its window (ws resets it after each message).
+ * `serverMaxWindowBits` makes ws refuse an offer for a smaller server window than the shared frames are
+ * compressed with (negotiationFor routes those upgrades to the plain server before ws can answer 400).
+ */
+function deflateOptions(clientMaxWindowBits: number | undefined): PerMessageDeflateOptions {
+  return {
+    serverNoContextTakeover: true,
+    clientNoContextTakeover: true,
+    serverMaxWindowBits: SERVER_WINDOW_BITS,
+    ...(clientMaxWindowBits === undefined ? {} : { clientMaxWindowBits }),
+    // ws's own compression threshold: never reached, ws never compresses (see above).
+    threshold: Number.MAX_SAFE_INTEGER,
+    // The inflater ws keeps once a client sent a compressed message: a small output buffer (zlib's
+    // default is 16 KiB, allocated per inflater); inbound messages are bounded by maxPayload anyway.
+    zlibInflateOptions: { chunkSize: 1024 },
+    // Inflations in flight at once, over every connection of the process (ws's limiter is global).
+    concurrencyLimit: 10,
+  };
+}
+
 /** The WebSocket transport: ws in no-server mode, so it rides on any Node HTTP(S) server. */
 export class WebSocketTransport {
   private readonly wss: WebSocketServer;
+  /**
+   * With compression: the servers that negotiate it, one asking the client for a small window (it
+   * offered `client_max_window_bits`), one not (it did not, and must not be asked: RFC 7692 7.1.2.2).
+   */
+  private readonly deflating: { readonly narrow: WebSocketServer; readonly wide: WebSocketServer } | null;
+  private readonly deflateFrom: number;
 
   constructor(options: WebSocketTransportOptions) {
     const protocols = options.protocols ?? [];
-    this.wss = new WebSocketServer({
+    const base = {
       noServer: true,
       maxPayload: options.maxPayload,
       maxFragments: MAX_FRAGMENTS,
       // Pings are answered in onPing, under the connection's rate limits.
       autoPong: false,
-      // Compression costs ~300 KB of zlib state per socket and a deflate per recipient; off by default.
-      perMessageDeflate: false,
       clientTracking: false,
       // Select only a configured protocol, never merely the first offered (ws's default without this
       // hook): a browser may offer `switchboard.bearer.<token>`, and echoing it would put the token in
       // the response. A client that offered protocols and gets none back fails the handshake (Chrome,
       // ws), so the authenticator refuses a bearer offered without switchboard.v1 before the upgrade.
-      handleProtocols: (offered) => protocols.find((p) => offered.has(p)) ?? false,
-    });
+      handleProtocols: (offered: Set<string>) => protocols.find((p) => offered.has(p)) ?? false,
+    };
+    // ws's own compression keeps ~300 KB of zlib state per socket and deflates per recipient: never used.
+    this.wss = new WebSocketServer({ ...base, perMessageDeflate: false });
+    const compression = options.compression;
+    this.deflateFrom = compression?.thresholdBytes ?? Infinity;
+    this.deflating =
+      compression === undefined
+        ? null
+        : {
+            narrow: new WebSocketServer({ ...base, perMessageDeflate: deflateOptions(CLIENT_WINDOW_BITS) }),
+            wide: new WebSocketServer({ ...base, perMessageDeflate: deflateOptions(undefined) }),
+          };
   }
 
   /**
@@ -181,11 +258,15 @@ export class WebSocketTransport {
     head: Buffer,
     accept: (socket: TransportSocket) => ConnectionHandle,
   ): void {
+    const negotiation =
+      this.deflating === null ? null : negotiationFor(request.headers['sec-websocket-extensions']);
+    const wss = negotiation === null || this.deflating === null ? this.wss : this.deflating[negotiation];
+    const deflateFrom = negotiation === null ? Infinity : this.deflateFrom;
     socket.cork();
     try {
-      this.wss.handleUpgrade(request, socket, head, (ws: TaggedSocket) => {
+      wss.handleUpgrade(request, socket, head, (ws: TaggedSocket) => {
         ws.on('error', onError);
-        ws[HANDLE] = accept(new WebSocketTransportSocket(ws, socket));
+        ws[HANDLE] = accept(new WebSocketTransportSocket(ws, socket, deflateFrom));
         ws.on('message', onMessage);
         ws.on('ping', onPing);
         ws.on('pong', onPong);
@@ -197,7 +278,8 @@ export class WebSocketTransport {
   }
 
   /** Release the server object (open sockets are closed by the hub). */
-  close(): Promise<void> {
-    return new Promise((resolve) => this.wss.close(() => resolve()));
+  async close(): Promise<void> {
+    const servers = [this.wss, ...(this.deflating === null ? [] : Object.values(this.deflating))];
+    await Promise.all(servers.map((wss) => new Promise<void>((resolve) => wss.close(() => resolve()))));
   }
 }
