@@ -15,26 +15,35 @@ const TWO_TO_32 = 0x1_0000_0000;
  * Sender writes for `ws.send(payload, { binary: false })` without permessage-deflate (it writes the
  * header and the payload as two chunks); built once per fan-out, it can be written to every recipient's
  * socket unchanged. The payload is copied once, so that each recipient costs one write, not two.
- *
- * With `compressed`, `payload` is a message compressed by permessage-deflate (RFC 7692) and the frame has
- * RSV1 set (`0xc1`): "this message is compressed", for a connection that negotiated the extension.
  */
-export function frameText(payload: Buffer, compressed = false): Buffer {
+export function frameText(payload: Buffer): Buffer {
+  return frame(0x81, payload);
+}
+
+/**
+ * The frame of a text message compressed by permessage-deflate (RFC 7692): as {@link frameText}, with
+ * RSV1 set (`0xc1`), which says "compressed" to a connection that negotiated the extension.
+ */
+export function frameDeflatedText(compressed: Buffer): Buffer {
+  return frame(0xc1, compressed);
+}
+
+function frame(first: number, payload: Buffer): Buffer {
   const length = payload.length;
   const header = length <= MAX_7BIT ? 2 : length <= MAX_16BIT ? 4 : 10;
-  const frame = Buffer.allocUnsafe(header + length);
-  frame[0] = compressed ? 0xc1 : 0x81;
+  const out = Buffer.allocUnsafe(header + length);
+  out[0] = first;
   if (length <= MAX_7BIT) {
-    frame[1] = length;
+    out[1] = length;
   } else if (length <= MAX_16BIT) {
-    frame[1] = 126;
-    frame.writeUInt16BE(length, 2);
+    out[1] = 126;
+    out.writeUInt16BE(length, 2);
   } else {
-    frame[1] = 127;
+    out[1] = 127;
     // A 64-bit big-endian length; the high word stays 0 below 4 GiB. No BigInt on the hot path.
-    frame.writeUInt32BE(Math.floor(length / TWO_TO_32), 2);
-    frame.writeUInt32BE(length % TWO_TO_32, 6);
+    out.writeUInt32BE(Math.floor(length / TWO_TO_32), 2);
+    out.writeUInt32BE(length % TWO_TO_32, 6);
   }
-  payload.copy(frame, header);
-  return frame;
+  payload.copy(out, header);
+  return out;
 }

@@ -3,7 +3,7 @@ import type { Duplex } from 'node:stream';
 import { WebSocket, WebSocketServer } from 'ws';
 import type { PerMessageDeflateOptions } from 'ws';
 import type { ConnectionHandle, PreparedFrame, TransportSocket } from './transport.js';
-import { frameText } from './websocket-frame.js';
+import { frameDeflatedText, frameText } from './websocket-frame.js';
 import {
   CLIENT_WINDOW_BITS,
   SERVER_WINDOW_BITS,
@@ -127,7 +127,7 @@ class WebSocketTransportSocket implements TransportSocket {
       if (this.ws.readyState !== OPEN) return;
       const compressed = deflateMessage(frame);
       if (compressed !== null) {
-        this.socket.write(frameText(compressed, true));
+        this.socket.write(frameDeflatedText(compressed));
         return;
       }
     }
@@ -166,7 +166,7 @@ class WebSocketTransportSocket implements TransportSocket {
 /** A prepared frame compressed (RSV1 set), or its plain framing when compression does not shrink it. */
 function deflatedFrame(frame: PreparedFrame): Buffer {
   const compressed = deflateMessage(frame.payload);
-  return compressed === null ? (frame.websocket ??= frameText(frame.payload)) : frameText(compressed, true);
+  return compressed === null ? (frame.websocket ??= frameText(frame.payload)) : frameDeflatedText(compressed);
 }
 
 /** A close reason must fit in a control frame: 123 bytes of UTF-8, cut between characters. */
