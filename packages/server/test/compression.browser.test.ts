@@ -64,14 +64,14 @@ describe('permessage-deflate in Chromium', () => {
   async function pageFrames(page: Page, type: string, count: number): Promise<Record<string, unknown>[]> {
     await page.waitForFunction(
       ([type, count]) =>
-        (window as unknown as { received: { type: string }[] }).received.filter((f) => f.type === type)
+        (globalThis as unknown as { received: { type: string }[] }).received.filter((f) => f.type === type)
           .length >= (count as number),
       [type, count] as const,
       { timeout: 20_000 },
     );
     return page.evaluate(
       (type) =>
-        (window as unknown as { received: Record<string, unknown>[] }).received.filter(
+        (globalThis as unknown as { received: Record<string, unknown>[] }).received.filter(
           (f) => f['type'] === type,
         ),
       type,
