@@ -48,7 +48,7 @@ describe('permessage-deflate in Chromium', () => {
       });
     });
     await page.evaluate(async (url) => {
-      const w = window as unknown as { received: unknown[]; socket: WebSocket };
+      const w = globalThis as unknown as { received: unknown[]; socket: WebSocket };
       w.received = [];
       const socket = (w.socket = new WebSocket(url));
       socket.onmessage = (event) => w.received.push(JSON.parse(String(event.data)));
@@ -86,7 +86,7 @@ describe('permessage-deflate in Chromium', () => {
       assert.match(await extensions, /permessage-deflate/);
       assert.match(await extensions, /server_no_context_takeover/);
       await page.evaluate(() => {
-        const w = window as unknown as { socket: WebSocket };
+        const w = globalThis as unknown as { socket: WebSocket };
         w.socket.send(JSON.stringify({ id: 1, type: 'subscribe', channel: 'ticker:chromium' }));
       });
       const plain = new TestClient(new WebSocket(`${t.wsUrl}/ws`, { perMessageDeflate: false }));
@@ -117,7 +117,7 @@ describe('permessage-deflate in Chromium', () => {
     await reader.request({ id: 1, type: 'subscribe', channel: 'ticker:up' });
     const sent = Array.from({ length: 20 }, (_, i) => (i % 2 === 0 ? ticks(40, i) : { n: i }));
     await page.evaluate((sent) => {
-      const w = window as unknown as { socket: WebSocket };
+      const w = globalThis as unknown as { socket: WebSocket };
       for (const data of sent) w.socket.send(JSON.stringify({ type: 'publish', channel: 'ticker:up', data }));
     }, sent);
     for (const data of sent) assert.deepEqual((await reader.nextOfType('message', 10_000))['data'], data);
