@@ -37,16 +37,17 @@ export const COMPRESSION_OPTIONS: readonly OptionSpec[] = [
 
 /**
  * Remove the `compression.*` values from the parser's records and build the compression option from
- * them: undefined unless compression is on (a threshold alone changes nothing).
+ * them: undefined when neither was given (`given`: the names set by a flag or a variable).
  */
 export function takeCompressionOptions(
   numbers: Partial<Record<NumberOption['name'], number>>,
   booleans: Partial<Record<BooleanOption['name'], boolean>>,
+  given: { has(name: string): boolean },
 ): CompressionOptions | undefined {
-  const enabled = booleans['compression.enabled'];
+  const enabled = booleans['compression.enabled'] ?? false;
   const thresholdBytes = numbers['compression.thresholdBytes'];
   delete booleans['compression.enabled'];
   delete numbers['compression.thresholdBytes'];
-  if (enabled !== true) return undefined;
+  if (!given.has('compression.enabled') && !given.has('compression.thresholdBytes')) return undefined;
   return thresholdBytes === undefined ? { enabled } : { enabled, thresholdBytes };
 }

@@ -154,7 +154,7 @@ export function parseCommandLine(
   const delivery = takeDeliveryOptions(numbers, strings, whenFull, found, strings.redisUrl !== undefined);
   const webhook = takeWebhookTarget(strings, found);
   const admin = takeAdminOptions(numbers, strings, found, readTextFile);
-  const compression = takeCompressionOptions(numbers, booleans);
+  const compression = takeCompressionOptions(numbers, booleans, found);
   const {
     apiKey: keyFromEnv,
     apiKeyFile,
