@@ -1,5 +1,6 @@
 /** Command-line options of `switchboard-bench`: parsing and validation, no I/O. */
 import { parseArgs } from 'node:util';
+import type { PayloadShape } from './generator/plan.js';
 
 /** Every scenario name the CLI accepts. */
 export const SCENARIO_NAMES = [
@@ -59,6 +60,8 @@ export interface BenchOptions {
   readonly idleMs: number | undefined;
   /** Bytes of the `data` payload of each message. Default 100. */
   readonly payloadBytes: number;
+  /** What fills the payload: `padded` (default) or `ticker` (realistic JSON; see PayloadShape). */
+  readonly payloadShape: PayloadShape;
   /** At least this many generator processes (more when connections need them). Default 1. */
   readonly generators: number;
   /** Handshakes in flight at once, over all generators. Default 100. */
@@ -125,6 +128,7 @@ export function parseOptions(argv: readonly string[], defaultOutDir = 'results')
         'cpu-prof': { type: 'string' },
         filter: { type: 'string' },
         quick: { type: 'boolean' },
+        'payload-shape': { type: 'string' },
         max: { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
         ...Object.fromEntries(Object.keys(NUMBER_OPTIONS).map((k) => [k, { type: 'string' as const }])),
@@ -173,6 +177,10 @@ export function parseOptions(argv: readonly string[], defaultOutDir = 'results')
       };
     }
   }
+  const shape = values['payload-shape'] ?? 'padded';
+  if (shape !== 'padded' && shape !== 'ticker') {
+    return { ok: false, error: `--payload-shape must be padded or ticker, got ${String(shape)}` };
+  }
   const targets =
     typeof values['targets'] === 'string'
       ? values['targets'].split(',').filter((t) => t !== '')
@@ -205,6 +213,7 @@ export function parseOptions(argv: readonly string[], defaultOutDir = 'results')
       churnRate: numbers['churn-rate'] ?? 200,
       idleMs: numbers['idle-ms'],
       payloadBytes: numbers['payload-bytes'] ?? 100,
+      payloadShape: shape,
       generators: numbers.generators ?? 1,
       concurrency: numbers.concurrency ?? 100,
       timeoutS: numbers['timeout-s'] ?? 180,
@@ -237,6 +246,7 @@ Scenarios:
 
 Options:
   --targets a,b        switchboard, ws-frame-once, ws-naive, socketio (default: these four),
+                       switchboard-deflate and socketio-deflate (permessage-deflate on, clients offer it),
                        switchboard-workers (the CLI with --workers and Redis), socketio-redis
                        (node:cluster + @socket.io/redis-adapter), switchboard-unbatched (no ?batch=1),
                        switchboard-sse (SSE streams as clients: idle, connect, fanout),
@@ -263,6 +273,8 @@ Options:
   --churn-rate R       churn connections per second (default 200)
   --idle-ms MS         idle hold time (default: one heartbeat interval)
   --payload-bytes B    payload size (default 100)
+  --payload-shape S    padded (one string of x, the default) or ticker (quotes with repeated keys and
+                       varying numbers: what compression should be measured with)
   --generators G       at least G generator processes (default 1; one per 15,000 connections)
   --concurrency C      handshakes in flight (default 100)
   --timeout-s S        hard limit per run (default 180)

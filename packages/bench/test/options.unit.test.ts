@@ -69,3 +69,15 @@ test('--help needs no scenario', () => {
   assert.ok(parsed.ok);
   assert.equal(parsed.options.help, true);
 });
+
+test('--payload-shape: padded (the default) or ticker', () => {
+  const plain = parseOptions(['fanout']);
+  assert.ok(plain.ok);
+  assert.equal(plain.options.payloadShape, 'padded');
+  const ticker = parseOptions(['fanout', '--payload-shape', 'ticker']);
+  assert.ok(ticker.ok);
+  assert.equal(ticker.options.payloadShape, 'ticker');
+  const refused = parseOptions(['fanout', '--payload-shape', 'zeros']);
+  assert.equal(refused.ok, false);
+  if (!refused.ok) assert.match(refused.error, /--payload-shape/);
+});

@@ -13,6 +13,8 @@ import { permissionProblem } from './auth/authorizer.js';
 import type { AuthorizeHook, Permission } from './auth/authorizer.js';
 import { originPatternProblem } from './transports/origin.js';
 import { trustedProxyProblem } from './transports/client-ip.js';
+import { MAX_COMPRESSION_THRESHOLD } from './transports/permessage-deflate.js';
+import type { CompressionOptions } from './transports/permessage-deflate.js';
 import { InvalidArgumentError, InvalidOptionError } from './errors.js';
 import type { Engine } from './engine/engine.js';
 import type { InboxOptions, QueueOptions } from './hub/guaranteed-config.js';
@@ -239,6 +241,13 @@ export interface ServerOptions<M extends AnyChannelMap = AnyChannelMap>
   readonly metricsEndpoint?: boolean;
   /** When `/health` says `degraded` (event-loop delay, memory); see docs/operations.md. */
   readonly health?: HealthOptions;
+  /**
+   * permessage-deflate (RFC 7692) for the WebSocket clients that offer it: every frame of at least
+   * `thresholdBytes` is compressed, a broadcast once for all its recipients, with no zlib state kept per
+   * connection; a channel rule's `compress: false` keeps a channel's messages plain. Default: off
+   * (docs/operations.md, "Compression").
+   */
+  readonly compression?: CompressionOptions;
   /** Per-channel settings; the first matching rule wins. Default []. */
   readonly channels?: readonly ChannelRule[];
   /** Decides who a connection belongs to. Default: everyone is anonymous. */
@@ -301,6 +310,7 @@ export function validateOtherOptions(options: ServerOptions): void {
   validateTls(options);
   validateAuth(options);
   resolveAdminOptions(options.admin);
+  validateCompression(options.compression);
   validateList('allowedOrigins', options.allowedOrigins, originPatternProblem);
   const origins = options.allowedOrigins;
   if (options.auth?.cookie !== undefined && (origins === undefined || origins.includes('*'))) {
@@ -369,6 +379,12 @@ export function validateOtherOptions(options: ServerOptions): void {
         'an integer >= 0',
       );
     }
+    if (rule.compress !== undefined && typeof rule.compress !== 'boolean')
+      throw new InvalidOptionError(
+        `channels[${rule.pattern}].compress`,
+        String(rule.compress),
+        'true or false',
+      );
     const delay = rule.batchDelayMs;
     const { min, max } = LIMIT_BOUNDS.batchDelayMs;
     if (delay !== undefined && (!Number.isInteger(delay) || delay < min || delay > max)) {
@@ -426,6 +442,23 @@ function validateTls(options: ServerOptions): void {
     if (key === 'caFile' && path === undefined) continue;
     if (typeof path !== 'string' || path === '')
       throw new InvalidOptionError(`tls.${key}`, path, 'a path to a PEM file');
+  }
+}
+
+function validateCompression(compression: CompressionOptions | undefined): void {
+  if (compression === undefined) return;
+  if (compression.enabled !== undefined && typeof compression.enabled !== 'boolean')
+    throw new InvalidOptionError('compression.enabled', String(compression.enabled), 'true or false');
+  const threshold = compression.thresholdBytes;
+  if (
+    threshold !== undefined &&
+    (!Number.isInteger(threshold) || threshold < 0 || threshold > MAX_COMPRESSION_THRESHOLD)
+  ) {
+    throw new InvalidOptionError(
+      'compression.thresholdBytes',
+      threshold,
+      `an integer from 0 to ${MAX_COMPRESSION_THRESHOLD}`,
+    );
   }
 }
 

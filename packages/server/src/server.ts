@@ -152,11 +152,8 @@ export class SwitchboardServer<M extends AnyChannelMap = AnyChannelMap> {
       ...{ authenticator, trustedProxies, connectionLimits, ...observe },
     });
     this.websocket = new WebSocketEndpoint({
-      basePath: this.basePath,
-      maxChannelLength: this.limits.maxChannelLength,
-      maxMessageBytes: this.limits.maxMessageBytes,
-      handshake,
-      acceptor: this.hub,
+      ...{ basePath: this.basePath, compression: options.compression, handshake, acceptor: this.hub },
+      ...this.limits,
     });
     this.listener = createListener(options, this.limits, () => this.stop(), {
       connectionLimits,

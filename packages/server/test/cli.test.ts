@@ -156,6 +156,17 @@ describe('parseCommandLine', () => {
     assert.equal(config(['--error-refill-per-second', '0.5']).server.errorRefillPerSecond, 0.5);
   });
 
+  test('--compression and --compression-threshold-bytes make the compression option', () => {
+    assert.equal(config([]).server.compression, undefined);
+    assert.deepEqual(config(['--compression']).server.compression, { enabled: true, thresholdBytes: 512 });
+    assert.deepEqual(
+      config([], { SWITCHBOARD_COMPRESSION: '1', SWITCHBOARD_COMPRESSION_THRESHOLD_BYTES: '0' }).server
+        .compression,
+      { enabled: true, thresholdBytes: 0 },
+    );
+    assert.throws(() => config(['--compression-threshold-bytes', '-1']), /--compression-threshold-bytes/);
+  });
+
   test('every numeric delivery option lands at its createServer path (inbox.*, queues.*)', () => {
     const rows = OPTION_TABLE.filter((spec) => spec.type === 'number' && /^(inbox|queues)\./.test(spec.name));
     assert.ok(rows.length >= 7);

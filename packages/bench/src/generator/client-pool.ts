@@ -68,6 +68,8 @@ export class ClientPool {
   /** Stable connections, by local index. */
   readonly clients: Client[] = [];
   private received = 0;
+  /** {@link bytesRead} at the last counters reset. */
+  private bytesReadBase = 0;
   /** WebSocket messages that carried at least one `message` frame (fewer than `received` when batched). */
   private carriers = 0;
   private published = 0;
@@ -149,7 +151,10 @@ export class ClientPool {
     }
     const ws = new WebSocket(this.init.url + path, {
       localAddress: sourceAddress(this.init.addressPrefix, this.opened++),
-      perMessageDeflate: false,
+      // With deflate, the clients offer it (ws's default offer) but never compress what they send: the
+      // figure is the fan-out's, and a compressed publish is inflated asynchronously (one message per
+      // event-loop turn), which would change how the server batches publishes that arrive together.
+      perMessageDeflate: this.init.deflate ? { threshold: Number.MAX_SAFE_INTEGER } : false,
       skipUTF8Validation: true,
       handshakeTimeout: timeoutMs,
     });
@@ -419,8 +424,10 @@ export class ClientPool {
 
   /** Receipts and health since the last reset. */
   counters(reset: boolean, withLatency: boolean): Counters {
+    const bytesRead = this.bytesRead();
     const counters: Counters = {
       received: this.received,
+      bytesRead: bytesRead - this.bytesReadBase,
       carriers: this.carriers,
       published: this.published,
       acknowledged: this.acknowledged,
@@ -436,6 +443,7 @@ export class ClientPool {
       open: this.openCount(),
     };
     if (reset) {
+      this.bytesReadBase = bytesRead;
       this.received = 0;
       this.carriers = 0;
       this.published = 0;
@@ -450,6 +458,13 @@ export class ClientPool {
       this.latency.reset();
     }
     return counters;
+  }
+
+  /** Bytes read so far by the TCP sockets of the stable connections that are open. */
+  private bytesRead(): number {
+    let total = 0;
+    for (const client of this.clients) total += client.socket?.bytesRead ?? 0;
+    return total;
   }
 
   /** Close `client` on purpose (not counted as unexpected). */

@@ -76,6 +76,8 @@ export function sourceAddress(prefix: string, n: number): string {
 /** Settings a generator starts with. */
 export interface GeneratorInit {
   readonly dialect: DialectName;
+  /** Whether the WebSocket clients offer permessage-deflate (ws's default offer). */
+  readonly deflate: boolean;
   /** `ws://host:port` of the target. */
   readonly url: string;
   /**
@@ -125,11 +127,22 @@ export interface PublishParams {
   readonly payloadBytes: number;
   /** Messages sent back to back from one connection in one TCP write (default 1). */
   readonly burst?: number;
+  /** What fills the payload (default `padded`; see PayloadShape). */
+  readonly payloadShape?: PayloadShape;
 }
+
+/**
+ * What fills a message's payload up to its size: `padded`, one string of `x` (what most benchmarks send,
+ * and what deflate shrinks to almost nothing); `ticker`, rows of quotes with repeated keys and varying
+ * numbers, as a market-data feed sends (JSON that deflate shrinks as it would in production).
+ */
+export type PayloadShape = 'padded' | 'ticker';
 
 /** Receipts and health since the last reset. */
 export interface Counters {
   readonly received: number;
+  /** Bytes the generators' sockets read from the wire (TCP payload: frames and their headers, pings included). */
+  readonly bytesRead: number;
   /** WebSocket messages that carried received messages (received / carriers = messages per batch). */
   readonly carriers: number;
   readonly published: number;

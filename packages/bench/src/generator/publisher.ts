@@ -10,7 +10,7 @@ import type { Client, ClientPool } from './client-pool.js';
 import type { Dialect } from './dialect.js';
 import type { PublishParams, RoomSpec } from './plan.js';
 import { inRange, roomOf } from './plan.js';
-import { payload } from './timestamp.js';
+import { payload, tickerPayload } from './timestamp.js';
 
 const TICK_MS = 5;
 
@@ -80,7 +80,11 @@ export function publish(
         const socket = n > 1 ? client.socket : null;
         socket?.cork();
         for (let k = 0; k < n; k++) {
-          client.ws.send(dialect.publish(room, payload(sent, params.payloadBytes, padding)));
+          const data =
+            params.payloadShape === 'ticker'
+              ? tickerPayload(sent, params.payloadBytes)
+              : payload(sent, params.payloadBytes, padding);
+          client.ws.send(dialect.publish(room, data));
           sent++;
         }
         socket?.uncork();

@@ -30,3 +30,38 @@ export function readTimestamp(frame: Buffer): number {
   }
   return end === start ? NaN : Number(frame.toString('latin1', start, end));
 }
+
+const SYMBOLS = [
+  'AAPL',
+  'MSFT',
+  'GOOG',
+  'AMZN',
+  'NVDA',
+  'META',
+  'TSLA',
+  'AMD',
+  'INTC',
+  'NFLX',
+  'ORCL',
+  'IBM',
+];
+
+/**
+ * The payload of message number `seq` as a market-data tick: `{"ts":..,"n":..,"quotes":[{"symbol":..,
+ * "price":..,"bid":..,"ask":..,"volume":..,"change":..,"time":..}, ...]}`, rows added until it is about
+ * `bytes` long. Keys repeat as in any feed; prices and volumes vary, so deflate does no better than on
+ * real traffic (a padded payload would shrink to almost nothing).
+ */
+export function tickerPayload(seq: number, bytes: number): string {
+  const time = Math.round(nowMs());
+  let out = `{"ts":${nowMs()},"n":${seq},"quotes":[`;
+  for (let i = 0; out.length < bytes - 2; i++) {
+    const price = 50 + Math.random() * 400;
+    const spread = Math.random() * 0.1;
+    out +=
+      `${i === 0 ? '' : ','}{"symbol":"${SYMBOLS[(seq + i) % SYMBOLS.length] ?? ''}","price":${price.toFixed(2)},` +
+      `"bid":${(price - spread).toFixed(2)},"ask":${(price + spread).toFixed(2)},` +
+      `"volume":${Math.floor(Math.random() * 5_000_000)},"change":${(Math.random() * 4 - 2).toFixed(2)},"time":${time + i}}`;
+  }
+  return `${out}]}`;
+}

@@ -17,6 +17,7 @@ import type {
   RoomSpec,
 } from '../generator/plan.js';
 import { overlap, splitProportionally } from '../generator/plan.js';
+import type { PayloadShape } from '../generator/plan.js';
 import { Histogram } from '../stats/histogram.js';
 import type { DialectName } from '../targets/target.js';
 import { trackChild } from './children.js';
@@ -68,6 +69,8 @@ export class Fleet {
     readonly planned: number;
     readonly minimum: number;
     readonly dialect: DialectName;
+    /** Whether the WebSocket clients offer permessage-deflate. */
+    readonly deflate: boolean;
     readonly url: string;
     readonly jwtSecret: string;
   }): Promise<Fleet> {
@@ -90,6 +93,7 @@ export class Fleet {
           await m.rpc.ready();
           await m.rpc.call('init', {
             dialect: options.dialect,
+            deflate: options.deflate,
             url: options.url,
             addressPrefix: `127.${subnet}.${i}.`,
             jwtSecret: options.jwtSecret,
@@ -178,6 +182,7 @@ export class Fleet {
     messages: number,
     payloadBytes: number,
     burst = 1,
+    payloadShape: PayloadShape = 'padded',
   ): Promise<number> {
     const publishers = this.members.map((m) => overlapping(m, range));
     const shares = splitProportionally(messages, publishers);
@@ -190,7 +195,7 @@ export class Fleet {
         const rate = (ratePerSecond * (publishers[i] ?? 0)) / total;
         return m.rpc.call(
           'publish',
-          { range, rooms, ratePerSecond: rate, messages: share, payloadBytes, burst },
+          { range, rooms, ratePerSecond: rate, messages: share, payloadBytes, burst, payloadShape },
           expectedMs * 2 + 30_000,
         );
       }),
@@ -206,6 +211,7 @@ export class Fleet {
     return {
       received: all.reduce((a, c) => a + c.received, 0),
       carriers: all.reduce((a, c) => a + c.carriers, 0),
+      bytesRead: all.reduce((a, c) => a + c.bytesRead, 0),
       published: all.reduce((a, c) => a + c.published, 0),
       acknowledged: all.reduce((a, c) => a + c.acknowledged, 0),
       cpuMicros: all.reduce((a, c) => a + c.cpuMicros, 0),

@@ -66,6 +66,7 @@ async function runOnce(
           historySize: options.historySize,
           batchDelayMs: options.batchDelayMs,
           workers: options.workers,
+          deflate: spec.deflate === true,
         },
         options.cpuProfileDir,
       );
@@ -77,6 +78,7 @@ async function runOnce(
         planned,
         minimum: options.generators,
         dialect: spec.dialect,
+        deflate: spec.deflate === true,
         url: target.url,
         jwtSecret,
       });

@@ -12,7 +12,7 @@
 import type { BenchOptions } from '../options.js';
 import type { Point, RunResult } from '../report/result.js';
 import { Histogram } from '../stats/histogram.js';
-import type { IndexRange, RoomSpec } from '../generator/plan.js';
+import type { IndexRange, PayloadShape, RoomSpec } from '../generator/plan.js';
 import type { Fleet } from '../run/fleet.js';
 import type { TargetProcess } from '../run/target-process.js';
 import { cpuMicros, drain, lossPercent, ms, unexpectedNotes, userCpuMicros } from './measure.js';
@@ -35,6 +35,7 @@ export interface FanoutParams {
   readonly cpuMessages: number;
   readonly warmupMessages: number;
   readonly payloadBytes: number;
+  readonly payloadShape: PayloadShape;
 }
 
 /** Defaults: rates and the CPU phase scale with the room size. */
@@ -54,6 +55,7 @@ export function fanoutParams(options: BenchOptions): FanoutParams {
     cpuMessages: options.cpuMessages ?? Math.max(5, Math.round(cpuRate * cpuSeconds)),
     warmupMessages: Math.max(3, Math.round(cpuRate * (options.quick ? 0.5 : 2))),
     payloadBytes: options.payloadBytes,
+    payloadShape: options.payloadShape,
   };
 }
 
@@ -64,6 +66,8 @@ interface Step {
   /** Messages per WebSocket message the subscribers read (above 1 when the target batched). */
   readonly perWsMessage: number;
   readonly loss: number;
+  /** Bytes the subscribers read per delivery (frames, headers, pings: the wire's TCP payload). */
+  readonly wireBytesPerDelivery: number;
   readonly latency: Histogram;
   readonly deliveredPerSecond: number;
   readonly cpuPerDelivery: number;
@@ -90,7 +94,15 @@ async function step(
   await fleet.counters(true, false);
   const before = await target.stats(true);
   const started = performance.now();
-  const published = await fleet.publish(publisher, ROOM, rate, messages, params.payloadBytes);
+  const published = await fleet.publish(
+    publisher,
+    ROOM,
+    rate,
+    messages,
+    params.payloadBytes,
+    1,
+    params.payloadShape,
+  );
   const expected = published * params.subscribers;
   await drain(fleet, expected);
   const seconds = (performance.now() - started) / 1000;
@@ -104,6 +116,7 @@ async function step(
     received: counters.received,
     perWsMessage: counters.carriers === 0 ? NaN : counters.received / counters.carriers,
     loss,
+    wireBytesPerDelivery: counters.received === 0 ? NaN : counters.bytesRead / counters.received,
     latency,
     deliveredPerSecond: counters.received / seconds,
     cpuPerDelivery: counters.received === 0 ? NaN : cpuMicros(before, after) / counters.received,
@@ -177,6 +190,7 @@ async function run(context: ScenarioContext): Promise<RunResult> {
       cpuPerDelivery: cpu.cpuPerDelivery,
       userCpuPerDelivery: cpu.userCpuPerDelivery,
       kernelCpuPerDelivery: cpu.cpuPerDelivery - cpu.userCpuPerDelivery,
+      wireBytesPerDelivery: cpu.wireBytesPerDelivery,
       cpuPhaseP50: ms(cpu.latency.percentile(50)),
       cpuPhaseP99: ms(cpu.latency.percentile(99)),
       cpuPhaseLoss: cpu.loss,
@@ -221,6 +235,13 @@ export const fanout: Scenario = {
       unit: 'µs',
       better: 'lower',
       digits: 2,
+    },
+    {
+      key: 'wireBytesPerDelivery',
+      label: 'wire bytes per delivery (CPU phase)',
+      unit: 'B',
+      better: 'lower',
+      digits: 0,
     },
     { key: 'cpuPhaseP50', label: 'latency p50 (CPU phase)', unit: 'ms', better: 'lower', digits: 2 },
     { key: 'cpuPhaseP99', label: 'latency p99 (CPU phase)', unit: 'ms', better: 'lower', digits: 2 },

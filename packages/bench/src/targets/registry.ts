@@ -21,6 +21,8 @@ export interface TargetSpec {
   readonly module: string;
   /** Why it cannot run here, or null when it can. */
   readonly unavailable: () => string | null;
+  /** permessage-deflate on: the server compresses and the clients offer it (ws's default offer). */
+  readonly deflate?: boolean;
 }
 
 /** Every target, in report order. */
@@ -39,6 +41,15 @@ export const TARGETS: readonly TargetSpec[] = [
     dialect: 'switchboard',
     module: 'switchboard-workers-target',
     unavailable: redisMissing,
+  },
+  {
+    name: 'switchboard-deflate',
+    description:
+      'Switchboard, one process, as `switchboard`, with permessage-deflate on (`compression: { enabled: true }`, threshold 512 bytes) and clients that offer it',
+    dialect: 'switchboard',
+    module: 'switchboard-target',
+    unavailable: () => null,
+    deflate: true,
   },
   {
     name: 'switchboard-unbatched',
@@ -84,6 +95,15 @@ export const TARGETS: readonly TargetSpec[] = [
     dialect: 'socketio',
     module: 'socketio-target',
     unavailable: () => null,
+  },
+  {
+    name: 'socketio-deflate',
+    description:
+      'Socket.IO 4, as `socketio`, with `perMessageDeflate: { threshold: 512 }` (ws compresses per socket, with context takeover) and clients that offer it',
+    dialect: 'socketio',
+    module: 'socketio-target',
+    unavailable: () => null,
+    deflate: true,
   },
   {
     name: 'socketio-redis',

@@ -7,7 +7,12 @@ import type { RunningTarget, TargetConfig } from './target.js';
 /** Start the Socket.IO target. */
 export async function start(config: TargetConfig): Promise<RunningTarget> {
   const http = createServer();
-  const io = socketIoServer(http, config.heartbeatMs);
+  // The same threshold as Switchboard's default, so that both compress the same frames.
+  const io = socketIoServer(
+    http,
+    config.heartbeatMs,
+    config.deflate ? { perMessageDeflate: { threshold: 512 } } : {},
+  );
   const port = await listen(http, config);
   return {
     port,

@@ -28,6 +28,7 @@ export async function start(config: TargetConfig): Promise<RunningTarget> {
     heartbeatTimeoutMs: config.heartbeatMs * 3,
     historySize: config.historySize,
     batchDelayMs: config.batchDelayMs,
+    ...(config.deflate ? { compression: { enabled: true } } : {}),
     auth: { secret: config.jwtSecret, algorithms: ['HS256'] },
     metrics,
     ...ADMISSION_OFF,

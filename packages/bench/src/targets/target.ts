@@ -30,6 +30,8 @@ export interface TargetConfig {
   readonly batchDelayMs: number;
   /** Server processes, for targets that run several (`switchboard-workers`). */
   readonly workers: number;
+  /** Turn on the target's permessage-deflate (its `-deflate` variant; TargetSpec.deflate). */
+  readonly deflate: boolean;
 }
 
 /** Cost of the target's heartbeat sweeps since the last reset (when the target can tell). */

@@ -27,6 +27,7 @@ const RULE_KEYS: ReadonlySet<string> = new Set([
   'presence',
   'permissions',
   'batchDelayMs',
+  'compress',
 ]);
 
 /**

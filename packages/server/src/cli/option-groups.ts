@@ -50,6 +50,11 @@ export const OPTION_GROUPS: Readonly<Record<OptionGroup, GroupInfo>> = {
     title: 'Channels',
     summary: 'channel rules and permissions, name length, subscriptions, members, batching',
   },
+  compression: {
+    title: 'Compression',
+    summary:
+      'permessage-deflate for WebSocket clients that offer it, and the size under which frames stay plain',
+  },
   history: {
     title: 'History, recovery and presence',
     summary: 'messages kept for recovery, stream retention, session and presence grace periods',

@@ -31,6 +31,7 @@ export type OptionGroup =
   | 'limits'
   | 'heartbeat'
   | 'channels'
+  | 'compression'
   | 'history'
   | 'redis'
   | 'delivery'
@@ -70,6 +71,7 @@ export interface NumberOption extends OptionBase {
     | 'undeliveredAfterMs'
     | 'admin.intervalMs'
     | 'admin.sessionTtlMs'
+    | 'compression.thresholdBytes'
     | HistoryReadName
     | DeliveryNumberName;
   readonly bounds: Bounds;
@@ -79,7 +81,14 @@ export interface NumberOption extends OptionBase {
 /** An on/off option; the flag also has a `--no-` form. */
 export interface BooleanOption extends OptionBase {
   readonly type: 'boolean';
-  readonly name: 'demo' | 'metricsEndpoint' | 'requireOrigin' | 'apiInsecure' | 'http2' | AuthBooleanName;
+  readonly name:
+    | 'demo'
+    | 'metricsEndpoint'
+    | 'requireOrigin'
+    | 'apiInsecure'
+    | 'http2'
+    | 'compression.enabled'
+    | AuthBooleanName;
   readonly flag: string;
   readonly default: boolean;
 }

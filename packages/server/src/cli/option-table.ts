@@ -9,6 +9,7 @@ import type { ResolvedLimits } from '../limits/resolved-limits.js';
 import { AUTH_OPTIONS } from './auth-option-table.js';
 import { DELIVERY_OPTIONS } from './delivery-option-table.js';
 import { ADMIN_OPTIONS } from './admin-option-table.js';
+import { COMPRESSION_OPTIONS } from './compression-option-table.js';
 import type { Bounds, LogLevel, NumberOption, OptionGroup, OptionSpec } from './option-spec.js';
 import { ORIGIN_FORMS } from '../transports/origin.js';
 import { TRUSTED_PROXY_FORMS } from '../transports/client-ip.js';
@@ -470,6 +471,7 @@ export const OPTION_TABLE: readonly OptionSpec[] = [
       'What proves a `/ws/:room` connection alive: `application` (the seeds\' rule: a client must answer `{"type":"ping"}` or send something within the heartbeat timeout) or `any` (protocol pongs count too).',
   },
   ...AUTH_OPTIONS,
+  ...COMPRESSION_OPTIONS,
   ...DELIVERY_OPTIONS,
   ...ADMIN_OPTIONS,
   ...(Object.keys(DEFAULT_LIMITS) as (keyof ResolvedLimits)[]).map(limitOption),

@@ -10,6 +10,7 @@ import type { ResolvedLimits } from '../limits/resolved-limits.js';
 import type { TlsOptions } from '../http/tls.js';
 import { takeAuthOptions } from './auth-config.js';
 import { takeDeliveryOptions } from './delivery-config.js';
+import { takeCompressionOptions } from './compression-option-table.js';
 import { takeWebhookTarget } from './webhook-config.js';
 import { takeAdminOptions } from './admin-config.js';
 import { resolveGuaranteedConfig } from '../hub/guaranteed-config.js';
@@ -153,6 +154,7 @@ export function parseCommandLine(
   const delivery = takeDeliveryOptions(numbers, strings, whenFull, found, strings.redisUrl !== undefined);
   const webhook = takeWebhookTarget(strings, found);
   const admin = takeAdminOptions(numbers, strings, found, readTextFile);
+  const compression = takeCompressionOptions(numbers, booleans, found);
   const {
     apiKey: keyFromEnv,
     apiKeyFile,
@@ -188,6 +190,7 @@ export function parseCommandLine(
     ...(apiKey === undefined ? {} : { apiKey }),
     ...(tls === undefined ? {} : { tls }),
     ...(auth === undefined ? {} : { auth }),
+    ...(compression === undefined ? {} : { compression }),
     ...delivery,
     ...(webhooks.length === 0 ? {} : { webhooks }),
     ...admin,

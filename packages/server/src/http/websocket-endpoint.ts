@@ -27,6 +27,8 @@ import type {
 } from '../transports/handshake.js';
 import type { ConnectionHandle, TransportSocket } from '../transports/transport.js';
 import { WebSocketTransport } from '../transports/websocket-transport.js';
+import { resolveCompression } from '../transports/permessage-deflate.js';
+import type { CompressionOptions } from '../transports/permessage-deflate.js';
 import { offeredSubprotocols } from '../auth/token-sources.js';
 import { rejectUpgrade, sendError } from './http-utils.js';
 import type { Router } from './router.js';
@@ -43,8 +45,10 @@ export interface WebSocketEndpointOptions {
   /** Prefix of the endpoints' paths ('' or `/rt`). */
   readonly basePath: string;
   readonly maxChannelLength: number;
-  /** Frames larger than this close the connection with 1009. */
+  /** Frames larger than this close the connection with 1009 (after inflation, when compressed). */
   readonly maxMessageBytes: number;
+  /** permessage-deflate for the clients that offer it (the server's `compression` option). */
+  readonly compression: CompressionOptions | undefined;
   readonly handshake: Handshake;
   readonly acceptor: WebSocketAcceptor;
 }
@@ -89,6 +93,7 @@ export class WebSocketEndpoint {
     this.transport = new WebSocketTransport({
       maxPayload: options.maxMessageBytes,
       protocols: [JSON_SUBPROTOCOL, MSGPACK_SUBPROTOCOL],
+      compression: resolveCompression(options.compression),
     });
   }
 

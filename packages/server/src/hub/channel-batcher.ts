@@ -120,6 +120,7 @@ export class ChannelBatcher {
   /** Write a run of messages to the batching members: one WebSocket message, built once per encoding. */
   private write(channel: Channel, messages: readonly Outbound[], ephemeral: boolean): void {
     if (messages.length === 0) return;
+    const compressible = channel.settings.compress;
     let json: PreparedFrame | undefined;
     let msgpack: PreparedFrame | undefined;
     const name = channel.name;
@@ -130,8 +131,8 @@ export class ChannelBatcher {
       if (connection.recovering !== null && connection.recovering.has(name)) continue;
       const frame =
         connection.encoding === 'json'
-          ? (json ??= join(messages, 'json'))
-          : (msgpack ??= join(messages, 'msgpack'));
+          ? (json ??= join(messages, 'json', compressible))
+          : (msgpack ??= join(messages, 'msgpack', compressible));
       delivery.writePrepared(connection, frame, ephemeral, tally);
     }
     delivery.settle(tally);
@@ -143,12 +144,21 @@ const NEWLINE = 0x0a;
 
 /**
  * One WebSocket message of `messages`: a lone message's own frame; else JSON frames joined by newlines,
- * or MessagePack values back to back (each value says where it ends).
+ * or MessagePack values back to back (each value says where it ends). `compressible` false (the
+ * channel's rule says `compress: false`) marks the frame plain, whichever encoding: a frame does not
+ * know its channel's rule.
  */
-function join(messages: readonly Outbound[], encoding: 'json' | 'msgpack'): PreparedFrame {
+function join(
+  messages: readonly Outbound[],
+  encoding: 'json' | 'msgpack',
+  compressible: boolean,
+): PreparedFrame {
   const frames = messages.map((m) => m.prepared('v1', encoding));
   const first = frames[0];
-  if (frames.length === 1 && first !== undefined) return first;
+  if (frames.length === 1 && first !== undefined) {
+    if (!compressible) first.compressible = false;
+    return first;
+  }
   const separated = encoding === 'json';
   let length = separated ? frames.length - 1 : 0;
   for (const frame of frames) length += frame.payload.length;
@@ -158,5 +168,7 @@ function join(messages: readonly Outbound[], encoding: 'json' | 'msgpack'): Prep
     if (separated && frame !== first) bytes[at++] = NEWLINE;
     at += frame.payload.copy(bytes, at);
   }
-  return new PreparedFrame(bytes, !separated);
+  const joined = new PreparedFrame(bytes, !separated);
+  joined.compressible = compressible;
+  return joined;
 }

@@ -410,6 +410,7 @@ export class ChannelRegistry {
     const tally = new DeliveryTally();
     // Untraced publications (all of them while tracing is off) start no span and allocate nothing here.
     const span = publication.traceparent === undefined ? null : this.options.tracing.startFanOut(publication);
+    const plain = !channel.settings.compress;
     let recipients = 0;
     for (const connection of channel.members) {
       if (exclude !== undefined && excluded(connection, exclude)) continue;
@@ -428,6 +429,8 @@ export class ChannelRegistry {
         sse === null
           ? outbound.prepared(connection.format, connection.encoding)
           : sse.frame(publication, sseBody, outbound);
+      // Marked here, not where the frame is built: a frame does not know its channel's rule.
+      if (plain) frame.compressible = false;
       delivery.writePrepared(connection, frame, ephemeral, tally);
     }
     delivery.settle(tally);

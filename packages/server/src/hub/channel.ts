@@ -19,6 +19,12 @@ export interface ChannelRule extends PermissionRule {
   readonly presence?: boolean;
   /** Batch delay of these channels (ms), 0 to 1000; see the server's `batchDelayMs`. Default: that option. */
   readonly batchDelayMs?: number;
+  /**
+   * Compress these channels' messages for clients that negotiated permessage-deflate (the server's
+   * `compression` option); false sends them plain to everyone. Default true (no effect while compression
+   * is off).
+   */
+  readonly compress?: boolean;
 }
 
 /** A channel's settings after its rule and the server defaults are applied. */
@@ -30,6 +36,8 @@ export interface ChannelSettings {
   readonly presence: boolean;
   /** How long a batch waits for more messages after its first (ms); 0: to the end of the turn. */
   readonly batchDelayMs: number;
+  /** Whether the channel's messages may be compressed (ChannelRule.compress). */
+  readonly compress: boolean;
 }
 
 /** Settings for `name`: the first matching rule wins, the server defaults fill the rest. */
@@ -47,6 +55,7 @@ export function resolveChannelSettings(
     },
     presence: rule?.presence ?? false,
     batchDelayMs: rule?.batchDelayMs ?? limits.batchDelayMs,
+    compress: rule?.compress ?? true,
   };
 }
 

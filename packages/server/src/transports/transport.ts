@@ -18,6 +18,14 @@ export class PreparedFrame {
   websocket: Buffer | null = null;
   /** The SSE event of protocol v1 over an SSE stream (`/v1/sse`), built by the first such write. */
   sseV1: Buffer | null = null;
+  /**
+   * The WebSocket framing for connections that negotiated permessage-deflate: {@link payload} compressed
+   * once (no context takeover) with RSV1 set, or the plain framing when compression would not shrink it.
+   * Built by the first write to such a connection; every other one gets the same bytes.
+   */
+  websocketDeflated: Buffer | null = null;
+  /** False for a frame that must travel uncompressed (a channel whose rule says `compress: false`). */
+  compressible = true;
 
   /**
    * @param payload the frame's text as UTF-8 (one JSON value, or several joined by newlines), or with

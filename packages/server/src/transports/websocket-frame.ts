@@ -25,21 +25,34 @@ export function frameText(payload: Buffer): Buffer {
  * payload: what ws writes for `ws.send(payload, { binary: true })`.
  */
 export function frameMessage(payload: Buffer, binary: boolean): Buffer {
+  return frame(binary ? 0x82 : 0x81, payload);
+}
+
+/**
+ * The frame of a message compressed by permessage-deflate (RFC 7692): as {@link frameMessage}, with
+ * RSV1 set (`0xc1` text, `0xc2` binary), which says "compressed" to a connection that negotiated the
+ * extension. RSV1 goes on the first frame of a message whatever its opcode (RFC 7692, section 6).
+ */
+export function frameDeflated(compressed: Buffer, binary: boolean): Buffer {
+  return frame(binary ? 0xc2 : 0xc1, compressed);
+}
+
+function frame(first: number, payload: Buffer): Buffer {
   const length = payload.length;
   const header = length <= MAX_7BIT ? 2 : length <= MAX_16BIT ? 4 : 10;
-  const frame = Buffer.allocUnsafe(header + length);
-  frame[0] = binary ? 0x82 : 0x81;
+  const out = Buffer.allocUnsafe(header + length);
+  out[0] = first;
   if (length <= MAX_7BIT) {
-    frame[1] = length;
+    out[1] = length;
   } else if (length <= MAX_16BIT) {
-    frame[1] = 126;
-    frame.writeUInt16BE(length, 2);
+    out[1] = 126;
+    out.writeUInt16BE(length, 2);
   } else {
-    frame[1] = 127;
+    out[1] = 127;
     // A 64-bit big-endian length; the high word stays 0 below 4 GiB. No BigInt on the hot path.
-    frame.writeUInt32BE(Math.floor(length / TWO_TO_32), 2);
-    frame.writeUInt32BE(length % TWO_TO_32, 6);
+    out.writeUInt32BE(Math.floor(length / TWO_TO_32), 2);
+    out.writeUInt32BE(length % TWO_TO_32, 6);
   }
-  payload.copy(frame, header);
-  return frame;
+  payload.copy(out, header);
+  return out;
 }
