@@ -2,7 +2,7 @@
 // Sender writes, and ws's Receiver (what every Node client runs) must read it back intact.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { frameText } from '../src/transports/websocket-frame.js';
+import { frameDeflated, frameMessage, frameText } from '../src/transports/websocket-frame.js';
 import { PreparedFrame } from '../src/transports/transport.js';
 
 /** The parts of ws's Receiver and Sender used here (@types/ws does not declare them). */
@@ -88,6 +88,28 @@ describe('frameText', () => {
     const copy = Buffer.from(payload);
     frameText(payload);
     assert.deepEqual(payload, copy);
+  });
+});
+
+describe('frameMessage and frameDeflated', () => {
+  it("are ws's own server frames: binary (opcode 2) and compressed (RSV1) in either opcode", () => {
+    for (const length of LENGTHS) {
+      const payload = payloadOf(length);
+      for (const [opcode, rsv1] of [
+        [2, false],
+        [1, true],
+        [2, true],
+      ] as const) {
+        const ws = Buffer.concat(
+          Sender.frame(payload, { fin: true, opcode, mask: false, readOnly: true, rsv1 }),
+        );
+        const ours = rsv1 ? frameDeflated(payload, opcode === 2) : frameMessage(payload, opcode === 2);
+        assert.deepEqual(ours, ws, `opcode ${opcode} rsv1 ${rsv1} length ${length}`);
+      }
+    }
+    // The first bytes a client sees: 0xc2 is a compressed MessagePack message, 0xc1 compressed text.
+    assert.equal(frameDeflated(payloadOf(1), true)[0], 0xc2);
+    assert.equal(frameDeflated(payloadOf(1), false)[0], 0xc1);
   });
 });
 
