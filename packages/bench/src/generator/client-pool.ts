@@ -16,6 +16,7 @@ import type { PollSink } from './poll-dialect.js';
 import { SseStream } from './sse-stream.js';
 import type { SseSink } from './sse-stream.js';
 import { StreamSocket, Uplink } from './sse-dialect.js';
+import { bytesReadOf } from './socket-bytes.js';
 import { nowMs, readTimestamp } from './timestamp.js';
 
 /** What the pool needs of a connection: a WebSocket, or an SSE stream (see Dialect.streams). */
@@ -424,7 +425,7 @@ export class ClientPool {
 
   /** Receipts and health since the last reset. */
   counters(reset: boolean, withLatency: boolean): Counters {
-    const bytesRead = this.bytesRead();
+    const bytesRead = bytesReadOf(this.clients);
     const counters: Counters = {
       received: this.received,
       bytesRead: bytesRead - this.bytesReadBase,
@@ -458,13 +459,6 @@ export class ClientPool {
       this.latency.reset();
     }
     return counters;
-  }
-
-  /** Bytes read so far by the TCP sockets of the stable connections that are open. */
-  private bytesRead(): number {
-    let total = 0;
-    for (const client of this.clients) total += client.socket?.bytesRead ?? 0;
-    return total;
   }
 
   /** Close `client` on purpose (not counted as unexpected). */
