@@ -11,3 +11,12 @@ export function launchChromium(need: Requirement, executablePath: string | undef
   need.assert();
   return chromium.launch({ executablePath: executablePath ?? '/usr/bin/chromium', args: ['--no-sandbox'] });
 }
+
+/**
+ * Options for `page.screenshot()` that write a committed screenshot only when asked
+ * (`SWITCHBOARD_SCREENSHOTS=1`): an ordinary test run takes the picture to check it but leaves the
+ * committed images alone, so running the tests never dirties a checkout.
+ */
+export function keepScreenshot(path: string): { path?: string } {
+  return process.env['SWITCHBOARD_SCREENSHOTS'] === '1' ? { path } : {};
+}

@@ -6,7 +6,8 @@
  * nothing breaks the page's Content-Security-Policy. The bundle is also checked on its own: its headers,
  * and a plain page importing it with no bundler.
  *
- * Screenshots go to test/screenshots/demo-*.png (committed, for people to look at when the page changes).
+ * Screenshots go to test/screenshots/demo-*.png (committed, for people to look at when the page changes),
+ * written only with SWITCHBOARD_SCREENSHOTS=1 (see keepScreenshot).
  * Needs Debian's Chromium (never downloads a browser); see requirements.ts for what happens without it.
  */
 import { after, before, describe, it } from 'node:test';
@@ -18,6 +19,7 @@ import { chromium } from 'playwright-core';
 import type { Browser, BrowserContext, Locator, Page } from 'playwright-core';
 import { startServer, until } from './helpers.js';
 import type { TestServer } from './helpers.js';
+import { keepScreenshot } from './chromium.js';
 import { decodePng } from './png.js';
 import { chromiumPath, requirement } from './requirements.js';
 
@@ -373,7 +375,7 @@ describe('demo page', () => {
     const missed = ['missed one', 'missed two', 'missed three'];
     for (const text of missed) await publish(t, 'recover-room', chat('api', text));
     assert.equal(await erin.locator('#messages li.message').count(), 1, 'nothing arrives while offline');
-    await erin.screenshot({ path: screenshot('reconnecting') });
+    await erin.screenshot(keepScreenshot(screenshot('reconnecting')));
 
     await erin.context().setOffline(false); // the `online` event cuts the backoff short
     await erin
@@ -430,7 +432,7 @@ describe('demo page', () => {
       [2, 3, 4, 10],
       'no partial replay: the note stands for #5-#9',
     );
-    await fay.screenshot({ path: screenshot('gap') });
+    await fay.screenshot(keepScreenshot(screenshot('gap')));
   });
 
   it('stops at a room the server refuses, and retries nothing', TEST, async () => {
@@ -457,7 +459,7 @@ describe('demo page', () => {
       true,
       'nothing to reconnect: the connection is fine',
     );
-    await page.screenshot({ path: screenshot('invalid-room') });
+    await page.screenshot(keepScreenshot(screenshot('invalid-room')));
 
     // Every retry the SDK could have scheduled (full-jitter delays capped at 0.5, 1, 2, 4, 8 s) would have
     // fired by now; not much further, or the SDK's own heartbeat check (1.5 x 15 s without a frame) would
@@ -482,7 +484,7 @@ describe('demo page', () => {
       await say(bob, long);
       const item = message(alice, long);
       await item.waitFor();
-      const png = await alice.screenshot({ path: screenshot('chat') });
+      const png = await alice.screenshot(keepScreenshot(screenshot('chat')));
       const box = async (locator: Locator, what: string) => {
         const found = await locator.boundingBox();
         assert.ok(found !== null, `${what} is not displayed`);
@@ -562,7 +564,7 @@ describe('demo page', () => {
       (await rendered(jo)).map((m) => m.id),
       [1, 2],
     );
-    await jo.screenshot({ path: screenshot('dark') });
+    await jo.screenshot(keepScreenshot(screenshot('dark')));
   });
 
   it('stops after a close that forbids reconnecting, until the person asks', TEST, async () => {

@@ -15,7 +15,7 @@ import assert from 'node:assert/strict';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { launchChromium } from './chromium.js';
+import { keepScreenshot, launchChromium } from './chromium.js';
 import { startExample } from './example-process.js';
 import type { OwnedChild } from './node-process.js';
 import { chromiumPath, requirement } from './requirements.js';
@@ -197,7 +197,7 @@ describe('the ticker and shared-cursors demos in Chromium', () => {
       assert.equal(wire[other], 0, JSON.stringify(wire));
       const totals = await page.locator('#totals').textContent();
       assert.match(totals ?? '', /Since the page opened: [\d,]+ messages in [\d,]+ WebSocket messages/);
-      await page.screenshot({ path: join(SCREENSHOTS, 'ticker.png') });
+      await page.screenshot(keepScreenshot(join(SCREENSHOTS, 'ticker.png')));
 
       // The same ticks in the other format, on a page that asks for it: text frames, and more bytes per
       // tick than MessagePack's (about 115 against 82).
@@ -304,7 +304,7 @@ describe('the ticker and shared-cursors demos in Chromium', () => {
       const body = (await history.json()) as { messages: unknown[]; offset: number };
       assert.deepEqual({ messages: body.messages, offset: body.offset }, { messages: [], offset: 0 });
 
-      await alice.screenshot({ path: join(SCREENSHOTS, 'cursors.png') });
+      await alice.screenshot(keepScreenshot(join(SCREENSHOTS, 'cursors.png')));
       assert.deepEqual(problems, []);
       await closePages(); // before the server stops: a page left open would only log its reconnects
       const { status, forced } = await child.terminate(10_000);

@@ -17,6 +17,7 @@ import { join } from 'node:path';
 import { chromium } from 'playwright-core';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import type { OwnedChild } from './node-process.js';
+import { keepScreenshot } from './chromium.js';
 import { startExample } from './example-process.js';
 import { chromiumPath, requirement } from './requirements.js';
 import { redisRequirement, startRedis } from './redis-harness.js';
@@ -143,7 +144,7 @@ describe('the SSE examples in Chromium', () => {
           log.join('\n'),
         );
       }
-      await page.screenshot({ path: screenshot('job-progress-restart-memory') });
+      await page.screenshot(keepScreenshot(screenshot('job-progress-restart-memory')));
     },
   );
 
@@ -156,7 +157,7 @@ describe('the SSE examples in Chromium', () => {
       assert.ok(!log.some((line) => line.startsWith('Missed updates')), log.join('\n'));
       // Every step, in order (a step published just before the kill may come twice: at least once).
       assert.deepEqual([...new Set(steps)], [10, 25, 50, 100], log.join('\n'));
-      await page.screenshot({ path: screenshot('job-progress-restart-redis') });
+      await page.screenshot(keepScreenshot(screenshot('job-progress-restart-redis')));
     },
   );
 
@@ -236,8 +237,8 @@ describe('the SSE examples in Chromium', () => {
       const alices = await items(alice.page, '#items li');
       assert.ok(!alices.some((line) => /ready|away|live|psst/.test(line)), alices.join('\n'));
       assert.equal(alices.length, 1);
-      await bob.page.screenshot({ path: screenshot('notifications-bob') });
-      await alice.page.screenshot({ path: screenshot('notifications-alice') });
+      await bob.page.screenshot(keepScreenshot(screenshot('notifications-bob')));
+      await alice.page.screenshot(keepScreenshot(screenshot('notifications-alice')));
       // SIGTERM with two open streams: the process ends them and exits 0, in bounded time.
       const { status, forced } = await child.terminate(10_000);
       assert.deepEqual({ status, forced }, { status: 0, forced: false }, child.describeOutput());
