@@ -22,7 +22,7 @@ test('the inbox dialect acks inbox pushes, counts direct pushes, opens the inbox
   assert.equal(dialect.classify(direct), 'message');
   assert.equal(dialect.acknowledge?.(direct), null);
   assert.equal(dialect.classify(Buffer.from('{"type":"reply","id":1,"result":{"device":"d"}}')), 'ack');
-  assert.deepEqual(JSON.parse(dialect.subscribe('d', 3)), { type: 'inbox', id: 3, device: 'd' });
+  assert.deepEqual(JSON.parse(dialect.subscribe('d', 3) as string), { type: 'inbox', id: 3, device: 'd' });
 });
 
 test('deliver options: its own default targets and threshold, --max steps ×1.5 from the first rate', () => {

@@ -8,7 +8,7 @@ import type { Socket } from 'node:net';
 import WebSocket from 'ws';
 import { Histogram } from '../stats/histogram.js';
 import { forEachFrame } from './dialect.js';
-import type { Dialect } from './dialect.js';
+import type { Dialect, Outbound } from './dialect.js';
 import type { ConnectParams, ConnectResult, Counters, GeneratorInit, SubscribeParams } from './plan.js';
 import { inRange, roomOf, sourceAddress } from './plan.js';
 import { PollSocket } from './poll-dialect.js';
@@ -21,7 +21,7 @@ import { nowMs, readTimestamp } from './timestamp.js';
 
 /** What the pool needs of a connection: a WebSocket, or an SSE stream (see Dialect.streams). */
 export interface ClientSocket {
-  send(data: string): void;
+  send(data: Outbound): void;
   close(code?: number): void;
   terminate(): void;
   once(event: 'close', listener: () => void): unknown;
@@ -150,7 +150,7 @@ export class ClientPool {
       this.openPoll(client, path, timeoutMs);
       return;
     }
-    const ws = new WebSocket(this.init.url + path, {
+    const ws = new WebSocket(this.init.url + path, this.dialect.subprotocol ?? [], {
       localAddress: sourceAddress(this.init.addressPrefix, this.opened++),
       // With deflate, the clients offer it (ws's default offer) but never compress what they send: the
       // figure is the fan-out's, and a compressed publish is inflated asynchronously (one message per
@@ -165,9 +165,7 @@ export class ClientPool {
       if (this.dialect.readyOnOpen) this.settle(client, true);
     });
     ws.on('message', (data: Buffer) => this.onMessage(client, data));
-    ws.on('error', () => {
-      // 'close' follows every 'error'
-    });
+    ws.on('error', () => undefined); // 'close' follows every 'error'
     ws.on('close', () => this.onClose(client));
   }
 
@@ -242,7 +240,8 @@ export class ClientPool {
   /** One WebSocket message: one frame, or several separated by newlines when the dialect batches. */
   private onMessage(client: Client, data: Buffer): void {
     const before = this.received;
-    if (this.dialect.newlineBatches) forEachFrame(data, (frame) => this.onFrame(client, frame));
+    const split = this.dialect.split ?? (this.dialect.newlineBatches ? forEachFrame : null);
+    if (split !== null) split(data, (frame) => this.onFrame(client, frame));
     else this.onFrame(client, data);
     if (this.received !== before) this.carriers++;
   }
@@ -253,7 +252,7 @@ export class ClientPool {
       case 'message': {
         if (client.churn) return;
         this.received++;
-        const ts = readTimestamp(data);
+        const ts = this.dialect.timestamp?.(data) ?? readTimestamp(data);
         if (ts === ts) this.latency.record((nowMs() - ts) * 1000);
         const answer = this.dialect.acknowledge?.(data) ?? null;
         if (answer !== null) {

@@ -10,20 +10,25 @@
  */
 export type FrameKind = 'message' | 'ping' | 'ready' | 'handshake' | 'ack' | 'nack' | 'other';
 
+/** A frame a client sends: text, or binary (the MessagePack dialect's). */
+export type Outbound = string | Uint8Array;
+
 /** One target protocol, client side. */
 export interface Dialect {
   /** Path and query for the connection with global index `index` (credentials included). */
   path(index: number): Promise<string>;
   /** Whether a connection is usable as soon as the WebSocket opens (else it waits for a `ready` frame). */
   readonly readyOnOpen: boolean;
+  /** The WebSocket subprotocol the clients offer (msgpack-dialect.ts), or none. */
+  readonly subprotocol?: string;
   /** What `frame` is. */
   classify(frame: Buffer): FrameKind;
   /** The answer to a `ping` or `handshake` frame, or null. */
-  answer(kind: FrameKind): string | null;
+  answer(kind: FrameKind): Outbound | null;
   /** Join `room`; the target acknowledges with an `ack` frame. */
-  subscribe(room: string, id: number): string;
+  subscribe(room: string, id: number): Outbound;
   /** Publish `data` (already JSON) to `room`. */
-  publish(room: string, data: string): string;
+  publish(room: string, data: string): Outbound;
   /**
    * The answer a received `message` frame needs (an inbox push's `ack`), or null. Absent: none ever does.
    */
@@ -33,6 +38,13 @@ export interface Dialect {
    * batched frames, `?batch=1`): each line is then classified and counted on its own.
    */
   readonly newlineBatches: boolean;
+  /**
+   * Split one WebSocket message into its frames when they are not newline-separated (MessagePack's
+   * batches: consecutive values); takes precedence over `newlineBatches`.
+   */
+  readonly split?: (message: Buffer, each: (frame: Buffer) => void) => number;
+  /** The send time in a `message` frame, when the frame is not text (else timestamp.ts reads it). */
+  readonly timestamp?: (frame: Buffer) => number;
   /**
    * Push-only streams (SSE): each connection is an HTTP stream of one channel, `subscribe` returns the
    * path of the room's stream (the connection is replaced by it; its first `ready` frame is the ack),

@@ -13,6 +13,7 @@ import { inboxDialect } from './inbox-dialect.js';
 import { pollDialect } from './poll-dialect.js';
 import { rawDialect } from './raw-dialect.js';
 import { Reconnector } from './reconnector.js';
+import { msgpackDialect } from './msgpack-dialect.js';
 import { socketioDialect } from './socketio-dialect.js';
 import { sseDialect } from './sse-dialect.js';
 import { switchboardDialect } from './switchboard-dialect.js';
@@ -29,6 +30,8 @@ function dialectOf(init: GeneratorInit): Dialect {
   switch (init.dialect) {
     case 'switchboard':
       return switchboardDialect(init.jwtSecret, true);
+    case 'switchboard-msgpack':
+      return msgpackDialect(init.jwtSecret);
     case 'switchboard-unbatched':
       return switchboardDialect(init.jwtSecret, false);
     case 'sse':

@@ -52,6 +52,14 @@ export const TARGETS: readonly TargetSpec[] = [
     deflate: true,
   },
   {
+    name: 'switchboard-msgpack',
+    description:
+      'Switchboard, one process, as `switchboard`, with clients that speak MessagePack (subprotocol `switchboard.v1.msgpack`, binary frames, batched)',
+    dialect: 'switchboard-msgpack',
+    module: 'switchboard-target',
+    unavailable: () => null,
+  },
+  {
     name: 'switchboard-unbatched',
     description:
       'Switchboard, one process, as `switchboard`, but the clients do not ask for batched frames (no ?batch=1)',

@@ -5,12 +5,19 @@
 
 /**
  * The client dialect generators speak to a target: Switchboard's v1 with batched frames (`?batch=1`,
- * as the SDK connects) or without, Switchboard's zero-SDK SSE streams (`sse`),
+ * as the SDK connects) or without, v1 in MessagePack (`switchboard-msgpack`), Switchboard's zero-SDK SSE streams (`sse`),
  * protocol v1 over long-polling (`poll`), Socket.IO's, the raw targets' minimal JSON, or v1 with each
  * user's inbox open and every push acked (`inbox`, the delivery targets).
  */
 export type DialectName =
-  'switchboard' | 'switchboard-unbatched' | 'sse' | 'poll' | 'socketio' | 'raw' | 'inbox';
+  | 'switchboard'
+  | 'switchboard-msgpack'
+  | 'switchboard-unbatched'
+  | 'sse'
+  | 'poll'
+  | 'socketio'
+  | 'raw'
+  | 'inbox';
 
 import type { HistogramSnapshot } from '../stats/histogram.js';
 
