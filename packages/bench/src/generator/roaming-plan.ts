@@ -82,7 +82,7 @@ export interface RoamReport {
   readonly node: readonly number[];
   /** Per client: connection attempts since the mark. */
   readonly attempts: readonly number[];
-  /** Per node: when each accepted connection got its `connected` frame (epoch ms). */
+  /** Per node: when it wrote each accepted connection's `connected` frame (its `time`, epoch ms). */
   readonly acceptedAt: readonly (readonly number[])[];
   readonly refusals: readonly Refusals[];
   /** Closes with a drain hint (1012 + `retry after <n> ms`) and the sum of the hinted delays (ms). */
@@ -94,6 +94,8 @@ export interface RoamReport {
   readonly subscribeRefusals: number;
   readonly firstSubscribeRefusal: string;
   readonly subscribeFailures: number;
+  /** What the first duplicate message looked like (empty: none). */
+  readonly firstDuplicate: string;
   readonly sequence: SequenceFigures;
   /** Clients whose last id is short of their room's last published id (see `verify`), and by how many. */
   readonly behind: number;

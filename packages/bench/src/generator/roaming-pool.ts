@@ -46,6 +46,8 @@ interface Roamer {
   lostAt: number;
   backAt: number;
   attempts: number;
+  /** When its last subscribe reply arrived (epoch ms). */
+  subscribedAt: number;
   onReady: ((ok: boolean) => void) | null;
 }
 
@@ -55,6 +57,8 @@ interface Reply {
   readonly channel?: string;
   readonly data?: unknown;
   readonly resubscribe?: boolean;
+  /** The `connected` frame's server time (ms since the epoch). */
+  readonly time?: number;
   readonly result?: SubscribeResult;
   readonly error?: { readonly code?: string; readonly message?: string; readonly temporary?: boolean };
 }
@@ -82,6 +86,7 @@ export class RoamingPool {
   private subscribeRefusals = 0;
   private firstSubscribeRefusal = '';
   private subscribeFailures = 0;
+  private firstDuplicate = '';
 
   constructor(
     private readonly init: RoamingInit,
@@ -135,6 +140,7 @@ export class RoamingPool {
             lostAt: 0,
             backAt: 0,
             attempts: 0,
+            subscribedAt: 0,
             onReady: (ok) => {
               settled++;
               if (ok) ready++;
@@ -180,11 +186,17 @@ export class RoamingPool {
     const f = JSON.parse(frame.toString()) as Reply;
     switch (f.type) {
       case 'message':
-        if (typeof f.id === 'number') r.seq.message(f.id, numberOf(f.data));
+        if (typeof f.id !== 'number') return;
+        if (f.id <= r.seq.offset && this.firstDuplicate === '') {
+          this.firstDuplicate = `id ${f.id} after ${r.seq.offset} (${r.phase}, ${Math.round(nowMs() - r.subscribedAt)} ms after the subscribe reply, ${r.seq.recovered} recovered)`;
+        }
+        r.seq.message(f.id, numberOf(f.data));
         return;
       case 'connected':
         roamConnected(r.roam, Date.now());
-        this.acceptedAt[r.urls[r.roam.urlIndex] ?? 0]?.push(nowMs());
+        // The server's clock when it wrote the frame, right after admitting the connection: a backlog of
+        // frames read late by this process does not bunch the admissions up.
+        this.acceptedAt[r.urls[r.roam.urlIndex] ?? 0]?.push(f.time ?? nowMs());
         r.phase = 'subscribing';
         r.subscribeRetries = 0;
         this.subscribe(r);
@@ -234,6 +246,7 @@ export class RoamingPool {
       return;
     }
     r.seq.subscribed(reply.result);
+    r.subscribedAt = nowMs();
     r.phase = 'ready';
     if (r.lostAt > 0 && r.backAt === 0) r.backAt = nowMs();
     r.roaming = true;
@@ -344,6 +357,7 @@ export class RoamingPool {
       subscribeRefusals: this.subscribeRefusals,
       firstSubscribeRefusal: this.firstSubscribeRefusal,
       subscribeFailures: this.subscribeFailures,
+      firstDuplicate: this.firstDuplicate,
       sequence,
       behind,
       behindBy,

@@ -71,6 +71,7 @@ export function mergeReports(reports: readonly RoamReport[], nodes: number): Roa
     subscribeRefusals: reports.reduce((a, r) => a + r.subscribeRefusals, 0),
     firstSubscribeRefusal: reports.find((r) => r.subscribeRefusals > 0)?.firstSubscribeRefusal ?? '',
     subscribeFailures: reports.reduce((a, r) => a + r.subscribeFailures, 0),
+    firstDuplicate: reports.find((r) => r.firstDuplicate !== '')?.firstDuplicate ?? '',
     sequence: reports.reduce((a, r) => addFigures(a, r.sequence), NO_FIGURES),
     behind: reports.reduce((a, r) => a + r.behind, 0),
     behindBy: reports.reduce((a, r) => a + r.behindBy, 0),

@@ -71,8 +71,8 @@ export function acceptSeries(report: RoamReport, context: RoamContext): Point[] 
   return perSlot(times, context.eventAt, 500).map((n, i) => ({ x: (i + 1) / 2, y: n * 2 }));
 }
 
-/** Notes on what should not have happened. */
-export function roamNotes(report: RoamReport, published: PublishOutcome): string[] {
+/** Notes on what should not have happened; `expectedClose` is the close code the event itself causes. */
+export function roamNotes(report: RoamReport, published: PublishOutcome, expectedClose?: number): string[] {
   const notes: string[] = [];
   if (report.subscribeRefusals > 0) {
     notes.push(
@@ -81,9 +81,12 @@ export function roamNotes(report: RoamReport, published: PublishOutcome): string
   }
   if (published.refused > 0)
     notes.push(`${published.refused} publishes refused; the first: ${published.firstRefusal}`);
+  if (report.firstDuplicate !== '') notes.push(`the first duplicate message: ${report.firstDuplicate}`);
   if (report.behind > 0)
     notes.push(`${report.behind} clients short of their room's last id by ${report.behindBy} in all`);
-  const closes = Object.entries(report.otherCloses).map(([code, n]) => `${n} x ${code}`);
+  const closes = Object.entries(report.otherCloses)
+    .filter(([code]) => Number(code) !== expectedClose)
+    .map(([code, n]) => `${n} x ${code}`);
   if (closes.length > 0) notes.push(`connections closed without a drain hint: ${closes.join(', ')}`);
   return notes;
 }
