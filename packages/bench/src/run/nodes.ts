@@ -10,7 +10,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { admissionOffFlags } from '../targets/admission-off.js';
 import { freePort, startRedis, stopped } from '../targets/external.js';
-import { treePids } from '../targets/process-tree.js';
+import { treePids, treeStats } from '../targets/process-tree.js';
 import { killPid, trackChild, trackPid, untrackPid } from './children.js';
 
 const CLI = join(dirname(fileURLToPath(import.meta.resolve('@switchboard/server'))), 'cli', 'main.js');
@@ -143,6 +143,17 @@ export class SwitchboardNode {
     node.descendants = treePids([child.pid ?? 0]).filter((pid) => pid !== child.pid);
     for (const pid of node.descendants) trackPid(pid);
     return node;
+  }
+
+  /** The (primary) process id. */
+  get pid(): number {
+    return this.child.pid ?? 0;
+  }
+
+  /** CPU time (µs, user + system) of the node's processes so far, read from /proc. */
+  cpuMicros(): number {
+    const stats = treeStats([this.pid]);
+    return stats.cpuUser + stats.cpuSystem;
   }
 
   /** `ws://host:port`. */

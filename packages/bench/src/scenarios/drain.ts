@@ -111,6 +111,7 @@ async function run(context: ScenarioContext): Promise<RunResult> {
 
   const before = serverCounts(await b.metrics());
   await fleet.mark();
+  const cpuBefore = b.cpuMicros();
   const signalledAt = Date.now();
   context.progress('SIGTERM to A');
   a.signal('SIGTERM');
@@ -126,6 +127,7 @@ async function run(context: ScenarioContext): Promise<RunResult> {
     await sleep(250);
     progress = await fleet.progress();
   }
+  const cpuB = ((b.cpuMicros() - cpuBefore) / ((Date.now() - signalledAt) * 1000)) * 100;
   const exit = await Promise.race([a.exited, sleep(Math.max(0, deadline - Date.now())).then(() => null)]);
   await sleep(AFTER_MS);
   const published = await fleet.stopPublisher();
@@ -142,6 +144,7 @@ async function run(context: ScenarioContext): Promise<RunResult> {
       exitMs: exit === null ? NaN : exit.at - signalledAt,
       drainMs: params.drainMs,
       ...roamMetrics(report, published, roam),
+      cpuB,
       serverAccepted: after.accepted - before.accepted,
       serverRefusedBudget: after.refusedBudget - before.refusedBudget,
       serverRefusedLoop: after.refusedLoop - before.refusedLoop,
@@ -161,6 +164,13 @@ export const drain: Scenario = {
     { key: 'exitMs', label: 'SIGTERM → A exited', unit: 'ms', better: 'lower', digits: 0 },
     { key: 'drainMs', label: "A's drain window", unit: 'ms', better: 'lower', digits: 0 },
     ...ROAM_METRICS,
+    {
+      key: 'cpuB',
+      label: "B's CPU from SIGTERM to every client back",
+      unit: '%',
+      better: 'lower',
+      digits: 0,
+    },
     {
       key: 'serverAccepted',
       label: "B's connections_opened_total during the drain",

@@ -171,10 +171,19 @@ async function run(context: ScenarioContext): Promise<RunResult> {
     await Promise.all(chats.map((f) => f.stopPublishing().catch(() => undefined)));
     await sampler.stop();
   });
+  // The busiest survivor's CPU (% of one core) over a phase, from /proc.
+  const cpuNow = (): { at: number; micros: number[] } => ({
+    at: Date.now(),
+    micros: survivors.map((n) => n.cpuMicros()),
+  });
+  const busiest = (from: { at: number; micros: number[] }, to: { at: number; micros: number[] }): number =>
+    Math.max(...to.micros.map((m, i) => ((m - (from.micros[i] ?? 0)) / ((to.at - from.at) * 1000)) * 100));
+  const cpuStart = cpuNow();
   context.progress('chat traffic before the crash');
   await sleep(options.quick ? QUICK_PHASE_MS : BEFORE_MS);
 
   await roaming.mark();
+  const cpuKill = cpuNow();
   const killedAt = Date.now();
   context.progress('SIGKILL to A and its workers');
   a.killTree();
@@ -190,6 +199,7 @@ async function run(context: ScenarioContext): Promise<RunResult> {
     progress = await roaming.progress();
   }
   const settledAt = Date.now();
+  const cpuSettled = cpuNow();
   context.progress('chat traffic after the storm');
   await sleep(options.quick ? QUICK_PHASE_MS : AFTER_MS);
   await Promise.all(chats.map((f) => f.stopPublishing()));
@@ -237,6 +247,8 @@ async function run(context: ScenarioContext): Promise<RunResult> {
       chatAfterMax: after.max,
       chatStormDeliveries: storm.count,
       chatLoss: lossPercent(chatPublished * CHAT_ROOM_SIZE, chatReceived),
+      cpuBefore: busiest(cpuStart, cpuKill),
+      cpuStorm: busiest(cpuKill, cpuSettled),
       loopBeforeP99: before.loopP99Ms,
       loopStormP99: storm.loopP99Ms,
     },
@@ -338,6 +350,20 @@ export const failover: Scenario = {
       digits: 0,
     },
     { key: 'chatLoss', label: 'chat loss', unit: '%', better: 'lower', digits: 3 },
+    {
+      key: 'cpuBefore',
+      label: 'busiest survivor CPU before the crash',
+      unit: '%',
+      better: 'lower',
+      digits: 0,
+    },
+    {
+      key: 'cpuStorm',
+      label: 'busiest survivor CPU during the storm',
+      unit: '%',
+      better: 'lower',
+      digits: 0,
+    },
     {
       key: 'loopBeforeP99',
       label: "survivors' event-loop lag p99 before (worst second)",
