@@ -180,7 +180,8 @@ async function run(context: ScenarioContext): Promise<RunResult> {
     Math.max(...to.micros.map((m, i) => ((m - (from.micros[i] ?? 0)) / ((to.at - from.at) * 1000)) * 100));
   const cpuStart = cpuNow();
   context.progress('chat traffic before the crash');
-  await sleep(options.quick ? QUICK_PHASE_MS : BEFORE_MS);
+  // One-second windows: at least this many before the kill and after the last client is back.
+  await sampler.until((options.quick ? QUICK_PHASE_MS : BEFORE_MS) / 1000, 60_000);
 
   await roaming.mark();
   const cpuKill = cpuNow();
@@ -201,7 +202,8 @@ async function run(context: ScenarioContext): Promise<RunResult> {
   const settledAt = Date.now();
   const cpuSettled = cpuNow();
   context.progress('chat traffic after the storm');
-  await sleep(options.quick ? QUICK_PHASE_MS : AFTER_MS);
+  // Whole windows after the last client is back (the one under way may still hold some of the storm).
+  await sampler.until(sampler.taken.length + 1 + (options.quick ? QUICK_PHASE_MS : AFTER_MS) / 1000, 60_000);
   await Promise.all(chats.map((f) => f.stopPublishing()));
   await publishing;
   const published = await roaming.stopPublisher();

@@ -99,6 +99,14 @@ export class WindowSampler {
     }
   }
 
+  /** Resolves once `count` windows were taken (or sampling stopped), at most `timeoutMs` from now. */
+  async until(count: number, timeoutMs: number): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (this.windows.length < count && this.running && this.failure === null && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  }
+
   /** Windows so far. */
   get taken(): readonly LatencyWindow[] {
     return this.windows;
