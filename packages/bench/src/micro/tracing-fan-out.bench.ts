@@ -13,7 +13,10 @@
  *
  * Standalone (its setup is asynchronous), not in the `micro` runner's list:
  *
- *   node packages/bench/dist/micro/tracing-fan-out.bench.js [subscribers,...] [rounds] [runs]
+ *   node packages/bench/dist/micro/tracing-fan-out.bench.js [subscribers,...] [deliveries] [runs]
+ *
+ * Each run publishes deliveries / subscribers messages (default 1,000,000 deliveries, so a run lasts a few
+ * hundred ms of CPU whatever the room size); the median of `runs` (default 9) is reported.
  *
  * SWITCHBOARD_SERVER=/path/to/server/dist/index.js measures another build.
  */
@@ -110,10 +113,10 @@ async function measureRun(
     await publish(rounds);
     const wallNs = Number(process.hrtime.bigint() - started);
     const used = process.cpuUsage(cpu);
-    const deliveries = rounds * subscribers;
+    const delivered = rounds * subscribers;
     return {
-      cpuNsPerDelivery: ((used.user + used.system) * 1000) / deliveries,
-      wallNsPerDelivery: wallNs / deliveries,
+      cpuNsPerDelivery: ((used.user + used.system) * 1000) / delivered,
+      wallNsPerDelivery: wallNs / delivered,
       spansPerPublish: (tracing.spans() - spansBefore) / rounds,
     };
   } finally {
@@ -124,15 +127,16 @@ async function measureRun(
 
 const { sb, override } = await loadServer();
 const sizes = (process.argv[2] ?? '1000,10').split(',').map(Number);
-const rounds = Number(process.argv[3] ?? 300);
-const runs = Number(process.argv[4] ?? 7);
+const deliveries = Number(process.argv[3] ?? 1_000_000);
+const runs = Number(process.argv[4] ?? 9);
 process.stdout.write(
-  `fan-out with and without tracing, in-memory sockets, ${rounds} publishes per run, median of ${runs} interleaved runs${override === undefined ? '' : ` (${override})`}\n\n`,
+  `fan-out with and without tracing, in-memory sockets, ${deliveries} deliveries per run, median of ${runs} interleaved runs${override === undefined ? '' : ` (${override})`}\n\n`,
 );
 process.stdout.write(
   '| subscribers | tracing | CPU ns/delivery [min – max] | wall ns/delivery | spans/publish | CPU ÷ none |\n| --- | --- | --- | --- | --- | --- |\n',
 );
 for (const subscribers of sizes) {
+  const rounds = Math.max(20, Math.round(deliveries / subscribers));
   const results = new Map<string, Figures[]>(MODES.map((m) => [m.name, []]));
   for (let run = 0; run < runs; run++) {
     for (const mode of MODES) results.get(mode.name)?.push(await measureRun(sb, mode, subscribers, rounds));
