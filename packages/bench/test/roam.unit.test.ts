@@ -6,6 +6,7 @@ import { drainCloseReason } from '@switchboard/protocol';
 import { SDK_BACKOFF, afterClose, roamConnected, roamState } from '../src/generator/roam-policy.js';
 import { SequenceCheck, numberOf } from '../src/generator/sequence-check.js';
 import { parseOptions } from '../src/options.js';
+import { parseTcpExt } from '../src/run/netstat.js';
 import { parseSamples, sampleSum } from '../src/run/nodes.js';
 import { phaseOf } from '../src/scenarios/latency-windows.js';
 import { peakInWindow, perSlot, percentileOf, tokenBucketExcess } from '../src/stats/windows.js';
@@ -223,4 +224,17 @@ test('drain and failover options: their own target, sizes and budgets', () => {
   assert.equal(failover.options.chatClients, 600);
   assert.equal(failover.options.admissionLoopDelayMs, 50);
   assert.equal(parseOptions(['failover', '--survivors', '0']).ok, false);
+});
+
+test('kernel TCP counters: the TcpExt names and values of /proc/net/netstat', () => {
+  const text = [
+    'TcpExt: SyncookiesSent ListenOverflows ListenDrops',
+    'TcpExt: 3 12 12',
+    'IpExt: InNoRoutes',
+    'IpExt: 0',
+  ].join('\n');
+  const counters = parseTcpExt(text);
+  assert.equal(counters.get('ListenOverflows'), 12);
+  assert.equal(counters.get('SyncookiesSent'), 3);
+  assert.equal(parseTcpExt('').size, 0);
 });

@@ -14,6 +14,7 @@ import { randomBytes } from 'node:crypto';
 import { SDK_BACKOFF } from '../generator/roam-policy.js';
 import type { BenchOptions } from '../options.js';
 import type { RunResult } from '../report/result.js';
+import { listenOverflows } from '../run/netstat.js';
 import { NodeCluster, sampleSum } from '../run/nodes.js';
 import type { Samples } from '../run/nodes.js';
 import { RoamingFleet } from '../run/roaming-fleet.js';
@@ -112,6 +113,7 @@ async function run(context: ScenarioContext): Promise<RunResult> {
   const before = serverCounts(await b.metrics());
   await fleet.mark();
   const cpuBefore = b.cpuMicros();
+  const overflowsBefore = listenOverflows();
   const signalledAt = Date.now();
   context.progress('SIGTERM to A');
   a.signal('SIGTERM');
@@ -128,6 +130,7 @@ async function run(context: ScenarioContext): Promise<RunResult> {
     progress = await fleet.progress();
   }
   const cpuB = ((b.cpuMicros() - cpuBefore) / ((Date.now() - signalledAt) * 1000)) * 100;
+  const overflows = listenOverflows() - overflowsBefore;
   const exit = await Promise.race([a.exited, sleep(Math.max(0, deadline - Date.now())).then(() => null)]);
   await sleep(AFTER_MS);
   const published = await fleet.stopPublisher();
@@ -145,6 +148,7 @@ async function run(context: ScenarioContext): Promise<RunResult> {
       drainMs: params.drainMs,
       ...roamMetrics(report, published, roam),
       cpuB,
+      listenOverflows: overflows,
       serverAccepted: after.accepted - before.accepted,
       serverRefusedBudget: after.refusedBudget - before.refusedBudget,
       serverRefusedLoop: after.refusedLoop - before.refusedLoop,
@@ -168,6 +172,13 @@ export const drain: Scenario = {
       key: 'cpuB',
       label: "B's CPU from SIGTERM to every client back",
       unit: '%',
+      better: 'lower',
+      digits: 0,
+    },
+    {
+      key: 'listenOverflows',
+      label: 'accept-queue overflows during the drain (the whole machine: TcpExt ListenOverflows)',
+      unit: '',
       better: 'lower',
       digits: 0,
     },

@@ -17,6 +17,7 @@ import { SDK_BACKOFF } from '../generator/roam-policy.js';
 import type { BenchOptions } from '../options.js';
 import type { RunResult } from '../report/result.js';
 import { Fleet } from '../run/fleet.js';
+import { listenOverflows } from '../run/netstat.js';
 import { NodeCluster } from '../run/nodes.js';
 import type { SwitchboardNode } from '../run/nodes.js';
 import { RoamingFleet } from '../run/roaming-fleet.js';
@@ -185,6 +186,7 @@ async function run(context: ScenarioContext): Promise<RunResult> {
 
   await roaming.mark();
   const cpuKill = cpuNow();
+  const overflowsBefore = listenOverflows();
   const killedAt = Date.now();
   context.progress('SIGKILL to A and its workers');
   a.killTree();
@@ -201,6 +203,7 @@ async function run(context: ScenarioContext): Promise<RunResult> {
   }
   const settledAt = Date.now();
   const cpuSettled = cpuNow();
+  const overflows = listenOverflows() - overflowsBefore;
   context.progress('chat traffic after the storm');
   // Whole windows after the last client is back (the one under way may still hold some of the storm).
   await sampler.until(sampler.taken.length + 1 + (options.quick ? QUICK_PHASE_MS : AFTER_MS) / 1000, 60_000);
@@ -249,6 +252,7 @@ async function run(context: ScenarioContext): Promise<RunResult> {
       chatAfterMax: after.max,
       chatStormDeliveries: storm.count,
       chatLoss: lossPercent(chatPublished * CHAT_ROOM_SIZE, chatReceived),
+      listenOverflows: overflows,
       cpuBefore: busiest(cpuStart, cpuKill),
       cpuStorm: busiest(cpuKill, cpuSettled),
       loopBeforeP99: before.loopP99Ms,
@@ -352,6 +356,13 @@ export const failover: Scenario = {
       digits: 0,
     },
     { key: 'chatLoss', label: 'chat loss', unit: '%', better: 'lower', digits: 3 },
+    {
+      key: 'listenOverflows',
+      label: 'accept-queue overflows during the storm (the whole machine: TcpExt ListenOverflows)',
+      unit: '',
+      better: 'lower',
+      digits: 0,
+    },
     {
       key: 'cpuBefore',
       label: 'busiest survivor CPU before the crash',
