@@ -97,7 +97,7 @@ export interface RoamReport {
   /** What the first duplicate message looked like (empty: none). */
   readonly firstDuplicate: string;
   readonly sequence: SequenceFigures;
-  /** Clients whose last id is short of their room's last published id (see `verify`), and by how many. */
+  /** Clients back (ready) whose last id is short of their room's last published id, and by how many. */
   readonly behind: number;
   readonly behindBy: number;
 }

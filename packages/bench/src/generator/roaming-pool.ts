@@ -335,9 +335,14 @@ export class RoamingPool {
     return { clients: this.roamers.length, ready, lost, back, readyByNode };
   }
 
-  /** Wait (at most `timeoutMs`) until every ready client has its room's last id, then report. */
+  /**
+   * Wait (at most `timeoutMs`) until every ready client has its room's last id, then report (a ready client
+   * still short of it is `behind`).
+   */
   async report(lastIds: Readonly<Record<number, number>>, timeoutMs: number): Promise<RoamReport> {
-    const shortOf = (r: Roamer): number => Math.max(0, (lastIds[r.room] ?? 0) - r.seq.offset);
+    // Only clients that are back (ready) can catch up; the others count as never back, not as losses.
+    const shortOf = (r: Roamer): number =>
+      r.phase === 'ready' ? Math.max(0, (lastIds[r.room] ?? 0) - r.seq.offset) : 0;
     const deadline = Date.now() + timeoutMs;
     while (this.roamers.some((r) => shortOf(r) > 0) && Date.now() < deadline) {
       await new Promise((resolve) => setTimeout(resolve, 100));
