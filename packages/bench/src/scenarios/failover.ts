@@ -78,6 +78,7 @@ async function startChat(
     planned: count,
     minimum: 1,
     dialect: 'switchboard',
+    deflate: false,
     url: node.url,
     jwtSecret,
   });
