@@ -12,6 +12,8 @@ export const SCENARIO_NAMES = [
   'churn',
   'storm',
   'deliver',
+  'drain',
+  'failover',
   'all',
   'micro',
 ] as const;
@@ -78,6 +80,18 @@ export interface BenchOptions {
   readonly batchDelayMs: number;
   /** Where the target processes write V8 CPU profiles (`--cpu-prof`), or undefined: not profiled. */
   readonly cpuProfileDir: string | undefined;
+  /** Drain and failover: the surviving nodes' accept budget (`connectionRate`, new connections/s). */
+  readonly acceptBudget: number | undefined;
+  /** Drain: node A's drain window (`--drain-ms` of the CLI). */
+  readonly drainMs: number | undefined;
+  /** Drain and failover: numbered messages per second the publisher sends to the clients' rooms. */
+  readonly publishRate: number | undefined;
+  /** Failover: chat clients on the surviving nodes, whose latency is measured through the storm. */
+  readonly chatClients: number | undefined;
+  /** Failover: surviving nodes. Default 2. */
+  readonly survivors: number;
+  /** Drain and failover: the surviving nodes' `admissionLoopDelayMs` (0: off). Default 0. */
+  readonly admissionLoopDelayMs: number;
   /** Micro-benchmarks: only those whose name contains this. */
   readonly filter: string | undefined;
   readonly help: boolean;
@@ -109,6 +123,12 @@ const NUMBER_OPTIONS = {
   'batch-delay-ms': { min: 0, max: 1000 },
   'quiet-wait-s': { min: 0, max: 3600 },
   workers: { min: 1, max: 64 },
+  'accept-budget': { min: 1, max: 1_000_000 },
+  'drain-ms': { min: 0, max: 600_000 },
+  'publish-rate': { min: 0.1, max: 100_000 },
+  'chat-clients': { min: 0, max: 100_000 },
+  survivors: { min: 1, max: 8 },
+  'admission-loop-delay-ms': { min: 0, max: 60_000 },
 } as const;
 
 type NumberOption = keyof typeof NUMBER_OPTIONS;
@@ -186,7 +206,9 @@ export function parseOptions(argv: readonly string[], defaultOutDir = 'results')
       ? values['targets'].split(',').filter((t) => t !== '')
       : scenario === 'deliver'
         ? ['send-to-user', 'inbox-memory', 'inbox-redis', 'inbox-postgres']
-        : ['switchboard', 'ws-frame-once', 'ws-naive', 'socketio'];
+        : scenario === 'drain' || scenario === 'failover'
+          ? ['switchboard-nodes']
+          : ['switchboard', 'ws-frame-once', 'ws-naive', 'socketio'];
   if (targets.length === 0) return { ok: false, error: '--targets names no target' };
 
   return {
@@ -221,6 +243,12 @@ export function parseOptions(argv: readonly string[], defaultOutDir = 'results')
       batchDelayMs,
       quietWaitS: numbers['quiet-wait-s'] ?? 30,
       workers: numbers.workers ?? 2,
+      acceptBudget: numbers['accept-budget'],
+      drainMs: numbers['drain-ms'],
+      publishRate: numbers['publish-rate'],
+      chatClients: numbers['chat-clients'],
+      survivors: numbers.survivors ?? 2,
+      admissionLoopDelayMs: numbers['admission-loop-delay-ms'] ?? 0,
       cpuProfileDir: typeof values['cpu-prof'] === 'string' ? values['cpu-prof'] : undefined,
       filter: typeof values['filter'] === 'string' ? values['filter'] : undefined,
       help,
@@ -241,7 +269,14 @@ Scenarios:
   storm     the target is killed and restarted under N connections: time until all are back
   deliver   N users with their inbox open; server.deliver at stepped rates, every push acked:
             acked deliveries/s, deliver -> handler latency, beside server.sendToUser
-  all       every scenario above but deliver, in turn (with --quick: small sizes, for a smoke run)
+  drain     two CLI nodes A and B over one Redis, N clients on A knowing [A, B], a numbered publisher
+            through B; SIGTERM A (it drains): A's exit, every client back on B, B's accepts against its
+            budget, messages lost by recovering subscribers (must be 0)
+  failover  a node (A, --workers) holding N clients is killed (SIGKILL); the survivors (B, C) admit the
+            storm under their accept budget while carrying chat traffic: its latency before, during
+            and after, the time until every client is back
+  all       every scenario above but deliver, drain and failover, in turn (with --quick: small sizes,
+            for a smoke run)
   micro     micro-benchmarks of hot functions (--filter NAME)
 
 Options:
@@ -251,9 +286,10 @@ Options:
                        (node:cluster + @socket.io/redis-adapter), switchboard-unbatched (no ?batch=1),
                        switchboard-sse (SSE streams as clients: idle, connect, fanout),
                        switchboard-poll (v1 over long-polling: idle, connect, fanout);
-                       deliver: send-to-user, inbox-memory, inbox-redis, inbox-postgres (default: these)
+                       deliver: send-to-user, inbox-memory, inbox-redis, inbox-postgres (default: these);
+                       drain, failover: switchboard-nodes (the only one)
   --connections N      default: idle 10000, fanout 5000, burst 1000, chat 2000, connect 10000,
-                       churn 2000, storm 5000, deliver 1000 (users)
+                       churn 2000, storm 5000, deliver 1000 (users), drain 5000, failover 20000
   --repeat R           runs per target; reports medians and ranges (default 1)
   --quick              small sizes and short steps
   --out DIR            output folder (default packages/bench/results)
@@ -281,7 +317,17 @@ Options:
   --history-size N     Switchboard history per channel (default 100)
   --batch-delay-ms MS  Switchboard's batch delay for ?batch=1 clients, 0 to 1000 (default 0: the
                        messages of one event-loop turn); no effect on switchboard-unbatched
-  --workers N          processes of switchboard-workers and socketio-redis (default 2)
+  --workers N          processes of switchboard-workers and socketio-redis, and of failover's node A
+                       (default 2)
+  --accept-budget R    drain, failover: the surviving nodes' --connection-rate (default: drain 400,
+                       failover 1000; --quick: 100, 500)
+  --drain-ms MS        drain: node A's drain window (default 10000; --quick 3000)
+  --publish-rate R     drain, failover: numbered messages/s to the roaming clients' rooms (default:
+                       drain 1 per room per second, failover 100)
+  --chat-clients N     failover: chat clients on the survivors, rooms of 10, --member-rate msgs/s each
+                       (default 1000; --quick 200)
+  --survivors N        failover: surviving nodes (default 2)
+  --admission-loop-delay-ms MS  drain, failover: the survivors' event-loop admission limit (default 0: off)
   --cpu-prof DIR       run each target process under the V8 CPU profiler, profiles written to DIR
                        (in-process targets only: the profile is the host's, with the server in it)
   --quiet-wait-s S     wait up to S s before each run for other work on the machine to stop (default 30)

@@ -19,6 +19,8 @@ import { sseDialect } from './sse-dialect.js';
 import { switchboardDialect } from './switchboard-dialect.js';
 
 const generatorIndex = Number(process.argv[2] ?? 0);
+/** Set by `stopPublishing`: the running publish ends at its next tick. */
+let publishingStopped = false;
 let state: { init: GeneratorInit; dialect: Dialect; pool: ClientPool; reconnector: Reconnector } | undefined;
 
 function current(): NonNullable<typeof state> {
@@ -58,7 +60,12 @@ serveRpc<GeneratorApi>({
   subscribe: (params) => current().pool.subscribe(params),
   publish: (params) => {
     const { pool, dialect } = current();
-    return publish(pool, dialect, params);
+    publishingStopped = false;
+    return publish(pool, dialect, params, () => publishingStopped);
+  },
+  stopPublishing: () => {
+    publishingStopped = true;
+    return Promise.resolve(null);
   },
   counters: ({ reset, latency }) => Promise.resolve(current().pool.counters(reset, latency)),
   churn: (params) => churn(current().pool, generatorIndex, params),

@@ -211,6 +211,8 @@ export type GeneratorApi = {
   connect: { params: ConnectParams; result: ConnectResult };
   subscribe: { params: SubscribeParams; result: { subscribed: number; elapsedMs: number } };
   publish: { params: PublishParams; result: { published: number; elapsedMs: number } };
+  /** End the running publish at its next tick (it resolves with what it published). */
+  stopPublishing: { params: null; result: null };
   counters: { params: { reset: boolean; latency: boolean }; result: Counters };
   churn: { params: ChurnParams; result: ChurnResult };
   reconnect: { params: ReconnectParams; result: null };

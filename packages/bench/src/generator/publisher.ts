@@ -37,11 +37,15 @@ export function dueMessages(
   return Math.min(messages, bursts * burst);
 }
 
-/** Publish `params.messages` messages at `params.ratePerSecond` from the pool's connections in range. */
+/**
+ * Publish `params.messages` messages at `params.ratePerSecond` from the pool's connections in range; ends
+ * early once `stopped()` says so (a run that publishes until an event, not for a count).
+ */
 export function publish(
   pool: ClientPool,
   dialect: Dialect,
   params: PublishParams,
+  stopped: () => boolean = () => false,
 ): Promise<{ published: number; elapsedMs: number }> {
   const byIndex = new Map<number, Client>();
   for (const client of pool.clients)
@@ -60,6 +64,10 @@ export function publish(
       resolve({ published: sent, elapsedMs: performance.now() - started });
     };
     const tick = (): void => {
+      if (stopped()) {
+        done();
+        return;
+      }
       const due = dueMessages(
         (performance.now() - started) / 1000,
         params.ratePerSecond,

@@ -18,9 +18,14 @@ export function payload(seq: number, bytes: number, padding: string): string {
 
 /** The `"ts"` value in `frame`, or NaN when it has none. */
 export function readTimestamp(frame: Buffer): number {
-  const at = frame.indexOf(MARKER);
+  return readNumberAfter(frame, MARKER);
+}
+
+/** The number right after the first `marker` (e.g. `"id":`) at or after `from` in `frame`, or NaN. */
+export function readNumberAfter(frame: Buffer, marker: Buffer, from = 0): number {
+  const at = frame.indexOf(marker, from);
   if (at < 0) return NaN;
-  const start = at + MARKER.length;
+  const start = at + marker.length;
   let end = start;
   while (end < frame.length) {
     const c = frame[end] ?? 0;

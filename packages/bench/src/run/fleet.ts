@@ -203,6 +203,11 @@ export class Fleet {
     return results.reduce((a, r) => a + r.published, 0);
   }
 
+  /** End the running publish on every generator (its promise resolves with what was published). */
+  async stopPublishing(): Promise<void> {
+    await Promise.all(this.members.map((m) => m.rpc.call('stopPublishing', null)));
+  }
+
   /** Merged counters of every generator. */
   async counters(reset: boolean, latency: boolean): Promise<Counters> {
     const all = await Promise.all(this.members.map((m) => m.rpc.call('counters', { reset, latency })));

@@ -85,6 +85,9 @@ async function runOnce(
       stops.push(() => fleet.stop());
       return fleet;
     },
+    defer: (stop) => {
+      stops.push(stop);
+    },
   };
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {

@@ -4,6 +4,8 @@ import { chat } from './chat.js';
 import { churn } from './churn.js';
 import { connect } from './connect.js';
 import { deliver } from './deliver.js';
+import { drain } from './drain.js';
+import { failover } from './failover.js';
 import { fanout } from './fanout.js';
 import { idle } from './idle.js';
 import type { Scenario } from './scenario.js';
@@ -13,7 +15,7 @@ import { storm } from './storm.js';
 export const SCENARIOS: readonly Scenario[] = [idle, connect, fanout, burst, chat, churn, storm];
 
 /** Scenarios with targets of their own, run only by name. */
-const OWN_TARGETS: readonly Scenario[] = [deliver];
+const OWN_TARGETS: readonly Scenario[] = [deliver, drain, failover];
 
 /** The scenario named `name`, or undefined. */
 export function findScenario(name: string): Scenario | undefined {

@@ -15,6 +15,11 @@ export interface ScenarioContext {
   startTarget(port?: number): Promise<TargetProcess>;
   /** Start generators for `planned` connections to `target`; stopped by the orchestrator after the run. */
   startFleet(target: TargetProcess, planned: number): Promise<Fleet>;
+  /**
+   * Run `stop` when the run ends, however it ends (stops run in the reverse order of registration, with
+   * the targets' and fleets'): for what a scenario starts by itself (nodes, roaming generators).
+   */
+  defer(stop: () => Promise<void>): void;
 }
 
 /** A load scenario. */

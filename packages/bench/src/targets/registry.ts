@@ -122,6 +122,15 @@ export const TARGETS: readonly TargetSpec[] = [
     unavailable: redisMissing,
   },
   {
+    name: 'switchboard-nodes',
+    description:
+      'drain and failover only: switchboard CLI nodes over one redis-server of their own, started, signalled and killed by the scenario itself',
+    dialect: 'switchboard',
+    // Never started through a target host: the scenarios start their nodes themselves (run/nodes.ts).
+    module: 'switchboard-workers-target',
+    unavailable: redisMissing,
+  },
+  {
     name: 'send-to-user',
     description:
       'Switchboard, one process, memory engine: server.sendToUser from inside the server process (no store, no ack); the baseline of the inbox targets',
