@@ -46,6 +46,13 @@ export interface ServerOptions<M extends AnyChannelMap = AnyChannelMap>
   /** Interface to listen on. Default: every interface (Node's default). */
   readonly host?: string;
   /**
+   * The accept queue of the listening socket (`backlog` of listen(2)) when no `server` is given. Default
+   * 4096 (Node's own is 511); the kernel caps it at `net.core.somaxconn`. A reconnect storm larger than the
+   * queue is dropped by the kernel (clients wait out TCP retransmits) before admission control can answer
+   * them 503 with `Retry-After` (docs/operations.md, "Admission control").
+   */
+  readonly listenBacklog?: number;
+  /**
    * Attach to this existing server instead of creating one: an http(s).Server (what Express's
    * `app.listen()` returns), or a Fastify instance not started yet (its `server`; `fastify.close()`
    * then stops Switchboard first, from a `preClose` hook). The application keeps listening and every
@@ -297,6 +304,10 @@ export function validateOtherOptions(options: ServerOptions): void {
   const port = options.port;
   if (port !== undefined && (!Number.isInteger(port) || port < 0 || port > 65535)) {
     throw new InvalidOptionError('port', port, 'an integer from 0 to 65535');
+  }
+  const backlog = options.listenBacklog;
+  if (backlog !== undefined && (!Number.isInteger(backlog) || backlog < 1 || backlog > 65535)) {
+    throw new InvalidOptionError('listenBacklog', backlog, 'an integer from 1 to 65535');
   }
   const basePath = options.basePath;
   if (basePath !== undefined && basePath !== '' && (!basePath.startsWith('/') || basePath.endsWith('/'))) {

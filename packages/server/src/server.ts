@@ -228,7 +228,7 @@ export class SwitchboardServer<M extends AnyChannelMap = AnyChannelMap> {
         logger: this.logger,
         api: this.options,
       });
-      if (ownsHttpServer) await listen(http, this.options.port ?? 8080, this.options.host);
+      if (ownsHttpServer) await listen(http, this.options);
     } catch (error) {
       // A failed start (EADDRINUSE, a broker that cannot connect) leaves nothing running behind it.
       await this.hub.shutdown().catch(() => {});

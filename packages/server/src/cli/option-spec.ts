@@ -67,6 +67,7 @@ export interface NumberOption extends OptionBase {
   readonly name:
     | keyof ResolvedLimits
     | 'port'
+    | 'listenBacklog'
     | 'workers'
     | 'undeliveredAfterMs'
     | 'admin.intervalMs'

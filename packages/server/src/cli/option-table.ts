@@ -5,6 +5,7 @@
  * are never restated here.
  */
 import { DEFAULT_LIMITS, LIMIT_BOUNDS } from '../limits/resolved-limits.js';
+import { DEFAULT_LISTEN_BACKLOG } from '../http/attach.js';
 import type { ResolvedLimits } from '../limits/resolved-limits.js';
 import { AUTH_OPTIONS } from './auth-option-table.js';
 import { DELIVERY_OPTIONS } from './delivery-option-table.js';
@@ -227,6 +228,17 @@ export const OPTION_TABLE: readonly OptionSpec[] = [
     bounds: PORT_BOUNDS,
     default: 8080,
     description: 'Port to listen on; 0 picks a free port.',
+  },
+  {
+    type: 'number',
+    name: 'listenBacklog',
+    group: 'server',
+    flag: '--listen-backlog',
+    env: 'SWITCHBOARD_LISTEN_BACKLOG',
+    bounds: { min: 1, max: 65535, integer: true },
+    default: DEFAULT_LISTEN_BACKLOG,
+    description:
+      "The listening socket's accept queue (listen(2) backlog; the kernel caps it at net.core.somaxconn). A reconnect storm past it is dropped by the kernel before admission control can answer 503.",
   },
   {
     type: 'string',

@@ -241,12 +241,25 @@ export function listenerPort(server: HttpServer): number {
   return address.port;
 }
 
-/** Listen on `port` (0 picks a free one) and `host`; rejects with the listen error (EADDRINUSE, ...). */
-export function listen(server: HttpServer, port: number, host: string | undefined): Promise<void> {
+/** The listening socket's accept queue unless `listenBacklog` says otherwise (Node's default is 511). */
+export const DEFAULT_LISTEN_BACKLOG = 4096;
+
+/** Where and how a server Switchboard owns listens (the createServer options of the same names). */
+export interface ListenOptions {
+  /** 0 picks a free port. Default 8080. */
+  readonly port?: number | undefined;
+  readonly host?: string | undefined;
+  /** The accept queue (listen(2)'s backlog). Default {@link DEFAULT_LISTEN_BACKLOG}. */
+  readonly listenBacklog?: number | undefined;
+}
+
+/** Listen as `options` say; rejects with the listen error (EADDRINUSE, ...). */
+export function listen(server: HttpServer, options: ListenOptions): Promise<void> {
+  const { port = 8080, host, listenBacklog: backlog = DEFAULT_LISTEN_BACKLOG } = options;
   return new Promise<void>((resolve, reject) => {
     const onError = (error: Error): void => reject(error);
     server.once('error', onError);
-    server.listen(port, host, () => {
+    server.listen({ port, ...(host === undefined ? {} : { host }), backlog }, () => {
       server.off('error', onError);
       resolve();
     });
