@@ -45,12 +45,7 @@ export interface ServerOptions<M extends AnyChannelMap = AnyChannelMap>
   readonly port?: number;
   /** Interface to listen on. Default: every interface (Node's default). */
   readonly host?: string;
-  /**
-   * The accept queue of the listening socket (`backlog` of listen(2)) when no `server` is given. Default
-   * 4096 (Node's own is 511); the kernel caps it at `net.core.somaxconn`. A reconnect storm larger than the
-   * queue is dropped by the kernel (clients wait out TCP retransmits) before admission control can answer
-   * them 503 with `Retry-After` (docs/operations.md, "Admission control").
-   */
+  /** The listen(2) backlog without `server` (kernel-capped at somaxconn). Default 4096 (Node's: 511). */
   readonly listenBacklog?: number;
   /**
    * Attach to this existing server instead of creating one: an http(s).Server (what Express's
