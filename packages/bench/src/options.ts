@@ -82,6 +82,8 @@ export interface BenchOptions {
   readonly cpuProfileDir: string | undefined;
   /** Drain and failover: the surviving nodes' accept budget (`connectionRate`, new connections/s). */
   readonly acceptBudget: number | undefined;
+  /** Drain and failover: the surviving nodes' accept burst (`connectionBurst`). Default: the server's. */
+  readonly acceptBurst: number | undefined;
   /** Drain: node A's drain window (`--drain-ms` of the CLI). */
   readonly drainMs: number | undefined;
   /** Drain and failover: numbered messages per second the publisher sends to the clients' rooms. */
@@ -124,6 +126,7 @@ const NUMBER_OPTIONS = {
   'quiet-wait-s': { min: 0, max: 3600 },
   workers: { min: 1, max: 64 },
   'accept-budget': { min: 1, max: 1_000_000 },
+  'accept-burst': { min: 1, max: 1_000_000 },
   'drain-ms': { min: 0, max: 600_000 },
   'publish-rate': { min: 0.1, max: 100_000 },
   'chat-clients': { min: 0, max: 100_000 },
@@ -244,6 +247,7 @@ export function parseOptions(argv: readonly string[], defaultOutDir = 'results')
       quietWaitS: numbers['quiet-wait-s'] ?? 30,
       workers: numbers.workers ?? 2,
       acceptBudget: numbers['accept-budget'],
+      acceptBurst: numbers['accept-burst'],
       drainMs: numbers['drain-ms'],
       publishRate: numbers['publish-rate'],
       chatClients: numbers['chat-clients'],
@@ -321,6 +325,8 @@ Options:
                        (default 2)
   --accept-budget R    drain, failover: the surviving nodes' --connection-rate (default: drain 400,
                        failover 1000; --quick: 100, 500)
+  --accept-burst B     drain, failover: the surviving nodes' --connection-burst (default: the
+                       server's, 200)
   --drain-ms MS        drain: node A's drain window (default 10000; --quick 3000)
   --publish-rate R     drain, failover: numbered messages/s to the roaming clients' rooms (default:
                        drain 1 per room per second, failover 100)

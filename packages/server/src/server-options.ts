@@ -180,8 +180,10 @@ export interface ServerOptions<M extends AnyChannelMap = AnyChannelMap>
   readonly rateLimitedRefillPerSecond?: number;
   /** Open connections on this node; past it, HTTP 503 before the upgrade. 0 = unlimited. Default 0. */
   readonly maxConnections?: number;
-  /** New connections per second this node admits (burst: the same number); past it, HTTP 503. 0 = unlimited. Default 1000. */
+  /** New connections per second this node admits (burst: `connectionBurst`); past it, HTTP 503. 0 = unlimited. Default 1000. */
   readonly connectionRate?: number;
+  /** New connections this node admits at once before `connectionRate` applies. Default 200. */
+  readonly connectionBurst?: number;
   /** Open connections per client address (IPv6: per /64); past it, HTTP 429. 0 = unlimited. Default 1000. */
   readonly maxConnectionsPerIp?: number;
   /** New connections per second per client address; past it, HTTP 429 with Retry-After. 0 = unlimited. Default 20. */

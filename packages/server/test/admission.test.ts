@@ -60,7 +60,7 @@ test('a blocked event loop: new connections get 503 with Retry-After, open ones 
 });
 
 test('over the accept budget (connectionRate): 503 with Retry-After, counted as accept_budget', async () => {
-  const t = await startServer({ ...ADMISSION_LIMITS_OFF, connectionRate: 2 });
+  const t = await startServer({ ...ADMISSION_LIMITS_OFF, connectionRate: 2, connectionBurst: 2 });
   try {
     await connectV1(t);
     await connectV1(t);

@@ -8,6 +8,7 @@ const T0 = 1_700_000_000_000;
 const OFF: ConnectionLimitSettings = {
   maxConnections: 0,
   connectionRate: 0,
+  connectionBurst: 1,
   maxConnectionsPerIp: 0,
   connectionRatePerIp: 0,
   connectionBurstPerIp: 1,
@@ -206,7 +207,7 @@ describe('ConnectionLimits: the node', () => {
   });
 
   it('admits at most connectionRate new connections per second, with a Retry-After', () => {
-    const limits = new ConnectionLimits({ ...OFF, connectionRate: 3 }, T0);
+    const limits = new ConnectionLimits({ ...OFF, connectionRate: 3, connectionBurst: 3 }, T0);
     for (let i = 0; i < 3; i++) assert.equal(limits.admit(`203.0.113.${i}`, T0), null);
     const refusal = limits.admit('203.0.113.9', T0);
     assert.equal(refusal?.limit, 'node_rate');
@@ -215,9 +216,24 @@ describe('ConnectionLimits: the node', () => {
     assert.equal(limits.admit('203.0.113.9', T0 + 334), null);
   });
 
+  it('admits a burst of connectionBurst, then spreads the rest at connectionRate', () => {
+    const limits = new ConnectionLimits({ ...OFF, connectionRate: 100, connectionBurst: 5 }, T0);
+    const first = Array.from({ length: 20 }, (_, i) => limits.admit(`203.0.113.${i}`, T0)?.limit ?? null);
+    assert.equal(first.filter((r) => r === null).length, 5);
+    assert.ok(first.slice(5).every((r) => r === 'node_rate'));
+    // 100 a second refills one token every 10 ms, never more than the burst.
+    assert.equal(limits.admit('203.0.113.50', T0 + 10), null);
+    assert.equal(limits.admit('203.0.113.51', T0 + 10)?.limit, 'node_rate');
+    const later = Array.from(
+      { length: 20 },
+      (_, i) => limits.admit(`198.51.100.${i}`, T0 + 60_000)?.limit ?? null,
+    );
+    assert.equal(later.filter((r) => r === null).length, 5);
+  });
+
   it('refuses one noisy address by its own limit before it can use up the node', () => {
     const limits = new ConnectionLimits(
-      { ...OFF, connectionRate: 10, connectionRatePerIp: 1, connectionBurstPerIp: 2 },
+      { ...OFF, connectionRate: 10, connectionBurst: 10, connectionRatePerIp: 1, connectionBurstPerIp: 2 },
       T0,
     );
     const noisy = Array.from({ length: 50 }, () => limits.admit('6.6.6.6', T0)?.limit ?? null);

@@ -193,7 +193,7 @@ test('node admission cap: 503 unavailable past maxConnections, open connections 
 
 test('node admission rate: 503 with Retry-After past connectionRate new connections per second', async () => {
   const clock = manualClock();
-  const t = await startServer({ clock, connectionRate: 2 });
+  const t = await startServer({ clock, connectionRate: 2, connectionBurst: 2 });
   try {
     const { client: bystander } = await connectV1(t);
     assert.deepEqual(await attempt(`${t.wsUrl}/ws`), { opened: true });

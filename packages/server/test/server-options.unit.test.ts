@@ -79,6 +79,7 @@ describe('resolveLimits: defaults', () => {
       rateLimitedRefillPerSecond: 1,
       maxConnections: 0,
       connectionRate: 1000,
+      connectionBurst: 200,
       maxConnectionsPerIp: 1000,
       connectionRatePerIp: 20,
       connectionBurstPerIp: 100,

@@ -11,6 +11,7 @@
  * lost (must be nothing).
  */
 import { randomBytes } from 'node:crypto';
+import { DEFAULT_LIMITS } from '@switchboard/server';
 import { SDK_BACKOFF } from '../generator/roam-policy.js';
 import type { BenchOptions } from '../options.js';
 import type { RunResult } from '../report/result.js';
@@ -35,6 +36,7 @@ export function drainParams(options: BenchOptions): {
   rooms: number;
   drainMs: number;
   acceptBudget: number;
+  acceptBurst: number;
   publishRate: number;
 } {
   const roomSize = options.roomSize;
@@ -47,6 +49,7 @@ export function drainParams(options: BenchOptions): {
     rooms,
     drainMs: options.drainMs ?? (options.quick ? 3000 : 10_000),
     acceptBudget: options.acceptBudget ?? (options.quick ? 100 : 400),
+    acceptBurst: options.acceptBurst ?? DEFAULT_LIMITS.connectionBurst,
     publishRate: options.publishRate ?? rooms,
   };
 }
@@ -72,10 +75,12 @@ async function run(context: ScenarioContext): Promise<RunResult> {
   });
   context.defer(() => cluster.stop());
   context.progress('starting nodes A and B');
-  const loopFlags =
-    options.admissionLoopDelayMs > 0
+  const loopFlags = [
+    ['--connection-burst', params.acceptBurst] as const,
+    ...(options.admissionLoopDelayMs > 0
       ? [['--admission-loop-delay-ms', options.admissionLoopDelayMs] as const]
-      : [];
+      : []),
+  ];
   const a = await cluster.add({
     name: 'A',
     workers: 1,
@@ -137,7 +142,13 @@ async function run(context: ScenarioContext): Promise<RunResult> {
   const after = serverCounts(await b.metrics());
   context.progress('checking every subscriber against the last ids');
   const report = await fleet.report(published.lastIds, 10_000);
-  const roam = { eventAt: signalledAt, survivors: [1], budget: params.acceptBudget, gone: 0 };
+  const roam = {
+    eventAt: signalledAt,
+    survivors: [1],
+    budget: params.acceptBudget,
+    burst: params.acceptBurst,
+    gone: 0,
+  };
   const notes = roamNotes(report, published);
   if (exit === null) notes.push(`A had not exited ${deadline - signalledAt} ms after SIGTERM`);
   else if (exit.code !== 0) notes.push(`A exited with ${exit.signal ?? exit.code}: ${a.lastOutput()}`);

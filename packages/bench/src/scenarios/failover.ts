@@ -13,6 +13,7 @@
  * storm, and what the recovering subscribers lost.
  */
 import { randomBytes } from 'node:crypto';
+import { DEFAULT_LIMITS } from '@switchboard/server';
 import { SDK_BACKOFF } from '../generator/roam-policy.js';
 import type { BenchOptions } from '../options.js';
 import type { RunResult } from '../report/result.js';
@@ -43,6 +44,7 @@ export function failoverParams(options: BenchOptions): {
   survivors: number;
   workers: number;
   acceptBudget: number;
+  acceptBurst: number;
   publishRate: number;
   chatPerSurvivor: number;
   memberRate: number;
@@ -59,6 +61,7 @@ export function failoverParams(options: BenchOptions): {
     survivors,
     workers: options.workers,
     acceptBudget: options.acceptBudget ?? (options.quick ? 500 : 1000),
+    acceptBurst: options.acceptBurst ?? DEFAULT_LIMITS.connectionBurst,
     publishRate: options.publishRate ?? 100,
     chatPerSurvivor: Math.floor(chat / survivors / CHAT_ROOM_SIZE) * CHAT_ROOM_SIZE,
     memberRate: options.memberRate,
@@ -110,10 +113,12 @@ async function run(context: ScenarioContext): Promise<RunResult> {
   context.defer(() => cluster.stop());
   context.progress(`starting node A (${params.workers} workers) and ${params.survivors} survivors`);
   const a = await cluster.add({ name: 'A', workers: params.workers, connectionRate: 0, flags: [] });
-  const loopFlags =
-    options.admissionLoopDelayMs > 0
+  const loopFlags = [
+    ['--connection-burst', params.acceptBurst] as const,
+    ...(options.admissionLoopDelayMs > 0
       ? [['--admission-loop-delay-ms', options.admissionLoopDelayMs] as const]
-      : [];
+      : []),
+  ];
   const survivors: SwitchboardNode[] = [];
   for (let i = 0; i < params.survivors; i++) {
     const name = String.fromCharCode(66 + i);
@@ -225,7 +230,13 @@ async function run(context: ScenarioContext): Promise<RunResult> {
   const after = summarizeWindows(phase('after'));
   const chatPublished = windows.reduce((a, w) => a + w.published, 0);
   const chatReceived = windows.reduce((a, w) => a + w.received, 0);
-  const roam = { eventAt: killedAt, survivors: survivorIndices, budget: params.acceptBudget, gone: 0 };
+  const roam = {
+    eventAt: killedAt,
+    survivors: survivorIndices,
+    budget: params.acceptBudget,
+    burst: params.acceptBurst,
+    gone: 0,
+  };
   // A crash closes every client's connection with 1006 (no close frame): that is the event, not a fault.
   const notes = roamNotes(report, published, 1006);
   if (sampler.failure !== null) notes.push(`latency sampling stopped early: ${sampler.failure}`);

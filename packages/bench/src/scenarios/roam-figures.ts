@@ -11,9 +11,10 @@ import { peakInWindow, percentileOf, perSlot, tokenBucketExcess } from '../stats
 export interface RoamContext {
   /** When the node was signalled or killed (epoch ms). */
   readonly eventAt: number;
-  /** Indices of the nodes that must hold every client in the end, and their accept budget (/s). */
+  /** Indices of the nodes that must hold every client in the end, their accept budget (/s) and burst. */
   readonly survivors: readonly number[];
   readonly budget: number;
+  readonly burst: number;
   /** The node that went away. */
   readonly gone: number;
 }
@@ -45,9 +46,10 @@ export function roamMetrics(
     neverBack: clients - onSurvivors,
     peakAcceptRate: Math.max(0, ...accepts.map((times) => peakInWindow(times, 1000))),
     acceptBudget: context.budget,
+    acceptBurst: context.burst,
     budgetExcess: Math.max(
       0,
-      ...accepts.map((times) => tokenBucketExcess(times, context.budget, context.budget)),
+      ...accepts.map((times) => tokenBucketExcess(times, context.budget, context.burst)),
     ),
     refused503: refused,
     refusedByGone: (gone?.http503 ?? 0) + (gone?.connRefused ?? 0) + (gone?.other ?? 0),
@@ -114,11 +116,12 @@ export const ROAM_METRICS: readonly MetricDef[] = [
   },
   {
     key: 'acceptBudget',
-    label: 'accept budget per survivor (rate and burst)',
+    label: 'accept budget per survivor (rate)',
     unit: '/s',
     better: 'lower',
     digits: 0,
   },
+  { key: 'acceptBurst', label: 'accept burst per survivor', unit: '', better: 'lower', digits: 0 },
   {
     key: 'budgetExcess',
     label: 'admissions over burst + rate × interval, worst interval (must be 0)',

@@ -129,7 +129,9 @@ const LIMIT_DESCRIPTIONS: Readonly<Record<keyof ResolvedLimits, string>> = {
   maxConnections:
     'Open connections on this node; past it, HTTP 503 before the upgrade. 0 means unlimited: size it from a load test.',
   connectionRate:
-    'New connections per second this node admits, across all clients (also the burst); past it, HTTP 503. 0 means unlimited.',
+    'New connections per second this node admits, across all clients; past it, HTTP 503. 0 means unlimited.',
+  connectionBurst:
+    'New connections this node admits at once before the per-second rate applies: small enough that a reconnect storm is spread out.',
   maxConnectionsPerIp:
     'Open connections per client address (IPv6: per /64); past it, HTTP 429. 0 means unlimited.',
   connectionRatePerIp:
@@ -185,6 +187,7 @@ const LIMIT_GROUPS: Readonly<Record<keyof ResolvedLimits, OptionGroup>> = {
   rateLimitedRefillPerSecond: 'limits',
   maxConnections: 'connections',
   connectionRate: 'connections',
+  connectionBurst: 'connections',
   maxConnectionsPerIp: 'connections',
   connectionRatePerIp: 'connections',
   connectionBurstPerIp: 'connections',

@@ -17,6 +17,8 @@ export interface ConnectionLimitSettings {
   readonly maxConnections: number;
   /** New connections per second this node admits, across every address; 0 means unlimited. */
   readonly connectionRate: number;
+  /** New connections this node admits at once before `connectionRate` applies. */
+  readonly connectionBurst: number;
   /** Open connections (and handshakes in flight) per client address; 0 means unlimited. */
   readonly maxConnectionsPerIp: number;
   /** New connections per second per client address; 0 means unlimited. */
@@ -101,7 +103,7 @@ export class ConnectionLimits {
   ) {
     this.nodeBucket =
       settings.connectionRate > 0
-        ? new TokenBucket(settings.connectionRate, settings.connectionRate, now)
+        ? new TokenBucket(settings.connectionBurst, settings.connectionRate, now)
         : null;
     this.addressBuckets =
       settings.connectionRatePerIp > 0

@@ -41,6 +41,7 @@ export interface ResolvedLimits {
   readonly rateLimitedRefillPerSecond: number;
   readonly maxConnections: number;
   readonly connectionRate: number;
+  readonly connectionBurst: number;
   readonly maxConnectionsPerIp: number;
   readonly connectionRatePerIp: number;
   readonly connectionBurstPerIp: number;
@@ -87,6 +88,7 @@ export const DEFAULT_LIMITS: ResolvedLimits = {
   rateLimitedRefillPerSecond: 1,
   maxConnections: 0,
   connectionRate: 1000,
+  connectionBurst: 200,
   maxConnectionsPerIp: 1000,
   connectionRatePerIp: 20,
   connectionBurstPerIp: 100,
@@ -150,6 +152,7 @@ export const LIMIT_BOUNDS: Readonly<
   rateLimitedRefillPerSecond: { min: 0, max: 1_000_000, integer: false },
   maxConnections: { min: 0, max: 100_000_000, integer: true },
   connectionRate: { min: 0, max: 1_000_000, integer: true },
+  connectionBurst: { min: 1, max: 1_000_000, integer: true },
   maxConnectionsPerIp: { min: 0, max: 100_000_000, integer: true },
   connectionRatePerIp: { min: 0, max: 1_000_000, integer: false },
   connectionBurstPerIp: { min: 1, max: 1_000_000, integer: true },
