@@ -169,6 +169,10 @@ test('token bucket bound: a conforming sequence stays under it, a burst past it 
   const burst = [...conforming, 3000, 3000, 3000];
   assert.ok(tokenBucketExcess(burst, 10, 10) >= 2 - 1e-9);
   assert.equal(tokenBucketExcess([], 10, 10), -10);
+  // 1000/s admitted 1 ms apart, read from a millisecond clock, can show 2 in one reading: allowed for.
+  const ms = [0, 1, 1, 2, 3, 4];
+  assert.ok(tokenBucketExcess(ms, 1000, 1) > 0);
+  assert.ok(tokenBucketExcess(ms, 1000, 1, 1) <= 1e-9);
 });
 
 test('windows are before, during or after the storm', () => {

@@ -2,7 +2,8 @@
  * A TCP proxy between a client and a server, to break the path for real: `cut()` destroys the
  * client-side sockets (the client sees its socket drop, as on a network change), `refuse()` turns new
  * connections away (a long outage), `stall()` stops forwarding without closing anything (a dead path
- * that only heartbeats or probes can detect), and `retarget()` sends new connections to another server
+ * that only heartbeats or probes can detect), `delayWhere()` holds one direction back for a while (a late
+ * delivery), and `retarget()` sends new connections to another server
  * (a load balancer moving a reconnecting client to another node). The client is untouched: it only knows
  * the proxy's URL. Also used by the server's multi-node tests, between nodes and Redis.
  */
@@ -125,6 +126,25 @@ export class TcpProxy {
       stalled += 1;
     }
     return stalled;
+  }
+
+  /**
+   * Hold back what the target sends on the open connections whose upstream socket's local port satisfies
+   * `which` (the other direction still flows), until the returned function is called: a late delivery,
+   * not a lost one. Returns that function and how many connections are held.
+   */
+  delayWhere(which: (upstreamLocalPort: number) => boolean): { held: number; release: () => void } {
+    const held: Pair[] = [];
+    for (const pair of this.pairs) {
+      if (pair.upstream.localPort === undefined || !which(pair.upstream.localPort)) continue;
+      pair.upstream.unpipe(pair.client);
+      pair.upstream.pause();
+      held.push(pair);
+    }
+    const release = (): void => {
+      for (const pair of held) if (this.pairs.has(pair)) pair.upstream.pipe(pair.client);
+    };
+    return { held: held.length, release };
   }
 
   /** Cut everything and stop listening. */

@@ -7,6 +7,9 @@ import type { PublishOutcome, RoamReport } from '../generator/roaming-plan.js';
 import type { MetricDef, Point } from '../report/result.js';
 import { peakInWindow, percentileOf, perSlot, tokenBucketExcess } from '../stats/windows.js';
 
+/** Admission times are the nodes' `connected` frame `time`: whole milliseconds. */
+const CLOCK_RESOLUTION_MS = 1;
+
 /** What the figures are taken against. */
 export interface RoamContext {
   /** When the node was signalled or killed (epoch ms). */
@@ -49,7 +52,7 @@ export function roamMetrics(
     acceptBurst: context.burst,
     budgetExcess: Math.max(
       0,
-      ...accepts.map((times) => tokenBucketExcess(times, context.budget, context.burst)),
+      ...accepts.map((times) => tokenBucketExcess(times, context.budget, context.burst, CLOCK_RESOLUTION_MS)),
     ),
     refused503: refused,
     refusedByGone: (gone?.http503 ?? 0) + (gone?.connRefused ?? 0) + (gone?.other ?? 0),

@@ -27,9 +27,16 @@ export function peakInWindow(times: readonly number[], windowMs: number): number
  * How far `times` (ms, any order) go past what a token bucket of `ratePerSecond` refilled per second and
  * `burst` tokens can admit: the largest `count(times in [a, b]) - burst - ratePerSecond x (b - a) / 1000`
  * over every interval; 0 or less means the bound held everywhere. (A bucket that starts full admits at most
- * `burst + rate x length` in any interval, so this is the test of "never over the budget".)
+ * `burst + rate x length` in any interval, so this is the test of "never over the budget".) Times read
+ * from a clock that counts whole `resolutionMs` can make an interval look up to that much shorter than it
+ * was: the bound then allows `rate x resolutionMs` more.
  */
-export function tokenBucketExcess(times: readonly number[], ratePerSecond: number, burst: number): number {
+export function tokenBucketExcess(
+  times: readonly number[],
+  ratePerSecond: number,
+  burst: number,
+  resolutionMs = 0,
+): number {
   const sorted = [...times].sort((a, b) => a - b);
   if (sorted.length === 0) return -burst;
   const perMs = ratePerSecond / 1000;
@@ -41,7 +48,7 @@ export function tokenBucketExcess(times: readonly number[], ratePerSecond: numbe
     lowest = Math.min(lowest, j - perMs * t);
     best = Math.max(best, j + 1 - perMs * t - lowest);
   }
-  return best - burst;
+  return best - burst - perMs * resolutionMs;
 }
 
 /** How many of `times` fall in each `slotMs` slot from `origin` on (slots before `origin` are dropped). */

@@ -24,6 +24,7 @@ import { renderSseEvent } from './sse-stream.js';
 import type { PresenceTracker } from './presence-tracker.js';
 import type { HubCounters } from './hub-stats.js';
 import { MAX_RECOVERY_MESSAGES, StreamContinuity } from './stream-continuity.js';
+import { alreadyHas, batchingMemberHas, markIfAhead, settleMarks, unmark } from './live-marks.js';
 
 export { MAX_RECOVERY_MESSAGES } from './stream-continuity.js';
 
@@ -242,10 +243,10 @@ export class ChannelRegistry {
   }
 
   /**
-   * Send the live messages held back during {@link join} that come after `lastSent` (the last offset the
+   * Send the live messages held back during {@link join} that come after `sent` (the position the
    * connection was given), then deliver live again. Call right after writing the reply.
    */
-  release(connection: Connection, name: string, lastSent: number, hold: readonly Publication[]): void {
+  release(connection: Connection, name: string, sent: StreamPosition, hold: readonly Publication[]): void {
     const held = connection.recovering?.get(name);
     if (held === undefined || held !== hold) return;
     // The connection is owed live messages from now on; a batch waiting now is not for it.
@@ -253,7 +254,7 @@ export class ChannelRegistry {
     if (channel !== undefined) this.batches.flush(channel);
     connection.recovering?.delete(name);
     if (connection.recovering?.size === 0) connection.recovering = null;
-    let last = lastSent;
+    let last = sent.offset;
     let delivered = 0;
     for (const publication of held) {
       if (publication.id !== undefined) {
@@ -264,6 +265,9 @@ export class ChannelRegistry {
         delivered++;
     }
     this.delivery.delivered(delivered);
+    // History may have given it what this node's live feed has not delivered yet (see live-marks.ts).
+    if (channel !== undefined && channel.members.has(connection))
+      markIfAhead(channel, connection, { offset: last, epoch: sent.epoch });
   }
 
   /** Write the missed messages of a recovery, in order (room format frames or v1 `message` pushes). */
@@ -336,6 +340,7 @@ export class ChannelRegistry {
     // dropped; its session position does not include them, see reached()).
     this.batches.flush(channel);
     if (!channel.members.delete(connection)) return;
+    unmark(channel, connection);
     if (connection.batch) channel.batchMembers--;
     if (channel.settings.presence) this.options.presence.left(name, presenceMember(connection));
     if (channel.members.size === 0) {
@@ -400,9 +405,12 @@ export class ChannelRegistry {
     const outbound = this.render(publication);
     const sseBody = (): string => outbound.sseBody();
     const { exclude, ephemeral } = publication;
+    // A batch cannot leave out a member that already has this publication: then each gets its own frame.
+    const ahead = channel.ahead;
     const batched =
       channel.batchMembers > 0 &&
       exclude === undefined &&
+      (ahead === null || !batchingMemberHas(ahead, publication)) &&
       this.batches.enqueue(channel, outbound, ephemeral, before);
     if (!batched) this.batches.flush(channel);
     const name = channel.name;
@@ -414,6 +422,7 @@ export class ChannelRegistry {
     let recipients = 0;
     for (const connection of channel.members) {
       if (exclude !== undefined && excluded(connection, exclude)) continue;
+      if (ahead !== null && alreadyHas(ahead, connection, publication)) continue;
       recipients++;
       if (connection.recovering !== null) {
         const held = connection.recovering.get(name);
@@ -434,6 +443,7 @@ export class ChannelRegistry {
       delivery.writePrepared(connection, frame, ephemeral, tally);
     }
     delivery.settle(tally);
+    if (ahead !== null) settleMarks(channel);
     // Batching members count as written: their frame is queued for the end of the turn (or the delay).
     const written = tally.delivered + (batched ? channel.batchMembers : 0);
     const now = this.options.clock.now();
@@ -470,6 +480,7 @@ export class ChannelRegistry {
       });
     }
     channel.position = null;
+    channel.ahead = null;
   }
 }
 

@@ -77,6 +77,8 @@ export class Channel {
   readonly members = new Set<Connection>();
   /** Position of the last publication delivered on this node; null until the first one is known. */
   position: StreamPosition | null = null;
+  /** Members whose subscription starts ahead of {@link position}, with where it starts (live-marks.ts). */
+  ahead: Map<Connection, StreamPosition> | null = null;
   /** Publications held back, in arrival order, while a gap is filled from history. */
   filling: Publication[] | null = null;
   /** Members that read batched frames. */

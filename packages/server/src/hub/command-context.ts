@@ -77,8 +77,8 @@ export interface CommandContext {
     messages: readonly StoredMessage[],
     epoch: string,
   ): void;
-  /** Deliver what was held back during {@link join} after `lastSent`, then live messages again. */
-  release(connection: Connection, channel: string, lastSent: number, hold: readonly Publication[]): void;
+  /** Deliver what was held back during {@link join} after `sent`, then live messages again. */
+  release(connection: Connection, channel: string, sent: StreamPosition, hold: readonly Publication[]): void;
   unsubscribe(connection: Connection, channel: string): Outcome<Record<string, never>>;
   /** Publish to a channel on every node; resolves with the publication (its `id` is the offset). */
   publish(channel: string, data: unknown, ephemeral: boolean, exclude?: Exclusion): Promise<Publication>;
@@ -210,8 +210,8 @@ export class HubCommands implements CommandContext {
     this.options.channels.writeMissed(connection, channel, messages, epoch);
   }
 
-  release(connection: Connection, channel: string, lastSent: number, hold: readonly Publication[]): void {
-    this.options.channels.release(connection, channel, lastSent, hold);
+  release(connection: Connection, channel: string, sent: StreamPosition, hold: readonly Publication[]): void {
+    this.options.channels.release(connection, channel, sent, hold);
   }
 
   unsubscribe(connection: Connection, channel: string): Outcome<Record<string, never>> {

@@ -95,7 +95,7 @@ export async function joinRoom(
         epoch: joined.position.epoch,
       });
     }
-    ctx.release(connection, room, joined.position.offset, joined.hold);
+    ctx.release(connection, room, joined.position, joined.hold);
   } catch (error) {
     // The authorize hook threw or the stream's position could not be read (a backend outage): the client
     // is told why, and 1013 sends it to reconnect later, instead of a rejection nobody handles.

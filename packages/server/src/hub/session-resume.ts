@@ -217,7 +217,7 @@ export class SessionResume {
     for (const frame of held ?? []) delivery.write(connection, frame, false);
     for (const j of joined) {
       channels.writeMissed(connection, j.channel, j.missed, j.position.epoch);
-      channels.release(connection, j.channel, j.position.offset, j.hold);
+      channels.release(connection, j.channel, j.position, j.hold);
     }
   }
 }

@@ -75,7 +75,7 @@ export async function joinSseStream(
     // The position as of now, even when nothing was sent: a stream cut before its first message then
     // resumes from here instead of starting live again (EventSource keeps an id from an event without data).
     ctx.writeText(connection, cursor.mark());
-    for (const j of joined) ctx.release(connection, j.channel, j.position.offset, j.hold);
+    for (const j of joined) ctx.release(connection, j.channel, j.position, j.hold);
     finishCompleted(ctx, connection);
   } catch (error) {
     // The authorize hook threw or a stream's position could not be read (a backend outage): the stream

@@ -39,7 +39,7 @@ function subscribe(
     const joined = outcome.value;
     if (id !== undefined) ctx.writeText(connection, renderSubscribeReply(id, joined));
     else ctx.writeMissed(connection, channel, joined.missed, joined.position.epoch);
-    ctx.release(connection, channel, joined.position.offset, joined.hold);
+    ctx.release(connection, channel, joined.position, joined.hold);
   });
 }
 
