@@ -17,6 +17,8 @@ const MODES: readonly Mode[] = ['off', 'offered', 'sending'];
 interface Figures {
   readonly heap: number;
   readonly external: number;
+  /** Resident set: the only figure that shows zlib's own allocations (outside V8's heap and external). */
+  readonly rss: number;
 }
 
 async function serverChild(mode: Mode): Promise<void> {
@@ -36,7 +38,7 @@ async function serverChild(mode: Mode): Promise<void> {
   const measure = (): Figures => {
     (globalThis as { gc?: () => void }).gc?.();
     const m = process.memoryUsage();
-    return { heap: m.heapUsed, external: m.external + m.arrayBuffers };
+    return { heap: m.heapUsed, external: m.external + m.arrayBuffers, rss: m.rss };
   };
   process.send?.({ port: server.port, base: measure() });
   process.on('message', () => process.send?.({ after: measure() }));
@@ -58,10 +60,9 @@ async function measureMode(mode: Mode, connections: number): Promise<Figures> {
       ws.once('message', () => resolve());
       ws.once('error', reject);
     });
-    if (mode === 'sending') {
-      ws.send(JSON.stringify({ id: 1, type: 'subscribe', channel: `room-${i % 100}` }));
-      await new Promise<void>((resolve) => ws.once('message', () => resolve()));
-    }
+    // Every mode subscribes (the same state on the server); only `sending` compresses the command.
+    ws.send(JSON.stringify({ id: 1, type: 'subscribe', channel: `room-${i % 100}` }));
+    await new Promise<void>((resolve) => ws.once('message', () => resolve()));
     sockets.push(ws);
   }
   await new Promise((r) => setTimeout(r, 500));
@@ -72,6 +73,7 @@ async function measureMode(mode: Mode, connections: number): Promise<Figures> {
   return {
     heap: (after.heap - base.heap) / connections,
     external: (after.external - base.external) / connections,
+    rss: (after.rss - base.rss) / connections,
   };
 }
 
@@ -79,12 +81,14 @@ if (process.argv[2] === '--child') {
   await serverChild(process.argv[3] as Mode);
 } else {
   const connections = Number(process.argv[2] ?? 2000);
-  console.log(`| mode | connections | heap per connection (B) | external per connection (B) | total (B) |`);
-  console.log('| --- | --- | --- | --- | --- |');
+  console.log(
+    `| mode | connections | heap per connection (B) | external per connection (B) | heap + external (B) | RSS per connection (B) |`,
+  );
+  console.log('| --- | --- | --- | --- | --- | --- |');
   for (const mode of MODES) {
     const f = await measureMode(mode, connections);
     console.log(
-      `| ${mode} | ${connections} | ${Math.round(f.heap)} | ${Math.round(f.external)} | ${Math.round(f.heap + f.external)} |`,
+      `| ${mode} | ${connections} | ${Math.round(f.heap)} | ${Math.round(f.external)} | ${Math.round(f.heap + f.external)} | ${Math.round(f.rss)} |`,
     );
   }
 }

@@ -6,6 +6,7 @@ import { MSGPACK_SUBPROTOCOL } from '@switchboard/protocol';
 import type { FrameEncoding } from '@switchboard/protocol';
 import type { ConnectionHandle, PreparedFrame, TransportSocket } from './transport.js';
 import { frameDeflated, frameMessage } from './websocket-frame.js';
+import { releaseInflaterPerMessage, shareDeflateState } from './ws-inflater.js';
 import {
   CLIENT_WINDOW_BITS,
   SERVER_WINDOW_BITS,
@@ -206,7 +207,7 @@ function truncateReason(reason: string): string {
  * `compress: false` and we frame compressed messages ourselves. `server_no_context_takeover` is always
  * in the answer (RFC 7692 lets a server add it unasked), so a message's compressed bytes depend on the
  * message alone; `client_no_context_takeover` too, so that a client resets its compressor after every
- * message and ws's inflater keeps no history worth its window (ws resets it after each message).
+ * message and ws's inflater keeps no history: it is closed after each message (ws-inflater.ts).
  * `serverMaxWindowBits` makes ws refuse an offer for a smaller server window than the shared frames are
  * compressed with (negotiationFor routes those upgrades to the plain server before ws can answer 400).
  */
@@ -291,6 +292,10 @@ export class WebSocketTransport {
     try {
       wss.handleUpgrade(request, socket, head, (ws: TaggedSocket) => {
         ws.on('error', onError);
+        if (negotiation !== null) {
+          releaseInflaterPerMessage(ws);
+          shareDeflateState(ws);
+        }
         const encoding = ws.protocol === MSGPACK_SUBPROTOCOL ? 'msgpack' : 'json';
         ws[HANDLE] = accept(new WebSocketTransportSocket(ws, socket, encoding, deflateFrom));
         ws.on('message', encoding === 'msgpack' ? onMsgpackMessage : onJsonMessage);
