@@ -3,8 +3,8 @@
  * keeps the inflater for the connection's life once one message arrived compressed (about 7 KB of zlib
  * state per connection, and browsers compress everything they send). Switchboard negotiates
  * `client_no_context_takeover`, so an inflater carries nothing from one message to the next: it is closed
- * when a message ends and created again for the next one (tens of microseconds, paid per compressed
- * message a client sends, under the per-connection message rate limit).
+ * when a message ends and created again for the next one (measured within the noise of ws's reuse of
+ * one: most of an inflation's cost is zlib's stream machinery, either way).
  *
  * The rest of ws's per-connection deflate state is shared too: the negotiated parameters (a prototype-less
  * dictionary object) and a copy of the server's deflate options (an object spread, with a hidden class of
