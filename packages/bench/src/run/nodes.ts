@@ -35,6 +35,8 @@ export interface ClusterSettings {
   readonly jwtSecret: string;
   readonly heartbeatMs: number;
   readonly historySize: number;
+  /** Where each node writes a V8 CPU profile when it exits (`--cpu-prof`), or undefined: not profiled. */
+  readonly cpuProfileDir?: string | undefined;
 }
 
 /** How a node's process ended. */
@@ -100,7 +102,10 @@ export class SwitchboardNode {
       // info: the `switchboard listening` line says when every worker listens.
       ['--log-level', 'info'],
     ];
-    const child = spawn(process.execPath, [CLI, ...flags.flatMap(([f, v]) => [f, String(v)]), '--no-demo'], {
+    const profile =
+      settings.cpuProfileDir === undefined ? [] : ['--cpu-prof', '--cpu-prof-dir', settings.cpuProfileDir];
+    const args = [...profile, CLI, ...flags.flatMap(([f, v]) => [f, String(v)]), '--no-demo'];
+    const child = spawn(process.execPath, args, {
       env: { ...process.env, SWITCHBOARD_JWT_SECRET: settings.jwtSecret },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
@@ -139,6 +144,7 @@ export class SwitchboardNode {
       clearTimeout(timer);
     }
     const node = new SwitchboardNode(spec, port, child, exited, output);
+    node.profiled = profile.length > 0;
     // Workers die with their primary, but a crash is simulated by killing all at once: know their pids.
     node.descendants = treePids([child.pid ?? 0]).filter((pid) => pid !== child.pid);
     for (const pid of node.descendants) trackPid(pid);
@@ -190,8 +196,15 @@ export class SwitchboardNode {
     return parseSamples(await response.text());
   }
 
-  /** Stop at once (the run is over): the whole tree killed, then waited for. */
+  /** Profiled: a V8 CPU profile is written on a normal exit only, so {@link stop} lets it exit. */
+  private profiled = false;
+
+  /** Stop at once (the run is over): the whole tree killed, then waited for (profiled: SIGTERM first). */
   async stop(): Promise<void> {
+    if (this.alive && this.profiled) {
+      this.signal('SIGTERM');
+      await stopped(this.child, 20_000);
+    }
     if (this.alive) this.killTree();
     await stopped(this.child, 5000);
     for (const pid of this.descendants) {

@@ -72,6 +72,7 @@ async function run(context: ScenarioContext): Promise<RunResult> {
     jwtSecret,
     heartbeatMs: options.heartbeatMs,
     historySize: options.historySize,
+    cpuProfileDir: options.cpuProfileDir,
   });
   context.defer(() => cluster.stop());
   context.progress('starting nodes A and B');

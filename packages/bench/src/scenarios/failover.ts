@@ -109,6 +109,7 @@ async function run(context: ScenarioContext): Promise<RunResult> {
     jwtSecret,
     heartbeatMs: options.heartbeatMs,
     historySize: options.historySize,
+    cpuProfileDir: options.cpuProfileDir,
   });
   context.defer(() => cluster.stop());
   context.progress(`starting node A (${params.workers} workers) and ${params.survivors} survivors`);

@@ -121,7 +121,9 @@ export function createRedisEngine(options: RedisEngineOptions): RedisEngine {
   const commandTimeoutMs = options.commandTimeoutMs ?? 2000;
   const context: RedisContext = {
     address,
-    client: createRedisClient(address, { commandTimeoutMs }),
+    // Commands issued in one event-loop turn leave in one write (ioredis's auto-pipelining): during a
+    // reconnect storm a node sends thousands of history reads and publishes a second.
+    client: createRedisClient(address, { commandTimeoutMs, extra: { enableAutoPipelining: true } }),
     keys: new RedisKeys(options.prefix ?? 'sb'),
     nodeId: options.nodeId ?? randomBytes(4).toString('hex'),
     clock: options.clock ?? systemClock,
