@@ -82,6 +82,8 @@ export interface BenchOptions {
   readonly cpuProfileDir: string | undefined;
   /** Drain and failover: the surviving nodes' accept budget (`connectionRate`, new connections/s). */
   readonly acceptBudget: number | undefined;
+  /** Drain and failover: the roaming clients' generator processes' niceness (0 to 19). Default 0. */
+  readonly clientsNice: number;
   /** Drain and failover: the surviving nodes' accept burst (`connectionBurst`). Default: the server's. */
   readonly acceptBurst: number | undefined;
   /** Drain: node A's drain window (`--drain-ms` of the CLI). */
@@ -127,6 +129,7 @@ const NUMBER_OPTIONS = {
   workers: { min: 1, max: 64 },
   'accept-budget': { min: 1, max: 1_000_000 },
   'accept-burst': { min: 1, max: 1_000_000 },
+  'clients-nice': { min: 0, max: 19 },
   'drain-ms': { min: 0, max: 600_000 },
   'publish-rate': { min: 0.1, max: 100_000 },
   'chat-clients': { min: 0, max: 100_000 },
@@ -248,6 +251,7 @@ export function parseOptions(argv: readonly string[], defaultOutDir = 'results')
       workers: numbers.workers ?? 2,
       acceptBudget: numbers['accept-budget'],
       acceptBurst: numbers['accept-burst'],
+      clientsNice: numbers['clients-nice'] ?? 0,
       drainMs: numbers['drain-ms'],
       publishRate: numbers['publish-rate'],
       chatClients: numbers['chat-clients'],
@@ -327,6 +331,8 @@ Options:
                        failover 1000; --quick: 100, 500)
   --accept-burst B     drain, failover: the surviving nodes' --connection-burst (default: the
                        server's, 200)
+  --clients-nice N     drain, failover: run the roaming clients' generators at niceness N (0-19;
+                       default 0), so that on one machine the kernel prefers the servers
   --drain-ms MS        drain: node A's drain window (default 10000; --quick 3000)
   --publish-rate R     drain, failover: numbered messages/s to the roaming clients' rooms (default:
                        drain 1 per room per second, failover 100)

@@ -3,6 +3,7 @@
  * most {@link MAX_ROAMERS_PER_GENERATOR} clients (a process may have 20,000 open files here, and a
  * client's next socket may open before its last one is reaped) on source addresses of its own.
  */
+import { setPriority } from 'node:os';
 import { childModule } from '../ipc/child-module.js';
 import { RpcClient } from '../ipc/rpc.js';
 import type { BackoffSettings } from '../generator/roam-policy.js';
@@ -36,6 +37,11 @@ export interface RoamingFleetOptions {
   readonly roomPrefix: string;
   readonly roomSize: number;
   readonly backoff: BackoffSettings;
+  /**
+   * The generator processes' niceness (0: as the rest; up to 19): on a machine shared with the servers,
+   * a positive value lets the kernel prefer the servers, as if the clients ran on machines of their own.
+   */
+  readonly niceness?: number;
 }
 
 function addRefusals(a: Refusals, b: Refusals): Refusals {
@@ -100,6 +106,8 @@ export class RoamingFleet {
         });
         trackChild(rpc.child);
         members.push(rpc);
+        if ((options.niceness ?? 0) > 0 && rpc.child.pid !== undefined)
+          setPriority(rpc.child.pid, options.niceness ?? 0);
       }
       await Promise.all(
         members.map(async (m, i) => {

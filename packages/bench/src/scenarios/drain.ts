@@ -102,6 +102,7 @@ async function run(context: ScenarioContext): Promise<RunResult> {
     roomPrefix: 'drain-',
     roomSize: params.roomSize,
     backoff: SDK_BACKOFF,
+    niceness: options.clientsNice,
   });
   context.defer(() => fleet.stop());
 

@@ -146,6 +146,7 @@ async function run(context: ScenarioContext): Promise<RunResult> {
     roomPrefix: 'storm-',
     roomSize: params.roomSize,
     backoff: SDK_BACKOFF,
+    niceness: options.clientsNice,
   });
   context.defer(() => roaming.stop());
   context.progress(`connecting ${params.connections} clients to A (${roaming.size} generators)`);
