@@ -68,12 +68,15 @@ export function failoverParams(options: BenchOptions): {
   };
 }
 
-/** Connect `count` chat clients to `node` at most `perSecond` a second (its budget), and subscribe them. */
+/**
+ * Connect `count` chat clients to `node` within its accept budget (`burst` at once, `perSecond` a second),
+ * and subscribe them.
+ */
 async function startChat(
   context: ScenarioContext,
   node: SwitchboardNode,
   count: number,
-  perSecond: number,
+  budget: { readonly perSecond: number; readonly burst: number },
   jwtSecret: string,
   prefix: string,
 ): Promise<Fleet> {
@@ -88,14 +91,18 @@ async function startChat(
   context.defer(() => fleet.stop());
   const rooms = { kind: 'groups', prefix, size: CHAT_ROOM_SIZE } as const;
   for (let done = 0; done < count;) {
-    const wave = Math.min(count - done, Math.max(1, Math.floor(perSecond / 2)));
+    const wave = Math.min(
+      count - done,
+      Math.max(1, Math.floor(Math.min(budget.perSecond / 2, budget.burst))),
+    );
     const started = Date.now();
     const result = await fleet.connect(wave, context.options.concurrency, 60_000);
     if (result.failed > 0)
       throw new Error(`${result.failed} chat clients could not connect to ${node.spec.name}`);
     await fleet.subscribe(result.range, rooms, 60_000);
     done += wave;
-    if (done < count) await sleep(Math.max(0, 1000 - (Date.now() - started)));
+    // The bucket refills `wave` tokens in wave / perSecond seconds; twice that leaves room for the others.
+    if (done < count) await sleep(Math.max(0, (2000 * wave) / budget.perSecond - (Date.now() - started)));
   }
   return fleet;
 }
@@ -134,7 +141,14 @@ async function run(context: ScenarioContext): Promise<RunResult> {
   for (const [i, node] of survivors.entries()) {
     if (params.chatPerSurvivor === 0) break;
     chats.push(
-      await startChat(context, node, params.chatPerSurvivor, params.acceptBudget, jwtSecret, `chat${i}-`),
+      await startChat(
+        context,
+        node,
+        params.chatPerSurvivor,
+        { perSecond: params.acceptBudget, burst: params.acceptBurst },
+        jwtSecret,
+        `chat${i}-`,
+      ),
     );
   }
 
