@@ -155,10 +155,14 @@ export class GroupChild {
     });
   }
 
+  /** Send `signal` to the command alone (npm), as a process manager stopping it does. */
+  signal(signal: NodeJS.Signals): void {
+    this.child.kill(signal);
+  }
+
   /**
    * Send `signal` to the whole process group, as a terminal's Ctrl-C does (SIGINT to npm, its shell and
-   * the server: npm alone would forward a SIGTERM to its shell only, orphaning the server), then SIGKILL
-   * the group if it is still running after `graceMs`.
+   * the server), then SIGKILL the group if it is still running after `graceMs`.
    */
   async stop(
     signal: NodeJS.Signals,
