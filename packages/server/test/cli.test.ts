@@ -167,6 +167,24 @@ describe('parseCommandLine', () => {
     assert.throws(() => config(['--compression-threshold-bytes', '-1']), /--compression-threshold-bytes/);
   });
 
+  test('the /health thresholds have flags and variables (health.*), given ones only, bounds checked', () => {
+    assert.equal(config([]).server.health, undefined);
+    assert.deepEqual(
+      config(['--health-loop-delay-ms', '50', '--health-max-rss-bytes', '1000000']).server.health,
+      {
+        eventLoopDelayMs: 50,
+        maxRssBytes: 1_000_000,
+      },
+    );
+    assert.deepEqual(
+      config([], { SWITCHBOARD_HEALTH_HEAP_FRACTION: '0.75', SWITCHBOARD_HEALTH_LOOP_WINDOW_MS: '5000' })
+        .server.health,
+      { heapFraction: 0.75, eventLoopWindowMs: 5000 },
+    );
+    assert.throws(() => config(['--health-heap-fraction', '1.5']), /--health-heap-fraction/);
+    assert.throws(() => config(['--health-loop-delay-ms', '0']), /--health-loop-delay-ms/);
+  });
+
   test('every numeric delivery option lands at its createServer path (inbox.*, queues.*)', () => {
     const rows = OPTION_TABLE.filter((spec) => spec.type === 'number' && /^(inbox|queues)\./.test(spec.name));
     assert.ok(rows.length >= 7);

@@ -74,7 +74,7 @@ export const OPTION_GROUPS: Readonly<Record<OptionGroup, GroupInfo>> = {
   },
   observability: {
     title: 'Metrics and logging',
-    summary: 'the Prometheus endpoint and the log level',
+    summary: 'the Prometheus endpoint, the log level, and when /health says degraded',
   },
 };
 

@@ -73,6 +73,10 @@ export interface NumberOption extends OptionBase {
     | 'admin.intervalMs'
     | 'admin.sessionTtlMs'
     | 'compression.thresholdBytes'
+    | 'health.eventLoopDelayMs'
+    | 'health.eventLoopWindowMs'
+    | 'health.heapFraction'
+    | 'health.maxRssBytes'
     | HistoryReadName
     | DeliveryNumberName;
   readonly bounds: Bounds;

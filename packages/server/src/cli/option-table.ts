@@ -11,6 +11,7 @@ import { AUTH_OPTIONS } from './auth-option-table.js';
 import { DELIVERY_OPTIONS } from './delivery-option-table.js';
 import { ADMIN_OPTIONS } from './admin-option-table.js';
 import { COMPRESSION_OPTIONS } from './compression-option-table.js';
+import { HEALTH_OPTIONS } from './health-option-table.js';
 import type { Bounds, LogLevel, NumberOption, OptionGroup, OptionSpec } from './option-spec.js';
 import { ORIGIN_FORMS } from '../transports/origin.js';
 import { TRUSTED_PROXY_FORMS } from '../transports/client-ip.js';
@@ -489,5 +490,6 @@ export const OPTION_TABLE: readonly OptionSpec[] = [
   ...COMPRESSION_OPTIONS,
   ...DELIVERY_OPTIONS,
   ...ADMIN_OPTIONS,
+  ...HEALTH_OPTIONS,
   ...(Object.keys(DEFAULT_LIMITS) as (keyof ResolvedLimits)[]).map(limitOption),
 ];

@@ -11,6 +11,7 @@ import type { TlsOptions } from '../http/tls.js';
 import { takeAuthOptions } from './auth-config.js';
 import { takeDeliveryOptions } from './delivery-config.js';
 import { takeCompressionOptions } from './compression-option-table.js';
+import { takeHealthOptions } from './health-option-table.js';
 import { takeWebhookTarget } from './webhook-config.js';
 import { takeAdminOptions } from './admin-config.js';
 import { resolveGuaranteedConfig } from '../hub/guaranteed-config.js';
@@ -155,6 +156,7 @@ export function parseCommandLine(
   const webhook = takeWebhookTarget(strings, found);
   const admin = takeAdminOptions(numbers, strings, found, readTextFile);
   const compression = takeCompressionOptions(numbers, booleans, found);
+  const health = takeHealthOptions(numbers, found);
   const {
     apiKey: keyFromEnv,
     apiKeyFile,
@@ -191,6 +193,7 @@ export function parseCommandLine(
     ...(tls === undefined ? {} : { tls }),
     ...(auth === undefined ? {} : { auth }),
     ...(compression === undefined ? {} : { compression }),
+    ...(health === undefined ? {} : { health }),
     ...delivery,
     ...(webhooks.length === 0 ? {} : { webhooks }),
     ...admin,

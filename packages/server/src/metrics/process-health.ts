@@ -23,6 +23,14 @@ export interface HealthOptions {
   readonly maxRssBytes?: number;
 }
 
+/** The defaults of {@link HealthOptions}. */
+export const DEFAULT_HEALTH = {
+  eventLoopDelayMs: 200,
+  eventLoopWindowMs: 10_000,
+  heapFraction: 0.9,
+  maxRssBytes: 0,
+} as const;
+
 /** One reason for `degraded`. */
 export interface HealthReason {
   /** `event_loop_delay` or `memory`. */
@@ -58,12 +66,20 @@ export class ProcessHealth {
     options: HealthOptions,
     private readonly clock: Clock,
   ) {
-    this.delayMs = positive('health.eventLoopDelayMs', options.eventLoopDelayMs, 200);
-    this.windowMs = positive('health.eventLoopWindowMs', options.eventLoopWindowMs, 10_000);
-    this.heapFraction = options.heapFraction ?? 0.9;
+    this.delayMs = positive(
+      'health.eventLoopDelayMs',
+      options.eventLoopDelayMs,
+      DEFAULT_HEALTH.eventLoopDelayMs,
+    );
+    this.windowMs = positive(
+      'health.eventLoopWindowMs',
+      options.eventLoopWindowMs,
+      DEFAULT_HEALTH.eventLoopWindowMs,
+    );
+    this.heapFraction = options.heapFraction ?? DEFAULT_HEALTH.heapFraction;
     if (!(this.heapFraction > 0 && this.heapFraction <= 1))
       throw new InvalidOptionError('health.heapFraction', this.heapFraction, 'a number over 0, at most 1');
-    this.maxRss = options.maxRssBytes ?? 0;
+    this.maxRss = options.maxRssBytes ?? DEFAULT_HEALTH.maxRssBytes;
     if (!(Number.isInteger(this.maxRss) && this.maxRss >= 0))
       throw new InvalidOptionError('health.maxRssBytes', this.maxRss, 'an integer >= 0 (0: no RSS check)');
     // 10 ms sampling: a finer one costs a timer wake-up per ms for a precision no threshold needs.
