@@ -11,15 +11,15 @@
  * lost (must be nothing).
  */
 import { randomBytes } from 'node:crypto';
-import { DEFAULT_LIMITS } from '@switchboard/server';
 import { SDK_BACKOFF } from '../generator/roam-policy.js';
 import type { BenchOptions } from '../options.js';
 import type { RunResult } from '../report/result.js';
 import { listenOverflows } from '../run/netstat.js';
-import { NodeCluster, sampleSum } from '../run/nodes.js';
+import { sampleSum } from '../run/nodes.js';
 import type { Samples } from '../run/nodes.js';
 import { RoamingFleet } from '../run/roaming-fleet.js';
 import { sleep } from './measure.js';
+import { acceptBurstOf, receivingFlags, startRoamCluster } from './roam-setup.js';
 import { ROAM_METRICS, acceptSeries, roamMetrics, roamNotes } from './roam-figures.js';
 import type { Scenario, ScenarioContext } from './scenario.js';
 
@@ -49,7 +49,7 @@ export function drainParams(options: BenchOptions): {
     rooms,
     drainMs: options.drainMs ?? (options.quick ? 3000 : 10_000),
     acceptBudget: options.acceptBudget ?? (options.quick ? 100 : 400),
-    acceptBurst: options.acceptBurst ?? DEFAULT_LIMITS.connectionBurst,
+    acceptBurst: acceptBurstOf(options),
     publishRate: options.publishRate ?? rooms,
   };
 }
@@ -68,20 +68,9 @@ async function run(context: ScenarioContext): Promise<RunResult> {
   const { options } = context;
   const params = drainParams(options);
   const jwtSecret = randomBytes(32).toString('hex');
-  const cluster = await NodeCluster.start({
-    jwtSecret,
-    heartbeatMs: options.heartbeatMs,
-    historySize: options.historySize,
-    cpuProfileDir: options.cpuProfileDir,
-  });
-  context.defer(() => cluster.stop());
+  const cluster = await startRoamCluster(context, jwtSecret);
   context.progress('starting nodes A and B');
-  const loopFlags = [
-    ['--connection-burst', params.acceptBurst] as const,
-    ...(options.admissionLoopDelayMs > 0
-      ? [['--admission-loop-delay-ms', options.admissionLoopDelayMs] as const]
-      : []),
-  ];
+  const loopFlags = receivingFlags(options);
   const a = await cluster.add({
     name: 'A',
     workers: 1,

@@ -13,18 +13,17 @@
  * storm, and what the recovering subscribers lost.
  */
 import { randomBytes } from 'node:crypto';
-import { DEFAULT_LIMITS } from '@switchboard/server';
 import { SDK_BACKOFF } from '../generator/roam-policy.js';
 import type { BenchOptions } from '../options.js';
 import type { RunResult } from '../report/result.js';
 import { Fleet } from '../run/fleet.js';
 import { listenOverflows } from '../run/netstat.js';
-import { NodeCluster } from '../run/nodes.js';
 import type { SwitchboardNode } from '../run/nodes.js';
 import { RoamingFleet } from '../run/roaming-fleet.js';
 import { peakInWindow } from '../stats/windows.js';
 import { WindowSampler, phaseOf, summarizeWindows } from './latency-windows.js';
 import { lossPercent, sleep } from './measure.js';
+import { acceptBurstOf, receivingFlags, startRoamCluster } from './roam-setup.js';
 import { ROAM_METRICS, acceptSeries, roamMetrics, roamNotes } from './roam-figures.js';
 import type { Scenario, ScenarioContext } from './scenario.js';
 
@@ -61,7 +60,7 @@ export function failoverParams(options: BenchOptions): {
     survivors,
     workers: options.workers,
     acceptBudget: options.acceptBudget ?? (options.quick ? 500 : 1000),
-    acceptBurst: options.acceptBurst ?? DEFAULT_LIMITS.connectionBurst,
+    acceptBurst: acceptBurstOf(options),
     publishRate: options.publishRate ?? 100,
     chatPerSurvivor: Math.floor(chat / survivors / CHAT_ROOM_SIZE) * CHAT_ROOM_SIZE,
     memberRate: options.memberRate,
@@ -112,21 +111,10 @@ async function run(context: ScenarioContext): Promise<RunResult> {
   const { options } = context;
   const params = failoverParams(options);
   const jwtSecret = randomBytes(32).toString('hex');
-  const cluster = await NodeCluster.start({
-    jwtSecret,
-    heartbeatMs: options.heartbeatMs,
-    historySize: options.historySize,
-    cpuProfileDir: options.cpuProfileDir,
-  });
-  context.defer(() => cluster.stop());
+  const cluster = await startRoamCluster(context, jwtSecret);
   context.progress(`starting node A (${params.workers} workers) and ${params.survivors} survivors`);
   const a = await cluster.add({ name: 'A', workers: params.workers, connectionRate: 0, flags: [] });
-  const loopFlags = [
-    ['--connection-burst', params.acceptBurst] as const,
-    ...(options.admissionLoopDelayMs > 0
-      ? [['--admission-loop-delay-ms', options.admissionLoopDelayMs] as const]
-      : []),
-  ];
+  const loopFlags = receivingFlags(options);
   const survivors: SwitchboardNode[] = [];
   for (let i = 0; i < params.survivors; i++) {
     const name = String.fromCharCode(66 + i);
