@@ -402,9 +402,12 @@ describe('server-side workers', () => {
       });
       const c = await QueueClient.open(t);
       await c.consume('mixed', 1);
-      c.onJob((job) => void c.ack('mixed', job.id));
+      // Every ack is awaited before the server stops: one still in flight would reject after the test.
+      const acks: Promise<unknown>[] = [];
+      c.onJob((job) => acks.push(c.ack('mixed', job.id)));
       await enqueueMany(t, 'mixed', 30);
       await until(() => handled + c.jobs.length === 30, 5000, '30 jobs');
+      await Promise.all(acks);
       assert.ok(handled > 0 && c.jobs.length > 0, `worker ${handled}, connection ${c.jobs.length}`);
       await worker.stop();
     }));
